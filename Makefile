@@ -1,0 +1,125 @@
+# tabpipe: a Unix tool suite for tabular default-prediction models.
+# `make` builds the tools, `make check` runs every test, `make check-asan`
+# runs them again under AddressSanitizer and UndefinedBehaviorSanitizer.
+
+VERSION = 0.1.0
+PREFIX = /usr/local
+BINDIR = $(PREFIX)/bin
+MANDIR = $(PREFIX)/share/man
+DESTDIR =
+
+CC = cc
+PKG_CONFIG = pkg-config
+PKGS = libcjson zlib openblas libpq
+BUILD = build
+
+OPT = -O3
+WARN = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unused-parameter
+CFLAGS = $(OPT) -g $(WARN) -std=gnu11 -pthread -fopenmp
+CPPFLAGS = -Ilib -Itools -DTABPIPE_VERSION='"$(VERSION)"' \
+	$(shell $(PKG_CONFIG) --cflags $(PKGS))
+LDLIBS = $(shell $(PKG_CONFIG) --libs $(PKGS)) -lm -pthread -fopenmp
+CHECK_CFLAGS = $(shell $(PKG_CONFIG) --cflags check)
+CHECK_LIBS = $(shell $(PKG_CONFIG) --libs check)
+
+# WERROR=1 makes every warning an error, as CI builds.
+ifeq ($(WERROR),1)
+CFLAGS += -Werror
+endif
+
+# SAN=1 builds with the sanitizers (used by check-asan, in its own folder).
+ifeq ($(SAN),1)
+CFLAGS += -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
+	-fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+LIB_MODULES = csv db encoding err fileio ingest layers mat_cpu metrics migrations \
+	model modelfile optim \
+	profile rng safetensors sha256 stream strmap train
+TOOLS = cat ingest pretrain train validate
+UNIT_TESTS = csv encoding golden ingest layers metrics model profile sha256 stream
+
+LIB_OBJS = $(LIB_MODULES:%=$(BUILD)/lib/%.o)
+LIB = $(BUILD)/libtabpipe.a
+TOOL_BINS = $(TOOLS:%=$(BUILD)/bin/tabpipe-%)
+UNIT_OBJS = $(UNIT_TESTS:%=$(BUILD)/tests/test_%.o) $(BUILD)/tests/gradcheck.o
+UNIT_RUNNER = $(BUILD)/tests/unit
+MAN1 = $(TOOLS:%=man/man1/tabpipe-%.1)
+MAN5 = man/man5/tabpipe-stream.5 man/man5/tabpipe-encoding.5
+
+all: $(TOOL_BINS)
+
+$(BUILD)/lib/migrations.c: lib/sql/embed.sh lib/sql/*.sql
+	@mkdir -p $(@D)
+	sh lib/sql/embed.sh lib/sql/*.sql >$@
+
+$(BUILD)/lib/migrations.o: $(BUILD)/lib/migrations.c lib/db.h
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/lib/%.o: lib/%.c lib/*.h
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/tools/%.o: tools/%.c tools/tool.h lib/*.h
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(LIB): $(LIB_OBJS)
+	rm -f $@
+	$(AR) rcs $@ $(LIB_OBJS)
+
+$(BUILD)/bin/tabpipe-%: $(BUILD)/tools/%.o $(BUILD)/tools/tool.o $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $< $(BUILD)/tools/tool.o $(LIB) $(LDLIBS)
+
+$(BUILD)/tests/%.o: tests/unit/%.c tests/unit/*.h lib/*.h
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CHECK_CFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(UNIT_RUNNER): $(BUILD)/tests/main.o $(UNIT_OBJS) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $(BUILD)/tests/main.o $(UNIT_OBJS) $(LIB) \
+		$(CHECK_LIBS) $(LDLIBS)
+
+# Unit tests find their data through TP_TESTDATA; end-to-end tests find the
+# tools through PATH and a throwaway PostgreSQL server through TABPIPE_DB.
+check: all $(UNIT_RUNNER)
+	TP_TESTDATA=tests/data TP_DATA=data $(UNIT_RUNNER)
+	PATH="$(CURDIR)/$(BUILD)/bin:$$PATH" sh scripts/pg-server run \
+		sh tests/e2e/run.sh
+	sh tests/man.sh $(MAN1) $(MAN5)
+
+check-asan:
+	$(MAKE) BUILD=build-asan SAN=1 check
+
+install: all
+	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
+	cp $(TOOL_BINS) $(DESTDIR)$(BINDIR)/
+	cp $(MAN1) $(DESTDIR)$(MANDIR)/man1/
+	cp $(MAN5) $(DESTDIR)$(MANDIR)/man5/
+
+demo: all
+	sh scripts/demo
+
+bench: all
+	sh bench/ingest.sh
+
+clean:
+	rm -rf build build-asan
+
+.PHONY: all check check-asan install demo bench clean
+.SECONDARY:
+
+# The golden test's reference: weights and inputs from C, outputs and
+# gradients from the same model in PyTorch (python3-torch). The results are
+# committed, so `make check` needs no Python.
+GOLDEN = tests/data/golden
+golden: $(LIB)
+	@mkdir -p $(BUILD)/tests
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $(BUILD)/tests/gen tests/golden/gen.c \
+		$(LIB) $(LDLIBS)
+	$(BUILD)/tests/gen $(GOLDEN)/weights.safetensors $(GOLDEN)/inputs.safetensors
+	/usr/bin/python3 tests/golden/reference.py $(GOLDEN)/weights.safetensors \
+		$(GOLDEN)/inputs.safetensors $(GOLDEN)/reference.safetensors
+
+.PHONY: golden

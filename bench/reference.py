@@ -1,0 +1,452 @@
+"""The Python side of bench/quality.sh: the PyTorch reference, the
+logistic-regression floor, test AUC of tabpipe models, labelled subsamples,
+and the final table. Run with /usr/bin/python3 (PyTorch, scikit-learn).
+
+    reference.py evaluate --dataset D --setting S --seed N --out RESULTS
+        --train T.tps --valid V.tps --test X.tps [--tabpipe LABEL=MODEL]...
+        [--torch LABEL] [--torch-pretrain LABEL=mask|resample]...
+        [--pretrain-data P.tps] [--logreg LABEL] [--check-valid-auc AUC]
+        [training options of tabpipe-train and tabpipe-pretrain]
+    reference.py subsample --frac F --seed N STREAM.tps CSV OUT.csv
+    reference.py table [--out FILE] [--note TEXT]... RESULTS
+
+`evaluate` appends one tab-separated line per method to RESULTS: data set,
+setting, method, seed, test AUC, validation AUC, epochs run, seconds.
+
+The PyTorch reference is tests/golden/tabtransformer.py (the same module as
+the C model, state_dict names included) trained the way lib/train.c trains:
+initialisation laws of init_like_tabpipe(seed), shuffled mini-batches with
+the last partial one kept, AdamW (betas 0.9/0.999, eps 1e-8, weight decay on
+the weights of linear layers only), linear warm-up over int(warmup x total
+steps) then cosine decay to 0 over all epochs' steps, gradient-norm
+clipping, validation AUC after each epoch, the best epoch's weights kept,
+stopping after `patience` epochs without a better AUC. Its random streams
+(initial values, order, dropout, views) are PyTorch's and numpy's, not the
+C library's: the two implementations agree in law, not bit for bit.
+
+tabpipe models are scored here, in PyTorch: a model file is loaded into the
+same module with from_model_file and run in eval mode (tabpipe has no
+predict tool yet).
+"""
+
+import argparse
+import math
+import os
+import statistics
+import sys
+import time
+
+# PyTorch is 2-2.7x faster on this model with OpenBLAS single-threaded
+# (its own intra-op threads do the parallel work); set before numpy loads.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.append(os.path.join(HERE, "..", "tests", "golden"))
+
+import tps  # noqa: E402
+
+
+def auc(label, score):
+    from sklearn.metrics import roc_auc_score
+    keep = label >= 0
+    return float(roc_auc_score(label[keep], score[keep]))
+
+
+# ---------------------------------------------------------------- options
+
+def add_train_options(p):
+    """tabpipe-train's and tabpipe-pretrain's options and defaults
+    (tp_train_defaults, tp_default_config), so that quality.sh passes one
+    string to both implementations."""
+    p.add_argument("--activation", default="gelu", choices=("gelu", "relu"))
+    p.add_argument("--batch", type=int, default=256)
+    p.add_argument("--clip", type=float, default=1.0)
+    p.add_argument("--d-ff", type=int, default=64)
+    p.add_argument("--d-model", type=int, default=32)
+    p.add_argument("--dropout", type=float, default=0.1)
+    p.add_argument("--epochs", type=int, default=30)
+    p.add_argument("--head-hidden", type=int, default=64)
+    p.add_argument("--heads", type=int, default=4)
+    p.add_argument("--layers", type=int, default=6)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--patience", type=int, default=5)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--warmup", type=float, default=0.05)
+    p.add_argument("--weight-decay", type=float, default=1e-2)
+    # Pretraining (tabpipe-pretrain's names; its epochs as --pretrain-epochs).
+    p.add_argument("--pretrain-epochs", type=int, default=10)
+    p.add_argument("--rate", type=float, default=0.3)
+    p.add_argument("--temperature", type=float, default=0.5)
+
+
+def build_model(stream, a):
+    from tabtransformer import TabTransformer
+    return TabTransformer(stream.vocab_sizes(), stream.num.shape[1],
+                          layers=a.layers, d_model=a.d_model, heads=a.heads,
+                          d_ff=a.d_ff, head_hidden=a.head_hidden,
+                          dropout=a.dropout, activation=a.activation)
+
+
+# ---------------------------------------------------------------- training
+
+class Schedule:
+    """lib/optim.c: tp_lr_at and the warm-up step count."""
+
+    def __init__(self, lr, warmup, rows, batch, epochs):
+        per_epoch = (rows + batch - 1) // batch
+        self.lr = lr
+        self.total = per_epoch * epochs
+        # (long)(o->warmup * (float)c->total), in float32 as C does.
+        self.warmup = int(np.float32(warmup) * np.float32(self.total))
+
+    def at(self, t):
+        if t < self.warmup:
+            return self.lr * (t + 1) / self.warmup
+        if self.total <= self.warmup:
+            return self.lr
+        progress = min(1.0, (t - self.warmup) / (self.total - self.warmup))
+        return self.lr * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
+def optimiser(model, a):
+    """AdamW with decay on the tensors that the C table marks `decay`: the
+    weights of linear layers (in_proj, out_proj, linear1/2, head, projector),
+    not biases, norms or tokens."""
+    import torch
+    decay, rest = [], []
+    for name, p in model.named_parameters():
+        linear = name.endswith(("in_proj_weight", "out_proj.weight",
+                                "linear1.weight", "linear2.weight")) or \
+            (name.startswith(("head.", "projector.")) and name.endswith(".weight"))
+        (decay if linear else rest).append(p)
+    return torch.optim.AdamW(
+        [{"params": decay, "weight_decay": a.weight_decay},
+         {"params": rest, "weight_decay": 0.0}],
+        lr=a.lr, betas=(0.9, 0.999), eps=1e-8)
+
+
+def clip(model, max_norm):
+    """tp_clip_grad: scale all gradients by max_norm / norm when the norm
+    is above max_norm (no epsilon, as the C library)."""
+    import torch
+    grads = [p.grad for p in model.parameters() if p.grad is not None]
+    norm = math.sqrt(sum(float(torch.sum(g.double() * g.double())) for g in grads))
+    if max_norm > 0 and norm > max_norm:
+        for g in grads:
+            g.mul_(max_norm / norm)
+    return norm
+
+
+def predict(model, s, batch=1024):
+    import torch
+    model.eval()
+    out = []
+    with torch.no_grad():
+        for r in range(0, len(s), batch):
+            cat = torch.from_numpy(s.cat[r:r + batch])
+            num = torch.from_numpy(s.num[r:r + batch])
+            out.append(torch.softmax(model.logits(cat, num), dim=1)[:, 1].numpy())
+    return np.concatenate(out) if out else np.zeros(0, np.float32)
+
+
+def train_reference(train, valid, a, seed, encoder_state=None):
+    """Returns (model with the best weights, best validation AUC, epochs)."""
+    import torch
+    torch.manual_seed(seed)
+    model = build_model(train, a)
+    model.init_like_tabpipe(seed)
+    if encoder_state is not None:
+        own = model.state_dict()
+        own.update({k: v for k, v in encoder_state.items()
+                    if not k.startswith(("head.", "projector."))})
+        model.load_state_dict(own)
+    opt = optimiser(model, a)
+    sched = Schedule(a.lr, a.warmup, len(train), a.batch, a.epochs)
+    rng = np.random.default_rng(seed)
+    cat_all = torch.from_numpy(train.cat)
+    num_all = torch.from_numpy(train.num)
+    lab_all = torch.from_numpy(train.label.astype(np.int64))
+    best_auc, best_state, bad, epoch, t = -1.0, None, 0, 0, 0
+    while epoch < a.epochs and bad < a.patience:
+        epoch += 1
+        model.train()
+        order = torch.from_numpy(rng.permutation(len(train)))
+        for r in range(0, len(train), a.batch):
+            idx = order[r:r + a.batch]
+            for g in opt.param_groups:
+                g["lr"] = sched.at(t)
+            opt.zero_grad(set_to_none=True)
+            loss = model.classify_loss(cat_all[idx], num_all[idx], lab_all[idx])
+            loss.backward()
+            clip(model, a.clip)
+            opt.step()
+            t += 1
+            if not math.isfinite(float(loss)):
+                raise RuntimeError(f"reference diverged at epoch {epoch}")
+        v = auc(valid.label, predict(model, valid))
+        if v > best_auc or best_auc < 0:
+            best_auc, bad = v, 0
+            best_state = {k: x.detach().clone() for k, x in model.state_dict().items()}
+        else:
+            bad += 1
+    model.load_state_dict(best_state)
+    return model, best_auc, epoch
+
+
+def views(s, rows, corruption, rate, rng):
+    """make_views of lib/train.c: two copies of each row, each feature
+    corrupted with probability rate, masked (category 0, numeric NaN) or
+    replaced by the same feature of a row drawn from all of s."""
+    B, NC = len(rows), s.cat.shape[1]
+    cat = np.concatenate([s.cat[rows], s.cat[rows]])
+    num = np.concatenate([s.num[rows], s.num[rows]])
+    F = NC + s.num.shape[1]
+    hit = rng.random((2 * B, F)) < rate
+    if corruption == "mask":
+        cat[hit[:, :NC]] = 0
+        num[hit[:, NC:]] = np.nan
+    else:
+        src = rng.integers(0, len(s), (2 * B, F))
+        cat = np.where(hit[:, :NC], s.cat[src[:, :NC], np.arange(NC)], cat)
+        num = np.where(hit[:, NC:], s.num[src[:, NC:], np.arange(F - NC)], num)
+    return cat.astype(np.int32), num.astype(np.float32)
+
+
+def pretrain_reference(data, a, seed, corruption):
+    """tp_pretrain: NT-Xent on two corrupted views, AdamW and the same
+    schedule over pretrain-epochs. Returns the state_dict."""
+    import torch
+    torch.manual_seed(seed)
+    model = build_model(data, a)
+    model.init_like_tabpipe(seed)
+    opt = optimiser(model, a)
+    sched = Schedule(a.lr, a.warmup, len(data), a.batch, a.pretrain_epochs)
+    rng = np.random.default_rng(seed + 7919)
+    t = 0
+    model.train()
+    for _ in range(a.pretrain_epochs):
+        order = rng.permutation(len(data))
+        for r in range(0, len(data), a.batch):
+            rows = order[r:r + a.batch]
+            if len(rows) < 2:
+                break
+            cat, num = views(data, rows, corruption, a.rate, rng)
+            for g in opt.param_groups:
+                g["lr"] = sched.at(t)
+            opt.zero_grad(set_to_none=True)
+            loss = model.ntxent_loss(torch.from_numpy(cat), torch.from_numpy(num),
+                                     a.temperature)
+            loss.backward()
+            clip(model, a.clip)
+            opt.step()
+            t += 1
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+# ---------------------------------------------------------------- the floor
+
+def logreg(train, valid, test, seed):
+    """Logistic regression on one-hot categories (index 0, missing or
+    unseen, is a category of its own) and the standardised numerics with
+    missing values imputed by the training mean plus a missing flag per
+    numeric column that has any; C chosen on the validation AUC."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+    oh = OneHotEncoder(categories=[np.arange(v + 1) for v in train.vocab_sizes()],
+                       handle_unknown="ignore")
+    oh.fit(train.cat)
+    mean = np.nanmean(train.num, axis=0)
+    mean = np.where(np.isnan(mean), 0.0, mean)
+    flags = np.isnan(train.num).any(axis=0) | np.isnan(valid.num).any(axis=0) | \
+        np.isnan(test.num).any(axis=0)
+    sc = StandardScaler()
+
+    def X(s, fit=False):
+        miss = np.isnan(s.num)
+        num = np.where(miss, mean, s.num)
+        num = sc.fit_transform(num) if fit else sc.transform(num)
+        return np.hstack([oh.transform(s.cat).toarray(), num, miss[:, flags]])
+
+    Xtr, Xva, Xte = X(train, True), X(valid), X(test)
+    best = None
+    for C in (0.01, 0.1, 1.0, 10.0):
+        m = LogisticRegression(C=C, max_iter=2000, random_state=seed)
+        m.fit(Xtr, train.label)
+        v = auc(valid.label, m.predict_proba(Xva)[:, 1])
+        if best is None or v > best[0]:
+            best = (v, m)
+    return best[0], auc(test.label, best[1].predict_proba(Xte)[:, 1])
+
+
+# ---------------------------------------------------------------- commands
+
+def cmd_evaluate(a):
+    import torch
+    from tabtransformer import from_model_file
+    torch.set_num_threads(a.threads)
+    train, valid, test = tps.load(a.train), tps.load(a.valid), tps.load(a.test)
+    lines = []
+
+    def emit(method, test_auc, valid_auc, epochs, secs):
+        lines.append(f"{a.dataset}\t{a.setting}\t{method}\t{a.seed}\t"
+                     f"{test_auc:.6f}\t{valid_auc:.6f}\t{epochs}\t{secs:.1f}")
+
+    for spec in a.tabpipe:
+        label, _, path = spec.partition("=")
+        model, meta = from_model_file(path)
+        v = auc(valid.label, predict(model, valid))
+        emit(label, auc(test.label, predict(model, test)), v, 0, 0)
+        if a.check_valid_auc is not None and label == a.check_label:
+            diff = abs(v - a.check_valid_auc)
+            verdict = "ok" if diff <= 1e-4 else "MISMATCH"
+            print(f"cross-check {a.dataset} seed {a.seed}: tabpipe-train printed valid AUC "
+                  f"{a.check_valid_auc:.4f}, the model file loaded into PyTorch gives "
+                  f"{v:.6f}: |diff| {diff:.2e} (limit 1e-4, the print has 4 decimals): "
+                  f"{verdict}", file=sys.stderr)
+            with open(a.out + ".check", "a") as f:
+                f.write(f"{a.dataset}\t{a.seed}\t{a.check_valid_auc:.4f}\t{v:.6f}\t{diff:.2e}\t{verdict}\n")
+    if a.torch:
+        t0 = time.perf_counter()
+        model, v, ep = train_reference(train, valid, a, a.seed)
+        emit(a.torch, auc(test.label, predict(model, test)), v, ep,
+             time.perf_counter() - t0)
+    for spec in a.torch_pretrain:
+        label, _, corruption = spec.partition("=")
+        t0 = time.perf_counter()
+        data = tps.load(a.pretrain_data)
+        state = pretrain_reference(data, a, a.seed, corruption)
+        model, v, ep = train_reference(train, valid, a, a.seed, state)
+        emit(label, auc(test.label, predict(model, test)), v, ep,
+             time.perf_counter() - t0)
+    if a.logreg:
+        t0 = time.perf_counter()
+        v, te = logreg(train, valid, test, a.seed)
+        emit(a.logreg, te, v, 0, time.perf_counter() - t0)
+    with open(a.out, "a") as f:
+        for line in lines:
+            f.write(line + "\n")
+    for line in lines:
+        print(line, file=sys.stderr)
+
+
+def cmd_subsample(a):
+    """A stratified share of a stream's rows, as CSV: the lines of
+    `tabpipe-cat STREAM` (CSV, same row order) whose rows were drawn, so
+    that tabpipe-ingest --encoding makes the subsample's stream."""
+    s = tps.load(a.stream)
+    rng = np.random.default_rng(a.seed)
+    keep = []
+    for c in np.unique(s.label):
+        rows = np.flatnonzero(s.label == c)
+        k = max(1, int(round(a.frac * len(rows))))
+        keep.append(rng.choice(rows, k, replace=False))
+    keep = np.sort(np.concatenate(keep))
+    with open(a.csv, newline="") as f:
+        lines = f.read().split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    if len(lines) != len(s) + 1:
+        raise SystemExit(f"subsample: {a.csv} has {len(lines) - 1} rows, {a.stream} {len(s)}")
+    with open(a.output, "w", newline="") as f:
+        f.write(lines[0] + "\n")
+        for r in keep:
+            f.write(lines[r + 1] + "\n")
+    print(f"subsample: {len(keep)} of {len(s)} rows "
+          f"({int(s.label[keep].sum())} positive)", file=sys.stderr)
+
+
+def cmd_table(a):
+    rows = []
+    with open(a.results) as f:
+        for line in f:
+            d, s, m, seed, te, va, ep, secs = line.rstrip("\n").split("\t")
+            rows.append((d, s, m, int(seed), float(te), float(va), int(ep), float(secs)))
+    out = []
+    groups = {}
+    for d, s, m, seed, te, va, ep, secs in rows:
+        groups.setdefault((d, s), {}).setdefault(m, []).append((seed, te, va, ep, secs))
+    width = max([len(m) for g in groups.values() for m in g] + [6])
+    seeds = sorted({r[3] for r in rows})
+    for (d, s), methods in groups.items():
+        out.append(f"{d}, {s}")
+        head = f"  {'method':<{width}}  " + "  ".join(f"seed {x:<3}" for x in seeds)
+        out.append(head + "    mean     sd   valid AUC mean  epochs  seconds")
+        for m, rs in methods.items():
+            by = {r[0]: r for r in rs}
+            cells = "  ".join(f"{by[x][1]:.4f}  " if x in by else "   -    " for x in seeds)
+            te = [r[1] for r in rs]
+            sd = statistics.stdev(te) if len(te) > 1 else float("nan")
+            va = statistics.mean(r[2] for r in rs)
+            ep = "/".join(str(r[3]) for r in rs) if any(r[3] for r in rs) else "-"
+            secs = statistics.mean(r[4] for r in rs)
+            out.append(f"  {m:<{width}}  {cells}  {statistics.mean(te):.4f} "
+                       f"{sd:.4f}   {va:.4f}          {ep:<7} {secs:.0f}")
+        out.append("")
+    # The project's goal: tabpipe's mean within 0.01 of the reference's.
+    for (d, s), methods in groups.items():
+        for ours, ref in a.compare:
+            if ours in methods and ref in methods:
+                mo = statistics.mean(r[1] for r in methods[ours])
+                mr = statistics.mean(r[1] for r in methods[ref])
+                diff = mo - mr
+                verdict = "met" if abs(diff) <= 0.01 else "NOT met"
+                out.append(f"goal |mean {ours} - mean {ref}| <= 0.01 on {d}, {s}: "
+                           f"{mo:.4f} - {mr:.4f} = {diff:+.4f}: {verdict}")
+    checks = a.results + ".check"
+    if os.path.exists(checks):
+        with open(checks) as f:
+            for line in f:
+                d, seed, printed, loaded, diff, verdict = line.rstrip("\n").split("\t")
+                out.append(f"cross-check {d}, seed {seed}: valid AUC printed by "
+                           f"tabpipe-train {printed}, C model file run in PyTorch "
+                           f"{loaded}, |diff| {diff} (limit 1e-4): {verdict}")
+    for n in a.note:
+        out.append(n)
+    text = "\n".join(out) + "\n"
+    sys.stdout.write(text)
+    if a.output:
+        with open(a.output, "w") as f:
+            f.write(text)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    sub = p.add_subparsers(dest="cmd", required=True)
+    e = sub.add_parser("evaluate")
+    add_train_options(e)
+    e.add_argument("--dataset", required=True)
+    e.add_argument("--setting", required=True)
+    e.add_argument("--seed", type=int, required=True)
+    e.add_argument("--out", required=True)
+    e.add_argument("--train", required=True)
+    e.add_argument("--valid", required=True)
+    e.add_argument("--test", required=True)
+    e.add_argument("--tabpipe", action="append", default=[], metavar="LABEL=MODEL")
+    e.add_argument("--torch", metavar="LABEL")
+    e.add_argument("--torch-pretrain", action="append", default=[],
+                   metavar="LABEL=mask|resample")
+    e.add_argument("--pretrain-data")
+    e.add_argument("--logreg", metavar="LABEL")
+    e.add_argument("--check-valid-auc", type=float)
+    e.add_argument("--check-label", default="tabpipe")
+    s = sub.add_parser("subsample")
+    s.add_argument("--frac", type=float, required=True)
+    s.add_argument("--seed", type=int, required=True)
+    s.add_argument("stream")
+    s.add_argument("csv")
+    s.add_argument("output")
+    t = sub.add_parser("table")
+    t.add_argument("--out", dest="output")
+    t.add_argument("--note", action="append", default=[])
+    t.add_argument("--compare", nargs=2, action="append", default=[],
+                   metavar=("OURS", "REFERENCE"))
+    t.add_argument("results")
+    a = p.parse_args()
+    {"evaluate": cmd_evaluate, "subsample": cmd_subsample, "table": cmd_table}[a.cmd](a)
+
+
+if __name__ == "__main__":
+    main()

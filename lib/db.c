@@ -1,0 +1,337 @@
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "db.h"
+#include "fileio.h"
+#include "sha256.h"
+
+#ifndef TABPIPE_VERSION
+#define TABPIPE_VERSION "0.0.0"
+#endif
+
+/* Keys of the advisory locks that serialise migrations, and the
+ * registrations of one model. */
+#define MIGRATION_LOCK "7365012894711"
+#define REGISTER_LOCK "736501"
+
+/* libpq's message, on one line. */
+static int
+db_error(tp_err *e, int code, const char *what, const char *msg)
+{
+	char line[768];
+	size_t n = 0;
+
+	for (const char *p = msg ? msg : ""; *p && n < sizeof(line) - 1; p++)
+		line[n++] = *p == '\n' ? ' ' : *p;
+	while (n > 0 && line[n - 1] == ' ')
+		n--;
+	line[n] = '\0';
+	return tp_err_set(e, code, "database: %s: %s", what, line);
+}
+
+int
+tp_db_exec(tp_db *db, const char *sql, int n, const char *const *params,
+    PGresult **res, tp_err *e)
+{
+	PGresult *r = PQexecParams(db->conn, sql, n, NULL, params, NULL, NULL, 0);
+	ExecStatusType st = PQresultStatus(r);
+
+	if (res != NULL)
+		*res = NULL;
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+		/* A lost connection is the service missing; anything else is a
+		 * failed statement. */
+		int code = PQstatus(db->conn) == CONNECTION_BAD ?
+		    TP_EUNAVAILABLE : TP_EINTERNAL;
+		const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+		if (state != NULL && strncmp(state, "42501", 5) == 0)
+			code = TP_ENOPERM;
+		db_error(e, code, "query failed", PQerrorMessage(db->conn));
+		PQclear(r);
+		return code;
+	}
+	if (res != NULL)
+		*res = r;
+	else
+		PQclear(r);
+	return TP_OK;
+}
+
+int
+tp_db_begin(tp_db *db, tp_err *e)
+{
+	return tp_db_exec(db, "BEGIN", 0, NULL, NULL, e);
+}
+
+int
+tp_db_commit(tp_db *db, tp_err *e)
+{
+	return tp_db_exec(db, "COMMIT", 0, NULL, NULL, e);
+}
+
+void
+tp_db_rollback(tp_db *db)
+{
+	PQclear(PQexec(db->conn, "ROLLBACK"));
+}
+
+/* Applies the migrations the database lacks, each with its version row in
+ * one transaction. */
+static int
+migrate(tp_db *db, tp_err *e)
+{
+	PGresult *r;
+	int rc, have;
+
+	if ((rc = tp_db_exec(db,
+	    "CREATE TABLE IF NOT EXISTS schema_version ("
+	    " version integer PRIMARY KEY, name text NOT NULL,"
+	    " applied_at timestamptz NOT NULL DEFAULT now())",
+	    0, NULL, NULL, e)) != TP_OK) {
+		/* A reader may not create tables; it can still read a schema
+		 * that is there. */
+		if ((rc = tp_db_exec(db, "SELECT 1 FROM schema_version LIMIT 1", 0,
+		    NULL, NULL, e)) != TP_OK)
+			return rc;
+	}
+	for (;;) {
+		if ((rc = tp_db_begin(db, e)) != TP_OK)
+			return rc;
+		if ((rc = tp_db_exec(db, "SELECT pg_advisory_xact_lock("
+		    MIGRATION_LOCK ")", 0, NULL, NULL, e)) != TP_OK ||
+		    (rc = tp_db_exec(db, "SELECT coalesce(max(version), 0) "
+		    "FROM schema_version", 0, NULL, &r, e)) != TP_OK)
+			goto fail;
+		have = atoi(PQgetvalue(r, 0, 0));
+		PQclear(r);
+		if (have >= tp_nmigrations) {
+			if (have > tp_nmigrations) {
+				rc = tp_err_set(e, TP_EUNAVAILABLE,
+				    "database: its schema is version %d, this tabpipe knows up to %d: upgrade tabpipe",
+				    have, tp_nmigrations);
+				goto fail;
+			}
+			return tp_db_commit(db, e);
+		}
+		const tp_migration *m = &tp_migrations[have];
+		char v[16];
+		const char *params[] = {v, m->name};
+		snprintf(v, sizeof(v), "%d", m->version);
+		PGresult *mr = PQexec(db->conn, m->sql);
+		if (PQresultStatus(mr) != PGRES_COMMAND_OK &&
+		    PQresultStatus(mr) != PGRES_TUPLES_OK) {
+			rc = db_error(e, TP_EUNAVAILABLE, m->name,
+			    PQerrorMessage(db->conn));
+			PQclear(mr);
+			goto fail;
+		}
+		PQclear(mr);
+		if ((rc = tp_db_exec(db, "INSERT INTO schema_version (version, name) "
+		    "VALUES ($1, $2)", 2, params, NULL, e)) != TP_OK ||
+		    (rc = tp_db_commit(db, e)) != TP_OK)
+			goto fail;
+	}
+fail:
+	tp_db_rollback(db);
+	return rc;
+}
+
+int
+tp_db_open(tp_db **out, const char *conninfo, const char *tool, tp_err *e)
+{
+	static const char *const keys[] = {"connect_timeout",
+	    "fallback_application_name", "dbname", NULL};
+	char app[48];
+	tp_db *db;
+	int rc;
+
+	*out = NULL;
+	if (conninfo == NULL)
+		conninfo = getenv("TABPIPE_DB");
+	if (conninfo == NULL)
+		return TP_OK;
+	if ((db = calloc(1, sizeof(*db))) == NULL)
+		return tp_err_nomem(e, "a database connection");
+	snprintf(db->tool, sizeof(db->tool), "%s", tool);
+	snprintf(app, sizeof(app), "tabpipe-%s", tool);
+	/* The connection string comes last so that what it says wins. */
+	const char *values[] = {"10", app, conninfo, NULL};
+	db->conn = PQconnectdbParams(keys, values, 1);
+	if (db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK) {
+		rc = db_error(e, TP_EUNAVAILABLE, "cannot connect",
+		    db->conn ? PQerrorMessage(db->conn) : "out of memory");
+		tp_db_close(db);
+		return rc;
+	}
+	PQclear(PQexec(db->conn, "SET client_min_messages = warning"));
+	if ((rc = migrate(db, e)) != TP_OK) {
+		tp_db_close(db);
+		return rc;
+	}
+	*out = db;
+	return TP_OK;
+}
+
+void
+tp_db_close(tp_db *db)
+{
+	if (db == NULL)
+		return;
+	PQfinish(db->conn);
+	free(db);
+}
+
+/* JSON text of an object, or "{}" for NULL; free with free(). */
+static char *
+json_text(const cJSON *j)
+{
+	return j ? cJSON_PrintUnformatted(j) : strdup("{}");
+}
+
+int
+tp_db_run_start(tp_db *db, const cJSON *params, const cJSON *inputs,
+    int64_t *run, tp_err *e)
+{
+	char host[256] = "", pid[16];
+	char *p = json_text(params), *in = json_text(inputs);
+	PGresult *r;
+	int rc;
+
+	gethostname(host, sizeof(host) - 1);
+	snprintf(pid, sizeof(pid), "%d", (int)getpid());
+	const char *values[] = {db->tool, p, in, host, pid, TABPIPE_VERSION};
+	if (p == NULL || in == NULL)
+		rc = tp_err_nomem(e, "a run's parameters");
+	else
+		rc = tp_db_exec(db, "INSERT INTO runs (tool, params, inputs, host, "
+		    "pid, version) VALUES ($1, $2::jsonb, $3::jsonb, $4, $5, $6) "
+		    "RETURNING id", 6, values, &r, e);
+	if (rc == TP_OK) {
+		*run = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+		PQclear(r);
+	}
+	free(p);
+	free(in);
+	return rc;
+}
+
+int
+tp_db_run_finish(tp_db *db, int64_t run, int ok, const char *error,
+    const cJSON *result, tp_err *e)
+{
+	char id[24], *res = result ? cJSON_PrintUnformatted(result) : NULL;
+	int rc;
+
+	snprintf(id, sizeof(id), "%lld", (long long)run);
+	const char *values[] = {id, ok ? "finished" : "failed", error, res};
+	rc = tp_db_exec(db, "UPDATE runs SET status = $2, error = $3, "
+	    "result = $4::jsonb, finished_at = now() WHERE id = $1", 4, values,
+	    NULL, e);
+	free(res);
+	return rc;
+}
+
+int
+tp_db_epoch(tp_db *db, int64_t run, int epoch, const cJSON *metrics,
+    tp_err *e)
+{
+	char id[24], ep[16], *m = json_text(metrics);
+	int rc;
+
+	if (m == NULL)
+		return tp_err_nomem(e, "an epoch's metrics");
+	snprintf(id, sizeof(id), "%lld", (long long)run);
+	snprintf(ep, sizeof(ep), "%d", epoch);
+	const char *values[] = {id, ep, m};
+	rc = tp_db_exec(db, "INSERT INTO epochs (run_id, epoch, metrics) "
+	    "VALUES ($1, $2, $3::jsonb)", 3, values, NULL, e);
+	free(m);
+	return rc;
+}
+
+int
+tp_db_dataset(tp_db *db, int64_t run, const char *source,
+    const char *fingerprint, const char *encoding, uint64_t rows,
+    uint64_t rejected, tp_err *e)
+{
+	char id[24], n[24], rej[24];
+
+	snprintf(id, sizeof(id), "%lld", (long long)run);
+	snprintf(n, sizeof(n), "%llu", (unsigned long long)rows);
+	snprintf(rej, sizeof(rej), "%llu", (unsigned long long)rejected);
+	const char *values[] = {id, source, fingerprint, encoding, n, rej};
+	return tp_db_exec(db, "INSERT INTO datasets (run_id, source, "
+	    "fingerprint, encoding, rows, rejected) VALUES ($1, $2, $3, $4, $5, $6)",
+	    6, values, NULL, e);
+}
+
+int
+tp_db_register(tp_db *db, const char *name, const char *path,
+    const char *sha256, int64_t run, const cJSON *metrics, int *version,
+    tp_err *e)
+{
+	char id[24], *m = json_text(metrics), *abspath = realpath(path, NULL);
+	PGresult *r = NULL;
+	int rc;
+
+	snprintf(id, sizeof(id), "%lld", (long long)run);
+	if (m == NULL || abspath == NULL) {
+		free(m);
+		free(abspath);
+		return abspath == NULL ? tp_err_set(e, TP_ENOINPUT,
+		    "%s: %s", path, strerror(errno)) :
+		    tp_err_nomem(e, "a model version");
+	}
+	const char *p1[] = {name};
+	const char *p2[] = {name, abspath, sha256, run > 0 ? id : NULL, m};
+	/* The model is locked while its next number is taken, so two
+	 * registrations never get the same one (an advisory lock: a row lock
+	 * would need the right to update models). */
+	if ((rc = tp_db_begin(db, e)) != TP_OK ||
+	    (rc = tp_db_exec(db, "INSERT INTO models (name) VALUES ($1) "
+	    "ON CONFLICT (name) DO NOTHING", 1, p1, NULL, e)) != TP_OK ||
+	    (rc = tp_db_exec(db, "SELECT pg_advisory_xact_lock(" REGISTER_LOCK
+	    ", id::integer) FROM models WHERE name = $1", 1, p1, NULL, e)) != TP_OK ||
+	    (rc = tp_db_exec(db, "INSERT INTO model_versions (model_id, version, "
+	    "path, sha256, run_id, metrics) SELECT m.id, coalesce((SELECT "
+	    "max(version) FROM model_versions WHERE model_id = m.id), 0) + 1, "
+	    "$2, $3, $4, $5::jsonb FROM models m WHERE m.name = $1 "
+	    "RETURNING version", 5, p2, &r, e)) != TP_OK ||
+	    (rc = tp_db_commit(db, e)) != TP_OK) {
+		tp_db_rollback(db);
+		PQclear(r);
+		free(m);
+		free(abspath);
+		return rc;
+	}
+	*version = atoi(PQgetvalue(r, 0, 0));
+	PQclear(r);
+	free(m);
+	free(abspath);
+	return TP_OK;
+}
+
+int
+tp_file_sha256(const char *path, char out[65], tp_err *e)
+{
+	unsigned char buf[65536], d[32];
+	tp_sha256 s;
+	FILE *f;
+	size_t n;
+	int rc;
+
+	if ((rc = tp_open_input(path, &f, e)) != TP_OK)
+		return rc;
+	tp_sha256_init(&s);
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+		tp_sha256_update(&s, buf, n);
+	rc = ferror(f) ? tp_err_set(e, TP_EIO, "%s: read error: %s", path,
+	    strerror(errno)) : TP_OK;
+	tp_close_input(f);
+	tp_sha256_final(&s, d);
+	tp_sha256_hex(d, out);
+	return rc;
+}

@@ -1,0 +1,527 @@
+#include <math.h>
+#include <string.h>
+
+#include "layers.h"
+#include "mat.h"
+
+void
+tp_embedding_forward(float *out, const int32_t *idx, const float *table,
+    const int *offset, int B, int T, int NC, int C)
+{
+	for (int b = 0; b < B; b++)
+		for (int j = 0; j < NC; j++) {
+			const float *row = table +
+			    (size_t)(offset[j] + idx[b * NC + j]) * C;
+			memcpy(out + ((size_t)b * T + j) * C, row, C * sizeof(float));
+		}
+}
+
+void
+tp_embedding_backward(float *dtable, const float *dout, const int32_t *idx,
+    const int *offset, int B, int T, int NC, int C)
+{
+	for (int b = 0; b < B; b++)
+		for (int j = 0; j < NC; j++) {
+			float *drow = dtable + (size_t)(offset[j] + idx[b * NC + j]) * C;
+			const float *d = dout + ((size_t)b * T + j) * C;
+			for (int c = 0; c < C; c++)
+				drow[c] += d[c];
+		}
+}
+
+void
+tp_numeric_forward(float *out, const float *x, const float *w,
+    const float *b, const float *miss, int B, int T, int NC, int NN, int C)
+{
+	for (int r = 0; r < B; r++)
+		for (int j = 0; j < NN; j++) {
+			float v = x[r * NN + j];
+			float *o = out + ((size_t)r * T + NC + j) * C;
+			const float *wj = w + (size_t)j * C, *bj = b + (size_t)j * C;
+			if (isnan(v))
+				memcpy(o, miss + (size_t)j * C, C * sizeof(float));
+			else
+				for (int c = 0; c < C; c++)
+					o[c] = v * wj[c] + bj[c];
+		}
+}
+
+void
+tp_numeric_backward(float *dw, float *db, float *dmiss, const float *dout,
+    const float *x, int B, int T, int NC, int NN, int C)
+{
+	for (int r = 0; r < B; r++)
+		for (int j = 0; j < NN; j++) {
+			float v = x[r * NN + j];
+			const float *d = dout + ((size_t)r * T + NC + j) * C;
+			if (isnan(v)) {
+				float *dm = dmiss + (size_t)j * C;
+				for (int c = 0; c < C; c++)
+					dm[c] += d[c];
+				continue;
+			}
+			float *dwj = dw + (size_t)j * C, *dbj = db + (size_t)j * C;
+			for (int c = 0; c < C; c++) {
+				dwj[c] += v * d[c];
+				dbj[c] += d[c];
+			}
+		}
+}
+
+void
+tp_linear_forward(float *out, const float *inp, const float *weight,
+    const float *bias, int N, int IC, int OC)
+{
+	if (bias != NULL)
+		for (int n = 0; n < N; n++)
+			memcpy(out + (size_t)n * OC, bias, OC * sizeof(float));
+	tp_gemm(0, 1, N, OC, IC, 1.0f, inp, IC, weight, IC,
+	    bias != NULL ? 1.0f : 0.0f, out, OC);
+}
+
+void
+tp_linear_backward(float *dinp, float *dweight, float *dbias,
+    const float *dout, const float *inp, const float *weight, int N, int IC,
+    int OC)
+{
+	if (dinp != NULL)
+		tp_gemm(0, 0, N, IC, OC, 1.0f, dout, OC, weight, IC, 1.0f, dinp, IC);
+	tp_gemm(1, 0, OC, IC, N, 1.0f, dout, OC, inp, IC, 1.0f, dweight, IC);
+	if (dbias != NULL)
+		for (int n = 0; n < N; n++) {
+			const float *d = dout + (size_t)n * OC;
+			for (int o = 0; o < OC; o++)
+				dbias[o] += d[o];
+		}
+}
+
+void
+tp_layernorm_forward(float *out, float *mean, float *rstd, const float *inp,
+    const float *weight, const float *bias, int N, int C)
+{
+	for (int n = 0; n < N; n++) {
+		const float *x = inp + (size_t)n * C;
+		float *o = out + (size_t)n * C;
+		float m = 0, v = 0;
+		for (int c = 0; c < C; c++)
+			m += x[c];
+		m /= C;
+		for (int c = 0; c < C; c++)
+			v += (x[c] - m) * (x[c] - m);
+		v /= C;
+		float s = 1.0f / sqrtf(v + 1e-5f);
+		for (int c = 0; c < C; c++)
+			o[c] = (x[c] - m) * s * weight[c] + bias[c];
+		mean[n] = m;
+		rstd[n] = s;
+	}
+}
+
+void
+tp_layernorm_backward(float *dinp, float *dweight, float *dbias,
+    const float *dout, const float *inp, const float *mean,
+    const float *rstd, const float *weight, int N, int C)
+{
+	for (int n = 0; n < N; n++) {
+		const float *d = dout + (size_t)n * C, *x = inp + (size_t)n * C;
+		float *di = dinp + (size_t)n * C;
+		float m = mean[n], s = rstd[n], dmean = 0, dnormmean = 0;
+		/* With xhat the normalised input and g = dout * weight:
+		 * dx = s * (g - mean(g) - xhat * mean(g * xhat)). */
+		for (int c = 0; c < C; c++) {
+			float xhat = (x[c] - m) * s, g = d[c] * weight[c];
+			dmean += g;
+			dnormmean += g * xhat;
+		}
+		dmean /= C;
+		dnormmean /= C;
+		for (int c = 0; c < C; c++) {
+			float xhat = (x[c] - m) * s, g = d[c] * weight[c];
+			dbias[c] += d[c];
+			dweight[c] += xhat * d[c];
+			di[c] += s * (g - dmean - xhat * dnormmean);
+		}
+	}
+}
+
+/*
+ * exp and erf for float, good to a few ulp, written so that loops over them
+ * vectorise (the libm calls do not). exp: x = n ln2 + r with |r| <= ln2/2,
+ * exp(r) by Cephes' polynomial, 2^n put in the exponent bits. erf:
+ * Abramowitz and Stegun 7.1.26, error below 1.5e-7.
+ */
+static inline float
+fast_expf(float x)
+{
+	x = fminf(fmaxf(x, -87.0f), 88.0f);
+	float n = floorf(x * 1.44269504088896341f + 0.5f);
+	float r = x - n * 0.693359375f + n * 2.12194440e-4f;
+	float p = 1.9875691500e-4f;
+	p = p * r + 1.3981999507e-3f;
+	p = p * r + 8.3334519073e-3f;
+	p = p * r + 4.1665795894e-2f;
+	p = p * r + 1.6666665459e-1f;
+	p = p * r + 5.0000001201e-1f;
+	p = p * r * r + r + 1.0f;
+	union { float f; int32_t i; } scale = {.i = ((int32_t)n + 127) << 23};
+	return p * scale.f;
+}
+
+static inline float
+fast_erff(float x)
+{
+	float a = fabsf(x), t = 1.0f / (1.0f + 0.3275911f * a);
+	float y = ((((1.061405429f * t - 1.453152027f) * t + 1.421413741f) * t -
+	    0.284496736f) * t + 0.254829592f) * t;
+	y = 1.0f - y * fast_expf(-a * a);
+	return copysignf(y, x);
+}
+
+/* Softmax of n scores in place; the maximum is subtracted first so that
+ * exp cannot overflow (the result is the same). */
+static void
+softmax(float *x, int n)
+{
+	float mx = x[0], sum = 0;
+
+	for (int i = 1; i < n; i++)
+		mx = fmaxf(mx, x[i]);
+	for (int i = 0; i < n; i++) {
+		x[i] = fast_expf(x[i] - mx);
+		sum += x[i];
+	}
+	float inv = 1.0f / sum;
+	for (int i = 0; i < n; i++)
+		x[i] *= inv;
+}
+
+/*
+ * Attention works on one row at a time with loops over the C channels of a
+ * token, all heads together: the products of two tokens' channels are one
+ * vector operation, then summed head by head. Head h owns channels
+ * h * HS .. h * HS + HS - 1 of Q, K and V.
+ */
+void
+tp_attention_forward(float *out, float *att, float *mask, const float *qkv,
+    float p, tp_rng *rng, int B, int T, int C, int NH)
+{
+	int HS = C / NH, C3 = 3 * C;
+	float scale = 1.0f / sqrtf((float)HS), prod[C], w[C];
+	size_t TT = (size_t)T * T;
+
+	for (int b = 0; b < B; b++) {
+		const float *x = qkv + (size_t)b * T * C3;
+		float *a = att + (size_t)b * NH * TT;
+		float *m = mask ? mask + (size_t)b * NH * TT : NULL;
+		for (int t = 0; t < T; t++) {
+			const float *q = x + (size_t)t * C3;
+			for (int u = 0; u < T; u++) {
+				const float *k = x + (size_t)u * C3 + C;
+				for (int c = 0; c < C; c++)
+					prod[c] = q[c] * k[c];
+				for (int h = 0; h < NH; h++) {
+					float dot = 0;
+					for (int i = 0; i < HS; i++)
+						dot += prod[h * HS + i];
+					a[h * TT + (size_t)t * T + u] = dot * scale;
+				}
+			}
+			for (int h = 0; h < NH; h++)
+				softmax(a + h * TT + (size_t)t * T, T);
+		}
+		if (m != NULL)
+			for (size_t i = 0; i < NH * TT; i++)
+				m[i] = tp_rng_float(rng) < p ? 0.0f : 1.0f / (1.0f - p);
+		for (int t = 0; t < T; t++) {
+			float *o = out + ((size_t)b * T + t) * C;
+			memset(o, 0, C * sizeof(float));
+			for (int u = 0; u < T; u++) {
+				const float *v = x + (size_t)u * C3 + 2 * C;
+				for (int h = 0; h < NH; h++) {
+					size_t at = h * TT + (size_t)t * T + u;
+					float wh = m ? a[at] * m[at] : a[at];
+					for (int i = 0; i < HS; i++)
+						w[h * HS + i] = wh;
+				}
+				for (int c = 0; c < C; c++)
+					o[c] += w[c] * v[c];
+			}
+		}
+	}
+}
+
+void
+tp_attention_backward(float *dqkv, float *scratch, const float *dout,
+    const float *qkv, const float *att, const float *mask, int B, int T,
+    int C, int NH)
+{
+	int HS = C / NH, C3 = 3 * C;
+	float scale = 1.0f / sqrtf((float)HS), prod[C], w[C];
+	size_t TT = (size_t)T * T;
+
+	for (int b = 0; b < B; b++) {
+		const float *x = qkv + (size_t)b * T * C3;
+		float *dx = dqkv + (size_t)b * T * C3;
+		const float *a = att + (size_t)b * NH * TT;
+		const float *m = mask ? mask + (size_t)b * NH * TT : NULL;
+		float *datt = scratch; /* (NH,T,T) */
+		/* Through att V: dV, and d(att) through the dropout. */
+		for (int t = 0; t < T; t++) {
+			const float *d = dout + ((size_t)b * T + t) * C;
+			for (int u = 0; u < T; u++) {
+				const float *v = x + (size_t)u * C3 + 2 * C;
+				float *dv = dx + (size_t)u * C3 + 2 * C;
+				for (int c = 0; c < C; c++)
+					prod[c] = d[c] * v[c];
+				for (int h = 0; h < NH; h++) {
+					size_t at = h * TT + (size_t)t * T + u;
+					float dot = 0, wh = m ? a[at] * m[at] : a[at];
+					for (int i = 0; i < HS; i++) {
+						dot += prod[h * HS + i];
+						w[h * HS + i] = wh;
+					}
+					datt[at] = m ? dot * m[at] : dot;
+				}
+				for (int c = 0; c < C; c++)
+					dv[c] += w[c] * d[c];
+			}
+		}
+		/* Through the softmax, ds = att * (datt - sum(att * datt)), and
+		 * the scale; then through Q K^T. */
+		for (int h = 0; h < NH; h++)
+			for (int t = 0; t < T; t++) {
+				const float *row = a + h * TT + (size_t)t * T;
+				float *drow = datt + h * TT + (size_t)t * T, dot = 0;
+				for (int u = 0; u < T; u++)
+					dot += row[u] * drow[u];
+				for (int u = 0; u < T; u++)
+					drow[u] = row[u] * (drow[u] - dot) * scale;
+			}
+		for (int t = 0; t < T; t++) {
+			const float *q = x + (size_t)t * C3;
+			float *dq = dx + (size_t)t * C3;
+			for (int u = 0; u < T; u++) {
+				const float *k = x + (size_t)u * C3 + C;
+				float *dk = dx + (size_t)u * C3 + C;
+				for (int h = 0; h < NH; h++) {
+					float ds = datt[h * TT + (size_t)t * T + u];
+					for (int i = 0; i < HS; i++)
+						w[h * HS + i] = ds;
+				}
+				for (int c = 0; c < C; c++) {
+					dq[c] += w[c] * k[c];
+					dk[c] += w[c] * q[c];
+				}
+			}
+		}
+	}
+}
+
+void
+tp_gelu_forward(float *out, const float *inp, long n)
+{
+	for (long i = 0; i < n; i++)
+		out[i] = 0.5f * inp[i] * (1.0f + fast_erff(inp[i] * (float)M_SQRT1_2));
+}
+
+void
+tp_gelu_backward(float *dinp, const float *dout, const float *inp, long n)
+{
+	const float inv_sqrt_2pi = 0.3989422804014327f;
+
+	for (long i = 0; i < n; i++) {
+		float x = inp[i];
+		float cdf = 0.5f * (1.0f + fast_erff(x * (float)M_SQRT1_2));
+		float pdf = inv_sqrt_2pi * fast_expf(-0.5f * x * x);
+		dinp[i] += dout[i] * (cdf + x * pdf);
+	}
+}
+
+void
+tp_relu_forward(float *out, const float *inp, long n)
+{
+	for (long i = 0; i < n; i++)
+		out[i] = inp[i] > 0 ? inp[i] : 0;
+}
+
+void
+tp_relu_backward(float *dinp, const float *dout, const float *inp, long n)
+{
+	for (long i = 0; i < n; i++)
+		dinp[i] += inp[i] > 0 ? dout[i] : 0;
+}
+
+void
+tp_residual_forward(float *out, const float *a, const float *b, long n)
+{
+	for (long i = 0; i < n; i++)
+		out[i] = a[i] + b[i];
+}
+
+void
+tp_residual_backward(float *da, float *db, const float *dout, long n)
+{
+	for (long i = 0; i < n; i++) {
+		da[i] += dout[i];
+		db[i] += dout[i];
+	}
+}
+
+void
+tp_dropout_forward(float *out, float *mask, const float *inp, float p,
+    tp_rng *rng, long n)
+{
+	float keep = 1.0f / (1.0f - p);
+
+	if (p <= 0) {
+		memcpy(out, inp, n * sizeof(float));
+		return;
+	}
+	for (long i = 0; i < n; i++) {
+		mask[i] = tp_rng_float(rng) < p ? 0.0f : keep;
+		out[i] = inp[i] * mask[i];
+	}
+}
+
+void
+tp_dropout_backward(float *dinp, const float *dout, const float *mask,
+    float p, long n)
+{
+	for (long i = 0; i < n; i++)
+		dinp[i] += p <= 0 ? dout[i] : dout[i] * mask[i];
+}
+
+void
+tp_meanpool_forward(float *out, const float *inp, int B, int T, int C)
+{
+	for (int b = 0; b < B; b++) {
+		float *o = out + (size_t)b * C;
+		memset(o, 0, C * sizeof(float));
+		for (int t = 0; t < T; t++) {
+			const float *x = inp + ((size_t)b * T + t) * C;
+			for (int c = 0; c < C; c++)
+				o[c] += x[c];
+		}
+		for (int c = 0; c < C; c++)
+			o[c] /= T;
+	}
+}
+
+void
+tp_meanpool_backward(float *dinp, const float *dout, int B, int T, int C)
+{
+	for (int b = 0; b < B; b++)
+		for (int t = 0; t < T; t++) {
+			float *d = dinp + ((size_t)b * T + t) * C;
+			for (int c = 0; c < C; c++)
+				d[c] += dout[(size_t)b * C + c] / T;
+		}
+}
+
+float
+tp_crossentropy_forward(float *probs, const float *logits,
+    const int8_t *label, const float *weight, int B)
+{
+	double loss = 0, wsum = 0;
+
+	for (int b = 0; b < B; b++) {
+		const float *l = logits + 2 * b;
+		float mx = fmaxf(l[0], l[1]);
+		float e0 = expf(l[0] - mx), e1 = expf(l[1] - mx), s = e0 + e1;
+		probs[2 * b] = e0 / s;
+		probs[2 * b + 1] = e1 / s;
+		if (label[b] < 0)
+			continue;
+		float w = weight ? weight[label[b]] : 1.0f;
+		/* log softmax as l - logsumexp, exact for large logits. */
+		loss += w * (mx + logf(s) - l[label[b]]);
+		wsum += w;
+	}
+	return wsum > 0 ? (float)(loss / wsum) : 0.0f;
+}
+
+void
+tp_crossentropy_backward(float *dlogits, const float *probs,
+    const int8_t *label, const float *weight, int B)
+{
+	double wsum = 0;
+
+	for (int b = 0; b < B; b++)
+		if (label[b] >= 0)
+			wsum += weight ? weight[label[b]] : 1.0f;
+	for (int b = 0; b < B; b++) {
+		if (label[b] < 0 || wsum == 0) {
+			dlogits[2 * b] = dlogits[2 * b + 1] = 0;
+			continue;
+		}
+		float w = (float)((weight ? weight[label[b]] : 1.0f) / wsum);
+		dlogits[2 * b] = w * (probs[2 * b] - (label[b] == 0));
+		dlogits[2 * b + 1] = w * (probs[2 * b + 1] - (label[b] == 1));
+	}
+}
+
+float
+tp_ntxent_forward(float *u, float *norm, float *sim, const float *z,
+    float tau, int B, int P)
+{
+	int M = 2 * B;
+	double loss = 0;
+
+	for (int i = 0; i < M; i++) {
+		const float *zi = z + (size_t)i * P;
+		float s = 0;
+		for (int k = 0; k < P; k++)
+			s += zi[k] * zi[k];
+		/* F.normalize's floor keeps a zero vector finite. */
+		norm[i] = fmaxf(sqrtf(s), 1e-12f);
+		for (int k = 0; k < P; k++)
+			u[(size_t)i * P + k] = zi[k] / norm[i];
+	}
+	tp_gemm(0, 1, M, M, P, 1.0f / tau, u, P, u, P, 0.0f, sim, M);
+	for (int i = 0; i < M; i++) {
+		float *row = sim + (size_t)i * M, mx = -INFINITY;
+		int pair = i < B ? i + B : i - B;
+		float pos = row[pair];
+		double sum = 0;
+		for (int k = 0; k < M; k++)
+			if (k != i)
+				mx = fmaxf(mx, row[k]);
+		for (int k = 0; k < M; k++) {
+			row[k] = k == i ? 0.0f : expf(row[k] - mx);
+			sum += row[k];
+		}
+		for (int k = 0; k < M; k++)
+			row[k] = (float)(row[k] / sum);
+		loss += mx + log(sum) - pos;
+	}
+	return (float)(loss / M);
+}
+
+void
+tp_ntxent_backward(float *dz, float *du, const float *u, const float *norm,
+    float *sim, float tau, int B, int P)
+{
+	int M = 2 * B;
+
+	/* d loss / d s[i][k] = (softmax[i][k] - [k == pair(i)]) / M, made in
+	 * place in sim. */
+	for (int i = 0; i < M; i++) {
+		float *row = sim + (size_t)i * M;
+		for (int k = 0; k < M; k++)
+			row[k] /= M;
+		row[i < B ? i + B : i - B] -= 1.0f / M;
+	}
+	/* s = u u^T / tau: du = (ds + ds^T) u / tau. */
+	tp_gemm(0, 0, M, P, M, 1.0f / tau, sim, M, u, P, 0.0f, du, P);
+	tp_gemm(1, 0, M, P, M, 1.0f / tau, sim, M, u, P, 1.0f, du, P);
+	/* u = z / |z|: dz = (du - u (u . du)) / |z|. */
+	for (int i = 0; i < M; i++) {
+		const float *ui = u + (size_t)i * P;
+		const float *dui = du + (size_t)i * P;
+		float dot = 0;
+		for (int k = 0; k < P; k++)
+			dot += ui[k] * dui[k];
+		for (int k = 0; k < P; k++)
+			dz[(size_t)i * P + k] = (dui[k] - ui[k] * dot) / norm[i];
+	}
+}

@@ -1,0 +1,744 @@
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "layers.h"
+#include "mat.h"
+#include "model.h"
+
+const tp_config tp_default_config = {
+	.layers = 6,
+	.d_model = 32,
+	.heads = 4,
+	.d_ff = 64,
+	.head_hidden = 64,
+	.proj_dim = 32,
+	.dropout = 0.1f,
+	.activation = TP_GELU,
+};
+
+/* The activations of one transformer layer for a slice of R rows. */
+typedef struct {
+	float *ln1, *ln1_mean, *ln1_rstd;  /* (N,C) (N) (N) */
+	float *qkv;                        /* (N,3C) */
+	float *att, *att_mask;             /* (R,NH,T,T) */
+	float *atty;                       /* (N,C) attention output */
+	float *ao, *ao_mask, *ao_d;        /* (N,C) out_proj, its dropout */
+	float *x2;                         /* (N,C) after the first residual */
+	float *ln2, *ln2_mean, *ln2_rstd;
+	float *h, *ha, *ha_mask, *ha_d;    /* (N,F) linear1, activation, dropout */
+	float *f, *f_mask, *f_d;           /* (N,C) linear2, its dropout */
+	float *out;                        /* (N,C) the layer's output */
+} layer_acts;
+
+/* A thread's share of a step: its slice's activations and gradients. */
+struct tp_worker {
+	int cap;                   /* rows the buffers hold */
+	float *mem;                /* one allocation for all below */
+	float *x0;                 /* (N,C) tokens */
+	layer_acts *layer;         /* (L) */
+	float *lnf, *lnf_mean, *lnf_rstd; /* final norm */
+	float *pooled;             /* (R,C) */
+	float *h1, *r1, *r1_mask, *r1_d;  /* (R,H) classifier head */
+	float *p1, *pr;            /* (R,H) projector */
+	/* Gradient scratch, reused from layer to layer. */
+	float *dres, *da, *db;     /* (N,C) */
+	float *dqkv;               /* (N,3C) */
+	float *dh, *dha;           /* (N,F) */
+	float *datt;               /* (NH,T,T) */
+	float *dpooled;            /* (R,C) */
+	float *dh1, *dr1;          /* (R,H) */
+	float *grads;              /* (nfloats) this thread's; thread 0 uses
+	                              the model's */
+	tp_rng rng;                /* dropout */
+};
+
+static int
+add_param(tp_model *m, int *cap, const char *name, int d0, int d1,
+    enum tp_init init, enum tp_part part, int decay)
+{
+	if (m->nparam == *cap) {
+		int ncap = *cap ? *cap * 2 : 64;
+		tp_param *np = realloc(m->param, (size_t)ncap * sizeof(*np));
+		if (np == NULL)
+			return -1;
+		m->param = np;
+		*cap = ncap;
+	}
+	tp_param *p = &m->param[m->nparam];
+	memset(p, 0, sizeof(*p));
+	snprintf(p->name, sizeof(p->name), "%s", name);
+	p->ndim = d1 > 0 ? 2 : 1;
+	p->shape[0] = d0;
+	p->shape[1] = d1 > 0 ? d1 : 0;
+	p->numel = (size_t)d0 * (size_t)(d1 > 0 ? d1 : 1);
+	p->offset = m->nfloats;
+	p->init = init;
+	p->part = part;
+	p->decay = decay;
+	m->nfloats += p->numel;
+	return m->nparam++;
+}
+
+/* The parameter table: every tensor, its state_dict name, shape and
+ * initialisation. */
+static int
+build_table(tp_model *m, const tp_encoding *enc)
+{
+	const tp_config *c = &m->cfg;
+	int cap = 0, C = c->d_model, F = c->d_ff, H = c->head_hidden;
+	char name[80];
+	tp_model_index *ix = &m->ix;
+
+#define ADD(idx, nm, d0, d1, init, part, decay) \
+	if (((idx) = add_param(m, &cap, (nm), (d0), (d1), (init), (part), \
+	    (decay))) < 0) \
+		return -1
+	ix->emb = ix->num_w = ix->num_b = ix->num_miss = -1;
+	for (int i = 0, j = 0; i < enc->ncols; i++) {
+		int k;
+		if (enc->cols[i].kind != TP_KIND_CATEGORICAL)
+			continue;
+		snprintf(name, sizeof(name), "cat_embeddings.%d.weight", j);
+		m->vocab_offset[j++] = m->vocab_rows;
+		m->vocab_rows += (int)enc->cols[i].vocab.n + 1;
+		ADD(k, name, (int)enc->cols[i].vocab.n + 1, C, TP_INIT_TOKEN,
+		    TP_PART_ENCODER, 0);
+		if (ix->emb < 0)
+			ix->emb = k;
+	}
+	if (m->nnum > 0) {
+		ADD(ix->num_w, "num_weight", m->nnum, C, TP_INIT_TOKEN, TP_PART_ENCODER, 0);
+		ADD(ix->num_b, "num_bias", m->nnum, C, TP_INIT_TOKEN, TP_PART_ENCODER, 0);
+		ADD(ix->num_miss, "num_missing", m->nnum, C, TP_INIT_TOKEN, TP_PART_ENCODER, 0);
+	}
+	for (int l = 0; l < c->layers; l++) {
+		tp_layer_index *li = &ix->layer[l];
+#define LAYER(idx, suffix, d0, d1, init, decay) \
+		snprintf(name, sizeof(name), "encoder.layers.%d.%s", l, suffix); \
+		ADD(idx, name, d0, d1, init, TP_PART_ENCODER, decay)
+		LAYER(li->in_w, "self_attn.in_proj_weight", 3 * C, C, TP_INIT_XAVIER, 1);
+		LAYER(li->in_b, "self_attn.in_proj_bias", 3 * C, 0, TP_INIT_ZERO, 0);
+		LAYER(li->out_w, "self_attn.out_proj.weight", C, C, TP_INIT_FANIN, 1);
+		LAYER(li->out_b, "self_attn.out_proj.bias", C, 0, TP_INIT_ZERO, 0);
+		LAYER(li->lin1_w, "linear1.weight", F, C, TP_INIT_FANIN, 1);
+		LAYER(li->lin1_b, "linear1.bias", F, 0, TP_INIT_FANIN, 0);
+		LAYER(li->lin2_w, "linear2.weight", C, F, TP_INIT_FANIN, 1);
+		LAYER(li->lin2_b, "linear2.bias", C, 0, TP_INIT_FANIN, 0);
+		LAYER(li->norm1_w, "norm1.weight", C, 0, TP_INIT_ONE, 0);
+		LAYER(li->norm1_b, "norm1.bias", C, 0, TP_INIT_ZERO, 0);
+		LAYER(li->norm2_w, "norm2.weight", C, 0, TP_INIT_ONE, 0);
+		LAYER(li->norm2_b, "norm2.bias", C, 0, TP_INIT_ZERO, 0);
+#undef LAYER
+	}
+	ADD(ix->norm_w, "encoder.norm.weight", C, 0, TP_INIT_ONE, TP_PART_ENCODER, 0);
+	ADD(ix->norm_b, "encoder.norm.bias", C, 0, TP_INIT_ZERO, TP_PART_ENCODER, 0);
+	ADD(ix->head0_w, "head.0.weight", H, C, TP_INIT_FANIN, TP_PART_HEAD, 1);
+	ADD(ix->head0_b, "head.0.bias", H, 0, TP_INIT_FANIN, TP_PART_HEAD, 0);
+	ADD(ix->head3_w, "head.3.weight", 2, H, TP_INIT_FANIN, TP_PART_HEAD, 1);
+	ADD(ix->head3_b, "head.3.bias", 2, 0, TP_INIT_FANIN, TP_PART_HEAD, 0);
+	ADD(ix->proj0_w, "projector.0.weight", H, C, TP_INIT_FANIN, TP_PART_PROJECTOR, 1);
+	ADD(ix->proj0_b, "projector.0.bias", H, 0, TP_INIT_FANIN, TP_PART_PROJECTOR, 0);
+	ADD(ix->proj2_w, "projector.2.weight", c->proj_dim, H, TP_INIT_FANIN, TP_PART_PROJECTOR, 1);
+	ADD(ix->proj2_b, "projector.2.bias", c->proj_dim, 0, TP_INIT_FANIN, TP_PART_PROJECTOR, 0);
+#undef ADD
+	return 0;
+}
+
+/* The fan-in of a parameter: a bias takes its weight's, which comes just
+ * before it in the table. */
+static int
+fan_in(const tp_model *m, int i)
+{
+	const tp_param *p = &m->param[i];
+
+	if (p->ndim == 2)
+		return p->shape[1];
+	return i > 0 && m->param[i - 1].ndim == 2 ? m->param[i - 1].shape[1] : 1;
+}
+
+static void
+init_params(tp_model *m, uint64_t seed)
+{
+	tp_rng rng;
+
+	tp_rng_seed(&rng, seed);
+	for (int i = 0; i < m->nparam; i++) {
+		const tp_param *p = &m->param[i];
+		float *w = m->params + p->offset, bound = 0;
+		switch (p->init) {
+		case TP_INIT_ZERO: bound = 0; break;
+		case TP_INIT_ONE: bound = 0; break;
+		case TP_INIT_FANIN: bound = 1.0f / sqrtf((float)fan_in(m, i)); break;
+		case TP_INIT_XAVIER:
+			bound = sqrtf(6.0f / (float)(p->shape[0] / 3 + p->shape[1]));
+			break;
+		case TP_INIT_TOKEN: bound = 1.0f / sqrtf((float)m->cfg.d_model); break;
+		}
+		for (size_t k = 0; k < p->numel; k++)
+			w[k] = p->init == TP_INIT_ONE ? 1.0f :
+			    bound * (2.0f * tp_rng_float(&rng) - 1.0f);
+	}
+}
+
+int
+tp_config_check(const tp_config *c, tp_err *e)
+{
+	if (c->layers < 1 || c->layers > 64 || c->d_model < 1 ||
+	    c->d_model > 4096 || c->heads < 1 || c->d_model % c->heads != 0 ||
+	    c->d_ff < 1 || c->d_ff > 65536 || c->head_hidden < 1 ||
+	    c->head_hidden > 65536 || c->proj_dim < 1 || c->proj_dim > 65536 ||
+	    !(c->dropout >= 0 && c->dropout < 1))
+		return tp_err_set(e, TP_EUSAGE,
+		    "bad model size: %d layers, d_model %d, %d heads (d_model must be a multiple), feed-forward %d, head %d, projection %d, dropout %g",
+		    c->layers, c->d_model, c->heads, c->d_ff, c->head_hidden,
+		    c->proj_dim, (double)c->dropout);
+	return TP_OK;
+}
+
+cJSON *
+tp_config_to_json(const tp_config *c)
+{
+	cJSON *j = cJSON_CreateObject();
+
+	if (j == NULL)
+		return NULL;
+	cJSON_AddNumberToObject(j, "layers", c->layers);
+	cJSON_AddNumberToObject(j, "d_model", c->d_model);
+	cJSON_AddNumberToObject(j, "heads", c->heads);
+	cJSON_AddNumberToObject(j, "d_ff", c->d_ff);
+	cJSON_AddNumberToObject(j, "head_hidden", c->head_hidden);
+	cJSON_AddNumberToObject(j, "proj_dim", c->proj_dim);
+	cJSON_AddNumberToObject(j, "dropout", c->dropout);
+	cJSON_AddStringToObject(j, "activation",
+	    c->activation == TP_GELU ? "gelu" : "relu");
+	return j;
+}
+
+int
+tp_config_from_json(tp_config *c, const cJSON *j, tp_err *e)
+{
+	static const struct { const char *key; size_t off; } ints[] = {
+		{"layers", offsetof(tp_config, layers)},
+		{"d_model", offsetof(tp_config, d_model)},
+		{"heads", offsetof(tp_config, heads)},
+		{"d_ff", offsetof(tp_config, d_ff)},
+		{"head_hidden", offsetof(tp_config, head_hidden)},
+		{"proj_dim", offsetof(tp_config, proj_dim)},
+	};
+	const cJSON *v;
+
+	for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++) {
+		v = cJSON_GetObjectItemCaseSensitive(j, ints[i].key);
+		if (!cJSON_IsNumber(v) || v->valuedouble != (int)v->valuedouble)
+			return tp_err_set(e, TP_EDATA,
+			    "model config: \"%s\" must be an integer", ints[i].key);
+		*(int *)((char *)c + ints[i].off) = (int)v->valuedouble;
+	}
+	v = cJSON_GetObjectItemCaseSensitive(j, "dropout");
+	if (!cJSON_IsNumber(v))
+		return tp_err_set(e, TP_EDATA, "model config: \"dropout\" must be a number");
+	c->dropout = (float)v->valuedouble;
+	v = cJSON_GetObjectItemCaseSensitive(j, "activation");
+	if (!cJSON_IsString(v) || (strcmp(v->valuestring, "gelu") != 0 &&
+	    strcmp(v->valuestring, "relu") != 0))
+		return tp_err_set(e, TP_EDATA,
+		    "model config: \"activation\" must be \"gelu\" or \"relu\"");
+	c->activation = strcmp(v->valuestring, "gelu") == 0 ? TP_GELU : TP_RELU;
+	return tp_config_check(c, e);
+}
+
+/* Hands out n floats from a buffer; with base NULL it only counts, so one
+ * function both sizes and lays out the worker's buffers. */
+static float *
+carve(float *base, size_t *used, size_t n)
+{
+	float *p = base ? base + *used : NULL;
+
+	*used += n;
+	return p;
+}
+
+static size_t
+layout(const tp_model *m, tp_worker *w, float *base, int R)
+{
+	const tp_config *c = &m->cfg;
+	size_t N = (size_t)R * m->T, C = c->d_model, F = c->d_ff,
+	    H = c->head_hidden, A = (size_t)R * c->heads * m->T * m->T, used = 0;
+
+	w->x0 = carve(base, &used, N * C);
+	for (int l = 0; l < c->layers; l++) {
+		layer_acts *a = &w->layer[l];
+		a->ln1 = carve(base, &used, N * C);
+		a->ln1_mean = carve(base, &used, N);
+		a->ln1_rstd = carve(base, &used, N);
+		a->qkv = carve(base, &used, N * 3 * C);
+		a->att = carve(base, &used, A);
+		a->att_mask = carve(base, &used, A);
+		a->atty = carve(base, &used, N * C);
+		a->ao = carve(base, &used, N * C);
+		a->ao_mask = carve(base, &used, N * C);
+		a->ao_d = carve(base, &used, N * C);
+		a->x2 = carve(base, &used, N * C);
+		a->ln2 = carve(base, &used, N * C);
+		a->ln2_mean = carve(base, &used, N);
+		a->ln2_rstd = carve(base, &used, N);
+		a->h = carve(base, &used, N * F);
+		a->ha = carve(base, &used, N * F);
+		a->ha_mask = carve(base, &used, N * F);
+		a->ha_d = carve(base, &used, N * F);
+		a->f = carve(base, &used, N * C);
+		a->f_mask = carve(base, &used, N * C);
+		a->f_d = carve(base, &used, N * C);
+		a->out = carve(base, &used, N * C);
+	}
+	w->lnf = carve(base, &used, N * C);
+	w->lnf_mean = carve(base, &used, N);
+	w->lnf_rstd = carve(base, &used, N);
+	w->pooled = carve(base, &used, (size_t)R * C);
+	w->h1 = carve(base, &used, (size_t)R * H);
+	w->r1 = carve(base, &used, (size_t)R * H);
+	w->r1_mask = carve(base, &used, (size_t)R * H);
+	w->r1_d = carve(base, &used, (size_t)R * H);
+	w->p1 = carve(base, &used, (size_t)R * H);
+	w->pr = carve(base, &used, (size_t)R * H);
+	w->dres = carve(base, &used, N * C);
+	w->da = carve(base, &used, N * C);
+	w->db = carve(base, &used, N * C);
+	w->dqkv = carve(base, &used, N * 3 * C);
+	w->dh = carve(base, &used, N * F);
+	w->dha = carve(base, &used, N * F);
+	w->datt = carve(base, &used, (size_t)c->heads * m->T * m->T);
+	w->dpooled = carve(base, &used, (size_t)R * C);
+	w->dh1 = carve(base, &used, (size_t)R * H);
+	w->dr1 = carve(base, &used, (size_t)R * H);
+	return used;
+}
+
+int
+tp_model_init(tp_model *m, const tp_config *cfg, const tp_encoding *enc,
+    uint64_t seed, int nthreads, tp_err *e)
+{
+	int rc;
+
+	memset(m, 0, sizeof(*m));
+	if ((rc = tp_config_check(cfg, e)) != TP_OK)
+		return rc;
+	m->cfg = *cfg;
+	m->ncat = enc->ncat;
+	m->nnum = enc->nnum;
+	m->T = enc->ncat + enc->nnum;
+	m->seed = seed;
+	m->nthreads = nthreads < 1 ? 1 : nthreads;
+	if (m->T == 0)
+		return tp_err_set(e, TP_EDATA, "the encoding has no features");
+	if ((m->vocab_offset = calloc((size_t)m->ncat + 1, sizeof(int))) == NULL ||
+	    (m->ix.layer = calloc((size_t)cfg->layers, sizeof(tp_layer_index))) == NULL ||
+	    build_table(m, enc) < 0 ||
+	    (m->params = malloc(m->nfloats * sizeof(float))) == NULL ||
+	    (m->grads = calloc(m->nfloats, sizeof(float))) == NULL ||
+	    (m->workers = calloc((size_t)m->nthreads, sizeof(tp_worker))) == NULL) {
+		tp_model_free(m);
+		return tp_err_nomem(e, "the model");
+	}
+	for (int t = 0; t < m->nthreads; t++) {
+		tp_worker *w = &m->workers[t];
+		if ((w->layer = calloc((size_t)cfg->layers, sizeof(layer_acts))) == NULL ||
+		    (t > 0 && (w->grads = calloc(m->nfloats, sizeof(float))) == NULL)) {
+			tp_model_free(m);
+			return tp_err_nomem(e, "the model");
+		}
+		if (t == 0)
+			w->grads = m->grads;
+	}
+	init_params(m, seed);
+	/* The model's threads each run one slice: a product inside a slice
+	 * stays on its thread. */
+	if (m->nthreads > 1)
+		tp_mat_threads(1);
+	return TP_OK;
+}
+
+void
+tp_model_free(tp_model *m)
+{
+	if (m == NULL)
+		return;
+	for (int t = 0; m->workers != NULL && t < m->nthreads; t++) {
+		free(m->workers[t].mem);
+		free(m->workers[t].layer);
+		if (t > 0)
+			free(m->workers[t].grads);
+	}
+	free(m->workers);
+	free(m->vocab_offset);
+	free(m->ix.layer);
+	free(m->param);
+	free(m->params);
+	free(m->grads);
+	free(m->logits);
+	free(m->probs);
+	free(m->dlogits);
+	free(m->z);
+	free(m->u);
+	free(m->du);
+	free(m->dz);
+	free(m->znorm);
+	free(m->sim);
+	memset(m, 0, sizeof(*m));
+}
+
+int
+tp_model_plan(tp_model *m, int rows, tp_err *e)
+{
+	size_t P = (size_t)m->cfg.proj_dim;
+
+	if (rows <= m->planned)
+		return TP_OK;
+	for (int t = 0; t < m->nthreads; t++) {
+		tp_worker *w = &m->workers[t];
+		int R = (rows + m->nthreads - 1) / m->nthreads;
+		size_t n = layout(m, w, NULL, R);
+		float *mem = malloc(n * sizeof(float));
+		if (mem == NULL)
+			return tp_err_nomem(e, "the activations");
+		free(w->mem);
+		w->mem = mem;
+		w->cap = R;
+		layout(m, w, mem, R);
+	}
+#define GROW(p, n) do { \
+	float *np_ = realloc((p), (n) * sizeof(float)); \
+	if (np_ == NULL) \
+		return tp_err_nomem(e, "the activations"); \
+	(p) = np_; \
+} while (0)
+	GROW(m->logits, (size_t)rows * 2);
+	GROW(m->probs, (size_t)rows * 2);
+	GROW(m->dlogits, (size_t)rows * 2);
+	GROW(m->z, (size_t)rows * P);
+	GROW(m->u, (size_t)rows * P);
+	GROW(m->du, (size_t)rows * P);
+	GROW(m->dz, (size_t)rows * P);
+	GROW(m->znorm, (size_t)rows);
+	GROW(m->sim, (size_t)rows * rows);
+#undef GROW
+	m->planned = rows;
+	return TP_OK;
+}
+
+const tp_param *
+tp_model_param(const tp_model *m, const char *name)
+{
+	for (int i = 0; i < m->nparam; i++)
+		if (strcmp(m->param[i].name, name) == 0)
+			return &m->param[i];
+	return NULL;
+}
+
+#define PW(m, i) ((m)->params + (m)->param[(i)].offset)
+#define GW(w, m, i) ((w)->grads + (m)->param[(i)].offset)
+
+/* Tokens, encoder and pooling for R rows on one thread. */
+static void
+encode_forward(tp_model *m, tp_worker *w, const int32_t *cat,
+    const float *num, int R, int training)
+{
+	const tp_config *c = &m->cfg;
+	int T = m->T, C = c->d_model, F = c->d_ff, N = R * T;
+	float p = training ? c->dropout : 0.0f;
+	const tp_model_index *ix = &m->ix;
+
+	if (m->ncat > 0)
+		tp_embedding_forward(w->x0, cat, PW(m, ix->emb), m->vocab_offset,
+		    R, T, m->ncat, C);
+	if (m->nnum > 0)
+		tp_numeric_forward(w->x0, num, PW(m, ix->num_w), PW(m, ix->num_b),
+		    PW(m, ix->num_miss), R, T, m->ncat, m->nnum, C);
+	const float *x = w->x0;
+	for (int l = 0; l < c->layers; l++) {
+		layer_acts *a = &w->layer[l];
+		const tp_layer_index *li = &ix->layer[l];
+		tp_layernorm_forward(a->ln1, a->ln1_mean, a->ln1_rstd, x,
+		    PW(m, li->norm1_w), PW(m, li->norm1_b), N, C);
+		tp_linear_forward(a->qkv, a->ln1, PW(m, li->in_w), PW(m, li->in_b),
+		    N, C, 3 * C);
+		tp_attention_forward(a->atty, a->att, p > 0 ? a->att_mask : NULL,
+		    a->qkv, p, &w->rng, R, T, C, c->heads);
+		tp_linear_forward(a->ao, a->atty, PW(m, li->out_w),
+		    PW(m, li->out_b), N, C, C);
+		tp_dropout_forward(a->ao_d, a->ao_mask, a->ao, p, &w->rng,
+		    (long)N * C);
+		tp_residual_forward(a->x2, x, a->ao_d, (long)N * C);
+		tp_layernorm_forward(a->ln2, a->ln2_mean, a->ln2_rstd, a->x2,
+		    PW(m, li->norm2_w), PW(m, li->norm2_b), N, C);
+		tp_linear_forward(a->h, a->ln2, PW(m, li->lin1_w),
+		    PW(m, li->lin1_b), N, C, F);
+		if (c->activation == TP_GELU)
+			tp_gelu_forward(a->ha, a->h, (long)N * F);
+		else
+			tp_relu_forward(a->ha, a->h, (long)N * F);
+		tp_dropout_forward(a->ha_d, a->ha_mask, a->ha, p, &w->rng,
+		    (long)N * F);
+		tp_linear_forward(a->f, a->ha_d, PW(m, li->lin2_w),
+		    PW(m, li->lin2_b), N, F, C);
+		tp_dropout_forward(a->f_d, a->f_mask, a->f, p, &w->rng,
+		    (long)N * C);
+		tp_residual_forward(a->out, a->x2, a->f_d, (long)N * C);
+		x = a->out;
+	}
+	tp_layernorm_forward(w->lnf, w->lnf_mean, w->lnf_rstd, x,
+	    PW(m, ix->norm_w), PW(m, ix->norm_b), N, C);
+	tp_meanpool_forward(w->pooled, w->lnf, R, T, C);
+}
+
+static void
+zero(float *p, size_t n)
+{
+	memset(p, 0, n * sizeof(float));
+}
+
+/* The encoder's backward from w->dpooled, into w->grads. */
+static void
+encode_backward(tp_model *m, tp_worker *w, const int32_t *cat,
+    const float *num, int R, int training)
+{
+	const tp_config *c = &m->cfg;
+	int T = m->T, C = c->d_model, F = c->d_ff, N = R * T, L = c->layers;
+	size_t NC = (size_t)N * C, NF = (size_t)N * F;
+	float p = training ? c->dropout : 0.0f;
+	const tp_model_index *ix = &m->ix;
+
+	zero(w->da, NC);
+	tp_meanpool_backward(w->da, w->dpooled, R, T, C);
+	zero(w->dres, NC);
+	tp_layernorm_backward(w->dres, GW(w, m, ix->norm_w), GW(w, m, ix->norm_b),
+	    w->da, w->layer[L - 1].out, w->lnf_mean, w->lnf_rstd,
+	    PW(m, ix->norm_w), N, C);
+	for (int l = L - 1; l >= 0; l--) {
+		layer_acts *a = &w->layer[l];
+		const tp_layer_index *li = &ix->layer[l];
+		const float *x = l == 0 ? w->x0 : w->layer[l - 1].out;
+		/* dres is d(out); out = x2 + drop(linear2(...)). */
+		zero(w->da, NC);
+		tp_dropout_backward(w->da, w->dres, a->f_mask, p, (long)NC);
+		zero(w->dha, NF);
+		tp_linear_backward(w->dha, GW(w, m, li->lin2_w),
+		    GW(w, m, li->lin2_b), w->da, a->ha_d, PW(m, li->lin2_w), N, F, C);
+		zero(w->dh, NF);
+		tp_dropout_backward(w->dh, w->dha, a->ha_mask, p, (long)NF);
+		zero(w->dha, NF);
+		if (c->activation == TP_GELU)
+			tp_gelu_backward(w->dha, w->dh, a->h, (long)NF);
+		else
+			tp_relu_backward(w->dha, w->dh, a->h, (long)NF);
+		zero(w->db, NC);
+		tp_linear_backward(w->db, GW(w, m, li->lin1_w),
+		    GW(w, m, li->lin1_b), w->dha, a->ln2, PW(m, li->lin1_w), N, C, F);
+		tp_layernorm_backward(w->dres, GW(w, m, li->norm2_w),
+		    GW(w, m, li->norm2_b), w->db, a->x2, a->ln2_mean, a->ln2_rstd,
+		    PW(m, li->norm2_w), N, C);
+		/* dres is now d(x2); x2 = x + drop(out_proj(attention)). */
+		zero(w->da, NC);
+		tp_dropout_backward(w->da, w->dres, a->ao_mask, p, (long)NC);
+		zero(w->db, NC);
+		tp_linear_backward(w->db, GW(w, m, li->out_w), GW(w, m, li->out_b),
+		    w->da, a->atty, PW(m, li->out_w), N, C, C);
+		zero(w->dqkv, (size_t)N * 3 * C);
+		tp_attention_backward(w->dqkv, w->datt, w->db, a->qkv, a->att,
+		    p > 0 ? a->att_mask : NULL, R, T, C, c->heads);
+		zero(w->da, NC);
+		tp_linear_backward(w->da, GW(w, m, li->in_w), GW(w, m, li->in_b),
+		    w->dqkv, a->ln1, PW(m, li->in_w), N, C, 3 * C);
+		tp_layernorm_backward(w->dres, GW(w, m, li->norm1_w),
+		    GW(w, m, li->norm1_b), w->da, x, a->ln1_mean, a->ln1_rstd,
+		    PW(m, li->norm1_w), N, C);
+	}
+	if (m->ncat > 0)
+		tp_embedding_backward(GW(w, m, ix->emb), w->dres, cat,
+		    m->vocab_offset, R, T, m->ncat, C);
+	if (m->nnum > 0)
+		tp_numeric_backward(GW(w, m, ix->num_w), GW(w, m, ix->num_b),
+		    GW(w, m, ix->num_miss), w->dres, num, R, T, m->ncat, m->nnum, C);
+}
+
+static void
+head_forward(tp_model *m, tp_worker *w, float *logits, int R, int training)
+{
+	const tp_model_index *ix = &m->ix;
+	int C = m->cfg.d_model, H = m->cfg.head_hidden;
+
+	tp_linear_forward(w->h1, w->pooled, PW(m, ix->head0_w),
+	    PW(m, ix->head0_b), R, C, H);
+	tp_relu_forward(w->r1, w->h1, (long)R * H);
+	tp_dropout_forward(w->r1_d, w->r1_mask, w->r1,
+	    training ? m->cfg.dropout : 0.0f, &w->rng, (long)R * H);
+	tp_linear_forward(logits, w->r1_d, PW(m, ix->head3_w),
+	    PW(m, ix->head3_b), R, H, 2);
+}
+
+static void
+head_backward(tp_model *m, tp_worker *w, const float *dlogits, int R,
+    int training)
+{
+	const tp_model_index *ix = &m->ix;
+	int C = m->cfg.d_model, H = m->cfg.head_hidden;
+
+	zero(w->dr1, (size_t)R * H);
+	tp_linear_backward(w->dr1, GW(w, m, ix->head3_w), GW(w, m, ix->head3_b),
+	    dlogits, w->r1_d, PW(m, ix->head3_w), R, H, 2);
+	zero(w->dh1, (size_t)R * H);
+	tp_dropout_backward(w->dh1, w->dr1, w->r1_mask,
+	    training ? m->cfg.dropout : 0.0f, (long)R * H);
+	zero(w->dr1, (size_t)R * H);
+	tp_relu_backward(w->dr1, w->dh1, w->h1, (long)R * H);
+	zero(w->dpooled, (size_t)R * C);
+	tp_linear_backward(w->dpooled, GW(w, m, ix->head0_w),
+	    GW(w, m, ix->head0_b), w->dr1, w->pooled, PW(m, ix->head0_w), R, C, H);
+}
+
+static void
+projector_forward(tp_model *m, tp_worker *w, float *z, int R)
+{
+	const tp_model_index *ix = &m->ix;
+	int C = m->cfg.d_model, H = m->cfg.head_hidden, P = m->cfg.proj_dim;
+
+	tp_linear_forward(w->p1, w->pooled, PW(m, ix->proj0_w),
+	    PW(m, ix->proj0_b), R, C, H);
+	tp_relu_forward(w->pr, w->p1, (long)R * H);
+	tp_linear_forward(z, w->pr, PW(m, ix->proj2_w), PW(m, ix->proj2_b), R, H,
+	    P);
+}
+
+static void
+projector_backward(tp_model *m, tp_worker *w, const float *dz, int R)
+{
+	const tp_model_index *ix = &m->ix;
+	int C = m->cfg.d_model, H = m->cfg.head_hidden, P = m->cfg.proj_dim;
+
+	zero(w->dr1, (size_t)R * H);
+	tp_linear_backward(w->dr1, GW(w, m, ix->proj2_w), GW(w, m, ix->proj2_b),
+	    dz, w->pr, PW(m, ix->proj2_w), R, H, P);
+	zero(w->dh1, (size_t)R * H);
+	tp_relu_backward(w->dh1, w->dr1, w->p1, (long)R * H);
+	zero(w->dpooled, (size_t)R * C);
+	tp_linear_backward(w->dpooled, GW(w, m, ix->proj0_w),
+	    GW(w, m, ix->proj0_b), w->dh1, w->pooled, PW(m, ix->proj0_w), R, C, H);
+}
+
+/* Thread t's rows of a batch of B. */
+static void
+slice(const tp_model *m, int t, int B, int *r0, int *R)
+{
+	*r0 = (int)((long)B * t / m->nthreads);
+	*R = (int)((long)B * (t + 1) / m->nthreads) - *r0;
+}
+
+static void
+seed_workers(tp_model *m)
+{
+	for (int t = 0; t < m->nthreads; t++)
+		tp_rng_seed(&m->workers[t].rng, m->seed ^
+		    (m->step * UINT64_C(0x9e3779b97f4a7c15)) ^
+		    ((uint64_t)t << 48));
+	m->step++;
+}
+
+/* Sums the threads' gradients into the model's, in thread order. */
+static void
+reduce_grads(tp_model *m)
+{
+	for (int t = 1; t < m->nthreads; t++) {
+		const float *g = m->workers[t].grads;
+		for (size_t i = 0; i < m->nfloats; i++)
+			m->grads[i] += g[i];
+	}
+}
+
+static void
+zero_grads(tp_model *m)
+{
+	for (int t = 0; t < m->nthreads; t++)
+		zero(m->workers[t].grads, m->nfloats);
+}
+
+enum task { CLASSIFY_FORWARD, CLASSIFY_BACKWARD, CONTRAST_FORWARD,
+	CONTRAST_BACKWARD };
+
+static void
+run(tp_model *m, enum task task, const int32_t *cat, const float *num,
+    int B, int training)
+{
+#pragma omp parallel for num_threads(m->nthreads) schedule(static, 1)
+	for (int t = 0; t < m->nthreads; t++) {
+		tp_worker *w = &m->workers[t];
+		int r0, R;
+		slice(m, t, B, &r0, &R);
+		if (R == 0)
+			continue;
+		const int32_t *c = cat + (size_t)r0 * m->ncat;
+		const float *x = num + (size_t)r0 * m->nnum;
+		size_t P = (size_t)m->cfg.proj_dim;
+		switch (task) {
+		case CLASSIFY_FORWARD:
+			encode_forward(m, w, c, x, R, training);
+			head_forward(m, w, m->logits + 2 * (size_t)r0, R, training);
+			break;
+		case CLASSIFY_BACKWARD:
+			head_backward(m, w, m->dlogits + 2 * (size_t)r0, R, training);
+			encode_backward(m, w, c, x, R, training);
+			break;
+		case CONTRAST_FORWARD:
+			encode_forward(m, w, c, x, R, 1);
+			projector_forward(m, w, m->z + P * (size_t)r0, R);
+			break;
+		case CONTRAST_BACKWARD:
+			projector_backward(m, w, m->dz + P * (size_t)r0, R);
+			encode_backward(m, w, c, x, R, 1);
+			break;
+		}
+	}
+}
+
+float
+tp_model_classify_step(tp_model *m, const int32_t *cat, const float *num,
+    const int8_t *label, const float *class_weight, int B, int training)
+{
+	seed_workers(m);
+	zero_grads(m);
+	run(m, CLASSIFY_FORWARD, cat, num, B, training);
+	float loss = tp_crossentropy_forward(m->probs, m->logits, label,
+	    class_weight, B);
+	tp_crossentropy_backward(m->dlogits, m->probs, label, class_weight, B);
+	run(m, CLASSIFY_BACKWARD, cat, num, B, training);
+	reduce_grads(m);
+	return loss;
+}
+
+void
+tp_model_predict(tp_model *m, const int32_t *cat, const float *num, int B,
+    float *prob)
+{
+	run(m, CLASSIFY_FORWARD, cat, num, B, 0);
+	for (int b = 0; b < B; b++) {
+		const float *l = m->logits + 2 * b;
+		/* softmax of two logits, as a sigmoid of their difference */
+		prob[b] = 1.0f / (1.0f + expf(l[0] - l[1]));
+	}
+}
+
+float
+tp_model_contrast_step(tp_model *m, const int32_t *cat, const float *num,
+    int B, float tau)
+{
+	int P = m->cfg.proj_dim;
+
+	seed_workers(m);
+	zero_grads(m);
+	run(m, CONTRAST_FORWARD, cat, num, 2 * B, 1);
+	float loss = tp_ntxent_forward(m->u, m->znorm, m->sim, m->z, tau, B, P);
+	tp_ntxent_backward(m->dz, m->du, m->u, m->znorm, m->sim, tau, B, P);
+	run(m, CONTRAST_BACKWARD, cat, num, 2 * B, 1);
+	reduce_grads(m);
+	return loss;
+}

@@ -1,0 +1,93 @@
+/*
+ * train: the loops of supervised training and of contrastive pretraining.
+ *
+ * Training: shuffled mini-batches (the order of each epoch drawn from the
+ * seed and the epoch alone), AdamW with warm-up and cosine decay, gradient
+ * clipping, and after each epoch the validation AUC: the best epoch's
+ * weights are kept, training stops after `patience` epochs without a better
+ * AUC, and the decision threshold is the one with the best F1 on validation
+ * (or a fixed one). A checkpoint after each epoch holds everything the next
+ * epoch depends on, so a resumed run ends with the same bytes as one that
+ * was never stopped. A loss that is not finite stops the run; the last
+ * checkpoint stays as it was.
+ *
+ * Pretraining: each row of a batch gives two views, each feature corrupted
+ * with probability `rate`: masked (made missing) or, as SCARF (Bahri et al.
+ * 2022) does, replaced by the same feature of another row drawn at random
+ * from the data (its marginal distribution); the encoder and projector are
+ * trained with NT-Xent.
+ */
+#ifndef TP_TRAIN_H
+#define TP_TRAIN_H
+
+#include <stdint.h>
+
+#include "encoding.h"
+#include "err.h"
+#include "model.h"
+#include "stream.h"
+
+typedef struct {
+	int epoch, epochs;     /* 1-based epoch just finished, and the limit */
+	double loss;           /* mean training loss of the epoch */
+	double valid_auc;      /* NaN for pretraining */
+	double valid_loss;
+	int best;              /* this epoch is the best so far */
+	double rows_per_s;     /* training rows a second in the epoch */
+	double seconds;        /* the epoch's time */
+} tp_epoch_report;
+
+typedef void (*tp_progress_fn)(void *ctx, const tp_epoch_report *r);
+
+enum tp_corruption { TP_CORRUPT_MASK, TP_CORRUPT_RESAMPLE };
+
+typedef struct {
+	tp_config model;
+	int epochs;
+	int batch;
+	float lr, weight_decay, clip;
+	float warmup;          /* share of all steps spent warming up */
+	uint64_t seed;
+	int threads;
+	/* Training only */
+	int patience;          /* epochs without a better validation AUC */
+	int balanced;          /* class weights n / (2 n_class) */
+	float class_weight[2]; /* used when set (> 0) and not balanced */
+	double threshold;      /* fixed decision threshold; < 0: best F1 */
+	const char *encoder;   /* pretrained encoder to start from, or NULL */
+	const char *checkpoint;/* where to checkpoint each epoch, or NULL */
+	int resume;            /* continue from the checkpoint */
+	/* Pretraining only */
+	enum tp_corruption corruption;
+	float rate;            /* chance that a feature is corrupted */
+	float tau;             /* NT-Xent temperature */
+	tp_progress_fn progress;
+	void *ctx;
+} tp_train_opts;
+
+/* Defaults: every size in tp_default_config, 30 epochs of 256 rows,
+ * lr 1e-3, weight decay 1e-2, clip 1, warm-up 5 %, patience 5, best-F1
+ * threshold; pretraining masks 30 % of the features, tau 0.5. */
+void tp_train_defaults(tp_train_opts *o);
+
+typedef struct {
+	double threshold;      /* chosen on validation */
+	double valid_auc;      /* of the best epoch */
+	double valid_f1;       /* at the threshold */
+	int best_epoch;
+	int epochs_run;
+} tp_train_result;
+
+/* Trains a classifier; m is initialised here and holds the best weights. */
+int tp_train(const tp_train_opts *o, const tp_encoding *enc,
+    const tp_batch *train, const tp_batch *valid, tp_model *m,
+    tp_train_result *res, tp_err *e);
+
+/* Pretrains an encoder and projector; m is initialised here. */
+int tp_pretrain(const tp_train_opts *o, const tp_encoding *enc,
+    const tp_batch *data, tp_model *m, tp_err *e);
+
+/* Probabilities of the positive class for all rows of b, batch by batch. */
+int tp_score(tp_model *m, const tp_batch *b, float *prob, tp_err *e);
+
+#endif

@@ -1,0 +1,102 @@
+#!/bin/sh
+# tabpipe-ingest end to end: exit statuses, messages, outputs.
+. ./lib.sh
+
+run_status "ingest --help exits 0" 0 tabpipe-ingest --help
+out_has "ingest --help prints usage" "usage: tabpipe-ingest"
+run_status "ingest --version exits 0" 0 tabpipe-ingest --version
+run_status "ingest with an unknown option exits 64" 64 tabpipe-ingest --frobnicate
+err_has "unknown option prints usage" "usage: tabpipe-ingest"
+run_status "ingest --split without --out exits 64" 64 tabpipe-ingest --split 70/15/15 "$DATA/lending_club.csv"
+run_status "ingest with a bad split exits 64" 64 tabpipe-ingest --split 70/x --out "$T/x" "$DATA/lending_club.csv"
+run_status "ingest of a missing file exits 66" 66 tabpipe-ingest -o "$T/x.tps" "$T/nothing.csv"
+err_has "missing file is named" "nothing.csv: cannot open"
+run_status "ingest into a missing folder exits 73" 73 tabpipe-ingest --target Class --positive bad -o "$T/no/such/dir.tps" "$DATA/lending_club.csv"
+run_status "ingest to a full disk exits 74" 74 sh -c 'tabpipe-ingest --target Class --positive bad "$DATA/lending_club.csv" >/dev/full'
+run_status "a target value without --positive exits 64" 64 tabpipe-ingest --target Class -o "$T/x.tps" "$DATA/lending_club.csv"
+err_has "it says to use --positive" "--positive"
+run_status "an unknown target column exits 64" 64 tabpipe-ingest --target Nope -o "$T/x.tps" "$DATA/lending_club.csv"
+
+run_status "ingest lending_club with a split" 0 tabpipe-ingest --target Class --positive bad --fit "$T/enc.json" --split 70/15/15 --seed 7 --out "$T/lc" "$DATA/lending_club.csv"
+err_has "counts on stderr" "9857 rows read, 0 rejected, 9857 written (train"
+yes_that "three streams written" test -s "$T/lc.train.tps" -a -s "$T/lc.valid.tps" -a -s "$T/lc.test.tps"
+yes_that "no temporary file left" sh -c '! ls "$T" | grep -q tmp'
+tabpipe-ingest -q --target Class --positive bad --split 70/15/15 --seed 7 --out "$T/again" "$DATA/lending_club.csv"
+same "the same seed gives the same bytes" "$T/lc.train.tps" "$T/again.train.tps"
+tabpipe-ingest -q --target Class --positive bad --split 70/15/15 --seed 8 --out "$T/other" "$DATA/lending_club.csv"
+differ "another seed gives another split" "$T/lc.train.tps" "$T/other.train.tps"
+tabpipe-ingest -q --target Class --positive bad --split 70/15/15 --seed 7 --out "$T/piped" - <"$DATA/lending_club.csv"
+same "standard input gives the same bytes as the file" "$T/lc.test.tps" "$T/piped.test.tps"
+run_status "-q silences the counts" 0 tabpipe-ingest -q --encoding "$T/enc.json" -o "$T/all.tps" "$DATA/lending_club.csv"
+yes_that "nothing on stderr with -q" test ! -s "$T/err"
+
+# An encoding applied to new data: unseen categories are counted.
+printf '%s\n' "$(head -n 1 "$DATA/lending_club.csv")" >"$T/new.csv"
+sed -n '2,50p' "$DATA/lending_club.csv" | sed 's/"CT"/"ZZ"/; s/"MN"/"ZZ"/' >>"$T/new.csv"
+run_status "apply a saved encoding" 0 tabpipe-ingest --encoding "$T/enc.json" -o "$T/new.tps" "$T/new.csv"
+run_status "--encoding with --target is a usage error" 64 tabpipe-ingest --encoding "$T/enc.json" --target Class -o "$T/x.tps" "$T/new.csv"
+tabpipe-validate "$T/new.tps" >"$T/new.json" 2>/dev/null
+yes_that "validate counts the unseen states" grep -q '"unseen_rate":	0.0[0-9]' "$T/new.json"
+
+# Bad rows: the first stops the run with file, line and column. Column a
+# is numeric: all but one of its values are numbers.
+{
+	echo "a,b,y"
+	i=0
+	while [ $i -lt 30 ]; do
+		echo "$i,x,$((i % 2))"
+		i=$((i + 1))
+	done
+	echo "12abc,z,0"
+	echo "30,y"
+	echo "31,x,0"
+} >"$T/bad.csv"
+run_status "a bad number stops ingest with 65" 65 tabpipe-ingest --target y -o "$T/bad.tps" "$T/bad.csv"
+err_has "the bad number is placed" "$T/bad.csv:32: column 1 (a): \"12abc\" is not a number"
+yes_that "no output left behind" test ! -e "$T/bad.tps"
+run_status "two bad rows with --max-rejects 1 exit 65" 65 tabpipe-ingest --target y --max-rejects 1 -o "$T/bad.tps" "$T/bad.csv"
+err_has "the limit is named" "more than 1 row rejected"
+err_has "the row over the limit is placed" "$T/bad.csv:33: expected 3 fields, found 2"
+run_status "--max-rejects 2 skips both" 0 tabpipe-ingest --target y --max-rejects 2 --rejects "$T/rejects.csv" -o "$T/bad.tps" "$T/bad.csv"
+err_has "the counts say 2 rejected" "33 rows read, 2 rejected, 31 written"
+err_has "each rejected row is reported" "rejected: $T/bad.csv:32:"
+printf '12abc,z,0\n30,y\n' >"$T/want-rejects.csv"
+same "rejected rows are kept verbatim" "$T/want-rejects.csv" "$T/rejects.csv"
+tabpipe-cat "$T/bad.tps" >"$T/bad-back.csv"
+grep -v -e 12abc -e '^30,y$' "$T/bad.csv" >"$T/want-back.csv"
+same "the good rows come back" "$T/want-back.csv" "$T/bad-back.csv"
+
+# CSV syntax errors name the line.
+printf 'a,y\n"1,0\n' >"$T/open.csv"
+run_status "an unclosed quote exits 65" 65 tabpipe-ingest --target y -o "$T/x.tps" "$T/open.csv"
+err_has "it is placed" "$T/open.csv:2: quoted field not closed"
+printf 'a,y\n1,0\n2x"y,1\n' >"$T/quote.csv"
+run_status "a stray quote exits 65" 65 tabpipe-ingest --target y -o "$T/x.tps" "$T/quote.csv"
+err_has "it is placed" "$T/quote.csv:3: field 1: quote inside an unquoted field"
+: >"$T/empty.csv"
+run_status "an empty file exits 65" 65 tabpipe-ingest -o "$T/x.tps" "$T/empty.csv"
+err_has "it says so" "no header line"
+
+# A schema file gives kinds; ids are kept.
+printf 'id,code,amount,y\n10,1,5.5,no\n11,2,6.5,yes\n12,1,NA,no\n' >"$T/s.csv"
+printf '{"target": "y", "positive": "yes", "columns": {"code": "categorical"}}\n' >"$T/schema.json"
+run_status "a schema file is used" 0 tabpipe-ingest --schema "$T/schema.json" --fit "$T/s-enc.json" -o "$T/s.tps" "$T/s.csv"
+yes_that "code is categorical" grep -q '"categorical"' "$T/s-enc.json"
+tabpipe-cat "$T/s.tps" >"$T/s-back.csv"
+printf 'id,code,amount,y\n10,1,5.5,no\n11,2,6.5,yes\n12,1,NA,no\n' >"$T/s-want.csv"
+same "ids, categories, numbers and missing come back" "$T/s-want.csv" "$T/s-back.csv"
+
+# Outputs that are not plain files are written in place, never replaced.
+run_status "ingest -o /dev/null" 0 tabpipe-ingest -q --encoding "$T/enc.json" -o /dev/null "$DATA/lending_club.csv"
+yes_that "/dev/null is still a device" test -c /dev/null
+mkfifo "$T/fifo"
+cat "$DATA/lending_club.csv" >"$T/fifo" &
+run_status "a pipe as the input of --encoding" 0 tabpipe-ingest -q --encoding "$T/enc.json" -o "$T/fifo.tps" "$T/fifo"
+wait
+run_status "--rejects - with the stream on standard output is refused" 64 tabpipe-ingest --target y --max-rejects 2 --rejects - "$T/bad.csv"
+
+# A third value of the target is a bad row like any other.
+printf 'a,y\n1,no\n2,yes\n3,maybe\n4,no\n' >"$T/three.csv"
+run_status "a third target value stops the run" 65 tabpipe-ingest --target y --positive yes -o "$T/x.tps" "$T/three.csv"
+err_has "it is placed" "$T/three.csv:4: column 2 (y): \"maybe\" is neither label"
+run_status "and can be skipped" 0 tabpipe-ingest --target y --positive yes --max-rejects 1 -o "$T/x.tps" "$T/three.csv"

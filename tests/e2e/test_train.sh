@@ -1,0 +1,98 @@
+#!/bin/sh
+# tabpipe-pretrain and tabpipe-train end to end, on a small model.
+. ./lib.sh
+# Without run tracking: a tracked model carries its run id, so two tracked
+# runs differ in that one field (test_db.sh covers tracking).
+unset TABPIPE_DB
+
+small="--layers 1 --d-model 8 --heads 2 --d-ff 16 --head-hidden 8 --batch 128"
+tabpipe-ingest -q --target Status --positive bad --fit "$T/enc.json" \
+	--split 70/15/15 --seed 3 --out "$T/cd" "$DATA/credit_data.csv"
+
+run_status "train --help exits 0" 0 tabpipe-train --help
+out_has "train --help prints usage" "usage: tabpipe-train"
+run_status "train without --valid exits 64" 64 tabpipe-train -o "$T/m" "$T/cd.train.tps"
+run_status "train with a bad size exits 64" 64 tabpipe-train --d-model 10 --heads 4 --valid "$T/cd.valid.tps" -o "$T/m" "$T/cd.train.tps"
+run_status "--resume without --checkpoint exits 64" 64 tabpipe-train --resume --valid "$T/cd.valid.tps" -o "$T/m" "$T/cd.train.tps"
+
+# shellcheck disable=SC2086 # $small holds several options
+run_status "train a small model" 0 tabpipe-train $small --epochs 2 --seed 5 \
+	--valid "$T/cd.valid.tps" -o "$T/a.safetensors" "$T/cd.train.tps"
+err_has "progress per epoch" "epoch 2/2: loss"
+err_has "a summary" "valid AUC"
+yes_that "the model is written" test -s "$T/a.safetensors"
+# shellcheck disable=SC2086
+tabpipe-train -q $small --epochs 2 --seed 5 --valid "$T/cd.valid.tps" \
+	-o "$T/b.safetensors" <"$T/cd.train.tps"
+same "the same seed gives the same model bytes" "$T/a.safetensors" "$T/b.safetensors"
+# shellcheck disable=SC2086
+tabpipe-train -q $small --epochs 2 --seed 6 --valid "$T/cd.valid.tps" \
+	-o "$T/c.safetensors" "$T/cd.train.tps"
+differ "another seed gives another model" "$T/a.safetensors" "$T/c.safetensors"
+
+# A killed run resumes to the same bytes as one never stopped.
+# shellcheck disable=SC2086
+tabpipe-train -q $small --epochs 4 --seed 5 --dropout 0.2 --checkpoint "$T/full.ckpt" \
+	--valid "$T/cd.valid.tps" -o "$T/full.safetensors" "$T/cd.train.tps"
+# shellcheck disable=SC2086
+tabpipe-train $small --epochs 4 --seed 5 --dropout 0.2 --checkpoint "$T/cut.ckpt" \
+	--valid "$T/cd.valid.tps" -o "$T/cut.safetensors" "$T/cd.train.tps" 2>"$T/cut.err" &
+pid=$!
+i=0
+while [ $i -lt 600 ] && ! grep -q "epoch 1/4" "$T/cut.err" 2>/dev/null; do
+	sleep 0.1
+	i=$((i + 1))
+done
+kill -9 "$pid" 2>/dev/null
+wait "$pid" 2>/dev/null
+yes_that "the killed run left a checkpoint" test -s "$T/cut.ckpt"
+# shellcheck disable=SC2086
+run_status "--resume continues it" 0 tabpipe-train $small --epochs 4 --seed 5 --dropout 0.2 \
+	--checkpoint "$T/cut.ckpt" --resume --valid "$T/cd.valid.tps" \
+	-o "$T/cut.safetensors" "$T/cd.train.tps"
+same "resumed and uninterrupted runs give the same bytes" "$T/full.safetensors" "$T/cut.safetensors"
+# shellcheck disable=SC2086
+run_status "--resume with other options exits 64" 64 tabpipe-train $small --epochs 4 --seed 9 \
+	--checkpoint "$T/cut.ckpt" --resume --valid "$T/cd.valid.tps" \
+	-o "$T/x.safetensors" "$T/cd.train.tps"
+err_has "it says why" "made by a run with other options"
+
+# A loss that is not finite stops the run and keeps the last checkpoint.
+cp "$T/full.ckpt" "$T/kept.ckpt"
+# shellcheck disable=SC2086
+run_status "a diverging run exits 65" 65 tabpipe-train $small --epochs 2 --lr 1e30 \
+	--checkpoint "$T/full.ckpt" --valid "$T/cd.valid.tps" -o "$T/nan.safetensors" "$T/cd.train.tps"
+err_has "it says so" "training diverged"
+same "the checkpoint is as it was" "$T/kept.ckpt" "$T/full.ckpt"
+yes_that "no model is written" test ! -e "$T/nan.safetensors"
+
+# Streams and encoders must share the training stream's encoding.
+tabpipe-ingest -q --target Status --positive bad --split 60/40 --seed 3 --min-count 5 \
+	--out "$T/other" "$DATA/credit_data.csv"
+# shellcheck disable=SC2086
+run_status "a validation stream of another encoding exits 65" 65 tabpipe-train $small \
+	--valid "$T/other.test.tps" -o "$T/x.safetensors" "$T/cd.train.tps"
+err_has "it says so" "ingest both with one encoding"
+
+run_status "pretrain --help exits 0" 0 tabpipe-pretrain --help
+# shellcheck disable=SC2086
+run_status "pretrain an encoder" 0 tabpipe-pretrain $small --epochs 1 --corruption resample \
+	-o "$T/enc.safetensors" "$T/cd.train.tps"
+err_has "pretrain reports its epochs" "epoch 1/1: loss"
+# shellcheck disable=SC2086
+run_status "train from the encoder" 0 tabpipe-train -q $small --epochs 1 \
+	--encoder "$T/enc.safetensors" --valid "$T/cd.valid.tps" -o "$T/e.safetensors" "$T/cd.train.tps"
+# shellcheck disable=SC2086
+run_status "an encoder of another encoding exits 65" 65 tabpipe-train $small --epochs 1 \
+	--encoder "$T/enc.safetensors" --valid "$T/other.test.tps" -o "$T/x.safetensors" "$T/other.train.tps"
+err_has "it names the encodings" "the encoder was trained on encoding"
+# shellcheck disable=SC2086
+run_status "an encoder of other sizes exits 64" 64 tabpipe-train -q $small --d-model 16 --epochs 1 \
+	--encoder "$T/enc.safetensors" --valid "$T/cd.valid.tps" -o "$T/x.safetensors" "$T/cd.train.tps"
+head -c 1000 "$T/enc.safetensors" >"$T/cut.safetensors"
+# shellcheck disable=SC2086
+run_status "a cut encoder file exits 65" 65 tabpipe-train $small --epochs 1 \
+	--encoder "$T/cut.safetensors" --valid "$T/cd.valid.tps" -o "$T/x.safetensors" "$T/cd.train.tps"
+# shellcheck disable=SC2086
+run_status "a model into a missing folder exits 73" 73 tabpipe-train -q $small --epochs 1 \
+	--valid "$T/cd.valid.tps" -o "$T/no/dir/m.safetensors" "$T/cd.train.tps"

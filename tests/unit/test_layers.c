@@ -1,0 +1,330 @@
+/* Finite-difference checks of every layer's backward pass. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gradcheck.h"
+#include "layers.h"
+#include "rng.h"
+#include "suites.h"
+
+enum { B = 3, T = 5, C = 8, NH = 2, NC = 2, NN = 3, H = 6 };
+
+static float *
+randn(size_t n, tp_rng *r, float scale)
+{
+	float *p = malloc(n * sizeof(float));
+	for (size_t i = 0; i < n; i++)
+		p[i] = scale * (float)tp_rng_normal(r);
+	return p;
+}
+
+static float *
+zeros(size_t n)
+{
+	return calloc(n, sizeof(float));
+}
+
+/* sum(out * g): a loss whose gradient with respect to out is g. */
+static double
+dot(const float *out, const float *g, size_t n)
+{
+	double s = 0;
+	for (size_t i = 0; i < n; i++)
+		s += (double)out[i] * g[i];
+	return s;
+}
+
+#define CHECK_GRAD(loss, ctx, x, n, analytic, what) do { \
+	size_t where_; \
+	double err_ = gradcheck((loss), (ctx), (x), (n), (analytic), &where_); \
+	ck_assert_msg(err_ <= GRADCHECK_TOL, \
+	    "%s: gradient error %g at element %zu (analytic %g)", (what), err_, \
+	    where_, (double)(analytic)[where_]); \
+} while (0)
+
+/* Linear */
+typedef struct { float *out, *inp, *w, *b, *g; int N, IC, OC; } lin_ctx;
+
+static double
+lin_loss(void *v)
+{
+	lin_ctx *c = v;
+	tp_linear_forward(c->out, c->inp, c->w, c->b, c->N, c->IC, c->OC);
+	return dot(c->out, c->g, (size_t)c->N * c->OC);
+}
+
+START_TEST(linear)
+{
+	tp_rng r;
+	tp_rng_seed(&r, 1);
+	lin_ctx c = {.N = 7, .IC = 5, .OC = 4};
+	c.inp = randn(35, &r, 1); c.w = randn(20, &r, 1); c.b = randn(4, &r, 1);
+	c.g = randn(28, &r, 1); c.out = zeros(28);
+	float *di = zeros(35), *dw = zeros(20), *db = zeros(4);
+	tp_linear_backward(di, dw, db, c.g, c.inp, c.w, c.N, c.IC, c.OC);
+	CHECK_GRAD(lin_loss, &c, c.inp, 35, di, "linear input");
+	CHECK_GRAD(lin_loss, &c, c.w, 20, dw, "linear weight");
+	CHECK_GRAD(lin_loss, &c, c.b, 4, db, "linear bias");
+	free(c.inp); free(c.w); free(c.b); free(c.g); free(c.out);
+	free(di); free(dw); free(db);
+}
+END_TEST
+
+/* LayerNorm */
+typedef struct { float *out, *mean, *rstd, *inp, *w, *b, *g; } ln_ctx;
+
+static double
+ln_loss(void *v)
+{
+	ln_ctx *c = v;
+	tp_layernorm_forward(c->out, c->mean, c->rstd, c->inp, c->w, c->b, B * T, C);
+	return dot(c->out, c->g, B * T * C);
+}
+
+START_TEST(layernorm)
+{
+	tp_rng r;
+	tp_rng_seed(&r, 2);
+	size_t n = B * T * C;
+	ln_ctx c = {.out = zeros(n), .mean = zeros(B * T), .rstd = zeros(B * T)};
+	c.inp = randn(n, &r, 2); c.w = randn(C, &r, 1); c.b = randn(C, &r, 1);
+	c.g = randn(n, &r, 1);
+	ln_loss(&c);
+	float *di = zeros(n), *dw = zeros(C), *db = zeros(C);
+	tp_layernorm_backward(di, dw, db, c.g, c.inp, c.mean, c.rstd, c.w, B * T, C);
+	CHECK_GRAD(ln_loss, &c, c.inp, n, di, "layernorm input");
+	CHECK_GRAD(ln_loss, &c, c.w, C, dw, "layernorm weight");
+	CHECK_GRAD(ln_loss, &c, c.b, C, db, "layernorm bias");
+	free(c.out); free(c.mean); free(c.rstd); free(c.inp); free(c.w);
+	free(c.b); free(c.g); free(di); free(dw); free(db);
+}
+END_TEST
+
+/* Attention, with and without dropout of the weights: the mask is drawn
+ * from the same seed on every call so that the loss is a function. */
+typedef struct { float *out, *att, *mask, *qkv, *g; float p; } att_ctx;
+
+static double
+att_loss(void *v)
+{
+	att_ctx *c = v;
+	tp_rng r;
+	tp_rng_seed(&r, 99);
+	tp_attention_forward(c->out, c->att, c->mask, c->qkv, c->p, &r, B, T, C, NH);
+	return dot(c->out, c->g, B * T * C);
+}
+
+static void
+check_attention(float p)
+{
+	tp_rng r;
+	tp_rng_seed(&r, 3);
+	size_t nq = B * T * 3 * C, na = B * NH * T * T;
+	att_ctx c = {.out = zeros(B * T * C), .att = zeros(na),
+	    .mask = p > 0 ? zeros(na) : NULL, .p = p};
+	c.qkv = randn(nq, &r, 1);
+	c.g = randn(B * T * C, &r, 1);
+	att_loss(&c);
+	float *dq = zeros(nq), *scratch = zeros(NH * T * T);
+	tp_attention_backward(dq, scratch, c.g, c.qkv, c.att, c.mask, B, T, C, NH);
+	CHECK_GRAD(att_loss, &c, c.qkv, nq, dq, p > 0 ? "attention with dropout" :
+	    "attention");
+	free(c.out); free(c.att); free(c.mask); free(c.qkv); free(c.g);
+	free(dq); free(scratch);
+}
+
+START_TEST(attention)
+{
+	check_attention(0);
+	check_attention(0.3f);
+}
+END_TEST
+
+/* Element-wise layers: GELU, ReLU, dropout, residual. */
+typedef struct { float *out, *inp, *other, *mask, *g; long n; int which; } ew_ctx;
+
+static double
+ew_loss(void *v)
+{
+	ew_ctx *c = v;
+	tp_rng r;
+	tp_rng_seed(&r, 5);
+	switch (c->which) {
+	case 0: tp_gelu_forward(c->out, c->inp, c->n); break;
+	case 1: tp_relu_forward(c->out, c->inp, c->n); break;
+	case 2: tp_dropout_forward(c->out, c->mask, c->inp, 0.4f, &r, c->n); break;
+	case 3: tp_residual_forward(c->out, c->inp, c->other, c->n); break;
+	}
+	return dot(c->out, c->g, (size_t)c->n);
+}
+
+START_TEST(elementwise)
+{
+	static const char *const names[] = {"gelu", "relu", "dropout", "residual"};
+	for (int which = 0; which < 4; which++) {
+		tp_rng r;
+		tp_rng_seed(&r, 6);
+		long n = 64;
+		ew_ctx c = {.out = zeros(n), .inp = randn(n, &r, 2),
+		    .other = randn(n, &r, 1), .mask = zeros(n), .g = randn(n, &r, 1),
+		    .n = n, .which = which};
+		/* Keep ReLU's inputs away from its kink. */
+		for (long i = 0; which == 1 && i < n; i++)
+			if (fabsf(c.inp[i]) < 0.01f)
+				c.inp[i] = 0.5f;
+		ew_loss(&c);
+		float *di = zeros(n), *dother = zeros(n);
+		switch (which) {
+		case 0: tp_gelu_backward(di, c.g, c.inp, n); break;
+		case 1: tp_relu_backward(di, c.g, c.inp, n); break;
+		case 2: tp_dropout_backward(di, c.g, c.mask, 0.4f, n); break;
+		case 3: tp_residual_backward(di, dother, c.g, n); break;
+		}
+		CHECK_GRAD(ew_loss, &c, c.inp, (size_t)n, di, names[which]);
+		if (which == 3)
+			CHECK_GRAD(ew_loss, &c, c.other, (size_t)n, dother, "residual b");
+		free(c.out); free(c.inp); free(c.other); free(c.mask); free(c.g);
+		free(di); free(dother);
+	}
+}
+END_TEST
+
+/* Tokens: embedding tables and numeric projections, with missing values. */
+typedef struct { float *out, *table, *x, *w, *b, *miss, *g; int32_t *idx; int off[NC]; } tok_ctx;
+
+static double
+tok_loss(void *v)
+{
+	tok_ctx *c = v;
+	tp_embedding_forward(c->out, c->idx, c->table, c->off, B, T, NC, C);
+	tp_numeric_forward(c->out, c->x, c->w, c->b, c->miss, B, T, NC, NN, C);
+	return dot(c->out, c->g, B * T * C);
+}
+
+START_TEST(tokens)
+{
+	tp_rng r;
+	tp_rng_seed(&r, 7);
+	int32_t idx[B * NC] = {0, 1, 2, 0, 2, 3};
+	tok_ctx c = {.out = zeros(B * T * C), .table = randn(7 * C, &r, 1),
+	    .x = randn(B * NN, &r, 1), .w = randn(NN * C, &r, 1),
+	    .b = randn(NN * C, &r, 1), .miss = randn(NN * C, &r, 1),
+	    .g = randn(B * T * C, &r, 1), .idx = idx, .off = {0, 3}};
+	c.x[1] = NAN;
+	c.x[5] = NAN;
+	float *dt = zeros(7 * C), *dw = zeros(NN * C), *db = zeros(NN * C),
+	    *dm = zeros(NN * C);
+	tp_embedding_backward(dt, c.g, idx, c.off, B, T, NC, C);
+	tp_numeric_backward(dw, db, dm, c.g, c.x, B, T, NC, NN, C);
+	CHECK_GRAD(tok_loss, &c, c.table, 7 * C, dt, "embedding");
+	CHECK_GRAD(tok_loss, &c, c.w, NN * C, dw, "numeric weight");
+	CHECK_GRAD(tok_loss, &c, c.b, NN * C, db, "numeric bias");
+	CHECK_GRAD(tok_loss, &c, c.miss, NN * C, dm, "numeric missing token");
+	ck_assert_float_eq(dm[0], 0); /* feature 0 is never missing */
+	free(c.out); free(c.table); free(c.x); free(c.w); free(c.b);
+	free(c.miss); free(c.g); free(dt); free(dw); free(db); free(dm);
+}
+END_TEST
+
+/* Mean pooling */
+typedef struct { float *out, *inp, *g; } pool_ctx;
+
+static double
+pool_loss(void *v)
+{
+	pool_ctx *c = v;
+	tp_meanpool_forward(c->out, c->inp, B, T, C);
+	return dot(c->out, c->g, B * C);
+}
+
+START_TEST(meanpool)
+{
+	tp_rng r;
+	tp_rng_seed(&r, 8);
+	pool_ctx c = {.out = zeros(B * C), .inp = randn(B * T * C, &r, 1),
+	    .g = randn(B * C, &r, 1)};
+	float *di = zeros(B * T * C);
+	tp_meanpool_backward(di, c.g, B, T, C);
+	CHECK_GRAD(pool_loss, &c, c.inp, B * T * C, di, "mean pooling");
+	free(c.out); free(c.inp); free(c.g); free(di);
+}
+END_TEST
+
+/* Cross-entropy with class weights and an unlabelled row. */
+typedef struct { float *probs, *logits; int8_t *label; const float *w; int n; } ce_ctx;
+
+static double
+ce_loss(void *v)
+{
+	ce_ctx *c = v;
+	return tp_crossentropy_forward(c->probs, c->logits, c->label, c->w, c->n);
+}
+
+START_TEST(crossentropy)
+{
+	tp_rng r;
+	tp_rng_seed(&r, 9);
+	int8_t label[6] = {0, 1, 1, -1, 0, 1};
+	float weight[2] = {0.3f, 2.5f};
+	ce_ctx c = {.probs = zeros(12), .logits = randn(12, &r, 2), .label = label,
+	    .w = weight, .n = 6};
+	float *dl = zeros(12);
+	ce_loss(&c);
+	tp_crossentropy_backward(dl, c.probs, label, weight, 6);
+	CHECK_GRAD(ce_loss, &c, c.logits, 12, dl, "cross-entropy");
+	ck_assert_float_eq(dl[6], 0);
+	ck_assert_float_eq(dl[7], 0);
+	/* Against a value worked by hand: logits (0, 0) and label 1 give
+	 * log 2 without weights. */
+	float zl[2] = {0, 0}, pr[2];
+	int8_t one = 1;
+	ck_assert_float_eq_tol(tp_crossentropy_forward(pr, zl, &one, NULL, 1),
+	    logf(2), 1e-7f);
+	free(c.probs); free(c.logits); free(dl);
+}
+END_TEST
+
+/* NT-Xent */
+typedef struct { float *u, *norm, *sim, *z; } nt_ctx;
+
+static double
+nt_loss(void *v)
+{
+	nt_ctx *c = v;
+	return tp_ntxent_forward(c->u, c->norm, c->sim, c->z, 0.5f, B, H);
+}
+
+START_TEST(ntxent)
+{
+	tp_rng r;
+	tp_rng_seed(&r, 10);
+	int M = 2 * B;
+	nt_ctx c = {.u = zeros(M * H), .norm = zeros(M), .sim = zeros(M * M),
+	    .z = randn(M * H, &r, 1)};
+	float *dz = zeros(M * H), *du = zeros(M * H);
+	nt_loss(&c);
+	tp_ntxent_backward(dz, du, c.u, c.norm, c.sim, 0.5f, B, H);
+	CHECK_GRAD(nt_loss, &c, c.z, M * H, dz, "NT-Xent");
+	/* Two identical pairs far from each other: the loss is small. */
+	free(c.u); free(c.norm); free(c.sim); free(c.z); free(dz); free(du);
+}
+END_TEST
+
+Suite *
+layers_suite(void)
+{
+	Suite *s = suite_create("layers");
+	TCase *tc = tcase_create("gradients");
+
+	tcase_add_test(tc, linear);
+	tcase_add_test(tc, layernorm);
+	tcase_add_test(tc, attention);
+	tcase_add_test(tc, elementwise);
+	tcase_add_test(tc, tokens);
+	tcase_add_test(tc, meanpool);
+	tcase_add_test(tc, crossentropy);
+	tcase_add_test(tc, ntxent);
+	suite_add_tcase(s, tc);
+	return s;
+}

@@ -1,0 +1,241 @@
+/* The whole model: gradient checks of both losses, threads, model files. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "gradcheck.h"
+#include "model.h"
+#include "modelfile.h"
+#include "suites.h"
+
+enum { ROWS = 6 };
+
+/* Two categorical and two numeric features, and a target. */
+static void
+make_encoding(tp_encoding *enc)
+{
+	static const char *const names[] = {"c0", "n0", "c1", "n1", "y"};
+	static const enum tp_kind kinds[] = {TP_KIND_CATEGORICAL,
+	    TP_KIND_NUMERIC, TP_KIND_CATEGORICAL, TP_KIND_NUMERIC,
+	    TP_KIND_TARGET};
+	tp_err e;
+
+	memset(enc, 0, sizeof(*enc));
+	enc->ncols = 5;
+	enc->cols = calloc(5, sizeof(*enc->cols));
+	enc->id_col = -1;
+	enc->target_col = 4;
+	enc->labels[0] = strdup("good");
+	enc->labels[1] = strdup("bad");
+	for (int i = 0; i < 5; i++) {
+		tp_column *c = &enc->cols[i];
+		c->name = strdup(names[i]);
+		c->kind = kinds[i];
+		c->slot = c->kind == TP_KIND_CATEGORICAL ? enc->ncat++ :
+		    c->kind == TP_KIND_NUMERIC ? enc->nnum++ : -1;
+		c->std = 1;
+	}
+	tp_strmap_add(&enc->cols[0].vocab, "a", 1, &e);
+	tp_strmap_add(&enc->cols[0].vocab, "b", 1, &e);
+	tp_strmap_add(&enc->cols[0].vocab, "c", 1, &e);
+	tp_strmap_add(&enc->cols[2].vocab, "x", 1, &e);
+	tp_strmap_add(&enc->cols[2].vocab, "y", 1, &e);
+	tp_encoding_fingerprint(enc, &e);
+}
+
+static const tp_config small = {
+	.layers = 2, .d_model = 8, .heads = 2, .d_ff = 12, .head_hidden = 6,
+	.proj_dim = 4, .dropout = 0, .activation = TP_GELU,
+};
+
+/* 2 x ROWS rows so that the contrastive step has its two views. */
+static const int32_t cat[2 * ROWS * 2] = {
+	1, 2, 0, 1, 3, 0, 2, 2, 1, 1, 3, 2,
+	1, 0, 0, 1, 3, 2, 2, 0, 1, 1, 0, 2,
+};
+static const float num[2 * ROWS * 2] = {
+	0.5f, -1, NAN, 0.2f, 1.5f, 0.3f, -0.7f, NAN, 0.1f, 2, -1.2f, 0.4f,
+	0.5f, NAN, 1.1f, 0.2f, NAN, 0.3f, -0.7f, 0.9f, 0.1f, 2, -1.2f, NAN,
+};
+static const int8_t label[ROWS] = {0, 1, 1, 0, 1, 0};
+static const float class_weight[2] = {0.7f, 1.8f};
+
+typedef struct { tp_model *m; int contrast; } loss_ctx;
+
+static double
+model_loss(void *v)
+{
+	loss_ctx *c = v;
+	if (c->contrast)
+		return tp_model_contrast_step(c->m, cat, num, ROWS, 0.7f);
+	return tp_model_classify_step(c->m, cat, num, label, class_weight, ROWS, 1);
+}
+
+static void
+check_model(int nthreads, int contrast, enum tp_activation act)
+{
+	tp_encoding enc;
+	tp_model m;
+	tp_err e;
+	tp_config cfg = small;
+
+	cfg.activation = act;
+	make_encoding(&enc);
+	ck_assert_int_eq(tp_model_init(&m, &cfg, &enc, 42, nthreads, &e), TP_OK);
+	ck_assert_int_eq(tp_model_plan(&m, 2 * ROWS, &e), TP_OK);
+	loss_ctx c = {&m, contrast};
+	model_loss(&c);
+	float *analytic = malloc(m.nfloats * sizeof(float));
+	memcpy(analytic, m.grads, m.nfloats * sizeof(float));
+	for (int i = 0; i < m.nparam; i++) {
+		const tp_param *p = &m.param[i];
+		if ((p->part == TP_PART_HEAD && contrast) ||
+		    (p->part == TP_PART_PROJECTOR && !contrast))
+			continue;
+		size_t where;
+		double err = gradcheck(model_loss, &c, m.params + p->offset,
+		    p->numel, analytic + p->offset, &where);
+		ck_assert_msg(err <= GRADCHECK_TOL,
+		    "%s loss, %d threads: %s: gradient error %g at %zu",
+		    contrast ? "NT-Xent" : "classifier", nthreads, p->name, err,
+		    where);
+	}
+	free(analytic);
+	tp_model_free(&m);
+	tp_encoding_free(&enc);
+}
+
+START_TEST(classifier_gradients)
+{
+	check_model(1, 0, TP_GELU);
+	check_model(2, 0, TP_GELU);
+}
+END_TEST
+
+START_TEST(contrastive_gradients)
+{
+	check_model(1, 1, TP_GELU);
+	check_model(2, 1, TP_GELU);
+}
+END_TEST
+
+START_TEST(threads_agree)
+{
+	tp_encoding enc;
+	tp_model a, b;
+	tp_err e;
+	float pa[ROWS], pb[ROWS];
+
+	make_encoding(&enc);
+	ck_assert_int_eq(tp_model_init(&a, &small, &enc, 7, 1, &e), TP_OK);
+	ck_assert_int_eq(tp_model_init(&b, &small, &enc, 7, 2, &e), TP_OK);
+	tp_model_plan(&a, ROWS, &e);
+	tp_model_plan(&b, ROWS, &e);
+	float la = tp_model_classify_step(&a, cat, num, label, NULL, ROWS, 0);
+	float lb = tp_model_classify_step(&b, cat, num, label, NULL, ROWS, 0);
+	ck_assert_float_eq_tol(la, lb, 1e-6f);
+	for (size_t i = 0; i < a.nfloats; i++)
+		ck_assert_float_eq_tol(a.grads[i], b.grads[i], 1e-5f);
+	tp_model_predict(&a, cat, num, ROWS, pa);
+	tp_model_predict(&b, cat, num, ROWS, pb);
+	for (int i = 0; i < ROWS; i++)
+		ck_assert_float_eq_tol(pa[i], pb[i], 1e-6f);
+	tp_model_free(&a);
+	tp_model_free(&b);
+	tp_encoding_free(&enc);
+}
+END_TEST
+
+START_TEST(names_follow_pytorch)
+{
+	tp_encoding enc;
+	tp_model m;
+	tp_err e;
+
+	make_encoding(&enc);
+	ck_assert_int_eq(tp_model_init(&m, &tp_default_config, &enc, 1, 1, &e), TP_OK);
+	const tp_param *p = tp_model_param(&m, "encoder.layers.5.self_attn.in_proj_weight");
+	ck_assert_ptr_nonnull(p);
+	ck_assert_int_eq(p->shape[0], 96);
+	ck_assert_int_eq(p->shape[1], 32);
+	p = tp_model_param(&m, "cat_embeddings.0.weight");
+	ck_assert_int_eq(p->shape[0], 4); /* 3 values and index 0 */
+	ck_assert_ptr_nonnull(tp_model_param(&m, "head.3.bias"));
+	ck_assert_ptr_null(tp_model_param(&m, "encoder.layers.6.norm1.weight"));
+	/* One contiguous buffer: offsets tile it. */
+	size_t at = 0;
+	for (int i = 0; i < m.nparam; i++) {
+		ck_assert_uint_eq(m.param[i].offset, at);
+		at += m.param[i].numel;
+	}
+	ck_assert_uint_eq(at, m.nfloats);
+	tp_model_free(&m);
+	tp_encoding_free(&enc);
+}
+END_TEST
+
+START_TEST(file_round_trip)
+{
+	char path[] = "/tmp/tabpipe-model-XXXXXX";
+	int fd = mkstemp(path);
+	tp_encoding enc, enc2;
+	tp_model m, m2;
+	tp_model_meta meta = {.threshold = 0.25, .parts = TP_WITH_HEAD}, meta2;
+	tp_err e;
+	float pa[ROWS], pb[ROWS];
+
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	make_encoding(&enc);
+	snprintf(meta.run_id, sizeof(meta.run_id), "run-1");
+	ck_assert_int_eq(tp_model_init(&m, &small, &enc, 3, 1, &e), TP_OK);
+	ck_assert_int_eq(tp_model_save(path, &m, &enc, &meta, &e), TP_OK);
+	ck_assert_int_eq(tp_model_load(path, &m2, &enc2, &meta2, TP_WITH_HEAD, 1,
+	    &e), TP_OK);
+	ck_assert_str_eq(enc.fingerprint, enc2.fingerprint);
+	ck_assert_str_eq(meta2.run_id, "run-1");
+	ck_assert(meta2.threshold == 0.25);
+	tp_model_plan(&m, ROWS, &e);
+	tp_model_plan(&m2, ROWS, &e);
+	tp_model_predict(&m, cat, num, ROWS, pa);
+	tp_model_predict(&m2, cat, num, ROWS, pb);
+	ck_assert_mem_eq(pa, pb, sizeof(pa));
+	tp_model_free(&m2);
+	tp_encoding_free(&enc2);
+
+	/* An encoder file does not score. */
+	meta.parts = TP_WITH_PROJECTOR;
+	ck_assert_int_eq(tp_model_save(path, &m, &enc, &meta, &e), TP_OK);
+	ck_assert_int_eq(tp_model_load(path, &m2, &enc2, &meta2, TP_WITH_HEAD, 1,
+	    &e), TP_EDATA);
+	ck_assert_ptr_nonnull(strstr(e.msg, "not the classifier head"));
+
+	/* A damaged file is refused: cut it. */
+	FILE *f = fopen(path, "r+b");
+	fseek(f, 0, SEEK_END);
+	long len = ftell(f);
+	ck_assert_int_eq(ftruncate(fileno(f), len - 10), 0);
+	fclose(f);
+	ck_assert_int_eq(tp_model_load(path, &m2, &enc2, &meta2, 0, 1, &e), TP_EDATA);
+	unlink(path);
+	tp_model_free(&m);
+	tp_encoding_free(&enc);
+}
+END_TEST
+
+Suite *
+model_suite(void)
+{
+	Suite *s = suite_create("model");
+	TCase *tc = tcase_create("model");
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, classifier_gradients);
+	tcase_add_test(tc, contrastive_gradients);
+	tcase_add_test(tc, threads_agree);
+	tcase_add_test(tc, names_follow_pytorch);
+	tcase_add_test(tc, file_round_trip);
+	suite_add_tcase(s, tc);
+	return s;
+}

@@ -1,0 +1,403 @@
+/*
+ * test_profile: the profile of a small stream made in memory (counts,
+ * missing and unseen values, statistics in original units, constant
+ * columns, duplicates, the leakage AUC) and the checks of the report.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "profile.h"
+#include "suites.h"
+
+enum { C_ID, C_X, C_LEAK, C_C, C_K, C_LC, C_GONE, C_Y, NCOLS };
+enum { NROWS = 22 };
+
+static void
+col(tp_encoding *enc, int i, const char *name, enum tp_kind kind)
+{
+	tp_column *c = &enc->cols[i];
+
+	c->name = strdup(name);
+	ck_assert_ptr_nonnull(c->name);
+	c->kind = kind;
+	c->slot = kind == TP_KIND_NUMERIC ? enc->nnum++ :
+	    kind == TP_KIND_CATEGORICAL ? enc->ncat++ : -1;
+}
+
+static void
+vocab(tp_column *c, const char *v)
+{
+	ck_assert_int_ge(tp_strmap_add(&c->vocab, v, strlen(v), NULL), 0);
+}
+
+/*
+ * id; x numeric (mean 10, std 2); leak numeric equal to the label; c
+ * categorical (a, b, c, d; d never seen); k numeric, always 5; lc
+ * categorical ("no", "yes") equal to the label; gone numeric and always
+ * missing if with_gone, else ignored; y the target.
+ */
+static void
+make_encoding(tp_encoding *enc, int with_gone)
+{
+	memset(enc, 0, sizeof(*enc));
+	enc->ncols = NCOLS;
+	enc->cols = calloc(NCOLS, sizeof(*enc->cols));
+	ck_assert_ptr_nonnull(enc->cols);
+	col(enc, C_ID, "id", TP_KIND_ID);
+	col(enc, C_X, "x", TP_KIND_NUMERIC);
+	enc->cols[C_X].mean = 10;
+	enc->cols[C_X].std = 2;
+	col(enc, C_LEAK, "leak", TP_KIND_NUMERIC);
+	enc->cols[C_LEAK].std = 1;
+	col(enc, C_C, "c", TP_KIND_CATEGORICAL);
+	vocab(&enc->cols[C_C], "a");
+	vocab(&enc->cols[C_C], "b");
+	vocab(&enc->cols[C_C], "c");
+	vocab(&enc->cols[C_C], "d");
+	col(enc, C_K, "k", TP_KIND_NUMERIC);
+	enc->cols[C_K].mean = 5;
+	enc->cols[C_K].std = 1;
+	col(enc, C_LC, "lc", TP_KIND_CATEGORICAL);
+	vocab(&enc->cols[C_LC], "no");
+	vocab(&enc->cols[C_LC], "yes");
+	col(enc, C_GONE, "gone", with_gone ? TP_KIND_NUMERIC : TP_KIND_IGNORE);
+	enc->cols[C_GONE].std = 1;
+	col(enc, C_Y, "y", TP_KIND_TARGET);
+	enc->id_col = C_ID;
+	enc->target_col = C_Y;
+	enc->labels[0] = strdup("good");
+	enc->labels[1] = strdup("bad");
+	ck_assert_int_eq(tp_encoding_fingerprint(enc, NULL), TP_OK);
+}
+
+/* Row i's original x, NaN when missing. */
+static double
+x_of(int i)
+{
+	if (i == 20)
+		i = 3;
+	else if (i == 21)
+		i = 6;
+	return i % 5 == 4 ? NAN : i * 0.5 + 1;
+}
+
+/*
+ * Rows 0 to 19: label i % 2, but -1 for 18 and 19; c index (i / 2) % 4,
+ * where index 0 is unseen for even i and missing for odd i. Rows 20 and 21
+ * repeat rows 3 and 6 but for the id.
+ */
+static void
+make_stream(const tp_encoding *enc, char **buf, size_t *len)
+{
+	FILE *f = open_memstream(buf, len);
+	tp_stream_writer *w;
+	tp_err e = {0};
+
+	ck_assert_int_eq(tp_stream_writer_open(&w, f, "mem", enc, &e), TP_OK);
+	for (int r = 0; r < NROWS; r++) {
+		int i = r == 20 ? 3 : r == 21 ? 6 : r;
+		tp_row row = tp_stream_writer_row(w);
+		int label = i >= 18 ? -1 : i % 2;
+		int c = (i / 2) % 4;
+		uint8_t unseen[2] = {c == 0 && i % 2 == 0, 0};
+		double x = x_of(i);
+		*row.id = 100 + r;
+		*row.label = (int8_t)label;
+		row.num[0] = isnan(x) ? NAN : (float)((x - 10) / 2);
+		row.num[1] = label < 0 ? 0.5f : (float)label;
+		row.num[2] = 0;
+		if (enc->nnum > 3)
+			row.num[3] = NAN;
+		row.cat[0] = c;
+		row.cat[1] = label + 1;
+		ck_assert_int_eq(tp_stream_writer_add(w, unseen, &e), TP_OK);
+	}
+	ck_assert_int_eq(tp_stream_writer_close(w, NULL, &e), TP_OK);
+	ck_assert_int_eq(fclose(f), 0);
+}
+
+/* Profiles the len bytes at buf; returns the status, and the reader (to
+ * close after the profile) in *r. */
+static int
+profile(tp_profile *p, const char *buf, size_t len, FILE **f,
+    tp_stream_reader **r, tp_err *e)
+{
+	*f = fmemopen((void *)buf, len, "rb");
+	ck_assert_ptr_nonnull(*f);
+	ck_assert_int_eq(tp_stream_reader_open(r, *f, "p.tps", e), TP_OK);
+	return tp_profile_stream(p, *r, e);
+}
+
+START_TEST(test_profile)
+{
+	tp_encoding enc;
+	tp_stream_reader *r;
+	tp_profile p;
+	tp_err e = {0};
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	make_encoding(&enc, 1);
+	make_stream(&enc, &buf, &len);
+	ck_assert_msg(profile(&p, buf, len, &f, &r, &e) == TP_OK, "%s", e.msg);
+
+	ck_assert_uint_eq(p.rows, NROWS);
+	ck_assert_uint_eq(p.positive, 10);
+	ck_assert_uint_eq(p.negative, 10);
+	ck_assert_uint_eq(p.unlabelled, 2);
+	ck_assert_uint_eq(p.duplicates, 2);
+
+	/* x in original units, over its present values. */
+	double min = INFINITY, max = -INFINITY, sum = 0, sum2 = 0;
+	int n = 0;
+	for (int i = 0; i < NROWS; i++) {
+		double x = x_of(i);
+		if (isnan(x))
+			continue;
+		min = fmin(min, x);
+		max = fmax(max, x);
+		sum += x;
+		n++;
+	}
+	double mean = sum / n;
+	for (int i = 0; i < NROWS; i++)
+		if (!isnan(x_of(i)))
+			sum2 += (x_of(i) - mean) * (x_of(i) - mean);
+	const tp_column_profile *x = &p.cols[C_X];
+	ck_assert_uint_eq(x->present, 18);
+	ck_assert_uint_eq(x->missing, 4);
+	ck_assert_double_eq_tol(x->min, min, 1e-5);
+	ck_assert_double_eq_tol(x->max, max, 1e-5);
+	ck_assert_double_eq_tol(x->mean, mean, 1e-5);
+	ck_assert_double_eq_tol(x->std, sqrt(sum2 / n), 1e-5);
+	ck_assert_int_eq(x->constant, 0);
+	ck_assert(x->auc >= 0.5 && x->auc < 0.9);
+
+	/* The feature equal to the label. */
+	ck_assert_double_eq_tol(p.cols[C_LEAK].auc, 1.0, 1e-12);
+	ck_assert_double_eq_tol(p.cols[C_LC].auc, 1.0, 1e-12);
+	ck_assert_int_eq(p.cols[C_LEAK].constant, 0);
+
+	/* Categories: index 0 for rows 0, 1, 8, 9, 16, 17; of these the
+	 * even ones unseen. */
+	const tp_column_profile *c = &p.cols[C_C];
+	ck_assert_uint_eq(c->categories, 3);
+	ck_assert_uint_eq(c->unseen, 3);
+	ck_assert_uint_eq(c->missing, 3);
+	ck_assert_uint_eq(c->present, NROWS - 3);
+	ck_assert_int_eq(c->constant, 0);
+	ck_assert(c->auc < 0.9);
+	ck_assert_uint_eq(p.cols[C_LC].categories, 2);
+	ck_assert_uint_eq(p.cols[C_LC].missing, 2);
+
+	/* k is always 5. */
+	const tp_column_profile *k = &p.cols[C_K];
+	ck_assert_int_eq(k->constant, 1);
+	ck_assert_double_eq_tol(k->min, 5, 1e-12);
+	ck_assert_double_eq_tol(k->max, 5, 1e-12);
+	ck_assert_double_eq_tol(k->mean, 5, 1e-12);
+	ck_assert_double_eq_tol(k->std, 0, 1e-12);
+	ck_assert_uint_eq(k->missing, 0);
+	ck_assert_double_eq_tol(k->auc, 0.5, 1e-12);
+
+	/* Nothing present: constant; every score ties, so an AUC of 1/2. */
+	const tp_column_profile *g = &p.cols[C_GONE];
+	ck_assert_uint_eq(g->present, 0);
+	ck_assert_uint_eq(g->missing, NROWS);
+	ck_assert_int_eq(g->constant, 1);
+	ck_assert_double_eq_tol(g->auc, 0.5, 1e-12);
+	{
+		int passed;
+		cJSON *rep = tp_profile_report(&p, &tp_default_limits, &passed);
+		const cJSON *c6 = cJSON_GetArrayItem(cJSON_GetObjectItem(rep,
+		    "columns"), 5);
+		ck_assert_str_eq(cJSON_GetObjectItem(c6, "name")->valuestring,
+		    "gone");
+		ck_assert(cJSON_IsNull(cJSON_GetObjectItem(c6, "mean")));
+		ck_assert_double_eq_tol(cJSON_GetNumberValue(
+		    cJSON_GetObjectItem(c6, "missing_rate")), 1, 1e-12);
+		ck_assert_int_eq(passed, 0);
+		cJSON_Delete(rep);
+	}
+
+	tp_profile_free(&p);
+	tp_profile_free(&p);
+	tp_stream_reader_close(r);
+	fclose(f);
+	free(buf);
+	tp_encoding_free(&enc);
+}
+END_TEST
+
+/* The check named name (on column, if not NULL) in the report. */
+static const cJSON *
+find_check(const cJSON *report, const char *name, const char *column)
+{
+	const cJSON *c;
+
+	cJSON_ArrayForEach(c, cJSON_GetObjectItem(report, "checks")) {
+		const cJSON *col = cJSON_GetObjectItem(c, "column");
+		if (strcmp(cJSON_GetObjectItem(c, "check")->valuestring, name) == 0 &&
+		    (column == NULL ||
+		    (col != NULL && strcmp(col->valuestring, column) == 0)))
+			return c;
+	}
+	ck_abort_msg("no check %s", name);
+	return NULL;
+}
+
+static int
+report_passed(const tp_profile *p, const tp_limits *l, const char *name,
+    const char *column)
+{
+	int passed = -1;
+	cJSON *rep = tp_profile_report(p, l, &passed);
+
+	ck_assert_ptr_nonnull(rep);
+	ck_assert(passed == 0 || passed == 1);
+	ck_assert_int_eq(cJSON_IsTrue(cJSON_GetObjectItem(rep, "passed")), passed);
+	if (name != NULL) {
+		/* The named check is the one that failed. */
+		const cJSON *c = find_check(rep, name, column);
+		ck_assert_int_eq(cJSON_IsTrue(cJSON_GetObjectItem(c, "passed")),
+		    passed);
+	}
+	if (passed) {
+		const cJSON *c;
+		cJSON_ArrayForEach(c, cJSON_GetObjectItem(rep, "checks"))
+			ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(c, "passed")));
+	}
+	cJSON_Delete(rep);
+	return passed;
+}
+
+START_TEST(test_report)
+{
+	const tp_limits loose = {
+		.max_missing = 0.5, .max_unseen = 0.2, .min_minority = 0.01,
+		.max_duplicates = 0.1, .max_constant = 1, .max_auc = 1.0,
+		.min_rows = 1,
+	};
+	tp_encoding enc;
+	tp_stream_reader *r;
+	tp_profile p;
+	tp_limits l;
+	tp_err e = {0};
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	make_encoding(&enc, 0);
+	make_stream(&enc, &buf, &len);
+	ck_assert_int_eq(profile(&p, buf, len, &f, &r, &e), TP_OK);
+
+	ck_assert_int_eq(report_passed(&p, &loose, NULL, NULL), 1);
+	/* The defaults catch the leak, the constant column, the duplicates
+	 * and the unseen values. */
+	ck_assert_int_eq(report_passed(&p, &tp_default_limits, "leakage",
+	    "leak"), 0);
+
+	/* Each limit crossed alone fails the report. */
+	l = loose;
+	l.max_missing = 0.15; /* x misses 4 of 22 */
+	ck_assert_int_eq(report_passed(&p, &l, "missing", "x"), 0);
+	l.max_missing = 0.19;
+	ck_assert_int_eq(report_passed(&p, &l, "missing", "x"), 1);
+	l = loose;
+	l.max_unseen = 0.13; /* c: 3 of 22 */
+	ck_assert_int_eq(report_passed(&p, &l, "unseen", "c"), 0);
+	l.max_unseen = 0.14;
+	ck_assert_int_eq(report_passed(&p, &l, "unseen", "c"), 1);
+	l = loose;
+	l.min_minority = 0.51; /* 10 of 20 */
+	ck_assert_int_eq(report_passed(&p, &l, "class_balance", NULL), 0);
+	l.min_minority = 0.5;
+	ck_assert_int_eq(report_passed(&p, &l, "class_balance", NULL), 1);
+	l = loose;
+	l.max_duplicates = 0.09; /* 2 of 22 */
+	ck_assert_int_eq(report_passed(&p, &l, "duplicates", NULL), 0);
+	l.max_duplicates = 0.091;
+	ck_assert_int_eq(report_passed(&p, &l, "duplicates", NULL), 1);
+	l = loose;
+	l.max_constant = 0;
+	ck_assert_int_eq(report_passed(&p, &l, "constant", NULL), 0);
+	l = loose;
+	l.max_auc = 0.99;
+	ck_assert_int_eq(report_passed(&p, &l, "leakage", "lc"), 0);
+	l = loose;
+	l.min_rows = 23;
+	ck_assert_int_eq(report_passed(&p, &l, "rows", NULL), 0);
+	l.min_rows = 22;
+	ck_assert_int_eq(report_passed(&p, &l, "rows", NULL), 1);
+
+	/* The report's numbers. */
+	{
+		int passed;
+		cJSON *rep = tp_profile_report(&p, &loose, &passed);
+		const cJSON *cols = cJSON_GetObjectItem(rep, "columns"), *c;
+		ck_assert_double_eq_tol(cJSON_GetNumberValue(
+		    cJSON_GetObjectItem(rep, "rows")), 22, 1e-12);
+		ck_assert_int_eq(cJSON_GetArraySize(cols), 5);
+		c = cJSON_GetArrayItem(cols, 0);
+		ck_assert_str_eq(cJSON_GetObjectItem(c, "name")->valuestring, "x");
+		ck_assert_double_eq_tol(cJSON_GetNumberValue(
+		    cJSON_GetObjectItem(c, "missing_rate")), 4.0 / 22, 1e-12);
+		ck_assert_double_eq_tol(cJSON_GetNumberValue(
+		    cJSON_GetObjectItem(c, "max")), 10, 1e-5);
+		c = cJSON_GetArrayItem(cols, 2);
+		ck_assert_str_eq(cJSON_GetObjectItem(c, "name")->valuestring, "c");
+		ck_assert_double_eq_tol(cJSON_GetNumberValue(
+		    cJSON_GetObjectItem(c, "categories")), 3, 1e-12);
+		ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetArrayItem(cols,
+		    3), "constant")));
+		const cJSON *d = cJSON_GetObjectItem(rep, "duplicates");
+		ck_assert_double_eq_tol(cJSON_GetNumberValue(
+		    cJSON_GetObjectItem(d, "rows")), 2, 1e-12);
+		cJSON_Delete(rep);
+	}
+
+	tp_profile_free(&p);
+	tp_stream_reader_close(r);
+	fclose(f);
+	free(buf);
+	tp_encoding_free(&enc);
+}
+END_TEST
+
+/* A damaged stream: the profile fails with the reader's error. */
+START_TEST(test_truncated)
+{
+	tp_encoding enc;
+	tp_stream_reader *r;
+	tp_profile p;
+	tp_err e = {0};
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	make_encoding(&enc, 0);
+	make_stream(&enc, &buf, &len);
+	ck_assert_int_eq(profile(&p, buf, len - 1, &f, &r, &e), TP_EDATA);
+	ck_assert_ptr_nonnull(strstr(e.msg, "truncated"));
+	ck_assert_ptr_null(p.cols);
+	tp_stream_reader_close(r);
+	fclose(f);
+	free(buf);
+	tp_encoding_free(&enc);
+}
+END_TEST
+
+Suite *
+profile_suite(void)
+{
+	Suite *s = suite_create("profile");
+	TCase *tc = tcase_create("profile");
+
+	tcase_add_test(tc, test_profile);
+	tcase_add_test(tc, test_report);
+	tcase_add_test(tc, test_truncated);
+	suite_add_tcase(s, tc);
+	return s;
+}
