@@ -34,11 +34,11 @@ CFLAGS += -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
 LDFLAGS += -fsanitize=address,undefined
 endif
 
-LIB_MODULES = csv db encoding err fileio ingest layers mat_cpu metrics migrations \
-	model modelfile optim \
-	profile rng safetensors sha256 stream strmap train
-TOOLS = cat ingest pretrain train validate
-UNIT_TESTS = csv encoding golden ingest layers metrics model profile sha256 stream
+# Every lib/*.c is a module, every tools/*.c but tool.c a tool, every
+# tests/unit/test_*.c a suite of the unit runner.
+LIB_MODULES = $(patsubst lib/%.c,%,$(wildcard lib/*.c)) migrations
+TOOLS = $(patsubst tools/%.c,%,$(filter-out tools/tool.c,$(wildcard tools/*.c)))
+UNIT_TESTS = $(patsubst tests/unit/test_%.c,%,$(wildcard tests/unit/test_*.c))
 
 LIB_OBJS = $(LIB_MODULES:%=$(BUILD)/lib/%.o)
 LIB = $(BUILD)/libtabpipe.a
@@ -46,7 +46,8 @@ TOOL_BINS = $(TOOLS:%=$(BUILD)/bin/tabpipe-%)
 UNIT_OBJS = $(UNIT_TESTS:%=$(BUILD)/tests/test_%.o) $(BUILD)/tests/gradcheck.o
 UNIT_RUNNER = $(BUILD)/tests/unit
 MAN1 = $(TOOLS:%=man/man1/tabpipe-%.1)
-MAN5 = man/man5/tabpipe-stream.5 man/man5/tabpipe-encoding.5
+MAN5 = $(wildcard man/man5/*.5)
+MAN7 = $(wildcard man/man7/*.7)
 
 all: $(TOOL_BINS)
 
@@ -87,16 +88,18 @@ check: all $(UNIT_RUNNER)
 	TP_TESTDATA=tests/data TP_DATA=data $(UNIT_RUNNER)
 	PATH="$(CURDIR)/$(BUILD)/bin:$$PATH" sh scripts/pg-server run \
 		sh tests/e2e/run.sh
-	sh tests/man.sh $(MAN1) $(MAN5)
+	sh tests/man.sh $(MAN1) $(MAN5) $(MAN7)
 
 check-asan:
 	$(MAKE) BUILD=build-asan SAN=1 check
 
 install: all
-	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
+	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
+		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7
 	cp $(TOOL_BINS) $(DESTDIR)$(BINDIR)/
 	cp $(MAN1) $(DESTDIR)$(MANDIR)/man1/
 	cp $(MAN5) $(DESTDIR)$(MANDIR)/man5/
+	$(if $(MAN7),cp $(MAN7) $(DESTDIR)$(MANDIR)/man7/)
 
 demo: all
 	sh scripts/demo

@@ -1,7 +1,10 @@
+#include <ctype.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "db.h"
@@ -312,6 +315,112 @@ tp_db_register(tp_db *db, const char *name, const char *path,
 	free(m);
 	free(abspath);
 	return TP_OK;
+}
+
+int
+tp_db_is_model_ref(const char *s)
+{
+	const char *at = strrchr(s, '@');
+
+	return at != NULL && at != s && at[1] != '\0' && access(s, F_OK) != 0;
+}
+
+#define VERSION_COLUMNS "v.id, v.version, v.stage, v.sha256, v.path"
+
+/* Fills out from the first row of r (VERSION_COLUMNS) and clears r. */
+static int
+version_from_row(PGresult *r, tp_model_version *out, tp_err *e)
+{
+	out->id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+	out->version = atoi(PQgetvalue(r, 0, 1));
+	snprintf(out->stage, sizeof(out->stage), "%s", PQgetvalue(r, 0, 2));
+	snprintf(out->sha256, sizeof(out->sha256), "%s", PQgetvalue(r, 0, 3));
+	out->path = strdup(PQgetvalue(r, 0, 4));
+	PQclear(r);
+	return out->path == NULL ? tp_err_nomem(e, "a model version") : TP_OK;
+}
+
+int
+tp_db_version_by_sha256(tp_db *db, const char *sha256, tp_model_version *out,
+    tp_err *e)
+{
+	const char *p[] = {sha256};
+	PGresult *r;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = tp_db_exec(db, "SELECT " VERSION_COLUMNS " FROM "
+	    "model_versions v WHERE v.sha256 = $1 ORDER BY v.id DESC LIMIT 1",
+	    1, p, &r, e)) != TP_OK)
+		return rc;
+	if (PQntuples(r) == 0) {
+		PQclear(r);
+		return TP_OK;
+	}
+	return version_from_row(r, out, e);
+}
+
+int
+tp_db_resolve_model(tp_db *db, const char *ref, tp_model_version *out,
+    tp_err *e)
+{
+	static const char *const stages[] = {"None", "Staging", "Production",
+	    "Archived"};
+	const char *at = strrchr(ref, '@'), *which = at + 1, *stage = NULL;
+	char *name, digest[65], *end;
+	PGresult *r = NULL;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	for (size_t i = 0; i < sizeof(stages) / sizeof(stages[0]); i++)
+		if (strcasecmp(which, stages[i]) == 0)
+			stage = stages[i];
+	long n = strtol(which, &end, 10);
+	if (stage == NULL && strcasecmp(which, "latest") != 0 &&
+	    (*end != '\0' || n < 1 || n > INT32_MAX || !isdigit((unsigned char)*which)))
+		return tp_err_set(e, TP_EUSAGE, "%s: after '@' comes a stage "
+		    "(production, staging, none, archived), a version number or "
+		    "latest", ref);
+	if ((name = strndup(ref, (size_t)(at - ref))) == NULL)
+		return tp_err_nomem(e, "a model reference");
+	char number[24];
+	snprintf(number, sizeof(number), "%ld", stage == NULL ? n : 0);
+	const char *p[] = {name, stage, strcasecmp(which, "latest") == 0 ||
+	    stage != NULL ? NULL : number};
+	rc = tp_db_exec(db, "SELECT " VERSION_COLUMNS " FROM model_versions v JOIN models m ON m.id = v.model_id "
+	    "WHERE m.name = $1 AND ($2::text IS NULL OR v.stage = $2) "
+	    "AND ($3::integer IS NULL OR v.version = $3) "
+	    "ORDER BY v.version DESC LIMIT 1", 3, p, &r, e);
+	free(name);
+	if (rc != TP_OK)
+		return rc;
+	if (PQntuples(r) == 0) {
+		PQclear(r);
+		return tp_err_set(e, TP_ENOINPUT, "%s: no such model version in "
+		    "the registry", ref);
+	}
+	if ((rc = version_from_row(r, out, e)) != TP_OK)
+		return rc;
+	if ((rc = tp_file_sha256(out->path, digest, e)) != TP_OK) {
+		tp_err_prefix(e, "%s (version %d)", ref, out->version);
+		tp_model_version_free(out);
+		return rc;
+	}
+	if (strcmp(digest, out->sha256) != 0) {
+		rc = tp_err_set(e, TP_EDATA, "%s: %s is not the file registered "
+		    "as version %d (its SHA-256 differs)", ref, out->path,
+		    out->version);
+		tp_model_version_free(out);
+		return rc;
+	}
+	return TP_OK;
+}
+
+void
+tp_model_version_free(tp_model_version *v)
+{
+	free(v->path);
+	v->path = NULL;
 }
 
 int

@@ -72,6 +72,33 @@ int tp_db_register(tp_db *db, const char *name, const char *path,
     const char *sha256, int64_t run, const cJSON *metrics, int *version,
     tp_err *e);
 
+/* A registered model version, found by a reference "NAME@STAGE" (stage
+ * production, staging, none or archived, any case; the newest such
+ * version) or "NAME@N" (version N) or "NAME@latest". */
+typedef struct {
+	int64_t id;           /* model_versions.id */
+	int version;
+	char stage[16];
+	char sha256[65];
+	char *path;           /* to free */
+} tp_model_version;
+
+/* Whether s reads as a registry reference rather than a file name: it
+ * names no existing file and holds an '@' after a non-empty name. */
+int tp_db_is_model_ref(const char *s);
+
+/* Looks ref up in the registry and checks that the file at its path still
+ * has the registered SHA-256 (TP_EDATA otherwise); TP_ENOINPUT when no
+ * version matches. */
+int tp_db_resolve_model(tp_db *db, const char *ref, tp_model_version *out,
+    tp_err *e);
+void tp_model_version_free(tp_model_version *v);
+
+/* The newest registered version whose file has this SHA-256; out->id is 0
+ * when none has. */
+int tp_db_version_by_sha256(tp_db *db, const char *sha256,
+    tp_model_version *out, tp_err *e);
+
 /* The SHA-256 of a file's bytes, as hex. */
 int tp_file_sha256(const char *path, char out[65], tp_err *e);
 
