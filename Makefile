@@ -45,6 +45,8 @@ LIB = $(BUILD)/libtabpipe.a
 TOOL_BINS = $(TOOLS:%=$(BUILD)/bin/tabpipe-%)
 UNIT_OBJS = $(UNIT_TESTS:%=$(BUILD)/tests/test_%.o) $(BUILD)/tests/gradcheck.o
 UNIT_RUNNER = $(BUILD)/tests/unit
+SCRIPTS = scripts/common.sh scripts/demo scripts/monitor scripts/pg-server \
+	scripts/pipeline scripts/setup scripts/test
 MAN1 = $(TOOLS:%=man/man1/tabpipe-%.1)
 MAN5 = $(wildcard man/man5/*.5)
 MAN7 = $(wildcard man/man7/*.7)
@@ -89,6 +91,7 @@ check: all $(UNIT_RUNNER)
 	PATH="$(CURDIR)/$(BUILD)/bin:$$PATH" sh scripts/pg-server run \
 		sh tests/e2e/run.sh
 	sh tests/man.sh $(MAN1) $(MAN5) $(MAN7)
+	sh tests/shellcheck.sh $(SCRIPTS)
 
 check-asan:
 	$(MAKE) BUILD=build-asan SAN=1 check
@@ -104,13 +107,30 @@ install: all
 demo: all
 	sh scripts/demo
 
+# The operations, as scripts/pipeline and scripts/monitor run them; their
+# settings (TABPIPE_DB, TABPIPE_HOME, TABPIPE_MODEL, EPOCHS, GATES, ...) are
+# environment variables, so `make train EPOCHS=5 DATA=x.csv` overrides them.
+# db-start gives a local server in var/pg when there is no other.
+DATA = data/lending_club.csv
+train: all
+	sh scripts/pipeline $(DATA)
+monitor: all
+	sh scripts/monitor $(NEW)
+registry: all
+	$(BUILD)/bin/tabpipe-registry versions $${TABPIPE_MODEL:-loans}
+db-start:
+	@sh scripts/pg-server start var/pg | sed 's/^/export /; s/=/="/; s/$$/"/'
+db-stop:
+	sh scripts/pg-server stop var/pg
+
 bench: all
 	sh bench/ingest.sh
 
 clean:
 	rm -rf build build-asan
 
-.PHONY: all check check-asan install demo bench clean
+.PHONY: all check check-asan install demo train monitor registry db-start \
+	db-stop bench clean
 .SECONDARY:
 
 # The golden test's reference: weights and inputs from C, outputs and
