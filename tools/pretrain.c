@@ -12,9 +12,8 @@ static const char usage[] =
     "usage: tabpipe-pretrain [-q] [--activation gelu|relu] [--batch n]\n"
     "           [--clip x] [--corruption mask|resample] [--d-ff n]\n"
     "           [--d-model n] [--db conninfo] [--dropout p] [--epochs n]\n"
-    "           [--head-hidden n]\n"
-    "           [--heads n] [--layers n] [--lr x] [--rate p] [--seed n]\n"
-    "           [--temperature t] [--threads n] [--warmup x]\n"
+    "           [--head-hidden n] [--heads n] [--layers n] [--lr x] [--rate p]\n"
+    "           [--seed n] [--temperature t] [--threads n] [--warmup x]\n"
     "           [--weight-decay x] -o encoder [file]\n";
 
 int

@@ -14,8 +14,7 @@ static const char usage[] =
     "           [--d-ff n] [--d-model n] [--db conninfo] [--dropout p]\n"
     "           [--encoder file] [--epochs n] [--head-hidden n] [--heads n]\n"
     "           [--layers n] [--lr x] [--name model] [--patience n] [--seed n]\n"
-    "           [--threads n]\n"
-    "           [--threshold f1|x] [--warmup x] [--weight-decay x]\n"
+    "           [--threads n] [--threshold f1|x] [--warmup x] [--weight-decay x]\n"
     "           --valid file -o model [file]\n";
 
 int
