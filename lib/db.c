@@ -27,8 +27,13 @@ db_error(tp_err *e, int code, const char *what, const char *msg)
 	char line[768];
 	size_t n = 0;
 
-	for (const char *p = msg ? msg : ""; *p && n < sizeof(line) - 1; p++)
-		line[n++] = *p == '\n' ? ' ' : *p;
+	/* A line break, and the tab that indents libpq's next line, become
+	 * one space. */
+	for (const char *p = msg ? msg : ""; *p && n < sizeof(line) - 1; p++) {
+		if (*p == '\t' && n > 0 && line[n - 1] == ' ')
+			continue;
+		line[n++] = *p == '\n' || *p == '\t' ? ' ' : *p;
+	}
 	while (n > 0 && line[n - 1] == ' ')
 		n--;
 	line[n] = '\0';

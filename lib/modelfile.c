@@ -133,7 +133,14 @@ tp_model_load(const char *path, tp_model *m, tp_encoding *enc,
 		    need & TP_WITH_HEAD ? "classifier head" : "projector");
 		goto out;
 	}
-	meta->threshold = strtod(thr, NULL);
+	char *end;
+	meta->threshold = strtod(thr, &end);
+	if (end == thr || *end != '\0' || !(meta->threshold >= 0 &&
+	    meta->threshold <= 1)) {
+		rc = tp_err_set(e, TP_EDATA, "%s: its threshold \"%.32s\" is not a "
+		    "number from 0 to 1", path, thr);
+		goto out;
+	}
 	snprintf(meta->run_id, sizeof(meta->run_id), "%s",
 	    tp_st_meta(&f, "run_id") ? tp_st_meta(&f, "run_id") : "");
 	snprintf(meta->data_fingerprint, sizeof(meta->data_fingerprint), "%s",

@@ -80,6 +80,8 @@ main(int argc, char **argv)
 		path = argv[0];
 	if (out == NULL)
 		tool_die(TP_EUSAGE, "-o is required: where the encoder goes");
+	if (o.batch < 2)
+		tool_die(TP_EUSAGE, "--batch %d: contrastive pretraining compares the rows of a batch, it needs at least 2", o.batch);
 	if ((rc = tp_config_check(&o.model, &e)) != TP_OK)
 		tool_die(rc, "%s", e.msg);
 

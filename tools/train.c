@@ -102,6 +102,8 @@ main(int argc, char **argv)
 		tool_die(TP_EUSAGE, "--resume needs --checkpoint");
 	if ((rc = tp_config_check(&o.model, &e)) != TP_OK)
 		tool_die(rc, "%s", e.msg);
+	if (name != NULL && strcmp(out, "-") == 0)
+		tool_die(TP_EUSAGE, "--name registers the model file: give -o a file, not standard output");
 	progress.db = tool_db_open(conninfo);
 	if (name != NULL && progress.db == NULL)
 		tool_die(TP_EUSAGE, "--name registers the model in the registry: give a database with --db or TABPIPE_DB");
@@ -110,12 +112,31 @@ main(int argc, char **argv)
 	    (rc = tp_stream_load(valid_path, &venc, &valid, &e)) != TP_OK)
 		goto fail;
 	params = tool_train_params(&o);
+	cJSON_AddNumberToObject(params, "patience", o.patience);
+	if (o.balanced)
+		cJSON_AddStringToObject(params, "class_weight", "balanced");
+	else if (o.class_weight[0] > 0)
+		cJSON_AddItemToObject(params, "class_weight",
+		    cJSON_CreateFloatArray(o.class_weight, 2));
+	if (o.threshold >= 0)
+		cJSON_AddNumberToObject(params, "threshold", o.threshold);
+	if (o.checkpoint != NULL)
+		cJSON_AddStringToObject(params, "checkpoint", o.checkpoint);
+	if (name != NULL)
+		cJSON_AddStringToObject(params, "name", name);
 	inputs = cJSON_CreateObject();
+	char valid_fingerprint[65];
+	tp_batch_fingerprint(&valid, valid_fingerprint);
 	tp_batch_fingerprint(&train, meta.data_fingerprint);
 	cJSON_AddStringToObject(inputs, "train", meta.data_fingerprint);
+	cJSON_AddStringToObject(inputs, "valid", valid_fingerprint);
 	cJSON_AddStringToObject(inputs, "encoding", enc.fingerprint);
-	if (o.encoder != NULL)
-		cJSON_AddStringToObject(inputs, "encoder", o.encoder);
+	if (o.encoder != NULL) {
+		char sha[65];
+		if ((rc = tp_file_sha256(o.encoder, sha, &e)) != TP_OK)
+			goto fail;
+		cJSON_AddStringToObject(inputs, "encoder", sha);
+	}
 	progress.run = tool_run_start(progress.db, params, inputs);
 	if (progress.run > 0)
 		snprintf(meta.run_id, sizeof(meta.run_id), "%lld",
