@@ -9,8 +9,9 @@
  * its positive rate), a sign of leakage when close to 1. Over the rows: the
  * class balance and the number of exact duplicates (ids aside).
  *
- * Memory: the numeric columns are kept (4 bytes a value) for the exact AUC,
- * and 8 bytes a row for finding duplicates.
+ * Memory: every row is kept (ids, categories, numerics and label: the
+ * stream's own row size) for the numerics' exact AUC, and 8 bytes a row for
+ * finding duplicates.
  */
 #ifndef TP_PROFILE_H
 #define TP_PROFILE_H
