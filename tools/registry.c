@@ -1,0 +1,216 @@
+/* tabpipe-registry: the models, versions, runs, evaluations and stage
+ * changes of the registry, as a table or as JSON. */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "registry.h"
+#include "tool.h"
+
+static const char usage[] =
+    "usage: tabpipe-registry [--db conninfo] [--json] models\n"
+    "       tabpipe-registry [--db conninfo] [--json] versions NAME\n"
+    "       tabpipe-registry [--db conninfo] [--json] runs [--tool name] [--limit n]\n"
+    "       tabpipe-registry [--db conninfo] [--json] evaluations NAME\n"
+    "       tabpipe-registry [--db conninfo] [--json] audit NAME\n";
+
+/* A column of the table: the key of the rows' objects and how to show it:
+ * 'd' an integer, 'f' a metric (4 decimals), 'h' a digest (12 characters),
+ * 's' text. */
+typedef struct {
+	const char *key;
+	const char *heading;
+	char kind;
+} column;
+
+static const column models_cols[] = {
+	{"name", "NAME", 's'}, {"versions", "VERSIONS", 'd'},
+	{"production", "PRODUCTION", 'd'}, {"latest", "LATEST", 'd'},
+	{"created", "CREATED", 's'}, {NULL, NULL, 0},
+};
+static const column versions_cols[] = {
+	{"version", "VERSION", 'd'}, {"stage", "STAGE", 's'},
+	{"created", "CREATED", 's'}, {"sha256", "SHA256", 'h'},
+	{"run", "RUN", 'd'}, {"valid_auc", "VALID_AUC", 'f'},
+	{"eval_auc", "EVAL_AUC", 'f'}, {NULL, NULL, 0},
+};
+static const column runs_cols[] = {
+	{"id", "ID", 'd'}, {"tool", "TOOL", 's'}, {"status", "STATUS", 's'},
+	{"started", "STARTED", 's'}, {"seconds", "SECONDS", 'f'},
+	{"user", "USER", 's'}, {"error", "ERROR", 's'}, {NULL, NULL, 0},
+};
+static const column evaluations_cols[] = {
+	{"id", "ID", 'd'}, {"version", "VERSION", 'd'},
+	{"created", "CREATED", 's'}, {"data", "DATA", 'h'}, {"rows", "ROWS", 'd'},
+	{"auc", "AUC", 'f'}, {"f1", "F1", 'f'}, {"log_loss", "LOG_LOSS", 'f'},
+	{"run", "RUN", 'd'}, {NULL, NULL, 0},
+};
+static const column audit_cols[] = {
+	{"id", "ID", 'd'}, {"changed", "CHANGED", 's'},
+	{"version", "VERSION", 'd'}, {"from", "FROM", 's'}, {"to", "TO", 's'},
+	{"user", "USER", 's'}, {"reason", "REASON", 's'}, {NULL, NULL, 0},
+};
+
+/* The text of one cell, to free; control characters become '?' so that a
+ * row stays one line. */
+static char *
+cell(const cJSON *row, const column *col)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(row, col->key);
+	char buf[64], *s;
+
+	if (v == NULL || cJSON_IsNull(v))
+		return strdup("-");
+	if (cJSON_IsNumber(v)) {
+		if (col->kind == 'f')
+			snprintf(buf, sizeof(buf), "%.4f", v->valuedouble);
+		else
+			snprintf(buf, sizeof(buf), "%.0f", v->valuedouble);
+		return strdup(buf);
+	}
+	if (!cJSON_IsString(v))
+		return cJSON_PrintUnformatted(v);
+	s = col->kind == 'h' ? strndup(v->valuestring, 12) : strdup(v->valuestring);
+	for (char *p = s; p != NULL && *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	return s;
+}
+
+/* Characters on screen: UTF-8 continuation bytes take no room. */
+static size_t
+width(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s != '\0'; s++)
+		n += ((unsigned char)*s & 0xc0) != 0x80;
+	return n;
+}
+
+/* Prints rows as aligned columns under a heading; numbers to the right. */
+static void
+table(const cJSON *rows, const column *cols)
+{
+	int ncols = 0, nrows = cJSON_GetArraySize(rows);
+	size_t w[16] = {0};
+	char **cells;
+
+	while (cols[ncols].key != NULL)
+		ncols++;
+	if ((cells = calloc((size_t)(nrows * ncols) + 1, sizeof(*cells))) == NULL)
+		tool_die(TP_EINTERNAL, "out of memory");
+	for (int j = 0; j < ncols; j++)
+		w[j] = width(cols[j].heading);
+	for (int i = 0; i < nrows; i++)
+		for (int j = 0; j < ncols; j++) {
+			char *s = cell(cJSON_GetArrayItem(rows, i), &cols[j]);
+			if (s == NULL)
+				tool_die(TP_EINTERNAL, "out of memory");
+			cells[i * ncols + j] = s;
+			if (width(s) > w[j])
+				w[j] = width(s);
+		}
+	for (int i = -1; i < nrows; i++) {
+		for (int j = 0; j < ncols; j++) {
+			const char *s = i < 0 ? cols[j].heading : cells[i * ncols + j];
+			int pad = (int)(w[j] - width(s)), last = j == ncols - 1;
+			int right = cols[j].kind == 'd' || cols[j].kind == 'f';
+			if (right)
+				printf("%*s", pad, "");
+			fputs(s, stdout);
+			if (!right && !last)
+				printf("%*s", pad, "");
+			fputs(last ? "\n" : "  ", stdout);
+		}
+	}
+	for (int i = 0; i < nrows * ncols; i++)
+		free(cells[i]);
+	free(cells);
+}
+
+int
+main(int argc, char **argv)
+{
+	enum { O_DB = 256, O_JSON, O_LIMIT, O_TOOL };
+	static const struct option longopts[] = {
+		{"db", required_argument, NULL, O_DB},
+		{"help", no_argument, NULL, 'h'},
+		{"json", no_argument, NULL, O_JSON},
+		{"limit", required_argument, NULL, O_LIMIT},
+		{"tool", required_argument, NULL, O_TOOL},
+		{"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *conninfo = NULL, *tool = NULL, *what;
+	const column *cols;
+	long limit = 20;
+	int c, json = 0, runs_options = 0, rc;
+	cJSON *rows = NULL;
+	tp_db *db;
+	tp_err e = {0};
+
+	tool_init("registry", usage);
+	while ((c = getopt_long(argc, argv, "hV", longopts, NULL)) != -1) {
+		switch (c) {
+		case O_DB: conninfo = optarg; break;
+		case 'h': tool_usage(0);
+		case O_JSON: json = 1; break;
+		case O_LIMIT:
+			limit = tool_long(optarg, "--limit", 1, 1000000000);
+			runs_options = 1;
+			break;
+		case O_TOOL: tool = optarg; runs_options = 1; break;
+		case 'V': tool_version();
+		default: tool_usage(TP_EUSAGE);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 1)
+		tool_usage(TP_EUSAGE);
+	what = argv[0];
+	int named = strcmp(what, "versions") == 0 ||
+	    strcmp(what, "evaluations") == 0 || strcmp(what, "audit") == 0;
+	if (!named && strcmp(what, "models") != 0 && strcmp(what, "runs") != 0)
+		tool_die(TP_EUSAGE, "\"%s\" is not models, versions, runs, "
+		    "evaluations or audit", what);
+	if (argc != (named ? 2 : 1))
+		tool_usage(TP_EUSAGE);
+	if (runs_options && strcmp(what, "runs") != 0)
+		tool_die(TP_EUSAGE, "--tool and --limit go with runs");
+	if ((db = tool_db_open(conninfo)) == NULL)
+		tool_die(TP_EUSAGE, "the registry is in the database: give one with "
+		    "--db or TABPIPE_DB");
+
+	if (strcmp(what, "models") == 0) {
+		cols = models_cols;
+		rc = tp_registry_models(db, &rows, &e);
+	} else if (strcmp(what, "versions") == 0) {
+		cols = versions_cols;
+		rc = tp_registry_versions(db, argv[1], &rows, &e);
+	} else if (strcmp(what, "runs") == 0) {
+		cols = runs_cols;
+		rc = tp_registry_runs(db, tool, limit, &rows, &e);
+	} else if (strcmp(what, "evaluations") == 0) {
+		cols = evaluations_cols;
+		rc = tp_registry_evaluations(db, argv[1], &rows, &e);
+	} else {
+		cols = audit_cols;
+		rc = tp_registry_audit(db, argv[1], &rows, &e);
+	}
+	tp_db_close(db);
+	if (rc != TP_OK)
+		return tool_finish(tool_report(&e));
+	if (json) {
+		char *text = cJSON_PrintUnformatted(rows);
+		if (text == NULL)
+			tool_die(TP_EINTERNAL, "out of memory");
+		puts(text);
+		free(text);
+	} else {
+		table(rows, cols);
+	}
+	cJSON_Delete(rows);
+	return tool_finish(TP_OK);
+}
