@@ -146,15 +146,34 @@ tp_layernorm_backward(float *dinp, float *dweight, float *dbias,
 
 /*
  * exp and erf for float, good to a few ulp, written so that loops over them
- * vectorise (the libm calls do not). exp: x = n ln2 + r with |r| <= ln2/2,
- * exp(r) by Cephes' polynomial, 2^n put in the exponent bits. erf:
- * Abramowitz and Stegun 7.1.26, error below 1.5e-7.
+ * vectorise: no calls (fminf, fmaxf and floorf are libm calls without
+ * SSE4.1) and no float selects, which gcc does not if-convert while
+ * -ftrapping-math (the default) is on: the clamps select on the bits with
+ * an integer mask, the floor is a conversion to int corrected by one below
+ * zero. Both give the same values as fmaxf, fminf and floorf, NaN clamped
+ * to -87 included. exp: x = n ln2 + r with |r| <= ln2/2, exp(r) by Cephes'
+ * polynomial, 2^n put in the exponent bits. erf: Abramowitz and Stegun
+ * 7.1.26, error below 1.5e-7.
  */
+static inline float
+select_bits(int32_t keep, float x, float other)
+{
+	union { float f; int32_t i; } a = {.f = x}, b = {.f = other};
+	int32_t mask = -keep;
+
+	a.i = (a.i & mask) | (b.i & ~mask);
+	return a.f;
+}
+
 static inline float
 fast_expf(float x)
 {
-	x = fminf(fmaxf(x, -87.0f), 88.0f);
-	float n = floorf(x * 1.44269504088896341f + 0.5f);
+	x = select_bits(x > -87.0f, x, -87.0f);
+	x = select_bits(x < 88.0f, x, 88.0f);
+	float y = x * 1.44269504088896341f + 0.5f;
+	int32_t i = (int32_t)y;
+	i -= (float)i > y;
+	float n = (float)i;
 	float r = x - n * 0.693359375f + n * 2.12194440e-4f;
 	float p = 1.9875691500e-4f;
 	p = p * r + 1.3981999507e-3f;
@@ -163,7 +182,7 @@ fast_expf(float x)
 	p = p * r + 1.6666665459e-1f;
 	p = p * r + 5.0000001201e-1f;
 	p = p * r * r + r + 1.0f;
-	union { float f; int32_t i; } scale = {.i = ((int32_t)n + 127) << 23};
+	union { float f; int32_t i; } scale = {.i = (i + 127) << 23};
 	return p * scale.f;
 }
 
@@ -185,67 +204,55 @@ softmax(float *x, int n)
 	float mx = x[0], sum = 0;
 
 	for (int i = 1; i < n; i++)
-		mx = fmaxf(mx, x[i]);
-	for (int i = 0; i < n; i++) {
+		mx = x[i] > mx ? x[i] : mx;
+	/* Apart, so that the exps vectorise; the sum stays in order. */
+	for (int i = 0; i < n; i++)
 		x[i] = fast_expf(x[i] - mx);
+	for (int i = 0; i < n; i++)
 		sum += x[i];
-	}
 	float inv = 1.0f / sum;
 	for (int i = 0; i < n; i++)
 		x[i] *= inv;
 }
 
 /*
- * Attention works on one row at a time with loops over the C channels of a
- * token, all heads together: the products of two tokens' channels are one
- * vector operation, then summed head by head. Head h owns channels
- * h * HS .. h * HS + HS - 1 of Q, K and V.
+ * Attention, one row at a time: head h owns channels h * HS .. h * HS + HS - 1
+ * of Q, K and V, so each head's Q K^T, att V and their backward are small
+ * strided products, NH of them batched per row. They run at sgemm's speed
+ * where loops over a (T,T) block with sums over HS did not vectorise (a
+ * dot product is a chain of dependent adds).
  */
 void
 tp_attention_forward(float *out, float *att, float *mask, const float *qkv,
     float p, tp_rng *rng, int B, int T, int C, int NH)
 {
 	int HS = C / NH, C3 = 3 * C;
-	float scale = 1.0f / sqrtf((float)HS), prod[C], w[C];
+	float scale = 1.0f / sqrtf((float)HS), keep = 1.0f / (1.0f - p);
 	size_t TT = (size_t)T * T;
+	/* One head's dropped attention weights; T is the number of features. */
+	float dropped[mask != NULL ? TT : 1];
 
 	for (int b = 0; b < B; b++) {
 		const float *x = qkv + (size_t)b * T * C3;
 		float *a = att + (size_t)b * NH * TT;
-		float *m = mask ? mask + (size_t)b * NH * TT : NULL;
-		for (int t = 0; t < T; t++) {
-			const float *q = x + (size_t)t * C3;
-			for (int u = 0; u < T; u++) {
-				const float *k = x + (size_t)u * C3 + C;
-				for (int c = 0; c < C; c++)
-					prod[c] = q[c] * k[c];
-				for (int h = 0; h < NH; h++) {
-					float dot = 0;
-					for (int i = 0; i < HS; i++)
-						dot += prod[h * HS + i];
-					a[h * TT + (size_t)t * T + u] = dot * scale;
-				}
-			}
-			for (int h = 0; h < NH; h++)
-				softmax(a + h * TT + (size_t)t * T, T);
+		float *o = out + (size_t)b * T * C;
+		tp_gemm_batched(0, 1, T, T, HS, scale, x, C3, HS, x + C, C3, HS,
+		    0.0f, a, T, (long)TT, NH);
+		for (int i = 0; i < NH * T; i++)
+			softmax(a + (size_t)i * T, T);
+		if (mask == NULL) {
+			tp_gemm_batched(0, 0, T, HS, T, 1.0f, a, T, (long)TT,
+			    x + 2 * C, C3, HS, 0.0f, o, C, HS, NH);
+			continue;
 		}
-		if (m != NULL)
-			for (size_t i = 0; i < NH * TT; i++)
-				m[i] = tp_rng_float(rng) < p ? 0.0f : 1.0f / (1.0f - p);
-		for (int t = 0; t < T; t++) {
-			float *o = out + ((size_t)b * T + t) * C;
-			memset(o, 0, C * sizeof(float));
-			for (int u = 0; u < T; u++) {
-				const float *v = x + (size_t)u * C3 + 2 * C;
-				for (int h = 0; h < NH; h++) {
-					size_t at = h * TT + (size_t)t * T + u;
-					float wh = m ? a[at] * m[at] : a[at];
-					for (int i = 0; i < HS; i++)
-						w[h * HS + i] = wh;
-				}
-				for (int c = 0; c < C; c++)
-					o[c] += w[c] * v[c];
-			}
+		float *m = mask + (size_t)b * NH * TT;
+		for (size_t i = 0; i < NH * TT; i++)
+			m[i] = tp_rng_float(rng) < p ? 0.0f : keep;
+		for (int h = 0; h < NH; h++) {
+			for (size_t i = 0; i < TT; i++)
+				dropped[i] = a[h * TT + i] * m[h * TT + i];
+			tp_gemm(0, 0, T, HS, T, 1.0f, dropped, T, x + 2 * C + h * HS,
+			    C3, 0.0f, o + h * HS, C);
 		}
 	}
 }
@@ -256,64 +263,42 @@ tp_attention_backward(float *dqkv, float *scratch, const float *dout,
     int C, int NH)
 {
 	int HS = C / NH, C3 = 3 * C;
-	float scale = 1.0f / sqrtf((float)HS), prod[C], w[C];
+	float scale = 1.0f / sqrtf((float)HS);
 	size_t TT = (size_t)T * T;
+	float *s = scratch; /* (NH,T,T) */
 
 	for (int b = 0; b < B; b++) {
 		const float *x = qkv + (size_t)b * T * C3;
 		float *dx = dqkv + (size_t)b * T * C3;
+		const float *d = dout + (size_t)b * T * C;
 		const float *a = att + (size_t)b * NH * TT;
 		const float *m = mask ? mask + (size_t)b * NH * TT : NULL;
-		float *datt = scratch; /* (NH,T,T) */
-		/* Through att V: dV, and d(att) through the dropout. */
-		for (int t = 0; t < T; t++) {
-			const float *d = dout + ((size_t)b * T + t) * C;
-			for (int u = 0; u < T; u++) {
-				const float *v = x + (size_t)u * C3 + 2 * C;
-				float *dv = dx + (size_t)u * C3 + 2 * C;
-				for (int c = 0; c < C; c++)
-					prod[c] = d[c] * v[c];
-				for (int h = 0; h < NH; h++) {
-					size_t at = h * TT + (size_t)t * T + u;
-					float dot = 0, wh = m ? a[at] * m[at] : a[at];
-					for (int i = 0; i < HS; i++) {
-						dot += prod[h * HS + i];
-						w[h * HS + i] = wh;
-					}
-					datt[at] = m ? dot * m[at] : dot;
-				}
-				for (int c = 0; c < C; c++)
-					dv[c] += w[c] * d[c];
-			}
-		}
+		/* dV = (att * mask)^T dout. */
+		if (m != NULL)
+			for (size_t i = 0; i < NH * TT; i++)
+				s[i] = a[i] * m[i];
+		tp_gemm_batched(1, 0, T, HS, T, 1.0f, m ? s : a, T, (long)TT, d,
+		    C, HS, 1.0f, dx + 2 * C, C3, HS, NH);
+		/* d(att) = dout V^T, through the dropout. */
+		tp_gemm_batched(0, 1, T, T, HS, 1.0f, d, C, HS, x + 2 * C, C3, HS,
+		    0.0f, s, T, (long)TT, NH);
+		if (m != NULL)
+			for (size_t i = 0; i < NH * TT; i++)
+				s[i] *= m[i];
 		/* Through the softmax, ds = att * (datt - sum(att * datt)), and
-		 * the scale; then through Q K^T. */
-		for (int h = 0; h < NH; h++)
-			for (int t = 0; t < T; t++) {
-				const float *row = a + h * TT + (size_t)t * T;
-				float *drow = datt + h * TT + (size_t)t * T, dot = 0;
-				for (int u = 0; u < T; u++)
-					dot += row[u] * drow[u];
-				for (int u = 0; u < T; u++)
-					drow[u] = row[u] * (drow[u] - dot) * scale;
-			}
-		for (int t = 0; t < T; t++) {
-			const float *q = x + (size_t)t * C3;
-			float *dq = dx + (size_t)t * C3;
-			for (int u = 0; u < T; u++) {
-				const float *k = x + (size_t)u * C3 + C;
-				float *dk = dx + (size_t)u * C3 + C;
-				for (int h = 0; h < NH; h++) {
-					float ds = datt[h * TT + (size_t)t * T + u];
-					for (int i = 0; i < HS; i++)
-						w[h * HS + i] = ds;
-				}
-				for (int c = 0; c < C; c++) {
-					dq[c] += w[c] * k[c];
-					dk[c] += w[c] * q[c];
-				}
-			}
+		 * the scale; then through Q K^T: dQ = ds K, dK = ds^T Q. */
+		for (size_t r = 0; r < NH * (size_t)T; r++) {
+			const float *row = a + r * T;
+			float *drow = s + r * T, dot = 0;
+			for (int u = 0; u < T; u++)
+				dot += row[u] * drow[u];
+			for (int u = 0; u < T; u++)
+				drow[u] = row[u] * (drow[u] - dot) * scale;
 		}
+		tp_gemm_batched(0, 0, T, HS, T, 1.0f, s, T, (long)TT, x + C, C3,
+		    HS, 1.0f, dx, C3, HS, NH);
+		tp_gemm_batched(1, 0, T, HS, T, 1.0f, s, T, (long)TT, x, C3, HS,
+		    1.0f, dx + C, C3, HS, NH);
 	}
 }
 
@@ -341,14 +326,14 @@ void
 tp_relu_forward(float *out, const float *inp, long n)
 {
 	for (long i = 0; i < n; i++)
-		out[i] = inp[i] > 0 ? inp[i] : 0;
+		out[i] = select_bits(inp[i] > 0, inp[i], 0);
 }
 
 void
 tp_relu_backward(float *dinp, const float *dout, const float *inp, long n)
 {
 	for (long i = 0; i < n; i++)
-		dinp[i] += inp[i] > 0 ? dout[i] : 0;
+		dinp[i] += select_bits(inp[i] > 0, dout[i], 0);
 }
 
 void
