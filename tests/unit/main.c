@@ -15,6 +15,7 @@ main(void)
 	srunner_add_suite(sr, metrics_suite());
 	srunner_add_suite(sr, model_suite());
 	srunner_add_suite(sr, profile_suite());
+	srunner_add_suite(sr, registry_suite());
 	srunner_add_suite(sr, sha256_suite());
 	srunner_add_suite(sr, stream_suite());
 	srunner_run_all(sr, CK_NORMAL);

@@ -16,6 +16,7 @@ Suite *layers_suite(void);
 Suite *metrics_suite(void);
 Suite *model_suite(void);
 Suite *profile_suite(void);
+Suite *registry_suite(void);
 Suite *sha256_suite(void);
 Suite *stream_suite(void);
 
