@@ -1,0 +1,151 @@
+/* tabpipe-evaluate: a model's measures on a labelled stream. */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "evaluate.h"
+#include "fileio.h"
+#include "modelfile.h"
+#include "stream.h"
+#include "tool.h"
+#include "train.h"
+
+static const char usage[] =
+    "usage: tabpipe-evaluate [-q] [--bins n] [--db conninfo] [--threads n]\n"
+    "           [-o report.json] -m model [file]\n";
+
+int
+main(int argc, char **argv)
+{
+	enum { O_BINS = 256, O_DB, O_THREADS };
+	static const struct option longopts[] = {
+		{"bins", required_argument, NULL, O_BINS},
+		{"db", required_argument, NULL, O_DB},
+		{"help", no_argument, NULL, 'h'},
+		{"model", required_argument, NULL, 'm'},
+		{"output", required_argument, NULL, 'o'},
+		{"quiet", no_argument, NULL, 'q'},
+		{"threads", required_argument, NULL, O_THREADS},
+		{"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *path = "-", *out = "-", *model = NULL, *conninfo = NULL;
+	int bins = 10, threads = 2, quiet = 0, c, rc;
+	tp_model_version v = {0};
+	tp_model m = {0};
+	tp_model_meta meta = {0};
+	tp_encoding menc = {0}, senc = {0};
+	tp_batch b = {0};
+	tp_evaluation ev = {0};
+	tp_outfile report = {0};
+	cJSON *params = NULL, *inputs = NULL, *json = NULL, *result = NULL;
+	char sha[65], data[65], *text = NULL;
+	float *prob = NULL;
+	int64_t run = 0, id = 0;
+	tp_db *db;
+	tp_err e = {0};
+
+	tool_init("evaluate", usage);
+	while ((c = getopt_long(argc, argv, "hm:o:qV", longopts, NULL)) != -1) {
+		switch (c) {
+		case O_BINS: bins = (int)tool_long(optarg, "--bins", 1, 10000); break;
+		case O_DB: conninfo = optarg; break;
+		case 'h': tool_usage(0);
+		case 'm': model = optarg; break;
+		case 'o': out = optarg; break;
+		case 'q': quiet = 1; break;
+		case O_THREADS: threads = (int)tool_long(optarg, "--threads", 1, 256); break;
+		case 'V': tool_version();
+		default: tool_usage(TP_EUSAGE);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc > 1)
+		tool_usage(TP_EUSAGE);
+	if (argc == 1)
+		path = argv[0];
+	if (model == NULL)
+		tool_die(TP_EUSAGE, "-m is required: name the model file or registry reference to evaluate");
+	db = tool_db_open(conninfo);
+	tool_model_ref(db, model, &v);
+
+	if ((rc = tp_model_load(v.path, &m, &menc, &meta, TP_WITH_HEAD, threads,
+	    &e)) != TP_OK || (rc = tp_file_sha256(v.path, sha, &e)) != TP_OK ||
+	    (rc = tp_stream_load(path, &senc, &b, &e)) != TP_OK)
+		goto fail;
+	tp_batch_fingerprint(&b, data);
+	params = cJSON_CreateObject();
+	cJSON_AddNumberToObject(params, "bins", bins);
+	cJSON_AddNumberToObject(params, "threads", threads);
+	inputs = cJSON_CreateObject();
+	cJSON_AddStringToObject(inputs, "stream", data);
+	cJSON_AddStringToObject(inputs, "encoding", senc.fingerprint);
+	cJSON_AddStringToObject(inputs, "model", sha);
+	run = tool_run_start(db, params, inputs);
+	if (strcmp(senc.fingerprint, menc.fingerprint) != 0) {
+		rc = tp_err_set(&e, TP_EDATA,
+		    "%s: encoded with %.12s..., the model %s with %.12s...: ingest it with the model's encoding (tabpipe-ingest --encoding)",
+		    path, senc.fingerprint, model, menc.fingerprint);
+		goto fail;
+	}
+	if ((prob = malloc((b.n + 1) * sizeof(*prob))) == NULL) {
+		rc = tp_err_nomem(&e, "the probabilities");
+		goto fail;
+	}
+	if ((rc = tp_score(&m, &b, prob, &e)) != TP_OK ||
+	    (rc = tp_evaluate(&ev, prob, b.label, b.n, meta.threshold, bins,
+	    &e)) != TP_OK) {
+		tp_err_prefix(&e, "%s", model);
+		goto fail;
+	}
+	if (ev.labelled == 0) {
+		rc = tp_err_set(&e, TP_EDATA, "%s: no row has a label: evaluating takes the target's values", path);
+		goto fail;
+	}
+	if (ev.positives == 0 || ev.positives == ev.labelled)
+		tool_warn("%s: every labelled row is %s: AUC, Gini, KS and the ROC curve are null%s",
+		    path, ev.positives ? "positive" : "negative",
+		    ev.positives ? "" : ", and so are average precision and the precision-recall curve");
+	if ((json = tp_evaluation_json(&ev, sha, v.id > 0 ? v.version : 0,
+	    data)) == NULL || (text = cJSON_Print(json)) == NULL) {
+		rc = tp_err_nomem(&e, "the report");
+		goto fail;
+	}
+	if ((rc = tp_outfile_open(&report, out, &e)) != TP_OK)
+		goto fail;
+	fputs(text, report.f);
+	putc('\n', report.f);
+	if ((rc = tp_outfile_commit(&report, &e)) != TP_OK ||
+	    (db != NULL && (rc = tp_evaluation_record(db, run, v.id, sha, data,
+	    ev.rows, json, &id, &e)) != TP_OK))
+		goto fail;
+	result = cJSON_CreateObject();
+	cJSON_AddNumberToObject(result, "evaluation", (double)id);
+	cJSON_AddItemToObject(result, "auc", cJSON_Duplicate(cJSON_GetObjectItem(json, "auc"), 0));
+	cJSON_AddItemToObject(result, "f1", cJSON_Duplicate(cJSON_GetObjectItem(json, "f1"), 0));
+	if (!quiet)
+		fprintf(stderr, "%s: %llu rows, %llu labelled, %llu positive: AUC %.4f, KS %.4f, F1 %.4f at threshold %.4f\n",
+		    tool_name(), (unsigned long long)ev.rows,
+		    (unsigned long long)ev.labelled, (unsigned long long)ev.positives,
+		    ev.auc, ev.ks, ev.f1, ev.threshold);
+	goto done;
+fail:
+	rc = tool_report(&e);
+	tp_outfile_abort(&report);
+done:
+	rc = tool_run_finish(db, run, rc, e.msg, result);
+	cJSON_Delete(params);
+	cJSON_Delete(inputs);
+	cJSON_Delete(json);
+	cJSON_Delete(result);
+	free(text);
+	free(prob);
+	tp_evaluation_free(&ev);
+	tp_batch_free(&b);
+	tp_encoding_free(&senc);
+	tp_encoding_free(&menc);
+	tp_model_free(&m);
+	tp_model_version_free(&v);
+	return tool_finish(rc);
+}
