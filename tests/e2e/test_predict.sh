@@ -1,0 +1,208 @@
+#!/bin/sh
+# tabpipe-predict end to end: streams and CSV, the formats, serving with
+# reloads on SIGHUP and on promotion, and predictions logged in the
+# throwaway PostgreSQL server of scripts/pg-server (TABPIPE_DB).
+. ./lib.sh
+
+if [ -z "${TABPIPE_DB:-}" ]; then
+	echo "not ok - TABPIPE_DB is not set: run under scripts/pg-server run"
+	exit 1
+fi
+db=$TABPIPE_DB
+q() { psql "$db" -qAtc "$1"; }
+# Untracked unless a test says --db, so that the files stay plain files.
+unset TABPIPE_DB
+
+# wait_for FILE TEXT: waits up to 20 s for FILE to hold TEXT.
+wait_for() {
+	i=0
+	while [ $i -lt 200 ] && ! grep -qF -- "$2" "$1" 2>/dev/null; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+}
+
+# wait_lines FILE N: waits up to 20 s for FILE to have N lines.
+wait_lines() {
+	i=0
+	while [ $i -lt 200 ] && [ "$(wc -l <"$1" 2>/dev/null || echo 0)" -lt "$2" ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+}
+
+# end_server NAME: closes the requests' pipe and checks that the server
+# ends with 0; kills it after 20 s.
+end_server() {
+	exec 3>&-
+	i=0
+	while [ $i -lt 200 ] && kill -0 "$pid" 2>/dev/null; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		kill -9 "$pid"
+		not_ok "$1 (still running)"
+	fi
+	wait "$pid"
+	got=$?
+	if [ "$got" -eq 0 ]; then ok "$1"; else not_ok "$1 (exit $got)"; fi
+}
+
+small="--layers 1 --d-model 8 --heads 2 --d-ff 16 --head-hidden 8 --batch 128 --epochs 2"
+tabpipe-ingest -q --target Status --positive bad --fit "$T/enc.json" \
+	--split 70/15/15 --seed 3 --out "$T/cd" "$DATA/credit_data.csv"
+for s in 5 6; do
+	# shellcheck disable=SC2086 # $small holds several options
+	tabpipe-train -q $small --seed $s --valid "$T/cd.valid.tps" \
+		-o "$T/m$s.safetensors" "$T/cd.train.tps"
+done
+a=$T/m5.safetensors b=$T/m6.safetensors
+# The test rows as CSV (no id column: ids are record numbers), and as a
+# stream of the model's encoding made from that CSV.
+tabpipe-cat "$T/cd.test.tps" >"$T/test.csv"
+tabpipe-ingest -q --encoding "$T/enc.json" -o "$T/test.tps" "$T/test.csv"
+rows=$(($(wc -l <"$T/test.csv") - 1))
+
+run_status "--help exits 0" 0 tabpipe-predict --help
+out_has "--help prints usage" "usage: tabpipe-predict"
+run_status "-V exits 0" 0 tabpipe-predict -V
+run_status "no -m exits 64" 64 tabpipe-predict "$T/test.tps"
+run_status "an unknown format exits 64" 64 tabpipe-predict --format xml -m "$a" "$T/test.tps"
+run_status "--serve with a file exits 64" 64 tabpipe-predict --serve -m "$a" "$T/test.tps"
+run_status "--log without a database exits 64" 64 tabpipe-predict --log -m "$a" "$T/test.tps"
+run_status "a reference without a database exits 64" 64 tabpipe-predict -m loans@production "$T/test.tps"
+run_status "a missing model exits 66" 66 tabpipe-predict -m "$T/none.safetensors" "$T/test.tps"
+run_status "a missing input exits 66" 66 tabpipe-predict -m "$a" "$T/none.tps"
+run_status "an unreachable database exits 69" 69 tabpipe-predict --db "host=$T/nowhere connect_timeout=2" -m "$a" "$T/test.tps"
+
+# A stream.
+run_status "predict a stream" 0 tabpipe-predict -m "$a" "$T/test.tps"
+cp "$T/out" "$T/stream.csv"
+yes_that "a header, then a line a row" test "$(wc -l <"$T/stream.csv")" = $((rows + 1))
+yes_that "the header is id,probability,label" test "$(head -n 1 "$T/stream.csv")" = "id,probability,label"
+yes_that "ids are the stream's, in order" test "$(tail -n +2 "$T/stream.csv" | cut -d, -f1 | tr '\n' ' ')" = "$(seq 1 "$rows" | tr '\n' ' ')"
+err_has "a summary" "scored $rows rows"
+thr=$(head -c 4096 "$a" | grep -ao '"threshold":"[^"]*"' | cut -d'"' -f4)
+yes_that "label is 1 exactly when p >= the model's threshold" test "$(tail -n +2 "$T/stream.csv" | awk -F, -v t="$thr" '($2 >= t) != $3' | wc -l)" = 0
+yes_that "both labels occur" test "$(tail -n +2 "$T/stream.csv" | cut -d, -f3 | sort -u | tr -d '\n')" = 01
+tabpipe-predict -q -m "$a" "$T/cd.test.tps" >"$T/split.csv"
+yes_that "the split's stream, with its own ids, gives the same probabilities" \
+	test "$(cut -d, -f2,3 "$T/split.csv")" = "$(cut -d, -f2,3 "$T/stream.csv")"
+tabpipe-predict -q -m "$a" <"$T/test.tps" >"$T/stdin.csv"
+same "a stream from standard input" "$T/stream.csv" "$T/stdin.csv"
+
+# CSV, encoded with the model's encoding.
+run_status "predict CSV" 0 tabpipe-predict --csv -m "$a" "$T/test.csv"
+same "CSV and the stream made from it give the same bytes" "$T/stream.csv" "$T/out"
+cut -d, -f2- "$T/test.csv" >"$T/notarget.csv"
+tabpipe-predict -q --csv -m "$a" <"$T/notarget.csv" >"$T/notarget.out"
+same "CSV without the target, from standard input" "$T/stream.csv" "$T/notarget.out"
+awk -F, -v OFS=, 'NR == 4 { $2 = "abc" } 1' "$T/test.csv" >"$T/bad.csv"
+run_status "a bad CSV row exits 65" 65 tabpipe-predict --csv -m "$a" "$T/bad.csv"
+err_has "it names file, line and column" "bad.csv:4: column 2 (Seniority): \"abc\" is not a number"
+sed '1s/Seniority/Seniorty/' "$T/test.csv" >"$T/badhead.csv"
+run_status "a CSV header of other columns exits 65" 65 tabpipe-predict --csv -m "$a" "$T/badhead.csv"
+err_has "it names the column" "the encoding expects \"Seniority\""
+
+# JSON lines: the same predictions.
+run_status "--format jsonl" 0 tabpipe-predict --format jsonl -m "$a" "$T/test.tps"
+yes_that "one object a line" test "$(head -n 1 "$T/out")" = "{\"id\":1,\"probability\":$(sed -n 2p "$T/stream.csv" | cut -d, -f2),\"label\":$(sed -n 2p "$T/stream.csv" | cut -d, -f3)}"
+yes_that "the same predictions as CSV" test "$(sed -E 's/^\{"id":([0-9]+),"probability":([^,]+),"label":([01])\}$/\1,\2,\3/' "$T/out")" = "$(tail -n +2 "$T/stream.csv")"
+
+# Streams of another encoding, damaged streams, output errors.
+tabpipe-ingest -q --target Status --positive bad --split 60/40 --seed 3 --min-count 5 \
+	--out "$T/other" "$DATA/credit_data.csv"
+run_status "a stream of another encoding exits 65" 65 tabpipe-predict -m "$a" "$T/other.test.tps"
+err_has "it says why" "ingest the data with the model's encoding"
+yes_that "and prints nothing" test ! -s "$T/out"
+head -c 3000 "$T/test.tps" >"$T/cut.tps"
+run_status "a cut stream exits 65" 65 tabpipe-predict -m "$a" "$T/cut.tps"
+run_status "a stream given as CSV exits 65" 65 tabpipe-predict --csv -m "$a" "$T/test.tps"
+run_status "a full disk exits 74" 74 sh -c 'tabpipe-predict -m "$1" "$2" >/dev/full' sh "$a" "$T/test.tps"
+run_status "a stream given as the model exits 65" 65 tabpipe-predict -m "$T/test.tps" "$T/test.tps"
+
+# Serving: one line in, one line out, and errors do not stop it.
+req=$(awk -F, 'NR == 1 { for (i = 2; i <= NF; i++) h[i] = $i }
+	NR == 2 { printf "{\"id\": 41"; for (i = 2; i <= NF; i++) {
+		v = ($i ~ /^-?[0-9.]+$/) ? $i : "\"" $i "\""; printf ", \"%s\": %s", h[i], v }
+		print "}" }' "$T/test.csv")
+printf '%s\n{"Seniority": \n{"Salary": 1}\n{"Seniority": "nine"}\n{"Home": ["rent"]}\n{"Seniority": 9, "Home": "castle"}\n\n{}\n' "$req" >"$T/requests"
+run_status "serve a file's model" 0 tabpipe-predict --serve -m "$a" <"$T/requests"
+yes_that "one answer a request, blank lines skipped" test "$(wc -l <"$T/out")" = 7
+yes_that "a request scores as its CSV row does" test "$(head -n 1 "$T/out")" = \
+	"{\"id\":41,\"probability\":$(sed -n 2p "$T/stream.csv" | cut -d, -f2),\"label\":$(sed -n 2p "$T/stream.csv" | cut -d, -f3)}"
+out_has "bad JSON gets an error line" '{"error":"not JSON: byte'
+out_has "an unknown column is named" '{"error":"unknown column \"Salary\""}'
+out_has "a numeric column refuses a word" '{"error":"column \"Seniority\": \"nine\" is not a number"}'
+out_has "a value of the wrong type" '{"error":"column \"Home\": expected a string, found an array"}'
+yes_that "an unseen category and missing values are scored" test "$(sed -n 6p "$T/out" | cut -c1-22)" = '{"id":6,"probability":'
+yes_that "an empty request is all missing values, its id the line number" test "$(sed -n 7p "$T/out" | cut -c1-22)" = '{"id":8,"probability":'
+err_has "a summary at the end" "served 7 requests (4 with errors)"
+
+# SIGHUP reloads the file; a failed reload keeps the model serving.
+cp "$a" "$T/live.safetensors"
+printf '%s\n' "$req" >"$T/one"
+tabpipe-predict -q --serve -m "$b" <"$T/one" >"$T/b.answer"
+mkfifo "$T/pipe"
+tabpipe-predict --serve -m "$T/live.safetensors" <"$T/pipe" >"$T/answers" 2>"$T/serve.err" &
+pid=$!
+exec 3>"$T/pipe"
+echo "$req" >&3
+wait_lines "$T/answers" 1
+yes_that "the server answers at once" test "$(sed -n 1p "$T/answers")" = "$(head -n 1 "$T/out")"
+cp "$b" "$T/live.tmp" && mv "$T/live.tmp" "$T/live.safetensors"
+kill -HUP "$pid"
+wait_for "$T/serve.err" "SIGHUP: reloaded"
+echo "$req" >&3
+wait_lines "$T/answers" 2
+yes_that "after SIGHUP it answers with the new file" test "$(sed -n 2p "$T/answers")" = "$(cat "$T/b.answer")"
+echo "not a model" >"$T/live.safetensors"
+kill -HUP "$pid"
+wait_for "$T/serve.err" "reload failed"
+echo "$req" >&3
+wait_lines "$T/answers" 3
+yes_that "a failed reload is said on stderr" grep -q "SIGHUP: reload failed, still serving" "$T/serve.err"
+yes_that "and the old model goes on serving" test "$(sed -n 3p "$T/answers")" = "$(cat "$T/b.answer")"
+end_server "the end of the requests ends the server with 0"
+
+# The registry: a reference, reloaded when another version is promoted,
+# with every prediction logged.
+for s in 5 6; do
+	# shellcheck disable=SC2086
+	tabpipe-train -q --db "$db" $small --seed $s --name loans \
+		--valid "$T/cd.valid.tps" -o "$T/reg$s.safetensors" "$T/cd.train.tps"
+done
+q "UPDATE model_versions SET stage = 'Production' WHERE version = 1" >/dev/null
+rm -f "$T/answers"
+tabpipe-predict --db "$db" --serve -m loans@production <"$T/pipe" >"$T/answers" 2>"$T/serve.err" &
+pid=$!
+exec 3>"$T/pipe"
+echo "$req" >&3
+wait_lines "$T/answers" 1
+yes_that "a reference serves its version" grep -q '"version":1}$' "$T/answers"
+q "BEGIN; UPDATE model_versions SET stage = 'Archived' WHERE version = 1; UPDATE model_versions SET stage = 'Production' WHERE version = 2; COMMIT" >/dev/null
+wait_for "$T/serve.err" "a new Production version: reloaded"
+echo "$req" >&3
+wait_lines "$T/answers" 2
+yes_that "a promotion switches the server to the new version" test "$(sed -n 2p "$T/answers")" = "$(sed 's/}$/,"version":2}/' "$T/b.answer")"
+echo '{"Seniority": [' >&3
+wait_lines "$T/answers" 3
+end_server "the registry's server ends with 0"
+run=$(q "SELECT max(id) FROM runs WHERE tool = 'predict'")
+yes_that "serving is a finished predict run" test "$(q "SELECT status FROM runs WHERE id = $run")" = finished
+yes_that "every answer is logged, errors are not" test "$(q "SELECT count(*) FROM predictions WHERE run_id = $run")" = 2
+yes_that "with the request's features" test "$(q "SELECT features->>'Home' FROM predictions WHERE run_id = $run LIMIT 1")" = "$(sed -n 2p "$T/test.csv" | cut -d, -f3)"
+yes_that "and the model of each answer" test "$(q "SELECT count(DISTINCT model_sha256) FROM predictions WHERE run_id = $run")" = 2
+yes_that "the run's result counts the reload" test "$(q "SELECT result->>'reloads' FROM runs WHERE id = $run")" = 1
+
+run_status "--log records a batch" 0 tabpipe-predict --db "$db" --log -m loans@production "$T/test.tps"
+run=$(q "SELECT max(id) FROM runs WHERE tool = 'predict'")
+yes_that "one row a prediction" test "$(q "SELECT count(*) FROM predictions WHERE run_id = $run AND features IS NULL")" = "$rows"
+p1=$(sed -n 2p "$T/out" | cut -d, -f2) l1=$(sed -n 2p "$T/out" | cut -d, -f3)
+yes_that "as printed" test "$(q "SELECT count(*) FROM predictions WHERE run_id = $run AND row_id = 1 AND probability = '$p1'::real AND label = $l1")" = 1
+yes_that "the run names the version" test "$(q "SELECT inputs->>'model_version' FROM runs WHERE id = $run")" = 2
+run_status "without --log a batch logs nothing" 0 tabpipe-predict --db "$db" -m loans@production "$T/test.tps"
+run=$(q "SELECT max(id) FROM runs WHERE tool = 'predict'")
+yes_that "no predictions for that run" test "$(q "SELECT count(*) FROM predictions WHERE run_id = $run")" = 0
+run_status "a reference to no version exits 66" 66 tabpipe-predict --db "$db" -m loans@staging "$T/test.tps"
