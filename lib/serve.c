@@ -178,6 +178,22 @@ answer(server *s, const char *line, size_t len, tp_err *e)
 	return TP_OK;
 }
 
+static int
+too_long(server *s, tp_err *e)
+{
+	char msg[96];
+
+	s->c->requests++;
+	s->c->errors++;
+	snprintf(msg, sizeof(msg), "a request is longer than %zu bytes",
+	    s->o->max_line);
+	tp_predict_write_error(s->o->out, msg);
+	if (fflush(s->o->out) != 0 || ferror(s->o->out))
+		return tp_err_set(e, TP_EIO, "output: write error: %s",
+		    strerror(errno));
+	return TP_OK;
+}
+
 /* Answers the next whole line in the buffer; 0 when there is none. */
 static int
 next_line(server *s, int *rc, tp_err *e)
@@ -191,6 +207,8 @@ next_line(server *s, int *rc, tp_err *e)
 	s->line++;
 	if (s->skipping)
 		s->skipping = 0;
+	else if (n > s->o->max_line)
+		*rc = too_long(s, e);
 	else if (strspn(p, " \t\r") < n)
 		*rc = answer(s, p, n, e);
 	s->start += n + 1;
@@ -228,20 +246,11 @@ fill(server *s, int *eof, tp_err *e)
 	/* Past the limit, the request is answered with an error at once
 	 * and the rest of its line is dropped as it comes. */
 	if (s->len > s->o->max_line && memchr(s->buf, '\n', s->len) == NULL) {
-		if (!s->skipping) {
-			s->c->requests++;
-			s->c->errors++;
-			char msg[96];
-			snprintf(msg, sizeof(msg),
-			    "a request is longer than %zu bytes", s->o->max_line);
-			tp_predict_write_error(s->o->out, msg);
-			if (fflush(s->o->out) != 0)
-				return tp_err_set(e, TP_EIO, "output: write error: %s",
-				    strerror(errno));
-		}
+		int rc = s->skipping ? TP_OK : too_long(s, e);
 		s->skipping = 1;
 		s->len = 0;
 		s->buf[0] = '\0';
+		return rc;
 	}
 	return TP_OK;
 }

@@ -119,6 +119,7 @@ yes_that "and prints nothing" test ! -s "$T/out"
 head -c 3000 "$T/test.tps" >"$T/cut.tps"
 run_status "a cut stream exits 65" 65 tabpipe-predict -m "$a" "$T/cut.tps"
 run_status "a stream given as CSV exits 65" 65 tabpipe-predict --csv -m "$a" "$T/test.tps"
+# shellcheck disable=SC2016 # expanded by the inner shell
 run_status "a full disk exits 74" 74 sh -c 'tabpipe-predict -m "$1" "$2" >/dev/full' sh "$a" "$T/test.tps"
 run_status "a stream given as the model exits 65" 65 tabpipe-predict -m "$T/test.tps" "$T/test.tps"
 

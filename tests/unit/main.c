@@ -8,6 +8,7 @@ main(void)
 	SRunner *sr = srunner_create(csv_suite());
 	int failed;
 
+	srunner_add_suite(sr, drift_suite());
 	srunner_add_suite(sr, encoding_suite());
 	srunner_add_suite(sr, evaluate_suite());
 	srunner_add_suite(sr, golden_suite());
@@ -15,6 +16,7 @@ main(void)
 	srunner_add_suite(sr, layers_suite());
 	srunner_add_suite(sr, metrics_suite());
 	srunner_add_suite(sr, model_suite());
+	srunner_add_suite(sr, predict_suite());
 	srunner_add_suite(sr, profile_suite());
 	srunner_add_suite(sr, registry_suite());
 	srunner_add_suite(sr, sha256_suite());

@@ -9,6 +9,7 @@
 #include <check.h>
 
 Suite *csv_suite(void);
+Suite *drift_suite(void);
 Suite *encoding_suite(void);
 Suite *evaluate_suite(void);
 Suite *golden_suite(void);
@@ -16,6 +17,7 @@ Suite *ingest_suite(void);
 Suite *layers_suite(void);
 Suite *metrics_suite(void);
 Suite *model_suite(void);
+Suite *predict_suite(void);
 Suite *profile_suite(void);
 Suite *registry_suite(void);
 Suite *sha256_suite(void);
