@@ -9,7 +9,6 @@ main(void)
 	int failed;
 
 	srunner_add_suite(sr, drift_suite());
-	srunner_add_suite(sr, drift_suite());
 	srunner_add_suite(sr, encoding_suite());
 	srunner_add_suite(sr, evaluate_suite());
 	srunner_add_suite(sr, golden_suite());

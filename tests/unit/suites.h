@@ -10,7 +10,6 @@
 
 Suite *csv_suite(void);
 Suite *drift_suite(void);
-Suite *drift_suite(void);
 Suite *encoding_suite(void);
 Suite *evaluate_suite(void);
 Suite *golden_suite(void);
