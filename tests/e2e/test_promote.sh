@@ -189,6 +189,25 @@ else
 	not_ok "the promotion is announced ($(cat "$T/listen"))"
 fi
 
+# With the evaluations that tabpipe-evaluate records.
+for s in 1 2; do
+	# shellcheck disable=SC2086
+	tabpipe-train -q $small --seed "$s" --name evaluated --valid "$T/cd.valid.tps" \
+		-o "$T/e$s.safetensors" "$T/cd.train.tps"
+	tabpipe-evaluate -q -m "evaluated@$s" "$T/cd.test.tps" >/dev/null
+done
+run_status "gates on tabpipe-evaluate's metrics" 0 tabpipe-promote --gate 'auc>=0' --gate 'log_loss>0' evaluated 1
+auc=$(q "SELECT e.metrics->>'auc' FROM evaluations e JOIN model_versions v ON v.id = e.version_id JOIN models m ON m.id = v.model_id WHERE m.name = 'evaluated' AND v.version = 1")
+out_has "the gate has the evaluation's AUC" "\"gate\":\"auc>=0\",\"metric\":\"auc\",\"op\":\">=\",\"threshold\":0,\"value\":$auc,"
+tabpipe-promote evaluated 2 >"$T/out" 2>"$T/err"
+status=$?
+if { [ "$status" -eq 0 ] || [ "$status" -eq 1 ]; } && ! grep -q "no evaluation" "$T/err"; then
+	ok "the champion is compared on the same data (exit $status)"
+else
+	not_ok "the champion is compared on the same data (exit $status)"
+fi
+out_has "with the champion's evaluation" '"champion":{"version":1,"metric":"auc","lower_is_better":false,"margin":0,"evaluation":{"id":'
+
 # Promotions racing: version 1 is the champion, versions 2 and 3 both beat
 # it, and 3 beats 2. Both wait on a lock held elsewhere, then go at once:
 # whichever goes first, version 3 must end in Production, alone, with an
