@@ -41,6 +41,11 @@ TOOLS = $(patsubst tools/%.c,%,$(filter-out tools/tool.c,$(wildcard tools/*.c)))
 UNIT_TESTS = $(patsubst tests/unit/test_%.c,%,$(wildcard tests/unit/test_*.c))
 
 LIB_OBJS = $(LIB_MODULES:%=$(BUILD)/lib/%.o)
+
+# CUDA=1 adds the GPU backend (lib/cuda/) to the library and its tests.
+ifeq ($(CUDA),1)
+include lib/cuda/cuda.mk
+endif
 LIB = $(BUILD)/libtabpipe.a
 TOOL_BINS = $(TOOLS:%=$(BUILD)/bin/tabpipe-%)
 UNIT_OBJS = $(UNIT_TESTS:%=$(BUILD)/tests/test_%.o) $(BUILD)/tests/gradcheck.o
