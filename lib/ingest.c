@@ -9,6 +9,12 @@
 #include "ingest.h"
 #include "rng.h"
 
+/* The cursor of a query's rows, and how many rows a FETCH brings. */
+#define CURSOR "tabpipe_query"
+#define FETCH_ROWS 1000
+#define STRING(x) #x
+#define FETCH(n) "FETCH FORWARD " STRING(n) " FROM " CURSOR
+
 int
 tp_inputs_open(tp_input **out, char *const *paths, int n, int rewindable,
     tp_err *e)
@@ -64,10 +70,100 @@ tp_inputs_close(tp_input *in, int n)
 {
 	if (in == NULL)
 		return;
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < n; i++) {
 		if (in[i].owned && in[i].f != NULL)
 			fclose(in[i].f);
+		/* The server keeps a held cursor's rows until it is closed or
+		 * the session ends. */
+		if (in[i].db != NULL)
+			tp_db_exec(in[i].db, "CLOSE " CURSOR, 0, NULL, NULL, NULL);
+	}
 	free(in);
+}
+
+/* Runs a statement of the user's query: PostgreSQL's message, with the
+ * place of an error in the query when offset says where the query starts
+ * in stmt (-1: it is not in stmt), and a status that says whose fault the
+ * failure is. */
+static int
+query_exec(tp_input *in, const char *stmt, long offset, PGresult **res,
+    tp_err *e)
+{
+	PGresult *r = PQexecParams(in->db->conn, stmt, 0, NULL, NULL, NULL, NULL,
+	    0);
+	ExecStatusType st = PQresultStatus(r);
+	char at[64] = "";
+
+	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
+		if (res != NULL)
+			*res = r;
+		else
+			PQclear(r);
+		return TP_OK;
+	}
+	const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+	const char *msg = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+	const char *pos = PQresultErrorField(r, PG_DIAG_STATEMENT_POSITION);
+	int code = TP_EDATA;
+	if (PQstatus(in->db->conn) == CONNECTION_BAD || state == NULL)
+		code = TP_EUNAVAILABLE;
+	else if (strcmp(state, "42501") == 0 || strcmp(state, "25006") == 0)
+		code = TP_ENOPERM; /* a right the role lacks, or a write */
+	else if (strncmp(state, "42", 2) == 0 || strncmp(state, "0A", 2) == 0 ||
+	    strncmp(state, "34", 2) == 0)
+		code = TP_EUSAGE; /* syntax, names, what a cursor cannot run */
+	if (pos != NULL && offset >= 0 && atol(pos) > offset)
+		snprintf(at, sizeof(at), " (at character %ld of the query)",
+		    atol(pos) - offset);
+	if (msg == NULL)
+		msg = PQerrorMessage(in->db->conn);
+	tp_err_set(e, code, "%s: %.*s%s%s", in->name, (int)strcspn(msg, "\n"),
+	    msg, at, code == TP_ENOPERM && strcmp(state ? state : "", "25006") == 0 ?
+	    ": --query runs read-only" : "");
+	PQclear(r);
+	return code;
+}
+
+int
+tp_input_query(tp_input **out, tp_db *db, const char *sql, tp_err *e)
+{
+	static const char declare[] = "DECLARE " CURSOR " SCROLL CURSOR WITH HOLD FOR ";
+	tp_input *in = calloc(1, sizeof(*in));
+	size_t len = strlen(sql);
+	char *stmt = malloc(sizeof(declare) + len);
+	int rc;
+
+	*out = NULL;
+	if (in == NULL || stmt == NULL) {
+		free(in);
+		free(stmt);
+		return tp_err_nomem(e, "the query");
+	}
+	in->name = "query";
+	in->db = db;
+	memcpy(stmt, declare, sizeof(declare) - 1);
+	memcpy(stmt + sizeof(declare) - 1, sql, len + 1);
+	/* The query is SQL from the user by design, run under the user's own
+	 * role: it is the one statement whose text comes from outside, and
+	 * the extended protocol runs it as one statement, so that it cannot
+	 * end the read-only transaction and go on. A held cursor runs it
+	 * whole at COMMIT, still read-only, and keeps the rows: the passes
+	 * read one result, and the connection is free for run tracking. */
+	if ((rc = tp_db_begin(db, e)) == TP_OK &&
+	    (rc = tp_db_exec(db, "SET TRANSACTION READ ONLY", 0, NULL, NULL,
+	    e)) == TP_OK &&
+	    (rc = query_exec(in, stmt, (long)sizeof(declare) - 1, NULL, e)) == TP_OK)
+		rc = query_exec(in, "COMMIT", -1, NULL, e);
+	free(stmt);
+	if (rc != TP_OK) {
+		/* A query that fails at COMMIT has ended the transaction. */
+		if (PQtransactionStatus(db->conn) != PQTRANS_IDLE)
+			tp_db_rollback(db);
+		free(in);
+		return rc;
+	}
+	*out = in;
+	return TP_OK;
 }
 
 int
@@ -155,8 +251,141 @@ typedef int (*row_fn)(void *ctx, const tp_field *f, int64_t record,
 typedef int (*header_fn)(void *ctx, const tp_field *f, size_t n,
     const char *where, tp_err *e);
 
+/* The records of one input for one pass, header first: a CSV reader, or
+ * a query's cursor whose rows become fields of text. */
+typedef struct {
+	tp_input *in;
+	tp_csv *csv;            /* a file's reader, or NULL */
+	PGresult *res;          /* a query's rows fetched last */
+	int next;               /* the row of res to give next */
+	long row;               /* query rows given so far */
+	tp_field *fields;       /* (nfields) a query's header or row */
+	size_t nfields;
+} source;
+
 static int
-reject(const tp_ingest_opts *o, tp_csv *csv, int writing,
+source_open(source *s, tp_input *in, tp_err *e)
+{
+	int rc;
+
+	memset(s, 0, sizeof(*s));
+	s->in = in;
+	if (in->db != NULL) {
+		if (in->read && (rc = query_exec(in, "MOVE ABSOLUTE 0 IN " CURSOR,
+		    -1, NULL, e)) != TP_OK)
+			return rc;
+		in->read = 1;
+		return TP_OK;
+	}
+	if (in->read && fseek(in->f, 0, SEEK_SET) != 0)
+		return tp_err_set(e, TP_EIO, "%s: cannot read again: %s",
+		    in->name, strerror(errno));
+	clearerr(in->f);
+	in->read = 1;
+	return tp_csv_open(&s->csv, in->f, in->name, e);
+}
+
+static void
+source_close(source *s)
+{
+	tp_csv_close(s->csv);
+	PQclear(s->res);
+	free(s->fields);
+}
+
+/* As tp_csv_next: 1 with a record, 0 at the end, -1 on a failure. */
+static int
+source_next(source *s, tp_err *e)
+{
+	if (s->csv != NULL)
+		return tp_csv_next(s->csv, e);
+	if (s->res == NULL) {
+		/* The first FETCH describes the columns: the header. */
+		if (query_exec(s->in, FETCH(FETCH_ROWS), -1, &s->res, e) != TP_OK)
+			return -1;
+		s->nfields = (size_t)PQnfields(s->res);
+		if ((s->fields = calloc(s->nfields + 1, sizeof(*s->fields))) == NULL) {
+			tp_err_nomem(e, "a query row");
+			return -1;
+		}
+		for (size_t j = 0; j < s->nfields; j++) {
+			const char *name = PQfname(s->res, (int)j);
+			s->fields[j] = (tp_field){name, strlen(name), 1};
+		}
+		return 1;
+	}
+	if (s->next == PQntuples(s->res)) {
+		if (s->next < FETCH_ROWS)
+			return 0;
+		PQclear(s->res);
+		s->res = NULL;
+		s->next = 0;
+		if (query_exec(s->in, FETCH(FETCH_ROWS), -1, &s->res, e) != TP_OK)
+			return -1;
+		if (PQntuples(s->res) == 0)
+			return 0;
+	}
+	/* A value is present, even when empty or "NA": only NULL is
+	 * missing, so each value reads as a quoted CSV field. */
+	for (size_t j = 0; j < s->nfields; j++)
+		s->fields[j] = PQgetisnull(s->res, s->next, (int)j) ?
+		    (tp_field){"", 0, 0} :
+		    (tp_field){PQgetvalue(s->res, s->next, (int)j),
+		    (size_t)PQgetlength(s->res, s->next, (int)j), 1};
+	s->next++;
+	s->row++;
+	return 1;
+}
+
+static const tp_field *
+source_fields(const source *s)
+{
+	return s->csv != NULL ? tp_csv_fields(s->csv) : s->fields;
+}
+
+static size_t
+source_nfields(const source *s)
+{
+	return s->csv != NULL ? tp_csv_nfields(s->csv) : s->nfields;
+}
+
+/* Puts the record's place before the message: "file:line: column ..." or
+ * "query row N, column ...". */
+static void
+source_where(const source *s, tp_err *e)
+{
+	if (s->csv != NULL) {
+		tp_err_prefix(e, "%s:%ld", s->in->name, tp_csv_line(s->csv));
+		return;
+	}
+	char msg[sizeof(e->msg)];
+	memcpy(msg, e->msg, sizeof(msg));
+	tp_err_set(e, e->code, "%s row %ld%s%s", s->in->name, s->row,
+	    strncmp(msg, "column ", 7) == 0 ? ", " : ": ", msg);
+}
+
+/* Copies the record to f: a file's bytes as read, a query's row as a CSV
+ * line that reads back as the same fields. */
+static int
+source_copy(const source *s, FILE *f)
+{
+	if (s->csv != NULL) {
+		size_t len;
+		const char *raw = tp_csv_raw(s->csv, &len);
+		return fwrite(raw, 1, len, f) == len &&
+		    (len == 0 || raw[len - 1] == '\n' || putc('\n', f) != EOF) ? 0 : -1;
+	}
+	for (size_t j = 0; j < s->nfields; j++) {
+		if (j > 0)
+			putc(',', f);
+		if (s->fields[j].quoted)
+			tp_csv_put_field(f, s->fields[j].s, s->fields[j].len);
+	}
+	return putc('\n', f) == EOF || ferror(f) ? -1 : 0;
+}
+
+static int
+reject(const tp_ingest_opts *o, const source *src, int writing,
     tp_ingest_counts *counts, uint64_t *rejected, tp_err *e)
 {
 	if (++*rejected > (uint64_t)o->max_rejects) {
@@ -170,14 +399,9 @@ reject(const tp_ingest_opts *o, tp_csv *csv, int writing,
 	counts->rejected++;
 	if (o->on_reject != NULL)
 		o->on_reject(o->ctx, e->msg);
-	if (o->rejects != NULL) {
-		size_t len;
-		const char *raw = tp_csv_raw(csv, &len);
-		if (fwrite(raw, 1, len, o->rejects) != len ||
-		    (len > 0 && raw[len - 1] != '\n' && putc('\n', o->rejects) == EOF))
-			return tp_err_set(e, TP_EIO, "rejects file: write error: %s",
-			    strerror(errno));
-	}
+	if (o->rejects != NULL && source_copy(src, o->rejects) < 0)
+		return tp_err_set(e, TP_EIO, "rejects file: write error: %s",
+		    strerror(errno));
 	return TP_OK;
 }
 
@@ -197,46 +421,42 @@ each_row(const tp_ingest_opts *o, tp_input *in, int nin, enum pass pass,
 	int rc = TP_OK;
 
 	for (int i = 0; i < nin && rc == TP_OK; i++) {
-		tp_csv *csv;
+		source src;
 		size_t ncols = 0;
 		int r;
 
-		if (in[i].read && fseek(in[i].f, 0, SEEK_SET) != 0)
-			return tp_err_set(e, TP_EIO, "%s: cannot read again: %s",
-			    in[i].name, strerror(errno));
-		clearerr(in[i].f);
-		in[i].read = 1;
-		if ((rc = tp_csv_open(&csv, in[i].f, in[i].name, e)) != TP_OK)
+		if ((rc = source_open(&src, &in[i], e)) != TP_OK) {
+			source_close(&src);
 			return rc;
-		if ((r = tp_csv_next(csv, e)) <= 0) {
+		}
+		if ((r = source_next(&src, e)) <= 0) {
 			rc = r < 0 ? e->code : tp_err_set(e, TP_EDATA,
 			    "%s: empty: no header line", in[i].name);
 		} else {
-			ncols = tp_csv_nfields(csv);
-			rc = on_header(ctx, tp_csv_fields(csv), ncols, in[i].name, e);
+			ncols = source_nfields(&src);
+			rc = on_header(ctx, source_fields(&src), ncols, in[i].name, e);
 		}
-		while (rc == TP_OK && (r = tp_csv_next(csv, e)) > 0) {
+		while (rc == TP_OK && (r = source_next(&src, e)) > 0) {
 			record++;
 			if (pass == PASS_WRITE)
 				counts->read++;
-			if (tp_csv_nfields(csv) != ncols)
+			if (source_nfields(&src) != ncols)
 				rc = tp_err_set(e, TP_EDATA,
 				    "expected %zu fields, found %zu", ncols,
-				    tp_csv_nfields(csv));
+				    source_nfields(&src));
 			else
-				rc = on_row(ctx, tp_csv_fields(csv), record, e);
+				rc = on_row(ctx, source_fields(&src), record, e);
 			if (rc != TP_OK && rc != TP_EINTERNAL)
-				tp_err_prefix(e, "%s:%ld", in[i].name,
-				    tp_csv_line(csv));
+				source_where(&src, e);
 			if (rc == TP_EDATA && pass == PASS_INFER)
 				rc = TP_OK;
 			else if (rc == TP_EDATA)
-				rc = reject(o, csv, pass == PASS_WRITE, counts,
+				rc = reject(o, &src, pass == PASS_WRITE, counts,
 				    &rejected, e);
 		}
 		if (rc == TP_OK && r < 0)
 			rc = e->code;
-		tp_csv_close(csv);
+		source_close(&src);
 	}
 	return rc;
 }

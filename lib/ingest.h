@@ -1,5 +1,5 @@
 /*
- * ingest: CSV files to tensor streams.
+ * ingest: CSV files, or the rows of a PostgreSQL query, to tensor streams.
  *
  * Fitting an encoding reads the input twice, a third time to write it:
  * first to infer each column's kind and the target's values, then to count
@@ -8,6 +8,12 @@
  * categories, never with the number of rows; standard input is spooled to a
  * temporary file so that it can be read again. Applying a saved encoding
  * reads the input once.
+ *
+ * A query's rows are records like a CSV file's: the result's column names
+ * are the header, each value is a field of its text, and NULL is a missing
+ * value. The query runs once, read-only, into a scrollable cursor that each
+ * pass reads from the start, in batches: every pass sees the same rows in
+ * the same order.
  *
  * Kind inference: the options' target and id name those columns; a schema
  * file may give any column's kind; otherwise a column named "id" (in any
@@ -26,6 +32,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "db.h"
 #include "encoding.h"
 #include "err.h"
 #include "stream.h"
@@ -43,7 +50,8 @@ typedef struct {
 	int nsplit;            /* number of parts; 0 or 1: no split */
 	uint64_t seed;         /* seed of the split */
 	long max_rejects;      /* bad rows to skip before failing; 0: none */
-	FILE *rejects;         /* where skipped rows are copied verbatim, or NULL */
+	FILE *rejects;         /* where skipped rows are copied verbatim (a
+	                          query's as CSV lines), or NULL */
 	/* Told of each skipped row, with its "file:line: what"; may be NULL. */
 	void (*on_reject)(void *ctx, const char *msg);
 	void *ctx;
@@ -57,9 +65,11 @@ typedef struct {
 
 typedef struct {
 	const char *name; /* for messages */
-	FILE *f;          /* open, and rewindable when fitting */
+	FILE *f;          /* a CSV file: open, and rewindable when fitting */
 	int owned;        /* f is ours to close */
 	int read;         /* a pass has read it: the next one rewinds */
+	tp_db *db;        /* a query: the connection of its cursor; NULL for
+	                     a file */
 } tp_input;
 
 /* Opens paths ("-": standard input, spooled to a temporary file when
@@ -67,6 +77,14 @@ typedef struct {
 int tp_inputs_open(tp_input **out, char *const *paths, int n, int rewindable,
     tp_err *e);
 void tp_inputs_close(tp_input *in, int n);
+/* Opens the rows of sql, the user's own query (one SELECT, VALUES or
+ * TABLE statement), as one input named "query". It runs at once, in a
+ * transaction set read-only; its errors are TP_EUSAGE for a query that
+ * cannot run as written (syntax, unknown names), TP_ENOPERM for one that
+ * is not allowed (a write, a table the role may not read), TP_EDATA for
+ * one that fails on its data. Its rows are named "query row N" in
+ * messages, N from 1. */
+int tp_input_query(tp_input **out, tp_db *db, const char *sql, tp_err *e);
 
 /* Fits an encoding on the inputs (on the training part when splitting). */
 int tp_ingest_fit(const tp_ingest_opts *o, tp_input *in, int nin,

@@ -1,4 +1,4 @@
-/* tabpipe-ingest: CSV to a tensor stream. */
+/* tabpipe-ingest: CSV, or a query's rows, to a tensor stream. */
 #include <getopt.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -14,9 +14,9 @@ static const char usage[] =
     "usage: tabpipe-ingest [-q] [--db conninfo] [--encoding file | --fit file]\n"
     "           [--id name]\n"
     "           [--max-rejects n] [--max-vocab n] [--min-count n] [-o file]\n"
-    "           [--positive value] [--rejects file] [--schema file]\n"
-    "           [--seed n] [--split parts --out prefix] [--target name]\n"
-    "           [file ...]\n";
+    "           [--positive value] [--query sql] [--rejects file]\n"
+    "           [--schema file] [--seed n] [--split parts --out prefix]\n"
+    "           [--target name] [file ...]\n";
 
 static const char *const part_names[2][TP_SPLIT_MAX] = {
 	{"train", "test", NULL},
@@ -37,7 +37,7 @@ int
 main(int argc, char **argv)
 {
 	enum { O_DB = 255, O_ENCODING = 256, O_FIT, O_ID, O_MAX_REJECTS, O_MAX_VOCAB,
-		O_MIN_COUNT, O_OUT, O_POSITIVE, O_REJECTS, O_SCHEMA, O_SEED,
+		O_MIN_COUNT, O_OUT, O_POSITIVE, O_QUERY, O_REJECTS, O_SCHEMA, O_SEED,
 		O_SPLIT, O_TARGET };
 	static const struct option longopts[] = {
 		{"db", required_argument, NULL, O_DB},
@@ -51,6 +51,7 @@ main(int argc, char **argv)
 		{"output", required_argument, NULL, 'o'},
 		{"out", required_argument, NULL, O_OUT},
 		{"positive", required_argument, NULL, O_POSITIVE},
+		{"query", required_argument, NULL, O_QUERY},
 		{"quiet", no_argument, NULL, 'q'},
 		{"rejects", required_argument, NULL, O_REJECTS},
 		{"schema", required_argument, NULL, O_SCHEMA},
@@ -63,6 +64,7 @@ main(int argc, char **argv)
 	tp_ingest_opts o = {.min_count = 1, .on_reject = print_reject};
 	const char *encoding_path = NULL, *fit_path = NULL, *output = "-";
 	const char *prefix = NULL, *rejects_path = NULL, *conninfo = NULL;
+	const char *query = NULL;
 	char fingerprint[TP_SPLIT_MAX][65], names[TP_SPLIT_MAX][4096];
 	cJSON *params = NULL, *result = NULL;
 	tp_db *db = NULL;
@@ -74,7 +76,7 @@ main(int argc, char **argv)
 	tp_encoding enc = {0};
 	tp_input *in = NULL;
 	tp_err e = {0};
-	int c, nout, rc;
+	int c, nin = 0, nout, rc;
 
 	tool_init("ingest", usage);
 	while ((c = getopt_long(argc, argv, "ho:qV", longopts, NULL)) != -1) {
@@ -97,6 +99,7 @@ main(int argc, char **argv)
 		case O_OUT: prefix = optarg; break;
 		case O_POSITIVE: o.positive = optarg; break;
 		case 'q': quiet = 1; break;
+		case O_QUERY: query = optarg; break;
 		case O_REJECTS: rejects_path = optarg; break;
 		case O_SCHEMA: o.schema = optarg; break;
 		case O_SEED: o.seed = tool_u64(optarg, "--seed"); break;
@@ -122,17 +125,25 @@ main(int argc, char **argv)
 		tool_die(TP_EUSAGE, "--rejects - and the stream would both go to standard output");
 	if (o.max_rejects == 0 && rejects_path != NULL)
 		tool_die(TP_EUSAGE, "--rejects needs --max-rejects: without it the first bad row stops the run");
-	if (argc == 0) {
+	if (query != NULL && argc > 0)
+		tool_die(TP_EUSAGE, "--query reads the rows of a query: give it no file");
+	if (argc == 0 && query == NULL) {
 		argc = 1;
 		argv = stdin_only;
 	}
 	if (prefix == NULL && strcmp(output, "-") == 0)
 		tool_binary_stdout();
 	db = tool_db_open(conninfo);
+	if (query != NULL && db == NULL)
+		tool_die(TP_EUSAGE, "--query runs in a database: give one with --db or TABPIPE_DB");
 	params = cJSON_CreateObject();
-	cJSON *sources = cJSON_AddArrayToObject(params, "inputs");
-	for (int i = 0; i < argc; i++)
-		cJSON_AddItemToArray(sources, cJSON_CreateString(argv[i]));
+	if (query != NULL)
+		cJSON_AddStringToObject(params, "query", query);
+	else {
+		cJSON *sources = cJSON_AddArrayToObject(params, "inputs");
+		for (int i = 0; i < argc; i++)
+			cJSON_AddItemToArray(sources, cJSON_CreateString(argv[i]));
+	}
 	cJSON_AddStringToObject(params, "mode", encoding_path ? "apply" : "fit");
 	if (o.target != NULL)
 		cJSON_AddStringToObject(params, "target", o.target);
@@ -144,11 +155,13 @@ main(int argc, char **argv)
 	}
 	run = tool_run_start(db, params, NULL);
 
-	if ((rc = tp_inputs_open(&in, argv, argc, encoding_path == NULL, &e)) != TP_OK)
+	nin = query != NULL ? 1 : argc;
+	if ((rc = query != NULL ? tp_input_query(&in, db, query, &e) :
+	    tp_inputs_open(&in, argv, argc, encoding_path == NULL, &e)) != TP_OK)
 		goto fail;
 	if (encoding_path != NULL)
 		rc = tp_encoding_load(&enc, encoding_path, &e);
-	else if ((rc = tp_ingest_fit(&o, in, argc, &enc, &e)) == TP_OK &&
+	else if ((rc = tp_ingest_fit(&o, in, nin, &enc, &e)) == TP_OK &&
 	    fit_path != NULL)
 		rc = tp_encoding_save(&enc, fit_path, &e);
 	if (rc != TP_OK)
@@ -174,7 +187,7 @@ main(int argc, char **argv)
 			goto fail;
 		o.rejects = rejects.f;
 	}
-	if ((rc = tp_ingest_write(&o, in, argc, &enc, w, &counts, &e)) != TP_OK)
+	if ((rc = tp_ingest_write(&o, in, nin, &enc, w, &counts, &e)) != TP_OK)
 		goto fail;
 	for (int i = 0; i < nout; i++) {
 		rc = tp_stream_writer_close(w[i], fingerprint[i], &e);
@@ -189,11 +202,19 @@ main(int argc, char **argv)
 	cJSON_AddNumberToObject(result, "rejected", (double)counts.rejected);
 	cJSON_AddStringToObject(result, "encoding", enc.fingerprint);
 	for (int i = 0; db != NULL && i < nout; i++) {
-		char source[8192];
-		snprintf(source, sizeof(source), "%s -> %s", argc == 1 ?
-		    argv[0] : "several files", names[i]);
-		if ((rc = tp_db_dataset(db, run, source, fingerprint[i],
-		    enc.fingerprint, counts.written[i], counts.rejected, &e)) != TP_OK)
+		const char *from = query != NULL ? query : argc == 1 ? argv[0] :
+		    "several files";
+		size_t len = strlen(from) + strlen(names[i]) + 5;
+		char *source = malloc(len);
+		if (source == NULL) {
+			rc = tp_err_nomem(&e, "the data set's source");
+			goto fail;
+		}
+		snprintf(source, len, "%s -> %s", from, names[i]);
+		rc = tp_db_dataset(db, run, source, fingerprint[i], enc.fingerprint,
+		    counts.written[i], counts.rejected, &e);
+		free(source);
+		if (rc != TP_OK)
 			goto fail;
 	}
 	if (!quiet) {
@@ -208,7 +229,7 @@ main(int argc, char **argv)
 			    (unsigned long long)counts.written[i]);
 		fputs(nout > 1 ? ")\n" : "\n", stderr);
 	}
-	tp_inputs_close(in, argc);
+	tp_inputs_close(in, nin);
 	tp_encoding_free(&enc);
 	rc = tool_run_finish(db, run, TP_OK, NULL, result);
 	cJSON_Delete(params);
@@ -216,6 +237,8 @@ main(int argc, char **argv)
 	return tool_finish(rc);
 fail:
 	rc = tool_report(&e);
+	/* A query's cursor lives on the connection that finishing closes. */
+	tp_inputs_close(in, nin);
 	rc = tool_run_finish(db, run, rc, e.msg, NULL);
 	cJSON_Delete(params);
 	cJSON_Delete(result);
@@ -224,7 +247,6 @@ fail:
 		tp_outfile_abort(&out[i]);
 	}
 	tp_outfile_abort(&rejects);
-	tp_inputs_close(in, argc);
 	tp_encoding_free(&enc);
 	tool_finish(rc);
 	return rc;
