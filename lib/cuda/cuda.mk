@@ -37,7 +37,7 @@ CUDA_RUNNER = $(BUILD)/tests/cuda
 # default.
 .DEFAULT_GOAL := all
 
-$(BUILD)/lib/cuda/%.o: lib/cuda/%.cu lib/cuda/*.h lib/*.h
+$(BUILD)/lib/cuda/%.o: lib/cuda/%.cu lib/cuda/*.h lib/cuda/*.cuh lib/*.h
 	@mkdir -p $(@D)
 	$(NVCC) $(CPPFLAGS) $(NVCCFLAGS) -c -o $@ $<
 

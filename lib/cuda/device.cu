@@ -30,8 +30,8 @@ tp_cuda_open(tp_cuda *g, int device, tp_err *e)
 	g->device = device;
 	if ((rc = cudaSetDevice(device)) != cudaSuccess ||
 	    (rc = cudaGetDeviceProperties(&prop, device)) != cudaSuccess)
-		return tp_err_set(e, TP_EUNAVAILABLE, "no CUDA device: device %d: %s",
-		    device, cudaGetErrorString(rc));
+		return tp_err_set(e, TP_EUNAVAILABLE, "no CUDA device: device "
+		    "%d: %s", device, cudaGetErrorString(rc));
 	snprintf(g->name, sizeof(g->name), "%s", prop.name);
 	if ((rc = cudaStreamCreateWithFlags(&g->stream,
 	    cudaStreamNonBlocking)) != cudaSuccess ||
@@ -149,8 +149,9 @@ tp_cuda_upload(tp_cuda *g, void *dst, const void *src, size_t bytes,
 	    cudaMemcpyHostToDevice, g->stream);
 
 	if (rc != cudaSuccess)
-		return tp_err_set(e, TP_EIO, "CUDA device %d: copying %zu bytes "
-		    "to the device: %s", g->device, bytes, cudaGetErrorString(rc));
+		return tp_err_set(e, TP_EIO, "CUDA device %d: copying %zu "
+		    "bytes to the device: %s", g->device, bytes,
+		    cudaGetErrorString(rc));
 	return TP_OK;
 }
 
@@ -162,8 +163,9 @@ tp_cuda_fetch(tp_cuda *g, void *dst, const void *src, size_t bytes)
 	cudaError_t rc = cudaMemcpyAsync(dst, src, bytes,
 	    cudaMemcpyDeviceToHost, g->stream);
 	if (rc != cudaSuccess)
-		return tp_cuda_fail(g, TP_EIO, "CUDA device %d: copying %zu bytes "
-		    "from the device: %s", g->device, bytes, cudaGetErrorString(rc));
+		return tp_cuda_fail(g, TP_EIO, "CUDA device %d: copying %zu "
+		    "bytes from the device: %s", g->device, bytes,
+		    cudaGetErrorString(rc));
 	if ((rc = cudaStreamSynchronize(g->stream)) != cudaSuccess)
 		tp_cuda_fail(g, TP_EINTERNAL, "CUDA device %d: %s", g->device,
 		    cudaGetErrorString(rc));
@@ -185,8 +187,8 @@ tp_cuda_zero(tp_cuda *g, void *p, size_t bytes)
 		return;
 	cudaError_t rc = cudaMemsetAsync(p, 0, bytes, g->stream);
 	if (rc != cudaSuccess)
-		tp_cuda_fail(g, TP_EINTERNAL, "CUDA device %d: zeroing %zu bytes: "
-		    "%s", g->device, bytes, cudaGetErrorString(rc));
+		tp_cuda_fail(g, TP_EINTERNAL, "CUDA device %d: zeroing %zu "
+		    "bytes: %s", g->device, bytes, cudaGetErrorString(rc));
 }
 
 /*
@@ -207,8 +209,8 @@ tp_cuda_gemm(tp_cuda *g, int ta, int tb, int m, int n, int k, float alpha,
 	    ta ? CUBLAS_OP_T : CUBLAS_OP_N, n, m, k, &alpha, b, ldb, a, lda,
 	    &beta, c, ldc);
 	if (st != CUBLAS_STATUS_SUCCESS)
-		tp_cuda_fail(g, TP_EINTERNAL, "cuBLAS sgemm (%d,%d,%d): %s", m, n,
-		    k, cublasGetStatusString(st));
+		tp_cuda_fail(g, TP_EINTERNAL, "cuBLAS sgemm (%d,%d,%d): %s", m,
+		    n, k, cublasGetStatusString(st));
 }
 
 void
@@ -220,13 +222,13 @@ tp_cuda_gemm_batched(tp_cuda *g, int ta, int tb, int m, int n, int k,
 	if (g->status != TP_OK)
 		return;
 	cublasStatus_t st = cublasSgemmStridedBatched(g->blas,
-	    tb ? CUBLAS_OP_T : CUBLAS_OP_N, ta ? CUBLAS_OP_T : CUBLAS_OP_N, n, m,
-	    k, &alpha, b, ldb, stride_b, a, lda, stride_a, &beta, c, ldc,
-	    stride_c, count);
+	    tb ? CUBLAS_OP_T : CUBLAS_OP_N, ta ? CUBLAS_OP_T : CUBLAS_OP_N,
+	    n, m, k, &alpha, b, ldb, stride_b, a, lda, stride_a, &beta, c,
+	    ldc, stride_c, count);
 	if (st != CUBLAS_STATUS_SUCCESS)
 		tp_cuda_fail(g, TP_EINTERNAL,
-		    "cuBLAS sgemm strided batched (%d,%d,%d)x%d: %s", m, n, k, count,
-		    cublasGetStatusString(st));
+		    "cuBLAS sgemm strided batched (%d,%d,%d)x%d: %s", m, n, k,
+		    count, cublasGetStatusString(st));
 }
 
 float *
@@ -262,8 +264,8 @@ tp_cuda_stage_upload(tp_cuda *g, float *dst, size_t n)
 	if (rc == cudaSuccess)
 		rc = cudaEventRecord(g->staged, g->stream);
 	if (rc != cudaSuccess)
-		tp_cuda_fail(g, TP_EIO, "CUDA device %d: copying %zu floats to the "
-		    "device: %s", g->device, n, cudaGetErrorString(rc));
+		tp_cuda_fail(g, TP_EIO, "CUDA device %d: copying %zu floats to "
+		    "the device: %s", g->device, n, cudaGetErrorString(rc));
 }
 
 void *

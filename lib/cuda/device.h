@@ -31,11 +31,13 @@
 
 #include <stddef.h>
 
-#include "err.h"
-
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* lib/ is C: its declarations keep C linkage when the .cu files read
+ * them. */
+#include "err.h"
 
 struct CUstream_st;
 struct CUevent_st;
@@ -53,7 +55,8 @@ typedef struct {
 	void *scratch;               /* (scratch_bytes) device memory for
 	                                partial sums */
 	size_t scratch_bytes;
-	int status;                  /* first failure of a launch, TP_OK if none */
+	int status;                  /* the first failure of a launch, or
+	                                TP_OK */
 	tp_err err;                  /* its message */
 } tp_cuda;
 

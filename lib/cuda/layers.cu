@@ -3,48 +3,8 @@
 
 #include <cuda_runtime.h>
 
+#include "cuda/kernel.cuh"
 #include "cuda/layers.h"
-
-enum { THREADS = 256, WARP = 32 };
-
-static unsigned
-blocks(long n, int threads)
-{
-	return (unsigned)((n + threads - 1) / threads);
-}
-
-/* The global index of a thread in a one-dimensional grid. */
-static __device__ long
-gid(void)
-{
-	return (long)blockIdx.x * blockDim.x + threadIdx.x;
-}
-
-/* A butterfly leaves the same sum, bit for bit, in every lane: each step
- * adds the same two values in both lanes of a pair. */
-static __device__ float
-warp_sum(float v)
-{
-	for (int o = WARP / 2; o > 0; o >>= 1)
-		v += __shfl_xor_sync(0xffffffffu, v, o);
-	return v;
-}
-
-/* A block's sum in a fixed tree order; every thread gets it. */
-static __device__ double
-block_sum(double v, double *shared)
-{
-	shared[threadIdx.x] = v;
-	__syncthreads();
-	for (unsigned s = blockDim.x / 2; s > 0; s >>= 1) {
-		if (threadIdx.x < s)
-			shared[threadIdx.x] += shared[threadIdx.x + s];
-		__syncthreads();
-	}
-	double sum = shared[0];
-	__syncthreads();
-	return sum;
-}
 
 /*
  * Sums over the rows of a (rows, cols) function, added into out (cols):
@@ -79,7 +39,7 @@ colsum_partial(float *part, F f, int rows, int cols)
 static __global__ void
 colsum_finish(float *out, const float *part, int chunks, int cols)
 {
-	long c = gid();
+	long c = tp_gid();
 
 	if (c >= cols)
 		return;
@@ -101,12 +61,11 @@ colsum(tp_cuda *g, float *out, F f, int rows, int cols, const char *what)
 	    (size_t)chunks * cols * sizeof(float));
 	if (part == NULL)
 		return;
-	dim3 grid(blocks(cols, COL_X), chunks), block(COL_X, COL_Y);
+	dim3 grid(tp_blocks(cols, COL_X), chunks), block(COL_X, COL_Y);
 	colsum_partial<<<grid, block, 0, g->stream>>>(part, f, rows, cols);
 	if (tp_cuda_launched(g, what) != TP_OK)
 		return;
-	colsum_finish<<<blocks(cols, THREADS), THREADS, 0, g->stream>>>(out,
-	    part, chunks, cols);
+	colsum_finish<<<TP_GRID(g, cols)>>>(out, part, chunks, cols);
 	tp_cuda_launched(g, what);
 }
 
@@ -133,7 +92,7 @@ static __global__ void
 embedding_forward(float *out, const int32_t *idx, const float *table,
     const int *offset, int B, int T, int NC, int C)
 {
-	long i = gid();
+	long i = tp_gid();
 
 	if (i >= (long)B * NC * C)
 		return;
@@ -146,7 +105,7 @@ static __global__ void
 embedding_backward(float *dtable, const float *dout, const int32_t *idx,
     const int *offset, int B, int T, int NC, int C)
 {
-	long i = gid();
+	long i = tp_gid();
 
 	if (i >= (long)B * NC * C)
 		return;
@@ -163,8 +122,8 @@ tp_cuda_embedding_forward(tp_cuda *g, float *out, const int32_t *idx,
 
 	if (idle(g, n))
 		return;
-	embedding_forward<<<blocks(n, THREADS), THREADS, 0, g->stream>>>(out,
-	    idx, table, offset, B, T, NC, C);
+	embedding_forward<<<TP_GRID(g, n)>>>(out, idx, table, offset, B, T, NC,
+	    C);
 	tp_cuda_launched(g, "embedding_forward");
 }
 
@@ -176,8 +135,8 @@ tp_cuda_embedding_backward(tp_cuda *g, float *dtable, const float *dout,
 
 	if (idle(g, n))
 		return;
-	embedding_backward<<<blocks(n, THREADS), THREADS, 0, g->stream>>>(
-	    dtable, dout, idx, offset, B, T, NC, C);
+	embedding_backward<<<TP_GRID(g, n)>>>(dtable, dout, idx, offset, B, T,
+	    NC, C);
 	tp_cuda_launched(g, "embedding_backward");
 }
 
@@ -187,7 +146,7 @@ static __global__ void
 numeric_forward(float *out, const float *x, const float *w, const float *b,
     const float *miss, int B, int T, int NC, int NN, int C)
 {
-	long i = gid();
+	long i = tp_gid();
 
 	if (i >= (long)B * NN * C)
 		return;
@@ -225,8 +184,7 @@ tp_cuda_numeric_forward(tp_cuda *g, float *out, const float *x,
 
 	if (idle(g, n))
 		return;
-	numeric_forward<<<blocks(n, THREADS), THREADS, 0, g->stream>>>(out, x,
-	    w, b, miss, B, T, NC, NN, C);
+	numeric_forward<<<TP_GRID(g, n)>>>(out, x, w, b, miss, B, T, NC, NN, C);
 	tp_cuda_launched(g, "numeric_forward");
 }
 
@@ -248,7 +206,7 @@ tp_cuda_numeric_backward(tp_cuda *g, float *dw, float *db, float *dmiss,
 static __global__ void
 fill_rows(float *out, const float *row, int N, int C)
 {
-	long i = gid();
+	long i = tp_gid();
 
 	if (i < (long)N * C)
 		out[i] = row[i % C];
@@ -261,8 +219,7 @@ tp_cuda_linear_forward(tp_cuda *g, float *out, const float *inp,
 	if (idle(g, (long)N * OC))
 		return;
 	if (bias != NULL) {
-		fill_rows<<<blocks((long)N * OC, THREADS), THREADS, 0,
-		    g->stream>>>(out, bias, N, OC);
+		fill_rows<<<TP_GRID(g, (long)N * OC)>>>(out, bias, N, OC);
 		if (tp_cuda_launched(g, "linear_forward") != TP_OK)
 			return;
 	}
@@ -278,8 +235,8 @@ tp_cuda_linear_backward(tp_cuda *g, float *dinp, float *dweight,
 	if (idle(g, (long)N * OC))
 		return;
 	if (dinp != NULL)
-		tp_cuda_gemm(g, 0, 0, N, IC, OC, 1.0f, dout, OC, weight, IC, 1.0f,
-		    dinp, IC);
+		tp_cuda_gemm(g, 0, 0, N, IC, OC, 1.0f, dout, OC, weight, IC,
+		    1.0f, dinp, IC);
 	tp_cuda_gemm(g, 1, 0, OC, IC, N, 1.0f, dout, OC, inp, IC, 1.0f, dweight,
 	    IC);
 	if (dbias != NULL)
@@ -292,22 +249,22 @@ static __global__ void
 layernorm_forward(float *out, float *mean, float *rstd, const float *inp,
     const float *weight, const float *bias, int N, int C)
 {
-	long row = gid() / WARP;
-	int lane = threadIdx.x % WARP;
+	long row = tp_gid() / TP_WARP;
+	int lane = threadIdx.x % TP_WARP;
 
 	if (row >= N)
 		return;
 	const float *x = inp + (size_t)row * C;
 	float *o = out + (size_t)row * C;
 	float m = 0, v = 0;
-	for (int c = lane; c < C; c += WARP)
+	for (int c = lane; c < C; c += TP_WARP)
 		m += x[c];
-	m = warp_sum(m) / C;
-	for (int c = lane; c < C; c += WARP)
+	m = tp_warp_sum(m) / C;
+	for (int c = lane; c < C; c += TP_WARP)
 		v += (x[c] - m) * (x[c] - m);
-	v = warp_sum(v) / C;
+	v = tp_warp_sum(v) / C;
 	float s = 1.0f / sqrtf(v + 1e-5f);
-	for (int c = lane; c < C; c += WARP)
+	for (int c = lane; c < C; c += TP_WARP)
 		o[c] = (x[c] - m) * s * weight[c] + bias[c];
 	if (lane == 0) {
 		mean[row] = m;
@@ -319,8 +276,8 @@ static __global__ void
 layernorm_backward(float *dinp, const float *dout, const float *inp,
     const float *mean, const float *rstd, const float *weight, int N, int C)
 {
-	long row = gid() / WARP;
-	int lane = threadIdx.x % WARP;
+	long row = tp_gid() / TP_WARP;
+	int lane = threadIdx.x % TP_WARP;
 
 	if (row >= N)
 		return;
@@ -329,14 +286,14 @@ layernorm_backward(float *dinp, const float *dout, const float *inp,
 	float m = mean[row], s = rstd[row], dmean = 0, dnormmean = 0;
 	/* As the CPU: dx = s * (g - mean(g) - xhat * mean(g * xhat)) with
 	 * xhat the normalised input and g = dout * weight. */
-	for (int c = lane; c < C; c += WARP) {
+	for (int c = lane; c < C; c += TP_WARP) {
 		float xhat = (x[c] - m) * s, gc = d[c] * weight[c];
 		dmean += gc;
 		dnormmean += gc * xhat;
 	}
-	dmean = warp_sum(dmean) / C;
-	dnormmean = warp_sum(dnormmean) / C;
-	for (int c = lane; c < C; c += WARP) {
+	dmean = tp_warp_sum(dmean) / C;
+	dnormmean = tp_warp_sum(dnormmean) / C;
+	for (int c = lane; c < C; c += TP_WARP) {
 		float xhat = (x[c] - m) * s, gc = d[c] * weight[c];
 		di[c] += s * (gc - dmean - xhat * dnormmean);
 	}
@@ -360,8 +317,8 @@ tp_cuda_layernorm_forward(tp_cuda *g, float *out, float *mean, float *rstd,
 {
 	if (idle(g, (long)N * C))
 		return;
-	layernorm_forward<<<blocks((long)N * WARP, THREADS), THREADS, 0,
-	    g->stream>>>(out, mean, rstd, inp, weight, bias, N, C);
+	layernorm_forward<<<TP_GRID(g, (long)N * TP_WARP)>>>(out, mean, rstd,
+	    inp, weight, bias, N, C);
 	tp_cuda_launched(g, "layernorm_forward");
 }
 
@@ -372,8 +329,8 @@ tp_cuda_layernorm_backward(tp_cuda *g, float *dinp, float *dweight,
 {
 	if (idle(g, (long)N * C))
 		return;
-	layernorm_backward<<<blocks((long)N * WARP, THREADS), THREADS, 0,
-	    g->stream>>>(dinp, dout, inp, mean, rstd, weight, N, C);
+	layernorm_backward<<<TP_GRID(g, (long)N * TP_WARP)>>>(dinp, dout, inp,
+	    mean, rstd, weight, N, C);
 	if (tp_cuda_launched(g, "layernorm_backward") != TP_OK)
 		return;
 	colsum(g, dbias, col_value{dout, C}, N, C, "layernorm_backward");
@@ -397,7 +354,7 @@ static __global__ void
 attention_softmax(float *att, const float *qkv, float scale, int B, int T,
     int C, int NH)
 {
-	long i = gid();
+	long i = tp_gid();
 
 	if (i >= (long)B * NH * T)
 		return;
@@ -429,7 +386,7 @@ static __global__ void
 attention_values(float *out, const float *att, const float *mask,
     const float *qkv, int B, int T, int C, int NH)
 {
-	long i = gid();
+	long i = tp_gid();
 
 	if (i >= (long)B * T * C)
 		return;
@@ -451,7 +408,7 @@ attention_dscores(float *ds, const float *dout, const float *qkv,
     const float *att, const float *mask, float scale, int B, int T, int C,
     int NH)
 {
-	long i = gid();
+	long i = tp_gid();
 
 	if (i >= (long)B * NH * T)
 		return;
@@ -461,7 +418,8 @@ attention_dscores(float *ds, const float *dout, const float *qkv,
 	size_t row = att_at(b, h, t, 0, NH, T);
 	float *drow = ds + row, dot = 0;
 	for (int u = 0; u < T; u++) {
-		const float *v = qkv + ((size_t)b * T + u) * C3 + 2 * C + h * HS;
+		const float *v = qkv + ((size_t)b * T + u) * C3 + 2 * C + h *
+		    HS;
 		float s = 0;
 		for (int x = 0; x < HS; x++)
 			s += d[x] * v[x];
@@ -480,7 +438,7 @@ attention_dqkv(float *dqkv, const float *ds, const float *dout,
     const float *qkv, const float *att, const float *mask, int B, int T,
     int C, int NH)
 {
-	long i = gid();
+	long i = tp_gid();
 
 	if (i >= (long)B * T * C)
 		return;
@@ -496,7 +454,8 @@ attention_dqkv(float *dqkv, const float *ds, const float *dout,
 		dk += ds[at] * rows[(size_t)t * C3 + c];
 	}
 	for (int u = 0; u < T; u++)
-		dq += ds[att_at(b, h, x, u, NH, T)] * rows[(size_t)u * C3 + C + c];
+		dq += ds[att_at(b, h, x, u, NH, T)] * rows[(size_t)u * C3 + C +
+		    c];
 	dx[c] = dq;
 	dx[C + c] = dk;
 	dx[2 * C + c] = dv;
@@ -526,16 +485,15 @@ tp_cuda_attention_forward(tp_cuda *g, float *out, float *att, float *mask,
 
 	if (idle(g, rows))
 		return;
-	attention_softmax<<<blocks(rows, THREADS), THREADS, 0, g->stream>>>(att,
-	    qkv, scale, B, T, C, NH);
+	attention_softmax<<<TP_GRID(g, rows)>>>(att, qkv, scale, B, T, C, NH);
 	if (tp_cuda_launched(g, "attention_forward") != TP_OK)
 		return;
 	if (mask != NULL)
 		draw_mask(g, mask, p, rng, rows * T);
 	if (g->status != TP_OK)
 		return;
-	attention_values<<<blocks((long)B * T * C, THREADS), THREADS, 0,
-	    g->stream>>>(out, att, mask, qkv, B, T, C, NH);
+	attention_values<<<TP_GRID(g, (long)B * T * C)>>>(out, att, mask, qkv,
+	    B, T, C, NH);
 	tp_cuda_launched(g, "attention_forward");
 }
 
@@ -549,12 +507,12 @@ tp_cuda_attention_backward(tp_cuda *g, float *dqkv, float *scratch,
 
 	if (idle(g, rows))
 		return;
-	attention_dscores<<<blocks(rows, THREADS), THREADS, 0, g->stream>>>(
-	    scratch, dout, qkv, att, mask, scale, B, T, C, NH);
+	attention_dscores<<<TP_GRID(g, rows)>>>(scratch, dout, qkv, att, mask,
+	    scale, B, T, C, NH);
 	if (tp_cuda_launched(g, "attention_backward") != TP_OK)
 		return;
-	attention_dqkv<<<blocks((long)B * T * C, THREADS), THREADS, 0,
-	    g->stream>>>(dqkv, scratch, dout, qkv, att, mask, B, T, C, NH);
+	attention_dqkv<<<TP_GRID(g, (long)B * T * C)>>>(dqkv, scratch, dout,
+	    qkv, att, mask, B, T, C, NH);
 	tp_cuda_launched(g, "attention_backward");
 }
 
@@ -563,7 +521,7 @@ tp_cuda_attention_backward(tp_cuda *g, float *dqkv, float *scratch,
 static __global__ void
 gelu_forward(float *out, const float *inp, long n)
 {
-	long i = gid();
+	long i = tp_gid();
 
 	if (i < n)
 		out[i] = 0.5f * inp[i] *
@@ -574,7 +532,7 @@ static __global__ void
 gelu_backward(float *dinp, const float *dout, const float *inp, long n)
 {
 	const float inv_sqrt_2pi = 0.3989422804014327f;
-	long i = gid();
+	long i = tp_gid();
 
 	if (i >= n)
 		return;
@@ -587,7 +545,7 @@ gelu_backward(float *dinp, const float *dout, const float *inp, long n)
 static __global__ void
 relu_forward(float *out, const float *inp, long n)
 {
-	long i = gid();
+	long i = tp_gid();
 
 	if (i < n)
 		out[i] = inp[i] > 0 ? inp[i] : 0.0f;
@@ -596,7 +554,7 @@ relu_forward(float *out, const float *inp, long n)
 static __global__ void
 relu_backward(float *dinp, const float *dout, const float *inp, long n)
 {
-	long i = gid();
+	long i = tp_gid();
 
 	if (i < n)
 		dinp[i] += inp[i] > 0 ? dout[i] : 0.0f;
@@ -605,7 +563,7 @@ relu_backward(float *dinp, const float *dout, const float *inp, long n)
 static __global__ void
 residual_forward(float *out, const float *a, const float *b, long n)
 {
-	long i = gid();
+	long i = tp_gid();
 
 	if (i < n)
 		out[i] = a[i] + b[i];
@@ -614,7 +572,7 @@ residual_forward(float *out, const float *a, const float *b, long n)
 static __global__ void
 residual_backward(float *da, float *db, const float *dout, long n)
 {
-	long i = gid();
+	long i = tp_gid();
 
 	if (i < n) {
 		da[i] += dout[i];
@@ -625,7 +583,7 @@ residual_backward(float *da, float *db, const float *dout, long n)
 static __global__ void
 dropout_forward(float *out, const float *mask, const float *inp, long n)
 {
-	long i = gid();
+	long i = tp_gid();
 
 	if (i < n)
 		out[i] = inp[i] * mask[i];
@@ -635,7 +593,7 @@ static __global__ void
 dropout_backward(float *dinp, const float *dout, const float *mask, float p,
     long n)
 {
-	long i = gid();
+	long i = tp_gid();
 
 	if (i < n)
 		dinp[i] += p <= 0 ? dout[i] : dout[i] * mask[i];
@@ -646,7 +604,7 @@ tp_cuda_gelu_forward(tp_cuda *g, float *out, const float *inp, long n)
 {
 	if (idle(g, n))
 		return;
-	gelu_forward<<<blocks(n, THREADS), THREADS, 0, g->stream>>>(out, inp, n);
+	gelu_forward<<<TP_GRID(g, n)>>>(out, inp, n);
 	tp_cuda_launched(g, "gelu_forward");
 }
 
@@ -656,8 +614,7 @@ tp_cuda_gelu_backward(tp_cuda *g, float *dinp, const float *dout,
 {
 	if (idle(g, n))
 		return;
-	gelu_backward<<<blocks(n, THREADS), THREADS, 0, g->stream>>>(dinp, dout,
-	    inp, n);
+	gelu_backward<<<TP_GRID(g, n)>>>(dinp, dout, inp, n);
 	tp_cuda_launched(g, "gelu_backward");
 }
 
@@ -666,7 +623,7 @@ tp_cuda_relu_forward(tp_cuda *g, float *out, const float *inp, long n)
 {
 	if (idle(g, n))
 		return;
-	relu_forward<<<blocks(n, THREADS), THREADS, 0, g->stream>>>(out, inp, n);
+	relu_forward<<<TP_GRID(g, n)>>>(out, inp, n);
 	tp_cuda_launched(g, "relu_forward");
 }
 
@@ -676,8 +633,7 @@ tp_cuda_relu_backward(tp_cuda *g, float *dinp, const float *dout,
 {
 	if (idle(g, n))
 		return;
-	relu_backward<<<blocks(n, THREADS), THREADS, 0, g->stream>>>(dinp, dout,
-	    inp, n);
+	relu_backward<<<TP_GRID(g, n)>>>(dinp, dout, inp, n);
 	tp_cuda_launched(g, "relu_backward");
 }
 
@@ -687,8 +643,7 @@ tp_cuda_residual_forward(tp_cuda *g, float *out, const float *a,
 {
 	if (idle(g, n))
 		return;
-	residual_forward<<<blocks(n, THREADS), THREADS, 0, g->stream>>>(out, a,
-	    b, n);
+	residual_forward<<<TP_GRID(g, n)>>>(out, a, b, n);
 	tp_cuda_launched(g, "residual_forward");
 }
 
@@ -698,8 +653,7 @@ tp_cuda_residual_backward(tp_cuda *g, float *da, float *db,
 {
 	if (idle(g, n))
 		return;
-	residual_backward<<<blocks(n, THREADS), THREADS, 0, g->stream>>>(da, db,
-	    dout, n);
+	residual_backward<<<TP_GRID(g, n)>>>(da, db, dout, n);
 	tp_cuda_launched(g, "residual_backward");
 }
 
@@ -713,15 +667,14 @@ tp_cuda_dropout_forward(tp_cuda *g, float *out, float *mask,
 		cudaError_t rc = cudaMemcpyAsync(out, inp, n * sizeof(float),
 		    cudaMemcpyDeviceToDevice, g->stream);
 		if (rc != cudaSuccess)
-			tp_cuda_fail(g, TP_EINTERNAL, "CUDA kernel dropout_forward: %s",
-			    cudaGetErrorString(rc));
+			tp_cuda_fail(g, TP_EINTERNAL, "CUDA kernel "
+			    "dropout_forward: %s", cudaGetErrorString(rc));
 		return;
 	}
 	draw_mask(g, mask, p, rng, n);
 	if (g->status != TP_OK)
 		return;
-	dropout_forward<<<blocks(n, THREADS), THREADS, 0, g->stream>>>(out, mask,
-	    inp, n);
+	dropout_forward<<<TP_GRID(g, n)>>>(out, mask, inp, n);
 	tp_cuda_launched(g, "dropout_forward");
 }
 
@@ -731,8 +684,7 @@ tp_cuda_dropout_backward(tp_cuda *g, float *dinp, const float *dout,
 {
 	if (idle(g, n))
 		return;
-	dropout_backward<<<blocks(n, THREADS), THREADS, 0, g->stream>>>(dinp,
-	    dout, mask, p, n);
+	dropout_backward<<<TP_GRID(g, n)>>>(dinp, dout, mask, p, n);
 	tp_cuda_launched(g, "dropout_backward");
 }
 
@@ -741,7 +693,7 @@ tp_cuda_dropout_backward(tp_cuda *g, float *dinp, const float *dout,
 static __global__ void
 meanpool_forward(float *out, const float *inp, int B, int T, int C)
 {
-	long i = gid();
+	long i = tp_gid();
 
 	if (i >= (long)B * C)
 		return;
@@ -755,7 +707,7 @@ meanpool_forward(float *out, const float *inp, int B, int T, int C)
 static __global__ void
 meanpool_backward(float *dinp, const float *dout, int B, int T, int C)
 {
-	long i = gid();
+	long i = tp_gid();
 
 	if (i >= (long)B * T * C)
 		return;
@@ -771,8 +723,7 @@ tp_cuda_meanpool_forward(tp_cuda *g, float *out, const float *inp, int B,
 
 	if (idle(g, n))
 		return;
-	meanpool_forward<<<blocks(n, THREADS), THREADS, 0, g->stream>>>(out, inp,
-	    B, T, C);
+	meanpool_forward<<<TP_GRID(g, n)>>>(out, inp, B, T, C);
 	tp_cuda_launched(g, "meanpool_forward");
 }
 
@@ -784,8 +735,7 @@ tp_cuda_meanpool_backward(tp_cuda *g, float *dinp, const float *dout, int B,
 
 	if (idle(g, n))
 		return;
-	meanpool_backward<<<blocks(n, THREADS), THREADS, 0, g->stream>>>(dinp,
-	    dout, B, T, C);
+	meanpool_backward<<<TP_GRID(g, n)>>>(dinp, dout, B, T, C);
 	tp_cuda_launched(g, "meanpool_backward");
 }
 
@@ -798,7 +748,7 @@ static __global__ void
 crossentropy_forward(float *probs, double *terms /* (B,2) */,
     const float *logits, const int8_t *label, const float *weight, int B)
 {
-	long b = gid();
+	long b = tp_gid();
 
 	if (b >= B)
 		return;
@@ -829,7 +779,7 @@ crossentropy_backward(float *dlogits, const float *probs,
 	for (int b = threadIdx.x; b < B; b += blockDim.x)
 		if (label[b] >= 0)
 			wsum += weight ? weight[label[b]] : 1.0f;
-	wsum = block_sum(wsum, shared);
+	wsum = tp_block_sum(wsum, shared);
 	for (int b = threadIdx.x; b < B; b += blockDim.x) {
 		if (label[b] < 0 || wsum == 0) {
 			dlogits[2 * b] = dlogits[2 * b + 1] = 0;
@@ -860,8 +810,8 @@ tp_cuda_crossentropy_forward(tp_cuda *g, float *probs, const float *logits,
 		    "cross-entropy's %d rows", B);
 		return NAN;
 	}
-	crossentropy_forward<<<blocks(B, THREADS), THREADS, 0, g->stream>>>(
-	    probs, terms, logits, label, weight, B);
+	crossentropy_forward<<<TP_GRID(g, B)>>>(probs, terms, logits, label,
+	    weight, B);
 	if (tp_cuda_launched(g, "crossentropy_forward") != TP_OK ||
 	    tp_cuda_fetch(g, host, terms, bytes) != TP_OK) {
 		free(host);
@@ -895,7 +845,7 @@ tp_cuda_crossentropy_backward(tp_cuda *g, float *dlogits, const float *probs,
 static __global__ void
 ntxent_normalise(float *u, float *norm, const float *z, int M, int P)
 {
-	long i = gid();
+	long i = tp_gid();
 
 	if (i >= M)
 		return;
@@ -912,7 +862,7 @@ ntxent_normalise(float *u, float *norm, const float *z, int M, int P)
 static __global__ void
 ntxent_softmax(float *sim, double *loss /* (M) */, int B)
 {
-	__shared__ double shared[THREADS];
+	__shared__ double shared[TP_THREADS];
 	int M = 2 * B, i = blockIdx.x, pair = i < B ? i + B : i - B;
 	float *row = sim + (size_t)i * M, mx = -INFINITY;
 	float pos = row[pair];
@@ -936,7 +886,7 @@ ntxent_softmax(float *sim, double *loss /* (M) */, int B)
 		row[k] = k == i ? 0.0f : expf(row[k] - mx);
 		sum += row[k];
 	}
-	sum = block_sum(sum, shared);
+	sum = tp_block_sum(sum, shared);
 	for (int k = threadIdx.x; k < M; k += blockDim.x)
 		row[k] = (float)(row[k] / sum);
 	if (threadIdx.x == 0)
@@ -948,7 +898,7 @@ static __global__ void
 ntxent_dsim(float *sim, int B)
 {
 	int M = 2 * B;
-	long at = gid();
+	long at = tp_gid();
 
 	if (at >= (long)M * M)
 		return;
@@ -964,7 +914,7 @@ static __global__ void
 ntxent_dz(float *dz, const float *du, const float *u, const float *norm,
     int M, int P)
 {
-	long i = gid();
+	long i = tp_gid();
 
 	if (i >= M)
 		return;
@@ -987,8 +937,7 @@ tp_cuda_ntxent_forward(tp_cuda *g, float *u, float *norm, float *sim,
 		return NAN;
 	if (B <= 0)
 		return 0.0f;
-	ntxent_normalise<<<blocks(M, THREADS), THREADS, 0, g->stream>>>(u, norm,
-	    z, M, P);
+	ntxent_normalise<<<TP_GRID(g, M)>>>(u, norm, z, M, P);
 	if (tp_cuda_launched(g, "ntxent_forward") != TP_OK)
 		return NAN;
 	tp_cuda_gemm(g, 0, 1, M, M, P, 1.0f / tau, u, P, u, P, 0.0f, sim, M);
@@ -997,11 +946,11 @@ tp_cuda_ntxent_forward(tp_cuda *g, float *u, float *norm, float *sim,
 	double *host = (double *)malloc(bytes);
 	if (terms == NULL || host == NULL) {
 		free(host);
-		tp_cuda_fail(g, TP_EINTERNAL, "out of memory allocating NT-Xent's "
-		    "%d rows", M);
+		tp_cuda_fail(g, TP_EINTERNAL, "out of memory allocating "
+		    "NT-Xent's %d rows", M);
 		return NAN;
 	}
-	ntxent_softmax<<<M, THREADS, 0, g->stream>>>(sim, terms, B);
+	ntxent_softmax<<<M, TP_THREADS, 0, g->stream>>>(sim, terms, B);
 	if (tp_cuda_launched(g, "ntxent_forward") != TP_OK ||
 	    tp_cuda_fetch(g, host, terms, bytes) != TP_OK) {
 		free(host);
@@ -1021,8 +970,7 @@ tp_cuda_ntxent_backward(tp_cuda *g, float *dz, float *du, const float *u,
 
 	if (idle(g, B))
 		return;
-	ntxent_dsim<<<blocks((long)M * M, THREADS), THREADS, 0, g->stream>>>(sim,
-	    B);
+	ntxent_dsim<<<TP_GRID(g, (long)M * M)>>>(sim, B);
 	if (tp_cuda_launched(g, "ntxent_backward") != TP_OK)
 		return;
 	/* s = u u^T / tau: du = (ds + ds^T) u / tau. */
@@ -1030,7 +978,6 @@ tp_cuda_ntxent_backward(tp_cuda *g, float *dz, float *du, const float *u,
 	tp_cuda_gemm(g, 1, 0, M, P, M, 1.0f / tau, sim, M, u, P, 1.0f, du, P);
 	if (g->status != TP_OK)
 		return;
-	ntxent_dz<<<blocks(M, THREADS), THREADS, 0, g->stream>>>(dz, du, u, norm,
-	    M, P);
+	ntxent_dz<<<TP_GRID(g, M)>>>(dz, du, u, norm, M, P);
 	tp_cuda_launched(g, "ntxent_backward");
 }

@@ -46,12 +46,12 @@
 
 #include <stdint.h>
 
-#include "cuda/device.h"
-#include "rng.h"
-
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+#include "cuda/device.h"
+#include "rng.h"
 
 void tp_cuda_embedding_forward(tp_cuda *g, float *out /* (B,T,C) */,
     const int32_t *idx /* (B,NC) */, const float *table /* (rows,C) */,
