@@ -104,13 +104,12 @@ query_exec(tp_input *in, const char *stmt, long offset, PGresult **res,
 	const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
 	const char *msg = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
 	const char *pos = PQresultErrorField(r, PG_DIAG_STATEMENT_POSITION);
-	int code = TP_EDATA;
+	int code = TP_EDATA, writes = state != NULL && strcmp(state, "25006") == 0;
 	if (PQstatus(in->db->conn) == CONNECTION_BAD || state == NULL)
 		code = TP_EUNAVAILABLE;
-	else if (strcmp(state, "42501") == 0 || strcmp(state, "25006") == 0)
-		code = TP_ENOPERM; /* a right the role lacks, or a write */
-	else if (strncmp(state, "42", 2) == 0 || strncmp(state, "0A", 2) == 0 ||
-	    strncmp(state, "34", 2) == 0)
+	else if (writes || strcmp(state, "42501") == 0)
+		code = TP_ENOPERM; /* a write, or a right the role lacks */
+	else if (strncmp(state, "42", 2) == 0 || strncmp(state, "0A", 2) == 0)
 		code = TP_EUSAGE; /* syntax, names, what a cursor cannot run */
 	if (pos != NULL && offset >= 0 && atol(pos) > offset)
 		snprintf(at, sizeof(at), " (at character %ld of the query)",
@@ -118,8 +117,7 @@ query_exec(tp_input *in, const char *stmt, long offset, PGresult **res,
 	if (msg == NULL)
 		msg = PQerrorMessage(in->db->conn);
 	tp_err_set(e, code, "%s: %.*s%s%s", in->name, (int)strcspn(msg, "\n"),
-	    msg, at, code == TP_ENOPERM && strcmp(state ? state : "", "25006") == 0 ?
-	    ": --query runs read-only" : "");
+	    msg, at, writes ? ": --query runs read-only" : "");
 	PQclear(r);
 	return code;
 }
