@@ -30,10 +30,6 @@ summary(const tp_drift_report *r)
 			    s->name, s->psi, tp_drift_level_name(s->level),
 			    s->categorical ? "chi-square" : "KS", p, s->js);
 	}
-	if (worst < 0) {
-		tool_warn("nothing to compare");
-		return;
-	}
 	const tp_drift_stat *w = worst < r->nfeatures ? &r->features[worst] : &r->score;
 	tool_warn("%s: %d of %d features drift%s; the largest PSI is %s's, %.4f (%s)",
 	    r->drift ? "drift" : "no drift",
@@ -186,8 +182,6 @@ main(int argc, char **argv)
 	if ((rc = tp_drift_compare(&rep, &renc, &ref, &cur, compare, &o,
 	    &e)) != TP_OK)
 		goto fail;
-	if (since != NULL)
-		rep.side[1].rows = ncscore;
 	if (model != NULL) {
 		if ((rscore = malloc((ref.n + 1) * sizeof(float))) == NULL ||
 		    (since == NULL &&
@@ -203,6 +197,12 @@ main(int argc, char **argv)
 		if ((rc = tp_drift_compare_score(&rep, rscore, ref.n, cscore,
 		    since ? ncscore : cur.n, &e)) != TP_OK)
 			goto fail;
+	}
+	if (rep.nfeatures == 0 && !rep.has_score) {
+		rc = tp_err_set(&e, TP_EDATA, "%s: nothing to compare: %s, and without -m there is no score",
+		    since ? "predictions" : reference, since ?
+		    "no logged request holds a feature" : "the encoding has no feature");
+		goto fail;
 	}
 	if ((json = tp_drift_report_json(&rep)) == NULL ||
 	    (text = cJSON_Print(json)) == NULL) {
