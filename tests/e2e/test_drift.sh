@@ -109,6 +109,9 @@ yes_that "and the score of every logged prediction" test \
 yes_that "Income drifts" test \
 	"$(jq -r '.features[] | select(.name == "Income") | .drift' "$T/out")" = true
 yes_that "the current side names the interval" test "$(jq -r '.current.since' "$T/out")" = "1 hour"
+run_status "without -m, the logged features alone" 1 tabpipe-drift -q \
+	--since '1 hour' --reference "$T/cd.train.tps"
+yes_that "and no score" test "$(jq '.score' "$T/out")" = null
 run_status "an empty window exits 66" 66 tabpipe-drift -m "$T/m.safetensors" \
 	--since '0 seconds' --reference "$T/cd.train.tps"
 run_status "a bad interval exits 64" 64 tabpipe-drift -m "$T/m.safetensors" \
