@@ -205,13 +205,11 @@ production(tp_db *db, const char *mid, long long *id, int *version,
 
 /* Checks the gates on the candidate's evaluation ev: one JSON object per
  * gate into gates, a sentence per failed gate into no and per passed one
- * into yes. Returns whether all passed. */
-static int
+ * into yes. */
+static void
 check_gates(const tp_promotion *p, const evaluation *ev, cJSON *gates,
     sentences *yes, sentences *no)
 {
-	int all = 1;
-
 	for (int i = 0; i < p->ngates; i++) {
 		const tp_gate *g = &p->gates[i];
 		double v = ev->id ? metric_value(ev->metrics, g->metric) : NAN;
@@ -225,7 +223,6 @@ check_gates(const tp_promotion *p, const evaluation *ev, cJSON *gates,
 		add_number(o, "value", v);
 		cJSON_AddBoolToObject(o, "passed", pass);
 		cJSON_AddItemToArray(gates, o);
-		all &= pass;
 		if (ev->id == 0)
 			continue;
 		if (pass)
@@ -236,7 +233,6 @@ check_gates(const tp_promotion *p, const evaluation *ev, cJSON *gates,
 		else
 			say(no, "gate %s failed (%s %.6g)", g->text, g->metric, v);
 	}
-	return all;
 }
 
 /* Compares the candidate (evaluation ev) with the champion, version cid of
