@@ -663,6 +663,8 @@ tp_cuda_dropout_forward(tp_cuda *g, float *out, float *mask,
 {
 	if (idle(g, n))
 		return;
+	if (p <= 0 && out == inp)
+		return;
 	if (p <= 0) {
 		cudaError_t rc = cudaMemcpyAsync(out, inp, n * sizeof(float),
 		    cudaMemcpyDeviceToDevice, g->stream);
