@@ -41,6 +41,20 @@ db_error(tp_err *e, int code, const char *what, const char *msg)
 }
 
 int
+tp_db_failure(tp_db *db, const PGresult *r, const char *what, tp_err *e)
+{
+	/* A lost connection is the service missing; anything else is a
+	 * failed statement. */
+	const char *state = r != NULL ?
+	    PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+	int code = PQstatus(db->conn) == CONNECTION_BAD ? TP_EUNAVAILABLE :
+	    state != NULL && strcmp(state, "42501") == 0 ? TP_ENOPERM :
+	    TP_EINTERNAL;
+
+	return db_error(e, code, what, PQerrorMessage(db->conn));
+}
+
+int
 tp_db_exec(tp_db *db, const char *sql, int n, const char *const *params,
     PGresult **res, tp_err *e)
 {
@@ -50,14 +64,7 @@ tp_db_exec(tp_db *db, const char *sql, int n, const char *const *params,
 	if (res != NULL)
 		*res = NULL;
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-		/* A lost connection is the service missing; anything else is a
-		 * failed statement. */
-		int code = PQstatus(db->conn) == CONNECTION_BAD ?
-		    TP_EUNAVAILABLE : TP_EINTERNAL;
-		const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
-		if (state != NULL && strncmp(state, "42501", 5) == 0)
-			code = TP_ENOPERM;
-		db_error(e, code, "query failed", PQerrorMessage(db->conn));
+		int code = tp_db_failure(db, r, "query failed", e);
 		PQclear(r);
 		return code;
 	}

@@ -46,6 +46,12 @@ void tp_db_close(tp_db *db);
  * *res is the result to PQclear (or NULL when res is NULL). */
 int tp_db_exec(tp_db *db, const char *sql, int n, const char *const *params,
     PGresult **res, tp_err *e);
+/* The status of a statement that failed with result r (may be NULL), with
+ * libpq's message on one line after "database: what: ": TP_EUNAVAILABLE
+ * when the connection is lost, TP_ENOPERM when the role lacks a right,
+ * TP_EINTERNAL otherwise. */
+int tp_db_failure(tp_db *db, const PGresult *r, const char *what,
+    tp_err *e);
 int tp_db_begin(tp_db *db, tp_err *e);
 int tp_db_commit(tp_db *db, tp_err *e);
 void tp_db_rollback(tp_db *db);

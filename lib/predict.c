@@ -522,28 +522,14 @@ tp_predlog_wait(const tp_predlog *l, double now)
 	return left > 0 ? left : 0;
 }
 
-/* libpq's message on one line, for a failed COPY. */
 static int
 copy_error(tp_predlog *l, PGresult *r, size_t rows, tp_err *e)
 {
-	PGconn *conn = l->db->conn;
-	const char *state = r != NULL ?
-	    PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
-	int code = PQstatus(conn) == CONNECTION_BAD ? TP_EUNAVAILABLE :
-	    state != NULL && strcmp(state, "42501") == 0 ? TP_ENOPERM :
-	    TP_EINTERNAL;
-	char msg[512];
-	size_t n;
+	char what[64];
 
-	snprintf(msg, sizeof(msg), "%s", PQerrorMessage(conn));
-	for (n = 0; msg[n] != '\0'; n++)
-		if (msg[n] == '\n')
-			msg[n] = ' ';
-	while (n > 0 && msg[n - 1] == ' ')
-		msg[--n] = '\0';
-	return tp_err_set(e, code,
-	    "database: logging %zu prediction%s failed: %s", rows,
-	    rows == 1 ? "" : "s", msg);
+	snprintf(what, sizeof(what), "logging %zu prediction%s failed", rows,
+	    rows == 1 ? "" : "s");
+	return tp_db_failure(l->db, r, what, e);
 }
 
 int

@@ -7,6 +7,17 @@ trap 'rm -rf "$T"' EXIT
 DATA=$(cd "$(dirname "$0")/../../data" && pwd)
 export T DATA
 
+# Each test file has a database of its own on the harness's server, so that
+# no file depends on what another left there.
+if [ -n "${TABPIPE_DB:-}" ]; then
+	own_db=test_$(basename "$0" .sh)
+	psql "$TABPIPE_DB" -X -q -c "DROP DATABASE IF EXISTS $own_db" \
+		-c "CREATE DATABASE $own_db" >/dev/null ||
+		{ echo "not ok - cannot create the database $own_db"; exit 1; }
+	TABPIPE_DB=$(printf '%s\n' "$TABPIPE_DB" | sed "s/dbname=[^ ]*/dbname=$own_db/")
+	export TABPIPE_DB
+fi
+
 ok() { echo "ok - $1"; }
 
 not_ok() {
