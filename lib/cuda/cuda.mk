@@ -50,7 +50,8 @@ $(BUILD)/tests/cuda-%.o: tests/cuda/%.c tests/cuda/*.h lib/cuda/*.h lib/*.h
 $(CUDA_RUNNER): $(CUDA_TEST_OBJS) $(BUILD)/libtabpipe.a
 	$(CC) $(LDFLAGS) -o $@ $(CUDA_TEST_OBJS) $(LIB) $(CHECK_LIBS) $(LDLIBS)
 
+# The model's tests read the golden model file from TP_TESTDATA.
 check-cuda: $(CUDA_RUNNER)
-	$(CUDA_RUNNER)
+	TP_TESTDATA=tests/data $(CUDA_RUNNER)
 
 .PHONY: check-cuda

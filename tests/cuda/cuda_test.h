@@ -49,12 +49,18 @@ void release(void);
  * says at which element. */
 double rel_err(const float *got, const float *want, size_t n, size_t *where);
 
-/* Downloads n floats at dev and checks them against the CPU's want. */
+/* Downloads n floats at dev and checks them against the CPU's want, to
+ * TOL or to tol. */
 void check_close(const float *dev, const float *want, size_t n,
     const char *what);
+void check_close_tol(const float *dev, const float *want, size_t n,
+    double tol, const char *what);
+/* A scalar (a loss, a norm) by the same measure. */
+void check_scalar(float got, float want, double tol, const char *what);
 
 Suite *cuda_adamw_suite(void);
 Suite *cuda_gemm_suite(void);
 Suite *cuda_layers_suite(void);
+Suite *cuda_model_suite(void);
 
 #endif

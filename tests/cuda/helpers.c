@@ -90,6 +90,13 @@ rel_err(const float *got, const float *want, size_t n, size_t *where)
 void
 check_close(const float *dev, const float *want, size_t n, const char *what)
 {
+	check_close_tol(dev, want, n, TOL, what);
+}
+
+void
+check_close_tol(const float *dev, const float *want, size_t n, double tol,
+    const char *what)
+{
 	float *got = hold(malloc(n * sizeof(float) + 1), 0);
 	tp_err e = {0};
 	size_t at;
@@ -97,6 +104,15 @@ check_close(const float *dev, const float *want, size_t n, const char *what)
 	ck_assert_msg(tp_cuda_download(gpu, got, dev, n * sizeof(float), &e) ==
 	    TP_OK, "%s: %s", what, e.msg);
 	double err = rel_err(got, want, n, &at);
-	ck_assert_msg(err < TOL, "%s: relative error %g at element %zu: GPU %.9g,"
-	    " CPU %.9g", what, err, at, (double)got[at], (double)want[at]);
+	ck_assert_msg(err < tol, "%s: relative error %g at element %zu: GPU "
+	    "%.9g, CPU %.9g", what, err, at, (double)got[at], (double)want[at]);
+}
+
+void
+check_scalar(float got, float want, double tol, const char *what)
+{
+	size_t at;
+
+	ck_assert_msg(rel_err(&got, &want, 1, &at) < tol,
+	    "%s: GPU %.9g, CPU %.9g", what, (double)got, (double)want);
 }

@@ -22,6 +22,7 @@ main(void)
 	SRunner *sr = srunner_create(cuda_adamw_suite());
 	srunner_add_suite(sr, cuda_gemm_suite());
 	srunner_add_suite(sr, cuda_layers_suite());
+	srunner_add_suite(sr, cuda_model_suite());
 	/* The device's context belongs to this process: no forks. */
 	srunner_set_fork_status(sr, CK_NOFORK);
 	/* Without a device the tests only say that they skip; a summary of

@@ -29,7 +29,8 @@ START_TEST(gemm)
 	tp_rng_seed(&r, 10 + _i);
 	layout(ta, M, K, &ra, &lda);
 	layout(tb, K, N, &rb, &ldb);
-	size_t na = (size_t)ra * lda, nb = (size_t)rb * ldb, nc = (size_t)M * ldc;
+	size_t na = (size_t)ra * lda, nb = (size_t)rb * ldb;
+	size_t nc = (size_t)M * ldc;
 	float *a = host_randn(na, &r, 1), *b = host_randn(nb, &r, 1);
 	float *c = host_randn(nc, &r, 1);
 	float *da = dev_copy(a, na * sizeof(float));
