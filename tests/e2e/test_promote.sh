@@ -9,12 +9,6 @@ if [ -z "${TABPIPE_DB:-}" ]; then
 	echo "not ok - TABPIPE_DB is not set: run under scripts/pg-server run"
 	exit 1
 fi
-# A database of this file's own, so that what it counts and lists is its own
-# doing, whatever the other test files leave on the server.
-psql "$TABPIPE_DB" -qAt -c "DROP DATABASE IF EXISTS tabpipe_test_promote" \
-	-c "CREATE DATABASE tabpipe_test_promote" >/dev/null
-TABPIPE_DB="$TABPIPE_DB dbname=tabpipe_test_promote"
-export TABPIPE_DB
 # q SQL: the result of SQL, unaligned; the helpers below read their SQL from
 # standard input, where psql substitutes the variables given with -v.
 q() { psql "$TABPIPE_DB" -qAtc "$1"; }

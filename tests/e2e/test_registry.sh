@@ -8,12 +8,6 @@ if [ -z "${TABPIPE_DB:-}" ]; then
 	echo "not ok - TABPIPE_DB is not set: run under scripts/pg-server run"
 	exit 1
 fi
-# A database of this file's own, so that what it counts and lists is its own
-# doing, whatever the other test files leave on the server.
-psql "$TABPIPE_DB" -qAt -c "DROP DATABASE IF EXISTS tabpipe_test_registry" \
-	-c "CREATE DATABASE tabpipe_test_registry" >/dev/null
-TABPIPE_DB="$TABPIPE_DB dbname=tabpipe_test_registry"
-export TABPIPE_DB
 model="loan's \"model\" é"
 # Times differ from run to run: each becomes a mask of the same width.
 norm() {

@@ -8,12 +8,6 @@ if [ -z "${TABPIPE_DB:-}" ]; then
 	echo "not ok - TABPIPE_DB is not set: run under scripts/pg-server run"
 	exit 1
 fi
-# A database of this file's own, so that what it counts and lists is its own
-# doing, whatever the other test files leave on the server.
-psql "$TABPIPE_DB" -qAt -c "DROP DATABASE IF EXISTS tabpipe_test_roles" \
-	-c "CREATE DATABASE tabpipe_test_roles" >/dev/null
-TABPIPE_DB="$TABPIPE_DB dbname=tabpipe_test_roles"
-export TABPIPE_DB
 q() { psql "$TABPIPE_DB" -qAtc "$1"; }
 small="--layers 1 --d-model 8 --heads 2 --d-ff 16 --head-hidden 8 --batch 128 --epochs 1"
 trainer="$TABPIPE_DB user=t_trainer"
