@@ -18,8 +18,8 @@
  * subtraction in the softmaxes, sums in double where the CPU sums in
  * double. Where a GPU thread owns an output and sums in the CPU's order
  * (embedding and numeric forward, attention, meanpool, element-wise
- * layers, the normalisation in NT-Xent) the results agree bit for bit
- * except through exp and erf: the CPU uses its own vectorisable expf and
+ * layers, the normalisation in NT-Xent) the results are meant to agree
+ * bit for bit, except through exp and erf: the CPU uses its own vectorisable expf and
  * the Abramowitz-Stegun erf (error below 1.5e-7), the GPU CUDA's expf and
  * erff (2 ulp), so GELU and the softmaxes differ by a few ulp. Sums over
  * the batch (bias, layer-norm and numeric-token gradients) are split into
