@@ -210,23 +210,33 @@ fast_erff(float x)
 	return copysignf(y, x);
 }
 
-/* Softmax of n scores in place; the maximum is subtracted first so that
- * exp cannot overflow (the result is the same). */
-static void
-softmax(float *x, int n)
+/* Softmax of each of `rows` rows of n scores, in place; each row's maximum
+ * is subtracted first so that exp cannot overflow (the result is the same).
+ * The exps run over the whole block in one loop, which vectorises where
+ * rows of a few features would be mostly remainder; the sums stay in
+ * order. */
+static inline void
+softmax_rows(float *x, int rows, int n)
 {
-	float mx = x[0], sum = 0;
+	size_t all = (size_t)rows * n;
 
-	for (int i = 1; i < n; i++)
-		mx = x[i] > mx ? x[i] : mx;
-	/* Apart, so that the exps vectorise; the sum stays in order. */
-	for (int i = 0; i < n; i++)
-		x[i] = fast_expf(x[i] - mx);
-	for (int i = 0; i < n; i++)
-		sum += x[i];
-	float inv = 1.0f / sum;
-	for (int i = 0; i < n; i++)
-		x[i] *= inv;
+	for (int r = 0; r < rows; r++) {
+		float *row = x + (size_t)r * n, mx = row[0];
+		for (int i = 1; i < n; i++)
+			mx = row[i] > mx ? row[i] : mx;
+		for (int i = 0; i < n; i++)
+			row[i] -= mx;
+	}
+	for (size_t i = 0; i < all; i++)
+		x[i] = fast_expf(x[i]);
+	for (int r = 0; r < rows; r++) {
+		float *row = x + (size_t)r * n, sum = 0;
+		for (int i = 0; i < n; i++)
+			sum += row[i];
+		float inv = 1.0f / sum;
+		for (int i = 0; i < n; i++)
+			row[i] *= inv;
+	}
 }
 
 /*
@@ -252,8 +262,7 @@ tp_attention_forward(float *out, float *att, float *mask, const float *qkv,
 		float *o = out + (size_t)b * T * C;
 		tp_gemm_batched(0, 1, T, T, HS, scale, x, C3, HS, x + C, C3, HS,
 		    0.0f, a, T, (long)TT, NH);
-		for (int i = 0; i < NH * T; i++)
-			softmax(a + (size_t)i * T, T);
+		softmax_rows(a, NH * T, T);
 		if (mask == NULL) {
 			tp_gemm_batched(0, 0, T, HS, T, 1.0f, a, T, (long)TT,
 			    x + 2 * C, C3, HS, 0.0f, o, C, HS, NH);
