@@ -212,10 +212,9 @@ out_has "with the champion's evaluation" '"champion":{"version":1,"metric":"auc"
 # it, and 3 beats 2. Both wait on a lock held elsewhere, then go at once:
 # whichever goes first, version 3 must end in Production, alone, with an
 # audit log that replays to the stages.
-for f in 1 2 3; do
-	sha=$(sha256sum <"$T/m$f.safetensors" | cut -d' ' -f1)
-	eval "sha$f=\$sha"
-done
+sha1=$(sha256sum <"$T/m1.safetensors" | cut -d' ' -f1)
+sha2=$(sha256sum <"$T/m2.safetensors" | cut -d' ' -f1)
+sha3=$(sha256sum <"$T/m3.safetensors" | cut -d' ' -f1)
 i=1
 while [ $i -le 10 ]; do
 	name="race $i"
