@@ -439,6 +439,17 @@ tp_model_param(const tp_model *m, const char *name)
 #define PW(m, i) ((m)->params + (m)->param[(i)].offset)
 #define GW(w, m, i) ((w)->grads + (m)->param[(i)].offset)
 
+/* Dropout of rate p into out; without dropout (inference) the input
+ * itself, not a copy of it. Returns what the next layer reads. */
+static const float *
+drop(float *out, float *mask, const float *inp, float p, tp_rng *rng, long n)
+{
+	if (p <= 0)
+		return inp;
+	tp_dropout_forward(out, mask, inp, p, rng, n);
+	return out;
+}
+
 /* Tokens, encoder and pooling for R rows on one thread. */
 static void
 encode_forward(tp_model *m, tp_worker *w, const int32_t *cat,
@@ -467,9 +478,8 @@ encode_forward(tp_model *m, tp_worker *w, const int32_t *cat,
 		    a->qkv, p, &w->rng, R, T, C, c->heads);
 		tp_linear_forward(a->ao, a->atty, PW(m, li->out_w),
 		    PW(m, li->out_b), N, C, C);
-		tp_dropout_forward(a->ao_d, a->ao_mask, a->ao, p, &w->rng,
-		    (long)N * C);
-		tp_residual_forward(a->x2, x, a->ao_d, (long)N * C);
+		tp_residual_forward(a->x2, x, drop(a->ao_d, a->ao_mask, a->ao, p,
+		    &w->rng, (long)N * C), (long)N * C);
 		tp_layernorm_forward(a->ln2, a->ln2_mean, a->ln2_rstd, a->x2,
 		    PW(m, li->norm2_w), PW(m, li->norm2_b), N, C);
 		tp_linear_forward(a->h, a->ln2, PW(m, li->lin1_w),
@@ -478,13 +488,11 @@ encode_forward(tp_model *m, tp_worker *w, const int32_t *cat,
 			tp_gelu_forward(a->ha, a->h, (long)N * F);
 		else
 			tp_relu_forward(a->ha, a->h, (long)N * F);
-		tp_dropout_forward(a->ha_d, a->ha_mask, a->ha, p, &w->rng,
-		    (long)N * F);
-		tp_linear_forward(a->f, a->ha_d, PW(m, li->lin2_w),
+		tp_linear_forward(a->f, drop(a->ha_d, a->ha_mask, a->ha, p,
+		    &w->rng, (long)N * F), PW(m, li->lin2_w),
 		    PW(m, li->lin2_b), N, F, C);
-		tp_dropout_forward(a->f_d, a->f_mask, a->f, p, &w->rng,
-		    (long)N * C);
-		tp_residual_forward(a->out, a->x2, a->f_d, (long)N * C);
+		tp_residual_forward(a->out, a->x2, drop(a->f_d, a->f_mask, a->f, p,
+		    &w->rng, (long)N * C), (long)N * C);
 		x = a->out;
 	}
 	tp_layernorm_forward(w->lnf, w->lnf_mean, w->lnf_rstd, x,
@@ -524,7 +532,8 @@ encode_backward(tp_model *m, tp_worker *w, const int32_t *cat,
 		tp_dropout_backward(w->da, w->dres, a->f_mask, p, (long)NC);
 		zero(w->dha, NF);
 		tp_linear_backward(w->dha, GW(w, m, li->lin2_w),
-		    GW(w, m, li->lin2_b), w->da, a->ha_d, PW(m, li->lin2_w), N, F, C);
+		    GW(w, m, li->lin2_b), w->da, p > 0 ? a->ha_d : a->ha,
+		    PW(m, li->lin2_w), N, F, C);
 		zero(w->dh, NF);
 		tp_dropout_backward(w->dh, w->dha, a->ha_mask, p, (long)NF);
 		zero(w->dha, NF);
