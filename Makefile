@@ -132,7 +132,7 @@ bench: all
 	sh bench/ingest.sh
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-*
 
 .PHONY: all check check-asan install demo train monitor registry db-start \
 	db-stop bench clean
