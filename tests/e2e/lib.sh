@@ -11,7 +11,8 @@ export T DATA
 # no file depends on what another left there.
 if [ -n "${TABPIPE_DB:-}" ]; then
 	own_db=test_$(basename "$0" .sh)
-	psql "$TABPIPE_DB" -X -q -c "DROP DATABASE IF EXISTS $own_db" \
+	PGOPTIONS=--client-min-messages=warning psql "$TABPIPE_DB" -X -q \
+		-c "DROP DATABASE IF EXISTS $own_db" \
 		-c "CREATE DATABASE $own_db" >/dev/null ||
 		{ echo "not ok - cannot create the database $own_db"; exit 1; }
 	TABPIPE_DB=$(printf '%s\n' "$TABPIPE_DB" | sed "s/dbname=[^ ]*/dbname=$own_db/")
