@@ -100,15 +100,10 @@ main(int argc, char **argv)
 		default: tool_usage(TP_EUSAGE);
 		}
 	}
-	argc -= optind;
-	argv += optind;
-	if (argc > 1)
-		tool_usage(TP_EUSAGE);
-	if (argc == 1)
-		path = argv[0];
+	path = tool_input(argc, argv, path);
 	if (reference == NULL)
 		tool_die(TP_EUSAGE, "--reference is required: name the stream the current data is compared with");
-	if (since != NULL && argc == 1)
+	if (since != NULL && strcmp(path, "-") != 0)
 		tool_die(TP_EUSAGE, "--since takes the current data from the logged predictions: give no file");
 	if (o.psi_moderate > o.psi_significant)
 		tool_die(TP_EUSAGE, "--psi-moderate %g is above --psi-significant %g",

@@ -59,12 +59,7 @@ main(int argc, char **argv)
 		default: tool_usage(TP_EUSAGE);
 		}
 	}
-	argc -= optind;
-	argv += optind;
-	if (argc > 1)
-		tool_usage(TP_EUSAGE);
-	if (argc == 1)
-		path = argv[0];
+	path = tool_input(argc, argv, path);
 	if (model == NULL)
 		tool_die(TP_EUSAGE, "-m is required: name the model file or registry reference to evaluate");
 	db = tool_db_open(conninfo);

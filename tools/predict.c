@@ -127,15 +127,10 @@ main(int argc, char **argv)
 		default: tool_usage(TP_EUSAGE);
 		}
 	}
-	argc -= optind;
-	argv += optind;
-	if (argc > 1)
-		tool_usage(TP_EUSAGE);
-	if (argc == 1)
-		path = argv[0];
+	path = tool_input(argc, argv, path);
 	if (model == NULL)
 		tool_die(TP_EUSAGE, "-m is required: the model file or registry reference to predict with");
-	if (serving && (argc == 1 || csv || format != NULL))
+	if (serving && (strcmp(path, "-") != 0 || csv || format != NULL))
 		tool_die(TP_EUSAGE, "--serve reads JSON requests on standard input and answers in JSON lines: it takes no file, --csv or --format");
 	db = tool_db_open(conninfo);
 	if (log_all && db == NULL)

@@ -72,12 +72,7 @@ main(int argc, char **argv)
 		default: tool_usage(TP_EUSAGE);
 		}
 	}
-	argc -= optind;
-	argv += optind;
-	if (argc > 1)
-		tool_usage(TP_EUSAGE);
-	if (argc == 1)
-		path = argv[0];
+	path = tool_input(argc, argv, path);
 	if (out == NULL)
 		tool_die(TP_EUSAGE, "-o is required: where the encoder goes");
 	if (o.batch < 2)

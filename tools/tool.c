@@ -201,6 +201,14 @@ tool_epoch_report(void *ctx, const tp_epoch_report *r)
 	    (int)(eta / 60), (int)eta % 60);
 }
 
+const char *
+tool_input(int argc, char **argv, const char *dflt)
+{
+	if (argc - optind > 1)
+		tool_usage(TP_EUSAGE);
+	return argc - optind == 1 ? argv[optind] : dflt;
+}
+
 tp_db *
 tool_db_open(const char *conninfo)
 {

@@ -74,6 +74,11 @@ enum {
 
 int tool_train_option(int c, const char *arg, tp_train_opts *o);
 
+/* The operands after the options (from getopt's optind): none, and the
+ * input is dflt, or one input file, which is returned; more are a usage
+ * error. */
+const char *tool_input(int argc, char **argv, const char *dflt);
+
 /* Opens the database of --db or TABPIPE_DB, or returns NULL when there is
  * none; a database that is configured but unreachable ends the tool with
  * 69 at once, before any work. */

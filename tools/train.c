@@ -90,12 +90,7 @@ main(int argc, char **argv)
 		default: tool_usage(TP_EUSAGE);
 		}
 	}
-	argc -= optind;
-	argv += optind;
-	if (argc > 1)
-		tool_usage(TP_EUSAGE);
-	if (argc == 1)
-		path = argv[0];
+	path = tool_input(argc, argv, path);
 	if (valid_path == NULL || out == NULL)
 		tool_die(TP_EUSAGE, "--valid and -o are required: early stopping and the threshold need a validation stream, and the model a file");
 	if (o.resume && o.checkpoint == NULL)

@@ -81,12 +81,7 @@ main(int argc, char **argv)
 		default: tool_usage(TP_EUSAGE);
 		}
 	}
-	argc -= optind;
-	argv += optind;
-	if (argc > 1)
-		tool_usage(TP_EUSAGE);
-	if (argc == 1)
-		path = argv[0];
+	path = tool_input(argc, argv, path);
 	if (pass && (report_path == NULL || strcmp(report_path, "-") == 0))
 		tool_die(TP_EUSAGE, "--pass writes the stream to standard output: name a file for the report with -r");
 	if (pass)
