@@ -130,12 +130,14 @@ db-stop:
 
 bench: all
 	sh bench/ingest.sh
+bench-serve: all
+	sh bench/serve.sh
 
 clean:
 	rm -rf build build-*
 
 .PHONY: all check check-asan install demo train monitor registry db-start \
-	db-stop bench clean
+	db-stop bench bench-serve clean
 .SECONDARY:
 
 # The golden test's reference: weights and inputs from C, outputs and
