@@ -65,6 +65,14 @@ ref() { "$py" bench/reference.py "$@"; }
 # defaults both share (reference.py's add_train_options).
 hyper="--epochs $epochs --patience $patience --threads 2"
 
+# tabpipe-train with its stderr in a log (the first argument), shown when
+# it fails.
+train() {
+	log=$1
+	shift
+	"$bin/tabpipe-train" "$@" 2>"$log" || { cat "$log" >&2; exit 70; }
+}
+
 # tabpipe-train's "valid AUC" of its best epoch, from its last line.
 best_auc() { sed -n 's/.*best epoch .*valid AUC \([0-9.]*\).*/\1/p' "$1" | tail -1; }
 
@@ -83,14 +91,13 @@ for d in $datasets; do
 		echo "$d, seed $s: all labels" >&2
 		# Its log's last line has the valid AUC to cross-check.
 		# shellcheck disable=SC2086 # $hyper is a list of options
-		"$bin/tabpipe-train" $hyper --seed "$s" --valid "$p.valid.tps" \
-			-o "$p.$s.model" "$p.train.tps" 2>"$p.$s.log" || {
-			cat "$p.$s.log" >&2; exit 70; }
+		train "$p.$s.log" $hyper --seed "$s" --valid "$p.valid.tps" \
+			-o "$p.$s.model" "$p.train.tps"
 		# shellcheck disable=SC2086
 		ref evaluate $hyper --dataset "$d" --setting "all labels" --seed "$s" \
 			--out "$results" --train "$p.train.tps" --valid "$p.valid.tps" \
 			--test "$p.test.tps" --tabpipe "tabpipe=$p.$s.model" \
-			--check-valid-auc "$(best_auc "$p.$s.log")" \
+			--tabpipe-log "tabpipe=$p.$s.log" --check-valid-auc "$(best_auc "$p.$s.log")" \
 			--torch pytorch --logreg logreg
 		[ -n "$semi" ] || continue
 
@@ -103,10 +110,10 @@ for d in $datasets; do
 		"$bin/tabpipe-pretrain" -q --epochs "$pepochs" --seed "$s" \
 			--threads 2 -o "$p.$s.encoder" "$p.train.tps"
 		# shellcheck disable=SC2086
-		"$bin/tabpipe-train" -q $hyper --seed "$s" --valid "$p.valid.tps" \
-			-o "$p.$s.small.model" "$p.$s.small.tps"
+		train "$p.$s.small.log" $hyper --seed "$s" \
+			--valid "$p.valid.tps" -o "$p.$s.small.model" "$p.$s.small.tps"
 		# shellcheck disable=SC2086
-		"$bin/tabpipe-train" -q $hyper --seed "$s" --valid "$p.valid.tps" \
+		train "$p.$s.pre.log" $hyper --seed "$s" --valid "$p.valid.tps" \
 			--encoder "$p.$s.encoder" -o "$p.$s.pre.model" "$p.$s.small.tps"
 		set -- --torch pytorch
 		[ -z "$torch_pretrain" ] ||
@@ -117,7 +124,9 @@ for d in $datasets; do
 			--train "$p.$s.small.tps" --valid "$p.valid.tps" \
 			--test "$p.test.tps" --pretrain-data "$p.train.tps" \
 			--tabpipe "tabpipe=$p.$s.small.model" \
-			--tabpipe "tabpipe+pretrain=$p.$s.pre.model" "$@" \
+			--tabpipe "tabpipe+pretrain=$p.$s.pre.model" \
+			--tabpipe-log "tabpipe=$p.$s.small.log" \
+			--tabpipe-log "tabpipe+pretrain=$p.$s.pre.log" "$@" \
 			--logreg logreg
 	done
 done

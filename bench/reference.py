@@ -5,13 +5,16 @@ and the final table. Run with /usr/bin/python3 (PyTorch, scikit-learn).
     reference.py evaluate --dataset D --setting S --seed N --out RESULTS
         --train T.tps --valid V.tps --test X.tps [--tabpipe LABEL=MODEL]...
         [--torch LABEL] [--torch-pretrain LABEL=mask|resample]...
-        [--pretrain-data P.tps] [--logreg LABEL] [--check-valid-auc AUC]
+        [--tabpipe-log LABEL=LOG]... [--pretrain-data P.tps]
+        [--logreg LABEL] [--check-valid-auc AUC]
         [training options of tabpipe-train and tabpipe-pretrain]
     reference.py subsample --frac F --seed N STREAM.tps CSV OUT.csv
     reference.py table [--out FILE] [--note TEXT]... RESULTS
 
 `evaluate` appends one tab-separated line per method to RESULTS: data set,
-setting, method, seed, test AUC, validation AUC, epochs run, seconds.
+setting, method, seed, test AUC, validation AUC, epochs run, seconds (of a
+tabpipe model, from the stderr of the tabpipe-train run that made it, given
+with --tabpipe-log, pretraining not included).
 
 The PyTorch reference is tests/golden/tabtransformer.py (the same module as
 the C model, state_dict names included) trained the way lib/train.c trains:
@@ -283,6 +286,21 @@ def logreg(train, valid, test, seed):
 
 # ---------------------------------------------------------------- commands
 
+def tool_log(path):
+    """(epochs run, seconds of training) from the per-epoch lines that
+    tabpipe-train and tabpipe-pretrain print without -q ("epoch 3/30: ...,
+    1234 rows/s, 5.6 s, ...")."""
+    import re
+    epochs, secs = 0, 0.0
+    with open(path) as f:
+        for line in f:
+            m = re.search(r"epoch \d+/\d+: .*, ([0-9.]+) s,", line)
+            if m:
+                epochs += 1
+                secs += float(m.group(1))
+    return epochs, secs
+
+
 def cmd_evaluate(a):
     import torch
     from tabtransformer import from_model_file
@@ -294,11 +312,13 @@ def cmd_evaluate(a):
         lines.append(f"{a.dataset}\t{a.setting}\t{method}\t{a.seed}\t"
                      f"{test_auc:.6f}\t{valid_auc:.6f}\t{epochs}\t{secs:.1f}")
 
+    logs = dict(spec.partition("=")[::2] for spec in a.tabpipe_log)
     for spec in a.tabpipe:
         label, _, path = spec.partition("=")
         model, meta = from_model_file(path)
         v = auc(valid.label, predict(model, valid))
-        emit(label, auc(test.label, predict(model, test)), v, 0, 0)
+        epochs, secs = tool_log(logs[label]) if label in logs else (0, 0)
+        emit(label, auc(test.label, predict(model, test)), v, epochs, secs)
         if a.check_valid_auc is not None and label == a.check_label:
             diff = abs(v - a.check_valid_auc)
             verdict = "ok" if diff <= 1e-4 else "MISMATCH"
@@ -425,6 +445,7 @@ def main():
     e.add_argument("--valid", required=True)
     e.add_argument("--test", required=True)
     e.add_argument("--tabpipe", action="append", default=[], metavar="LABEL=MODEL")
+    e.add_argument("--tabpipe-log", action="append", default=[], metavar="LABEL=LOG")
     e.add_argument("--torch", metavar="LABEL")
     e.add_argument("--torch-pretrain", action="append", default=[],
                    metavar="LABEL=mask|resample")
@@ -445,6 +466,8 @@ def main():
                    metavar=("OURS", "REFERENCE"))
     t.add_argument("results")
     a = p.parse_args()
+    if a.cmd == "evaluate" and a.torch_pretrain and not a.pretrain_data:
+        p.error("--torch-pretrain needs --pretrain-data")
     {"evaluate": cmd_evaluate, "subsample": cmd_subsample, "table": cmd_table}[a.cmd](a)
 
 

@@ -28,10 +28,11 @@ import argparse
 import statistics
 import time
 
-import numpy as np
-
-import reference  # sets OPENBLAS_NUM_THREADS before numpy and torch load
-import tps
+# First: it sets OPENBLAS_NUM_THREADS, read once when OpenBLAS loads with
+# numpy or torch.
+import reference  # noqa: I100
+import numpy as np  # noqa: E402
+import tps  # noqa: E402
 
 
 def train_rates(s, a):

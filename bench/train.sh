@@ -41,6 +41,8 @@ median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] 
 # The rows/s of each epoch line a tool printed.
 rates() { sed -n 's/.* \([0-9][0-9]*\) rows\/s.*/\1/p' "$1"; }
 
+# Other work on the machine slows both sides: say how busy it was.
+load0=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "tabpipe-train, $epochs epochs..." >&2
 "$bin/tabpipe-train" --epochs "$epochs" --patience "$epochs" --seed 1 \
 	--threads 2 --valid "$work/lc.valid.tps" -o "$work/model.st" "$train" \
@@ -58,7 +60,10 @@ echo "PyTorch..." >&2
 (cd bench && "$py" torch_speed.py --train "$train" --epochs "$epochs" \
 	--runs "$runs") >"$work/torch"
 
-awk -v rows="$rows" -v epochs="$epochs" -v runs="$runs" '
+load1=$(cut -d' ' -f1-3 /proc/loadavg)
+
+awk -v rows="$rows" -v epochs="$epochs" -v runs="$runs" -v load0="$load0" \
+    -v load1="$load1" -v cpus="$(nproc)" '
 	FILENAME ~ /\/c$/ { c[$1] = $2 }
 	FILENAME ~ /\/torch$/ { t[$1] = $2 }
 	function line(name, key, unit) {
@@ -67,7 +72,8 @@ awk -v rows="$rows" -v epochs="$epochs" -v runs="$runs" '
 	END {
 		split(rows, r, " ")
 		printf "speed benchmark: data/lending_club.csv training split, %d rows, %d features;\n", r[1], r[2]
-		printf "6 layers, d_model 32, 4 heads, d_ff 64, batch 256, 2 threads; medians of %d epochs / %d runs\n\n", epochs, runs
+		printf "6 layers, d_model 32, 4 heads, d_ff 64, batch 256, 2 threads; medians of %d epochs / %d runs\n", epochs, runs
+		printf "load average %s at the start, %s at the end, on %d CPUs\n\n", load0, load1, cpus
 		printf "  %-24s %10s %10s   %s\n", "", "tabpipe", "PyTorch", "tabpipe/PyTorch"
 		line("training", "train_rows_per_s", "rows/s")
 		line("pretraining", "pretrain_rows_per_s", "rows/s")
