@@ -444,7 +444,7 @@ each_row(const tp_ingest_opts *o, tp_input *in, int nin, enum pass pass,
 				    source_nfields(&src));
 			else
 				rc = on_row(ctx, source_fields(&src), record, e);
-			if (rc != TP_OK && rc != TP_EINTERNAL)
+			if (rc == TP_EDATA)
 				source_where(&src, e);
 			if (rc == TP_EDATA && pass == PASS_INFER)
 				rc = TP_OK;

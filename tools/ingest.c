@@ -62,7 +62,7 @@ main(int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	tp_ingest_opts o = {.min_count = 1, .on_reject = print_reject};
-	const char *encoding_path = NULL, *fit_path = NULL, *output = "-";
+	const char *encoding_path = NULL, *fit_path = NULL, *output = NULL;
 	const char *prefix = NULL, *rejects_path = NULL, *conninfo = NULL;
 	const char *query = NULL;
 	char fingerprint[TP_SPLIT_MAX][65], names[TP_SPLIT_MAX][4096];
@@ -118,6 +118,12 @@ main(int argc, char **argv)
 		tool_die(TP_EUSAGE, "--encoding applies an encoding, --fit makes one: give one of them");
 	if (encoding_path != NULL && (o.schema || o.target || o.positive || o.id))
 		tool_die(TP_EUSAGE, "--encoding already says the columns' kinds: --schema, --target, --positive and --id go with fitting");
+	if (encoding_path != NULL && (o.max_vocab != 0 || o.min_count != 1))
+		tool_die(TP_EUSAGE, "--encoding already holds the vocabularies: --max-vocab and --min-count go with fitting");
+	if (prefix != NULL && output != NULL)
+		tool_die(TP_EUSAGE, "--split writes PREFIX.train.tps and the others: -o goes without it");
+	if (output == NULL)
+		output = "-";
 	if ((o.nsplit > 0) != (prefix != NULL))
 		tool_die(TP_EUSAGE, "--split and --out go together: --split 70/15/15 --out PREFIX writes PREFIX.train.tps, PREFIX.valid.tps and PREFIX.test.tps");
 	if (rejects_path != NULL && strcmp(rejects_path, "-") == 0 &&

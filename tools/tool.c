@@ -116,8 +116,11 @@ int
 tool_finish(int status)
 {
 	if (fflush(stdout) != 0 || ferror(stdout) || fclose(stdout) != 0) {
-		fprintf(stderr, "%s: standard output: write error: %s\n", name,
-		    strerror(errno));
+		/* A failed run has said what went wrong, the write error
+		 * included. */
+		if (status == 0)
+			fprintf(stderr, "%s: standard output: write error: %s\n",
+			    name, strerror(errno));
 		return status ? status : TP_EIO;
 	}
 	return status;

@@ -13,10 +13,18 @@ run_status "ingest of a missing file exits 66" 66 tabpipe-ingest -o "$T/x.tps" "
 err_has "missing file is named" "nothing.csv: cannot open"
 run_status "ingest into a missing folder exits 73" 73 tabpipe-ingest --target Class --positive bad -o "$T/no/such/dir.tps" "$DATA/lending_club.csv"
 run_status "ingest to a full disk exits 74" 74 sh -c 'tabpipe-ingest --target Class --positive bad "$DATA/lending_club.csv" >/dev/full'
+if [ "$(wc -l <"$T/err")" -eq 1 ] && grep -q "^tabpipe-ingest: standard output: write error: No space left on device$" "$T/err"; then
+	ok "the write error is said once, without an input line"
+else
+	not_ok "the write error is said once, without an input line"
+fi
+run_status "-o with --split exits 64" 64 tabpipe-ingest --target Class --positive bad --split 70/30 --out "$T/s" -o "$T/x.tps" "$DATA/lending_club.csv"
 run_status "a target value without --positive exits 64" 64 tabpipe-ingest --target Class -o "$T/x.tps" "$DATA/lending_club.csv"
 err_has "it says to use --positive" "--positive"
 run_status "an unknown target column exits 64" 64 tabpipe-ingest --target Nope -o "$T/x.tps" "$DATA/lending_club.csv"
 
+run_status "--max-vocab with --encoding exits 64" 64 tabpipe-ingest --encoding "$T/nothing.json" --max-vocab 3 "$DATA/lending_club.csv"
+err_has "it says the encoding holds the vocabularies" "--encoding already holds the vocabularies"
 run_status "ingest lending_club with a split" 0 tabpipe-ingest --target Class --positive bad --fit "$T/enc.json" --split 70/15/15 --seed 7 --out "$T/lc" "$DATA/lending_club.csv"
 err_has "counts on stderr" "9857 rows read, 0 rejected, 9857 written (train"
 yes_that "three streams written" test -s "$T/lc.train.tps" -a -s "$T/lc.valid.tps" -a -s "$T/lc.test.tps"
