@@ -50,6 +50,7 @@ fail:
 void
 tp_predictor_free(tp_predictor *p)
 {
+	tp_scorer_close(p->scorer);
 	tp_model_free(&p->model);
 	tp_encoding_free(&p->enc);
 	free(p->path);
@@ -591,7 +592,8 @@ tp_predict_run(tp_predictor *p, tp_predict_source *src, FILE *out,
 	}
 	tp_predict_write_header(out, fmt);
 	while ((got = tp_predict_source_read(src, &b, e)) > 0) {
-		if ((rc = tp_score(&p->model, &b, prob, e)) != TP_OK)
+		if ((rc = p->scorer != NULL ? tp_scorer_run(p->scorer, &b, prob, e) :
+		    tp_score(&p->model, &b, prob, e)) != TP_OK)
 			goto out;
 		for (size_t i = 0; i < b.n; i++) {
 			int label = tp_predictor_label(p, prob[i]);

@@ -42,6 +42,8 @@ typedef struct {
 	char *path;            /* the model file */
 	char sha256[65];       /* of the file's bytes */
 	int version;           /* registry version, 0 when not registered */
+	struct tp_scorer *scorer; /* the device that tp_predict_run scores on
+	                             (lib/train.h, owned); NULL: the CPU */
 } tp_predictor;
 
 /* Loads a model named by ref: a file or, with a database, a registry

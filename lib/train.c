@@ -10,6 +10,10 @@
 #include "rng.h"
 #include "safetensors.h"
 #include "train.h"
+#ifdef TP_CUDA
+#include "cuda/adamw.h"
+#include "cuda/model.h"
+#endif
 
 void
 tp_train_defaults(tp_train_opts *o)
@@ -109,6 +113,303 @@ tp_score(tp_model *m, const tp_batch *b, float *prob, tp_err *e)
 		    prob + r);
 	}
 	return TP_OK;
+}
+
+int
+tp_device_parse(const char *name, enum tp_device *d)
+{
+	if (strcmp(name, "cpu") == 0)
+		*d = TP_DEVICE_CPU;
+	else if (strcmp(name, "cuda") == 0)
+		*d = TP_DEVICE_CUDA;
+	else
+		return -1;
+	return 0;
+}
+
+const char *
+tp_device_name(enum tp_device d)
+{
+	return d == TP_DEVICE_CUDA ? "cuda" : "cpu";
+}
+
+#ifdef TP_CUDA
+int
+tp_device_check(enum tp_device d, tp_err *e)
+{
+	tp_cuda g = {0};
+	int rc;
+
+	if (d == TP_DEVICE_CPU)
+		return TP_OK;
+	rc = tp_cuda_open(&g, 0, e);
+	tp_cuda_close(&g);
+	return rc;
+}
+
+/* Rows a GPU scores at once: enough to keep it busy, few enough that the
+ * activations of a forward pass stay small. */
+enum { CUDA_SCORE_ROWS = 4096 };
+
+/* tp_score on cm, in slices of at most the rows cm is planned for. */
+static int
+cuda_score(tp_cuda *g, tp_cuda_model *cm, const tp_batch *b, float *prob,
+    tp_err *e)
+{
+	int rc;
+
+	for (size_t r = 0; r < b->n; r += (size_t)cm->planned) {
+		int n = b->n - r < (size_t)cm->planned ? (int)(b->n - r) :
+		    cm->planned;
+		if ((rc = tp_cuda_model_predict(g, cm, b->cat + r * b->ncat,
+		    b->num + r * b->nnum, n, prob + r, e)) != TP_OK)
+			return rc;
+	}
+	return TP_OK;
+}
+#else
+static int
+no_cuda(tp_err *e)
+{
+	return tp_err_set(e, TP_EUNAVAILABLE,
+	    "this tabpipe was built without CUDA (make CUDA=1)");
+}
+
+int
+tp_device_check(enum tp_device d, tp_err *e)
+{
+	return d == TP_DEVICE_CPU ? TP_OK : no_cuda(e);
+}
+#endif
+
+struct tp_scorer {
+	tp_model *m;
+#ifdef TP_CUDA
+	int gpu;             /* the rows go to the device below */
+	tp_cuda g;
+	tp_cuda_model cm;
+#endif
+};
+
+int
+tp_scorer_open(tp_scorer **out, tp_model *m, enum tp_device d, tp_err *e)
+{
+	tp_scorer *s;
+
+	*out = NULL;
+#ifndef TP_CUDA
+	if (d != TP_DEVICE_CPU)
+		return no_cuda(e);
+#endif
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return tp_err_nomem(e, "a scorer");
+	s->m = m;
+#ifdef TP_CUDA
+	if (d == TP_DEVICE_CUDA) {
+		int rc;
+		s->gpu = 1;
+		if ((rc = tp_cuda_open(&s->g, 0, e)) != TP_OK ||
+		    (rc = tp_cuda_model_init(&s->g, &s->cm, m, e)) != TP_OK) {
+			tp_scorer_close(s);
+			return rc;
+		}
+	}
+#endif
+	*out = s;
+	return TP_OK;
+}
+
+int
+tp_scorer_run(tp_scorer *s, const tp_batch *b, float *prob, tp_err *e)
+{
+#ifdef TP_CUDA
+	if (s->gpu) {
+		int rows = b->n < CUDA_SCORE_ROWS ? (int)b->n : CUDA_SCORE_ROWS;
+		int rc;
+		if (rows == 0)
+			return TP_OK;
+		if ((rc = tp_cuda_model_plan(&s->g, &s->cm, rows, e)) != TP_OK)
+			return rc;
+		return cuda_score(&s->g, &s->cm, b, prob, e);
+	}
+#endif
+	return tp_score(s->m, b, prob, e);
+}
+
+void
+tp_scorer_close(tp_scorer *s)
+{
+	if (s == NULL)
+		return;
+#ifdef TP_CUDA
+	tp_cuda_model_free(&s->cm);
+	tp_cuda_close(&s->g);
+#endif
+	free(s);
+}
+
+/*
+ * Where the steps of training run: the host model and optimiser, or their
+ * mirrors on the GPU. The host optimiser is made either way: on the GPU it
+ * holds the moments that a checkpoint saves and a resumed run starts from.
+ */
+typedef struct {
+	tp_model *m;
+	tp_adamw opt;
+#ifdef TP_CUDA
+	int gpu;
+	tp_cuda g;
+	tp_cuda_model cm;
+	tp_cuda_adamw gopt;
+#endif
+} engine;
+
+/* Room for steps of rows rows and the optimiser; on the GPU, the device is
+ * opened but nothing is sent until engine_start. */
+static int
+engine_open(engine *en, const tp_train_opts *o, tp_model *m,
+    const tp_adamw_config *oc, int rows, tp_err *e)
+{
+	int rc;
+
+	en->m = m;
+	if (o->device == TP_DEVICE_CPU)
+		return (rc = tp_model_plan(m, rows, e)) != TP_OK ? rc :
+		    tp_adamw_init(&en->opt, oc, m->nfloats, e);
+#ifdef TP_CUDA
+	en->gpu = 1;
+	return (rc = tp_adamw_init(&en->opt, oc, m->nfloats, e)) != TP_OK ? rc :
+	    tp_cuda_open(&en->g, 0, e);
+#else
+	return no_cuda(e);
+#endif
+}
+
+/* Sends the weights and the moments, as the host has them now (fresh, or
+ * from a checkpoint), to the device. */
+static int
+engine_start(engine *en, int rows, tp_err *e)
+{
+#ifdef TP_CUDA
+	size_t bytes = en->m->nfloats * sizeof(float);
+	int rc;
+
+	if (!en->gpu)
+		return TP_OK;
+	if ((rc = tp_cuda_model_init(&en->g, &en->cm, en->m, e)) != TP_OK ||
+	    (rc = tp_cuda_model_plan(&en->g, &en->cm, rows, e)) != TP_OK ||
+	    (rc = tp_cuda_adamw_init(&en->g, &en->gopt, &en->opt.cfg,
+	    en->m->nfloats, e)) != TP_OK ||
+	    (rc = tp_cuda_upload(&en->g, en->gopt.m, en->opt.m, bytes, e)) != TP_OK ||
+	    (rc = tp_cuda_upload(&en->g, en->gopt.v, en->opt.v, bytes, e)) != TP_OK)
+		return rc;
+	en->gopt.t = en->opt.t;
+#else
+	(void)en;
+	(void)rows;
+	(void)e;
+#endif
+	return TP_OK;
+}
+
+static float
+engine_classify(engine *en, const minibatch *mb, const float *class_weight,
+    int n)
+{
+#ifdef TP_CUDA
+	if (en->gpu)
+		return tp_cuda_model_classify_step(&en->g, &en->cm, mb->cat,
+		    mb->num, mb->label, class_weight, n, 1);
+#endif
+	return tp_model_classify_step(en->m, mb->cat, mb->num, mb->label,
+	    class_weight, n, 1);
+}
+
+static float
+engine_contrast(engine *en, const minibatch *mb, int n, float tau)
+{
+#ifdef TP_CUDA
+	if (en->gpu)
+		return tp_cuda_model_contrast_step(&en->g, &en->cm, mb->cat,
+		    mb->num, n, tau);
+#endif
+	return tp_model_contrast_step(en->m, mb->cat, mb->num, n, tau);
+}
+
+/* The optimiser's step; returns the gradient norm. */
+static float
+engine_update(engine *en)
+{
+#ifdef TP_CUDA
+	if (en->gpu) {
+		float norm = tp_cuda_adamw_step(&en->g, &en->gopt, en->cm.params,
+		    en->cm.grads, en->m->param, en->m->nparam);
+		en->opt.t = en->gopt.t;
+		return norm;
+	}
+#endif
+	return tp_adamw_step(&en->opt, en->m);
+}
+
+/* A step that gave no finite number: a failure of the device, if there was
+ * one, rather than a divergence. */
+static int
+engine_failure(engine *en, tp_err *e)
+{
+#ifdef TP_CUDA
+	if (en->gpu)
+		return tp_cuda_sync(&en->g, e);
+#else
+	(void)en;
+	(void)e;
+#endif
+	return TP_OK;
+}
+
+static int
+engine_score(engine *en, const tp_batch *b, float *prob, tp_err *e)
+{
+#ifdef TP_CUDA
+	if (en->gpu)
+		return cuda_score(&en->g, &en->cm, b, prob, e);
+#endif
+	return tp_score(en->m, b, prob, e);
+}
+
+/* Brings the device's weights (and with moments, the optimiser's moments)
+ * back to the host, where the best epoch and checkpoints are kept. */
+static int
+engine_fetch(engine *en, int moments, tp_err *e)
+{
+#ifdef TP_CUDA
+	size_t bytes = en->m->nfloats * sizeof(float);
+	int rc;
+
+	if (!en->gpu)
+		return TP_OK;
+	if ((rc = tp_cuda_model_download(&en->g, &en->cm, e)) != TP_OK)
+		return rc;
+	if (moments &&
+	    ((rc = tp_cuda_download(&en->g, en->opt.m, en->gopt.m, bytes, e)) != TP_OK ||
+	    (rc = tp_cuda_download(&en->g, en->opt.v, en->gopt.v, bytes, e)) != TP_OK))
+		return rc;
+#else
+	(void)en;
+	(void)moments;
+	(void)e;
+#endif
+	return TP_OK;
+}
+
+static void
+engine_close(engine *en)
+{
+#ifdef TP_CUDA
+	tp_cuda_adamw_free(&en->gopt);
+	tp_cuda_model_free(&en->cm);
+	tp_cuda_close(&en->g);
+#endif
+	tp_adamw_free(&en->opt);
 }
 
 static int
@@ -265,7 +566,7 @@ tp_train(const tp_train_opts *o, const tp_encoding *enc,
     const tp_batch *train, const tp_batch *valid, tp_model *m,
     tp_train_result *res, tp_err *e)
 {
-	tp_adamw opt = {0};
+	engine en = {0};
 	tp_adamw_config oc;
 	minibatch mb = {0};
 	progress_state st = {.best_auc = -1, .threshold = 0.5};
@@ -301,8 +602,7 @@ tp_train(const tp_train_opts *o, const tp_encoding *enc,
 		memcpy(cw, o->class_weight, sizeof(cw));
 		class_weight = cw;
 	}
-	if ((rc = tp_model_plan(m, o->batch, e)) != TP_OK ||
-	    (rc = tp_adamw_init(&opt, &oc, m->nfloats, e)) != TP_OK ||
+	if ((rc = engine_open(&en, o, m, &oc, o->batch, e)) != TP_OK ||
 	    (rc = minibatch_init(&mb, o->batch, enc->ncat, enc->nnum, e)) != TP_OK)
 		goto out;
 	if ((order = malloc(train->n * sizeof(*order))) == NULL ||
@@ -313,8 +613,10 @@ tp_train(const tp_train_opts *o, const tp_encoding *enc,
 	}
 	memcpy(best, m->params, m->nfloats * sizeof(float));
 	signature(o, enc, train, valid, sig, sizeof(sig));
-	if (o->resume && (rc = load_checkpoint(o->checkpoint, m, &opt, best, &st,
-	    sig, e)) != TP_OK)
+	if (o->resume && (rc = load_checkpoint(o->checkpoint, m, &en.opt, best,
+	    &st, sig, e)) != TP_OK)
+		goto out;
+	if ((rc = engine_start(&en, o->batch, e)) != TP_OK)
 		goto out;
 
 	while (st.epoch < o->epochs && st.bad_epochs < o->patience) {
@@ -327,18 +629,20 @@ tp_train(const tp_train_opts *o, const tp_encoding *enc,
 			    (int)(train->n - r) : o->batch;
 			for (int i = 0; i < n; i++)
 				gather(&mb, i, train, order[r + (size_t)i]);
-			float loss = tp_model_classify_step(m, mb.cat, mb.num,
-			    mb.label, class_weight, n, 1);
-			float norm = tp_adamw_step(&opt, m);
+			float loss = engine_classify(&en, &mb, class_weight, n);
+			float norm = engine_update(&en);
 			if (!isfinite(loss) || !isfinite(norm)) {
-				rc = not_finite(loss, norm, epoch, opt.t, o->checkpoint, e);
+				if ((rc = engine_failure(&en, e)) == TP_OK)
+					rc = not_finite(loss, norm, epoch, en.opt.t,
+					    o->checkpoint, e);
 				goto out;
 			}
 			sum += loss;
 			steps++;
 		}
 		double secs = now() - t0;
-		if ((rc = tp_score(m, valid, prob, e)) != TP_OK)
+		if ((rc = engine_score(&en, valid, prob, e)) != TP_OK ||
+		    (rc = engine_fetch(&en, o->checkpoint != NULL, e)) != TP_OK)
 			goto out;
 		double auc = tp_roc_auc(prob, 1, valid->label, valid->n, e);
 		tp_epoch_report rep = {
@@ -360,8 +664,8 @@ tp_train(const tp_train_opts *o, const tp_encoding *enc,
 			st.bad_epochs++;
 		st.epoch = epoch;
 		if (o->checkpoint != NULL &&
-		    (rc = save_checkpoint(o->checkpoint, m, &opt, best, &st, sig,
-		    e)) != TP_OK)
+		    (rc = save_checkpoint(o->checkpoint, m, &en.opt, best, &st,
+		    sig, e)) != TP_OK)
 			goto out;
 		if (o->progress != NULL)
 			o->progress(o->ctx, &rep);
@@ -373,7 +677,7 @@ tp_train(const tp_train_opts *o, const tp_encoding *enc,
 	res->best_epoch = st.best_epoch;
 	res->epochs_run = st.epoch;
 out:
-	tp_adamw_free(&opt);
+	engine_close(&en);
 	minibatch_free(&mb);
 	free(order);
 	free(best);
@@ -412,7 +716,7 @@ int
 tp_pretrain(const tp_train_opts *o, const tp_encoding *enc,
     const tp_batch *data, tp_model *m, tp_err *e)
 {
-	tp_adamw opt = {0};
+	engine en = {0};
 	tp_adamw_config oc;
 	minibatch mb = {0};
 	size_t *order = NULL;
@@ -425,9 +729,9 @@ tp_pretrain(const tp_train_opts *o, const tp_encoding *enc,
 	if ((rc = optimiser_config(o, data->n, &oc, e)) != TP_OK ||
 	    (rc = tp_model_init(m, &o->model, enc, o->seed, o->threads, e)) != TP_OK)
 		return rc;
-	if ((rc = tp_model_plan(m, 2 * o->batch, e)) != TP_OK ||
-	    (rc = tp_adamw_init(&opt, &oc, m->nfloats, e)) != TP_OK ||
-	    (rc = minibatch_init(&mb, 2 * o->batch, enc->ncat, enc->nnum, e)) != TP_OK)
+	if ((rc = engine_open(&en, o, m, &oc, 2 * o->batch, e)) != TP_OK ||
+	    (rc = minibatch_init(&mb, 2 * o->batch, enc->ncat, enc->nnum, e)) != TP_OK ||
+	    (rc = engine_start(&en, 2 * o->batch, e)) != TP_OK)
 		goto out;
 	if ((order = malloc(data->n * sizeof(*order))) == NULL) {
 		rc = tp_err_nomem(e, "pretraining");
@@ -446,10 +750,11 @@ tp_pretrain(const tp_train_opts *o, const tp_encoding *enc,
 				break;
 			for (int i = 0; i < n; i++)
 				make_views(&mb, i, n, data, order[r + (size_t)i], o, &rng);
-			float loss = tp_model_contrast_step(m, mb.cat, mb.num, n, o->tau);
-			float norm = tp_adamw_step(&opt, m);
+			float loss = engine_contrast(&en, &mb, n, o->tau);
+			float norm = engine_update(&en);
 			if (!isfinite(loss) || !isfinite(norm)) {
-				rc = not_finite(loss, norm, epoch, opt.t, NULL, e);
+				if ((rc = engine_failure(&en, e)) == TP_OK)
+					rc = not_finite(loss, norm, epoch, en.opt.t, NULL, e);
 				goto out;
 			}
 			sum += loss;
@@ -465,8 +770,9 @@ tp_pretrain(const tp_train_opts *o, const tp_encoding *enc,
 		if (o->progress != NULL)
 			o->progress(o->ctx, &rep);
 	}
+	rc = engine_fetch(&en, 0, e);
 out:
-	tp_adamw_free(&opt);
+	engine_close(&en);
 	minibatch_free(&mb);
 	free(order);
 	if (rc != TP_OK)

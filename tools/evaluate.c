@@ -12,7 +12,7 @@
 
 static const char usage[] =
     "usage: tabpipe-evaluate [-q] [--bins n] [--db conninfo] [--threads n]\n"
-    "           [-o report.json] -m model [file]\n";
+    "           [--device cpu|cuda] [-o report.json] -m model [file]\n";
 
 int
 main(int argc, char **argv)
@@ -21,6 +21,7 @@ main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{"bins", required_argument, NULL, O_BINS},
 		{"db", required_argument, NULL, O_DB},
+		TOOL_DEVICE_OPTION,
 		{"help", no_argument, NULL, 'h'},
 		{"model", required_argument, NULL, 'm'},
 		{"output", required_argument, NULL, 'o'},
@@ -37,6 +38,8 @@ main(int argc, char **argv)
 	tp_encoding menc = {0}, senc = {0};
 	tp_batch b = {0};
 	tp_evaluation ev = {0};
+	tp_scorer *scorer = NULL;
+	enum tp_device device;
 	tp_outfile report = {0};
 	cJSON *params = NULL, *inputs = NULL, *json = NULL, *result = NULL;
 	char sha[65], data[65], *text = NULL;
@@ -47,6 +50,8 @@ main(int argc, char **argv)
 
 	tool_init("evaluate", usage);
 	while ((c = getopt_long(argc, argv, "hm:o:qV", longopts, NULL)) != -1) {
+		if (tool_device_option(c, optarg))
+			continue;
 		switch (c) {
 		case O_BINS: bins = (int)tool_long(optarg, "--bins", 1, 10000); break;
 		case O_DB: conninfo = optarg; break;
@@ -62,6 +67,7 @@ main(int argc, char **argv)
 	path = tool_input(argc, argv, path);
 	if (model == NULL)
 		tool_die(TP_EUSAGE, "-m is required: name the model file or registry reference to evaluate");
+	device = tool_device();
 	db = tool_db_open(conninfo);
 	tool_model_ref(db, model, &v);
 
@@ -73,6 +79,7 @@ main(int argc, char **argv)
 	params = cJSON_CreateObject();
 	cJSON_AddNumberToObject(params, "bins", bins);
 	cJSON_AddNumberToObject(params, "threads", threads);
+	cJSON_AddStringToObject(params, "device", tp_device_name(device));
 	inputs = cJSON_CreateObject();
 	cJSON_AddStringToObject(inputs, "stream", data);
 	cJSON_AddStringToObject(inputs, "encoding", senc.fingerprint);
@@ -88,7 +95,8 @@ main(int argc, char **argv)
 		rc = tp_err_nomem(&e, "the probabilities");
 		goto fail;
 	}
-	if ((rc = tp_score(&m, &b, prob, &e)) != TP_OK ||
+	if ((rc = tp_scorer_open(&scorer, &m, device, &e)) != TP_OK ||
+	    (rc = tp_scorer_run(scorer, &b, prob, &e)) != TP_OK ||
 	    (rc = tp_evaluate(&ev, prob, b.label, b.n, meta.threshold, bins,
 	    &e)) != TP_OK) {
 		tp_err_prefix(&e, "%s", model);
@@ -136,6 +144,7 @@ done:
 	cJSON_Delete(result);
 	free(text);
 	free(prob);
+	tp_scorer_close(scorer);
 	tp_evaluation_free(&ev);
 	tp_batch_free(&b);
 	tp_encoding_free(&senc);

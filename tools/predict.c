@@ -11,8 +11,9 @@
 #include "tool.h"
 
 static const char usage[] =
-    "usage: tabpipe-predict [-q] [--csv] [--db conninfo] [--format csv|jsonl]\n"
-    "           [--log] [--serve] [--threads n] -m model [file]\n";
+    "usage: tabpipe-predict [-q] [--csv] [--db conninfo] [--device cpu|cuda]\n"
+    "           [--format csv|jsonl] [--log] [--serve] [--threads n] -m model\n"
+    "           [file]\n";
 
 static volatile sig_atomic_t hup, stop;
 
@@ -77,6 +78,7 @@ main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{"csv", no_argument, NULL, O_CSV},
 		{"db", required_argument, NULL, O_DB},
+		TOOL_DEVICE_OPTION,
 		{"format", required_argument, NULL, O_FORMAT},
 		{"help", no_argument, NULL, 'h'},
 		{"log", no_argument, NULL, O_LOG},
@@ -96,6 +98,7 @@ main(int argc, char **argv)
 	tp_predlog log = {0}, *logp = NULL;
 	tp_predict_counts counts = {0};
 	tp_serve_counts served = {0};
+	enum tp_device device;
 	tp_db *db;
 	int64_t run;
 	FILE *in = NULL;
@@ -103,6 +106,8 @@ main(int argc, char **argv)
 
 	tool_init("predict", usage);
 	while ((c = getopt_long(argc, argv, "hm:qV", longopts, NULL)) != -1) {
+		if (tool_device_option(c, optarg))
+			continue;
 		switch (c) {
 		case O_CSV: csv = 1; break;
 		case O_DB: conninfo = optarg; break;
@@ -132,12 +137,20 @@ main(int argc, char **argv)
 		tool_die(TP_EUSAGE, "-m is required: the model file or registry reference to predict with");
 	if (serving && (strcmp(path, "-") != 0 || csv || format != NULL))
 		tool_die(TP_EUSAGE, "--serve reads JSON requests on standard input and answers in JSON lines: it takes no file, --csv or --format");
+	device = tool_device();
+	/* A reload makes a new predictor, which scores on the CPU. */
+	if (serving && device != TP_DEVICE_CPU)
+		tool_die(TP_EUSAGE, "--serve scores on the CPU: it takes no --device %s",
+		    tp_device_name(device));
 	db = tool_db_open(conninfo);
 	if (log_all && db == NULL)
 		tool_die(TP_EUSAGE, "--log records the predictions in the database: give one with --db or TABPIPE_DB");
 
-	if ((rc = tp_predictor_open(&p, db, model, nthreads, &e)) != TP_OK) {
+	if ((rc = tp_predictor_open(&p, db, model, nthreads, &e)) != TP_OK ||
+	    (device != TP_DEVICE_CPU &&
+	    (rc = tp_scorer_open(&p.scorer, &p.model, device, &e)) != TP_OK)) {
 		tool_report(&e);
+		tp_predictor_free(&p);
 		tp_db_close(db);
 		return tool_finish(rc);
 	}
@@ -150,6 +163,7 @@ main(int argc, char **argv)
 		cJSON_AddBoolToObject(params, "csv", csv);
 	}
 	cJSON_AddNumberToObject(params, "threads", nthreads);
+	cJSON_AddStringToObject(params, "device", tp_device_name(device));
 	inputs = cJSON_CreateObject();
 	cJSON_AddStringToObject(inputs, "model_sha256", p.sha256);
 	if (p.version > 0)

@@ -11,10 +11,10 @@
 static const char usage[] =
     "usage: tabpipe-pretrain [-q] [--activation gelu|relu] [--batch n]\n"
     "           [--clip x] [--corruption mask|resample] [--d-ff n]\n"
-    "           [--d-model n] [--db conninfo] [--dropout p] [--epochs n]\n"
-    "           [--head-hidden n] [--heads n] [--layers n] [--lr x] [--rate p]\n"
-    "           [--seed n] [--temperature t] [--threads n] [--warmup x]\n"
-    "           [--weight-decay x] -o encoder [file]\n";
+    "           [--d-model n] [--db conninfo] [--device cpu|cuda] [--dropout p]\n"
+    "           [--epochs n] [--head-hidden n] [--heads n] [--layers n] [--lr x]\n"
+    "           [--rate p] [--seed n] [--temperature t] [--threads n]\n"
+    "           [--warmup x] [--weight-decay x] -o encoder [file]\n";
 
 int
 main(int argc, char **argv)
@@ -79,6 +79,7 @@ main(int argc, char **argv)
 		tool_die(TP_EUSAGE, "--batch %d: contrastive pretraining compares the rows of a batch, it needs at least 2", o.batch);
 	if ((rc = tp_config_check(&o.model, &e)) != TP_OK)
 		tool_die(rc, "%s", e.msg);
+	o.device = tool_device();
 
 	progress.db = tool_db_open(conninfo);
 	if ((rc = tp_stream_load(path, &enc, &data, &e)) != TP_OK)

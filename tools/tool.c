@@ -134,11 +134,46 @@ tool_binary_stdout(void)
 		    "not writing a binary stream to a terminal: redirect standard output");
 }
 
+/* --device's value, until tool_device reads it. */
+static const char *device_arg;
+
+int
+tool_device_option(int c, const char *arg)
+{
+	if (c != TOOL_O_DEVICE)
+		return 0;
+	device_arg = arg;
+	return 1;
+}
+
+enum tp_device
+tool_device(void)
+{
+	const char *from = "--device", *arg = device_arg;
+	enum tp_device d = TP_DEVICE_CPU;
+	tp_err e = {0};
+	int rc;
+
+	/* An empty variable is an unset one, as the shell's ${VAR:-} has it. */
+	if (arg == NULL) {
+		from = "TABPIPE_DEVICE";
+		if ((arg = getenv(from)) != NULL && *arg == '\0')
+			arg = NULL;
+	}
+	if (arg != NULL && tp_device_parse(arg, &d) < 0)
+		tool_die(TP_EUSAGE, "%s: \"%s\" is not cpu or cuda", from, arg);
+	if ((rc = tp_device_check(d, &e)) != TP_OK)
+		tool_die(rc, "--device %s: %s", tp_device_name(d), e.msg);
+	return d;
+}
+
 int
 tool_train_option(int c, const char *arg, tp_train_opts *o)
 {
 	tp_config *m = &o->model;
 
+	if (tool_device_option(c, arg))
+		return 1;
 	switch (c) {
 	case TOOL_O_ACTIVATION:
 		if (strcmp(arg, "gelu") == 0)
@@ -293,5 +328,6 @@ tool_train_params(const tp_train_opts *o)
 	cJSON_AddNumberToObject(j, "warmup", o->warmup);
 	cJSON_AddNumberToObject(j, "seed", (double)o->seed);
 	cJSON_AddNumberToObject(j, "threads", o->threads);
+	cJSON_AddStringToObject(j, "device", tp_device_name(o->device));
 	return j;
 }

@@ -43,6 +43,19 @@ int tool_finish(int status);
 /* Refuses (exit 64) to send a binary stream to a terminal. */
 void tool_binary_stdout(void);
 
+/* --device, for every tool that runs the model (TOOL_TRAIN_OPTIONS holds
+ * it too): tool_device_option keeps its value and returns 1, or returns 0
+ * for another option. After the options, tool_device gives the device:
+ * --device's, else TABPIPE_DEVICE's, else the CPU. A name other than cpu
+ * or cuda is a usage error (64); a device that cannot run the model here
+ * (a build without CUDA, no GPU) ends the tool with 69 and the reason, so
+ * that a tool knows before it reads its input, and never runs on the CPU
+ * instead. */
+#define TOOL_DEVICE_OPTION {"device", required_argument, NULL, TOOL_O_DEVICE}
+
+int tool_device_option(int c, const char *arg);
+enum tp_device tool_device(void);
+
 /* Options that pretrain and train share: the model's sizes and the
  * optimiser's settings. TOOL_TRAIN_OPTIONS goes into a getopt_long table;
  * tool_train_option handles one of them and returns 1, or returns 0 for an
@@ -50,7 +63,7 @@ void tool_binary_stdout(void);
 
 enum {
 	TOOL_O_ACTIVATION = 1000, TOOL_O_BATCH, TOOL_O_CLIP, TOOL_O_D_FF,
-	TOOL_O_D_MODEL, TOOL_O_DROPOUT, TOOL_O_EPOCHS, TOOL_O_HEAD_HIDDEN,
+	TOOL_O_D_MODEL, TOOL_O_DEVICE, TOOL_O_DROPOUT, TOOL_O_EPOCHS, TOOL_O_HEAD_HIDDEN,
 	TOOL_O_HEADS, TOOL_O_LAYERS, TOOL_O_LR, TOOL_O_SEED, TOOL_O_THREADS,
 	TOOL_O_WARMUP, TOOL_O_WEIGHT_DECAY,
 };
@@ -61,6 +74,7 @@ enum {
 	{"clip", required_argument, NULL, TOOL_O_CLIP}, \
 	{"d-ff", required_argument, NULL, TOOL_O_D_FF}, \
 	{"d-model", required_argument, NULL, TOOL_O_D_MODEL}, \
+	TOOL_DEVICE_OPTION, \
 	{"dropout", required_argument, NULL, TOOL_O_DROPOUT}, \
 	{"epochs", required_argument, NULL, TOOL_O_EPOCHS}, \
 	{"head-hidden", required_argument, NULL, TOOL_O_HEAD_HIDDEN}, \

@@ -11,11 +11,11 @@
 static const char usage[] =
     "usage: tabpipe-train [-q] [--activation gelu|relu] [--batch n]\n"
     "           [--checkpoint file [--resume]] [--class-weight w] [--clip x]\n"
-    "           [--d-ff n] [--d-model n] [--db conninfo] [--dropout p]\n"
-    "           [--encoder file] [--epochs n] [--head-hidden n] [--heads n]\n"
-    "           [--layers n] [--lr x] [--name model] [--patience n] [--seed n]\n"
-    "           [--threads n] [--threshold f1|x] [--warmup x] [--weight-decay x]\n"
-    "           --valid file -o model [file]\n";
+    "           [--d-ff n] [--d-model n] [--db conninfo] [--device cpu|cuda]\n"
+    "           [--dropout p] [--encoder file] [--epochs n] [--head-hidden n]\n"
+    "           [--heads n] [--layers n] [--lr x] [--name model] [--patience n]\n"
+    "           [--seed n] [--threads n] [--threshold f1|x] [--warmup x]\n"
+    "           [--weight-decay x] --valid file -o model [file]\n";
 
 int
 main(int argc, char **argv)
@@ -97,6 +97,7 @@ main(int argc, char **argv)
 		tool_die(TP_EUSAGE, "--resume needs --checkpoint");
 	if ((rc = tp_config_check(&o.model, &e)) != TP_OK)
 		tool_die(rc, "%s", e.msg);
+	o.device = tool_device();
 	if (name != NULL && strcmp(out, "-") == 0)
 		tool_die(TP_EUSAGE, "--name registers the model file: give -o a file, not standard output");
 	progress.db = tool_db_open(conninfo);
