@@ -44,9 +44,14 @@ rates() { sed -n 's/.* \([0-9][0-9]*\) rows\/s.*/\1/p' "$1"; }
 # Other work on the machine slows both sides: say how busy it was.
 load0=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "tabpipe-train, $epochs epochs..." >&2
-"$bin/tabpipe-train" --epochs "$epochs" --patience "$epochs" --seed 1 \
-	--threads 2 --valid "$work/lc.valid.tps" -o "$work/model.st" "$train" \
-	2>"$work/train.log"
+# Peak resident memory (KiB) of training for 1 epoch and for all: the
+# issue wants it not to grow with the epochs.
+/usr/bin/time -f '%M' -o "$work/mem1" "$bin/tabpipe-train" -q --epochs 1 \
+	--seed 1 --threads 2 --valid "$work/lc.valid.tps" -o "$work/model.st" \
+	"$train"
+/usr/bin/time -f '%M' -o "$work/mem" "$bin/tabpipe-train" --epochs "$epochs" \
+	--patience "$epochs" --seed 1 --threads 2 --valid "$work/lc.valid.tps" \
+	-o "$work/model.st" "$train" 2>"$work/train.log"
 echo "tabpipe-pretrain, $epochs epochs..." >&2
 "$bin/tabpipe-pretrain" --epochs "$epochs" --seed 1 --threads 2 \
 	-o "$work/enc.st" "$train" 2>"$work/pretrain.log"
@@ -55,6 +60,8 @@ echo "inference and sgemm..." >&2
 {
 	echo "train_rows_per_s $(rates "$work/train.log" | median)"
 	echo "pretrain_rows_per_s $(rates "$work/pretrain.log" | median)"
+	echo "train_kib_1 $(tail -1 "$work/mem1")"
+	echo "train_kib $(tail -1 "$work/mem")"
 } >>"$work/c"
 echo "PyTorch..." >&2
 (cd bench && "$py" torch_speed.py --train "$train" --epochs "$epochs" \
@@ -84,6 +91,7 @@ awk -v rows="$rows" -v epochs="$epochs" -v runs="$runs" -v load0="$load0" \
 		gt = t["train_rows_per_s"] * 3 * f / 1000
 		printf "\n  sgemm on 2 threads (2048^3): %.1f GFLOP/s\n", c["sgemm_gflops"]
 		printf "  model: %.3f MFLOP per row forward, 3x that per training row\n", f
+		printf "  tabpipe-train peak memory: %d KiB for 1 epoch, %d KiB for %d\n", c["train_kib_1"], c["train_kib"], epochs
 		printf "  useful training GFLOP/s: tabpipe %.1f (%.1f %% of sgemm), PyTorch %.1f (%.1f %%)\n", gc, 100 * gc / c["sgemm_gflops"], gt, 100 * gt / c["sgemm_gflops"]
 		# In awk, > among printf arguments is a redirection.
 		g1 = (c["train_rows_per_s"] >= 5 * t["train_rows_per_s"]) ? "met" : "not met"
