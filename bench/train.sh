@@ -6,8 +6,9 @@
 # their ratios: training and pretraining rows/s (medians of the per-epoch
 # rates the tools print, and of torch_speed.py's), batch inference rows/s
 # and single-row latency (bench/speed.c and torch_speed.py, medians of
-# RUNS runs), this machine's sgemm rate measured in the same run, and the
-# useful GFLOP/s of training as a share of it.
+# RUNS runs), this machine's sgemm rate measured in the same run, the
+# useful GFLOP/s of training as a share of it, and tabpipe-train's peak
+# memory for 1 epoch and for EPOCHS (it should not grow with epochs).
 #
 #   sh bench/train.sh                  after `make`; BUILD=dir for another
 #   EPOCHS=3 RUNS=5 sh bench/train.sh  build folder (default build)
