@@ -11,8 +11,8 @@
 #include "train.h"
 
 static const char usage[] =
-    "usage: tabpipe-evaluate [-q] [--bins n] [--db conninfo] [--threads n]\n"
-    "           [--device cpu|cuda] [-o report.json] -m model [file]\n";
+    "usage: tabpipe-evaluate [-q] [--bins n] [--db conninfo] [--device cpu|cuda]\n"
+    "           [--threads n] [-o report.json] -m model [file]\n";
 
 int
 main(int argc, char **argv)

