@@ -132,12 +132,16 @@ bench: all
 	sh bench/ingest.sh
 bench-serve: all
 	sh bench/serve.sh
+bench-train: all
+	BUILD=$(BUILD) sh bench/train.sh
+bench-quality: all
+	BUILD=$(BUILD) sh bench/quality.sh
 
 clean:
 	rm -rf build build-*
 
 .PHONY: all check check-asan install demo train monitor registry db-start \
-	db-stop bench bench-serve clean
+	db-stop bench bench-serve bench-train bench-quality clean
 .SECONDARY:
 
 # The golden test's reference: weights and inputs from C, outputs and
