@@ -2,6 +2,11 @@
 
 #include "sha256.h"
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define HAVE_SHA_NI 1
+#endif
+
 static const uint32_t K[64] = {
 	0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1,
 	0x923f82a4, 0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3,
@@ -19,9 +24,9 @@ static const uint32_t K[64] = {
 #define ROR(x, n) (((x) >> (n)) | ((x) << (32 - (n))))
 
 static void
-block(tp_sha256 *s, const unsigned char *p)
+block(uint32_t h[8], const unsigned char *p)
 {
-	uint32_t w[64], a, b, c, d, e, f, g, h;
+	uint32_t w[64], a, b, c, d, e, f, g, hh;
 
 	for (int i = 0; i < 16; i++)
 		w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 |
@@ -31,18 +36,95 @@ block(tp_sha256 *s, const unsigned char *p)
 		uint32_t s1 = ROR(w[i - 2], 17) ^ ROR(w[i - 2], 19) ^ (w[i - 2] >> 10);
 		w[i] = w[i - 16] + s0 + w[i - 7] + s1;
 	}
-	a = s->h[0]; b = s->h[1]; c = s->h[2]; d = s->h[3];
-	e = s->h[4]; f = s->h[5]; g = s->h[6]; h = s->h[7];
+	a = h[0]; b = h[1]; c = h[2]; d = h[3];
+	e = h[4]; f = h[5]; g = h[6]; hh = h[7];
 	for (int i = 0; i < 64; i++) {
-		uint32_t t1 = h + (ROR(e, 6) ^ ROR(e, 11) ^ ROR(e, 25)) +
+		uint32_t t1 = hh + (ROR(e, 6) ^ ROR(e, 11) ^ ROR(e, 25)) +
 		    ((e & f) ^ (~e & g)) + K[i] + w[i];
 		uint32_t t2 = (ROR(a, 2) ^ ROR(a, 13) ^ ROR(a, 22)) +
 		    ((a & b) ^ (a & c) ^ (b & c));
-		h = g; g = f; f = e; e = d + t1;
+		hh = g; g = f; f = e; e = d + t1;
 		d = c; c = b; b = a; a = t1 + t2;
 	}
-	s->h[0] += a; s->h[1] += b; s->h[2] += c; s->h[3] += d;
-	s->h[4] += e; s->h[5] += f; s->h[6] += g; s->h[7] += h;
+	h[0] += a; h[1] += b; h[2] += c; h[3] += d;
+	h[4] += e; h[5] += f; h[6] += g; h[7] += hh;
+}
+
+static void
+blocks_portable(uint32_t h[8], const unsigned char *p, size_t n)
+{
+	for (; n > 0; n--, p += 64)
+		block(h, p);
+}
+
+#ifdef HAVE_SHA_NI
+/* The SHA extensions (Intel Goldmont and later, AMD Zen) do two rounds an
+ * instruction on the state kept as ABEF and CDGH, and the message
+ * schedule four words at a time. */
+__attribute__((target("sha,sse4.1")))
+static void
+blocks_sha_ni(uint32_t h[8], const unsigned char *p, size_t n)
+{
+	const __m128i bswap = _mm_set_epi64x(0x0c0d0e0f08090a0bLL,
+	    0x0405060700010203LL);
+	__m128i dcba = _mm_loadu_si128((const __m128i *)&h[0]);
+	__m128i hgfe = _mm_loadu_si128((const __m128i *)&h[4]);
+	__m128i cdab = _mm_shuffle_epi32(dcba, 0xb1);
+	__m128i efgh = _mm_shuffle_epi32(hgfe, 0x1b);
+	__m128i abef = _mm_alignr_epi8(cdab, efgh, 8);
+	__m128i cdgh = _mm_blend_epi16(efgh, cdab, 0xf0);
+
+	for (; n > 0; n--, p += 64) {
+		__m128i abef0 = abef, cdgh0 = cdgh, w[4], m;
+		for (int i = 0; i < 16; i++) {
+			if (i < 4) {
+				w[i] = _mm_shuffle_epi8(_mm_loadu_si128(
+				    (const __m128i *)(p + 16 * i)), bswap);
+			} else {
+				/* w[i % 4] holds words 4(i-4).., about to be
+				 * replaced by words 4i..4i+3. */
+				__m128i t = _mm_sha256msg1_epu32(w[i % 4],
+				    w[(i + 1) % 4]);
+				t = _mm_add_epi32(t, _mm_alignr_epi8(w[(i + 3) % 4],
+				    w[(i + 2) % 4], 4));
+				w[i % 4] = _mm_sha256msg2_epu32(t, w[(i + 3) % 4]);
+			}
+			m = _mm_add_epi32(w[i % 4],
+			    _mm_loadu_si128((const __m128i *)&K[4 * i]));
+			cdgh = _mm_sha256rnds2_epu32(cdgh, abef, m);
+			abef = _mm_sha256rnds2_epu32(abef, cdgh,
+			    _mm_shuffle_epi32(m, 0x0e));
+		}
+		abef = _mm_add_epi32(abef, abef0);
+		cdgh = _mm_add_epi32(cdgh, cdgh0);
+	}
+	__m128i feba = _mm_shuffle_epi32(abef, 0x1b);
+	__m128i dchg = _mm_shuffle_epi32(cdgh, 0xb1);
+	_mm_storeu_si128((__m128i *)&h[0], _mm_blend_epi16(feba, dchg, 0xf0));
+	_mm_storeu_si128((__m128i *)&h[4], _mm_alignr_epi8(dchg, feba, 8));
+}
+#endif
+
+static void (*blocks)(uint32_t h[8], const unsigned char *p, size_t n);
+
+__attribute__((constructor))
+static void
+choose_blocks(void)
+{
+	tp_sha256_use_portable(0);
+}
+
+void
+tp_sha256_use_portable(int yes)
+{
+	blocks = blocks_portable;
+#ifdef HAVE_SHA_NI
+	__builtin_cpu_init();
+	if (!yes && __builtin_cpu_supports("sha"))
+		blocks = blocks_sha_ni;
+#else
+	(void)yes;
+#endif
 }
 
 void
@@ -70,11 +152,11 @@ tp_sha256_update(tp_sha256 *s, const void *data, size_t len)
 		len -= take;
 		if (have + take < 64)
 			return;
-		block(s, s->buf);
+		blocks(s->h, s->buf, 1);
 	}
-	for (; len >= 64; p += 64, len -= 64)
-		block(s, p);
-	memcpy(s->buf, p, len);
+	blocks(s->h, p, len / 64);
+	p += len / 64 * 64;
+	memcpy(s->buf, p, len % 64);
 }
 
 void

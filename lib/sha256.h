@@ -17,6 +17,10 @@ typedef struct {
 void tp_sha256_init(tp_sha256 *s);
 void tp_sha256_update(tp_sha256 *s, const void *p, size_t len);
 void tp_sha256_final(tp_sha256 *s, unsigned char out[32]);
+/* The compression runs on the CPU's SHA instructions where it has them;
+ * with yes, on the portable code instead (for the tests, which check that
+ * both agree). Not thread-safe: call it before hashing starts. */
+void tp_sha256_use_portable(int yes);
 /* The digest as 64 lower-case hex digits and a NUL. */
 void tp_sha256_hex(const unsigned char digest[32], char out[65]);
 

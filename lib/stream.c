@@ -141,8 +141,9 @@ tp_batch_row(const tp_batch *b, size_t i)
 }
 
 /*
- * Deflating a block costs as much as parsing its CSV, so a worker thread
- * deflates and writes each full block while the caller fills the next one.
+ * Deflating a block costs about as much as parsing its CSV, so a worker
+ * thread deflates and writes each full block while the caller hashes it for
+ * the fingerprint and fills the next one.
  * Two payload buffers alternate between them; the order of the blocks and
  * so the bytes of the stream are the same as without the thread.
  */
@@ -159,6 +160,8 @@ struct tp_stream_writer {
 	int cur;             /* the payload the caller fills next */
 	unsigned char *packed; /* the worker's deflate buffer */
 	size_t packedcap;
+	z_stream zs;         /* the worker's deflate state, reset per block */
+	int zs_ready;
 	pthread_t worker;
 	int started;         /* the worker is running */
 	pthread_mutex_t mu;
@@ -177,6 +180,27 @@ write_bytes(tp_stream_writer *w, const void *p, size_t len, tp_err *e)
 		return tp_err_set(e, TP_EIO, "%s: write error: %s", w->name,
 		    strerror(errno));
 	return TP_OK;
+}
+
+/* Deflates raw into w->packed (of *packedlen bytes, set to the result)
+ * at level 1, with one deflate state for all blocks: setting one up costs
+ * more than resetting it. */
+static int
+deflate_block(tp_stream_writer *w, const unsigned char *raw, size_t rawlen,
+    uLongf *packedlen)
+{
+	int rc = w->zs_ready ? deflateReset(&w->zs) : deflateInit(&w->zs, 1);
+
+	if (rc != Z_OK)
+		return rc;
+	w->zs_ready = 1;
+	w->zs.next_in = (Bytef *)raw;
+	w->zs.avail_in = (uInt)rawlen;
+	w->zs.next_out = w->packed;
+	w->zs.avail_out = (uInt)*packedlen;
+	rc = deflate(&w->zs, Z_FINISH);
+	*packedlen = w->zs.total_out;
+	return rc == Z_STREAM_END ? Z_OK : Z_BUF_ERROR;
 }
 
 /* Writes one block: a payload of raw bytes, deflated when that saves at
@@ -200,7 +224,7 @@ write_block(tp_stream_writer *w, uint32_t rows, const unsigned char *raw,
 			w->packed = np;
 			w->packedcap = packedlen;
 		}
-		if (compress2(w->packed, &packedlen, raw, (uLong)rawlen, 1) == Z_OK &&
+		if (deflate_block(w, raw, rawlen, &packedlen) == Z_OK &&
 		    packedlen < rawlen - rawlen / 8) {
 			stored = w->packed;
 			storedlen = packedlen;
@@ -235,14 +259,6 @@ work(void *arg)
 		int failed = w->werr.code != TP_OK;
 		pthread_mutex_unlock(&w->mu);
 		tp_err e = {0};
-		size_t nc = (size_t)w->block.ncat, nn = (size_t)w->block.nnum;
-		const unsigned char *cats = p + rows * sizeof(int64_t);
-		const unsigned char *nums = cats + rows * nc * sizeof(int32_t);
-		hash_rows(&w->hash, (const int64_t *)(const void *)p,
-		    (const int32_t *)(const void *)cats,
-		    (const float *)(const void *)nums,
-		    (const int8_t *)(nums + rows * nn * sizeof(float)), rows,
-		    (int)nc, (int)nn);
 		if (!failed && write_block(w, rows, p, len, &e) != TP_OK) {
 			pthread_mutex_lock(&w->mu);
 			w->werr = e;
@@ -316,6 +332,10 @@ flush_rows(tp_stream_writer *w, tp_err *e)
 	memcpy(p, b->label, n * sizeof(*b->label));
 	w->rows += n;
 	w->block.n = 0;
+	/* The fingerprint here and deflate in the worker: deflate is the
+	 * larger part, and the two halves then take about as long. */
+	hash_rows(&w->hash, b->id, b->cat, b->num, b->label, n,
+	    b->ncat, b->nnum);
 	if ((rc = drain(w, e)) != TP_OK)
 		return rc;
 	pthread_mutex_lock(&w->mu);
@@ -463,6 +483,8 @@ tp_stream_writer_abort(tp_stream_writer *w)
 	free(w->raw[0]);
 	free(w->raw[1]);
 	free(w->packed);
+	if (w->zs_ready)
+		deflateEnd(&w->zs);
 	free(w);
 }
 

@@ -139,6 +139,35 @@ START_TEST(test_hex)
 }
 END_TEST
 
+/* The CPU's SHA instructions and the portable code agree, on every length
+ * around a block's and on a long input fed in odd pieces. */
+START_TEST(test_both_compressions)
+{
+	static const size_t odd[] = {1, 63, 64, 65, 200, 7};
+	const size_t n = 100000;
+	unsigned char *p = malloc(n);
+	char fast[65], slow[65];
+
+	ck_assert_ptr_nonnull(p);
+	for (size_t i = 0; i < n; i++)
+		p[i] = (unsigned char)(i * 2654435761u >> 13);
+	for (size_t len = 0; len < 300; len++) {
+		tp_sha256_use_portable(0);
+		digest_hex(p, len, fast);
+		tp_sha256_use_portable(1);
+		digest_hex(p, len, slow);
+		ck_assert_str_eq(fast, slow);
+	}
+	tp_sha256_use_portable(0);
+	digest_pieces(p, n, odd, 6, fast);
+	tp_sha256_use_portable(1);
+	digest_pieces(p, n, odd, 6, slow);
+	tp_sha256_use_portable(0);
+	ck_assert_str_eq(fast, slow);
+	free(p);
+}
+END_TEST
+
 Suite *
 sha256_suite(void)
 {
@@ -150,6 +179,7 @@ sha256_suite(void)
 	tcase_add_test(tc, test_million_a);
 	tcase_add_test(tc, test_pieces);
 	tcase_add_test(tc, test_hex);
+	tcase_add_test(tc, test_both_compressions);
 	suite_add_tcase(s, tc);
 	return s;
 }
