@@ -141,36 +141,50 @@ tp_batch_row(const tp_batch *b, size_t i)
 }
 
 /*
- * Deflating a block costs about as much as parsing its CSV, so a worker
- * thread deflates and writes each full block while the caller hashes it for
- * the fingerprint and fills the next one.
- * Two payload buffers alternate between them; the order of the blocks and
- * so the bytes of the stream are the same as without the thread.
+ * Deflating a block costs more than parsing its CSV, so two packer threads
+ * deflate full blocks while the caller hashes each for the fingerprint and
+ * fills the next one. A packer writes its block when every earlier one is
+ * written, so the blocks, and the bytes of the stream, are in the order
+ * the rows came, as without threads.
  */
+enum { NPACKERS = 2, NSLOTS = NPACKERS + 1 };
+
+enum slot_state { SLOT_FREE, SLOT_FILLING, SLOT_FULL, SLOT_PACKING };
+
+typedef struct {
+	unsigned char *raw;  /* the payload */
+	size_t cap, len;
+	uint32_t rows;
+	uint64_t seq;        /* its place among the blocks */
+	enum slot_state state;
+} slot;
+
+typedef struct {
+	tp_stream_writer *w;
+	pthread_t thread;
+	unsigned char *packed; /* its deflate buffer */
+	size_t packedcap;
+	z_stream zs;         /* its deflate state, reset per block */
+	int zs_ready;
+} packer;
+
 struct tp_stream_writer {
 	FILE *f;
 	const char *name;
-	tp_batch block;      /* rows not yet written */
-	uint64_t rows;       /* rows handed to the worker */
+	tp_batch block;      /* rows not yet handed over */
+	uint64_t rows;       /* rows handed to the packers */
 	uint64_t nblock;     /* blocks written */
 	tp_sha256 hash;      /* of the rows written, for the fingerprint */
 	uint64_t *unseen;    /* (ncat) */
-	unsigned char *raw[2]; /* payloads: one filled, one being written */
-	size_t rawcap[2];
-	int cur;             /* the payload the caller fills next */
-	unsigned char *packed; /* the worker's deflate buffer */
-	size_t packedcap;
-	z_stream zs;         /* the worker's deflate state, reset per block */
-	int zs_ready;
-	pthread_t worker;
-	int started;         /* the worker is running */
+	slot slots[NSLOTS];
+	packer packers[NPACKERS];
+	int started;         /* packers running */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	const unsigned char *pending; /* a payload for the worker, or NULL */
-	size_t pendinglen;
-	uint32_t pendingrows;
-	int quit;            /* the worker is to stop */
-	tp_err werr;         /* the worker's first failure; code 0 if none */
+	uint64_t next_seq;   /* the number of the next full block */
+	uint64_t next_write; /* the number of the block to write next */
+	int quit;            /* the packers are to stop */
+	tp_err werr;         /* the packers' first failure; code 0 if none */
 };
 
 static int
@@ -182,55 +196,54 @@ write_bytes(tp_stream_writer *w, const void *p, size_t len, tp_err *e)
 	return TP_OK;
 }
 
-/* Deflates raw into w->packed (of *packedlen bytes, set to the result)
- * at level 1, with one deflate state for all blocks: setting one up costs
- * more than resetting it. */
+/* Deflates raw at level 1 into the packer's buffer when that saves at
+ * least an eighth of it; *stored and *storedlen are then the deflated
+ * bytes and the result 1, else raw itself and 0. One deflate state serves
+ * all blocks: setting one up costs more than resetting it. */
 static int
-deflate_block(tp_stream_writer *w, const unsigned char *raw, size_t rawlen,
-    uLongf *packedlen)
+pack(packer *pk, const unsigned char *raw, size_t rawlen,
+    const unsigned char **stored, size_t *storedlen, tp_err *e)
 {
-	int rc = w->zs_ready ? deflateReset(&w->zs) : deflateInit(&w->zs, 1);
-
-	if (rc != Z_OK)
-		return rc;
-	w->zs_ready = 1;
-	w->zs.next_in = (Bytef *)raw;
-	w->zs.avail_in = (uInt)rawlen;
-	w->zs.next_out = w->packed;
-	w->zs.avail_out = (uInt)*packedlen;
-	rc = deflate(&w->zs, Z_FINISH);
-	*packedlen = w->zs.total_out;
-	return rc == Z_STREAM_END ? Z_OK : Z_BUF_ERROR;
-}
-
-/* Writes one block: a payload of raw bytes, deflated when that saves at
- * least an eighth of it. */
-static int
-write_block(tp_stream_writer *w, uint32_t rows, const unsigned char *raw,
-    size_t rawlen, tp_err *e)
-{
-	unsigned char h[BLOCK_HEADER];
-	const unsigned char *stored = raw;
-	size_t storedlen = rawlen;
-	uint32_t flags = 0;
+	uLongf packedlen = compressBound((uLong)rawlen);
 	int rc;
 
-	if (rows > 0 && rawlen > 256) {
-		uLongf packedlen = compressBound((uLong)rawlen);
-		if (packedlen > w->packedcap) {
-			unsigned char *np = realloc(w->packed, packedlen);
-			if (np == NULL)
-				return tp_err_nomem(e, "a compressed block");
-			w->packed = np;
-			w->packedcap = packedlen;
+	*stored = raw;
+	*storedlen = rawlen;
+	if (rawlen <= 256)
+		return 0;
+	if (packedlen > pk->packedcap) {
+		unsigned char *np = realloc(pk->packed, packedlen);
+		if (np == NULL) {
+			tp_err_nomem(e, "a compressed block");
+			return -1;
 		}
-		if (deflate_block(w, raw, rawlen, &packedlen) == Z_OK &&
-		    packedlen < rawlen - rawlen / 8) {
-			stored = w->packed;
-			storedlen = packedlen;
-			flags = 1;
-		}
+		pk->packed = np;
+		pk->packedcap = packedlen;
 	}
+	rc = pk->zs_ready ? deflateReset(&pk->zs) : deflateInit(&pk->zs, 1);
+	if (rc != Z_OK)
+		return 0;
+	pk->zs_ready = 1;
+	pk->zs.next_in = (Bytef *)raw;
+	pk->zs.avail_in = (uInt)rawlen;
+	pk->zs.next_out = pk->packed;
+	pk->zs.avail_out = (uInt)packedlen;
+	if (deflate(&pk->zs, Z_FINISH) != Z_STREAM_END ||
+	    pk->zs.total_out >= rawlen - rawlen / 8)
+		return 0;
+	*stored = pk->packed;
+	*storedlen = pk->zs.total_out;
+	return 1;
+}
+
+/* Writes one block, the next in order: its header and its payload. */
+static int
+write_block(tp_stream_writer *w, uint32_t rows, uint32_t flags,
+    size_t rawlen, const unsigned char *stored, size_t storedlen, tp_err *e)
+{
+	unsigned char h[BLOCK_HEADER];
+	int rc;
+
 	put32(h, rows);
 	put32(h + 4, flags);
 	put32(h + 8, (uint32_t)rawlen);
@@ -242,43 +255,74 @@ write_block(tp_stream_writer *w, uint32_t rows, const unsigned char *raw,
 	return write_bytes(w, stored, storedlen, e);
 }
 
+/* The full slot that came first, or NULL. */
+static slot *
+first_full(tp_stream_writer *w)
+{
+	slot *first = NULL;
+
+	for (int i = 0; i < NSLOTS; i++)
+		if (w->slots[i].state == SLOT_FULL &&
+		    (first == NULL || w->slots[i].seq < first->seq))
+			first = &w->slots[i];
+	return first;
+}
+
 static void *
 work(void *arg)
 {
-	tp_stream_writer *w = arg;
+	packer *pk = arg;
+	tp_stream_writer *w = pk->w;
+	slot *s;
 
 	pthread_mutex_lock(&w->mu);
 	for (;;) {
-		while (w->pending == NULL && !w->quit)
+		while ((s = first_full(w)) == NULL && !w->quit)
 			pthread_cond_wait(&w->cv, &w->mu);
-		if (w->pending == NULL)
+		/* Stopping without a drain is an abort: what is not taken is
+		 * not written. Blocks are taken in order, so no packer waits
+		 * for one that is left. */
+		if (w->quit)
 			break;
-		const unsigned char *p = w->pending;
-		size_t len = w->pendinglen;
-		uint32_t rows = w->pendingrows;
+		s->state = SLOT_PACKING;
 		int failed = w->werr.code != TP_OK;
 		pthread_mutex_unlock(&w->mu);
+
 		tp_err e = {0};
-		if (!failed && write_block(w, rows, p, len, &e) != TP_OK) {
-			pthread_mutex_lock(&w->mu);
+		const unsigned char *stored = s->raw;
+		size_t storedlen = s->len;
+		int flags = failed ? 0 : pack(pk, s->raw, s->len, &stored,
+		    &storedlen, &e);
+
+		pthread_mutex_lock(&w->mu);
+		while (w->next_write != s->seq)
+			pthread_cond_wait(&w->cv, &w->mu);
+		failed = w->werr.code != TP_OK;
+		pthread_mutex_unlock(&w->mu);
+		/* Only this packer writes now: the others wait their turn. */
+		int rc = failed ? TP_OK : flags < 0 ? e.code :
+		    write_block(w, s->rows, (uint32_t)flags, s->len, stored,
+		    storedlen, &e);
+		pthread_mutex_lock(&w->mu);
+		if (rc != TP_OK && w->werr.code == TP_OK)
 			w->werr = e;
-		} else
-			pthread_mutex_lock(&w->mu);
-		w->pending = NULL;
+		w->next_write++;
+		s->state = SLOT_FREE;
 		pthread_cond_broadcast(&w->cv);
 	}
 	pthread_mutex_unlock(&w->mu);
 	return NULL;
 }
 
-/* Waits until the worker is idle; returns its failure, if any. */
+/* Waits until every block handed over is written; returns the packers'
+ * failure, if any. */
 static int
 drain(tp_stream_writer *w, tp_err *e)
 {
 	int rc = TP_OK;
 
 	pthread_mutex_lock(&w->mu);
-	while (w->pending != NULL)
+	while (w->next_write != w->next_seq)
 		pthread_cond_wait(&w->cv, &w->mu);
 	if (w->werr.code != TP_OK) {
 		rc = w->werr.code;
@@ -290,39 +334,61 @@ drain(tp_stream_writer *w, tp_err *e)
 }
 
 static void
-stop_worker(tp_stream_writer *w)
+stop_packers(tp_stream_writer *w)
 {
-	if (!w->started)
+	if (w->started == 0)
 		return;
 	pthread_mutex_lock(&w->mu);
 	w->quit = 1;
 	pthread_cond_broadcast(&w->cv);
 	pthread_mutex_unlock(&w->mu);
-	pthread_join(w->worker, NULL);
+	for (int i = 0; i < w->started; i++)
+		pthread_join(w->packers[i].thread, NULL);
 	pthread_mutex_destroy(&w->mu);
 	pthread_cond_destroy(&w->cv);
 	w->started = 0;
 }
 
-/* Lays out the pending rows as a payload and hands it to the worker. */
+/* Lays out the pending rows as a payload in a free slot, hashes them, and
+ * hands the slot to the packers. */
 static int
 flush_rows(tp_stream_writer *w, tp_err *e)
 {
 	const tp_batch *b = &w->block;
 	size_t n = b->n, len = n * row_bytes(b->ncat, b->nnum);
+	slot *s = NULL;
 	unsigned char *p;
-	int rc;
 
 	if (n == 0)
 		return TP_OK;
-	if (len > w->rawcap[w->cur]) {
-		unsigned char *nr = realloc(w->raw[w->cur], len);
-		if (nr == NULL)
-			return tp_err_nomem(e, "a block");
-		w->raw[w->cur] = nr;
-		w->rawcap[w->cur] = len;
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		for (int i = 0; s == NULL && i < NSLOTS; i++)
+			if (w->slots[i].state == SLOT_FREE)
+				s = &w->slots[i];
+		if (s != NULL || w->werr.code != TP_OK)
+			break;
+		pthread_cond_wait(&w->cv, &w->mu);
 	}
-	p = w->raw[w->cur];
+	if (s == NULL) {
+		*e = w->werr;
+		pthread_mutex_unlock(&w->mu);
+		return e->code;
+	}
+	s->state = SLOT_FILLING;
+	pthread_mutex_unlock(&w->mu);
+	if (len > s->cap) {
+		unsigned char *nr = realloc(s->raw, len);
+		if (nr == NULL) {
+			pthread_mutex_lock(&w->mu);
+			s->state = SLOT_FREE;
+			pthread_mutex_unlock(&w->mu);
+			return tp_err_nomem(e, "a block");
+		}
+		s->raw = nr;
+		s->cap = len;
+	}
+	p = s->raw;
 	memcpy(p, b->id, n * sizeof(*b->id));
 	p += n * sizeof(*b->id);
 	memcpy(p, b->cat, n * (size_t)b->ncat * sizeof(*b->cat));
@@ -330,21 +396,17 @@ flush_rows(tp_stream_writer *w, tp_err *e)
 	memcpy(p, b->num, n * (size_t)b->nnum * sizeof(*b->num));
 	p += n * (size_t)b->nnum * sizeof(*b->num);
 	memcpy(p, b->label, n * sizeof(*b->label));
+	hash_rows(&w->hash, b->id, b->cat, b->num, b->label, n, b->ncat,
+	    b->nnum);
 	w->rows += n;
 	w->block.n = 0;
-	/* The fingerprint here and deflate in the worker: deflate is the
-	 * larger part, and the two halves then take about as long. */
-	hash_rows(&w->hash, b->id, b->cat, b->num, b->label, n,
-	    b->ncat, b->nnum);
-	if ((rc = drain(w, e)) != TP_OK)
-		return rc;
 	pthread_mutex_lock(&w->mu);
-	w->pending = w->raw[w->cur];
-	w->pendinglen = len;
-	w->pendingrows = (uint32_t)n;
+	s->len = len;
+	s->rows = (uint32_t)n;
+	s->seq = w->next_seq++;
+	s->state = SLOT_FULL;
 	pthread_cond_broadcast(&w->cv);
 	pthread_mutex_unlock(&w->mu);
-	w->cur ^= 1;
 	return TP_OK;
 }
 
@@ -384,13 +446,19 @@ tp_stream_writer_open(tp_stream_writer **out, FILE *f, const char *name,
 	tp_sha256_init(&w->hash);
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->cv, NULL);
-	if (pthread_create(&w->worker, NULL, work, w) != 0) {
-		pthread_mutex_destroy(&w->mu);
-		pthread_cond_destroy(&w->cv);
-		rc = tp_err_set(e, TP_EINTERNAL, "cannot start a writer thread");
-		goto fail;
+	for (int i = 0; i < NPACKERS; i++) {
+		w->packers[i].w = w;
+		if (pthread_create(&w->packers[i].thread, NULL, work,
+		    &w->packers[i]) != 0) {
+			if (w->started == 0) {
+				pthread_mutex_destroy(&w->mu);
+				pthread_cond_destroy(&w->cv);
+			}
+			rc = tp_err_set(e, TP_EINTERNAL, "cannot start a writer thread");
+			goto fail;
+		}
+		w->started++;
 	}
-	w->started = 1;
 	cJSON_Delete(json);
 	free(text);
 	*out = w;
@@ -448,7 +516,7 @@ tp_stream_writer_close(tp_stream_writer *w, char fingerprint[65], tp_err *e)
 	int rc;
 
 	if ((rc = flush_rows(w, e)) == TP_OK && (rc = drain(w, e)) == TP_OK) {
-		stop_worker(w);
+		stop_packers(w);
 		if (fingerprint != NULL) {
 			unsigned char d[32];
 			tp_sha256_final(&w->hash, d);
@@ -461,7 +529,7 @@ tp_stream_writer_close(tp_stream_writer *w, char fingerprint[65], tp_err *e)
 		else {
 			memcpy(end, &w->rows, 8);
 			memcpy(end + 8, w->unseen, len - 8);
-			rc = write_block(w, 0, end, len, e);
+			rc = write_block(w, 0, 0, len, end, len, e);
 			free(end);
 		}
 	}
@@ -477,14 +545,16 @@ tp_stream_writer_abort(tp_stream_writer *w)
 {
 	if (w == NULL)
 		return;
-	stop_worker(w);
+	stop_packers(w);
 	tp_batch_free(&w->block);
 	free(w->unseen);
-	free(w->raw[0]);
-	free(w->raw[1]);
-	free(w->packed);
-	if (w->zs_ready)
-		deflateEnd(&w->zs);
+	for (int i = 0; i < NSLOTS; i++)
+		free(w->slots[i].raw);
+	for (int i = 0; i < NPACKERS; i++) {
+		free(w->packers[i].packed);
+		if (w->packers[i].zs_ready)
+			deflateEnd(&w->packers[i].zs);
+	}
 	free(w);
 }
 
