@@ -251,7 +251,7 @@ tp_attention_forward(float *out, float *att, float *mask, const float *qkv,
     float p, tp_rng *rng, int B, int T, int C, int NH)
 {
 	int HS = C / NH, C3 = 3 * C;
-	float scale = 1.0f / sqrtf((float)HS), keep = 1.0f / (1.0f - p);
+	float scale = 1.0f / sqrtf((float)HS);
 	size_t TT = (size_t)T * T;
 	/* One head's dropped attention weights; T is the number of features. */
 	float dropped[mask != NULL ? TT : 1];
@@ -269,8 +269,7 @@ tp_attention_forward(float *out, float *att, float *mask, const float *qkv,
 			continue;
 		}
 		float *m = mask + (size_t)b * NH * TT;
-		for (size_t i = 0; i < NH * TT; i++)
-			m[i] = tp_rng_float(rng) < p ? 0.0f : keep;
+		tp_dropout_mask(m, p, rng, (long)(NH * TT));
 		for (int h = 0; h < NH; h++) {
 			for (size_t i = 0; i < TT; i++)
 				dropped[i] = a[h * TT + i] * m[h * TT + i];
@@ -376,19 +375,38 @@ tp_residual_backward(float *da, float *db, const float *dout, long n)
 }
 
 WIDE void
+tp_dropout_mask(float *mask, float p, tp_rng *rng, long n)
+{
+	uint64_t key = tp_rng_next(rng);
+	uint32_t base = (uint32_t)key, mix = (uint32_t)(key >> 32);
+	/* A value drops when 24 bits of its hash, as a fraction, are under
+	 * p: when they are under ceil(p 2^24). */
+	int32_t drop_below = (int32_t)ceilf(p * 0x1.0p24f);
+	float keep = 1.0f / (1.0f - p);
+
+	for (long i = 0; i < n; i++) {
+		uint32_t x = (base + (uint32_t)i) ^ mix;
+		x ^= x >> 16;
+		x *= 0x7feb352dU;
+		x ^= x >> 15;
+		x *= 0x846ca68bU;
+		x ^= x >> 16;
+		mask[i] = select_bits((int32_t)(x >> 8) >= drop_below, keep,
+		    0.0f);
+	}
+}
+
+WIDE void
 tp_dropout_forward(float *out, float *mask, const float *inp, float p,
     tp_rng *rng, long n)
 {
-	float keep = 1.0f / (1.0f - p);
-
 	if (p <= 0) {
 		memcpy(out, inp, n * sizeof(float));
 		return;
 	}
-	for (long i = 0; i < n; i++) {
-		mask[i] = tp_rng_float(rng) < p ? 0.0f : keep;
+	tp_dropout_mask(mask, p, rng, n);
+	for (long i = 0; i < n; i++)
 		out[i] = inp[i] * mask[i];
-	}
 }
 
 WIDE void

@@ -82,6 +82,12 @@ void tp_relu_backward(float *dinp, const float *dout, const float *inp,
 void tp_residual_forward(float *out, const float *a, const float *b, long n);
 void tp_residual_backward(float *da, float *db, const float *dout, long n);
 
+/* The mask of inverted dropout for n values: 0 with chance p, else
+ * 1 / (1 - p). One draw of rng keys a counter-based hash (Wellons'
+ * lowbias32) of each value's index, so that drawing vectorises; the CPU and
+ * GPU layers both draw with it and drop the same values. */
+void tp_dropout_mask(float *mask, float p, tp_rng *rng, long n);
+
 /* Inverted dropout: keeps each value with chance 1 - p and scales it by
  * 1 / (1 - p), so no rescaling at inference. mask keeps the scale (0 or
  * 1/(1-p)) for the backward. p == 0 copies. */

@@ -466,13 +466,11 @@ attention_dqkv(float *dqkv, const float *ds, const float *dout,
 static void
 draw_mask(tp_cuda *g, float *mask, float p, tp_rng *rng, long n)
 {
-	float keep = 1.0f / (1.0f - p);
 	float *m = tp_cuda_stage(g, (size_t)n);
 
 	if (m == NULL)
 		return;
-	for (long i = 0; i < n; i++)
-		m[i] = tp_rng_float(rng) < p ? 0.0f : keep;
+	tp_dropout_mask(m, p, rng, n);
 	tp_cuda_stage_upload(g, mask, (size_t)n);
 }
 

@@ -51,6 +51,7 @@ extern "C" {
 #endif
 
 #include "cuda/device.h"
+#include "../layers.h" /* a plain "layers.h" would name this file */
 #include "rng.h"
 
 void tp_cuda_embedding_forward(tp_cuda *g, float *out /* (B,T,C) */,

@@ -311,6 +311,48 @@ START_TEST(ntxent)
 }
 END_TEST
 
+/* The dropout mask drops a share p of the values, within four standard
+ * deviations of a binomial's, scales the rest by 1 / (1 - p), and draws a
+ * new mask each call and the same one from the same seed. */
+START_TEST(dropout_mask)
+{
+	const long n = 200000;
+	float *a = malloc(n * sizeof(float)), *b = malloc(n * sizeof(float));
+	static const float rates[] = {0.1f, 0.3f, 0.5f};
+	tp_rng r, again;
+
+	ck_assert_ptr_nonnull(a);
+	ck_assert_ptr_nonnull(b);
+	for (int k = 0; k < 3; k++) {
+		float p = rates[k];
+		long dropped = 0, same = 0;
+		tp_rng_seed(&r, 11);
+		tp_rng_seed(&again, 11);
+		tp_dropout_mask(a, p, &r, n);
+		for (long i = 0; i < n; i++) {
+			if (a[i] == 0.0f)
+				dropped++;
+			else
+				ck_assert_float_eq(a[i], 1.0f / (1.0f - p));
+		}
+		double sd = sqrt(n * p * (1 - p));
+		ck_assert_msg(fabs(dropped - n * p) < 4 * sd,
+		    "p %g: %ld of %ld dropped", p, dropped, n);
+		tp_dropout_mask(b, p, &again, n);
+		ck_assert_mem_eq(a, b, n * sizeof(float));
+		tp_dropout_mask(b, p, &r, n);
+		for (long i = 0; i < n; i++)
+			same += (a[i] == 0.0f) == (b[i] == 0.0f);
+		/* Independent masks agree on p^2 + (1-p)^2 of the values. */
+		double agree = p * p + (1 - p) * (1 - p);
+		ck_assert_msg(fabs(same - n * agree) < 4 * sqrt(n * agree *
+		    (1 - agree)), "p %g: two masks agree on %ld", p, same);
+	}
+	free(a);
+	free(b);
+}
+END_TEST
+
 Suite *
 layers_suite(void)
 {
@@ -325,6 +367,7 @@ layers_suite(void)
 	tcase_add_test(tc, meanpool);
 	tcase_add_test(tc, crossentropy);
 	tcase_add_test(tc, ntxent);
+	tcase_add_test(tc, dropout_mask);
 	suite_add_tcase(s, tc);
 	return s;
 }
