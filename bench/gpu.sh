@@ -63,31 +63,8 @@ cat >"$work/gpu_speed.c" <<'EOF'
 #include "cuda/device.h"
 #include "modelfile.h"
 #include "stream.h"
+#include "timing.h"
 #include "train.h"
-
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static int
-cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-static double
-median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp);
-	return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
 
 static void
 die(const tp_err *e)
@@ -333,14 +310,14 @@ EOF
 
 pkgs="libcjson zlib openblas libpq"
 # shellcheck disable=SC2046,SC2086 # the package list and flags are words
-cc -O2 -std=gnu11 -fopenmp -DTP_CUDA -Ilib $(pkg-config --cflags $pkgs) \
+cc -O2 -std=gnu11 -fopenmp -DTP_CUDA -Ilib -Ibench $(pkg-config --cflags $pkgs) \
 	-o "$work/gpu_speed" "$work/gpu_speed.c" "$build/libtabpipe.a" \
 	$(pkg-config --libs $pkgs) -L"$cuda_home/lib64" \
 	-Wl,-rpath,"$cuda_home/lib64" -lcublas -lcudart -lstdc++ -lm -pthread
 # bench/speed.c gives the model's FLOPs per row (its CPU figures are not
 # used here).
 # shellcheck disable=SC2046,SC2086
-cc -O2 -std=gnu11 -fopenmp -Ilib $(pkg-config --cflags $pkgs) \
+cc -O2 -std=gnu11 -fopenmp -Ilib -Ibench $(pkg-config --cflags $pkgs) \
 	-o "$work/speed" bench/speed.c "$build/libtabpipe.a" \
 	$(pkg-config --libs $pkgs) -L"$cuda_home/lib64" \
 	-Wl,-rpath,"$cuda_home/lib64" -lcublas -lcudart -lstdc++ -lm -pthread

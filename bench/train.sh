@@ -28,7 +28,7 @@ trap 'rm -rf "$work"' EXIT
 
 pkgs="libcjson zlib openblas libpq"
 # shellcheck disable=SC2046,SC2086 # the package list and flags are words
-cc -O2 -std=gnu11 -fopenmp -Ilib $(pkg-config --cflags $pkgs) \
+cc -O2 -std=gnu11 -fopenmp -Ilib -Ibench $(pkg-config --cflags $pkgs) \
 	-o "$work/speed" bench/speed.c "$build/libtabpipe.a" \
 	$(pkg-config --libs $pkgs) -lm -pthread
 
