@@ -498,8 +498,11 @@ tp_registry_models(tp_db *db, cJSON **rows, tp_err *e)
 	    "GROUP BY m.id) t", 0, NULL, rows, e);
 }
 
-int
-tp_registry_versions(tp_db *db, const char *name, cJSON **rows, tp_err *e)
+/* A listing of one model's rows: sql's $1 is the id of the model named
+ * name (TP_ENOINPUT when there is none). */
+static int
+model_listing(tp_db *db, const char *name, const char *sql, cJSON **rows,
+    tp_err *e)
 {
 	char mid[24];
 	const char *p[] = {mid};
@@ -508,14 +511,21 @@ tp_registry_versions(tp_db *db, const char *name, cJSON **rows, tp_err *e)
 	*rows = NULL;
 	if ((rc = model_id(db, name, mid, e)) != TP_OK)
 		return rc;
-	return listing(db, "SELECT coalesce(json_agg(t ORDER BY t.version), "
-	    "'[]') FROM (SELECT v.version, v.stage, " UTC("v.created_at")
+	return listing(db, sql, 1, p, rows, e);
+}
+
+int
+tp_registry_versions(tp_db *db, const char *name, cJSON **rows, tp_err *e)
+{
+	return model_listing(db, name,
+	    "SELECT coalesce(json_agg(t ORDER BY t.version), '[]') "
+	    "FROM (SELECT v.version, v.stage, " UTC("v.created_at")
 	    " AS created, v.sha256, v.run_id AS run, v.metrics -> 'valid_auc' "
 	    "AS valid_auc, ev.metrics -> 'auc' AS eval_auc, ev.id AS evaluation, "
 	    "v.path, v.metrics FROM model_versions v LEFT JOIN LATERAL "
 	    "(SELECT e.id, e.metrics FROM evaluations e WHERE " EVALUATES("e", "v")
 	    " ORDER BY e.created_at DESC, e.id DESC LIMIT 1) ev ON true "
-	    "WHERE v.model_id = $1) t", 1, p, rows, e);
+	    "WHERE v.model_id = $1) t", rows, e);
 }
 
 int
@@ -539,34 +549,22 @@ int
 tp_registry_evaluations(tp_db *db, const char *name, cJSON **rows,
     tp_err *e)
 {
-	char mid[24];
-	const char *p[] = {mid};
-	int rc;
-
-	*rows = NULL;
-	if ((rc = model_id(db, name, mid, e)) != TP_OK)
-		return rc;
-	return listing(db, "SELECT coalesce(json_agg(t ORDER BY t.id), '[]') "
+	return model_listing(db, name,
+	    "SELECT coalesce(json_agg(t ORDER BY t.id), '[]') "
 	    "FROM (SELECT e.id, v.version, " UTC("e.created_at") " AS created, "
 	    "e.data_fingerprint AS data, e.rows, e.metrics -> 'auc' AS auc, "
 	    "e.metrics -> 'f1' AS f1, e.metrics -> 'log_loss' AS log_loss, "
 	    "e.run_id AS run, e.metrics FROM evaluations e JOIN model_versions v "
-	    "ON " EVALUATES("e", "v") " WHERE v.model_id = $1) t", 1, p, rows, e);
+	    "ON " EVALUATES("e", "v") " WHERE v.model_id = $1) t", rows, e);
 }
 
 int
 tp_registry_audit(tp_db *db, const char *name, cJSON **rows, tp_err *e)
 {
-	char mid[24];
-	const char *p[] = {mid};
-	int rc;
-
-	*rows = NULL;
-	if ((rc = model_id(db, name, mid, e)) != TP_OK)
-		return rc;
-	return listing(db, "SELECT coalesce(json_agg(t ORDER BY t.id), '[]') "
+	return model_listing(db, name,
+	    "SELECT coalesce(json_agg(t ORDER BY t.id), '[]') "
 	    "FROM (SELECT c.id, " UTC("c.changed_at") " AS changed, v.version, "
 	    "c.from_stage AS \"from\", c.to_stage AS \"to\", c.db_user AS "
 	    "\"user\", c.reason FROM stage_changes c JOIN model_versions v "
-	    "ON v.id = c.version_id WHERE v.model_id = $1) t", 1, p, rows, e);
+	    "ON v.id = c.version_id WHERE v.model_id = $1) t", rows, e);
 }
