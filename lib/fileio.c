@@ -176,3 +176,29 @@ tp_read_file(const char *path, char **buf, size_t *len, tp_err *e)
 		*len = n;
 	return TP_OK;
 }
+
+FILE *
+tp_tmpfile(void)
+{
+	const char *dir = getenv("TMPDIR");
+	char path[4096];
+	FILE *f;
+	int fd;
+
+	if (dir == NULL || *dir == '\0')
+		dir = "/tmp";
+	if ((size_t)snprintf(path, sizeof(path), "%s/tabpipe.XXXXXX", dir) >=
+	    sizeof(path)) {
+		errno = ENAMETOOLONG;
+		return NULL;
+	}
+	if ((fd = mkstemp(path)) < 0)
+		return NULL;
+	unlink(path);
+	if ((f = fdopen(fd, "w+")) == NULL) {
+		int err = errno;
+		close(fd);
+		errno = err;
+	}
+	return f;
+}

@@ -36,4 +36,9 @@ int tp_read_file(const char *path, char **buf, size_t *len, tp_err *e);
 int tp_open_input(const char *path, FILE **f, tp_err *e);
 void tp_close_input(FILE *f); /* leaves standard input open */
 
+/* An anonymous temporary file for reading and writing, in $TMPDIR (or
+ * /tmp), gone when closed: unlike tmpfile(3), it honours TMPDIR. NULL with
+ * errno set on failure. */
+FILE *tp_tmpfile(void);
+
 #endif

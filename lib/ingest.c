@@ -34,13 +34,13 @@ tp_inputs_open(tp_input **out, char *const *paths, int n, int rewindable,
 		if (!is_stdin || !rewindable)
 			continue;
 		/* Standard input is read more than once: keep a copy. */
-		FILE *spool = tmpfile();
+		FILE *spool = tp_tmpfile();
 		char buf[65536];
 		size_t got;
 		if (spool == NULL) {
 			rc = tp_err_set(e, TP_ECREAT,
-			    "cannot create a temporary file for standard input: %s",
-			    strerror(errno));
+			    "cannot create a temporary file for standard input "
+			    "(in TMPDIR, or /tmp): %s", strerror(errno));
 			break;
 		}
 		while ((got = fread(buf, 1, sizeof(buf), stdin)) > 0)

@@ -18,6 +18,8 @@ if [ "$(wc -l <"$T/err")" -eq 1 ] && grep -q "^tabpipe-ingest: standard output: 
 else
 	not_ok "the write error is said once, without an input line"
 fi
+run_status "fitting from standard input without a temporary folder exits 73" 73 sh -c 'TMPDIR=/nonexistent tabpipe-ingest --target Class --positive bad -o "$T/x.tps" <"$DATA/lending_club.csv"'
+err_has "it says where it looked" "(in TMPDIR, or /tmp)"
 run_status "-o with --split exits 64" 64 tabpipe-ingest --target Class --positive bad --split 70/30 --out "$T/s" -o "$T/x.tps" "$DATA/lending_club.csv"
 run_status "a target value without --positive exits 64" 64 tabpipe-ingest --target Class -o "$T/x.tps" "$DATA/lending_club.csv"
 err_has "it says to use --positive" "--positive"
