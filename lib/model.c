@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "acts.h"
 #include "layers.h"
 #include "mat.h"
 #include "model.h"
@@ -17,37 +18,11 @@ const tp_config tp_default_config = {
 	.activation = TP_GELU,
 };
 
-/* The activations of one transformer layer for a slice of R rows. */
-typedef struct {
-	float *ln1, *ln1_mean, *ln1_rstd;  /* (N,C) (N) (N) */
-	float *qkv;                        /* (N,3C) */
-	float *att, *att_mask;             /* (R,NH,T,T) */
-	float *atty;                       /* (N,C) attention output */
-	float *ao, *ao_mask, *ao_d;        /* (N,C) out_proj, its dropout */
-	float *x2;                         /* (N,C) after the first residual */
-	float *ln2, *ln2_mean, *ln2_rstd;
-	float *h, *ha, *ha_mask, *ha_d;    /* (N,F) linear1, activation, dropout */
-	float *f, *f_mask, *f_d;           /* (N,C) linear2, its dropout */
-	float *out;                        /* (N,C) the layer's output */
-} layer_acts;
-
 /* A thread's share of a step: its slice's activations and gradients. */
 struct tp_worker {
 	int cap;                   /* rows the buffers hold */
 	float *mem;                /* one allocation for all below */
-	float *x0;                 /* (N,C) tokens */
-	layer_acts *layer;         /* (L) */
-	float *lnf, *lnf_mean, *lnf_rstd; /* final norm */
-	float *pooled;             /* (R,C) */
-	float *h1, *r1, *r1_mask, *r1_d;  /* (R,H) classifier head */
-	float *p1, *pr;            /* (R,H) projector */
-	/* Gradient scratch, reused from layer to layer. */
-	float *dres, *da, *db;     /* (N,C) */
-	float *dqkv;               /* (N,3C) */
-	float *dh, *dha;           /* (N,F) */
-	float *datt;               /* (NH,T,T) */
-	float *dpooled;            /* (R,C) */
-	float *dh1, *dr1;          /* (R,H) */
+	tp_acts acts;              /* its slice's, one row's datt */
 	float *grads;              /* (nfloats) this thread's; thread 0 uses
 	                              the model's */
 	tp_rng rng;                /* dropout */
@@ -248,71 +223,12 @@ tp_config_from_json(tp_config *c, const cJSON *j, tp_err *e)
 	return tp_config_check(c, e);
 }
 
-/* Hands out n floats from a buffer; with base NULL it only counts, so one
- * function both sizes and lays out the worker's buffers. */
-static float *
-carve(float *base, size_t *used, size_t n)
-{
-	float *p = base ? base + *used : NULL;
-
-	*used += n;
-	return p;
-}
-
+/* The floats of a worker's buffers for R rows (base NULL), or their layout
+ * in base. The attention backward goes one row at a time. */
 static size_t
 layout(const tp_model *m, tp_worker *w, float *base, int R)
 {
-	const tp_config *c = &m->cfg;
-	size_t N = (size_t)R * m->T, C = c->d_model, F = c->d_ff,
-	    H = c->head_hidden, A = (size_t)R * c->heads * m->T * m->T, used = 0;
-
-	w->x0 = carve(base, &used, N * C);
-	for (int l = 0; l < c->layers; l++) {
-		layer_acts *a = &w->layer[l];
-		a->ln1 = carve(base, &used, N * C);
-		a->ln1_mean = carve(base, &used, N);
-		a->ln1_rstd = carve(base, &used, N);
-		a->qkv = carve(base, &used, N * 3 * C);
-		a->att = carve(base, &used, A);
-		a->att_mask = carve(base, &used, A);
-		a->atty = carve(base, &used, N * C);
-		a->ao = carve(base, &used, N * C);
-		a->ao_mask = carve(base, &used, N * C);
-		a->ao_d = carve(base, &used, N * C);
-		a->x2 = carve(base, &used, N * C);
-		a->ln2 = carve(base, &used, N * C);
-		a->ln2_mean = carve(base, &used, N);
-		a->ln2_rstd = carve(base, &used, N);
-		a->h = carve(base, &used, N * F);
-		a->ha = carve(base, &used, N * F);
-		a->ha_mask = carve(base, &used, N * F);
-		a->ha_d = carve(base, &used, N * F);
-		a->f = carve(base, &used, N * C);
-		a->f_mask = carve(base, &used, N * C);
-		a->f_d = carve(base, &used, N * C);
-		a->out = carve(base, &used, N * C);
-	}
-	w->lnf = carve(base, &used, N * C);
-	w->lnf_mean = carve(base, &used, N);
-	w->lnf_rstd = carve(base, &used, N);
-	w->pooled = carve(base, &used, (size_t)R * C);
-	w->h1 = carve(base, &used, (size_t)R * H);
-	w->r1 = carve(base, &used, (size_t)R * H);
-	w->r1_mask = carve(base, &used, (size_t)R * H);
-	w->r1_d = carve(base, &used, (size_t)R * H);
-	w->p1 = carve(base, &used, (size_t)R * H);
-	w->pr = carve(base, &used, (size_t)R * H);
-	w->dres = carve(base, &used, N * C);
-	w->da = carve(base, &used, N * C);
-	w->db = carve(base, &used, N * C);
-	w->dqkv = carve(base, &used, N * 3 * C);
-	w->dh = carve(base, &used, N * F);
-	w->dha = carve(base, &used, N * F);
-	w->datt = carve(base, &used, (size_t)c->heads * m->T * m->T);
-	w->dpooled = carve(base, &used, (size_t)R * C);
-	w->dh1 = carve(base, &used, (size_t)R * H);
-	w->dr1 = carve(base, &used, (size_t)R * H);
-	return used;
+	return tp_acts_layout(&w->acts, &m->cfg, m->T, R, 1, 1, base);
 }
 
 int
@@ -343,7 +259,8 @@ tp_model_init(tp_model *m, const tp_config *cfg, const tp_encoding *enc,
 	}
 	for (int t = 0; t < m->nthreads; t++) {
 		tp_worker *w = &m->workers[t];
-		if ((w->layer = calloc((size_t)cfg->layers, sizeof(layer_acts))) == NULL ||
+		if ((w->acts.layer = calloc((size_t)cfg->layers,
+		    sizeof(tp_layer_acts))) == NULL ||
 		    (t > 0 && (w->grads = calloc(m->nfloats, sizeof(float))) == NULL)) {
 			tp_model_free(m);
 			return tp_err_nomem(e, "the model");
@@ -366,7 +283,7 @@ tp_model_free(tp_model *m)
 		return;
 	for (int t = 0; m->workers != NULL && t < m->nthreads; t++) {
 		free(m->workers[t].mem);
-		free(m->workers[t].layer);
+		free(m->workers[t].acts.layer);
 		if (t > 0)
 			free(m->workers[t].grads);
 	}
@@ -461,14 +378,14 @@ encode_forward(tp_model *m, tp_worker *w, const int32_t *cat,
 	const tp_model_index *ix = &m->ix;
 
 	if (m->ncat > 0)
-		tp_embedding_forward(w->x0, cat, PW(m, ix->emb), m->vocab_offset,
+		tp_embedding_forward(w->acts.x0, cat, PW(m, ix->emb), m->vocab_offset,
 		    R, T, m->ncat, C);
 	if (m->nnum > 0)
-		tp_numeric_forward(w->x0, num, PW(m, ix->num_w), PW(m, ix->num_b),
+		tp_numeric_forward(w->acts.x0, num, PW(m, ix->num_w), PW(m, ix->num_b),
 		    PW(m, ix->num_miss), R, T, m->ncat, m->nnum, C);
-	const float *x = w->x0;
+	const float *x = w->acts.x0;
 	for (int l = 0; l < c->layers; l++) {
-		layer_acts *a = &w->layer[l];
+		tp_layer_acts *a = &w->acts.layer[l];
 		const tp_layer_index *li = &ix->layer[l];
 		tp_layernorm_forward(a->ln1, a->ln1_mean, a->ln1_rstd, x,
 		    PW(m, li->norm1_w), PW(m, li->norm1_b), N, C);
@@ -495,9 +412,9 @@ encode_forward(tp_model *m, tp_worker *w, const int32_t *cat,
 		    &w->rng, (long)N * C), (long)N * C);
 		x = a->out;
 	}
-	tp_layernorm_forward(w->lnf, w->lnf_mean, w->lnf_rstd, x,
+	tp_layernorm_forward(w->acts.lnf, w->acts.lnf_mean, w->acts.lnf_rstd, x,
 	    PW(m, ix->norm_w), PW(m, ix->norm_b), N, C);
-	tp_meanpool_forward(w->pooled, w->lnf, R, T, C);
+	tp_meanpool_forward(w->acts.pooled, w->acts.lnf, R, T, C);
 }
 
 static void
@@ -506,7 +423,7 @@ zero(float *p, size_t n)
 	memset(p, 0, n * sizeof(float));
 }
 
-/* The encoder's backward from w->dpooled, into w->grads. */
+/* The encoder's backward from w->acts.dpooled, into w->grads. */
 static void
 encode_backward(tp_model *m, tp_worker *w, const int32_t *cat,
     const float *num, int R, int training)
@@ -517,58 +434,58 @@ encode_backward(tp_model *m, tp_worker *w, const int32_t *cat,
 	float p = training ? c->dropout : 0.0f;
 	const tp_model_index *ix = &m->ix;
 
-	zero(w->da, NC);
-	tp_meanpool_backward(w->da, w->dpooled, R, T, C);
-	zero(w->dres, NC);
-	tp_layernorm_backward(w->dres, GW(w, m, ix->norm_w), GW(w, m, ix->norm_b),
-	    w->da, w->layer[L - 1].out, w->lnf_mean, w->lnf_rstd,
+	zero(w->acts.da, NC);
+	tp_meanpool_backward(w->acts.da, w->acts.dpooled, R, T, C);
+	zero(w->acts.dres, NC);
+	tp_layernorm_backward(w->acts.dres, GW(w, m, ix->norm_w), GW(w, m, ix->norm_b),
+	    w->acts.da, w->acts.layer[L - 1].out, w->acts.lnf_mean, w->acts.lnf_rstd,
 	    PW(m, ix->norm_w), N, C);
 	for (int l = L - 1; l >= 0; l--) {
-		layer_acts *a = &w->layer[l];
+		tp_layer_acts *a = &w->acts.layer[l];
 		const tp_layer_index *li = &ix->layer[l];
-		const float *x = l == 0 ? w->x0 : w->layer[l - 1].out;
+		const float *x = l == 0 ? w->acts.x0 : w->acts.layer[l - 1].out;
 		/* dres is d(out); out = x2 + drop(linear2(...)). */
-		zero(w->da, NC);
-		tp_dropout_backward(w->da, w->dres, a->f_mask, p, (long)NC);
-		zero(w->dha, NF);
-		tp_linear_backward(w->dha, GW(w, m, li->lin2_w),
-		    GW(w, m, li->lin2_b), w->da, p > 0 ? a->ha_d : a->ha,
+		zero(w->acts.da, NC);
+		tp_dropout_backward(w->acts.da, w->acts.dres, a->f_mask, p, (long)NC);
+		zero(w->acts.dha, NF);
+		tp_linear_backward(w->acts.dha, GW(w, m, li->lin2_w),
+		    GW(w, m, li->lin2_b), w->acts.da, p > 0 ? a->ha_d : a->ha,
 		    PW(m, li->lin2_w), N, F, C);
-		zero(w->dh, NF);
-		tp_dropout_backward(w->dh, w->dha, a->ha_mask, p, (long)NF);
-		zero(w->dha, NF);
+		zero(w->acts.dh, NF);
+		tp_dropout_backward(w->acts.dh, w->acts.dha, a->ha_mask, p, (long)NF);
+		zero(w->acts.dha, NF);
 		if (c->activation == TP_GELU)
-			tp_gelu_backward(w->dha, w->dh, a->h, (long)NF);
+			tp_gelu_backward(w->acts.dha, w->acts.dh, a->h, (long)NF);
 		else
-			tp_relu_backward(w->dha, w->dh, a->h, (long)NF);
-		zero(w->db, NC);
-		tp_linear_backward(w->db, GW(w, m, li->lin1_w),
-		    GW(w, m, li->lin1_b), w->dha, a->ln2, PW(m, li->lin1_w), N, C, F);
-		tp_layernorm_backward(w->dres, GW(w, m, li->norm2_w),
-		    GW(w, m, li->norm2_b), w->db, a->x2, a->ln2_mean, a->ln2_rstd,
+			tp_relu_backward(w->acts.dha, w->acts.dh, a->h, (long)NF);
+		zero(w->acts.db, NC);
+		tp_linear_backward(w->acts.db, GW(w, m, li->lin1_w),
+		    GW(w, m, li->lin1_b), w->acts.dha, a->ln2, PW(m, li->lin1_w), N, C, F);
+		tp_layernorm_backward(w->acts.dres, GW(w, m, li->norm2_w),
+		    GW(w, m, li->norm2_b), w->acts.db, a->x2, a->ln2_mean, a->ln2_rstd,
 		    PW(m, li->norm2_w), N, C);
 		/* dres is now d(x2); x2 = x + drop(out_proj(attention)). */
-		zero(w->da, NC);
-		tp_dropout_backward(w->da, w->dres, a->ao_mask, p, (long)NC);
-		zero(w->db, NC);
-		tp_linear_backward(w->db, GW(w, m, li->out_w), GW(w, m, li->out_b),
-		    w->da, a->atty, PW(m, li->out_w), N, C, C);
-		zero(w->dqkv, (size_t)N * 3 * C);
-		tp_attention_backward(w->dqkv, w->datt, w->db, a->qkv, a->att,
+		zero(w->acts.da, NC);
+		tp_dropout_backward(w->acts.da, w->acts.dres, a->ao_mask, p, (long)NC);
+		zero(w->acts.db, NC);
+		tp_linear_backward(w->acts.db, GW(w, m, li->out_w), GW(w, m, li->out_b),
+		    w->acts.da, a->atty, PW(m, li->out_w), N, C, C);
+		zero(w->acts.dqkv, (size_t)N * 3 * C);
+		tp_attention_backward(w->acts.dqkv, w->acts.datt, w->acts.db, a->qkv, a->att,
 		    p > 0 ? a->att_mask : NULL, R, T, C, c->heads);
-		zero(w->da, NC);
-		tp_linear_backward(w->da, GW(w, m, li->in_w), GW(w, m, li->in_b),
-		    w->dqkv, a->ln1, PW(m, li->in_w), N, C, 3 * C);
-		tp_layernorm_backward(w->dres, GW(w, m, li->norm1_w),
-		    GW(w, m, li->norm1_b), w->da, x, a->ln1_mean, a->ln1_rstd,
+		zero(w->acts.da, NC);
+		tp_linear_backward(w->acts.da, GW(w, m, li->in_w), GW(w, m, li->in_b),
+		    w->acts.dqkv, a->ln1, PW(m, li->in_w), N, C, 3 * C);
+		tp_layernorm_backward(w->acts.dres, GW(w, m, li->norm1_w),
+		    GW(w, m, li->norm1_b), w->acts.da, x, a->ln1_mean, a->ln1_rstd,
 		    PW(m, li->norm1_w), N, C);
 	}
 	if (m->ncat > 0)
-		tp_embedding_backward(GW(w, m, ix->emb), w->dres, cat,
+		tp_embedding_backward(GW(w, m, ix->emb), w->acts.dres, cat,
 		    m->vocab_offset, R, T, m->ncat, C);
 	if (m->nnum > 0)
 		tp_numeric_backward(GW(w, m, ix->num_w), GW(w, m, ix->num_b),
-		    GW(w, m, ix->num_miss), w->dres, num, R, T, m->ncat, m->nnum, C);
+		    GW(w, m, ix->num_miss), w->acts.dres, num, R, T, m->ncat, m->nnum, C);
 }
 
 static void
@@ -577,12 +494,12 @@ head_forward(tp_model *m, tp_worker *w, float *logits, int R, int training)
 	const tp_model_index *ix = &m->ix;
 	int C = m->cfg.d_model, H = m->cfg.head_hidden;
 
-	tp_linear_forward(w->h1, w->pooled, PW(m, ix->head0_w),
+	tp_linear_forward(w->acts.h1, w->acts.pooled, PW(m, ix->head0_w),
 	    PW(m, ix->head0_b), R, C, H);
-	tp_relu_forward(w->r1, w->h1, (long)R * H);
-	tp_dropout_forward(w->r1_d, w->r1_mask, w->r1,
+	tp_relu_forward(w->acts.r1, w->acts.h1, (long)R * H);
+	tp_dropout_forward(w->acts.r1_d, w->acts.r1_mask, w->acts.r1,
 	    training ? m->cfg.dropout : 0.0f, &w->rng, (long)R * H);
-	tp_linear_forward(logits, w->r1_d, PW(m, ix->head3_w),
+	tp_linear_forward(logits, w->acts.r1_d, PW(m, ix->head3_w),
 	    PW(m, ix->head3_b), R, H, 2);
 }
 
@@ -593,17 +510,18 @@ head_backward(tp_model *m, tp_worker *w, const float *dlogits, int R,
 	const tp_model_index *ix = &m->ix;
 	int C = m->cfg.d_model, H = m->cfg.head_hidden;
 
-	zero(w->dr1, (size_t)R * H);
-	tp_linear_backward(w->dr1, GW(w, m, ix->head3_w), GW(w, m, ix->head3_b),
-	    dlogits, w->r1_d, PW(m, ix->head3_w), R, H, 2);
-	zero(w->dh1, (size_t)R * H);
-	tp_dropout_backward(w->dh1, w->dr1, w->r1_mask,
+	zero(w->acts.dr1, (size_t)R * H);
+	tp_linear_backward(w->acts.dr1, GW(w, m, ix->head3_w), GW(w, m, ix->head3_b),
+	    dlogits, w->acts.r1_d, PW(m, ix->head3_w), R, H, 2);
+	zero(w->acts.dh1, (size_t)R * H);
+	tp_dropout_backward(w->acts.dh1, w->acts.dr1, w->acts.r1_mask,
 	    training ? m->cfg.dropout : 0.0f, (long)R * H);
-	zero(w->dr1, (size_t)R * H);
-	tp_relu_backward(w->dr1, w->dh1, w->h1, (long)R * H);
-	zero(w->dpooled, (size_t)R * C);
-	tp_linear_backward(w->dpooled, GW(w, m, ix->head0_w),
-	    GW(w, m, ix->head0_b), w->dr1, w->pooled, PW(m, ix->head0_w), R, C, H);
+	zero(w->acts.dr1, (size_t)R * H);
+	tp_relu_backward(w->acts.dr1, w->acts.dh1, w->acts.h1, (long)R * H);
+	zero(w->acts.dpooled, (size_t)R * C);
+	tp_linear_backward(w->acts.dpooled, GW(w, m, ix->head0_w),
+	    GW(w, m, ix->head0_b), w->acts.dr1, w->acts.pooled,
+	    PW(m, ix->head0_w), R, C, H);
 }
 
 static void
@@ -612,10 +530,10 @@ projector_forward(tp_model *m, tp_worker *w, float *z, int R)
 	const tp_model_index *ix = &m->ix;
 	int C = m->cfg.d_model, H = m->cfg.head_hidden, P = m->cfg.proj_dim;
 
-	tp_linear_forward(w->p1, w->pooled, PW(m, ix->proj0_w),
+	tp_linear_forward(w->acts.p1, w->acts.pooled, PW(m, ix->proj0_w),
 	    PW(m, ix->proj0_b), R, C, H);
-	tp_relu_forward(w->pr, w->p1, (long)R * H);
-	tp_linear_forward(z, w->pr, PW(m, ix->proj2_w), PW(m, ix->proj2_b), R, H,
+	tp_relu_forward(w->acts.pr, w->acts.p1, (long)R * H);
+	tp_linear_forward(z, w->acts.pr, PW(m, ix->proj2_w), PW(m, ix->proj2_b), R, H,
 	    P);
 }
 
@@ -625,14 +543,15 @@ projector_backward(tp_model *m, tp_worker *w, const float *dz, int R)
 	const tp_model_index *ix = &m->ix;
 	int C = m->cfg.d_model, H = m->cfg.head_hidden, P = m->cfg.proj_dim;
 
-	zero(w->dr1, (size_t)R * H);
-	tp_linear_backward(w->dr1, GW(w, m, ix->proj2_w), GW(w, m, ix->proj2_b),
-	    dz, w->pr, PW(m, ix->proj2_w), R, H, P);
-	zero(w->dh1, (size_t)R * H);
-	tp_relu_backward(w->dh1, w->dr1, w->p1, (long)R * H);
-	zero(w->dpooled, (size_t)R * C);
-	tp_linear_backward(w->dpooled, GW(w, m, ix->proj0_w),
-	    GW(w, m, ix->proj0_b), w->dh1, w->pooled, PW(m, ix->proj0_w), R, C, H);
+	zero(w->acts.dr1, (size_t)R * H);
+	tp_linear_backward(w->acts.dr1, GW(w, m, ix->proj2_w), GW(w, m, ix->proj2_b),
+	    dz, w->acts.pr, PW(m, ix->proj2_w), R, H, P);
+	zero(w->acts.dh1, (size_t)R * H);
+	tp_relu_backward(w->acts.dh1, w->acts.dr1, w->acts.p1, (long)R * H);
+	zero(w->acts.dpooled, (size_t)R * C);
+	tp_linear_backward(w->acts.dpooled, GW(w, m, ix->proj0_w),
+	    GW(w, m, ix->proj0_b), w->acts.dh1, w->acts.pooled,
+	    PW(m, ix->proj0_w), R, C, H);
 }
 
 /* Thread t's rows of a batch of B. */

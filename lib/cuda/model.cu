@@ -2,107 +2,35 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "acts.h"
 #include "cuda/layers.h"
 #include "cuda/model.h"
 
-/* One transformer layer's activations, as lib/model.c keeps them. */
-typedef struct {
-	float *ln1, *ln1_mean, *ln1_rstd;  /* (N,C) (N) (N) */
-	float *qkv;                        /* (N,3C) */
-	float *att, *att_mask;             /* (B,NH,T,T) */
-	float *atty;                       /* (N,C) attention output */
-	float *ao, *ao_mask, *ao_d;        /* (N,C) out_proj, its dropout */
-	float *x2;                         /* (N,C) after the first residual */
-	float *ln2, *ln2_mean, *ln2_rstd;
-	float *h, *ha, *ha_mask, *ha_d;    /* (N,F) linear1, activation,
-	                                      dropout */
-	float *f, *f_mask, *f_d;           /* (N,C) linear2, its dropout */
-	float *out;                        /* (N,C) the layer's output */
-} layer_acts;
-
+/* lib/model.c's activations (with the attention gradient of the whole
+ * batch at once), and the step's own buffers, which the CPU keeps in the
+ * model. */
 struct tp_cuda_acts {
-	float *x0;                         /* (N,C) tokens */
-	layer_acts *layer;                 /* (L) */
-	float *lnf, *lnf_mean, *lnf_rstd;  /* final norm */
-	float *pooled;                     /* (B,C) */
-	float *h1, *r1, *r1_mask, *r1_d;   /* (B,H) classifier head */
-	float *p1, *pr;                    /* (B,H) projector */
-	float *dres, *da, *db;             /* (N,C) gradient scratch */
-	float *dqkv;                       /* (N,3C) */
-	float *dh, *dha;                   /* (N,F) */
-	float *datt;                       /* (B,NH,T,T) */
-	float *dpooled;                    /* (B,C) */
-	float *dh1, *dr1;                  /* (B,H) */
+	tp_acts acts;
 	float *logits, *probs, *dlogits;   /* (B,2) */
 	float *z, *u, *du, *dz, *znorm;    /* (B,P), (B) */
 	float *sim;                        /* (B,B) */
 };
 
-/* The next n floats of base (NULL: only counting), each buffer starting
- * on 256 bytes so that its rows load coalesced. */
+/* Every buffer starts on 256 bytes, so that its rows load coalesced. */
+enum { ALIGN = 64 };
+
 static float *
 carve(float *base, size_t *used, size_t n)
 {
-	float *p = base != NULL ? base + *used : NULL;
-
-	*used += (n + 63) & ~(size_t)63;
-	return p;
+	return tp_carve(base, used, n, ALIGN);
 }
 
 static size_t
 layout(const tp_model *m, tp_cuda_acts *w, float *base, int R)
 {
-	const tp_config *c = &m->cfg;
-	size_t N = (size_t)R * m->T, C = c->d_model, F = c->d_ff,
-	    H = c->head_hidden, P = c->proj_dim,
-	    A = (size_t)R * c->heads * m->T * m->T, used = 0;
+	size_t P = m->cfg.proj_dim, used = tp_acts_layout(&w->acts, &m->cfg,
+	    m->T, R, R, ALIGN, base);
 
-	w->x0 = carve(base, &used, N * C);
-	for (int l = 0; l < c->layers; l++) {
-		layer_acts *a = &w->layer[l];
-		a->ln1 = carve(base, &used, N * C);
-		a->ln1_mean = carve(base, &used, N);
-		a->ln1_rstd = carve(base, &used, N);
-		a->qkv = carve(base, &used, N * 3 * C);
-		a->att = carve(base, &used, A);
-		a->att_mask = carve(base, &used, A);
-		a->atty = carve(base, &used, N * C);
-		a->ao = carve(base, &used, N * C);
-		a->ao_mask = carve(base, &used, N * C);
-		a->ao_d = carve(base, &used, N * C);
-		a->x2 = carve(base, &used, N * C);
-		a->ln2 = carve(base, &used, N * C);
-		a->ln2_mean = carve(base, &used, N);
-		a->ln2_rstd = carve(base, &used, N);
-		a->h = carve(base, &used, N * F);
-		a->ha = carve(base, &used, N * F);
-		a->ha_mask = carve(base, &used, N * F);
-		a->ha_d = carve(base, &used, N * F);
-		a->f = carve(base, &used, N * C);
-		a->f_mask = carve(base, &used, N * C);
-		a->f_d = carve(base, &used, N * C);
-		a->out = carve(base, &used, N * C);
-	}
-	w->lnf = carve(base, &used, N * C);
-	w->lnf_mean = carve(base, &used, N);
-	w->lnf_rstd = carve(base, &used, N);
-	w->pooled = carve(base, &used, (size_t)R * C);
-	w->h1 = carve(base, &used, (size_t)R * H);
-	w->r1 = carve(base, &used, (size_t)R * H);
-	w->r1_mask = carve(base, &used, (size_t)R * H);
-	w->r1_d = carve(base, &used, (size_t)R * H);
-	w->p1 = carve(base, &used, (size_t)R * H);
-	w->pr = carve(base, &used, (size_t)R * H);
-	w->dres = carve(base, &used, N * C);
-	w->da = carve(base, &used, N * C);
-	w->db = carve(base, &used, N * C);
-	w->dqkv = carve(base, &used, N * 3 * C);
-	w->dh = carve(base, &used, N * F);
-	w->dha = carve(base, &used, N * F);
-	w->datt = carve(base, &used, A);
-	w->dpooled = carve(base, &used, (size_t)R * C);
-	w->dh1 = carve(base, &used, (size_t)R * H);
-	w->dr1 = carve(base, &used, (size_t)R * H);
 	w->logits = carve(base, &used, (size_t)R * 2);
 	w->probs = carve(base, &used, (size_t)R * 2);
 	w->dlogits = carve(base, &used, (size_t)R * 2);
@@ -124,8 +52,8 @@ tp_cuda_model_init(tp_cuda *g, tp_cuda_model *cm, tp_model *m, tp_err *e)
 	memset(cm, 0, sizeof(*cm));
 	cm->m = m;
 	if ((cm->acts = (tp_cuda_acts *)calloc(1, sizeof(*cm->acts))) == NULL ||
-	    (cm->acts->layer = (layer_acts *)calloc((size_t)m->cfg.layers,
-	    sizeof(layer_acts))) == NULL) {
+	    (cm->acts->acts.layer = (tp_layer_acts *)calloc(
+	    (size_t)m->cfg.layers, sizeof(tp_layer_acts))) == NULL) {
 		tp_cuda_model_free(cm);
 		return tp_err_nomem(e, "the GPU model");
 	}
@@ -163,7 +91,7 @@ tp_cuda_model_free(tp_cuda_model *cm)
 	tp_cuda_free(cm->label);
 	tp_cuda_free(cm->class_weight);
 	if (cm->acts != NULL)
-		free(cm->acts->layer);
+		free(cm->acts->acts.layer);
 	free(cm->acts);
 	memset(cm, 0, sizeof(*cm));
 }
@@ -232,15 +160,15 @@ encode_forward(tp_cuda *g, tp_cuda_model *cm, int R, int training)
 	const tp_model_index *ix = &m->ix;
 
 	if (m->ncat > 0)
-		tp_cuda_embedding_forward(g, w->x0, cm->cat, PW(cm, ix->emb),
+		tp_cuda_embedding_forward(g, w->acts.x0, cm->cat, PW(cm, ix->emb),
 		    cm->vocab_offset, R, T, m->ncat, C);
 	if (m->nnum > 0)
-		tp_cuda_numeric_forward(g, w->x0, cm->num, PW(cm, ix->num_w),
+		tp_cuda_numeric_forward(g, w->acts.x0, cm->num, PW(cm, ix->num_w),
 		    PW(cm, ix->num_b), PW(cm, ix->num_miss), R, T, m->ncat,
 		    m->nnum, C);
-	const float *x = w->x0;
+	const float *x = w->acts.x0;
 	for (int l = 0; l < c->layers; l++) {
-		layer_acts *a = &w->layer[l];
+		tp_layer_acts *a = &w->acts.layer[l];
 		const tp_layer_index *li = &ix->layer[l];
 		tp_cuda_layernorm_forward(g, a->ln1, a->ln1_mean, a->ln1_rstd,
 		    x, PW(cm, li->norm1_w), PW(cm, li->norm1_b), N, C);
@@ -271,9 +199,9 @@ encode_forward(tp_cuda *g, tp_cuda_model *cm, int R, int training)
 		tp_cuda_residual_forward(g, a->out, a->x2, a->f_d, (long)N * C);
 		x = a->out;
 	}
-	tp_cuda_layernorm_forward(g, w->lnf, w->lnf_mean, w->lnf_rstd, x,
-	    PW(cm, ix->norm_w), PW(cm, ix->norm_b), N, C);
-	tp_cuda_meanpool_forward(g, w->pooled, w->lnf, R, T, C);
+	tp_cuda_layernorm_forward(g, w->acts.lnf, w->acts.lnf_mean,
+	    w->acts.lnf_rstd, x, PW(cm, ix->norm_w), PW(cm, ix->norm_b), N, C);
+	tp_cuda_meanpool_forward(g, w->acts.pooled, w->acts.lnf, R, T, C);
 }
 
 /* The encoder's backward from dpooled, into the gradients. */
@@ -288,64 +216,64 @@ encode_backward(tp_cuda *g, tp_cuda_model *cm, int R, int training)
 	float p = training ? c->dropout : 0.0f;
 	const tp_model_index *ix = &m->ix;
 
-	zero(g, w->da, NC);
-	tp_cuda_meanpool_backward(g, w->da, w->dpooled, R, T, C);
-	zero(g, w->dres, NC);
-	tp_cuda_layernorm_backward(g, w->dres, GW(cm, ix->norm_w),
-	    GW(cm, ix->norm_b), w->da, w->layer[L - 1].out, w->lnf_mean,
-	    w->lnf_rstd, PW(cm, ix->norm_w), N, C);
+	zero(g, w->acts.da, NC);
+	tp_cuda_meanpool_backward(g, w->acts.da, w->acts.dpooled, R, T, C);
+	zero(g, w->acts.dres, NC);
+	tp_cuda_layernorm_backward(g, w->acts.dres, GW(cm, ix->norm_w),
+	    GW(cm, ix->norm_b), w->acts.da, w->acts.layer[L - 1].out, w->acts.lnf_mean,
+	    w->acts.lnf_rstd, PW(cm, ix->norm_w), N, C);
 	for (int l = L - 1; l >= 0; l--) {
-		layer_acts *a = &w->layer[l];
+		tp_layer_acts *a = &w->acts.layer[l];
 		const tp_layer_index *li = &ix->layer[l];
-		const float *x = l == 0 ? w->x0 : w->layer[l - 1].out;
+		const float *x = l == 0 ? w->acts.x0 : w->acts.layer[l - 1].out;
 		/* dres is d(out); out = x2 + drop(linear2(...)). */
-		zero(g, w->da, NC);
-		tp_cuda_dropout_backward(g, w->da, w->dres, a->f_mask, p,
+		zero(g, w->acts.da, NC);
+		tp_cuda_dropout_backward(g, w->acts.da, w->acts.dres, a->f_mask, p,
 		    (long)NC);
-		zero(g, w->dha, NF);
-		tp_cuda_linear_backward(g, w->dha, GW(cm, li->lin2_w),
-		    GW(cm, li->lin2_b), w->da, a->ha_d, PW(cm, li->lin2_w), N,
+		zero(g, w->acts.dha, NF);
+		tp_cuda_linear_backward(g, w->acts.dha, GW(cm, li->lin2_w),
+		    GW(cm, li->lin2_b), w->acts.da, a->ha_d, PW(cm, li->lin2_w), N,
 		    F, C);
-		zero(g, w->dh, NF);
-		tp_cuda_dropout_backward(g, w->dh, w->dha, a->ha_mask, p,
+		zero(g, w->acts.dh, NF);
+		tp_cuda_dropout_backward(g, w->acts.dh, w->acts.dha, a->ha_mask, p,
 		    (long)NF);
-		zero(g, w->dha, NF);
+		zero(g, w->acts.dha, NF);
 		if (c->activation == TP_GELU)
-			tp_cuda_gelu_backward(g, w->dha, w->dh, a->h, (long)NF);
+			tp_cuda_gelu_backward(g, w->acts.dha, w->acts.dh, a->h, (long)NF);
 		else
-			tp_cuda_relu_backward(g, w->dha, w->dh, a->h, (long)NF);
-		zero(g, w->db, NC);
-		tp_cuda_linear_backward(g, w->db, GW(cm, li->lin1_w),
-		    GW(cm, li->lin1_b), w->dha, a->ln2, PW(cm, li->lin1_w), N,
+			tp_cuda_relu_backward(g, w->acts.dha, w->acts.dh, a->h, (long)NF);
+		zero(g, w->acts.db, NC);
+		tp_cuda_linear_backward(g, w->acts.db, GW(cm, li->lin1_w),
+		    GW(cm, li->lin1_b), w->acts.dha, a->ln2, PW(cm, li->lin1_w), N,
 		    C, F);
-		tp_cuda_layernorm_backward(g, w->dres, GW(cm, li->norm2_w),
-		    GW(cm, li->norm2_b), w->db, a->x2, a->ln2_mean, a->ln2_rstd,
+		tp_cuda_layernorm_backward(g, w->acts.dres, GW(cm, li->norm2_w),
+		    GW(cm, li->norm2_b), w->acts.db, a->x2, a->ln2_mean, a->ln2_rstd,
 		    PW(cm, li->norm2_w), N, C);
 		/* dres is now d(x2); x2 = x + drop(out_proj(attention)). */
-		zero(g, w->da, NC);
-		tp_cuda_dropout_backward(g, w->da, w->dres, a->ao_mask, p,
+		zero(g, w->acts.da, NC);
+		tp_cuda_dropout_backward(g, w->acts.da, w->acts.dres, a->ao_mask, p,
 		    (long)NC);
-		zero(g, w->db, NC);
-		tp_cuda_linear_backward(g, w->db, GW(cm, li->out_w),
-		    GW(cm, li->out_b), w->da, a->atty, PW(cm, li->out_w), N, C,
+		zero(g, w->acts.db, NC);
+		tp_cuda_linear_backward(g, w->acts.db, GW(cm, li->out_w),
+		    GW(cm, li->out_b), w->acts.da, a->atty, PW(cm, li->out_w), N, C,
 		    C);
-		zero(g, w->dqkv, (size_t)N * 3 * C);
-		tp_cuda_attention_backward(g, w->dqkv, w->datt, w->db, a->qkv,
+		zero(g, w->acts.dqkv, (size_t)N * 3 * C);
+		tp_cuda_attention_backward(g, w->acts.dqkv, w->acts.datt, w->acts.db, a->qkv,
 		    a->att, p > 0 ? a->att_mask : NULL, R, T, C, c->heads);
-		zero(g, w->da, NC);
-		tp_cuda_linear_backward(g, w->da, GW(cm, li->in_w),
-		    GW(cm, li->in_b), w->dqkv, a->ln1, PW(cm, li->in_w), N, C,
+		zero(g, w->acts.da, NC);
+		tp_cuda_linear_backward(g, w->acts.da, GW(cm, li->in_w),
+		    GW(cm, li->in_b), w->acts.dqkv, a->ln1, PW(cm, li->in_w), N, C,
 		    3 * C);
-		tp_cuda_layernorm_backward(g, w->dres, GW(cm, li->norm1_w),
-		    GW(cm, li->norm1_b), w->da, x, a->ln1_mean, a->ln1_rstd,
+		tp_cuda_layernorm_backward(g, w->acts.dres, GW(cm, li->norm1_w),
+		    GW(cm, li->norm1_b), w->acts.da, x, a->ln1_mean, a->ln1_rstd,
 		    PW(cm, li->norm1_w), N, C);
 	}
 	if (m->ncat > 0)
-		tp_cuda_embedding_backward(g, GW(cm, ix->emb), w->dres, cm->cat,
+		tp_cuda_embedding_backward(g, GW(cm, ix->emb), w->acts.dres, cm->cat,
 		    cm->vocab_offset, R, T, m->ncat, C);
 	if (m->nnum > 0)
 		tp_cuda_numeric_backward(g, GW(cm, ix->num_w),
-		    GW(cm, ix->num_b), GW(cm, ix->num_miss), w->dres, cm->num,
+		    GW(cm, ix->num_b), GW(cm, ix->num_miss), w->acts.dres, cm->num,
 		    R, T, m->ncat, m->nnum, C);
 }
 
@@ -356,12 +284,12 @@ head_forward(tp_cuda *g, tp_cuda_model *cm, int R, int training)
 	tp_cuda_acts *w = cm->acts;
 	int C = cm->m->cfg.d_model, H = cm->m->cfg.head_hidden;
 
-	tp_cuda_linear_forward(g, w->h1, w->pooled, PW(cm, ix->head0_w),
+	tp_cuda_linear_forward(g, w->acts.h1, w->acts.pooled, PW(cm, ix->head0_w),
 	    PW(cm, ix->head0_b), R, C, H);
-	tp_cuda_relu_forward(g, w->r1, w->h1, (long)R * H);
-	tp_cuda_dropout_forward(g, w->r1_d, w->r1_mask, w->r1,
+	tp_cuda_relu_forward(g, w->acts.r1, w->acts.h1, (long)R * H);
+	tp_cuda_dropout_forward(g, w->acts.r1_d, w->acts.r1_mask, w->acts.r1,
 	    training ? cm->m->cfg.dropout : 0.0f, &cm->rng, (long)R * H);
-	tp_cuda_linear_forward(g, w->logits, w->r1_d, PW(cm, ix->head3_w),
+	tp_cuda_linear_forward(g, w->logits, w->acts.r1_d, PW(cm, ix->head3_w),
 	    PW(cm, ix->head3_b), R, H, 2);
 }
 
@@ -372,19 +300,19 @@ head_backward(tp_cuda *g, tp_cuda_model *cm, int R, int training)
 	tp_cuda_acts *w = cm->acts;
 	int C = cm->m->cfg.d_model, H = cm->m->cfg.head_hidden;
 
-	zero(g, w->dr1, (size_t)R * H);
-	tp_cuda_linear_backward(g, w->dr1, GW(cm, ix->head3_w),
-	    GW(cm, ix->head3_b), w->dlogits, w->r1_d, PW(cm, ix->head3_w), R, H,
+	zero(g, w->acts.dr1, (size_t)R * H);
+	tp_cuda_linear_backward(g, w->acts.dr1, GW(cm, ix->head3_w),
+	    GW(cm, ix->head3_b), w->dlogits, w->acts.r1_d, PW(cm, ix->head3_w), R, H,
 	    2);
-	zero(g, w->dh1, (size_t)R * H);
-	tp_cuda_dropout_backward(g, w->dh1, w->dr1, w->r1_mask,
+	zero(g, w->acts.dh1, (size_t)R * H);
+	tp_cuda_dropout_backward(g, w->acts.dh1, w->acts.dr1, w->acts.r1_mask,
 	    training ? cm->m->cfg.dropout : 0.0f, (long)R * H);
-	zero(g, w->dr1, (size_t)R * H);
-	tp_cuda_relu_backward(g, w->dr1, w->dh1, w->h1, (long)R * H);
-	zero(g, w->dpooled, (size_t)R * C);
-	tp_cuda_linear_backward(g, w->dpooled, GW(cm, ix->head0_w),
-	    GW(cm, ix->head0_b), w->dr1, w->pooled, PW(cm, ix->head0_w), R, C,
-	    H);
+	zero(g, w->acts.dr1, (size_t)R * H);
+	tp_cuda_relu_backward(g, w->acts.dr1, w->acts.dh1, w->acts.h1, (long)R * H);
+	zero(g, w->acts.dpooled, (size_t)R * C);
+	tp_cuda_linear_backward(g, w->acts.dpooled, GW(cm, ix->head0_w),
+	    GW(cm, ix->head0_b), w->acts.dr1, w->acts.pooled,
+	    PW(cm, ix->head0_w), R, C, H);
 }
 
 static void
@@ -395,10 +323,10 @@ projector_forward(tp_cuda *g, tp_cuda_model *cm, int R)
 	int C = cm->m->cfg.d_model, H = cm->m->cfg.head_hidden;
 	int P = cm->m->cfg.proj_dim;
 
-	tp_cuda_linear_forward(g, w->p1, w->pooled, PW(cm, ix->proj0_w),
+	tp_cuda_linear_forward(g, w->acts.p1, w->acts.pooled, PW(cm, ix->proj0_w),
 	    PW(cm, ix->proj0_b), R, C, H);
-	tp_cuda_relu_forward(g, w->pr, w->p1, (long)R * H);
-	tp_cuda_linear_forward(g, w->z, w->pr, PW(cm, ix->proj2_w),
+	tp_cuda_relu_forward(g, w->acts.pr, w->acts.p1, (long)R * H);
+	tp_cuda_linear_forward(g, w->z, w->acts.pr, PW(cm, ix->proj2_w),
 	    PW(cm, ix->proj2_b), R, H, P);
 }
 
@@ -410,15 +338,15 @@ projector_backward(tp_cuda *g, tp_cuda_model *cm, int R)
 	int C = cm->m->cfg.d_model, H = cm->m->cfg.head_hidden;
 	int P = cm->m->cfg.proj_dim;
 
-	zero(g, w->dr1, (size_t)R * H);
-	tp_cuda_linear_backward(g, w->dr1, GW(cm, ix->proj2_w),
-	    GW(cm, ix->proj2_b), w->dz, w->pr, PW(cm, ix->proj2_w), R, H, P);
-	zero(g, w->dh1, (size_t)R * H);
-	tp_cuda_relu_backward(g, w->dh1, w->dr1, w->p1, (long)R * H);
-	zero(g, w->dpooled, (size_t)R * C);
-	tp_cuda_linear_backward(g, w->dpooled, GW(cm, ix->proj0_w),
-	    GW(cm, ix->proj0_b), w->dh1, w->pooled, PW(cm, ix->proj0_w), R, C,
-	    H);
+	zero(g, w->acts.dr1, (size_t)R * H);
+	tp_cuda_linear_backward(g, w->acts.dr1, GW(cm, ix->proj2_w),
+	    GW(cm, ix->proj2_b), w->dz, w->acts.pr, PW(cm, ix->proj2_w), R, H, P);
+	zero(g, w->acts.dh1, (size_t)R * H);
+	tp_cuda_relu_backward(g, w->acts.dh1, w->acts.dr1, w->acts.p1, (long)R * H);
+	zero(g, w->acts.dpooled, (size_t)R * C);
+	tp_cuda_linear_backward(g, w->acts.dpooled, GW(cm, ix->proj0_w),
+	    GW(cm, ix->proj0_b), w->acts.dh1, w->acts.pooled,
+	    PW(cm, ix->proj0_w), R, C, H);
 }
 
 /* Sends a batch of B rows; a failure is kept in g. */
