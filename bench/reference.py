@@ -155,6 +155,34 @@ def predict(model, s, batch=1024):
     return np.concatenate(out) if out else np.zeros(0, np.float32)
 
 
+def tensors(s):
+    """A stream's categories, numerics and labels as torch tensors."""
+    import torch
+    return (torch.from_numpy(s.cat), torch.from_numpy(s.num),
+            torch.from_numpy(s.label.astype(np.int64)))
+
+
+def train_epoch(model, opt, sched, t, data, order, a):
+    """One epoch of mini-batches of the rows in order, the last one
+    partial, as lib/train.c runs them, from step t; returns the step after
+    it."""
+    cat_all, num_all, lab_all = data
+    model.train()
+    for r in range(0, len(order), a.batch):
+        idx = order[r:r + a.batch]
+        for g in opt.param_groups:
+            g["lr"] = sched.at(t)
+        opt.zero_grad(set_to_none=True)
+        loss = model.classify_loss(cat_all[idx], num_all[idx], lab_all[idx])
+        loss.backward()
+        clip(model, a.clip)
+        opt.step()
+        t += 1
+        if not math.isfinite(float(loss)):
+            raise RuntimeError(f"reference diverged at step {t}")
+    return t
+
+
 def train_reference(train, valid, a, seed, encoder_state=None):
     """Returns (model with the best weights, best validation AUC, epochs)."""
     import torch
@@ -169,26 +197,12 @@ def train_reference(train, valid, a, seed, encoder_state=None):
     opt = optimiser(model, a)
     sched = Schedule(a.lr, a.warmup, len(train), a.batch, a.epochs)
     rng = np.random.default_rng(seed)
-    cat_all = torch.from_numpy(train.cat)
-    num_all = torch.from_numpy(train.num)
-    lab_all = torch.from_numpy(train.label.astype(np.int64))
+    data = tensors(train)
     best_auc, best_state, bad, epoch, t = -1.0, None, 0, 0, 0
     while epoch < a.epochs and bad < a.patience:
         epoch += 1
-        model.train()
         order = torch.from_numpy(rng.permutation(len(train)))
-        for r in range(0, len(train), a.batch):
-            idx = order[r:r + a.batch]
-            for g in opt.param_groups:
-                g["lr"] = sched.at(t)
-            opt.zero_grad(set_to_none=True)
-            loss = model.classify_loss(cat_all[idx], num_all[idx], lab_all[idx])
-            loss.backward()
-            clip(model, a.clip)
-            opt.step()
-            t += 1
-            if not math.isfinite(float(loss)):
-                raise RuntimeError(f"reference diverged at epoch {epoch}")
+        t = train_epoch(model, opt, sched, t, data, order, a)
         v = auc(valid.label, predict(model, valid))
         if v > best_auc or best_auc < 0:
             best_auc, bad = v, 0

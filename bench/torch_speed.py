@@ -42,25 +42,13 @@ def train_rates(s, a):
     model.init_like_tabpipe(1)
     opt = reference.optimiser(model, a)
     sched = reference.Schedule(a.lr, a.warmup, len(s), a.batch, a.epochs)
-    cat_all = torch.from_numpy(s.cat)
-    num_all = torch.from_numpy(s.num)
-    lab_all = torch.from_numpy(s.label.astype(np.int64))
+    data = reference.tensors(s)
     rng = np.random.default_rng(1)
     rates, t = [], 0
-    model.train()
     for _ in range(a.epochs):
         t0 = time.perf_counter()
         order = torch.from_numpy(rng.permutation(len(s)))
-        for r in range(0, len(s), a.batch):
-            idx = order[r:r + a.batch]
-            for g in opt.param_groups:
-                g["lr"] = sched.at(t)
-            opt.zero_grad(set_to_none=True)
-            loss = model.classify_loss(cat_all[idx], num_all[idx], lab_all[idx])
-            loss.backward()
-            reference.clip(model, a.clip)
-            opt.step()
-            t += 1
+        t = reference.train_epoch(model, opt, sched, t, data, order, a)
         rates.append(len(s) / (time.perf_counter() - t0))
     return statistics.median(rates), model
 
@@ -99,8 +87,7 @@ def pretrain_rates(s, a):
 def infer_rate(model, s, a):
     import torch
     model.eval()
-    cat_all = torch.from_numpy(s.cat)
-    num_all = torch.from_numpy(s.num)
+    cat_all, num_all, _ = reference.tensors(s)
     rates = []
     with torch.inference_mode():
         for _ in range(a.runs):
@@ -116,8 +103,7 @@ def latency(model, s, a):
     import torch
     torch.set_num_threads(1)
     model.eval()
-    cat_all = torch.from_numpy(s.cat)
-    num_all = torch.from_numpy(s.num)
+    cat_all, num_all, _ = reference.tensors(s)
     runs = []
     with torch.inference_mode():
         for i in range(a.runs):
