@@ -37,7 +37,7 @@ main(int argc, char **argv)
 	};
 	tp_limits limits = tp_default_limits;
 	const char *path = "-", *report_path = NULL, *conninfo = NULL;
-	cJSON *inputs = NULL, *result = NULL;
+	cJSON *params = NULL, *inputs = NULL, *result = NULL;
 	tp_db *db;
 	int64_t run;
 	tp_stream_reader *r = NULL;
@@ -89,7 +89,15 @@ main(int argc, char **argv)
 	db = tool_db_open(conninfo);
 	inputs = cJSON_CreateObject();
 	cJSON_AddStringToObject(inputs, "stream", path);
-	run = tool_run_start(db, NULL, inputs);
+	params = cJSON_CreateObject();
+	cJSON_AddNumberToObject(params, "max_missing", limits.max_missing);
+	cJSON_AddNumberToObject(params, "max_unseen", limits.max_unseen);
+	cJSON_AddNumberToObject(params, "min_minority", limits.min_minority);
+	cJSON_AddNumberToObject(params, "max_duplicates", limits.max_duplicates);
+	cJSON_AddNumberToObject(params, "max_constant", (double)limits.max_constant);
+	cJSON_AddNumberToObject(params, "max_auc", limits.max_auc);
+	cJSON_AddNumberToObject(params, "min_rows", (double)limits.min_rows);
+	run = tool_run_start(db, params, inputs);
 
 	if ((rc = tp_open_input(path, &f, &e)) != TP_OK ||
 	    (rc = tp_stream_reader_open(&r, f, strcmp(path, "-") ? path :
@@ -133,6 +141,7 @@ fail:
 	tp_outfile_abort(&report);
 out:
 	rc = tool_run_finish(db, run, rc, e.msg, result);
+	cJSON_Delete(params);
 	cJSON_Delete(inputs);
 	cJSON_Delete(result);
 	free(text);
