@@ -96,6 +96,7 @@ check: all $(UNIT_RUNNER)
 	PATH="$(CURDIR)/$(BUILD)/bin:$$PATH" sh scripts/pg-server run \
 		sh tests/e2e/run.sh
 	sh tests/man.sh $(MAN1) $(MAN5) $(MAN7)
+	sh tests/usage.sh $(BUILD)/bin
 	sh tests/shellcheck.sh $(SCRIPTS)
 
 check-asan:
