@@ -9,8 +9,8 @@
  * functions with element-wise loops also get an AVX2 version (8 floats),
  * chosen when the program loads (a GNU ifunc) on a CPU that has it: about
  * twice as fast on GELU, layer norm and the attention's softmax. AVX2
- * without FMA rounds every operation as SSE2 does, and no reduction is
- * reordered, so both versions give the same bits.
+ * without FMA rounds every operation as SSE2 does, and every reduction
+ * sums in an order the code fixes, so both versions give the same bits.
  */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 #define WIDE __attribute__((target_clones("avx2", "default")))
@@ -82,13 +82,18 @@ tp_numeric_backward(float *dw, float *db, float *dmiss, const float *dout,
 		}
 }
 
-void
+/* The bias goes into each row by a loop, not memcpy: a call per row of a
+ * few hundred bytes costs more than the copy. */
+WIDE void
 tp_linear_forward(float *out, const float *inp, const float *weight,
     const float *bias, int N, int IC, int OC)
 {
 	if (bias != NULL)
-		for (int n = 0; n < N; n++)
-			memcpy(out + (size_t)n * OC, bias, OC * sizeof(float));
+		for (int n = 0; n < N; n++) {
+			float *row = out + (size_t)n * OC;
+			for (int o = 0; o < OC; o++)
+				row[o] = bias[o];
+		}
 	tp_gemm(0, 1, N, OC, IC, 1.0f, inp, IC, weight, IC,
 	    bias != NULL ? 1.0f : 0.0f, out, OC);
 }
@@ -109,6 +114,71 @@ tp_linear_backward(float *dinp, float *dweight, float *dbias,
 		}
 }
 
+/*
+ * Reductions over a row of a few dozen floats (a token's channels, a row
+ * of attention scores) as LANES interleaved partial results, the last
+ * partial vector's floats going to lanes of their own, then a tree over
+ * the lanes: chains of dependent operations about 6 long, where one
+ * running sum of 32 floats is a chain of 32. The order is the code's, so
+ * every vector width gives the same bits.
+ */
+enum { LANES = 8 };
+
+static inline float
+lane_total(const float *p)
+{
+	return ((p[0] + p[4]) + (p[2] + p[6])) + ((p[1] + p[5]) + (p[3] + p[7]));
+}
+
+static inline float
+lane_sum(const float *x, int n)
+{
+	float part[LANES] = {0};
+	int c = 0;
+	for (; c + LANES <= n; c += LANES)
+		for (int l = 0; l < LANES; l++)
+			part[l] += x[c + l];
+	for (int l = 0; c + l < n; l++)
+		part[l] += x[c + l];
+	return lane_total(part);
+}
+
+static inline float
+lane_dot(const float *x, const float *y, int n)
+{
+	float part[LANES] = {0};
+	int c = 0;
+	for (; c + LANES <= n; c += LANES)
+		for (int l = 0; l < LANES; l++)
+			part[l] += x[c + l] * y[c + l];
+	for (int l = 0; c + l < n; l++)
+		part[l] += x[c + l] * y[c + l];
+	return lane_total(part);
+}
+
+static inline float
+max2(float a, float b)
+{
+	return a > b ? a : b;
+}
+
+/* The maximum of n >= 1 floats (exact in any order). */
+static inline float
+lane_max(const float *x, int n)
+{
+	float part[LANES];
+	int c = 0;
+	for (int l = 0; l < LANES; l++)
+		part[l] = x[0];
+	for (; c + LANES <= n; c += LANES)
+		for (int l = 0; l < LANES; l++)
+			part[l] = max2(part[l], x[c + l]);
+	for (int l = 0; c + l < n; l++)
+		part[l] = max2(part[l], x[c + l]);
+	return max2(max2(max2(part[0], part[4]), max2(part[2], part[6])),
+	    max2(max2(part[1], part[5]), max2(part[3], part[7])));
+}
+
 WIDE void
 tp_layernorm_forward(float *out, float *mean, float *rstd, const float *inp,
     const float *weight, const float *bias, int N, int C)
@@ -116,16 +186,12 @@ tp_layernorm_forward(float *out, float *mean, float *rstd, const float *inp,
 	for (int n = 0; n < N; n++) {
 		const float *x = inp + (size_t)n * C;
 		float *o = out + (size_t)n * C;
-		float m = 0, v = 0;
+		float m = lane_sum(x, C) / C;
 		for (int c = 0; c < C; c++)
-			m += x[c];
-		m /= C;
+			o[c] = x[c] - m;
+		float s = 1.0f / sqrtf(lane_dot(o, o, C) / C + 1e-5f);
 		for (int c = 0; c < C; c++)
-			v += (x[c] - m) * (x[c] - m);
-		v /= C;
-		float s = 1.0f / sqrtf(v + 1e-5f);
-		for (int c = 0; c < C; c++)
-			o[c] = (x[c] - m) * s * weight[c] + bias[c];
+			o[c] = o[c] * s * weight[c] + bias[c];
 		mean[n] = m;
 		rstd[n] = s;
 	}
@@ -139,17 +205,27 @@ tp_layernorm_backward(float *dinp, float *dweight, float *dbias,
 	for (int n = 0; n < N; n++) {
 		const float *d = dout + (size_t)n * C, *x = inp + (size_t)n * C;
 		float *di = dinp + (size_t)n * C;
-		float m = mean[n], s = rstd[n], dmean = 0, dnormmean = 0;
+		float m = mean[n], s = rstd[n];
+		float part_g[LANES] = {0}, part_gx[LANES] = {0};
 		/* With xhat the normalised input and g = dout * weight:
 		 * dx = s * (g - mean(g) - xhat * mean(g * xhat)). */
-		for (int c = 0; c < C; c++) {
-			float xhat = (x[c] - m) * s, g = d[c] * weight[c];
-			dmean += g;
-			dnormmean += g * xhat;
+		int c = 0;
+		for (; c + LANES <= C; c += LANES)
+			for (int l = 0; l < LANES; l++) {
+				float xhat = (x[c + l] - m) * s;
+				float g = d[c + l] * weight[c + l];
+				part_g[l] += g;
+				part_gx[l] += g * xhat;
+			}
+		for (int l = 0; c + l < C; l++) {
+			float xhat = (x[c + l] - m) * s, g = d[c + l] * weight[c + l];
+			part_g[l] += g;
+			part_gx[l] += g * xhat;
 		}
+		float dmean = lane_total(part_g), dnormmean = lane_total(part_gx);
 		dmean /= C;
 		dnormmean /= C;
-		for (int c = 0; c < C; c++) {
+		for (c = 0; c < C; c++) {
 			float xhat = (x[c] - m) * s, g = d[c] * weight[c];
 			dbias[c] += d[c];
 			dweight[c] += xhat * d[c];
@@ -213,27 +289,21 @@ fast_erff(float x)
 /* Softmax of each of `rows` rows of n scores, in place; each row's maximum
  * is subtracted first so that exp cannot overflow (the result is the same).
  * The exps run over the whole block in one loop, which vectorises where
- * rows of a few features would be mostly remainder; the sums stay in
- * order. */
+ * rows of a few features would be mostly remainder. */
 static inline void
 softmax_rows(float *x, int rows, int n)
 {
 	size_t all = (size_t)rows * n;
 
 	for (int r = 0; r < rows; r++) {
-		float *row = x + (size_t)r * n, mx = row[0];
-		for (int i = 1; i < n; i++)
-			mx = row[i] > mx ? row[i] : mx;
+		float *row = x + (size_t)r * n, mx = lane_max(row, n);
 		for (int i = 0; i < n; i++)
 			row[i] -= mx;
 	}
 	for (size_t i = 0; i < all; i++)
 		x[i] = fast_expf(x[i]);
 	for (int r = 0; r < rows; r++) {
-		float *row = x + (size_t)r * n, sum = 0;
-		for (int i = 0; i < n; i++)
-			sum += row[i];
-		float inv = 1.0f / sum;
+		float *row = x + (size_t)r * n, inv = 1.0f / lane_sum(row, n);
 		for (int i = 0; i < n; i++)
 			row[i] *= inv;
 	}
@@ -311,9 +381,7 @@ tp_attention_backward(float *dqkv, float *scratch, const float *dout,
 		 * the scale; then through Q K^T: dQ = ds K, dK = ds^T Q. */
 		for (size_t r = 0; r < NH * (size_t)T; r++) {
 			const float *row = a + r * T;
-			float *drow = s + r * T, dot = 0;
-			for (int u = 0; u < T; u++)
-				dot += row[u] * drow[u];
+			float *drow = s + r * T, dot = lane_dot(row, drow, T);
 			for (int u = 0; u < T; u++)
 				drow[u] = row[u] * (drow[u] - dot) * scale;
 		}

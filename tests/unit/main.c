@@ -14,6 +14,7 @@ main(void)
 	srunner_add_suite(sr, golden_suite());
 	srunner_add_suite(sr, ingest_suite());
 	srunner_add_suite(sr, layers_suite());
+	srunner_add_suite(sr, mat_suite());
 	srunner_add_suite(sr, metrics_suite());
 	srunner_add_suite(sr, model_suite());
 	srunner_add_suite(sr, predict_suite());

@@ -15,6 +15,7 @@ Suite *evaluate_suite(void);
 Suite *golden_suite(void);
 Suite *ingest_suite(void);
 Suite *layers_suite(void);
+Suite *mat_suite(void);
 Suite *metrics_suite(void);
 Suite *model_suite(void);
 Suite *predict_suite(void);
