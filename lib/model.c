@@ -270,9 +270,10 @@ tp_model_init(tp_model *m, const tp_config *cfg, const tp_encoding *enc,
 	}
 	init_params(m, seed);
 	/* The model's threads each run one slice: a product inside a slice
-	 * stays on its thread. */
-	if (m->nthreads > 1)
-		tp_mat_threads(1);
+	 * stays on its thread. With one thread (a server answering a row at
+	 * a time, --threads 1) OpenBLAS's own threads would only wake and
+	 * yield around products this small. */
+	tp_mat_threads(1);
 	return TP_OK;
 }
 
