@@ -1,6 +1,7 @@
 # tabpipe: a Unix tool suite for tabular default-prediction models.
 # `make` builds the tools, `make check` runs every test, `make check-asan`
-# runs them again under AddressSanitizer and UndefinedBehaviorSanitizer.
+# runs them again under AddressSanitizer and UndefinedBehaviorSanitizer,
+# `make check-valgrind` the unit tests and each tool under memcheck.
 
 VERSION = 0.1.0
 PREFIX = /usr/local
@@ -102,6 +103,10 @@ check: all $(UNIT_RUNNER)
 check-asan:
 	$(MAKE) BUILD=build-asan SAN=1 check
 
+# Memcheck sees reads of uninitialised memory, which the sanitizers do not.
+check-valgrind: all $(UNIT_RUNNER)
+	sh tests/valgrind.sh $(BUILD)
+
 install: all
 	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
 		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7
@@ -141,7 +146,7 @@ bench-quality: all
 clean:
 	rm -rf build build-*
 
-.PHONY: all check check-asan install demo train monitor registry db-start \
+.PHONY: all check check-asan check-valgrind install demo train monitor registry db-start \
 	db-stop bench bench-serve bench-train bench-quality clean
 .SECONDARY:
 

@@ -253,8 +253,9 @@ tp_csv_next(tp_csv *c, tp_err *e)
 				return 0;
 			if (refill(c, e) < 0)
 				return -1;
-			if (c->eof && c->pos == c->end)
-				return 0;
+			/* A read can end just after a byte order mark, or
+			 * inside one: look again before parsing. */
+			continue;
 		}
 		/* An empty line is no record. */
 		if (c->buf[c->pos] == '\n' ||

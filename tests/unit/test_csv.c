@@ -3,6 +3,7 @@
  * errors, long records), tp_parse_double against strtod, and the quoting of
  * tp_csv_put_field.
  */
+#define _GNU_SOURCE /* fopencookie */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,10 +35,52 @@ put_escaped(FILE *f, const char *s, size_t len)
  * records are left out and line_offset is taken from each line number. An
  * error ends the text with "error: MESSAGE". The caller frees the text.
  */
-static char *
-parse_skip(const char *s, size_t len, int skip, long line_offset)
+/* A stream that gives one byte a read, as a slow pipe may. */
+typedef struct { const char *s; size_t len, at; } trickle;
+
+static ssize_t
+trickle_read(void *cookie, char *buf, size_t size)
 {
-	FILE *in = fmemopen((void *)s, len, "rb"), *out;
+	trickle *t = cookie;
+
+	if (t->at == t->len || size == 0)
+		return 0;
+	buf[0] = t->s[t->at++];
+	return 1;
+}
+
+static int
+trickle_close(void *cookie)
+{
+	free(cookie);
+	return 0;
+}
+
+static FILE *
+open_input(const char *s, size_t len, int one_byte_reads)
+{
+	trickle *t;
+	FILE *f;
+
+	if (!one_byte_reads)
+		return fmemopen((void *)s, len, "rb");
+	t = malloc(sizeof(*t));
+	ck_assert_ptr_nonnull(t);
+	*t = (trickle){s, len, 0};
+	f = fopencookie(t, "rb", (cookie_io_functions_t){.read = trickle_read,
+	    .close = trickle_close});
+	ck_assert_ptr_nonnull(f);
+	/* stdio would gather the bytes again: the reader must see each
+	 * read as the stream returns it. */
+	setvbuf(f, NULL, _IONBF, 0);
+	return f;
+}
+
+static char *
+parse_input(const char *s, size_t len, int skip, long line_offset,
+    int one_byte_reads)
+{
+	FILE *in = open_input(s, len, one_byte_reads), *out;
 	char *text = NULL;
 	size_t textlen = 0;
 	tp_csv *c = NULL;
@@ -72,6 +115,12 @@ parse_skip(const char *s, size_t len, int skip, long line_offset)
 	fclose(in);
 	fclose(out);
 	return text;
+}
+
+static char *
+parse_skip(const char *s, size_t len, int skip, long line_offset)
+{
+	return parse_input(s, len, skip, line_offset, 0);
 }
 
 static char *
@@ -158,6 +207,26 @@ START_TEST(test_bom_only)
 	 * an empty file. */
 	expect_parse("\xEF\xBB\xBF", "");
 	expect_parse("\xEF\xBB\xBF\n", "");
+}
+END_TEST
+
+START_TEST(test_one_byte_reads)
+{
+	/* Reads that end inside or just after the byte order mark, or
+	 * inside a record, give the records of a file read at once. */
+	static const char *const inputs[] = {
+		"\xEF\xBB\xBF", "\xEF\xBB\xBF\n", "\xEF\xBB\xBF" "a,b\n\"c\"\"d\",e",
+		"\xEF\xBB", "ab\r\n\ncd\n",
+	};
+
+	for (size_t i = 0; i < sizeof(inputs) / sizeof(inputs[0]); i++) {
+		size_t len = strlen(inputs[i]);
+		char *want = parse_input(inputs[i], len, 0, 0, 0);
+		char *got = parse_input(inputs[i], len, 0, 0, 1);
+		ck_assert_str_eq(got, want);
+		free(want);
+		free(got);
+	}
 }
 END_TEST
 
@@ -709,6 +778,7 @@ csv_suite(void)
 	tcase_add_test(tc, test_crlf);
 	tcase_add_test(tc, test_bom);
 	tcase_add_test(tc, test_bom_only);
+	tcase_add_test(tc, test_one_byte_reads);
 	tcase_add_test(tc, test_no_final_newline);
 	tcase_add_test(tc, test_empty_lines);
 	tcase_add_test(tc, test_missing);
