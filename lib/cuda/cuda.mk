@@ -10,9 +10,11 @@ ifeq ($(wildcard $(NVCC)),)
 $(error CUDA=1 needs nvcc, not found at $(NVCC): set CUDA_HOME to the CUDA toolkit)
 endif
 
-# Machine code for Ampere (A100) and Hopper (H100, H200), and PTX of the
-# newest so that later GPUs compile it when they load it.
-CUDA_ARCH = -gencode arch=compute_80,code=sm_80 \
+# Machine code for Ampere (A100) and Hopper (H100, H200); PTX of the
+# newest so that later GPUs compile it when they load it, and of the oldest
+# this toolkit knows (Turing, T4) so that those run too, compiled at load.
+CUDA_ARCH = -gencode arch=compute_75,code=compute_75 \
+	-gencode arch=compute_80,code=sm_80 \
 	-gencode arch=compute_90,code=sm_90 \
 	-gencode arch=compute_90,code=compute_90
 # -fmad=false: no fused multiply-adds, so the element-wise kernels round as

@@ -461,17 +461,19 @@ attention_dqkv(float *dqkv, const float *ds, const float *dout,
 	dx[2 * C + c] = dv;
 }
 
-/* Inverted dropout's mask, drawn on the host as the CPU draws it, into the
- * device's mask. */
+/* Inverted dropout's mask of count blocks of n values, drawn on the host
+ * as the CPU draws it (one tp_dropout_mask call per block, in order), into
+ * the device's mask. */
 static void
-draw_mask(tp_cuda *g, float *mask, float p, tp_rng *rng, long n)
+draw_mask(tp_cuda *g, float *mask, float p, tp_rng *rng, long count, long n)
 {
-	float *m = tp_cuda_stage(g, (size_t)n);
+	float *m = tp_cuda_stage(g, (size_t)(count * n));
 
 	if (m == NULL)
 		return;
-	tp_dropout_mask(m, p, rng, n);
-	tp_cuda_stage_upload(g, mask, (size_t)n);
+	for (long i = 0; i < count; i++)
+		tp_dropout_mask(m + i * n, p, rng, n);
+	tp_cuda_stage_upload(g, mask, (size_t)(count * n));
 }
 
 void
@@ -487,7 +489,8 @@ tp_cuda_attention_forward(tp_cuda *g, float *out, float *att, float *mask,
 	if (tp_cuda_launched(g, "attention_forward") != TP_OK)
 		return;
 	if (mask != NULL)
-		draw_mask(g, mask, p, rng, rows * T);
+		/* The CPU draws one row's heads at a time. */
+		draw_mask(g, mask, p, rng, B, (long)NH * T * T);
 	if (g->status != TP_OK)
 		return;
 	attention_values<<<TP_GRID(g, (long)B * T * C)>>>(out, att, mask, qkv,
@@ -671,7 +674,7 @@ tp_cuda_dropout_forward(tp_cuda *g, float *out, float *mask,
 			    "dropout_forward: %s", cudaGetErrorString(rc));
 		return;
 	}
-	draw_mask(g, mask, p, rng, n);
+	draw_mask(g, mask, p, rng, 1, n);
 	if (g->status != TP_OK)
 		return;
 	dropout_forward<<<TP_GRID(g, n)>>>(out, mask, inp, n);
