@@ -12,9 +12,10 @@
 # useful training GFLOP/s of each side as a share of it.
 #
 # Both sides send each batch from host memory and bring the loss or the
-# probabilities back, as the tools do; PyTorch clips with
-# torch.nn.utils.clip_grad_norm_ and steps torch.optim.AdamW, its eager
-# defaults.
+# probabilities back, as the tools do. PyTorch's side is
+# bench/torch_speed.py --device cuda: the training loop of
+# bench/reference.py (the same schedule, clipping and torch.optim.AdamW as
+# the CPU comparison of bench/train.sh) with the model on the GPU.
 #
 #   make CUDA=1 BUILD=build-cuda && sh bench/gpu.sh
 #   BUILD=dir EPOCHS=3 RUNS=5 REPEAT=16 sh bench/gpu.sh
@@ -186,128 +187,6 @@ main(int argc, char **argv)
 }
 EOF
 
-cat >"$work/torch_gpu.py" <<'EOF'
-"""PyTorch's side: the same model on the GPU, eager, batches sent from the
-host as tabpipe sends them. Prints "key value" lines."""
-import argparse
-import statistics
-import sys
-import time
-
-sys.path.insert(0, "bench")
-import reference  # noqa: E402 (sets the BLAS threads before numpy loads)
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-import tps  # noqa: E402
-
-s = tps.load(sys.argv[1])
-epochs, runs = int(sys.argv[2]), int(sys.argv[3])
-dev = torch.device("cuda")
-p = argparse.ArgumentParser()
-reference.add_train_options(p)
-a = p.parse_args([])
-cat_all = torch.from_numpy(s.cat)
-num_all = torch.from_numpy(s.num)
-lab_all = torch.from_numpy(s.label.astype(np.int64))
-
-
-def model_for(batch):
-    torch.manual_seed(1)
-    a.batch = batch
-    m = reference.build_model(s, a)
-    m.init_like_tabpipe(1)
-    return m.to(dev), reference.optimiser(m, a)
-
-
-def train(batch):
-    m, opt = model_for(batch)
-    m.train()
-    rng = np.random.default_rng(1)
-    rates = []
-    for _ in range(epochs):
-        torch.cuda.synchronize()
-        t0 = time.perf_counter()
-        order = torch.from_numpy(rng.permutation(len(s)))
-        for r in range(0, len(s), batch):
-            idx = order[r:r + batch]
-            opt.zero_grad(set_to_none=True)
-            loss = m.classify_loss(cat_all[idx].to(dev), num_all[idx].to(dev),
-                                   lab_all[idx].to(dev))
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(m.parameters(), a.clip)
-            opt.step()
-            loss.item()
-        torch.cuda.synchronize()
-        rates.append(len(s) / (time.perf_counter() - t0))
-    return statistics.median(rates), m
-
-
-def pretrain(batch):
-    m, opt = model_for(batch)
-    m.train()
-    rng = np.random.default_rng(1)
-    rates = []
-    for _ in range(epochs):
-        torch.cuda.synchronize()
-        t0 = time.perf_counter()
-        order = rng.permutation(len(s))
-        for r in range(0, len(s), batch):
-            rows = order[r:r + batch]
-            if len(rows) < 2:
-                break
-            cat, num = reference.views(s, rows, "mask", a.rate, rng)
-            opt.zero_grad(set_to_none=True)
-            loss = m.ntxent_loss(torch.from_numpy(cat).to(dev),
-                                 torch.from_numpy(num).to(dev), a.temperature)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(m.parameters(), a.clip)
-            opt.step()
-            loss.item()
-        torch.cuda.synchronize()
-        rates.append(len(s) / (time.perf_counter() - t0))
-    return statistics.median(rates)
-
-
-def infer(m, batch):
-    m.eval()
-    rates = []
-    with torch.inference_mode():
-        for i in range(runs + 1):
-            t0 = time.perf_counter()
-            for r in range(0, len(s), batch):
-                torch.softmax(m.logits(cat_all[r:r + batch].to(dev),
-                                       num_all[r:r + batch].to(dev)),
-                              dim=1)[:, 1].cpu()
-            if i > 0:
-                rates.append(len(s) / (time.perf_counter() - t0))
-    return statistics.median(rates)
-
-
-def latency(m):
-    m.eval()
-    out = []
-    with torch.inference_mode():
-        for i in range(runs):
-            calls = []
-            for k in range(1000):
-                r = (i * 1000 + k) % len(s)
-                t0 = time.perf_counter()
-                torch.softmax(m.logits(cat_all[r:r + 1].to(dev),
-                                       num_all[r:r + 1].to(dev)),
-                              dim=1)[:, 1].cpu()
-                calls.append(time.perf_counter() - t0)
-            out.append(statistics.median(calls) * 1e6)
-    return statistics.median(out)
-
-
-for batch in (256, 4096):
-    rate, m = train(batch)
-    print(f"train_rows_per_s_{batch} {rate:.0f}", flush=True)
-    print(f"pretrain_rows_per_s_{batch} {pretrain(batch):.0f}", flush=True)
-    print(f"infer_rows_per_s_{batch} {infer(m, batch):.0f}", flush=True)
-print(f"latency_us {latency(m):.1f}", flush=True)
-EOF
-
 pkgs="libcjson zlib openblas libpq"
 # shellcheck disable=SC2046,SC2086 # the package list and flags are words
 cc -O2 -std=gnu11 -fopenmp -DTP_CUDA -Ilib -Ibench $(pkg-config --cflags $pkgs) \
@@ -358,7 +237,14 @@ echo "inference, latency and sgemm on the GPU..." >&2
 "$work/speed" "$work/model.st" "$work/lc.test.tps" 1 |
 	grep '^forward_mflop_per_row ' >>"$work/c"
 echo "PyTorch on the GPU..." >&2
-"$py" "$work/torch_gpu.py" "$train" "$epochs" "$runs" >"$work/torch"
+: >"$work/torch"
+for batch in 256 4096; do
+	(cd bench && "$py" torch_speed.py --device cuda --train "$train" \
+		--epochs "$epochs" --runs "$runs" --batch "$batch") \
+		>"$work/torch.$batch"
+	# torch_speed.py's keys, with the batch size on the rates.
+	sed "s/^\([a-z_]*_per_s\) /\1_$batch /" "$work/torch.$batch" >>"$work/torch"
+done
 
 awk -v rows="$rows" -v epochs="$epochs" -v runs="$runs" -v repeat="$repeat" \
     -v device="$device" -v tv="$("$py" -c 'import torch; print(torch.__version__, "CUDA", torch.version.cuda)')" '

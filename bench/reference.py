@@ -133,10 +133,12 @@ def optimiser(model, a):
 
 def clip(model, max_norm):
     """tp_clip_grad: scale all gradients by max_norm / norm when the norm
-    is above max_norm (no epsilon, as the C library)."""
+    is above max_norm (no epsilon, as the C library). The squares are
+    summed in double as tensors, in parameter order, and read once: on a
+    GPU one wait per step, not one per parameter."""
     import torch
     grads = [p.grad for p in model.parameters() if p.grad is not None]
-    norm = math.sqrt(sum(float(torch.sum(g.double() * g.double())) for g in grads))
+    norm = math.sqrt(float(sum(torch.sum(g.double() * g.double()) for g in grads)))
     if max_norm > 0 and norm > max_norm:
         for g in grads:
             g.mul_(max_norm / norm)
@@ -162,10 +164,10 @@ def tensors(s):
             torch.from_numpy(s.label.astype(np.int64)))
 
 
-def train_epoch(model, opt, sched, t, data, order, a):
+def train_epoch(model, opt, sched, t, data, order, a, device="cpu"):
     """One epoch of mini-batches of the rows in order, the last one
     partial, as lib/train.c runs them, from step t; returns the step after
-    it."""
+    it. Each batch goes to device (the model's) as it is used."""
     cat_all, num_all, lab_all = data
     model.train()
     for r in range(0, len(order), a.batch):
@@ -173,7 +175,8 @@ def train_epoch(model, opt, sched, t, data, order, a):
         for g in opt.param_groups:
             g["lr"] = sched.at(t)
         opt.zero_grad(set_to_none=True)
-        loss = model.classify_loss(cat_all[idx], num_all[idx], lab_all[idx])
+        loss = model.classify_loss(cat_all[idx].to(device), num_all[idx].to(device),
+                                   lab_all[idx].to(device))
         loss.backward()
         clip(model, a.clip)
         opt.step()
