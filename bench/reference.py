@@ -22,8 +22,9 @@ initialisation laws of init_like_tabpipe(seed), shuffled mini-batches with
 the last partial one kept, AdamW (betas 0.9/0.999, eps 1e-8, weight decay on
 the weights of linear layers only), linear warm-up over int(warmup x total
 steps) then cosine decay to 0 over all epochs' steps, gradient-norm
-clipping, validation AUC after each epoch, the best epoch's weights kept,
-stopping after `patience` epochs without a better AUC. Its random streams
+clipping, the head's output biases set to the training prior, validation
+AUC after each epoch, the best epoch's weights kept, stopping after
+`patience` epochs without a better AUC. Its random streams
 (initial values, order, dropout, views) are PyTorch's and numpy's, not the
 C library's: the two implementations agree in law, not bit for bit.
 
@@ -186,6 +187,16 @@ def train_epoch(model, opt, sched, t, data, order, a, device="cpu"):
     return t
 
 
+def set_prior(model, label):
+    """tp_model_set_prior with the training rows' prior, as lib/train.c
+    sets it (class weights 1): output biases (0, log(p / (1 - p)))."""
+    import torch
+    pos, neg = int((label == 1).sum()), int((label == 0).sum())
+    if pos > 0 and neg > 0:
+        with torch.no_grad():
+            model.head[3].bias.copy_(torch.tensor([0.0, math.log(pos / neg)]))
+
+
 def train_reference(train, valid, a, seed, encoder_state=None):
     """Returns (model with the best weights, best validation AUC, epochs)."""
     import torch
@@ -197,6 +208,7 @@ def train_reference(train, valid, a, seed, encoder_state=None):
         own.update({k: v for k, v in encoder_state.items()
                     if not k.startswith(("head.", "projector."))})
         model.load_state_dict(own)
+    set_prior(model, train.label)
     opt = optimiser(model, a)
     sched = Schedule(a.lr, a.warmup, len(train), a.batch, a.epochs)
     rng = np.random.default_rng(seed)

@@ -357,6 +357,15 @@ tp_model_param(const tp_model *m, const char *name)
 #define PW(m, i) ((m)->params + (m)->param[(i)].offset)
 #define GW(w, m, i) ((w)->grads + (m)->param[(i)].offset)
 
+void
+tp_model_set_prior(tp_model *m, double prior)
+{
+	float *bias = PW(m, m->ix.head3_b);
+
+	bias[0] = 0.0f;
+	bias[1] = (float)log(prior / (1.0 - prior));
+}
+
 /* Dropout of rate p into out; without dropout (inference) the input
  * itself, not a copy of it. Returns what the next layer reads. */
 static const float *

@@ -123,6 +123,11 @@ int tp_model_plan(tp_model *m, int rows, tp_err *e);
 
 const tp_param *tp_model_param(const tp_model *m, const char *name);
 
+/* Sets the classifier's output biases to (0, log(prior / (1 - prior))), so
+ * that the untrained head predicts about `prior` for every row and the
+ * first steps learn features instead of the base rate (0 < prior < 1). */
+void tp_model_set_prior(tp_model *m, double prior);
+
 /* One supervised step's forward and backward: zeroes the gradients, fills
  * them, returns the mean loss. training turns dropout on. */
 float tp_model_classify_step(tp_model *m, const int32_t *cat,

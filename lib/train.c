@@ -572,6 +572,7 @@ tp_train(const tp_train_opts *o, const tp_encoding *enc,
 	progress_state st = {.best_auc = -1, .threshold = 0.5};
 	size_t *order = NULL;
 	float *best = NULL, *prob = NULL, cw[2] = {1, 1};
+	double pos = 0, neg = 0;
 	const float *class_weight = NULL;
 	char sig[1024];
 	int rc;
@@ -585,12 +586,11 @@ tp_train(const tp_train_opts *o, const tp_encoding *enc,
 	if (o->encoder != NULL &&
 	    (rc = tp_model_load_encoder(o->encoder, m, enc, e)) != TP_OK)
 		goto out;
+	for (size_t i = 0; i < train->n; i++) {
+		pos += train->label[i] == 1;
+		neg += train->label[i] == 0;
+	}
 	if (o->balanced) {
-		double pos = 0, neg = 0;
-		for (size_t i = 0; i < train->n; i++) {
-			pos += train->label[i] == 1;
-			neg += train->label[i] == 0;
-		}
 		if (pos == 0 || neg == 0) {
 			rc = tp_err_set(e, TP_EDATA, "balanced class weights need both classes in the training rows");
 			goto out;
@@ -602,6 +602,12 @@ tp_train(const tp_train_opts *o, const tp_encoding *enc,
 		memcpy(cw, o->class_weight, sizeof(cw));
 		class_weight = cw;
 	}
+	/* The head starts at the class prior the weighted loss sees; without
+	 * it, the first epochs of a small or unbalanced data set go to
+	 * learning the base rate, and the validation AUC sinks meanwhile
+	 * (early stopping then keeps an epoch before any real learning). */
+	if (pos > 0 && neg > 0)
+		tp_model_set_prior(m, cw[1] * pos / (cw[1] * pos + cw[0] * neg));
 	if ((rc = engine_open(&en, o, m, &oc, o->batch, e)) != TP_OK ||
 	    (rc = minibatch_init(&mb, o->batch, enc->ncat, enc->nnum, e)) != TP_OK)
 		goto out;

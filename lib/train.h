@@ -1,12 +1,13 @@
 /*
  * train: the loops of supervised training and of contrastive pretraining.
  *
- * Training: shuffled mini-batches (the order of each epoch drawn from the
- * seed and the epoch alone), AdamW with warm-up and cosine decay, gradient
- * clipping, and after each epoch the validation AUC: the best epoch's
- * weights are kept, training stops after `patience` epochs without a better
- * AUC, and the decision threshold is the one with the best F1 on validation
- * (or a fixed one). A checkpoint after each epoch holds everything the next
+ * Training: the head's output biases set to the class prior, shuffled
+ * mini-batches (the order of each epoch drawn from the seed and the epoch
+ * alone), AdamW with warm-up and cosine decay, gradient clipping, and
+ * after each epoch the validation AUC: the best epoch's weights are kept,
+ * training stops after `patience` epochs without a better AUC, and the
+ * decision threshold is the one with the best F1 on validation (or a
+ * fixed one). A checkpoint after each epoch holds everything the next
  * epoch depends on, so a resumed run ends with the same bytes as one that
  * was never stopped. A loss that is not finite stops the run; the last
  * checkpoint stays as it was.

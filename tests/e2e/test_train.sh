@@ -30,6 +30,26 @@ tabpipe-train -q $small --epochs 2 --seed 6 --valid "$T/cd.valid.tps" \
 	-o "$T/c.safetensors" "$T/cd.train.tps"
 differ "another seed gives another model" "$T/a.safetensors" "$T/c.safetensors"
 
+# The head starts at the class prior of the weighted loss: a model that
+# has not moved (learning rate 0) predicts about the positive share of the
+# training rows on average, or about 1/2 with balanced class weights.
+# near_mean X MODEL: the mean probability over the training rows is
+# within 0.06 of X.
+near_mean() {
+	tabpipe-predict -m "$2" "$T/cd.train.tps" 2>/dev/null |
+		awk -F, -v x="$1" 'NR > 1 { s += $2; n++ }
+			END { d = s / n - x; exit !(n > 0 && d < 0.06 && d > -0.06) }'
+}
+share=$(tabpipe-cat "$T/cd.train.tps" | awk -F, 'NR > 1 { n++; p += $1 == "bad" } END { print p / n }')
+# shellcheck disable=SC2086
+tabpipe-train -q $small --epochs 1 --lr 0 --seed 5 --valid "$T/cd.valid.tps" \
+	-o "$T/prior.safetensors" "$T/cd.train.tps"
+yes_that "an untrained head predicts the positive share ($share)" near_mean "$share" "$T/prior.safetensors"
+# shellcheck disable=SC2086
+tabpipe-train -q $small --epochs 1 --lr 0 --seed 5 --class-weight balanced \
+	--valid "$T/cd.valid.tps" -o "$T/prior.safetensors" "$T/cd.train.tps"
+yes_that "and 1/2 with balanced class weights" near_mean 0.5 "$T/prior.safetensors"
+
 # A killed run resumes to the same bytes as one never stopped.
 # shellcheck disable=SC2086
 tabpipe-train -q $small --epochs 4 --seed 5 --dropout 0.2 --checkpoint "$T/full.ckpt" \
