@@ -141,6 +141,55 @@ START_TEST(attention)
 }
 END_TEST
 
+/* The attention weights against a softmax in double of the scores
+ * q.k / sqrt(HS), on scores of everyday size and on scores far apart: a
+ * query 400 times larger spreads some rows' scores over hundreds, where
+ * exp overflows or underflows unless each row's maximum is taken off. */
+static void
+check_softmax(float query_scale)
+{
+	enum { HS = C / NH };
+	tp_rng r;
+	tp_rng_seed(&r, 8);
+	float *qkv = randn(B * T * 3 * C, &r, 1), *out = zeros(B * T * C),
+	    *att = zeros(B * NH * T * T);
+	for (int t = 0; t < T; t += 2)
+		for (int c = 0; c < HS; c++)
+			qkv[t * 3 * C + c] *= query_scale;
+	tp_attention_forward(out, att, NULL, qkv, 0, &r, B, T, C, NH);
+	for (int b = 0; b < B; b++)
+		for (int h = 0; h < NH; h++)
+			for (int t = 0; t < T; t++) {
+				const float *q = qkv + (b * T + t) * 3 * C + h * HS;
+				const float *a = att + ((b * NH + h) * T + t) * T;
+				double score[T], mx = -INFINITY, sum = 0;
+				for (int u = 0; u < T; u++) {
+					const float *k = qkv + (b * T + u) * 3 * C + C + h * HS;
+					score[u] = 0;
+					for (int c = 0; c < HS; c++)
+						score[u] += (double)q[c] * k[c];
+					score[u] /= sqrt(HS);
+					mx = fmax(mx, score[u]);
+				}
+				for (int u = 0; u < T; u++)
+					sum += exp(score[u] - mx);
+				for (int u = 0; u < T; u++) {
+					double want = exp(score[u] - mx) / sum;
+					ck_assert_msg(fabs(a[u] - want) <= 1e-5 * want + 1e-30,
+					    "scale %g: att[%d,%d,%d,%d] = %g, want %g",
+					    (double)query_scale, b, h, t, u, (double)a[u], want);
+				}
+			}
+	free(qkv); free(out); free(att);
+}
+
+START_TEST(softmax_values)
+{
+	check_softmax(1);
+	check_softmax(400);
+}
+END_TEST
+
 /* Element-wise layers: GELU, ReLU, dropout, residual. */
 typedef struct { float *out, *inp, *other, *mask, *g; long n; int which; } ew_ctx;
 
@@ -362,6 +411,7 @@ layers_suite(void)
 	tcase_add_test(tc, linear);
 	tcase_add_test(tc, layernorm);
 	tcase_add_test(tc, attention);
+	tcase_add_test(tc, softmax_values);
 	tcase_add_test(tc, elementwise);
 	tcase_add_test(tc, tokens);
 	tcase_add_test(tc, meanpool);
