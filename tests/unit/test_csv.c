@@ -29,12 +29,6 @@ put_escaped(FILE *f, const char *s, size_t len)
 	}
 }
 
-/*
- * Reads every record of the len bytes at s and describes them, one line per
- * record: "LINE:field|field", a quoted field in brackets. The first skip
- * records are left out and line_offset is taken from each line number. An
- * error ends the text with "error: MESSAGE". The caller frees the text.
- */
 /* A stream that gives one byte a read, as a slow pipe may. */
 typedef struct { const char *s; size_t len, at; } trickle;
 
@@ -76,6 +70,13 @@ open_input(const char *s, size_t len, int one_byte_reads)
 	return f;
 }
 
+/*
+ * Reads every record of the len bytes at s and describes them, one line per
+ * record: "LINE:field|field", a quoted field in brackets. The first skip
+ * records are left out and line_offset is taken from each line number. An
+ * error ends the text with "error: MESSAGE". The caller frees the text.
+ * With one_byte_reads the reader gets the bytes one read at a time.
+ */
 static char *
 parse_input(const char *s, size_t len, int skip, long line_offset,
     int one_byte_reads)
