@@ -306,6 +306,23 @@ tp_model_free(tp_model *m)
 	memset(m, 0, sizeof(*m));
 }
 
+/*
+ * Tokens a thread takes through the whole model at a time when predicting.
+ * A thread's slice of a 256-row batch at once spreads each layer's
+ * activations over megabytes, out of the core's cache by the time the next
+ * step reads them; one layer's activations of 512 tokens (of d_model 32)
+ * are about a megabyte, a core's L2. On lending_club (22 tokens a row),
+ * chunks of 8 to 46 rows measured alike, 11-18 % faster than whole slices.
+ */
+enum { PREDICT_TOKENS = 512 };
+
+/* Rows of a chunk of a prediction. */
+static int
+predict_rows(const tp_model *m)
+{
+	return PREDICT_TOKENS / m->T > 1 ? PREDICT_TOKENS / m->T : 1;
+}
+
 int
 tp_model_plan(tp_model *m, int rows, tp_err *e)
 {
@@ -315,7 +332,11 @@ tp_model_plan(tp_model *m, int rows, tp_err *e)
 		return TP_OK;
 	for (int t = 0; t < m->nthreads; t++) {
 		tp_worker *w = &m->workers[t];
+		/* A thread's slice of a step, or a whole chunk of a
+		 * prediction, which goes to one thread. */
 		int R = (rows + m->nthreads - 1) / m->nthreads;
+		if (R < predict_rows(m))
+			R = rows < predict_rows(m) ? rows : predict_rows(m);
 		size_t n = layout(m, w, NULL, R);
 		float *mem = malloc(n * sizeof(float));
 		if (mem == NULL)
@@ -377,10 +398,13 @@ drop(float *out, float *mask, const float *inp, float p, tp_rng *rng, long n)
 	return out;
 }
 
-/* Tokens, encoder and pooling for R rows on one thread. */
+/* Tokens, encoder and pooling for R rows on one thread. With keep, each
+ * layer writes its own activations, which the backward reads; without,
+ * every layer reuses the first layer's, so that a prediction's working set
+ * is one layer's and stays in cache. */
 static void
 encode_forward(tp_model *m, tp_worker *w, const int32_t *cat,
-    const float *num, int R, int training)
+    const float *num, int R, int training, int keep)
 {
 	const tp_config *c = &m->cfg;
 	int T = m->T, C = c->d_model, F = c->d_ff, N = R * T;
@@ -395,7 +419,7 @@ encode_forward(tp_model *m, tp_worker *w, const int32_t *cat,
 		    PW(m, ix->num_miss), R, T, m->ncat, m->nnum, C);
 	const float *x = w->acts.x0;
 	for (int l = 0; l < c->layers; l++) {
-		tp_layer_acts *a = &w->acts.layer[l];
+		tp_layer_acts *a = &w->acts.layer[keep ? l : 0];
 		const tp_layer_index *li = &ix->layer[l];
 		tp_layernorm_forward(a->ln1, a->ln1_mean, a->ln1_rstd, x,
 		    PW(m, li->norm1_w), PW(m, li->norm1_b), N, C);
@@ -564,7 +588,7 @@ projector_backward(tp_model *m, tp_worker *w, const float *dz, int R)
 	    PW(m, ix->proj0_w), R, C, H);
 }
 
-/* Thread t's rows of a batch of B. */
+/* Thread t's share of B rows (or chunks): *R of them from *r0. */
 static void
 slice(const tp_model *m, int t, int B, int *r0, int *R)
 {
@@ -600,6 +624,27 @@ zero_grads(tp_model *m)
 		zero(m->workers[t].grads, m->nfloats);
 }
 
+/* Thread t's logits of a batch of B rows, a chunk at a time. The batch
+ * is cut into chunks of equal size whatever the number of threads, and a
+ * chunk goes whole to one thread, so that the scores do not depend on the
+ * number of threads: a product's last bits can depend on its rows. */
+static void
+predict_slice(tp_model *m, int t, const int32_t *cat, const float *num,
+    int B)
+{
+	tp_worker *w = &m->workers[t];
+	int step = predict_rows(m), chunks = (B + step - 1) / step, k0, K;
+
+	slice(m, t, chunks, &k0, &K);
+	for (int k = k0; k < k0 + K; k++) {
+		int r = (int)((long)B * k / chunks);
+		int n = (int)((long)B * (k + 1) / chunks) - r;
+		encode_forward(m, w, cat + (size_t)r * m->ncat,
+		    num + (size_t)r * m->nnum, n, 0, 0);
+		head_forward(m, w, m->logits + 2 * (size_t)r, n, 0);
+	}
+}
+
 enum task { CLASSIFY_FORWARD, CLASSIFY_BACKWARD, CONTRAST_FORWARD,
 	CONTRAST_BACKWARD };
 
@@ -619,7 +664,7 @@ run(tp_model *m, enum task task, const int32_t *cat, const float *num,
 		size_t P = (size_t)m->cfg.proj_dim;
 		switch (task) {
 		case CLASSIFY_FORWARD:
-			encode_forward(m, w, c, x, R, training);
+			encode_forward(m, w, c, x, R, training, 1);
 			head_forward(m, w, m->logits + 2 * (size_t)r0, R, training);
 			break;
 		case CLASSIFY_BACKWARD:
@@ -627,7 +672,7 @@ run(tp_model *m, enum task task, const int32_t *cat, const float *num,
 			encode_backward(m, w, c, x, R, training);
 			break;
 		case CONTRAST_FORWARD:
-			encode_forward(m, w, c, x, R, 1);
+			encode_forward(m, w, c, x, R, 1, 1);
 			projector_forward(m, w, m->z + P * (size_t)r0, R);
 			break;
 		case CONTRAST_BACKWARD:
@@ -657,7 +702,9 @@ void
 tp_model_predict(tp_model *m, const int32_t *cat, const float *num, int B,
     float *prob)
 {
-	run(m, CLASSIFY_FORWARD, cat, num, B, 0);
+#pragma omp parallel for num_threads(m->nthreads) schedule(static, 1)
+	for (int t = 0; t < m->nthreads; t++)
+		predict_slice(m, t, cat, num, B);
 	for (int b = 0; b < B; b++) {
 		const float *l = m->logits + 2 * b;
 		/* softmax of two logits, as a sigmoid of their difference */

@@ -147,6 +147,46 @@ START_TEST(threads_agree)
 }
 END_TEST
 
+/* Scoring goes through the model a few hundred tokens at a time, each
+ * chunk reusing one layer's buffers: over several chunks of 4-token rows,
+ * the scores are those of the whole batch's forward pass, and the same
+ * bits on 1, 2 or 3 threads. */
+START_TEST(predict_in_chunks)
+{
+	enum { N = 301 };
+	static int32_t many_cat[N * 2];
+	static float many_num[N * 2], p[3][N];
+	static int8_t labels[N];
+	tp_encoding enc;
+	tp_model m[3];
+	tp_err e;
+	tp_rng r;
+
+	tp_rng_seed(&r, 11);
+	for (int i = 0; i < N; i++) {
+		many_cat[2 * i] = (int32_t)tp_rng_below(&r, 4);
+		many_cat[2 * i + 1] = (int32_t)tp_rng_below(&r, 3);
+		many_num[2 * i] = (float)tp_rng_normal(&r);
+		many_num[2 * i + 1] = i % 7 ? (float)tp_rng_normal(&r) : NAN;
+	}
+	make_encoding(&enc);
+	for (int t = 0; t < 3; t++) {
+		ck_assert_int_eq(tp_model_init(&m[t], &small, &enc, 5, t + 1, &e),
+		    TP_OK);
+		ck_assert_int_eq(tp_model_plan(&m[t], N, &e), TP_OK);
+		tp_model_predict(&m[t], many_cat, many_num, N, p[t]);
+	}
+	ck_assert_mem_eq(p[0], p[1], sizeof(p[0]));
+	ck_assert_mem_eq(p[0], p[2], sizeof(p[0]));
+	tp_model_classify_step(&m[0], many_cat, many_num, labels, NULL, N, 0);
+	for (int i = 0; i < N; i++)
+		ck_assert_float_eq_tol(p[0][i], m[0].probs[2 * i + 1], 1e-6f);
+	for (int t = 0; t < 3; t++)
+		tp_model_free(&m[t]);
+	tp_encoding_free(&enc);
+}
+END_TEST
+
 START_TEST(names_follow_pytorch)
 {
 	tp_encoding enc;
@@ -234,6 +274,7 @@ model_suite(void)
 	tcase_add_test(tc, classifier_gradients);
 	tcase_add_test(tc, contrastive_gradients);
 	tcase_add_test(tc, threads_agree);
+	tcase_add_test(tc, predict_in_chunks);
 	tcase_add_test(tc, names_follow_pytorch);
 	tcase_add_test(tc, file_round_trip);
 	suite_add_tcase(s, tc);
