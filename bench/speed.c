@@ -96,9 +96,10 @@ main(int argc, char **argv)
 		return 1;
 	}
 
-	/* Batch inference, 2 threads, batches of 256 as tp_score makes them. */
+	/* Batch inference, 2 threads, batches of 256 as tp_score makes them,
+	 * the model frozen as tabpipe-predict's is. */
 	if (tp_model_load(argv[1], &m, &menc, &meta, TP_WITH_HEAD, 2, &e) != TP_OK ||
-	    tp_model_plan(&m, 256, &e) != TP_OK)
+	    tp_model_freeze(&m, &e) != TP_OK || tp_model_plan(&m, 256, &e) != TP_OK)
 		die(&e);
 	printf("forward_mflop_per_row %.4f\n", forward_flops(&m) * 1e-6);
 	for (int i = 0; i < runs; i++) {
@@ -111,10 +112,11 @@ main(int argc, char **argv)
 	tp_model_free(&m);
 	tp_encoding_free(&menc);
 
-	/* One row at a time on one thread, as a server answers a request:
-	 * each run the median of 1000 calls over different rows. */
+	/* One row at a time on one thread, as a server answers a request
+	 * (frozen, as tabpipe-predict's model is): each run the median of
+	 * 1000 calls over different rows. */
 	if (tp_model_load(argv[1], &m, &menc, &meta, TP_WITH_HEAD, 1, &e) != TP_OK ||
-	    tp_model_plan(&m, 1, &e) != TP_OK)
+	    tp_model_freeze(&m, &e) != TP_OK || tp_model_plan(&m, 1, &e) != TP_OK)
 		die(&e);
 	static double call[1000];
 	for (int i = 0; i < runs; i++) {

@@ -282,6 +282,7 @@ tp_model_free(tp_model *m)
 {
 	if (m == NULL)
 		return;
+	free(m->weight_t);
 	for (int t = 0; m->workers != NULL && t < m->nthreads; t++) {
 		free(m->workers[t].mem);
 		free(m->workers[t].acts.layer);
@@ -366,6 +367,64 @@ tp_model_plan(tp_model *m, int rows, tp_err *e)
 	return TP_OK;
 }
 
+/* Layer l's linear weights transposed, in weight_t: in_proj's (C,3C),
+ * out_proj's (C,C), linear1's (C,F) and linear2's (F,C), one after the
+ * other. which: 0 to 3 in that order. */
+static float *
+weight_t(const tp_model *m, int l, int which)
+{
+	size_t C = (size_t)m->cfg.d_model, F = (size_t)m->cfg.d_ff;
+	const size_t at[] = {0, 3 * C * C, 4 * C * C, 4 * C * C + C * F};
+
+	return m->weight_t + l * (4 * C * C + 2 * C * F) + at[which];
+}
+
+/* The weights of layer l's linear layers, in weight_t's order. */
+static void
+layer_weights(const tp_model *m, int l, int idx[4])
+{
+	const tp_layer_index *li = &m->ix.layer[l];
+
+	idx[0] = li->in_w;
+	idx[1] = li->out_w;
+	idx[2] = li->lin1_w;
+	idx[3] = li->lin2_w;
+}
+
+int
+tp_model_freeze(tp_model *m, tp_err *e)
+{
+	size_t C = (size_t)m->cfg.d_model, F = (size_t)m->cfg.d_ff;
+
+	free(m->weight_t);
+	m->weight_t = malloc((size_t)m->cfg.layers * (4 * C * C + 2 * C * F) *
+	    sizeof(float));
+	if (m->weight_t == NULL)
+		return tp_err_nomem(e, "the transposed weights");
+	for (int l = 0; l < m->cfg.layers; l++) {
+		int idx[4];
+		layer_weights(m, l, idx);
+		for (int k = 0; k < 4; k++) {
+			const tp_param *p = &m->param[idx[k]];
+			const float *w = m->params + p->offset;
+			float *t = weight_t(m, l, k);
+			int rows = p->shape[0], cols = p->shape[1];
+			for (int r = 0; r < rows; r++)
+				for (int c = 0; c < cols; c++)
+					t[(size_t)c * rows + r] = w[(size_t)r * cols + c];
+		}
+	}
+	return TP_OK;
+}
+
+/* A step is followed by new parameters: a frozen model's copy goes. */
+static void
+thaw(tp_model *m)
+{
+	free(m->weight_t);
+	m->weight_t = NULL;
+}
+
 const tp_param *
 tp_model_param(const tp_model *m, const char *name)
 {
@@ -398,6 +457,19 @@ drop(float *out, float *mask, const float *inp, float p, tp_rng *rng, long n)
 	return out;
 }
 
+/* out = inp W^T + b for linear layer `which` of layer l, from W^T where
+ * the model keeps it. */
+static void
+linear(tp_model *m, int l, int which, float *out, const float *inp,
+    int weight, int bias, int N, int IC, int OC)
+{
+	if (m->weight_t != NULL)
+		tp_linear_forward_t(out, inp, weight_t(m, l, which),
+		    PW(m, bias), N, IC, OC);
+	else
+		tp_linear_forward(out, inp, PW(m, weight), PW(m, bias), N, IC, OC);
+}
+
 /* Tokens, encoder and pooling for R rows on one thread. With keep, each
  * layer writes its own activations, which the backward reads; without,
  * every layer reuses the first layer's, so that a prediction's working set
@@ -423,25 +495,21 @@ encode_forward(tp_model *m, tp_worker *w, const int32_t *cat,
 		const tp_layer_index *li = &ix->layer[l];
 		tp_layernorm_forward(a->ln1, a->ln1_mean, a->ln1_rstd, x,
 		    PW(m, li->norm1_w), PW(m, li->norm1_b), N, C);
-		tp_linear_forward(a->qkv, a->ln1, PW(m, li->in_w), PW(m, li->in_b),
-		    N, C, 3 * C);
+		linear(m, l, 0, a->qkv, a->ln1, li->in_w, li->in_b, N, C, 3 * C);
 		tp_attention_forward(a->atty, a->att, p > 0 ? a->att_mask : NULL,
 		    a->qkv, p, &w->rng, R, T, C, c->heads);
-		tp_linear_forward(a->ao, a->atty, PW(m, li->out_w),
-		    PW(m, li->out_b), N, C, C);
+		linear(m, l, 1, a->ao, a->atty, li->out_w, li->out_b, N, C, C);
 		tp_residual_forward(a->x2, x, drop(a->ao_d, a->ao_mask, a->ao, p,
 		    &w->rng, (long)N * C), (long)N * C);
 		tp_layernorm_forward(a->ln2, a->ln2_mean, a->ln2_rstd, a->x2,
 		    PW(m, li->norm2_w), PW(m, li->norm2_b), N, C);
-		tp_linear_forward(a->h, a->ln2, PW(m, li->lin1_w),
-		    PW(m, li->lin1_b), N, C, F);
+		linear(m, l, 2, a->h, a->ln2, li->lin1_w, li->lin1_b, N, C, F);
 		if (c->activation == TP_GELU)
 			tp_gelu_forward(a->ha, a->h, (long)N * F);
 		else
 			tp_relu_forward(a->ha, a->h, (long)N * F);
-		tp_linear_forward(a->f, drop(a->ha_d, a->ha_mask, a->ha, p,
-		    &w->rng, (long)N * F), PW(m, li->lin2_w),
-		    PW(m, li->lin2_b), N, F, C);
+		linear(m, l, 3, a->f, drop(a->ha_d, a->ha_mask, a->ha, p,
+		    &w->rng, (long)N * F), li->lin2_w, li->lin2_b, N, F, C);
 		tp_residual_forward(a->out, a->x2, drop(a->f_d, a->f_mask, a->f, p,
 		    &w->rng, (long)N * C), (long)N * C);
 		x = a->out;
@@ -687,6 +755,7 @@ float
 tp_model_classify_step(tp_model *m, const int32_t *cat, const float *num,
     const int8_t *label, const float *class_weight, int B, int training)
 {
+	thaw(m);
 	seed_workers(m);
 	zero_grads(m);
 	run(m, CLASSIFY_FORWARD, cat, num, B, training);
@@ -718,6 +787,7 @@ tp_model_contrast_step(tp_model *m, const int32_t *cat, const float *num,
 {
 	int P = m->cfg.proj_dim;
 
+	thaw(m);
 	seed_workers(m);
 	zero_grads(m);
 	run(m, CONTRAST_FORWARD, cat, num, 2 * B, 1);

@@ -31,7 +31,8 @@ tp_predictor_open(tp_predictor *p, tp_db *db, const char *ref, int nthreads,
 	}
 	if ((rc = tp_file_sha256(p->path, p->sha256, e)) != TP_OK ||
 	    (rc = tp_model_load(p->path, &p->model, &p->enc, &p->meta,
-	    TP_WITH_HEAD, nthreads, e)) != TP_OK)
+	    TP_WITH_HEAD, nthreads, e)) != TP_OK ||
+	    (rc = tp_model_freeze(&p->model, e)) != TP_OK)
 		goto fail;
 	if (v.id != 0) {
 		p->version = v.version;

@@ -71,6 +71,30 @@ START_TEST(linear)
 }
 END_TEST
 
+/* The forward from the weight stored transposed gives the same outputs,
+ * with and without a bias, on a row of 22 tokens. */
+START_TEST(linear_transposed)
+{
+	enum { N = 22, IC = 32, OC = 96 };
+	tp_rng r;
+	tp_rng_seed(&r, 2);
+	float *inp = randn(N * IC, &r, 1), *w = randn(OC * IC, &r, 1),
+	    *b = randn(OC, &r, 1), *wt = zeros(IC * OC), *out = zeros(N * OC),
+	    *out_t = zeros(N * OC);
+	for (int o = 0; o < OC; o++)
+		for (int i = 0; i < IC; i++)
+			wt[i * OC + o] = w[o * IC + i];
+	for (int with_bias = 0; with_bias < 2; with_bias++) {
+		const float *bias = with_bias ? b : NULL;
+		tp_linear_forward(out, inp, w, bias, N, IC, OC);
+		tp_linear_forward_t(out_t, inp, wt, bias, N, IC, OC);
+		for (int k = 0; k < N * OC; k++)
+			ck_assert_float_eq_tol(out_t[k], out[k], 1e-5f);
+	}
+	free(inp); free(w); free(b); free(wt); free(out); free(out_t);
+}
+END_TEST
+
 /* LayerNorm */
 typedef struct { float *out, *mean, *rstd, *inp, *w, *b, *g; } ln_ctx;
 
@@ -410,6 +434,7 @@ layers_suite(void)
 
 	tcase_add_test(tc, linear);
 	tcase_add_test(tc, layernorm);
+	tcase_add_test(tc, linear_transposed);
 	tcase_add_test(tc, attention);
 	tcase_add_test(tc, softmax_values);
 	tcase_add_test(tc, elementwise);

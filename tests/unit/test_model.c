@@ -150,7 +150,7 @@ END_TEST
 /* Scoring goes through the model a few hundred tokens at a time, each
  * chunk reusing one layer's buffers: over several chunks of 4-token rows,
  * the scores are those of the whole batch's forward pass, and the same
- * bits on 1, 2 or 3 threads. */
+ * bits on 1, 2 or 3 threads; and those of a frozen model. */
 START_TEST(predict_in_chunks)
 {
 	enum { N = 301 };
@@ -181,6 +181,18 @@ START_TEST(predict_in_chunks)
 	tp_model_classify_step(&m[0], many_cat, many_num, labels, NULL, N, 0);
 	for (int i = 0; i < N; i++)
 		ck_assert_float_eq_tol(p[0][i], m[0].probs[2 * i + 1], 1e-6f);
+
+	/* Frozen, it scores from the transposed weights alike; a step drops
+	 * them, and the model scores from its own weights again. */
+	ck_assert_int_eq(tp_model_freeze(&m[1], &e), TP_OK);
+	ck_assert_ptr_nonnull(m[1].weight_t);
+	tp_model_predict(&m[1], many_cat, many_num, N, p[1]);
+	for (int i = 0; i < N; i++)
+		ck_assert_float_eq_tol(p[1][i], p[0][i], 1e-6f);
+	tp_model_classify_step(&m[1], many_cat, many_num, labels, NULL, N, 0);
+	ck_assert_ptr_null(m[1].weight_t);
+	tp_model_predict(&m[1], many_cat, many_num, N, p[1]);
+	ck_assert_mem_eq(p[1], p[0], sizeof(p[0]));
 	for (int t = 0; t < 3; t++)
 		tp_model_free(&m[t]);
 	tp_encoding_free(&enc);
