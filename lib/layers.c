@@ -82,36 +82,35 @@ tp_numeric_backward(float *dw, float *db, float *dmiss, const float *dout,
 		}
 }
 
-/* The bias goes into each row by a loop, not memcpy: a call per row of a
- * few hundred bytes costs more than the copy. */
+/* out = inp W^T + b from W as stored (OC,IC), or from W^T (IC,OC) with
+ * transposed. The bias goes into each row by a loop, not memcpy: a call
+ * per row of a few hundred bytes costs more than the copy. */
 static inline void
-bias_rows(float *out, const float *bias, int N, int OC)
+linear_forward(float *out, const float *inp, const float *weight,
+    int transposed, const float *bias, int N, int IC, int OC)
 {
-	for (int n = 0; n < N; n++) {
-		float *row = out + (size_t)n * OC;
-		for (int o = 0; o < OC; o++)
-			row[o] = bias[o];
-	}
+	if (bias != NULL)
+		for (int n = 0; n < N; n++) {
+			float *row = out + (size_t)n * OC;
+			for (int o = 0; o < OC; o++)
+				row[o] = bias[o];
+		}
+	tp_gemm(0, !transposed, N, OC, IC, 1.0f, inp, IC, weight,
+	    transposed ? OC : IC, bias != NULL ? 1.0f : 0.0f, out, OC);
 }
 
 WIDE void
 tp_linear_forward(float *out, const float *inp, const float *weight,
     const float *bias, int N, int IC, int OC)
 {
-	if (bias != NULL)
-		bias_rows(out, bias, N, OC);
-	tp_gemm(0, 1, N, OC, IC, 1.0f, inp, IC, weight, IC,
-	    bias != NULL ? 1.0f : 0.0f, out, OC);
+	linear_forward(out, inp, weight, 0, bias, N, IC, OC);
 }
 
 WIDE void
 tp_linear_forward_t(float *out, const float *inp, const float *weight_t,
     const float *bias, int N, int IC, int OC)
 {
-	if (bias != NULL)
-		bias_rows(out, bias, N, OC);
-	tp_gemm(0, 0, N, OC, IC, 1.0f, inp, IC, weight_t, OC,
-	    bias != NULL ? 1.0f : 0.0f, out, OC);
+	linear_forward(out, inp, weight_t, 1, bias, N, IC, OC);
 }
 
 WIDE void
