@@ -336,8 +336,9 @@ tp_model_plan(tp_model *m, int rows, tp_err *e)
 		/* A thread's slice of a step, or a whole chunk of a
 		 * prediction, which goes to one thread. */
 		int R = (rows + m->nthreads - 1) / m->nthreads;
-		if (R < predict_rows(m))
-			R = rows < predict_rows(m) ? rows : predict_rows(m);
+		int chunk = rows < predict_rows(m) ? rows : predict_rows(m);
+		if (R < chunk)
+			R = chunk;
 		size_t n = layout(m, w, NULL, R);
 		float *mem = malloc(n * sizeof(float));
 		if (mem == NULL)
@@ -367,53 +368,65 @@ tp_model_plan(tp_model *m, int rows, tp_err *e)
 	return TP_OK;
 }
 
-/* Layer l's linear weights transposed, in weight_t: in_proj's (C,3C),
- * out_proj's (C,C), linear1's (C,F) and linear2's (F,C), one after the
- * other. which: 0 to 3 in that order. */
+/* A transformer layer's linear layers, in the order a frozen model keeps
+ * their weights transposed: layer by layer, these four one after the other. */
+enum { IN_PROJ, OUT_PROJ, LINEAR1, LINEAR2, LINEARS };
+
+/* The weight and bias parameters of linear layer `which` of layer l. */
+static void
+linear_params(const tp_model *m, int l, int which, int *weight, int *bias)
+{
+	const tp_layer_index *li = &m->ix.layer[l];
+	const int w[LINEARS] = {li->in_w, li->out_w, li->lin1_w, li->lin2_w};
+	const int b[LINEARS] = {li->in_b, li->out_b, li->lin1_b, li->lin2_b};
+
+	*weight = w[which];
+	*bias = b[which];
+}
+
+/* Where a frozen model keeps linear layer `which` of layer l's weight
+ * transposed. Every layer has the same shapes. */
 static float *
 weight_t(const tp_model *m, int l, int which)
 {
-	size_t C = (size_t)m->cfg.d_model, F = (size_t)m->cfg.d_ff;
-	const size_t at[] = {0, 3 * C * C, 4 * C * C, 4 * C * C + C * F};
+	size_t per_layer = 0, at = 0;
 
-	return m->weight_t + l * (4 * C * C + 2 * C * F) + at[which];
-}
-
-/* The weights of layer l's linear layers, in weight_t's order. */
-static void
-layer_weights(const tp_model *m, int l, int idx[4])
-{
-	const tp_layer_index *li = &m->ix.layer[l];
-
-	idx[0] = li->in_w;
-	idx[1] = li->out_w;
-	idx[2] = li->lin1_w;
-	idx[3] = li->lin2_w;
+	for (int k = 0; k < LINEARS; k++) {
+		int w, b;
+		linear_params(m, 0, k, &w, &b);
+		if (k < which)
+			at += m->param[w].numel;
+		per_layer += m->param[w].numel;
+	}
+	return m->weight_t + (size_t)l * per_layer + at;
 }
 
 int
 tp_model_freeze(tp_model *m, tp_err *e)
 {
-	size_t C = (size_t)m->cfg.d_model, F = (size_t)m->cfg.d_ff;
+	size_t n = 0;
 
+	for (int l = 0; l < m->cfg.layers; l++)
+		for (int k = 0; k < LINEARS; k++) {
+			int w, b;
+			linear_params(m, l, k, &w, &b);
+			n += m->param[w].numel;
+		}
 	free(m->weight_t);
-	m->weight_t = malloc((size_t)m->cfg.layers * (4 * C * C + 2 * C * F) *
-	    sizeof(float));
-	if (m->weight_t == NULL)
+	if ((m->weight_t = malloc(n * sizeof(float))) == NULL)
 		return tp_err_nomem(e, "the transposed weights");
-	for (int l = 0; l < m->cfg.layers; l++) {
-		int idx[4];
-		layer_weights(m, l, idx);
-		for (int k = 0; k < 4; k++) {
-			const tp_param *p = &m->param[idx[k]];
-			const float *w = m->params + p->offset;
+	for (int l = 0; l < m->cfg.layers; l++)
+		for (int k = 0; k < LINEARS; k++) {
+			int w, b;
+			linear_params(m, l, k, &w, &b);
+			const tp_param *p = &m->param[w];
+			const float *src = m->params + p->offset;
 			float *t = weight_t(m, l, k);
 			int rows = p->shape[0], cols = p->shape[1];
 			for (int r = 0; r < rows; r++)
 				for (int c = 0; c < cols; c++)
-					t[(size_t)c * rows + r] = w[(size_t)r * cols + c];
+					t[(size_t)c * rows + r] = src[(size_t)r * cols + c];
 		}
-	}
 	return TP_OK;
 }
 
@@ -457,17 +470,20 @@ drop(float *out, float *mask, const float *inp, float p, tp_rng *rng, long n)
 	return out;
 }
 
-/* out = inp W^T + b for linear layer `which` of layer l, from W^T where
- * the model keeps it. */
+/* out = inp W^T + b for N tokens through linear layer `which` of layer
+ * l, from W^T where the model keeps it. */
 static void
-linear(tp_model *m, int l, int which, float *out, const float *inp,
-    int weight, int bias, int N, int IC, int OC)
+linear(tp_model *m, int l, int which, float *out, const float *inp, int N)
 {
+	int w, b;
+	linear_params(m, l, which, &w, &b);
+	int OC = m->param[w].shape[0], IC = m->param[w].shape[1];
+
 	if (m->weight_t != NULL)
-		tp_linear_forward_t(out, inp, weight_t(m, l, which),
-		    PW(m, bias), N, IC, OC);
+		tp_linear_forward_t(out, inp, weight_t(m, l, which), PW(m, b), N,
+		    IC, OC);
 	else
-		tp_linear_forward(out, inp, PW(m, weight), PW(m, bias), N, IC, OC);
+		tp_linear_forward(out, inp, PW(m, w), PW(m, b), N, IC, OC);
 }
 
 /* Tokens, encoder and pooling for R rows on one thread. With keep, each
@@ -495,21 +511,21 @@ encode_forward(tp_model *m, tp_worker *w, const int32_t *cat,
 		const tp_layer_index *li = &ix->layer[l];
 		tp_layernorm_forward(a->ln1, a->ln1_mean, a->ln1_rstd, x,
 		    PW(m, li->norm1_w), PW(m, li->norm1_b), N, C);
-		linear(m, l, 0, a->qkv, a->ln1, li->in_w, li->in_b, N, C, 3 * C);
+		linear(m, l, IN_PROJ, a->qkv, a->ln1, N);
 		tp_attention_forward(a->atty, a->att, p > 0 ? a->att_mask : NULL,
 		    a->qkv, p, &w->rng, R, T, C, c->heads);
-		linear(m, l, 1, a->ao, a->atty, li->out_w, li->out_b, N, C, C);
+		linear(m, l, OUT_PROJ, a->ao, a->atty, N);
 		tp_residual_forward(a->x2, x, drop(a->ao_d, a->ao_mask, a->ao, p,
 		    &w->rng, (long)N * C), (long)N * C);
 		tp_layernorm_forward(a->ln2, a->ln2_mean, a->ln2_rstd, a->x2,
 		    PW(m, li->norm2_w), PW(m, li->norm2_b), N, C);
-		linear(m, l, 2, a->h, a->ln2, li->lin1_w, li->lin1_b, N, C, F);
+		linear(m, l, LINEAR1, a->h, a->ln2, N);
 		if (c->activation == TP_GELU)
 			tp_gelu_forward(a->ha, a->h, (long)N * F);
 		else
 			tp_relu_forward(a->ha, a->h, (long)N * F);
-		linear(m, l, 3, a->f, drop(a->ha_d, a->ha_mask, a->ha, p,
-		    &w->rng, (long)N * F), li->lin2_w, li->lin2_b, N, F, C);
+		linear(m, l, LINEAR2, a->f, drop(a->ha_d, a->ha_mask, a->ha, p,
+		    &w->rng, (long)N * F), N);
 		tp_residual_forward(a->out, a->x2, drop(a->f_d, a->f_mask, a->f, p,
 		    &w->rng, (long)N * C), (long)N * C);
 		x = a->out;
