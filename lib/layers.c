@@ -365,6 +365,110 @@ tp_attention_forward(float *out, float *att, float *mask, const float *qkv,
 	}
 }
 
+/* LANES floats as one value of GNU C's vector extension: one AVX2
+ * register, two SSE2 ones. */
+typedef float lanes __attribute__((vector_size(LANES * sizeof(float))));
+typedef int32_t lane_bits __attribute__((vector_size(LANES * sizeof(float))));
+
+/* Independent sums in flight: a vector add waits on the one before it. */
+enum { CHAINS = 4 };
+
+#define ALWAYS_INLINE inline __attribute__((always_inline))
+
+/* The scaled scores of keys j .. j + n - 1 against the block's queries
+ * qt (HS vectors), into st[j] .. st[j + n - 1]. */
+static ALWAYS_INLINE void
+block_scores(lanes *st, const lanes *qt, const float *k, int j, int n,
+    int HS, int C3, float scale)
+{
+	lanes acc[CHAINS] = {{0}};
+
+	for (int d = 0; d < HS; d++)
+		for (int u = 0; u < n; u++)
+			acc[u] += qt[d] * k[(size_t)(j + u) * C3 + d];
+	for (int u = 0; u < n; u++)
+		st[j + u] = acc[u] * scale;
+}
+
+/* Channels c .. c + n - 1 of the block's output, sum_j st[j] v[j][c] of
+ * the T keys. */
+static ALWAYS_INLINE void
+block_values(lanes *ot, const lanes *st, const float *v, int c, int n,
+    int T, int C3)
+{
+	lanes acc[CHAINS] = {{0}};
+
+	for (int j = 0; j < T; j++)
+		for (int u = 0; u < n; u++)
+			acc[u] += st[j] * v[(size_t)j * C3 + c + u];
+	for (int u = 0; u < n; u++)
+		ot[c + u] = acc[u];
+}
+
+/*
+ * The same attention without keeping the weights, as scoring needs it: a
+ * row's products are too small for a BLAS call to pay (22x22x8 a head),
+ * so each block of LANES queries goes through scores, softmax and att V
+ * here, one query per lane. The scores are kept key-major, so that the
+ * softmax's maximum and sum run down the keys within each lane, and att V
+ * sums over the keys in each lane too; no sum crosses lanes, so the SSE2
+ * and AVX2 versions give the same bits. The weights are applied
+ * unnormalised and each output scaled by one over their sum.
+ */
+WIDE void
+tp_attention_infer(float *out, const float *qkv, int B, int T, int C, int NH)
+{
+	int HS = C / NH, C3 = 3 * C;
+	float scale = 1.0f / sqrtf((float)HS);
+	/* A block's queries (HS), scores then weights (T) and output (HS),
+	 * lane l for query q0 + l. */
+	lanes qt[HS], st[T], ot[HS];
+	float *sf = (float *)st;
+
+	for (int b = 0; b < B; b++) {
+		const float *x = qkv + (size_t)b * T * C3;
+		for (int h = 0; h < NH; h++) {
+			const float *q = x + h * HS, *k = x + C + h * HS,
+			    *v = x + 2 * C + h * HS;
+			for (int q0 = 0; q0 < T; q0 += LANES) {
+				int nq = T - q0 < LANES ? T - q0 : LANES, j, c;
+				for (int d = 0; d < HS; d++) {
+					qt[d] = (lanes){0};
+					for (int l = 0; l < nq; l++)
+						qt[d][l] = q[(size_t)(q0 + l) * C3 + d];
+				}
+				for (j = 0; j + CHAINS <= T; j += CHAINS)
+					block_scores(st, qt, k, j, CHAINS, HS, C3, scale);
+				for (; j < T; j++)
+					block_scores(st, qt, k, j, 1, HS, C3, scale);
+				lanes mx = st[0], sum = {0};
+				for (j = 1; j < T; j++) {
+					lane_bits up = st[j] > mx;
+					mx = (lanes)(((lane_bits)st[j] & up) |
+					    ((lane_bits)mx & ~up));
+				}
+				for (j = 0; j < T; j++)
+					st[j] -= mx;
+				for (int i = 0; i < T * LANES; i++)
+					sf[i] = fast_expf(sf[i]);
+				for (j = 0; j < T; j++)
+					sum += st[j];
+				for (c = 0; c + CHAINS <= HS; c += CHAINS)
+					block_values(ot, st, v, c, CHAINS, T, C3);
+				for (; c < HS; c++)
+					block_values(ot, st, v, c, 1, T, C3);
+				lanes inv = 1.0f / sum;
+				for (c = 0; c < HS; c++)
+					ot[c] *= inv;
+				for (int l = 0; l < nq; l++)
+					for (c = 0; c < HS; c++)
+						out[((size_t)b * T + q0 + l) * C + h * HS + c] =
+						    ot[c][l];
+			}
+		}
+	}
+}
+
 WIDE void
 tp_attention_backward(float *dqkv, float *scratch, const float *dout,
     const float *qkv, const float *att, const float *mask, int B, int T,

@@ -214,6 +214,41 @@ START_TEST(softmax_values)
 }
 END_TEST
 
+/* Scoring's attention against the forward that keeps the weights, on
+ * blocks of queries whole, cut short and padded (T around LANES = 8),
+ * heads of 1 to 16 channels, and scores hundreds apart. */
+static void
+check_infer(int T_, int C_, int NH_, float query_scale)
+{
+	int HS = C_ / NH_;
+	size_t nq = (size_t)B * T_ * 3 * C_, no = (size_t)B * T_ * C_;
+	tp_rng r;
+	tp_rng_seed(&r, 12);
+	float *qkv = randn(nq, &r, 1), *want = zeros(no), *got = zeros(no),
+	    *att = zeros((size_t)B * NH_ * T_ * T_);
+	for (int t = 0; t < B * T_; t += 2)
+		for (int c = 0; c < HS; c++)
+			qkv[(size_t)t * 3 * C_ + c] *= query_scale;
+	tp_attention_forward(want, att, NULL, qkv, 0, &r, B, T_, C_, NH_);
+	tp_attention_infer(got, qkv, B, T_, C_, NH_);
+	for (size_t i = 0; i < no; i++)
+		ck_assert_msg(fabsf(got[i] - want[i]) <= 1e-5f * (1 + fabsf(want[i])),
+		    "T %d, C %d, NH %d, scale %g: out[%zu] = %g, want %g", T_, C_,
+		    NH_, (double)query_scale, i, (double)got[i], (double)want[i]);
+	free(qkv); free(want); free(got); free(att);
+}
+
+START_TEST(attention_infer)
+{
+	static const int shape[][3] = {{1, 8, 2}, {5, 8, 2}, {8, 32, 4},
+	    {9, 12, 4}, {22, 32, 4}, {17, 16, 16}, {33, 48, 3}};
+	for (size_t i = 0; i < sizeof shape / sizeof shape[0]; i++) {
+		check_infer(shape[i][0], shape[i][1], shape[i][2], 1);
+		check_infer(shape[i][0], shape[i][1], shape[i][2], 400);
+	}
+}
+END_TEST
+
 /* Element-wise layers: GELU, ReLU, dropout, residual. */
 typedef struct { float *out, *inp, *other, *mask, *g; long n; int which; } ew_ctx;
 
@@ -437,6 +472,7 @@ layers_suite(void)
 	tcase_add_test(tc, linear_transposed);
 	tcase_add_test(tc, attention);
 	tcase_add_test(tc, softmax_values);
+	tcase_add_test(tc, attention_infer);
 	tcase_add_test(tc, elementwise);
 	tcase_add_test(tc, tokens);
 	tcase_add_test(tc, meanpool);
