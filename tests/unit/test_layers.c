@@ -249,6 +249,28 @@ START_TEST(attention_infer)
 }
 END_TEST
 
+/* GELU's values against x Phi(x) in double, through the tails, where
+ * Phi's approximation must reach exactly 0 and 1. */
+START_TEST(gelu_values)
+{
+	enum { N = 240001 };
+	float *x = malloc(N * sizeof(float)), *y = malloc(N * sizeof(float));
+	for (int i = 0; i < N; i++)
+		x[i] = -12.0f + 1e-4f * (float)i;
+	tp_gelu_forward(y, x, N);
+	for (int i = 0; i < N; i++) {
+		double want = 0.5 * x[i] * (1 + erf(x[i] / sqrt(2)));
+		ck_assert_msg(fabs(y[i] - want) <= 1e-6, "gelu(%.9g) = %.9g, want %.9g",
+		    (double)x[i], (double)y[i], want);
+	}
+	float far[] = {-1e30f, -100, 100, 1e30f};
+	tp_gelu_forward(y, far, 4);
+	ck_assert(y[0] == 0 && y[1] == 0 && y[2] == 100 && y[3] == 1e30f);
+	free(x);
+	free(y);
+}
+END_TEST
+
 /* Element-wise layers: GELU, ReLU, dropout, residual. */
 typedef struct { float *out, *inp, *other, *mask, *g; long n; int which; } ew_ctx;
 
@@ -473,6 +495,7 @@ layers_suite(void)
 	tcase_add_test(tc, attention);
 	tcase_add_test(tc, softmax_values);
 	tcase_add_test(tc, attention_infer);
+	tcase_add_test(tc, gelu_values);
 	tcase_add_test(tc, elementwise);
 	tcase_add_test(tc, tokens);
 	tcase_add_test(tc, meanpool);
