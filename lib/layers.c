@@ -213,9 +213,9 @@ tp_layernorm_forward(float *out, float *mean, float *rstd, const float *inp,
 }
 
 WIDE void
-tp_layernorm_backward(float *dinp, float *dweight, float *dbias,
-    const float *dout, const float *inp, const float *mean,
-    const float *rstd, const float *weight, int N, int C)
+tp_layernorm_backward(float *restrict dinp, float *restrict dweight,
+    float *restrict dbias, const float *dout, const float *inp,
+    const float *mean, const float *rstd, const float *weight, int N, int C)
 {
 	for (int n = 0; n < N; n++) {
 		const float *d = dout + (size_t)n * C, *x = inp + (size_t)n * C;

@@ -58,6 +58,8 @@ void tp_linear_backward(float *dinp, float *dweight, float *dbias,
 void tp_layernorm_forward(float *out /* (N,C) */, float *mean /* (N) */,
     float *rstd /* (N) */, const float *inp /* (N,C) */,
     const float *weight /* (C) */, const float *bias /* (C) */, int N, int C);
+/* dinp, dweight and dbias overlap no other argument: the definition takes
+ * them restrict, so that the loop adding into them vectorises. */
 void tp_layernorm_backward(float *dinp, float *dweight, float *dbias,
     const float *dout, const float *inp, const float *mean,
     const float *rstd, const float *weight, int N, int C);
