@@ -171,29 +171,6 @@ lane_dot(const float *x, const float *y, int n)
 	return lane_total(part);
 }
 
-static inline float
-max2(float a, float b)
-{
-	return a > b ? a : b;
-}
-
-/* The maximum of n >= 1 floats (exact in any order). */
-static inline float
-lane_max(const float *x, int n)
-{
-	float part[LANES];
-	int c = 0;
-	for (int l = 0; l < LANES; l++)
-		part[l] = x[0];
-	for (; c + LANES <= n; c += LANES)
-		for (int l = 0; l < LANES; l++)
-			part[l] = max2(part[l], x[c + l]);
-	for (int l = 0; c + l < n; l++)
-		part[l] = max2(part[l], x[c + l]);
-	return max2(max2(max2(part[0], part[4]), max2(part[2], part[6])),
-	    max2(max2(part[1], part[5]), max2(part[3], part[7])));
-}
-
 WIDE void
 tp_layernorm_forward(float *out, float *mean, float *rstd, const float *inp,
     const float *weight, const float *bias, int N, int C)
@@ -319,69 +296,6 @@ normal_cdf(float x)
 	return 0.5f * (1.0f + copysignf(1.0f - 1.0f / p, x));
 }
 
-/* Softmax of each of `rows` rows of n scores, in place; each row's maximum
- * is subtracted first so that exp cannot overflow (the result is the same).
- * The exps run over the whole block in one loop, which vectorises where
- * rows of a few features would be mostly remainder. */
-static inline void
-softmax_rows(float *x, int rows, int n)
-{
-	size_t all = (size_t)rows * n;
-
-	for (int r = 0; r < rows; r++) {
-		float *row = x + (size_t)r * n, mx = lane_max(row, n);
-		for (int i = 0; i < n; i++)
-			row[i] -= mx;
-	}
-	for (size_t i = 0; i < all; i++)
-		x[i] = fast_expf(x[i]);
-	for (int r = 0; r < rows; r++) {
-		float *row = x + (size_t)r * n, inv = 1.0f / lane_sum(row, n);
-		for (int i = 0; i < n; i++)
-			row[i] *= inv;
-	}
-}
-
-/*
- * Attention, one row at a time: head h owns channels h * HS .. h * HS + HS - 1
- * of Q, K and V, so each head's Q K^T, att V and their backward are small
- * strided products, NH of them batched per row. They run at sgemm's speed
- * where loops over a (T,T) block with sums over HS did not vectorise (a
- * dot product is a chain of dependent adds).
- */
-WIDE void
-tp_attention_forward(float *out, float *att, float *mask, const float *qkv,
-    float p, tp_rng *rng, int B, int T, int C, int NH)
-{
-	int HS = C / NH, C3 = 3 * C;
-	float scale = 1.0f / sqrtf((float)HS);
-	size_t TT = (size_t)T * T;
-	/* One head's dropped attention weights; T is the number of features. */
-	float dropped[mask != NULL ? TT : 1];
-
-	for (int b = 0; b < B; b++) {
-		const float *x = qkv + (size_t)b * T * C3;
-		float *a = att + (size_t)b * NH * TT;
-		float *o = out + (size_t)b * T * C;
-		tp_gemm_batched(0, 1, T, T, HS, scale, x, C3, HS, x + C, C3, HS,
-		    0.0f, a, T, (long)TT, NH);
-		softmax_rows(a, NH * T, T);
-		if (mask == NULL) {
-			tp_gemm_batched(0, 0, T, HS, T, 1.0f, a, T, (long)TT,
-			    x + 2 * C, C3, HS, 0.0f, o, C, HS, NH);
-			continue;
-		}
-		float *m = mask + (size_t)b * NH * TT;
-		tp_dropout_mask(m, p, rng, (long)(NH * TT));
-		for (int h = 0; h < NH; h++) {
-			for (size_t i = 0; i < TT; i++)
-				dropped[i] = a[h * TT + i] * m[h * TT + i];
-			tp_gemm(0, 0, T, HS, T, 1.0f, dropped, T, x + 2 * C + h * HS,
-			    C3, 0.0f, o + h * HS, C);
-		}
-	}
-}
-
 /* LANES floats as one value of GNU C's vector extension: one AVX2
  * register, two SSE2 ones. */
 typedef float lanes __attribute__((vector_size(LANES * sizeof(float))));
@@ -424,32 +338,40 @@ block_values(lanes *ot, const lanes *st, const float *v, int c, int n,
 }
 
 /*
- * The same attention without keeping the weights, as scoring needs it: a
- * row's products are too small for a BLAS call to pay (22x22x8 a head),
- * so each block of LANES queries goes through scores, softmax and att V
- * here, one query per lane. The scores are kept key-major, so that the
+ * Attention, one head of one row at a time; head h owns channels
+ * h * HS .. h * HS + HS - 1 of Q, K and V. A row's products are too small
+ * for a BLAS call to pay (22x22x8 a head for lending_club), so each block
+ * of LANES queries goes through scores, softmax, dropout and att V here,
+ * one query per lane. The scores are kept key-major, so that the
  * softmax's maximum and sum run down the keys within each lane, and att V
  * sums over the keys in each lane too; no sum crosses lanes, so the SSE2
- * and AVX2 versions give the same bits. The weights are applied
- * unnormalised and each output scaled by one over their sum.
+ * and AVX2 versions give the same bits. The weights the backward reads
+ * and the dropout mask stay query-major, (NH,T,T) a row, as the GPU keeps
+ * them.
  */
 WIDE void
-tp_attention_infer(float *out, const float *qkv, int B, int T, int C, int NH)
+tp_attention_forward(float *out, float *att, float *mask, const float *qkv,
+    float p, tp_rng *rng, int B, int T, int C, int NH)
 {
 	int HS = C / NH, C3 = 3 * C;
 	float scale = 1.0f / sqrtf((float)HS);
-	/* A block's queries (HS), scores then weights (T) and output (HS),
-	 * lane l for query q0 + l. */
+	size_t TT = (size_t)T * T;
+	/* A block's queries (HS), weights (T) and output (HS), lane l for
+	 * query q0 + l. */
 	lanes qt[HS], st[T], ot[HS];
 	float *sf = (float *)st;
 
 	for (int b = 0; b < B; b++) {
 		const float *x = qkv + (size_t)b * T * C3;
+		float *m = mask != NULL ? mask + (size_t)b * NH * TT : NULL;
+		if (m != NULL)
+			tp_dropout_mask(m, p, rng, (long)(NH * TT));
 		for (int h = 0; h < NH; h++) {
 			const float *q = x + h * HS, *k = x + C + h * HS,
 			    *v = x + 2 * C + h * HS;
 			for (int q0 = 0; q0 < T; q0 += LANES) {
 				int nq = T - q0 < LANES ? T - q0 : LANES, j, c;
+				size_t row0 = ((size_t)h * T + q0) * T;
 				for (int d = 0; d < HS; d++) {
 					qt[d] = (lanes){0};
 					for (int l = 0; l < nq; l++)
@@ -471,13 +393,25 @@ tp_attention_infer(float *out, const float *qkv, int B, int T, int C, int NH)
 					sf[i] = fast_expf(sf[i]);
 				for (j = 0; j < T; j++)
 					sum += st[j];
+				lanes inv = 1.0f / sum;
+				for (j = 0; j < T; j++)
+					st[j] *= inv;
+				if (att != NULL)
+					for (int l = 0; l < nq; l++)
+						for (j = 0; j < T; j++)
+							att[(size_t)b * NH * TT + row0 +
+							    (size_t)l * T + j] = st[j][l];
+				if (m != NULL)
+					for (j = 0; j < T; j++) {
+						lanes keep = {0};
+						for (int l = 0; l < nq; l++)
+							keep[l] = m[row0 + (size_t)l * T + j];
+						st[j] *= keep;
+					}
 				for (c = 0; c + CHAINS <= HS; c += CHAINS)
 					block_values(ot, st, v, c, CHAINS, T, C3);
 				for (; c < HS; c++)
 					block_values(ot, st, v, c, 1, T, C3);
-				lanes inv = 1.0f / sum;
-				for (c = 0; c < HS; c++)
-					ot[c] *= inv;
 				for (int l = 0; l < nq; l++)
 					for (c = 0; c < HS; c++)
 						out[((size_t)b * T + q0 + l) * C + h * HS + c] =

@@ -68,15 +68,12 @@ void tp_layernorm_backward(float *dinp, float *dweight, float *dbias,
  * row: softmax(Q K^T / sqrt(HS)) V per head, with dropout of rate p on the
  * attention weights when mask is given (mask is filled by the forward).
  * qkv holds Q, K and V side by side per token, as nn.MultiheadAttention's
- * in_proj makes them. att keeps the softmax for the backward. */
+ * in_proj makes them. att keeps the softmax for the backward; scoring,
+ * which runs no backward, passes NULL. */
 void tp_attention_forward(float *out /* (B,T,C) */,
-    float *att /* (B,NH,T,T) */, float *mask /* (B,NH,T,T) or NULL */,
+    float *att /* (B,NH,T,T) or NULL */, float *mask /* (B,NH,T,T) or NULL */,
     const float *qkv /* (B,T,3C) */, float p, tp_rng *rng, int B, int T,
     int C, int NH);
-/* The forward for scoring: no dropout, no weights kept for a backward;
- * the same values to rounding, faster at a row's few tokens. */
-void tp_attention_infer(float *out /* (B,T,C) */,
-    const float *qkv /* (B,T,3C) */, int B, int T, int C, int NH);
 void tp_attention_backward(float *dqkv /* (B,T,3C) */,
     float *scratch /* (NH,T,T) */, const float *dout /* (B,T,C) */,
     const float *qkv, const float *att, const float *mask, int B, int T,

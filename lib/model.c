@@ -487,10 +487,9 @@ linear(tp_model *m, int l, int which, float *out, const float *inp, int N)
 }
 
 /* Tokens, encoder and pooling for R rows on one thread. With keep, each
- * layer writes its own activations, which the backward reads; without
- * (scoring, which has no dropout), every layer reuses the first layer's,
- * so that a prediction's working set is one layer's and stays in cache,
- * and attention keeps no weights. */
+ * layer writes its own activations, which the backward reads; without,
+ * every layer reuses the first layer's, so that a prediction's working set
+ * is one layer's and stays in cache, and attention keeps no weights. */
 static void
 encode_forward(tp_model *m, tp_worker *w, const int32_t *cat,
     const float *num, int R, int training, int keep)
@@ -513,12 +512,9 @@ encode_forward(tp_model *m, tp_worker *w, const int32_t *cat,
 		tp_layernorm_forward(a->ln1, a->ln1_mean, a->ln1_rstd, x,
 		    PW(m, li->norm1_w), PW(m, li->norm1_b), N, C);
 		linear(m, l, IN_PROJ, a->qkv, a->ln1, N);
-		if (keep)
-			tp_attention_forward(a->atty, a->att,
-			    p > 0 ? a->att_mask : NULL, a->qkv, p, &w->rng, R, T,
-			    C, c->heads);
-		else
-			tp_attention_infer(a->atty, a->qkv, R, T, C, c->heads);
+		tp_attention_forward(a->atty, keep ? a->att : NULL,
+		    p > 0 ? a->att_mask : NULL, a->qkv, p, &w->rng, R, T, C,
+		    c->heads);
 		linear(m, l, OUT_PROJ, a->ao, a->atty, N);
 		tp_residual_forward(a->x2, x, drop(a->ao_d, a->ao_mask, a->ao, p,
 		    &w->rng, (long)N * C), (long)N * C);

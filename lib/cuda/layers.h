@@ -19,12 +19,14 @@
  * double. Where a GPU thread owns an output and sums in the CPU's order
  * (embedding and numeric forward, attention, meanpool, element-wise
  * layers, the normalisation in NT-Xent) the results are meant to agree
- * bit for bit, except through exp and erf: the CPU uses its own vectorisable expf and
- * the Abramowitz-Stegun erf (error below 1.5e-7), the GPU CUDA's expf and
- * erff (2 ulp), so GELU and the softmaxes differ by a few ulp. Sums over
- * the batch (bias, layer-norm and numeric-token gradients) are split into
- * chunks of rows added in a fixed order: deterministic, but not the CPU's
- * order, so they agree with it to float32 rounding.
+ * bit for bit, except through exp and erf: the CPU uses its own
+ * vectorisable expf and Abramowitz and Stegun's erf (7.1.28 in GELU's
+ * forward, error below 3e-7; 7.1.26 in its backward, below 1.5e-7), the
+ * GPU CUDA's expf and erff (2 ulp), so GELU and the softmaxes differ by a
+ * few ulp. Sums over the batch (bias, layer-norm and numeric-token
+ * gradients) are split into chunks of rows added in a fixed order:
+ * deterministic, but not the CPU's order, so they agree with it to float32
+ * rounding.
  *
  * One exception to determinism: the embedding backward adds each token's
  * gradient into its table row with atomicAdd, since many rows of a batch

@@ -1,4 +1,5 @@
 /* Finite-difference checks of every layer's backward pass. */
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -165,86 +166,83 @@ START_TEST(attention)
 }
 END_TEST
 
-/* The attention weights against a softmax in double of the scores
- * q.k / sqrt(HS), on scores of everyday size and on scores far apart: a
- * query 400 times larger spreads some rows' scores over hundreds, where
- * exp overflows or underflows unless each row's maximum is taken off. */
+/* The attention weights and output against softmax and att V in double of
+ * the scores q.k / sqrt(HS), on scores of everyday size and on scores far
+ * apart: a query 400 times larger spreads some rows' scores over hundreds,
+ * where exp overflows or underflows unless each row's maximum is taken
+ * off. The shapes cut blocks of 8 queries whole, short and padded, with
+ * heads of 1 to 16 channels. Without att (scoring) the output is the
+ * same, bit for bit. */
 static void
-check_softmax(float query_scale)
-{
-	enum { HS = C / NH };
-	tp_rng r;
-	tp_rng_seed(&r, 8);
-	float *qkv = randn(B * T * 3 * C, &r, 1), *out = zeros(B * T * C),
-	    *att = zeros(B * NH * T * T);
-	for (int t = 0; t < T; t += 2)
-		for (int c = 0; c < HS; c++)
-			qkv[t * 3 * C + c] *= query_scale;
-	tp_attention_forward(out, att, NULL, qkv, 0, &r, B, T, C, NH);
-	for (int b = 0; b < B; b++)
-		for (int h = 0; h < NH; h++)
-			for (int t = 0; t < T; t++) {
-				const float *q = qkv + (b * T + t) * 3 * C + h * HS;
-				const float *a = att + ((b * NH + h) * T + t) * T;
-				double score[T], mx = -INFINITY, sum = 0;
-				for (int u = 0; u < T; u++) {
-					const float *k = qkv + (b * T + u) * 3 * C + C + h * HS;
-					score[u] = 0;
-					for (int c = 0; c < HS; c++)
-						score[u] += (double)q[c] * k[c];
-					score[u] /= sqrt(HS);
-					mx = fmax(mx, score[u]);
-				}
-				for (int u = 0; u < T; u++)
-					sum += exp(score[u] - mx);
-				for (int u = 0; u < T; u++) {
-					double want = exp(score[u] - mx) / sum;
-					ck_assert_msg(fabs(a[u] - want) <= 1e-5 * want + 1e-30,
-					    "scale %g: att[%d,%d,%d,%d] = %g, want %g",
-					    (double)query_scale, b, h, t, u, (double)a[u], want);
-				}
-			}
-	free(qkv); free(out); free(att);
-}
-
-START_TEST(softmax_values)
-{
-	check_softmax(1);
-	check_softmax(400);
-}
-END_TEST
-
-/* Scoring's attention against the forward that keeps the weights, on
- * blocks of queries whole, cut short and padded (T around LANES = 8),
- * heads of 1 to 16 channels, and scores hundreds apart. */
-static void
-check_infer(int T_, int C_, int NH_, float query_scale)
+check_attention_values(int T_, int C_, int NH_, float query_scale)
 {
 	int HS = C_ / NH_;
 	size_t nq = (size_t)B * T_ * 3 * C_, no = (size_t)B * T_ * C_;
 	tp_rng r;
-	tp_rng_seed(&r, 12);
-	float *qkv = randn(nq, &r, 1), *want = zeros(no), *got = zeros(no),
+	tp_rng_seed(&r, 8);
+	float *qkv = randn(nq, &r, 1), *out = zeros(no), *bare = zeros(no),
 	    *att = zeros((size_t)B * NH_ * T_ * T_);
 	for (int t = 0; t < B * T_; t += 2)
 		for (int c = 0; c < HS; c++)
 			qkv[(size_t)t * 3 * C_ + c] *= query_scale;
-	tp_attention_forward(want, att, NULL, qkv, 0, &r, B, T_, C_, NH_);
-	tp_attention_infer(got, qkv, B, T_, C_, NH_);
-	for (size_t i = 0; i < no; i++)
-		ck_assert_msg(fabsf(got[i] - want[i]) <= 1e-5f * (1 + fabsf(want[i])),
-		    "T %d, C %d, NH %d, scale %g: out[%zu] = %g, want %g", T_, C_,
-		    NH_, (double)query_scale, i, (double)got[i], (double)want[i]);
-	free(qkv); free(want); free(got); free(att);
+	tp_attention_forward(out, att, NULL, qkv, 0, &r, B, T_, C_, NH_);
+	tp_attention_forward(bare, NULL, NULL, qkv, 0, &r, B, T_, C_, NH_);
+	ck_assert_msg(memcmp(out, bare, no * sizeof(float)) == 0,
+	    "T %d, C %d, NH %d: the output differs without att", T_, C_, NH_);
+	/* A row's weights and how far each may be off. */
+	double *w = malloc(T_ * sizeof(double)), *dw = malloc(T_ * sizeof(double));
+	for (int b = 0; b < B; b++)
+		for (int h = 0; h < NH_; h++)
+			for (int t = 0; t < T_; t++) {
+				const float *x = qkv + (size_t)b * T_ * 3 * C_ + h * HS;
+				const float *q = x + (size_t)t * 3 * C_;
+				const float *a = att + (((size_t)b * NH_ + h) * T_ + t) * T_;
+				double mx = -INFINITY, sum = 0;
+				for (int u = 0; u < T_; u++) {
+					const float *k = x + (size_t)u * 3 * C_ + C_;
+					w[u] = 0;
+					for (int c = 0; c < HS; c++)
+						w[u] += (double)q[c] * k[c];
+					w[u] /= sqrt(HS);
+					mx = fmax(mx, w[u]);
+				}
+				for (int u = 0; u < T_; u++)
+					sum += exp(w[u] - mx);
+				for (int u = 0; u < T_; u++) {
+					/* A score in float is off by a few of its ulps,
+					 * which exp makes a relative error of the weight. */
+					double tol = 1e-5 + 4 * FLT_EPSILON *
+					    (fabs(w[u]) + fabs(mx));
+					w[u] = exp(w[u] - mx) / sum;
+					dw[u] = tol * w[u];
+					ck_assert_msg(fabs(a[u] - w[u]) <= dw[u] + 1e-30,
+					    "scale %g: att[%d,%d,%d,%d] = %g, want %g",
+					    (double)query_scale, b, h, t, u, (double)a[u], w[u]);
+				}
+				for (int c = 0; c < HS; c++) {
+					double want = 0, off = 0;
+					for (int u = 0; u < T_; u++) {
+						float v = x[(size_t)u * 3 * C_ + 2 * C_ + c];
+						want += w[u] * v;
+						off += dw[u] * fabsf(v);
+					}
+					float got = out[((size_t)b * T_ + t) * C_ + h * HS + c];
+					ck_assert_msg(fabs(got - want) <= 1e-5 * (1 + fabs(want)) + off,
+					    "T %d, C %d, NH %d, scale %g: out[%d,%d,%d] = %g, "
+					    "want %g", T_, C_, NH_, (double)query_scale, b, t,
+					    h * HS + c, (double)got, want);
+				}
+			}
+	free(w); free(dw); free(qkv); free(out); free(bare); free(att);
 }
 
-START_TEST(attention_infer)
+START_TEST(attention_values)
 {
-	static const int shape[][3] = {{1, 8, 2}, {5, 8, 2}, {8, 32, 4},
+	static const int shape[][3] = {{T, C, NH}, {1, 8, 2}, {8, 32, 4},
 	    {9, 12, 4}, {22, 32, 4}, {17, 16, 16}, {33, 48, 3}};
 	for (size_t i = 0; i < sizeof shape / sizeof shape[0]; i++) {
-		check_infer(shape[i][0], shape[i][1], shape[i][2], 1);
-		check_infer(shape[i][0], shape[i][1], shape[i][2], 400);
+		check_attention_values(shape[i][0], shape[i][1], shape[i][2], 1);
+		check_attention_values(shape[i][0], shape[i][1], shape[i][2], 400);
 	}
 }
 END_TEST
@@ -493,8 +491,7 @@ layers_suite(void)
 	tcase_add_test(tc, layernorm);
 	tcase_add_test(tc, linear_transposed);
 	tcase_add_test(tc, attention);
-	tcase_add_test(tc, softmax_values);
-	tcase_add_test(tc, attention_infer);
+	tcase_add_test(tc, attention_values);
 	tcase_add_test(tc, gelu_values);
 	tcase_add_test(tc, elementwise);
 	tcase_add_test(tc, tokens);
