@@ -3,13 +3,15 @@
  *
  *   speed MODEL STREAM [RUNS]
  *
- * prints "key value" lines: this machine's sgemm rate on 2 threads (the
- * physical limit of the matrix work), the model's FLOPs per row, the batch
- * inference rate of tp_score (what a predict tool runs) over the whole
- * stream, and the latency of scoring a single row; each the median of RUNS
- * runs (default 5). Training and pretraining rates come from the tools.
+ * prints "key value" lines: the kernels OpenBLAS chose for this CPU (or
+ * that OPENBLAS_CORETYPE named), this machine's sgemm rate on 2 threads
+ * (the physical limit of the matrix work), the model's FLOPs per row, the
+ * batch inference rate of tp_score (what a predict tool runs) over the
+ * whole stream, and the latency of scoring a single row; each the median
+ * of RUNS runs (default 5). Training and pretraining rates come from the tools.
  * bench/train.sh builds it against the library and runs it.
  */
+#include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -88,6 +90,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "usage: speed model stream [runs (1-64)]\n");
 		return 64;
 	}
+	printf("openblas_core %s\n", openblas_get_corename());
 	printf("sgemm_gflops %.1f\n", sgemm_rate(2048, 2, runs));
 	if (tp_stream_load(argv[2], &enc, &data, &e) != TP_OK)
 		die(&e);

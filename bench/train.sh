@@ -10,13 +10,24 @@
 # useful GFLOP/s of training as a share of it, and tabpipe-train's peak
 # memory for 1 epoch and for EPOCHS (it should not grow with epochs).
 #
-#   sh bench/train.sh                  after `make`; BUILD=dir for another
-#   EPOCHS=3 RUNS=5 sh bench/train.sh  build folder (default build)
+# The machine's noise moves either side by tens of percent from one
+# minute to the next, so ROUNDS repeats the whole measurement, both
+# sides each time, back to back: a line a round, then the medians over
+# the rounds of each figure and of each round's ratio, and the goals
+# judged on those median ratios.
+#
+#   sh bench/train.sh                           after `make`
+#   EPOCHS=3 RUNS=5 ROUNDS=6 sh bench/train.sh  the defaults, but ROUNDS (1)
+#   BUILD=dir sh bench/train.sh                 another build folder (build)
 set -eu
 cd "$(dirname "$0")/.."
 build=${BUILD:-build}
 epochs=${EPOCHS:-3}
 runs=${RUNS:-5}
+rounds=${ROUNDS:-1}
+case $rounds in
+''|*[!0-9]*|0*) echo "bench/train.sh: ROUNDS must be a whole number from 1" >&2; exit 64 ;;
+esac
 py=/usr/bin/python3
 bin=$build/bin
 if [ ! -x "$bin/tabpipe-train" ] || [ ! -f "$build/libtabpipe.a" ]; then
@@ -42,61 +53,108 @@ median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] 
 # The rows/s of each epoch line a tool printed.
 rates() { sed -n 's/.* \([0-9][0-9]*\) rows\/s.*/\1/p' "$1"; }
 
-# Other work on the machine slows both sides: say how busy it was.
-load0=$(cut -d' ' -f1-3 /proc/loadavg)
-echo "tabpipe-train, $epochs epochs..." >&2
-# Peak resident memory (KiB) of training for 1 epoch and for all: the
-# issue wants it not to grow with the epochs.
-/usr/bin/time -f '%M' -o "$work/mem1" "$bin/tabpipe-train" -q --epochs 1 \
-	--seed 1 --threads 2 --valid "$work/lc.valid.tps" -o "$work/model.st" \
-	"$train"
-/usr/bin/time -f '%M' -o "$work/mem" "$bin/tabpipe-train" --epochs "$epochs" \
-	--patience "$epochs" --seed 1 --threads 2 --valid "$work/lc.valid.tps" \
-	-o "$work/model.st" "$train" 2>"$work/train.log"
-echo "tabpipe-pretrain, $epochs epochs..." >&2
-"$bin/tabpipe-pretrain" --epochs "$epochs" --seed 1 --threads 2 \
-	-o "$work/enc.st" "$train" 2>"$work/pretrain.log"
-echo "inference and sgemm..." >&2
-"$work/speed" "$work/model.st" "$train" "$runs" >"$work/c"
-{
-	echo "train_rows_per_s $(rates "$work/train.log" | median)"
-	echo "pretrain_rows_per_s $(rates "$work/pretrain.log" | median)"
-	echo "train_kib_1 $(tail -1 "$work/mem1")"
-	echo "train_kib $(tail -1 "$work/mem")"
-} >>"$work/c"
-echo "PyTorch..." >&2
-(cd bench && "$py" torch_speed.py --train "$train" --epochs "$epochs" \
-	--runs "$runs") >"$work/torch"
+# One round: both sides once, into $work/c.N and $work/torch.N. Other
+# work on the machine slows both sides: each round says how busy it was.
+measure() {
+	c=$work/c.$1
+	echo "load_start $(cut -d' ' -f1 /proc/loadavg)" >"$c"
+	echo "round $1 of $rounds: tabpipe-train, $epochs epochs..." >&2
+	# Peak resident memory (KiB) of training for 1 epoch and for all: the
+	# issue wants it not to grow with the epochs.
+	/usr/bin/time -f '%M' -o "$work/mem1" "$bin/tabpipe-train" -q \
+		--epochs 1 --seed 1 --threads 2 --valid "$work/lc.valid.tps" \
+		-o "$work/model.st" "$train"
+	/usr/bin/time -f '%M' -o "$work/mem" "$bin/tabpipe-train" \
+		--epochs "$epochs" --patience "$epochs" --seed 1 --threads 2 \
+		--valid "$work/lc.valid.tps" -o "$work/model.st" "$train" \
+		2>"$work/train.log"
+	echo "round $1 of $rounds: tabpipe-pretrain, $epochs epochs..." >&2
+	"$bin/tabpipe-pretrain" --epochs "$epochs" --seed 1 --threads 2 \
+		-o "$work/enc.st" "$train" 2>"$work/pretrain.log"
+	echo "round $1 of $rounds: inference and sgemm..." >&2
+	"$work/speed" "$work/model.st" "$train" "$runs" >>"$c"
+	{
+		echo "train_rows_per_s $(rates "$work/train.log" | median)"
+		echo "pretrain_rows_per_s $(rates "$work/pretrain.log" | median)"
+		echo "train_kib_1 $(tail -1 "$work/mem1")"
+		echo "train_kib $(tail -1 "$work/mem")"
+	} >>"$c"
+	echo "round $1 of $rounds: PyTorch..." >&2
+	(cd bench && "$py" torch_speed.py --train "$train" --epochs "$epochs" \
+		--runs "$runs") >"$work/torch.$1"
+	echo "load_end $(cut -d' ' -f1 /proc/loadavg)" >>"$c"
+}
+i=1
+while [ "$i" -le "$rounds" ]; do
+	measure "$i"
+	i=$((i + 1))
+done
 
-load1=$(cut -d' ' -f1-3 /proc/loadavg)
-
-awk -v rows="$rows" -v epochs="$epochs" -v runs="$runs" -v load0="$load0" \
-    -v load1="$load1" -v cpus="$(nproc)" '
-	FILENAME ~ /\/c$/ { c[$1] = $2 }
-	FILENAME ~ /\/torch$/ { t[$1] = $2 }
+awk -v rows="$rows" -v epochs="$epochs" -v runs="$runs" -v rounds="$rounds" \
+    -v cpus="$(nproc)" '
+	{ n = split(FILENAME, p, "."); k = p[n] }
+	FILENAME ~ /\/c\.[0-9]+$/ { c[k, $1] = $2 }
+	FILENAME ~ /\/torch\.[0-9]+$/ { t[k, $1] = $2 }
+	# The median over the rounds of v[1..rounds], which it sorts.
+	function median(v,    i, j, x) {
+		for (i = 2; i <= rounds; i++)
+			for (j = i; j > 1 && v[j - 1] > v[j]; j--) {
+				x = v[j]; v[j] = v[j - 1]; v[j - 1] = x
+			}
+		return (rounds % 2) ? v[(rounds + 1) / 2] : (v[rounds / 2] + v[rounds / 2 + 1]) / 2
+	}
+	# The median of a key of one side (s: c or t) over the rounds.
+	function med(s, key,    i, v) {
+		for (i = 1; i <= rounds; i++)
+			v[i] = (s == "c") ? c[i, key] : t[i, key]
+		return median(v)
+	}
+	# The median over the rounds of tabpipe / PyTorch, or, with inv,
+	# PyTorch / tabpipe (latency: how many times faster).
+	function medratio(key, inv,    i, v) {
+		for (i = 1; i <= rounds; i++)
+			v[i] = inv ? t[i, key] / c[i, key] : c[i, key] / t[i, key]
+		return median(v)
+	}
+	function gflops(s, i) {
+		return ((s == "c") ? c[i, "train_rows_per_s"] : t[i, "train_rows_per_s"]) * 3 * c[i, "forward_mflop_per_row"] / 1000
+	}
 	function line(name, key, unit) {
-		printf "  %-24s %10.0f %10.0f   %5.2fx\n", name " (" unit ")", c[key], t[key], c[key] / t[key]
+		printf "  %-24s %10.0f %10.0f   %5.2fx\n", name " (" unit ")", med("c", key), med("t", key), medratio(key, 0)
 	}
 	END {
 		split(rows, r, " ")
 		printf "speed benchmark: data/lending_club.csv training split, %d rows, %d features;\n", r[1], r[2]
 		printf "6 layers, d_model 32, 4 heads, d_ff 64, batch 256, 2 threads; medians of %d epochs / %d runs\n", epochs, runs
-		printf "load average %s at the start, %s at the end, on %d CPUs\n\n", load0, load1, cpus
-		printf "  %-24s %10s %10s   %s\n", "", "tabpipe", "PyTorch", "tabpipe/PyTorch"
+		printf "OpenBLAS kernels: %s; %d CPUs\n\n", c[1, "openblas_core"], cpus
+		printf "  %-5s %-11s %-17s %-7s %-8s %-17s %-7s %-14s %-7s\n", "round", "load", "training rows/s", "ratio", "pretrain", "inference rows/s", "ratio", "latency us", "sgemm"
+		for (i = 1; i <= rounds; i++) {
+			printf "  %-5d %-11s %-17s %-7s %-8s %-17s %-7s %-14s %-7.0f\n", i,
+			    c[i, "load_start"] "-" c[i, "load_end"],
+			    sprintf("%.0f (%.0f)", c[i, "train_rows_per_s"], t[i, "train_rows_per_s"]),
+			    sprintf("%.2fx", c[i, "train_rows_per_s"] / t[i, "train_rows_per_s"]),
+			    sprintf("%.2fx", c[i, "pretrain_rows_per_s"] / t[i, "pretrain_rows_per_s"]),
+			    sprintf("%.0f (%.0f)", c[i, "infer_rows_per_s"], t[i, "infer_rows_per_s"]),
+			    sprintf("%.2fx", c[i, "infer_rows_per_s"] / t[i, "infer_rows_per_s"]),
+			    sprintf("%.1f (%.0f)", c[i, "latency_us"], t[i, "latency_us"]),
+			    c[i, "sgemm_gflops"]
+		}
+		printf "\n  %-24s %10s %10s   %s\n", (rounds > 1) ? "medians of the rounds" : "", "tabpipe", "PyTorch", "tabpipe/PyTorch"
 		line("training", "train_rows_per_s", "rows/s")
 		line("pretraining", "pretrain_rows_per_s", "rows/s")
 		line("batch inference", "infer_rows_per_s", "rows/s")
-		printf "  %-24s %10.1f %10.1f   %5.2fx faster\n", "single-row latency (us)", c["latency_us"], t["latency_us"], t["latency_us"] / c["latency_us"]
-		f = c["forward_mflop_per_row"]
-		gc = c["train_rows_per_s"] * 3 * f / 1000
-		gt = t["train_rows_per_s"] * 3 * f / 1000
-		printf "\n  sgemm on 2 threads (2048^3): %.1f GFLOP/s\n", c["sgemm_gflops"]
-		printf "  model: %.3f MFLOP per row forward, 3x that per training row\n", f
-		printf "  tabpipe-train peak memory: %d KiB for 1 epoch, %d KiB for %d\n", c["train_kib_1"], c["train_kib"], epochs
-		printf "  useful training GFLOP/s: tabpipe %.1f (%.1f %% of sgemm), PyTorch %.1f (%.1f %%)\n", gc, 100 * gc / c["sgemm_gflops"], gt, 100 * gt / c["sgemm_gflops"]
+		printf "  %-24s %10.1f %10.1f   %5.2fx faster\n", "single-row latency (us)", med("c", "latency_us"), med("t", "latency_us"), medratio("latency_us", 1)
+		for (i = 1; i <= rounds; i++) {
+			gc[i] = gflops("c", i); gt[i] = gflops("t", i)
+			sc[i] = 100 * gc[i] / c[i, "sgemm_gflops"]; st[i] = 100 * gt[i] / c[i, "sgemm_gflops"]
+		}
+		printf "\n  sgemm on 2 threads (2048^3): %.1f GFLOP/s\n", med("c", "sgemm_gflops")
+		printf "  model: %.3f MFLOP per row forward, 3x that per training row\n", c[1, "forward_mflop_per_row"]
+		printf "  tabpipe-train peak memory: %d KiB for 1 epoch, %d KiB for %d\n", med("c", "train_kib_1"), med("c", "train_kib"), epochs
+		printf "  useful training GFLOP/s: tabpipe %.1f (%.1f %% of sgemm), PyTorch %.1f (%.1f %%)\n", median(gc), median(sc), median(gt), median(st)
 		# In awk, > among printf arguments is a redirection.
-		g1 = (c["train_rows_per_s"] >= 5 * t["train_rows_per_s"]) ? "met" : "not met"
-		g2 = (c["infer_rows_per_s"] >= 4 * t["infer_rows_per_s"]) ? "met" : "not met"
-		g3 = (c["latency_us"] < 100) ? "met" : "not met"
+		g1 = (medratio("train_rows_per_s", 0) >= 5) ? "met" : "not met"
+		g2 = (medratio("infer_rows_per_s", 0) >= 4) ? "met" : "not met"
+		g3 = (med("c", "latency_us") < 100) ? "met" : "not met"
 		printf "\n  goals: training >= 5x PyTorch: %s; batch inference >= 4x: %s; latency < 100 us: %s\n", g1, g2, g3
-	}' "$work/c" "$work/torch"
+	}' "$work"/c.* "$work"/torch.*
