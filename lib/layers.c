@@ -307,6 +307,27 @@ enum { CHAINS = 8 };
 
 #define ALWAYS_INLINE inline __attribute__((always_inline))
 
+_Static_assert(LANES == 8, "transpose_lanes's shuffles are for 8 lanes");
+
+/* r[i][c] becomes r[c][i]: at each scale b the off-diagonal b x b blocks
+ * of every 2b x 2b block swap places, one two-vector shuffle a row. */
+static ALWAYS_INLINE void
+transpose_lanes(lanes *r)
+{
+	static const lane_bits lo[3] = {{0, 1, 2, 3, 8, 9, 10, 11},
+	    {0, 1, 8, 9, 4, 5, 12, 13}, {0, 8, 2, 10, 4, 12, 6, 14}};
+	static const lane_bits hi[3] = {{4, 5, 6, 7, 12, 13, 14, 15},
+	    {2, 3, 10, 11, 6, 7, 14, 15}, {1, 9, 3, 11, 5, 13, 7, 15}};
+
+	for (int s = 0, b = LANES / 2; b > 0; s++, b /= 2)
+		for (int i = 0; i < LANES; i++)
+			if ((i & b) == 0) {
+				lanes x = r[i], y = r[i + b];
+				r[i] = __builtin_shuffle(x, y, lo[s]);
+				r[i + b] = __builtin_shuffle(x, y, hi[s]);
+			}
+}
+
 /* The scaled scores of keys j .. j + n - 1 against the block's queries
  * qt (HS vectors), into st[j] .. st[j + n - 1]. */
 static ALWAYS_INLINE void
@@ -337,6 +358,47 @@ block_values(lanes *ot, const lanes *st, const float *v, int c, int n,
 		ot[c + u] = acc[u];
 }
 
+/* dst[d][l] = src[l * stride + d] for the block's nq queries l and n
+ * floats d of each; the lanes past nq are 0. LANES floats of a query at a
+ * time, turned into LANES vectors by one transpose. */
+static ALWAYS_INLINE void
+gather_lanes(lanes *dst, const float *src, size_t stride, int nq, int n)
+{
+	int d = 0;
+
+	for (; d + LANES <= n; d += LANES) {
+		lanes r[LANES] = {{0}};
+		for (int l = 0; l < nq; l++)
+			memcpy(&r[l], src + l * stride + d, sizeof(lanes));
+		transpose_lanes(r);
+		memcpy(dst + d, r, sizeof(r));
+	}
+	for (; d < n; d++) {
+		lanes x = {0};
+		for (int l = 0; l < nq; l++)
+			x[l] = src[l * stride + d];
+		dst[d] = x;
+	}
+}
+
+/* The other way: dst[l * stride + d] = src[d][l]. */
+static ALWAYS_INLINE void
+scatter_lanes(float *dst, size_t stride, const lanes *src, int nq, int n)
+{
+	int d = 0;
+
+	for (; d + LANES <= n; d += LANES) {
+		lanes r[LANES];
+		memcpy(r, src + d, sizeof(r));
+		transpose_lanes(r);
+		for (int l = 0; l < nq; l++)
+			memcpy(dst + l * stride + d, &r[l], sizeof(lanes));
+	}
+	for (; d < n; d++)
+		for (int l = 0; l < nq; l++)
+			dst[l * stride + d] = src[d][l];
+}
+
 /*
  * Attention, one head of one row at a time; head h owns channels
  * h * HS .. h * HS + HS - 1 of Q, K and V. A row's products are too small
@@ -356,9 +418,9 @@ tp_attention_forward(float *out, float *att, float *mask, const float *qkv,
 	int HS = C / NH, C3 = 3 * C;
 	float scale = 1.0f / sqrtf((float)HS);
 	size_t TT = (size_t)T * T;
-	/* A block's queries (HS), weights (T) and output (HS), lane l for
-	 * query q0 + l. */
-	lanes qt[HS], st[T], ot[HS];
+	/* A block's queries (HS), weights (T), dropout mask (T) and output
+	 * (HS), lane l for query q0 + l. */
+	lanes qt[HS], st[T], keep[T], ot[HS];
 	float *sf = (float *)st;
 
 	for (int b = 0; b < B; b++) {
@@ -372,11 +434,7 @@ tp_attention_forward(float *out, float *att, float *mask, const float *qkv,
 			for (int q0 = 0; q0 < T; q0 += LANES) {
 				int nq = T - q0 < LANES ? T - q0 : LANES, j, c;
 				size_t row0 = ((size_t)h * T + q0) * T;
-				for (int d = 0; d < HS; d++) {
-					qt[d] = (lanes){0};
-					for (int l = 0; l < nq; l++)
-						qt[d][l] = q[(size_t)(q0 + l) * C3 + d];
-				}
+				gather_lanes(qt, q + (size_t)q0 * C3, C3, nq, HS);
 				for (j = 0; j + CHAINS <= T; j += CHAINS)
 					block_scores(st, qt, k, j, CHAINS, HS, C3, scale);
 				for (; j < T; j++)
@@ -397,25 +455,19 @@ tp_attention_forward(float *out, float *att, float *mask, const float *qkv,
 				for (j = 0; j < T; j++)
 					st[j] *= inv;
 				if (att != NULL)
-					for (int l = 0; l < nq; l++)
-						for (j = 0; j < T; j++)
-							att[(size_t)b * NH * TT + row0 +
-							    (size_t)l * T + j] = st[j][l];
-				if (m != NULL)
-					for (j = 0; j < T; j++) {
-						lanes keep = {0};
-						for (int l = 0; l < nq; l++)
-							keep[l] = m[row0 + (size_t)l * T + j];
-						st[j] *= keep;
-					}
+					scatter_lanes(att + (size_t)b * NH * TT + row0,
+					    T, st, nq, T);
+				if (m != NULL) {
+					gather_lanes(keep, m + row0, T, nq, T);
+					for (j = 0; j < T; j++)
+						st[j] *= keep[j];
+				}
 				for (c = 0; c + CHAINS <= HS; c += CHAINS)
 					block_values(ot, st, v, c, CHAINS, T, C3);
 				for (; c < HS; c++)
 					block_values(ot, st, v, c, 1, T, C3);
-				for (int l = 0; l < nq; l++)
-					for (c = 0; c < HS; c++)
-						out[((size_t)b * T + q0 + l) * C + h * HS + c] =
-						    ot[c][l];
+				scatter_lanes(out + ((size_t)b * T + q0) * C + h * HS,
+				    C, ot, nq, HS);
 			}
 		}
 	}
