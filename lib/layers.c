@@ -381,9 +381,22 @@ gather_lanes(lanes *dst, const float *src, size_t stride, int nq, int n)
 	}
 }
 
-/* The other way: dst[l * stride + d] = src[d][l]. */
+/* r = the first n floats at p, the lanes after them 0. */
 static ALWAYS_INLINE void
-scatter_lanes(float *dst, size_t stride, const lanes *src, int nq, int n)
+load_lanes(lanes *r, const float *p, int n)
+{
+	*r = (lanes){0};
+	if (n == LANES)
+		memcpy(r, p, sizeof(*r));
+	else
+		for (int u = 0; u < n; u++)
+			(*r)[u] = p[u];
+}
+
+/* The other way: dst[l * stride + d] = src[d][l], or += with add. */
+static ALWAYS_INLINE void
+scatter_lanes(float *dst, size_t stride, const lanes *src, int nq, int n,
+    int add)
 {
 	int d = 0;
 
@@ -391,12 +404,20 @@ scatter_lanes(float *dst, size_t stride, const lanes *src, int nq, int n)
 		lanes r[LANES];
 		memcpy(r, src + d, sizeof(r));
 		transpose_lanes(r);
-		for (int l = 0; l < nq; l++)
-			memcpy(dst + l * stride + d, &r[l], sizeof(lanes));
+		for (int l = 0; l < nq; l++) {
+			float *o = dst + l * stride + d;
+			if (add) {
+				lanes old;
+				load_lanes(&old, o, LANES);
+				r[l] += old;
+			}
+			memcpy(o, &r[l], sizeof(lanes));
+		}
 	}
 	for (; d < n; d++)
 		for (int l = 0; l < nq; l++)
-			dst[l * stride + d] = src[d][l];
+			dst[l * stride + d] = (add ? dst[l * stride + d] : 0) +
+			    src[d][l];
 }
 
 /*
@@ -456,7 +477,7 @@ tp_attention_forward(float *out, float *att, float *mask, const float *qkv,
 					st[j] *= inv;
 				if (att != NULL)
 					scatter_lanes(att + (size_t)b * NH * TT + row0,
-					    T, st, nq, T);
+					    T, st, nq, T, 0);
 				if (m != NULL) {
 					gather_lanes(keep, m + row0, T, nq, T);
 					for (j = 0; j < T; j++)
@@ -467,12 +488,21 @@ tp_attention_forward(float *out, float *att, float *mask, const float *qkv,
 				for (; c < HS; c++)
 					block_values(ot, st, v, c, 1, T, C3);
 				scatter_lanes(out + ((size_t)b * T + q0) * C + h * HS,
-				    C, ot, nq, HS);
+				    C, ot, nq, HS, 0);
 			}
 		}
 	}
 }
 
+/*
+ * The backward, one head of one row at a time, without BLAS calls as the
+ * forward. Per block of LANES queries, a lane a query: d(att) = dout V^T
+ * through the dropout, then through the softmax and the scale, ds = att *
+ * (datt - sum(att * datt)) * scale, and dQ = ds K; ds goes to scratch,
+ * query-major. Then per block of LANES keys, a lane a key, the sums over
+ * the queries: dV = (att * mask)^T dout and dK = ds^T Q. Every sum runs in
+ * the code's order within a lane, so SSE2 and AVX2 give the same bits.
+ */
 WIDE void
 tp_attention_backward(float *dqkv, float *scratch, const float *dout,
     const float *qkv, const float *att, const float *mask, int B, int T,
@@ -481,38 +511,69 @@ tp_attention_backward(float *dqkv, float *scratch, const float *dout,
 	int HS = C / NH, C3 = 3 * C;
 	float scale = 1.0f / sqrtf((float)HS);
 	size_t TT = (size_t)T * T;
-	float *s = scratch; /* (NH,T,T) */
+	float *s = scratch; /* (T,T) of one head: ds, query-major */
+	/* A query block's weights, mask, ds (T each) and dout (HS); two
+	 * outputs (HS). */
+	lanes at[T], keep[T], ds[T], dt[HS], acc[HS], acc2[HS];
 
 	for (int b = 0; b < B; b++) {
 		const float *x = qkv + (size_t)b * T * C3;
 		float *dx = dqkv + (size_t)b * T * C3;
-		const float *d = dout + (size_t)b * T * C;
-		const float *a = att + (size_t)b * NH * TT;
-		const float *m = mask ? mask + (size_t)b * NH * TT : NULL;
-		/* dV = (att * mask)^T dout. */
-		if (m != NULL)
-			for (size_t i = 0; i < NH * TT; i++)
-				s[i] = a[i] * m[i];
-		tp_gemm_batched(1, 0, T, HS, T, 1.0f, m ? s : a, T, (long)TT, d,
-		    C, HS, 1.0f, dx + 2 * C, C3, HS, NH);
-		/* d(att) = dout V^T, through the dropout. */
-		tp_gemm_batched(0, 1, T, T, HS, 1.0f, d, C, HS, x + 2 * C, C3, HS,
-		    0.0f, s, T, (long)TT, NH);
-		if (m != NULL)
-			for (size_t i = 0; i < NH * TT; i++)
-				s[i] *= m[i];
-		/* Through the softmax, ds = att * (datt - sum(att * datt)), and
-		 * the scale; then through Q K^T: dQ = ds K, dK = ds^T Q. */
-		for (size_t r = 0; r < NH * (size_t)T; r++) {
-			const float *row = a + r * T;
-			float *drow = s + r * T, dot = lane_dot(row, drow, T);
-			for (int u = 0; u < T; u++)
-				drow[u] = row[u] * (drow[u] - dot) * scale;
+		for (int h = 0; h < NH; h++) {
+			const float *q = x + h * HS, *k = x + C + h * HS,
+			    *v = x + 2 * C + h * HS;
+			const float *d = dout + (size_t)b * T * C + h * HS;
+			const float *a = att + ((size_t)b * NH + h) * TT;
+			const float *m = mask != NULL ?
+			    mask + ((size_t)b * NH + h) * TT : NULL;
+			float *dq = dx + h * HS, *dk = dx + C + h * HS,
+			    *dv = dx + 2 * C + h * HS;
+			for (int q0 = 0; q0 < T; q0 += LANES) {
+				int nq = T - q0 < LANES ? T - q0 : LANES, j, c;
+				gather_lanes(at, a + (size_t)q0 * T, T, nq, T);
+				gather_lanes(dt, d + (size_t)q0 * C, C, nq, HS);
+				for (j = 0; j + CHAINS <= T; j += CHAINS)
+					block_scores(ds, dt, v, j, CHAINS, HS, C3, 1.0f);
+				for (; j < T; j++)
+					block_scores(ds, dt, v, j, 1, HS, C3, 1.0f);
+				if (m != NULL) {
+					gather_lanes(keep, m + (size_t)q0 * T, T, nq, T);
+					for (j = 0; j < T; j++)
+						ds[j] *= keep[j];
+				}
+				lanes dot = {0};
+				for (j = 0; j < T; j++)
+					dot += at[j] * ds[j];
+				for (j = 0; j < T; j++)
+					ds[j] = at[j] * (ds[j] - dot) * scale;
+				for (c = 0; c + CHAINS <= HS; c += CHAINS)
+					block_values(acc, ds, k, c, CHAINS, T, C3);
+				for (; c < HS; c++)
+					block_values(acc, ds, k, c, 1, T, C3);
+				scatter_lanes(dq + (size_t)q0 * C3, C3, acc, nq, HS, 1);
+				scatter_lanes(s + (size_t)q0 * T, T, ds, nq, T, 0);
+			}
+			for (int j0 = 0; j0 < T; j0 += LANES) {
+				int nk = T - j0 < LANES ? T - j0 : LANES;
+				for (int c = 0; c < HS; c++)
+					acc[c] = acc2[c] = (lanes){0};
+				for (int i = 0; i < T; i++) {
+					lanes w, g, mk;
+					load_lanes(&w, a + (size_t)i * T + j0, nk);
+					load_lanes(&g, s + (size_t)i * T + j0, nk);
+					if (m != NULL) {
+						load_lanes(&mk, m + (size_t)i * T + j0, nk);
+						w *= mk;
+					}
+					for (int c = 0; c < HS; c++) {
+						acc[c] += w * d[(size_t)i * C + c];
+						acc2[c] += g * q[(size_t)i * C3 + c];
+					}
+				}
+				scatter_lanes(dv + (size_t)j0 * C3, C3, acc, nk, HS, 1);
+				scatter_lanes(dk + (size_t)j0 * C3, C3, acc2, nk, HS, 1);
+			}
 		}
-		tp_gemm_batched(0, 0, T, HS, T, 1.0f, s, T, (long)TT, x + C, C3,
-		    HS, 1.0f, dx, C3, HS, NH);
-		tp_gemm_batched(1, 0, T, HS, T, 1.0f, s, T, (long)TT, x, C3, HS,
-		    1.0f, dx + C, C3, HS, NH);
 	}
 }
 
