@@ -75,7 +75,7 @@ void tp_attention_forward(float *out /* (B,T,C) */,
     const float *qkv /* (B,T,3C) */, float p, tp_rng *rng, int B, int T,
     int C, int NH);
 void tp_attention_backward(float *dqkv /* (B,T,3C) */,
-    float *scratch /* (NH,T,T) */, const float *dout /* (B,T,C) */,
+    float *scratch /* (T,T) */, const float *dout /* (B,T,C) */,
     const float *qkv, const float *att, const float *mask, int B, int T,
     int C, int NH);
 
