@@ -300,6 +300,12 @@ normal_cdf(float x)
  * register, two SSE2 ones. */
 typedef float lanes __attribute__((vector_size(LANES * sizeof(float))));
 typedef int32_t lane_bits __attribute__((vector_size(LANES * sizeof(float))));
+/* The same at any float's address. Loads and stores through it go to and
+ * from a register; through memcpy, gcc's generic tuning moves a lanes in
+ * two halves via the stack, and the whole vector read back waits for
+ * both stores to retire. */
+typedef float lanes_at __attribute__((vector_size(LANES * sizeof(float)),
+    aligned(sizeof(float))));
 
 /* Independent sums in flight, a vector each: an add waits on the one
  * before it in its sum. Eight cover a head of 8 channels in one pass. */
@@ -343,42 +349,76 @@ block_scores(lanes *st, const lanes *qt, const float *k, int j, int n,
 		st[j + u] = acc[u] * scale;
 }
 
-/* Channels c .. c + n - 1 of the block's output, sum_j st[j] v[j][c] of
- * the T keys. */
+/* Channels c .. c + n - 1 of the block's output, sum_j st[j] v[j][c]
+ * over the T rows of v, stride floats apart, in the order of j. */
 static ALWAYS_INLINE void
 block_values(lanes *ot, const lanes *st, const float *v, int c, int n,
-    int T, int C3)
+    int T, size_t stride)
 {
 	lanes acc[CHAINS] = {{0}};
 
 	for (int j = 0; j < T; j++)
 		for (int u = 0; u < n; u++)
-			acc[u] += st[j] * v[(size_t)j * C3 + c + u];
+			acc[u] += st[j] * v[j * stride + c + u];
 	for (int u = 0; u < n; u++)
 		ot[c + u] = acc[u];
 }
 
-/* dst[d][l] = src[l * stride + d] for the block's nq queries l and n
- * floats d of each; the lanes past nq are 0. LANES floats of a query at a
- * time, turned into LANES vectors by one transpose. */
+/*
+ * The tokens of a row go through attention LANES at a time, a lane a
+ * token. Block i0 holds tokens i0 .. i0 + LANES - 1, but when T is not a
+ * multiple of LANES the last block starts at T - LANES instead, so that
+ * every load and store is of whole vectors: its first *skip lanes repeat
+ * tokens of the block before, whose sums lane by lane come out the same
+ * and are not stored again. A partial vector read back whole would wait
+ * for its stores to retire. Under LANES tokens, one block of T lanes.
+ * Returns the block's first token; *n is its lanes.
+ */
+static ALWAYS_INLINE int
+block_start(int i0, int T, int *n, int *skip)
+{
+	int first = i0 + LANES <= T || T < LANES ? i0 : T - LANES;
+
+	*n = T < LANES ? T : LANES;
+	*skip = i0 - first;
+	return first;
+}
+
+/* dst[d .. d + LANES - 1] from LANES floats of each of nq tokens, turned
+ * into LANES vectors by one transpose; the lanes past nq are 0. */
+static ALWAYS_INLINE void
+gather_block(lanes *dst, const float *src, size_t stride, int nq, int d)
+{
+	lanes r[LANES];
+
+	if (nq < LANES)
+		memset(r, 0, sizeof(r));
+	for (int l = 0; l < nq; l++)
+		r[l] = *(const lanes_at *)(src + l * stride + d);
+	transpose_lanes(r);
+	memcpy(dst + d, r, sizeof(r));
+}
+
+/* dst[d][l] = src[l * stride + d] for the block's nq tokens l and n
+ * floats d of each; the lanes past nq are 0. When n is not a multiple of
+ * LANES, its last LANES floats go as one more block, which writes some
+ * of dst again with the same values. */
 static ALWAYS_INLINE void
 gather_lanes(lanes *dst, const float *src, size_t stride, int nq, int n)
 {
 	int d = 0;
 
-	for (; d + LANES <= n; d += LANES) {
-		lanes r[LANES] = {{0}};
-		for (int l = 0; l < nq; l++)
-			memcpy(&r[l], src + l * stride + d, sizeof(lanes));
-		transpose_lanes(r);
-		memcpy(dst + d, r, sizeof(r));
-	}
-	for (; d < n; d++) {
-		lanes x = {0};
-		for (int l = 0; l < nq; l++)
-			x[l] = src[l * stride + d];
-		dst[d] = x;
-	}
+	for (; d + LANES <= n; d += LANES)
+		gather_block(dst, src, stride, nq, d);
+	if (d < n && n >= LANES)
+		gather_block(dst, src, stride, nq, n - LANES);
+	else
+		for (; d < n; d++) {
+			lanes x = {0};
+			for (int l = 0; l < nq; l++)
+				x[l] = src[l * stride + d];
+			dst[d] = x;
+		}
 }
 
 /* r = the first n floats at p, the lanes after them 0. */
@@ -387,37 +427,49 @@ load_lanes(lanes *r, const float *p, int n)
 {
 	*r = (lanes){0};
 	if (n == LANES)
-		memcpy(r, p, sizeof(*r));
+		*r = *(const lanes_at *)p;
 	else
 		for (int u = 0; u < n; u++)
 			(*r)[u] = p[u];
 }
 
-/* The other way: dst[l * stride + d] = src[d][l], or += with add. */
+/* The other way for floats d .. d + LANES - 1 of tokens skip .. nq - 1:
+ * dst[l * stride + d] = src[d][l], or += with add. */
 static ALWAYS_INLINE void
-scatter_lanes(float *dst, size_t stride, const lanes *src, int nq, int n,
-    int add)
+scatter_block(float *dst, size_t stride, const lanes *src, int skip, int nq,
+    int d, int add)
+{
+	lanes r[LANES];
+
+	memcpy(r, src + d, sizeof(r));
+	transpose_lanes(r);
+	for (int l = skip; l < nq; l++) {
+		float *o = dst + l * stride + d;
+		if (add)
+			r[l] += *(const lanes_at *)o;
+		*(lanes_at *)o = r[l];
+	}
+}
+
+/* The other way, for the block's tokens l from skip to nq - 1:
+ * dst[l * stride + d] = src[d][l], or += with add. The last LANES floats
+ * as one more block would add some of them twice, so with add they go one
+ * at a time. */
+static ALWAYS_INLINE void
+scatter_lanes(float *dst, size_t stride, const lanes *src, int skip, int nq,
+    int n, int add)
 {
 	int d = 0;
 
-	for (; d + LANES <= n; d += LANES) {
-		lanes r[LANES];
-		memcpy(r, src + d, sizeof(r));
-		transpose_lanes(r);
-		for (int l = 0; l < nq; l++) {
-			float *o = dst + l * stride + d;
-			if (add) {
-				lanes old;
-				load_lanes(&old, o, LANES);
-				r[l] += old;
-			}
-			memcpy(o, &r[l], sizeof(lanes));
-		}
-	}
-	for (; d < n; d++)
-		for (int l = 0; l < nq; l++)
-			dst[l * stride + d] = (add ? dst[l * stride + d] : 0) +
-			    src[d][l];
+	for (; d + LANES <= n; d += LANES)
+		scatter_block(dst, stride, src, skip, nq, d, add);
+	if (d < n && n >= LANES && !add)
+		scatter_block(dst, stride, src, skip, nq, n - LANES, add);
+	else
+		for (; d < n; d++)
+			for (int l = skip; l < nq; l++)
+				dst[l * stride + d] =
+				    (add ? dst[l * stride + d] : 0) + src[d][l];
 }
 
 /*
@@ -452,8 +504,9 @@ tp_attention_forward(float *out, float *att, float *mask, const float *qkv,
 		for (int h = 0; h < NH; h++) {
 			const float *q = x + h * HS, *k = x + C + h * HS,
 			    *v = x + 2 * C + h * HS;
-			for (int q0 = 0; q0 < T; q0 += LANES) {
-				int nq = T - q0 < LANES ? T - q0 : LANES, j, c;
+			for (int i0 = 0; i0 < T; i0 += LANES) {
+				int nq, skip, j, c;
+				int q0 = block_start(i0, T, &nq, &skip);
 				size_t row0 = ((size_t)h * T + q0) * T;
 				gather_lanes(qt, q + (size_t)q0 * C3, C3, nq, HS);
 				for (j = 0; j + CHAINS <= T; j += CHAINS)
@@ -477,7 +530,7 @@ tp_attention_forward(float *out, float *att, float *mask, const float *qkv,
 					st[j] *= inv;
 				if (att != NULL)
 					scatter_lanes(att + (size_t)b * NH * TT + row0,
-					    T, st, nq, T, 0);
+					    T, st, skip, nq, T, 0);
 				if (m != NULL) {
 					gather_lanes(keep, m + row0, T, nq, T);
 					for (j = 0; j < T; j++)
@@ -488,7 +541,7 @@ tp_attention_forward(float *out, float *att, float *mask, const float *qkv,
 				for (; c < HS; c++)
 					block_values(ot, st, v, c, 1, T, C3);
 				scatter_lanes(out + ((size_t)b * T + q0) * C + h * HS,
-				    C, ot, nq, HS, 0);
+				    C, ot, skip, nq, HS, 0);
 			}
 		}
 	}
@@ -512,8 +565,8 @@ tp_attention_backward(float *dqkv, float *scratch, const float *dout,
 	float scale = 1.0f / sqrtf((float)HS);
 	size_t TT = (size_t)T * T;
 	float *s = scratch; /* (T,T) of one head: ds, query-major */
-	/* A query block's weights, mask, ds (T each) and dout (HS); two
-	 * outputs (HS). */
+	/* A block's weights, mask and ds, T each (of its queries' rows, then
+	 * of its keys' columns), its dout (HS) and two outputs (HS). */
 	lanes at[T], keep[T], ds[T], dt[HS], acc[HS], acc2[HS];
 
 	for (int b = 0; b < B; b++) {
@@ -528,8 +581,9 @@ tp_attention_backward(float *dqkv, float *scratch, const float *dout,
 			    mask + ((size_t)b * NH + h) * TT : NULL;
 			float *dq = dx + h * HS, *dk = dx + C + h * HS,
 			    *dv = dx + 2 * C + h * HS;
-			for (int q0 = 0; q0 < T; q0 += LANES) {
-				int nq = T - q0 < LANES ? T - q0 : LANES, j, c;
+			for (int i0 = 0; i0 < T; i0 += LANES) {
+				int nq, skip, j, c;
+				int q0 = block_start(i0, T, &nq, &skip);
 				gather_lanes(at, a + (size_t)q0 * T, T, nq, T);
 				gather_lanes(dt, d + (size_t)q0 * C, C, nq, HS);
 				for (j = 0; j + CHAINS <= T; j += CHAINS)
@@ -550,28 +604,34 @@ tp_attention_backward(float *dqkv, float *scratch, const float *dout,
 					block_values(acc, ds, k, c, CHAINS, T, C3);
 				for (; c < HS; c++)
 					block_values(acc, ds, k, c, 1, T, C3);
-				scatter_lanes(dq + (size_t)q0 * C3, C3, acc, nq, HS, 1);
-				scatter_lanes(s + (size_t)q0 * T, T, ds, nq, T, 0);
+				scatter_lanes(dq + (size_t)q0 * C3, C3, acc, skip, nq,
+				    HS, 1);
+				scatter_lanes(s + (size_t)q0 * T, T, ds, skip, nq, T, 0);
 			}
-			for (int j0 = 0; j0 < T; j0 += LANES) {
-				int nk = T - j0 < LANES ? T - j0 : LANES;
-				for (int c = 0; c < HS; c++)
-					acc[c] = acc2[c] = (lanes){0};
+			for (int i0 = 0; i0 < T; i0 += LANES) {
+				int nk, skip, c;
+				int j0 = block_start(i0, T, &nk, &skip);
 				for (int i = 0; i < T; i++) {
-					lanes w, g, mk;
-					load_lanes(&w, a + (size_t)i * T + j0, nk);
-					load_lanes(&g, s + (size_t)i * T + j0, nk);
+					load_lanes(&at[i], a + (size_t)i * T + j0, nk);
+					load_lanes(&ds[i], s + (size_t)i * T + j0, nk);
 					if (m != NULL) {
+						lanes mk;
 						load_lanes(&mk, m + (size_t)i * T + j0, nk);
-						w *= mk;
-					}
-					for (int c = 0; c < HS; c++) {
-						acc[c] += w * d[(size_t)i * C + c];
-						acc2[c] += g * q[(size_t)i * C3 + c];
+						at[i] *= mk;
 					}
 				}
-				scatter_lanes(dv + (size_t)j0 * C3, C3, acc, nk, HS, 1);
-				scatter_lanes(dk + (size_t)j0 * C3, C3, acc2, nk, HS, 1);
+				for (c = 0; c + CHAINS <= HS; c += CHAINS) {
+					block_values(acc, at, d, c, CHAINS, T, C);
+					block_values(acc2, ds, q, c, CHAINS, T, C3);
+				}
+				for (; c < HS; c++) {
+					block_values(acc, at, d, c, 1, T, C);
+					block_values(acc2, ds, q, c, 1, T, C3);
+				}
+				scatter_lanes(dv + (size_t)j0 * C3, C3, acc, skip, nk,
+				    HS, 1);
+				scatter_lanes(dk + (size_t)j0 * C3, C3, acc2, skip, nk,
+				    HS, 1);
 			}
 		}
 	}

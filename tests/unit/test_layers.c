@@ -166,9 +166,9 @@ check_attention(float p, int b, int t, int ch, int nh, float size)
 	free(dq); free(scratch);
 }
 
-/* The suite's small shape, and one whose 19 tokens and heads of 8 and 4
- * channels fill blocks of 8 queries, keys and channels whole as well as
- * in part. Its Q, K and V are smaller: with 19 keys, scores of size 1
+/* The suite's small shape, under a block of 8 tokens, and ones whose 19
+ * tokens and heads of 8, 12 and 4 channels fill blocks of 8 queries, keys
+ * and channels whole, in part, and whole again over the block before. Its Q, K and V are smaller: with 19 keys, scores of size 1
  * give a softmax curved enough for the central difference's own error to
  * pass the tolerance, whatever the backward. */
 START_TEST(attention)
@@ -178,6 +178,7 @@ START_TEST(attention)
 	check_attention(0, 2, 19, 16, 2, 0.5f);
 	check_attention(0.3f, 2, 19, 16, 2, 0.5f);
 	check_attention(0.3f, 1, 19, 12, 3, 0.5f);
+	check_attention(0.3f, 1, 19, 24, 2, 0.25f);
 }
 END_TEST
 
@@ -254,7 +255,7 @@ check_attention_values(int T_, int C_, int NH_, float query_scale)
 START_TEST(attention_values)
 {
 	static const int shape[][3] = {{T, C, NH}, {1, 8, 2}, {8, 32, 4},
-	    {9, 12, 4}, {22, 32, 4}, {17, 16, 16}, {33, 48, 3}};
+	    {9, 12, 4}, {22, 32, 4}, {17, 16, 16}, {33, 48, 3}, {19, 24, 2}};
 	for (size_t i = 0; i < sizeof shape / sizeof shape[0]; i++) {
 		check_attention_values(shape[i][0], shape[i][1], shape[i][2], 1);
 		check_attention_values(shape[i][0], shape[i][1], shape[i][2], 400);
