@@ -142,12 +142,14 @@ bench-train: all
 	BUILD=$(BUILD) sh bench/train.sh
 bench-quality: all
 	BUILD=$(BUILD) sh bench/quality.sh
+bench-layers: all
+	BUILD=$(BUILD) sh bench/layers.sh
 
 clean:
 	rm -rf build build-*
 
 .PHONY: all check check-asan check-valgrind install demo train monitor registry db-start \
-	db-stop bench bench-serve bench-train bench-quality clean
+	db-stop bench bench-serve bench-train bench-quality bench-layers clean
 .SECONDARY:
 
 # The golden test's reference: weights and inputs from C, outputs and
