@@ -300,10 +300,10 @@ normal_cdf(float x)
  * register, two SSE2 ones. */
 typedef float lanes __attribute__((vector_size(LANES * sizeof(float))));
 typedef int32_t lane_bits __attribute__((vector_size(LANES * sizeof(float))));
-/* The same at any float's address. Loads and stores through it go to and
- * from a register; through memcpy, gcc's generic tuning moves a lanes in
- * two halves via the stack, and the whole vector read back waits for
- * both stores to retire. */
+/* The same at any float's address. Lanes move by assignment, through
+ * this type where unaligned, never by memcpy: gcc's generic tuning copies
+ * a lanes by memcpy in two halves, and the whole vector read back waits
+ * for both stores to retire. */
 typedef float lanes_at __attribute__((vector_size(LANES * sizeof(float)),
     aligned(sizeof(float))));
 
@@ -396,7 +396,8 @@ gather_block(lanes *dst, const float *src, size_t stride, int nq, int d)
 	for (int l = 0; l < nq; l++)
 		r[l] = *(const lanes_at *)(src + l * stride + d);
 	transpose_lanes(r);
-	memcpy(dst + d, r, sizeof(r));
+	for (int l = 0; l < LANES; l++)
+		dst[d + l] = r[l];
 }
 
 /* dst[d][l] = src[l * stride + d] for the block's nq tokens l and n
@@ -441,7 +442,8 @@ scatter_block(float *dst, size_t stride, const lanes *src, int skip, int nq,
 {
 	lanes r[LANES];
 
-	memcpy(r, src + d, sizeof(r));
+	for (int l = 0; l < LANES; l++)
+		r[l] = src[d + l];
 	transpose_lanes(r);
 	for (int l = skip; l < nq; l++) {
 		float *o = dst + l * stride + d;
