@@ -25,36 +25,42 @@ typedef struct {
 	tp_rng rng;
 } bufs;
 
-static void att_fwd(bufs *s)
+static void
+att_fwd(bufs *s)
 {
 	tp_attention_forward(s->out, s->att, s->mask, s->qkv, 0.1f, &s->rng,
 	    ROWS, s->T, C, NH);
 }
 
-static void att_bwd(bufs *s)
+static void
+att_bwd(bufs *s)
 {
 	tp_attention_backward(s->dqkv, s->scratch, s->dout, s->qkv, s->att,
 	    s->mask, ROWS, s->T, C, NH);
 }
 
-static void ln_fwd(bufs *s)
+static void
+ln_fwd(bufs *s)
 {
 	tp_layernorm_forward(s->y, s->mean, s->rstd, s->x, s->w, s->b,
 	    ROWS * s->T, C);
 }
 
-static void ln_bwd(bufs *s)
+static void
+ln_bwd(bufs *s)
 {
 	tp_layernorm_backward(s->dx, s->dw, s->db, s->dout, s->x, s->mean,
 	    s->rstd, s->w, ROWS * s->T, C);
 }
 
-static void gelu_fwd(bufs *s)
+static void
+gelu_fwd(bufs *s)
 {
 	tp_gelu_forward(s->g, s->h, (long)ROWS * s->T * F);
 }
 
-static void gelu_bwd(bufs *s)
+static void
+gelu_bwd(bufs *s)
 {
 	tp_gelu_backward(s->dh, s->g, s->h, (long)ROWS * s->T * F);
 }

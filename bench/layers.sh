@@ -29,16 +29,15 @@ done
 work=$(mktemp -d "${TMPDIR:-/tmp}/tabpipe-layers.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
-# shellcheck disable=SC2046 # the flags are words
-cc -O2 -std=gnu11 -fopenmp -Ilib -Ibench $(pkg-config --cflags openblas) \
-	-o "$work/this" bench/layers.c "$build/libtabpipe.a" \
-	$(pkg-config --libs openblas) -lm -pthread
-if [ -n "$base" ]; then
-	# shellcheck disable=SC2046
+# bench/layers.c against the library of build folder $1, as $work/$2.
+link() {
+	# shellcheck disable=SC2046 # the flags are words
 	cc -O2 -std=gnu11 -fopenmp -Ilib -Ibench $(pkg-config --cflags openblas) \
-		-o "$work/base" bench/layers.c "$base/libtabpipe.a" \
+		-o "$work/$2" bench/layers.c "$1/libtabpipe.a" \
 		$(pkg-config --libs openblas) -lm -pthread
-fi
+}
+link "$build" this
+[ -z "$base" ] || link "$base" base
 i=0
 while [ "$i" -lt "$rounds" ]; do
 	OPENBLAS_NUM_THREADS=1 "$work/this" "$T" >>"$work/this.out"

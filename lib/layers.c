@@ -426,12 +426,13 @@ gather_lanes(lanes *dst, const float *src, size_t stride, int nq, int n)
 static ALWAYS_INLINE void
 load_lanes(lanes *r, const float *p, int n)
 {
-	*r = (lanes){0};
-	if (n == LANES)
+	if (n == LANES) {
 		*r = *(const lanes_at *)p;
-	else
-		for (int u = 0; u < n; u++)
-			(*r)[u] = p[u];
+		return;
+	}
+	*r = (lanes){0};
+	for (int u = 0; u < n; u++)
+		(*r)[u] = p[u];
 }
 
 /* The other way for floats d .. d + LANES - 1 of tokens skip .. nq - 1:
