@@ -35,17 +35,19 @@ CFLAGS += -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
 LDFLAGS += -fsanitize=address,undefined
 endif
 
-# Every lib/*.c is a module, every tools/*.c but tool.c a tool, every
-# tests/unit/test_*.c a suite of the unit runner.
-LIB_MODULES = $(patsubst lib/%.c,%,$(wildcard lib/*.c)) migrations
+# lib/ is in wings (lib/README.md): every lib/WING/*.c is a module, every
+# tools/*.c but tool.c a tool, every tests/unit/test_*.c a suite of the
+# unit runner.
+LIB_SRCS = $(wildcard lib/*/*.c)
+LIB_HEADERS = $(wildcard lib/*/*.h)
 TOOLS = $(patsubst tools/%.c,%,$(filter-out tools/tool.c,$(wildcard tools/*.c)))
 UNIT_TESTS = $(patsubst tests/unit/test_%.c,%,$(wildcard tests/unit/test_*.c))
 
-LIB_OBJS = $(LIB_MODULES:%=$(BUILD)/lib/%.o)
+LIB_OBJS = $(LIB_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/lib/db/migrations.o
 
-# CUDA=1 adds the GPU backend (lib/cuda/) to the library and its tests.
+# CUDA=1 adds the GPU backend (lib/model/cuda/) to the library and its tests.
 ifeq ($(CUDA),1)
-include lib/cuda/cuda.mk
+include lib/model/cuda/cuda.mk
 endif
 LIB = $(BUILD)/libtabpipe.a
 TOOL_BINS = $(TOOLS:%=$(BUILD)/bin/tabpipe-%)
@@ -59,18 +61,18 @@ MAN7 = $(wildcard man/man7/*.7)
 
 all: $(TOOL_BINS)
 
-$(BUILD)/lib/migrations.c: lib/sql/embed.sh lib/sql/*.sql
+$(BUILD)/lib/db/migrations.c: lib/db/sql/embed.sh lib/db/sql/*.sql
 	@mkdir -p $(@D)
-	sh lib/sql/embed.sh lib/sql/*.sql >$@
+	sh lib/db/sql/embed.sh lib/db/sql/*.sql >$@
 
-$(BUILD)/lib/migrations.o: $(BUILD)/lib/migrations.c lib/db.h
+$(BUILD)/lib/db/migrations.o: $(BUILD)/lib/db/migrations.c lib/db/db.h
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
-$(BUILD)/lib/%.o: lib/%.c lib/*.h
+$(BUILD)/lib/%.o: lib/%.c $(LIB_HEADERS)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
-$(BUILD)/tools/%.o: tools/%.c tools/tool.h lib/*.h
+$(BUILD)/tools/%.o: tools/%.c tools/tool.h $(LIB_HEADERS)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
@@ -82,7 +84,7 @@ $(BUILD)/bin/tabpipe-%: $(BUILD)/tools/%.o $(BUILD)/tools/tool.o $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $< $(BUILD)/tools/tool.o $(LIB) $(LDLIBS)
 
-$(BUILD)/tests/%.o: tests/unit/%.c tests/unit/*.h lib/*.h
+$(BUILD)/tests/%.o: tests/unit/%.c tests/unit/*.h $(LIB_HEADERS)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CHECK_CFLAGS) $(CFLAGS) -c -o $@ $<
 

@@ -13,7 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "layers.h"
+#include "model/layers.h"
 #include "timing.h"
 
 enum { ROWS = 128, C = 32, NH = 4, F = 64, CALLS = 20 };

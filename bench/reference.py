@@ -17,7 +17,7 @@ tabpipe model, from the stderr of the tabpipe-train run that made it, given
 with --tabpipe-log, pretraining not included).
 
 The PyTorch reference is tests/golden/tabtransformer.py (the same module as
-the C model, state_dict names included) trained the way lib/train.c trains:
+the C model, state_dict names included) trained the way lib/train/train.c trains:
 initialisation laws of init_like_tabpipe(seed), shuffled mini-batches with
 the last partial one kept, AdamW (betas 0.9/0.999, eps 1e-8, weight decay on
 the weights of linear layers only), linear warm-up over int(warmup x total
@@ -97,7 +97,7 @@ def build_model(stream, a):
 # ---------------------------------------------------------------- training
 
 class Schedule:
-    """lib/optim.c: tp_lr_at and the warm-up step count."""
+    """lib/model/optim.c: tp_lr_at and the warm-up step count."""
 
     def __init__(self, lr, warmup, rows, batch, epochs):
         per_epoch = (rows + batch - 1) // batch
@@ -167,7 +167,7 @@ def tensors(s):
 
 def train_epoch(model, opt, sched, t, data, order, a, device="cpu"):
     """One epoch of mini-batches of the rows in order, the last one
-    partial, as lib/train.c runs them, from step t; returns the step after
+    partial, as lib/train/train.c runs them, from step t; returns the step after
     it. Each batch goes to device (the model's) as it is used."""
     cat_all, num_all, lab_all = data
     model.train()
@@ -188,7 +188,7 @@ def train_epoch(model, opt, sched, t, data, order, a, device="cpu"):
 
 
 def set_prior(model, label):
-    """tp_model_set_prior with the training rows' prior, as lib/train.c
+    """tp_model_set_prior with the training rows' prior, as lib/train/train.c
     sets it (class weights 1): output biases (0, log(p / (1 - p)))."""
     import torch
     pos, neg = int((label == 1).sum()), int((label == 0).sum())
@@ -229,7 +229,7 @@ def train_reference(train, valid, a, seed, encoder_state=None):
 
 
 def views(s, rows, corruption, rate, rng):
-    """make_views of lib/train.c: two copies of each row, each feature
+    """make_views of lib/train/train.c: two copies of each row, each feature
     corrupted with probability rate, masked (category 0, numeric NaN) or
     replaced by the same feature of a row drawn from all of s."""
     B, NC = len(rows), s.cat.shape[1]

@@ -16,11 +16,11 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "mat.h"
-#include "modelfile.h"
-#include "stream.h"
+#include "model/mat.h"
+#include "model/modelfile.h"
+#include "data/stream.h"
 #include "timing.h"
-#include "train.h"
+#include "train/train.h"
 
 /* GFLOP/s of a square sgemm of n on the given threads. */
 static double

@@ -2,7 +2,7 @@
 
 A library module of the benchmarks (imported by reference.py and
 torch_speed.py); it needs only the standard library and numpy. The layout,
-as lib/stream.h and man/man5/tabpipe-stream.5 give it, all little-endian:
+as lib/data/stream.h and man/man5/tabpipe-stream.5 give it, all little-endian:
 
     header   "TPSTREAM", version (uint32), J (uint32), J bytes of encoding
              JSON, CRC-32 of the JSON

@@ -3,9 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "encoding.h"
-#include "fileio.h"
-#include "stream.h"
+#include "data/encoding.h"
+#include "base/fileio.h"
+#include "data/stream.h"
 #include "tool.h"
 
 static const char usage[] =

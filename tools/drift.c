@@ -4,12 +4,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "drift.h"
-#include "fileio.h"
-#include "modelfile.h"
-#include "stream.h"
+#include "quality/drift.h"
+#include "base/fileio.h"
+#include "model/modelfile.h"
+#include "data/stream.h"
 #include "tool.h"
-#include "train.h"
+#include "train/train.h"
 
 static const char usage[] =
     "usage: tabpipe-drift [-q] [--alpha p] [--bins n] [--db conninfo]\n"

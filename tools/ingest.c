@@ -4,10 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "encoding.h"
-#include "fileio.h"
-#include "ingest.h"
-#include "stream.h"
+#include "data/encoding.h"
+#include "base/fileio.h"
+#include "data/ingest.h"
+#include "data/stream.h"
 #include "tool.h"
 
 static const char usage[] =

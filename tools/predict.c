@@ -5,9 +5,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "fileio.h"
-#include "predict.h"
-#include "serve.h"
+#include "base/fileio.h"
+#include "serve/predict.h"
+#include "serve/serve.h"
 #include "tool.h"
 
 static const char usage[] =

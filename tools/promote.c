@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gate.h"
-#include "registry.h"
+#include "registry/gate.h"
+#include "registry/registry.h"
 #include "tool.h"
 
 static const char usage[] =

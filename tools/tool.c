@@ -6,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "csv.h"
+#include "data/csv.h"
 #include "tool.h"
 
 static char name[64] = "tabpipe";

@@ -9,9 +9,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "db.h"
-#include "err.h"
-#include "train.h"
+#include "db/db.h"
+#include "base/err.h"
+#include "train/train.h"
 
 #ifndef TABPIPE_VERSION
 #define TABPIPE_VERSION "0.0.0"

@@ -3,10 +3,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "modelfile.h"
-#include "stream.h"
+#include "model/modelfile.h"
+#include "data/stream.h"
 #include "tool.h"
-#include "train.h"
+#include "train/train.h"
 
 static const char usage[] =
     "usage: tabpipe-train [-q] [--activation gelu|relu] [--batch n]\n"

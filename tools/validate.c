@@ -3,9 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fileio.h"
-#include "profile.h"
-#include "stream.h"
+#include "base/fileio.h"
+#include "data/profile.h"
+#include "data/stream.h"
 #include "tool.h"
 
 static const char usage[] =

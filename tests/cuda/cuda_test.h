@@ -1,6 +1,6 @@
 /*
  * cuda_test: the GPU test runner's shared parts. Every test compares the
- * CUDA backend with the CPU one (lib/mat.h, lib/layers.h, lib/optim.h) on
+ * CUDA backend with the CPU one (lib/model/mat.h, lib/model/layers.h, lib/model/optim.h) on
  * the same random inputs.
  *
  * The runner opens one device for all tests and runs them in its own
@@ -22,8 +22,8 @@
 
 #include <check.h>
 
-#include "cuda/device.h"
-#include "rng.h"
+#include "model/cuda/device.h"
+#include "base/rng.h"
 
 #define TOL 1e-4
 

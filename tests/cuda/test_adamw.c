@@ -1,8 +1,8 @@
-/* The CUDA AdamW step against lib/optim.c's over a few steps: clipping,
+/* The CUDA AdamW step against lib/model/optim.c's over a few steps: clipping,
  * warm-up, decay on the marked tensors only. */
 #include <string.h>
 
-#include "cuda/adamw.h"
+#include "model/cuda/adamw.h"
 #include "cuda_test.h"
 
 /* Tensors that decay and tensors that do not, side by side, as a model's

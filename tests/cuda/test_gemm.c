@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "cuda_test.h"
-#include "mat.h"
+#include "model/mat.h"
 
 enum { M = 13, N = 17, K = 37, PAD = 3, COUNT = 3, GAP = 5 };
 

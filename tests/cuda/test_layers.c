@@ -1,12 +1,12 @@
-/* Every layer's CUDA forward and backward against lib/layers.h on the same
+/* Every layer's CUDA forward and backward against lib/model/layers.h on the same
  * random inputs. Gradients start random, not zero, so that a backward that
  * writes where it should add fails. */
 #include <math.h>
 #include <string.h>
 
-#include "cuda/layers.h"
+#include "model/cuda/layers.h"
 #include "cuda_test.h"
-#include "layers.h"
+#include "model/layers.h"
 
 enum { B = 5, T = 7, NC = 3, NN = 4, C = 16, NH = 4, H = 24 };
 /* Rows enough for several of the backend's chunks of 256 in the sums over

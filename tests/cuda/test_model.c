@@ -1,4 +1,4 @@
-/* The whole model on the GPU against lib/model.c on one thread, from the
+/* The whole model on the GPU against lib/model/model.c on one thread, from the
  * golden test's model file (default sizes, 3 categorical and 4 numeric
  * features) with dropout turned on: the supervised and contrastive steps'
  * losses and every tensor's gradient, predictions, a few AdamW steps'
@@ -7,10 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cuda/adamw.h"
-#include "cuda/model.h"
+#include "model/cuda/adamw.h"
+#include "model/cuda/model.h"
 #include "cuda_test.h"
-#include "modelfile.h"
+#include "model/modelfile.h"
 
 enum { ROWS = 64, STEPS = 3 };
 

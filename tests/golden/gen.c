@@ -14,10 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model.h"
-#include "modelfile.h"
-#include "rng.h"
-#include "safetensors.h"
+#include "model/model.h"
+#include "model/modelfile.h"
+#include "base/rng.h"
+#include "model/safetensors.h"
 
 enum { ROWS = 16, NCAT = 3, NNUM = 4 };
 

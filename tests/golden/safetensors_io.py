@@ -4,7 +4,7 @@ A library module of the golden test (imported by tabtransformer.py and
 reference.py, not run by itself). It needs only the standard library and
 numpy, since the `safetensors` Python package is not installed here.
 
-The layout, as lib/safetensors.h and Hugging Face define it:
+The layout, as lib/model/safetensors.h and Hugging Face define it:
 
     8 bytes   N, the length of the header, uint64 little-endian
     N bytes   a JSON object: for each tensor, "name": {"dtype": "F32",

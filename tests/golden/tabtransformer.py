@@ -1,4 +1,4 @@
-"""tabpipe's TabTransformer in PyTorch, identical to the C model of lib/model.c.
+"""tabpipe's TabTransformer in PyTorch, identical to the C model of lib/model/model.c.
 
 A library module, not run by itself: the golden test (reference.py) loads a
 tabpipe model file into it with `from_model_file` and computes the outputs
@@ -6,7 +6,7 @@ and gradients that tests/unit/test_golden.c compares with the C model; a
 quality script may train it from `init_like_tabpipe` as a reference. It needs
 PyTorch (Debian's python3-torch, run with /usr/bin/python3).
 
-The model, as the comment at the top of lib/model.h describes it:
+The model, as the comment at the top of lib/model/model.h describes it:
 
     tokens     categorical feature j: row cat[:, j] of its own table
                (row 0 is the unseen category, so vocabulary + 1 rows);
@@ -20,7 +20,7 @@ The model, as the comment at the top of lib/model.h describes it:
     projector  Linear(C,H) ReLU Linear(H,P): pretraining only (NT-Xent).
 
 Its state_dict names and shapes are those of the C parameter table
-(build_table in lib/model.c), so a model file loads with load_state_dict.
+(build_table in lib/model/model.c), so a model file loads with load_state_dict.
 """
 
 import json
@@ -118,7 +118,7 @@ class TabTransformer(nn.Module):
     @torch.no_grad()
     def init_like_tabpipe(self, seed):
         """Initialises every parameter with the distributions of
-        init_params in lib/model.c (not its random stream: the values
+        init_params in lib/model/model.c (not its random stream: the values
         differ, their laws do not), from a torch.Generator seeded with seed:
 
           tokens (cat_embeddings, num_*)   U(-1/sqrt(C), 1/sqrt(C))

@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "csv.h"
-#include "rng.h"
+#include "data/csv.h"
+#include "base/rng.h"
 #include "suites.h"
 
 enum { CHUNK = 1 << 20 }; /* the reader's first buffer size */

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "encoding.h"
+#include "data/encoding.h"
 #include "suites.h"
 
 static void

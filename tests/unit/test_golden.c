@@ -22,9 +22,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model.h"
-#include "modelfile.h"
-#include "safetensors.h"
+#include "model/model.h"
+#include "model/modelfile.h"
+#include "model/safetensors.h"
 #include "suites.h"
 
 #define OUT_TOL 1e-4      /* logits, probabilities, losses */

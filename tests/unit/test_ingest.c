@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "csv.h"
-#include "ingest.h"
+#include "data/csv.h"
+#include "data/ingest.h"
 #include "suites.h"
 
 static FILE *

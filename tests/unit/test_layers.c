@@ -5,8 +5,8 @@
 #include <string.h>
 
 #include "gradcheck.h"
-#include "layers.h"
-#include "rng.h"
+#include "model/layers.h"
+#include "base/rng.h"
 #include "suites.h"
 
 enum { B = 3, T = 5, C = 8, NH = 2, NC = 2, NN = 3, H = 6 };

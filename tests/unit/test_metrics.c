@@ -6,8 +6,8 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "metrics.h"
-#include "rng.h"
+#include "base/metrics.h"
+#include "base/rng.h"
 #include "suites.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))

@@ -5,8 +5,8 @@
 #include <unistd.h>
 
 #include "gradcheck.h"
-#include "model.h"
-#include "modelfile.h"
+#include "model/model.h"
+#include "model/modelfile.h"
 #include "suites.h"
 
 enum { ROWS = 6 };

@@ -12,11 +12,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "ingest.h"
-#include "predict.h"
-#include "serve.h"
+#include "data/ingest.h"
+#include "serve/predict.h"
+#include "serve/serve.h"
 #include "suites.h"
-#include "train.h"
+#include "train/train.h"
 
 /* The target comes first, so that leaving it out shifts every column. */
 static const char csv_text[] =

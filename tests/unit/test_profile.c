@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "profile.h"
+#include "data/profile.h"
 #include "suites.h"
 
 enum { C_ID, C_X, C_LEAK, C_C, C_K, C_LC, C_GONE, C_Y, NCOLS };

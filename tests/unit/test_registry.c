@@ -6,7 +6,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "gate.h"
+#include "registry/gate.h"
 #include "suites.h"
 
 static tp_gate

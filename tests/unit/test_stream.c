@@ -10,8 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "rng.h"
-#include "stream.h"
+#include "base/rng.h"
+#include "data/stream.h"
 #include "suites.h"
 
 /*

@@ -1,0 +1,395 @@
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "data/csv.h"
+
+enum { CHUNK = 1 << 20 };
+
+struct tp_csv {
+	FILE *f;
+	const char *name;
+	char *buf;           /* input bytes; [pos, end) not yet parsed */
+	size_t cap, pos, end;
+	int eof;             /* no more bytes to read after end */
+	int at_start;        /* nothing read yet: a BOM may follow */
+	long next_line;      /* line number of the next record's first line */
+	long line;           /* line number of the current record */
+	const char *raw;     /* the current record's bytes */
+	size_t rawlen;
+	tp_field *fields;
+	size_t nfields, fcap;
+	char *unq;           /* unquoted copies of fields with doubled quotes */
+	size_t unqcap;
+	size_t *unqoff;      /* per field: offset into unq, or SIZE_MAX */
+};
+
+int
+tp_csv_open(tp_csv **out, FILE *f, const char *name, tp_err *e)
+{
+	tp_csv *c = calloc(1, sizeof(*c));
+
+	*out = NULL;
+	if (c == NULL || (c->buf = malloc(CHUNK)) == NULL) {
+		free(c);
+		return tp_err_nomem(e, "the CSV buffer");
+	}
+	c->f = f;
+	c->name = name;
+	c->cap = CHUNK;
+	c->at_start = 1;
+	c->next_line = 1;
+	*out = c;
+	return TP_OK;
+}
+
+void
+tp_csv_close(tp_csv *c)
+{
+	if (c == NULL)
+		return;
+	free(c->buf);
+	free(c->fields);
+	free(c->unq);
+	free(c->unqoff);
+	free(c);
+}
+
+/* Moves the unparsed bytes to the front, grows the buffer when the current
+ * record fills it, and reads more. Returns -1 on a read error. */
+static int
+refill(tp_csv *c, tp_err *e)
+{
+	size_t n;
+
+	if (c->pos > 0) {
+		memmove(c->buf, c->buf + c->pos, c->end - c->pos);
+		c->end -= c->pos;
+		c->pos = 0;
+	}
+	if (c->end == c->cap) {
+		char *nb = realloc(c->buf, c->cap * 2);
+		if (nb == NULL)
+			return tp_err_nomem(e, "a long CSV record"), -1;
+		c->buf = nb;
+		c->cap *= 2;
+	}
+	n = fread(c->buf + c->end, 1, c->cap - c->end, c->f);
+	c->end += n;
+	if (n == 0) {
+		if (ferror(c->f))
+			return tp_err_set(e, TP_EIO, "%s: read error: %s", c->name,
+			    strerror(errno)), -1;
+		c->eof = 1;
+	}
+	if (c->at_start && c->end - c->pos >= 3) {
+		if (memcmp(c->buf + c->pos, "\xEF\xBB\xBF", 3) == 0)
+			c->pos += 3;
+		c->at_start = 0;
+	} else if (c->at_start && c->eof) {
+		c->at_start = 0;
+	}
+	return 0;
+}
+
+static int
+add_field(tp_csv *c, const char *s, size_t len, int quoted, size_t unqoff,
+    tp_err *e)
+{
+	if (c->nfields == c->fcap) {
+		size_t ncap = c->fcap ? c->fcap * 2 : 64;
+		tp_field *nf = realloc(c->fields, ncap * sizeof(*nf));
+		size_t *no = realloc(c->unqoff, ncap * sizeof(*no));
+		if (nf != NULL)
+			c->fields = nf;
+		if (no != NULL)
+			c->unqoff = no;
+		if (nf == NULL || no == NULL)
+			return tp_err_nomem(e, "CSV fields"), -1;
+		c->fcap = ncap;
+	}
+	c->fields[c->nfields] = (tp_field){s, len, quoted};
+	c->unqoff[c->nfields] = unqoff;
+	c->nfields++;
+	return 0;
+}
+
+/* Copies a quoted field's text with each doubled quote made single. */
+static int
+unquote(tp_csv *c, const char *s, size_t len, size_t *used, size_t *off,
+    size_t *outlen, tp_err *e)
+{
+	size_t i, n = 0;
+
+	if (*used + len > c->unqcap) {
+		size_t ncap = (*used + len) * 2 + 64;
+		char *nb = realloc(c->unq, ncap);
+		if (nb == NULL)
+			return tp_err_nomem(e, "a quoted CSV field"), -1;
+		c->unq = nb;
+		c->unqcap = ncap;
+	}
+	*off = *used;
+	for (i = 0; i < len; i++) {
+		c->unq[*used + n++] = s[i];
+		if (s[i] == '"')
+			i++; /* the second quote of a pair */
+	}
+	*used += n;
+	*outlen = n;
+	return 0;
+}
+
+/*
+ * Parses one record starting at c->pos. Returns 1 when it is complete,
+ * 0 when the buffer ends before the record does (and more input may come),
+ * -1 on a malformed record.
+ */
+static int
+parse_record(tp_csv *c, long *lines, tp_err *e)
+{
+	const char *p = c->buf + c->pos, *end = c->buf + c->end;
+	size_t used = 0;
+
+	c->nfields = 0;
+	*lines = 0;
+	for (;;) {
+		const char *start = p;
+		if (p < end && *p == '"') {
+			const char *q = p + 1;
+			int doubled = 0;
+			for (;;) {
+				const char *hit = memchr(q, '"', (size_t)(end - q));
+				if (hit == NULL) {
+					if (!c->eof)
+						return 0;
+					for (q = start; q < end; q++)
+						*lines += *q == '\n';
+					return tp_err_set(e, TP_EDATA,
+					    "%s:%ld: quoted field not closed before the end of the input",
+					    c->name, c->next_line), -1;
+				}
+				if (hit + 1 < end && hit[1] == '"') {
+					doubled = 1;
+					q = hit + 2;
+					continue;
+				}
+				if (hit + 1 == end && !c->eof)
+					return 0;
+				q = hit;
+				break;
+			}
+			for (const char *r = start; r < q; r++)
+				*lines += *r == '\n';
+			size_t off = SIZE_MAX, len = (size_t)(q - start - 1);
+			if (doubled &&
+			    unquote(c, start + 1, len, &used, &off, &len, e) < 0)
+				return -1;
+			if (add_field(c, start + 1, len, 1, off, e) < 0)
+				return -1;
+			p = q + 1;
+			if (p < end && *p == ',') {
+				p++;
+				continue;
+			}
+			if (p < end && *p == '\r' && p + 1 < end && p[1] == '\n')
+				p++;
+			else if (p + 1 == end && *p == '\r' && !c->eof)
+				return 0;
+			if (p < end && *p == '\n') {
+				(*lines)++;
+				p++;
+				break;
+			}
+			if (p == end) {
+				if (!c->eof)
+					return 0;
+				break;
+			}
+			return tp_err_set(e, TP_EDATA,
+			    "%s:%ld: field %zu: text after the closing quote",
+			    c->name, c->next_line + *lines, c->nfields), -1;
+		}
+		while (p < end && *p != ',' && *p != '\n') {
+			if (*p == '"')
+				return tp_err_set(e, TP_EDATA,
+				    "%s:%ld: field %zu: quote inside an unquoted field",
+				    c->name, c->next_line + *lines, c->nfields + 1), -1;
+			p++;
+		}
+		if (p == end && !c->eof)
+			return 0;
+		size_t len = (size_t)(p - start);
+		if (p < end && *p == '\n' && len > 0 && p[-1] == '\r')
+			len--;
+		if (add_field(c, start, len, 0, SIZE_MAX, e) < 0)
+			return -1;
+		if (p == end)
+			break;
+		if (*p++ == '\n') {
+			(*lines)++;
+			break;
+		}
+	}
+	for (size_t i = 0; i < c->nfields; i++)
+		if (c->unqoff[i] != SIZE_MAX)
+			c->fields[i].s = c->unq + c->unqoff[i];
+	c->raw = c->buf + c->pos;
+	c->rawlen = (size_t)(p - c->raw);
+	c->pos = (size_t)(p - c->buf);
+	return 1;
+}
+
+int
+tp_csv_next(tp_csv *c, tp_err *e)
+{
+	long lines;
+
+	for (;;) {
+		if (c->pos == c->end || c->at_start) {
+			if (c->eof && c->pos == c->end)
+				return 0;
+			if (refill(c, e) < 0)
+				return -1;
+			/* A read can end just after a byte order mark, or
+			 * inside one: look again before parsing. */
+			continue;
+		}
+		/* An empty line is no record. */
+		if (c->buf[c->pos] == '\n' ||
+		    (c->buf[c->pos] == '\r' && c->pos + 1 < c->end &&
+		    c->buf[c->pos + 1] == '\n')) {
+			c->pos += c->buf[c->pos] == '\r' ? 2 : 1;
+			c->next_line++;
+			continue;
+		}
+		int r = parse_record(c, &lines, e);
+		if (r < 0)
+			return -1;
+		if (r == 1) {
+			c->line = c->next_line;
+			c->next_line += lines;
+			return 1;
+		}
+		if (refill(c, e) < 0)
+			return -1;
+	}
+}
+
+const tp_field *tp_csv_fields(const tp_csv *c) { return c->fields; }
+size_t tp_csv_nfields(const tp_csv *c) { return c->nfields; }
+long tp_csv_line(const tp_csv *c) { return c->line; }
+const char *tp_csv_name(const tp_csv *c) { return c->name; }
+
+const char *
+tp_csv_raw(const tp_csv *c, size_t *len)
+{
+	*len = c->rawlen;
+	return c->raw;
+}
+
+int
+tp_field_missing(const tp_field *f)
+{
+	return !f->quoted &&
+	    (f->len == 0 || (f->len == 2 && f->s[0] == 'N' && f->s[1] == 'A'));
+}
+
+/* Powers of ten that a double holds exactly. */
+static const double exact_pow10[] = {
+	1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+};
+
+int
+tp_parse_double(const char *s, size_t len, double *x)
+{
+	const char *p = s, *end = s + len;
+	uint64_t mant = 0;
+	int neg = 0, digits = 0, inexact = 0;
+	long exp10 = 0;
+
+	if (p < end && (*p == '+' || *p == '-'))
+		neg = *p++ == '-';
+	for (; p < end && *p >= '0' && *p <= '9'; p++, digits++) {
+		if (mant < UINT64_C(100000000000000000))
+			mant = mant * 10 + (uint64_t)(*p - '0');
+		else {
+			exp10++;
+			inexact |= *p != '0';
+		}
+	}
+	if (p < end && *p == '.') {
+		for (p++; p < end && *p >= '0' && *p <= '9'; p++, digits++) {
+			if (mant < UINT64_C(100000000000000000)) {
+				mant = mant * 10 + (uint64_t)(*p - '0');
+				exp10--;
+			} else
+				inexact |= *p != '0';
+		}
+	}
+	if (digits == 0)
+		return -1;
+	if (p < end && (*p == 'e' || *p == 'E')) {
+		int eneg = 0, edigits = 0;
+		long ev = 0;
+		p++;
+		if (p < end && (*p == '+' || *p == '-'))
+			eneg = *p++ == '-';
+		for (; p < end && *p >= '0' && *p <= '9'; p++, edigits++)
+			if (ev < 100000)
+				ev = ev * 10 + (*p - '0');
+		if (edigits == 0)
+			return -1;
+		exp10 += eneg ? -ev : ev;
+	}
+	if (p != end)
+		return -1;
+	/* Clinger's fast path: an exact mantissa times an exact power of ten
+	 * is one correctly rounded operation. */
+	if (!inexact && mant <= (UINT64_C(1) << 53) && exp10 >= -22 &&
+	    exp10 <= 22) {
+		double d = (double)mant;
+		d = exp10 < 0 ? d / exact_pow10[-exp10] : d * exact_pow10[exp10];
+		*x = neg ? -d : d;
+		return 0;
+	}
+	char tmp[128];
+	if (len >= sizeof(tmp)) {
+		char *heap = malloc(len + 1);
+		if (heap == NULL)
+			return -1;
+		memcpy(heap, s, len);
+		heap[len] = '\0';
+		*x = strtod(heap, NULL);
+		free(heap);
+	} else {
+		memcpy(tmp, s, len);
+		tmp[len] = '\0';
+		*x = strtod(tmp, NULL);
+	}
+	return isfinite(*x) ? 0 : -1;
+}
+
+void
+tp_csv_put_field(FILE *f, const char *s, size_t len)
+{
+	int quote = len == 0 || (len == 2 && s[0] == 'N' && s[1] == 'A');
+
+	for (size_t i = 0; i < len && !quote; i++)
+		quote = s[i] == ',' || s[i] == '"' || s[i] == '\r' ||
+		    s[i] == '\n';
+	if (!quote) {
+		fwrite(s, 1, len, f);
+		return;
+	}
+	putc('"', f);
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] == '"')
+			putc('"', f);
+		putc(s[i], f);
+	}
+	putc('"', f);
+}

@@ -1,0 +1,514 @@
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "data/encoding.h"
+#include "base/fileio.h"
+#include "base/sha256.h"
+
+static const char *const kind_names[] = {
+	[TP_KIND_IGNORE] = "ignore",
+	[TP_KIND_NUMERIC] = "numeric",
+	[TP_KIND_CATEGORICAL] = "categorical",
+	[TP_KIND_ID] = "id",
+	[TP_KIND_TARGET] = "target",
+};
+
+const char *
+tp_kind_name(enum tp_kind kind)
+{
+	return kind_names[kind];
+}
+
+int
+tp_kind_parse(const char *s, enum tp_kind *kind)
+{
+	for (size_t i = 0; i < sizeof(kind_names) / sizeof(kind_names[0]); i++)
+		if (strcmp(s, kind_names[i]) == 0) {
+			*kind = (enum tp_kind)i;
+			return 0;
+		}
+	return -1;
+}
+
+void
+tp_encoding_free(tp_encoding *enc)
+{
+	if (enc == NULL)
+		return;
+	for (int i = 0; i < enc->ncols; i++) {
+		free(enc->cols[i].name);
+		tp_strmap_free(&enc->cols[i].vocab);
+	}
+	free(enc->cols);
+	free(enc->labels[0]);
+	free(enc->labels[1]);
+	memset(enc, 0, sizeof(*enc));
+}
+
+/* The JSON form without the fingerprint. */
+static cJSON *
+to_json_body(const tp_encoding *enc)
+{
+	cJSON *root = cJSON_CreateObject(), *cols, *labels;
+
+	if (root == NULL)
+		return NULL;
+	cJSON_AddStringToObject(root, "format", "tabpipe-encoding");
+	cJSON_AddNumberToObject(root, "version", 1);
+	labels = cJSON_AddArrayToObject(root, "labels");
+	if (enc->target_col >= 0)
+		for (int i = 0; i < 2; i++)
+			cJSON_AddItemToArray(labels, enc->labels[i] ?
+			    cJSON_CreateString(enc->labels[i]) : cJSON_CreateNull());
+	cols = cJSON_AddArrayToObject(root, "columns");
+	for (int i = 0; i < enc->ncols; i++) {
+		const tp_column *c = &enc->cols[i];
+		cJSON *col = cJSON_CreateObject();
+		cJSON_AddItemToArray(cols, col);
+		cJSON_AddStringToObject(col, "name", c->name);
+		cJSON_AddStringToObject(col, "kind", tp_kind_name(c->kind));
+		if (c->kind == TP_KIND_NUMERIC) {
+			/* cJSON prints 15 digits when they come close enough;
+			 * 17 always read back to the same double. */
+			char num[32];
+			snprintf(num, sizeof(num), "%.17g", c->mean);
+			cJSON_AddRawToObject(col, "mean", num);
+			snprintf(num, sizeof(num), "%.17g", c->std);
+			cJSON_AddRawToObject(col, "std", num);
+		} else if (c->kind == TP_KIND_CATEGORICAL) {
+			cJSON *v = cJSON_AddArrayToObject(col, "vocabulary");
+			for (size_t k = 0; k < c->vocab.n; k++)
+				cJSON_AddItemToArray(v,
+				    cJSON_CreateString(c->vocab.keys[k]));
+		}
+	}
+	return root;
+}
+
+static int
+hash_json(const cJSON *json, char out[65], tp_err *e)
+{
+	char *text = cJSON_PrintUnformatted(json);
+	unsigned char digest[32];
+	tp_sha256 s;
+
+	if (text == NULL)
+		return tp_err_nomem(e, "the encoding's JSON");
+	tp_sha256_init(&s);
+	tp_sha256_update(&s, text, strlen(text));
+	tp_sha256_final(&s, digest);
+	tp_sha256_hex(digest, out);
+	free(text);
+	return TP_OK;
+}
+
+int
+tp_encoding_fingerprint(tp_encoding *enc, tp_err *e)
+{
+	cJSON *body = to_json_body(enc);
+	int rc;
+
+	if (body == NULL)
+		return tp_err_nomem(e, "the encoding's JSON");
+	rc = hash_json(body, enc->fingerprint, e);
+	cJSON_Delete(body);
+	return rc;
+}
+
+cJSON *
+tp_encoding_to_json(const tp_encoding *enc)
+{
+	cJSON *root = to_json_body(enc);
+
+	if (root != NULL)
+		cJSON_AddStringToObject(root, "fingerprint", enc->fingerprint);
+	return root;
+}
+
+/* A number of the JSON form: parsed, or raw text as to_json writes it. */
+static int
+json_number(const cJSON *item, double *x)
+{
+	if (cJSON_IsNumber(item)) {
+		*x = item->valuedouble;
+		return 0;
+	}
+	if (cJSON_IsRaw(item))
+		return tp_parse_double(item->valuestring, strlen(item->valuestring), x);
+	return -1;
+}
+
+static int
+bad(tp_err *e, const char *where, const char *what)
+{
+	return tp_err_set(e, TP_EDATA, "%s: encoding: %s", where, what);
+}
+
+int
+tp_encoding_from_json(tp_encoding *enc, const cJSON *json, const char *where,
+    tp_err *e)
+{
+	const cJSON *cols, *col, *labels, *fp;
+	char fingerprint[65];
+	int rc = TP_EDATA, n = 0;
+
+	memset(enc, 0, sizeof(*enc));
+	enc->id_col = enc->target_col = -1;
+	if (!cJSON_IsObject(json) ||
+	    !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(json, "format")) ||
+	    strcmp(cJSON_GetObjectItemCaseSensitive(json, "format")->valuestring,
+	    "tabpipe-encoding") != 0)
+		return bad(e, where, "not a tabpipe encoding (no \"format\": \"tabpipe-encoding\")");
+	if (cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(json,
+	    "version")) != 1)
+		return bad(e, where, "unsupported version (expected 1)");
+	cols = cJSON_GetObjectItemCaseSensitive(json, "columns");
+	labels = cJSON_GetObjectItemCaseSensitive(json, "labels");
+	fp = cJSON_GetObjectItemCaseSensitive(json, "fingerprint");
+	if (!cJSON_IsArray(cols) || !cJSON_IsArray(labels) ||
+	    !cJSON_IsString(fp))
+		return bad(e, where, "\"columns\", \"labels\" and \"fingerprint\" are required");
+	enc->ncols = cJSON_GetArraySize(cols);
+	if (enc->ncols == 0)
+		return bad(e, where, "no columns");
+	if ((enc->cols = calloc((size_t)enc->ncols, sizeof(*enc->cols))) == NULL)
+		return tp_err_nomem(e, "an encoding");
+	cJSON_ArrayForEach(col, cols) {
+		tp_column *c = &enc->cols[n++];
+		const cJSON *name = cJSON_GetObjectItemCaseSensitive(col, "name");
+		const cJSON *kind = cJSON_GetObjectItemCaseSensitive(col, "kind");
+		c->slot = -1;
+		if (!cJSON_IsString(name) || !cJSON_IsString(kind) ||
+		    tp_kind_parse(kind->valuestring, &c->kind) < 0) {
+			tp_err_set(e, TP_EDATA, "%s: encoding: column %d: needs a \"name\" and a \"kind\" (numeric, categorical, id, target or ignore)",
+			    where, n);
+			goto fail;
+		}
+		if ((c->name = strdup(name->valuestring)) == NULL) {
+			rc = tp_err_nomem(e, "an encoding");
+			goto fail;
+		}
+		switch (c->kind) {
+		case TP_KIND_NUMERIC: {
+			c->slot = enc->nnum++;
+			if (json_number(cJSON_GetObjectItemCaseSensitive(col,
+			    "mean"), &c->mean) < 0 ||
+			    json_number(cJSON_GetObjectItemCaseSensitive(col,
+			    "std"), &c->std) < 0 || !isfinite(c->mean) ||
+			    !(c->std > 0) || !isfinite(c->std)) {
+				tp_err_set(e, TP_EDATA, "%s: encoding: column %s: a numeric column needs a finite \"mean\" and a \"std\" > 0",
+				    where, c->name);
+				goto fail;
+			}
+			break;
+		}
+		case TP_KIND_CATEGORICAL: {
+			const cJSON *v = cJSON_GetObjectItemCaseSensitive(col, "vocabulary"), *s;
+			c->slot = enc->ncat++;
+			if (!cJSON_IsArray(v)) {
+				tp_err_set(e, TP_EDATA, "%s: encoding: column %s: a categorical column needs a \"vocabulary\" array",
+				    where, c->name);
+				goto fail;
+			}
+			cJSON_ArrayForEach(s, v) {
+				if (!cJSON_IsString(s)) {
+					tp_err_set(e, TP_EDATA, "%s: encoding: column %s: vocabulary entries must be strings",
+					    where, c->name);
+					goto fail;
+				}
+				size_t len = strlen(s->valuestring);
+				size_t before = c->vocab.n;
+				if (tp_strmap_add(&c->vocab, s->valuestring, len, e) < 0) {
+					rc = e->code;
+					goto fail;
+				}
+				if (c->vocab.n == before) {
+					tp_err_set(e, TP_EDATA, "%s: encoding: column %s: \"%s\" is twice in the vocabulary",
+					    where, c->name, s->valuestring);
+					goto fail;
+				}
+			}
+			break;
+		}
+		case TP_KIND_ID:
+		case TP_KIND_TARGET:
+			if ((c->kind == TP_KIND_ID ? enc->id_col : enc->target_col) >= 0) {
+				tp_err_set(e, TP_EDATA, "%s: encoding: more than one %s column",
+				    where, tp_kind_name(c->kind));
+				goto fail;
+			}
+			*(c->kind == TP_KIND_ID ? &enc->id_col : &enc->target_col) = n - 1;
+			break;
+		case TP_KIND_IGNORE:
+			break;
+		}
+	}
+	if (enc->target_col >= 0) {
+		if (cJSON_GetArraySize(labels) != 2) {
+			bad(e, where, "a target needs two \"labels\", negative then positive");
+			goto fail;
+		}
+		for (int i = 0; i < 2; i++) {
+			const cJSON *l = cJSON_GetArrayItem(labels, i);
+			if (cJSON_IsString(l) &&
+			    (enc->labels[i] = strdup(l->valuestring)) == NULL) {
+				rc = tp_err_nomem(e, "an encoding");
+				goto fail;
+			} else if (!cJSON_IsString(l) && (i == 1 || !cJSON_IsNull(l))) {
+				bad(e, where, "labels must be strings (the negative one may be null)");
+				goto fail;
+			}
+		}
+	}
+	if ((rc = tp_encoding_fingerprint(enc, e)) != TP_OK)
+		goto fail;
+	memcpy(fingerprint, enc->fingerprint, sizeof(fingerprint));
+	if (strcmp(fingerprint, fp->valuestring) != 0) {
+		tp_err_set(e, TP_EDATA, "%s: encoding: fingerprint %.12s... does not match its content (%.12s...): the encoding was edited or damaged",
+		    where, fp->valuestring, fingerprint);
+		rc = TP_EDATA;
+		goto fail;
+	}
+	return TP_OK;
+fail:
+	tp_encoding_free(enc);
+	return rc;
+}
+
+int
+tp_encoding_load(tp_encoding *enc, const char *path, tp_err *e)
+{
+	char *text;
+	cJSON *json;
+	int rc;
+
+	memset(enc, 0, sizeof(*enc));
+	if ((rc = tp_read_file(path, &text, NULL, e)) != TP_OK)
+		return rc;
+	json = cJSON_Parse(text);
+	free(text);
+	if (json == NULL)
+		return tp_err_set(e, TP_EDATA, "%s: not valid JSON", path);
+	rc = tp_encoding_from_json(enc, json, path, e);
+	cJSON_Delete(json);
+	return rc;
+}
+
+int
+tp_encoding_save(const tp_encoding *enc, const char *path, tp_err *e)
+{
+	cJSON *json = tp_encoding_to_json(enc);
+	char *text = json ? cJSON_Print(json) : NULL;
+	tp_outfile o;
+	int rc;
+
+	cJSON_Delete(json);
+	if (text == NULL)
+		return tp_err_nomem(e, "the encoding's JSON");
+	if ((rc = tp_outfile_open(&o, path, e)) == TP_OK) {
+		fputs(text, o.f);
+		putc('\n', o.f);
+		rc = tp_outfile_commit(&o, e);
+	}
+	free(text);
+	return rc;
+}
+
+int
+tp_encoding_check_header(const tp_encoding *enc, const tp_field *fields,
+    size_t nfields, const char *where, tp_err *e)
+{
+	if (nfields != (size_t)enc->ncols)
+		return tp_err_set(e, TP_EDATA,
+		    "%s:1: the header has %zu columns, the encoding %d", where,
+		    nfields, enc->ncols);
+	for (int i = 0; i < enc->ncols; i++) {
+		const char *name = enc->cols[i].name;
+		if (strlen(name) != fields[i].len ||
+		    memcmp(name, fields[i].s, fields[i].len) != 0)
+			return tp_err_set(e, TP_EDATA,
+			    "%s:1: column %d is \"%.*s\", the encoding expects \"%s\"",
+			    where, i + 1, (int)fields[i].len, fields[i].s, name);
+	}
+	return TP_OK;
+}
+
+int
+tp_encoding_label(const tp_encoding *enc, const tp_field *f)
+{
+	if (tp_field_missing(f))
+		return -1;
+	for (int i = 0; i < 2; i++)
+		if (enc->labels[i] != NULL && strlen(enc->labels[i]) == f->len &&
+		    memcmp(enc->labels[i], f->s, f->len) == 0)
+			return i;
+	return -2;
+}
+
+static int
+parse_id(const tp_field *f, int64_t *id)
+{
+	int64_t v = 0;
+	size_t i = 0;
+	int neg = 0;
+
+	if (f->len > 0 && (f->s[0] == '-' || f->s[0] == '+'))
+		neg = f->s[i++] == '-';
+	if (i == f->len || f->len - i > 18)
+		return -1;
+	for (; i < f->len; i++) {
+		if (f->s[i] < '0' || f->s[i] > '9')
+			return -1;
+		v = v * 10 + (f->s[i] - '0');
+	}
+	*id = neg ? -v : v;
+	return 0;
+}
+
+int
+tp_encoding_encode(const tp_encoding *enc, const tp_field *fields,
+    int64_t record, tp_row row, uint8_t *unseen, tp_err *e)
+{
+	*row.id = record;
+	*row.label = -1;
+	for (int i = 0; i < enc->ncols; i++) {
+		const tp_column *c = &enc->cols[i];
+		const tp_field *f = &fields[i];
+		switch (c->kind) {
+		case TP_KIND_NUMERIC: {
+			double x;
+			if (tp_field_missing(f)) {
+				row.num[c->slot] = NAN;
+				break;
+			}
+			if (tp_parse_double(f->s, f->len, &x) < 0)
+				return tp_err_set(e, TP_EDATA,
+				    "column %d (%s): \"%.*s\" is not a number", i + 1,
+				    c->name, (int)(f->len > 40 ? 40 : f->len), f->s);
+			row.num[c->slot] = (float)((x - c->mean) / c->std);
+			break;
+		}
+		case TP_KIND_CATEGORICAL: {
+			long k = tp_field_missing(f) ? -1 :
+			    tp_strmap_find(&c->vocab, f->s, f->len);
+			row.cat[c->slot] = (int32_t)(k + 1);
+			if (unseen != NULL)
+				unseen[c->slot] = k < 0 && !tp_field_missing(f);
+			break;
+		}
+		case TP_KIND_TARGET: {
+			int label = tp_encoding_label(enc, f);
+			if (label == -2)
+				return tp_err_set(e, TP_EDATA,
+				    "column %d (%s): \"%.*s\" is neither label (\"%s\", \"%s\")",
+				    i + 1, c->name, (int)(f->len > 40 ? 40 : f->len), f->s,
+				    enc->labels[0] ? enc->labels[0] : "", enc->labels[1]);
+			*row.label = (int8_t)label;
+			break;
+		}
+		case TP_KIND_ID:
+			if (parse_id(f, row.id) < 0)
+				return tp_err_set(e, TP_EDATA,
+				    "column %d (%s): id \"%.*s\" is not an integer", i + 1,
+				    c->name, (int)(f->len > 40 ? 40 : f->len), f->s);
+			break;
+		case TP_KIND_IGNORE:
+			break;
+		}
+	}
+	return TP_OK;
+}
+
+void
+tp_encoding_write_header(const tp_encoding *enc, FILE *f)
+{
+	int first = 1;
+
+	for (int i = 0; i < enc->ncols; i++) {
+		if (enc->cols[i].kind == TP_KIND_IGNORE)
+			continue;
+		if (!first)
+			putc(',', f);
+		first = 0;
+		tp_csv_put_field(f, enc->cols[i].name, strlen(enc->cols[i].name));
+	}
+	putc('\n', f);
+}
+
+/* Writes z * std + mean to the decimal place that a float32 z can vouch
+ * for, so that 82.2 comes back as 82.2 and not as 82.2000007. */
+static void
+put_number(FILE *f, float z, double mean, double std)
+{
+	double x = (double)z * std + mean;
+	double err = (fabs((double)z) * std + fabs(mean)) * 0x1p-24;
+	char buf[64];
+	int places = err > 0 ? (int)floor(-log10(2 * err)) : 17;
+
+	if (places > 17)
+		places = 17;
+	if (places < 0) {
+		double q = pow(10, -places);
+		x = round(x / q) * q;
+		places = 0;
+	}
+	snprintf(buf, sizeof(buf), "%.*f", places, x);
+	if (strchr(buf, '.') != NULL) {
+		char *end = buf + strlen(buf) - 1;
+		while (*end == '0')
+			*end-- = '\0';
+		if (*end == '.')
+			*end = '\0';
+	}
+	if (strcmp(buf, "-0") == 0)
+		strcpy(buf, "0");
+	fputs(buf, f);
+}
+
+void
+tp_encoding_write_row(const tp_encoding *enc, FILE *f, tp_row row)
+{
+	int first = 1;
+
+	for (int i = 0; i < enc->ncols; i++) {
+		const tp_column *c = &enc->cols[i];
+		if (c->kind == TP_KIND_IGNORE)
+			continue;
+		if (!first)
+			putc(',', f);
+		first = 0;
+		switch (c->kind) {
+		case TP_KIND_NUMERIC: {
+			float z = row.num[c->slot];
+			if (isnan(z))
+				fputs("NA", f);
+			else
+				put_number(f, z, c->mean, c->std);
+			break;
+		}
+		case TP_KIND_CATEGORICAL: {
+			int32_t k = row.cat[c->slot];
+			if (k <= 0 || (size_t)k > c->vocab.n)
+				fputs("NA", f);
+			else
+				tp_csv_put_field(f, c->vocab.keys[k - 1],
+				    c->vocab.lens[k - 1]);
+			break;
+		}
+		case TP_KIND_TARGET:
+			if (*row.label < 0 || enc->labels[*row.label] == NULL)
+				fputs("NA", f);
+			else
+				tp_csv_put_field(f, enc->labels[*row.label],
+				    strlen(enc->labels[*row.label]));
+			break;
+		case TP_KIND_ID:
+			fprintf(f, "%lld", (long long)*row.id);
+			break;
+		case TP_KIND_IGNORE:
+			break;
+		}
+	}
+	putc('\n', f);
+}

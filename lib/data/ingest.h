@@ -1,0 +1,102 @@
+/*
+ * ingest: CSV files, or the rows of a PostgreSQL query, to tensor streams.
+ *
+ * Fitting an encoding reads the input twice, a third time to write it:
+ * first to infer each column's kind and the target's values, then to count
+ * categories and compute numeric statistics on the rows that go to training,
+ * then to encode and write. Memory grows with the number of distinct
+ * categories, never with the number of rows; standard input is spooled to a
+ * temporary file so that it can be read again. Applying a saved encoding
+ * reads the input once.
+ *
+ * A query's rows are records like a CSV file's: the result's column names
+ * are the header, each value is a field of its text, and NULL is a missing
+ * value. The query runs once, read-only, into a scrollable cursor that each
+ * pass reads from the start, in batches: every pass sees the same rows in
+ * the same order.
+ *
+ * Kind inference: the options' target and id name those columns; a schema
+ * file may give any column's kind; otherwise a column named "id" (in any
+ * case) whose values are all integers is the id, a column in which at least
+ * 95 % of the present values are numbers is numeric (the others are then bad
+ * rows), and any other column is categorical.
+ *
+ * The split is stratified and deterministic: the rows of each class (bad,
+ * good, unlabelled) are dealt, in input order, in runs of P rows, P the sum of
+ * the parts (100 for 70/15/15); each run gets a permutation, drawn from the
+ * seed, of exactly as many rows for each part as its share.
+ */
+#ifndef TP_INGEST_H
+#define TP_INGEST_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "db/db.h"
+#include "data/encoding.h"
+#include "base/err.h"
+#include "data/stream.h"
+
+enum { TP_SPLIT_MAX = 3 };
+
+typedef struct {
+	const char *target;    /* target column, or NULL */
+	const char *positive;  /* the target's positive value, or NULL */
+	const char *id;        /* id column, or NULL */
+	const char *schema;    /* path of a schema JSON file, or NULL */
+	long min_count;        /* fit: least count for a category to be kept */
+	long max_vocab;        /* fit: most categories kept per column; 0: all */
+	int split[TP_SPLIT_MAX]; /* parts of the split, e.g. 70, 15, 15 */
+	int nsplit;            /* number of parts; 0 or 1: no split */
+	uint64_t seed;         /* seed of the split */
+	long max_rejects;      /* bad rows to skip before failing; 0: none */
+	FILE *rejects;         /* where skipped rows are copied verbatim (a
+	                          query's as CSV lines), or NULL */
+	/* Told of each skipped row, with its "file:line: what"; may be NULL. */
+	void (*on_reject)(void *ctx, const char *msg);
+	void *ctx;
+} tp_ingest_opts;
+
+typedef struct {
+	uint64_t read;                  /* data rows read */
+	uint64_t rejected;              /* rows skipped */
+	uint64_t written[TP_SPLIT_MAX]; /* rows written to each output */
+} tp_ingest_counts;
+
+typedef struct {
+	const char *name; /* for messages */
+	FILE *f;          /* a CSV file: open, and rewindable when fitting */
+	int owned;        /* f is ours to close */
+	int read;         /* a pass has read it: the next one rewinds */
+	tp_db *db;        /* a query: the connection of its cursor; NULL for
+	                     a file */
+} tp_input;
+
+/* Opens paths ("-": standard input, spooled to a temporary file when
+ * rewindable is set). */
+int tp_inputs_open(tp_input **out, char *const *paths, int n, int rewindable,
+    tp_err *e);
+void tp_inputs_close(tp_input *in, int n);
+/* Opens the rows of sql, the user's own query (one SELECT, VALUES or
+ * TABLE statement), as one input named "query". It runs at once, in a
+ * transaction set read-only; its errors are TP_EUSAGE for a query that
+ * cannot run as written (syntax, unknown names), TP_ENOPERM for one that
+ * is not allowed (a write, a table the role may not read), TP_EDATA for
+ * one that fails on its data. Its rows are named "query row N" in
+ * messages, N from 1. */
+int tp_input_query(tp_input **out, tp_db *db, const char *sql, tp_err *e);
+
+/* Fits an encoding on the inputs (on the training part when splitting). */
+int tp_ingest_fit(const tp_ingest_opts *o, tp_input *in, int nin,
+    tp_encoding *enc, tp_err *e);
+
+/* Encodes the inputs with enc into out[0] (or out[0..nsplit-1] when
+ * splitting), and counts. */
+int tp_ingest_write(const tp_ingest_opts *o, tp_input *in, int nin,
+    const tp_encoding *enc, tp_stream_writer **out, tp_ingest_counts *counts,
+    tp_err *e);
+
+/* Parses "70/15/15" into o->split and o->nsplit. */
+int tp_ingest_parse_split(tp_ingest_opts *o, const char *s, tp_err *e);
+
+#endif

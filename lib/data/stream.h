@@ -1,0 +1,103 @@
+/*
+ * stream: the tensor stream (.tps) that the tools pass to each other.
+ *
+ * All integers are little-endian. CRC-32 is zlib's (ISO 3309).
+ *
+ *   header   8  magic "TPSTREAM"
+ *            4  format version, 1
+ *            4  length J of the encoding JSON
+ *            J  the encoding JSON (see encoding.h), UTF-8
+ *            4  CRC-32 of the J bytes of JSON
+ *   block   24  rows R (1 or more), flags (bit 0: payload is zlib data),
+ *               raw payload length, stored payload length, CRC-32 of the
+ *               block's number (uint64, 1 for the first block) followed
+ *               by the stored payload, CRC-32 of the 20 bytes before it
+ *           S   the stored payload; once inflated, R ids (int64), R x ncat
+ *               category indices (int32, row-major), R x nnum standardised
+ *               numerics (float32, NaN when missing), R labels (int8: 0, 1,
+ *               -1 when missing)
+ *   end     24  a block header with R = 0 and a raw payload of 8 + 8 x ncat
+ *               bytes: the total row count (uint64) and, per categorical
+ *               feature, how many values were not in its vocabulary (uint64)
+ *
+ * Nothing may follow the end block. A stream cut anywhere or with any byte
+ * changed is reported as truncated or corrupt: the reader never returns rows
+ * that a whole, intact stream would not.
+ */
+#ifndef TP_STREAM_H
+#define TP_STREAM_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "data/encoding.h"
+#include "base/err.h"
+
+enum { TP_STREAM_BLOCK_ROWS = 4096 }; /* rows per block the writer makes */
+
+/* Rows in columns: a block of a stream, or a whole stream in memory. */
+typedef struct {
+	int64_t *id;    /* (n) */
+	int32_t *cat;   /* (n, ncat) */
+	float *num;     /* (n, nnum) */
+	int8_t *label;  /* (n) */
+	size_t n, cap;  /* rows held, rows allocated */
+	int ncat, nnum;
+} tp_batch;
+
+int tp_batch_init(tp_batch *b, int ncat, int nnum, size_t cap, tp_err *e);
+int tp_batch_reserve(tp_batch *b, size_t cap, tp_err *e);
+void tp_batch_free(tp_batch *b); /* accepts a zeroed b */
+tp_row tp_batch_row(const tp_batch *b, size_t i);
+/* The fingerprint of a data set: the SHA-256 of its rows, each as its id
+ * (int64), categories (int32), numerics (float32) and label (int8) in the
+ * stream's little-endian bytes. */
+void tp_batch_fingerprint(const tp_batch *b, char out[65]);
+
+typedef struct tp_stream_writer tp_stream_writer;
+
+/* Writes the header to f at once. The encoding is copied into the header
+ * and must outlive the writer. */
+int tp_stream_writer_open(tp_stream_writer **out, FILE *f, const char *name,
+    const tp_encoding *enc, tp_err *e);
+/* The next row to fill; tp_stream_writer_add keeps it, unseen (ncat flags,
+ * or NULL) counts its values that were not in the vocabulary. */
+tp_row tp_stream_writer_row(tp_stream_writer *w);
+int tp_stream_writer_add(tp_stream_writer *w, const uint8_t *unseen,
+    tp_err *e);
+/* Copies all rows of a batch. */
+int tp_stream_writer_write(tp_stream_writer *w, const tp_batch *b,
+    tp_err *e);
+/* Writes the last block and the end block, flushes f and frees w, also on
+ * failure. Does not close f. fingerprint (may be NULL) gets the rows'
+ * fingerprint, as tp_batch_fingerprint gives it. */
+int tp_stream_writer_close(tp_stream_writer *w, char fingerprint[65],
+    tp_err *e);
+/* Frees w without writing the end block, after a failure. */
+void tp_stream_writer_abort(tp_stream_writer *w);
+uint64_t tp_stream_writer_rows(const tp_stream_writer *w);
+
+typedef struct tp_stream_reader tp_stream_reader;
+
+/* Reads and checks the header. */
+int tp_stream_reader_open(tp_stream_reader **out, FILE *f, const char *name,
+    tp_err *e);
+void tp_stream_reader_close(tp_stream_reader *r);
+const tp_encoding *tp_stream_encoding(const tp_stream_reader *r);
+/* Writes the header to tee, and every byte read from now on (validate
+ * --pass): tee gets the stream unchanged. */
+int tp_stream_reader_tee(tp_stream_reader *r, FILE *tee, tp_err *e);
+/* Appends up to max rows to b (whose shape must match the encoding).
+ * Returns the number of rows added, 0 once the end block has been read and
+ * checked, or -1 (e filled). */
+long tp_stream_read(tp_stream_reader *r, tp_batch *b, size_t max, tp_err *e);
+/* After the end: total rows, and unseen counts per categorical feature. */
+uint64_t tp_stream_rows(const tp_stream_reader *r);
+const uint64_t *tp_stream_unseen(const tp_stream_reader *r);
+
+/* Reads a whole stream from path ("-" for standard input) into b, and its
+ * encoding into enc. */
+int tp_stream_load(const char *path, tp_encoding *enc, tp_batch *b,
+    tp_err *e);
+
+#endif

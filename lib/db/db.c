@@ -1,0 +1,458 @@
+#include <ctype.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "db/db.h"
+#include "base/fileio.h"
+#include "base/sha256.h"
+
+#ifndef TABPIPE_VERSION
+#define TABPIPE_VERSION "0.0.0"
+#endif
+
+/* Keys of the advisory locks that serialise migrations, and the
+ * registrations of one model. */
+#define MIGRATION_LOCK "7365012894711"
+#define REGISTER_LOCK "736501"
+
+/* libpq's message, on one line. */
+static int
+db_error(tp_err *e, int code, const char *what, const char *msg)
+{
+	char line[768];
+	size_t n = 0;
+
+	/* A line break, and the tab that indents libpq's next line, become
+	 * one space. */
+	for (const char *p = msg ? msg : ""; *p && n < sizeof(line) - 1; p++) {
+		if (*p == '\t' && n > 0 && line[n - 1] == ' ')
+			continue;
+		line[n++] = *p == '\n' || *p == '\t' ? ' ' : *p;
+	}
+	while (n > 0 && line[n - 1] == ' ')
+		n--;
+	line[n] = '\0';
+	return tp_err_set(e, code, "database: %s: %s", what, line);
+}
+
+int
+tp_db_failure(tp_db *db, const PGresult *r, const char *what, tp_err *e)
+{
+	/* A lost connection is the service missing; anything else is a
+	 * failed statement. */
+	const char *state = r != NULL ?
+	    PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+	int code = PQstatus(db->conn) == CONNECTION_BAD ? TP_EUNAVAILABLE :
+	    state != NULL && strcmp(state, "42501") == 0 ? TP_ENOPERM :
+	    TP_EINTERNAL;
+
+	return db_error(e, code, what, PQerrorMessage(db->conn));
+}
+
+int
+tp_db_exec(tp_db *db, const char *sql, int n, const char *const *params,
+    PGresult **res, tp_err *e)
+{
+	PGresult *r = PQexecParams(db->conn, sql, n, NULL, params, NULL, NULL, 0);
+	ExecStatusType st = PQresultStatus(r);
+
+	if (res != NULL)
+		*res = NULL;
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+		int code = tp_db_failure(db, r, "query failed", e);
+		PQclear(r);
+		return code;
+	}
+	if (res != NULL)
+		*res = r;
+	else
+		PQclear(r);
+	return TP_OK;
+}
+
+int
+tp_db_begin(tp_db *db, tp_err *e)
+{
+	return tp_db_exec(db, "BEGIN", 0, NULL, NULL, e);
+}
+
+int
+tp_db_commit(tp_db *db, tp_err *e)
+{
+	return tp_db_exec(db, "COMMIT", 0, NULL, NULL, e);
+}
+
+void
+tp_db_rollback(tp_db *db)
+{
+	PQclear(PQexec(db->conn, "ROLLBACK"));
+}
+
+/* Applies the migrations the database lacks, each with its version row in
+ * one transaction. */
+static int
+migrate(tp_db *db, tp_err *e)
+{
+	PGresult *r;
+	int rc, have;
+
+	if ((rc = tp_db_exec(db,
+	    "CREATE TABLE IF NOT EXISTS schema_version ("
+	    " version integer PRIMARY KEY, name text NOT NULL,"
+	    " applied_at timestamptz NOT NULL DEFAULT now())",
+	    0, NULL, NULL, e)) != TP_OK) {
+		/* A reader may not create tables; it can still read a schema
+		 * that is there. */
+		if ((rc = tp_db_exec(db, "SELECT 1 FROM schema_version LIMIT 1", 0,
+		    NULL, NULL, e)) != TP_OK)
+			return rc;
+	}
+	for (;;) {
+		if ((rc = tp_db_begin(db, e)) != TP_OK)
+			return rc;
+		if ((rc = tp_db_exec(db, "SELECT pg_advisory_xact_lock("
+		    MIGRATION_LOCK ")", 0, NULL, NULL, e)) != TP_OK ||
+		    (rc = tp_db_exec(db, "SELECT coalesce(max(version), 0) "
+		    "FROM schema_version", 0, NULL, &r, e)) != TP_OK)
+			goto fail;
+		have = atoi(PQgetvalue(r, 0, 0));
+		PQclear(r);
+		if (have >= tp_nmigrations) {
+			if (have > tp_nmigrations) {
+				rc = tp_err_set(e, TP_EUNAVAILABLE,
+				    "database: its schema is version %d, this tabpipe knows up to %d: upgrade tabpipe",
+				    have, tp_nmigrations);
+				goto fail;
+			}
+			return tp_db_commit(db, e);
+		}
+		const tp_migration *m = &tp_migrations[have];
+		char v[16];
+		const char *params[] = {v, m->name};
+		snprintf(v, sizeof(v), "%d", m->version);
+		PGresult *mr = PQexec(db->conn, m->sql);
+		if (PQresultStatus(mr) != PGRES_COMMAND_OK &&
+		    PQresultStatus(mr) != PGRES_TUPLES_OK) {
+			rc = db_error(e, TP_EUNAVAILABLE, m->name,
+			    PQerrorMessage(db->conn));
+			PQclear(mr);
+			goto fail;
+		}
+		PQclear(mr);
+		if ((rc = tp_db_exec(db, "INSERT INTO schema_version (version, name) "
+		    "VALUES ($1, $2)", 2, params, NULL, e)) != TP_OK ||
+		    (rc = tp_db_commit(db, e)) != TP_OK)
+			goto fail;
+	}
+fail:
+	tp_db_rollback(db);
+	return rc;
+}
+
+int
+tp_db_open(tp_db **out, const char *conninfo, const char *tool, tp_err *e)
+{
+	static const char *const keys[] = {"connect_timeout",
+	    "fallback_application_name", "dbname", NULL};
+	char app[48];
+	tp_db *db;
+	int rc;
+
+	*out = NULL;
+	if (conninfo == NULL)
+		conninfo = getenv("TABPIPE_DB");
+	if (conninfo == NULL)
+		return TP_OK;
+	if ((db = calloc(1, sizeof(*db))) == NULL)
+		return tp_err_nomem(e, "a database connection");
+	snprintf(db->tool, sizeof(db->tool), "%s", tool);
+	snprintf(app, sizeof(app), "tabpipe-%s", tool);
+	/* The connection string comes last so that what it says wins. */
+	const char *values[] = {"10", app, conninfo, NULL};
+	db->conn = PQconnectdbParams(keys, values, 1);
+	if (db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK) {
+		rc = db_error(e, TP_EUNAVAILABLE, "cannot connect",
+		    db->conn ? PQerrorMessage(db->conn) : "out of memory");
+		tp_db_close(db);
+		return rc;
+	}
+	PQclear(PQexec(db->conn, "SET client_min_messages = warning"));
+	if ((rc = migrate(db, e)) != TP_OK) {
+		tp_db_close(db);
+		return rc;
+	}
+	*out = db;
+	return TP_OK;
+}
+
+void
+tp_db_close(tp_db *db)
+{
+	if (db == NULL)
+		return;
+	PQfinish(db->conn);
+	free(db);
+}
+
+/* JSON text of an object, or "{}" for NULL; free with free(). */
+static char *
+json_text(const cJSON *j)
+{
+	return j ? cJSON_PrintUnformatted(j) : strdup("{}");
+}
+
+int
+tp_db_run_start(tp_db *db, const cJSON *params, const cJSON *inputs,
+    int64_t *run, tp_err *e)
+{
+	char host[256] = "", pid[16];
+	char *p = json_text(params), *in = json_text(inputs);
+	PGresult *r;
+	int rc;
+
+	gethostname(host, sizeof(host) - 1);
+	snprintf(pid, sizeof(pid), "%d", (int)getpid());
+	const char *values[] = {db->tool, p, in, host, pid, TABPIPE_VERSION};
+	if (p == NULL || in == NULL)
+		rc = tp_err_nomem(e, "a run's parameters");
+	else
+		rc = tp_db_exec(db, "INSERT INTO runs (tool, params, inputs, host, "
+		    "pid, version) VALUES ($1, $2::jsonb, $3::jsonb, $4, $5, $6) "
+		    "RETURNING id", 6, values, &r, e);
+	if (rc == TP_OK) {
+		*run = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+		PQclear(r);
+	}
+	free(p);
+	free(in);
+	return rc;
+}
+
+int
+tp_db_run_finish(tp_db *db, int64_t run, int ok, const char *error,
+    const cJSON *result, tp_err *e)
+{
+	char id[24], *res = result ? cJSON_PrintUnformatted(result) : NULL;
+	int rc;
+
+	snprintf(id, sizeof(id), "%lld", (long long)run);
+	const char *values[] = {id, ok ? "finished" : "failed", error, res};
+	rc = tp_db_exec(db, "UPDATE runs SET status = $2, error = $3, "
+	    "result = $4::jsonb, finished_at = now() WHERE id = $1", 4, values,
+	    NULL, e);
+	free(res);
+	return rc;
+}
+
+int
+tp_db_epoch(tp_db *db, int64_t run, int epoch, const cJSON *metrics,
+    tp_err *e)
+{
+	char id[24], ep[16], *m = json_text(metrics);
+	int rc;
+
+	if (m == NULL)
+		return tp_err_nomem(e, "an epoch's metrics");
+	snprintf(id, sizeof(id), "%lld", (long long)run);
+	snprintf(ep, sizeof(ep), "%d", epoch);
+	const char *values[] = {id, ep, m};
+	rc = tp_db_exec(db, "INSERT INTO epochs (run_id, epoch, metrics) "
+	    "VALUES ($1, $2, $3::jsonb)", 3, values, NULL, e);
+	free(m);
+	return rc;
+}
+
+int
+tp_db_dataset(tp_db *db, int64_t run, const char *source,
+    const char *fingerprint, const char *encoding, uint64_t rows,
+    uint64_t rejected, tp_err *e)
+{
+	char id[24], n[24], rej[24];
+
+	snprintf(id, sizeof(id), "%lld", (long long)run);
+	snprintf(n, sizeof(n), "%llu", (unsigned long long)rows);
+	snprintf(rej, sizeof(rej), "%llu", (unsigned long long)rejected);
+	const char *values[] = {id, source, fingerprint, encoding, n, rej};
+	return tp_db_exec(db, "INSERT INTO datasets (run_id, source, "
+	    "fingerprint, encoding, rows, rejected) VALUES ($1, $2, $3, $4, $5, $6)",
+	    6, values, NULL, e);
+}
+
+int
+tp_db_register(tp_db *db, const char *name, const char *path,
+    const char *sha256, int64_t run, const cJSON *metrics, int *version,
+    tp_err *e)
+{
+	char id[24], *m = json_text(metrics), *abspath = realpath(path, NULL);
+	PGresult *r = NULL;
+	int rc;
+
+	snprintf(id, sizeof(id), "%lld", (long long)run);
+	if (m == NULL || abspath == NULL) {
+		free(m);
+		free(abspath);
+		return abspath == NULL ? tp_err_set(e, TP_ENOINPUT,
+		    "%s: %s", path, strerror(errno)) :
+		    tp_err_nomem(e, "a model version");
+	}
+	const char *p1[] = {name};
+	const char *p2[] = {name, abspath, sha256, run > 0 ? id : NULL, m};
+	/* The model is locked while its next number is taken, so two
+	 * registrations never get the same one (an advisory lock: a row lock
+	 * would need the right to update models). */
+	if ((rc = tp_db_begin(db, e)) != TP_OK ||
+	    (rc = tp_db_exec(db, "INSERT INTO models (name) VALUES ($1) "
+	    "ON CONFLICT (name) DO NOTHING", 1, p1, NULL, e)) != TP_OK ||
+	    (rc = tp_db_exec(db, "SELECT pg_advisory_xact_lock(" REGISTER_LOCK
+	    ", id::integer) FROM models WHERE name = $1", 1, p1, NULL, e)) != TP_OK ||
+	    (rc = tp_db_exec(db, "INSERT INTO model_versions (model_id, version, "
+	    "path, sha256, run_id, metrics) SELECT m.id, coalesce((SELECT "
+	    "max(version) FROM model_versions WHERE model_id = m.id), 0) + 1, "
+	    "$2, $3, $4, $5::jsonb FROM models m WHERE m.name = $1 "
+	    "RETURNING version", 5, p2, &r, e)) != TP_OK ||
+	    (rc = tp_db_commit(db, e)) != TP_OK) {
+		tp_db_rollback(db);
+		PQclear(r);
+		free(m);
+		free(abspath);
+		return rc;
+	}
+	*version = atoi(PQgetvalue(r, 0, 0));
+	PQclear(r);
+	free(m);
+	free(abspath);
+	return TP_OK;
+}
+
+int
+tp_db_is_model_ref(const char *s)
+{
+	const char *at = strrchr(s, '@');
+
+	return at != NULL && at != s && at[1] != '\0' && access(s, F_OK) != 0;
+}
+
+#define VERSION_COLUMNS "v.id, v.version, v.stage, v.sha256, v.path"
+
+/* Fills out from the first row of r (VERSION_COLUMNS) and clears r. */
+static int
+version_from_row(PGresult *r, tp_model_version *out, tp_err *e)
+{
+	out->id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+	out->version = atoi(PQgetvalue(r, 0, 1));
+	snprintf(out->stage, sizeof(out->stage), "%s", PQgetvalue(r, 0, 2));
+	snprintf(out->sha256, sizeof(out->sha256), "%s", PQgetvalue(r, 0, 3));
+	out->path = strdup(PQgetvalue(r, 0, 4));
+	PQclear(r);
+	return out->path == NULL ? tp_err_nomem(e, "a model version") : TP_OK;
+}
+
+int
+tp_db_version_by_sha256(tp_db *db, const char *sha256, tp_model_version *out,
+    tp_err *e)
+{
+	const char *p[] = {sha256};
+	PGresult *r;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = tp_db_exec(db, "SELECT " VERSION_COLUMNS " FROM "
+	    "model_versions v WHERE v.sha256 = $1 ORDER BY v.id DESC LIMIT 1",
+	    1, p, &r, e)) != TP_OK)
+		return rc;
+	if (PQntuples(r) == 0) {
+		PQclear(r);
+		return TP_OK;
+	}
+	return version_from_row(r, out, e);
+}
+
+int
+tp_db_resolve_model(tp_db *db, const char *ref, tp_model_version *out,
+    tp_err *e)
+{
+	static const char *const stages[] = {"None", "Staging", "Production",
+	    "Archived"};
+	const char *at = strrchr(ref, '@'), *which = at + 1, *stage = NULL;
+	char *name, digest[65], *end;
+	PGresult *r = NULL;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	for (size_t i = 0; i < sizeof(stages) / sizeof(stages[0]); i++)
+		if (strcasecmp(which, stages[i]) == 0)
+			stage = stages[i];
+	long n = strtol(which, &end, 10);
+	if (stage == NULL && strcasecmp(which, "latest") != 0 &&
+	    (*end != '\0' || n < 1 || n > INT32_MAX || !isdigit((unsigned char)*which)))
+		return tp_err_set(e, TP_EUSAGE, "%s: after '@' comes a stage "
+		    "(production, staging, none, archived), a version number or "
+		    "latest", ref);
+	if ((name = strndup(ref, (size_t)(at - ref))) == NULL)
+		return tp_err_nomem(e, "a model reference");
+	char number[24];
+	snprintf(number, sizeof(number), "%ld", stage == NULL ? n : 0);
+	const char *p[] = {name, stage, strcasecmp(which, "latest") == 0 ||
+	    stage != NULL ? NULL : number};
+	rc = tp_db_exec(db, "SELECT " VERSION_COLUMNS " FROM model_versions v JOIN models m ON m.id = v.model_id "
+	    "WHERE m.name = $1 AND ($2::text IS NULL OR v.stage = $2) "
+	    "AND ($3::integer IS NULL OR v.version = $3) "
+	    "ORDER BY v.version DESC LIMIT 1", 3, p, &r, e);
+	free(name);
+	if (rc != TP_OK)
+		return rc;
+	if (PQntuples(r) == 0) {
+		PQclear(r);
+		return tp_err_set(e, TP_ENOINPUT, "%s: no such model version in "
+		    "the registry", ref);
+	}
+	if ((rc = version_from_row(r, out, e)) != TP_OK)
+		return rc;
+	if ((rc = tp_file_sha256(out->path, digest, e)) != TP_OK) {
+		tp_err_prefix(e, "%s (version %d)", ref, out->version);
+		tp_model_version_free(out);
+		return rc;
+	}
+	if (strcmp(digest, out->sha256) != 0) {
+		rc = tp_err_set(e, TP_EDATA, "%s: %s is not the file registered "
+		    "as version %d (its SHA-256 differs)", ref, out->path,
+		    out->version);
+		tp_model_version_free(out);
+		return rc;
+	}
+	return TP_OK;
+}
+
+void
+tp_model_version_free(tp_model_version *v)
+{
+	free(v->path);
+	v->path = NULL;
+}
+
+int
+tp_file_sha256(const char *path, char out[65], tp_err *e)
+{
+	unsigned char buf[65536], d[32];
+	tp_sha256 s;
+	FILE *f;
+	size_t n;
+	int rc;
+
+	if ((rc = tp_open_input(path, &f, e)) != TP_OK)
+		return rc;
+	tp_sha256_init(&s);
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+		tp_sha256_update(&s, buf, n);
+	rc = ferror(f) ? tp_err_set(e, TP_EIO, "%s: read error: %s", path,
+	    strerror(errno)) : TP_OK;
+	tp_close_input(f);
+	tp_sha256_final(&s, d);
+	tp_sha256_hex(d, out);
+	return rc;
+}

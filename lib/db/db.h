@@ -1,0 +1,111 @@
+/*
+ * db: run tracking and the model registry in PostgreSQL, through libpq.
+ *
+ * A tool opens the database given by its --db option or by TABPIPE_DB (a
+ * libpq connection string or URI; the PG* variables and service files work
+ * as libpq defines them); with neither, there is no database and the tool
+ * records nothing. Opening applies the versioned migrations (lib/db/sql/) that
+ * the database lacks, each in its own transaction under an advisory lock,
+ * so concurrent tools migrate once. A database that is configured but
+ * unreachable is TP_EUNAVAILABLE with libpq's message, before any work.
+ *
+ * Every query is parameterised; nothing from input is ever put into SQL
+ * text. Each logical change is one transaction.
+ */
+#ifndef TP_DB_H
+#define TP_DB_H
+
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+#include <libpq-fe.h>
+
+#include "base/err.h"
+
+typedef struct {
+	int version;          /* 1, 2, ... in order */
+	const char *name;     /* the file it came from */
+	const char *sql;
+} tp_migration;
+
+extern const tp_migration tp_migrations[];
+extern const int tp_nmigrations;
+
+typedef struct {
+	PGconn *conn;
+	char tool[32];        /* "train": what runs are recorded as */
+} tp_db;
+
+/* Opens the database of conninfo, or of TABPIPE_DB when conninfo is NULL.
+ * With neither, *out is NULL and the result TP_OK. */
+int tp_db_open(tp_db **out, const char *conninfo, const char *tool,
+    tp_err *e);
+void tp_db_close(tp_db *db);
+
+/* Runs one parameterised statement (params may hold NULLs); on success
+ * *res is the result to PQclear (or NULL when res is NULL). */
+int tp_db_exec(tp_db *db, const char *sql, int n, const char *const *params,
+    PGresult **res, tp_err *e);
+/* The status of a statement that failed with result r (may be NULL), with
+ * libpq's message on one line after "database: what: ": TP_EUNAVAILABLE
+ * when the connection is lost, TP_ENOPERM when the role lacks a right,
+ * TP_EINTERNAL otherwise. */
+int tp_db_failure(tp_db *db, const PGresult *r, const char *what,
+    tp_err *e);
+int tp_db_begin(tp_db *db, tp_err *e);
+int tp_db_commit(tp_db *db, tp_err *e);
+void tp_db_rollback(tp_db *db);
+
+/* A run of the tool: recorded as running at once, as finished or failed at
+ * the end. params and inputs are JSON objects (may be NULL). */
+int tp_db_run_start(tp_db *db, const cJSON *params, const cJSON *inputs,
+    int64_t *run, tp_err *e);
+int tp_db_run_finish(tp_db *db, int64_t run, int ok, const char *error,
+    const cJSON *result, tp_err *e);
+
+/* One epoch's metrics of a training or pretraining run. */
+int tp_db_epoch(tp_db *db, int64_t run, int epoch, const cJSON *metrics,
+    tp_err *e);
+
+/* A data set written by ingest. */
+int tp_db_dataset(tp_db *db, int64_t run, const char *source,
+    const char *fingerprint, const char *encoding, uint64_t rows,
+    uint64_t rejected, tp_err *e);
+
+/* Registers a model file as the next version of model name (created on
+ * first use); *version gets its number. */
+int tp_db_register(tp_db *db, const char *name, const char *path,
+    const char *sha256, int64_t run, const cJSON *metrics, int *version,
+    tp_err *e);
+
+/* A registered model version, found by a reference "NAME@STAGE" (stage
+ * production, staging, none or archived, any case; the newest such
+ * version) or "NAME@N" (version N) or "NAME@latest". */
+typedef struct {
+	int64_t id;           /* model_versions.id */
+	int version;
+	char stage[16];
+	char sha256[65];
+	char *path;           /* to free */
+} tp_model_version;
+
+/* Whether s reads as a registry reference rather than a file name: it
+ * names no existing file and holds an '@' after a non-empty name. */
+int tp_db_is_model_ref(const char *s);
+
+/* Looks ref up in the registry and checks that the file at its path still
+ * has the registered SHA-256 (TP_EDATA otherwise); TP_ENOINPUT when no
+ * version matches. */
+int tp_db_resolve_model(tp_db *db, const char *ref, tp_model_version *out,
+    tp_err *e);
+void tp_model_version_free(tp_model_version *v);
+
+/* The newest registered version whose file has this SHA-256; out->id is 0
+ * when none has. */
+int tp_db_version_by_sha256(tp_db *db, const char *sha256,
+    tp_model_version *out, tp_err *e);
+
+/* The SHA-256 of a file's bytes, as hex. */
+int tp_file_sha256(const char *path, char out[65], tp_err *e);
+
+#endif

@@ -1,0 +1,159 @@
+/*
+ * model: the TabTransformer of tabpipe, its parameters and its passes.
+ *
+ *   tokens     categorical feature j: row idx of its own embedding table;
+ *              numeric feature j: x * w_j + b_j, or a learned "missing"
+ *              token when x is missing. T = NC + NN tokens of size C.
+ *   encoder    L pre-norm transformer layers, as PyTorch's
+ *              nn.TransformerEncoderLayer(norm_first=True, batch_first=True):
+ *              x += drop(attn(norm1(x))); x += drop(lin2(drop(act(lin1(norm2(x))))))
+ *              then a final LayerNorm.
+ *   pooling    the mean of the T tokens: (B,C).
+ *   head       Linear(C,H) ReLU dropout Linear(H,2): the classifier.
+ *   projector  Linear(C,H) ReLU Linear(H,P): pretraining only (NT-Xent).
+ *
+ * Numeric tokens go through attention with the categorical ones, as in
+ * FT-Transformer (Gorishniy et al. 2021); the TabTransformer paper (Huang et
+ * al. 2020) sends only the categorical columns through attention.
+ *
+ * All parameters live in one buffer, and their gradients in another, laid
+ * out by one parameter table (tp_param): its names are those of the PyTorch
+ * state_dict of the same model, and it drives the allocation, the
+ * initialisation, the model file, the gradient check and the optimiser.
+ *
+ * A step splits the batch into one slice per thread; each thread runs the
+ * layers on its slice with its own activations and gradient buffer, and
+ * the gradients are summed at the end, in a fixed order.
+ */
+#ifndef TP_MODEL_H
+#define TP_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "data/encoding.h"
+#include "base/err.h"
+#include "base/rng.h"
+
+enum tp_activation { TP_GELU, TP_RELU };
+
+typedef struct {
+	int layers;         /* L, transformer layers */
+	int d_model;        /* C */
+	int heads;          /* NH; C must be a multiple */
+	int d_ff;           /* feed-forward hidden size */
+	int head_hidden;    /* H of the classifier and projector heads */
+	int proj_dim;       /* P, projector output */
+	float dropout;      /* rate of every dropout */
+	enum tp_activation activation; /* of the feed-forward */
+} tp_config;
+
+extern const tp_config tp_default_config;
+
+/* Which part of the model a parameter belongs to. */
+enum tp_part { TP_PART_ENCODER, TP_PART_HEAD, TP_PART_PROJECTOR };
+
+enum tp_init {
+	TP_INIT_ZERO, TP_INIT_ONE,
+	TP_INIT_FANIN,      /* U(-1/sqrt(fan_in), 1/sqrt(fan_in)), nn.Linear's */
+	TP_INIT_XAVIER,     /* U(+-sqrt(6/(fan_in+fan_out))), in_proj's */
+	TP_INIT_TOKEN,      /* U(-1/sqrt(C), 1/sqrt(C)), FT-Transformer's tokens */
+};
+
+typedef struct {
+	char name[80];      /* the state_dict name */
+	int ndim;
+	int shape[2];
+	size_t offset;      /* in floats, into params and grads */
+	size_t numel;
+	enum tp_init init;
+	enum tp_part part;
+	int decay;          /* AdamW decays it (weights of linear layers) */
+} tp_param;
+
+typedef struct tp_worker tp_worker;
+
+/* Where each layer's tensors are in the parameter table. */
+typedef struct {
+	int norm1_w, norm1_b, in_w, in_b, out_w, out_b;
+	int norm2_w, norm2_b, lin1_w, lin1_b, lin2_w, lin2_b;
+} tp_layer_index;
+
+/* Where the other tensors are; -1 for one the features do not need. */
+typedef struct {
+	int emb;                /* the first categorical table */
+	int num_w, num_b, num_miss;
+	tp_layer_index *layer;  /* (layers) */
+	int norm_w, norm_b;
+	int head0_w, head0_b, head3_w, head3_b;
+	int proj0_w, proj0_b, proj2_w, proj2_b;
+} tp_model_index;
+
+typedef struct {
+	tp_config cfg;
+	int ncat, nnum, T;      /* features and tokens */
+	int *vocab_offset;      /* (ncat) first row of feature j's table */
+	int vocab_rows;         /* rows of all tables */
+	tp_param *param;        /* (nparam) the table */
+	tp_model_index ix;
+	int nparam;
+	size_t nfloats;         /* total parameters */
+	float *params;          /* (nfloats) */
+	float *weight_t;        /* the encoder's linear weights transposed,
+	                           or NULL: see tp_model_freeze */
+	float *grads;           /* (nfloats) */
+	int nthreads;
+	tp_worker *workers;     /* (nthreads) */
+	int planned;            /* rows the activations hold */
+	/* Whole-batch buffers for the losses. */
+	float *logits, *probs, *dlogits;   /* (planned,2) */
+	float *z, *u, *du, *dz, *znorm;    /* (planned,P), (planned) */
+	float *sim;                        /* (planned, planned) */
+	uint64_t seed;          /* of dropout */
+	uint64_t step;          /* steps taken, for dropout's streams */
+} tp_model;
+
+/* Builds the parameter table for an encoding's features, allocates, and
+ * initialises from seed. */
+int tp_model_init(tp_model *m, const tp_config *cfg, const tp_encoding *enc,
+    uint64_t seed, int nthreads, tp_err *e);
+void tp_model_free(tp_model *m);
+/* Makes room for steps of up to rows rows (pretraining steps take 2B). */
+int tp_model_plan(tp_model *m, int rows, tp_err *e);
+
+const tp_param *tp_model_param(const tp_model *m, const char *name);
+
+/* For a model that only predicts from now on (a scoring tool's): keeps the
+ * encoder's linear weights transposed too, which a single row's products
+ * take about twice as fast (tp_linear_forward_t): single-row scoring on
+ * lending_club went from 84-109 µs to 69-98 (the host's two states). A
+ * training step drops the copy; nothing else may change the parameters of
+ * a frozen model. */
+int tp_model_freeze(tp_model *m, tp_err *e);
+
+/* Sets the classifier's output biases to (0, log(prior / (1 - prior))), so
+ * that the untrained head predicts about `prior` for every row and the
+ * first steps learn features instead of the base rate (0 < prior < 1). */
+void tp_model_set_prior(tp_model *m, double prior);
+
+/* One supervised step's forward and backward: zeroes the gradients, fills
+ * them, returns the mean loss. training turns dropout on. */
+float tp_model_classify_step(tp_model *m, const int32_t *cat,
+    const float *num, const int8_t *label, const float *class_weight, int B,
+    int training);
+/* Forward only: the probability of the positive class for B rows. */
+void tp_model_predict(tp_model *m, const int32_t *cat, const float *num,
+    int B, float *prob);
+/* One contrastive step on 2B rows, the first B one view and the next B the
+ * other view of the same rows: NT-Xent with temperature tau. */
+float tp_model_contrast_step(tp_model *m, const int32_t *cat,
+    const float *num, int B, float tau);
+
+/* The config as JSON, and back (with its checks). */
+cJSON *tp_config_to_json(const tp_config *cfg);
+int tp_config_from_json(tp_config *cfg, const cJSON *json, tp_err *e);
+int tp_config_check(const tp_config *cfg, tp_err *e);
+
+#endif

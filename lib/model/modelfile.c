@@ -1,0 +1,208 @@
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/modelfile.h"
+#include "model/safetensors.h"
+
+static int
+wanted(const tp_param *p, int parts)
+{
+	return p->part == TP_PART_ENCODER ||
+	    (p->part == TP_PART_HEAD && (parts & TP_WITH_HEAD)) ||
+	    (p->part == TP_PART_PROJECTOR && (parts & TP_WITH_PROJECTOR));
+}
+
+int
+tp_model_save(const char *path, const tp_model *m, const tp_encoding *enc,
+    const tp_model_meta *meta, tp_err *e)
+{
+	tp_tensor *t = calloc((size_t)m->nparam, sizeof(*t));
+	cJSON *md = cJSON_CreateObject(), *cfg = tp_config_to_json(&m->cfg);
+	cJSON *ej = tp_encoding_to_json(enc);
+	char *cfgs = cfg ? cJSON_PrintUnformatted(cfg) : NULL;
+	char *encs = ej ? cJSON_PrintUnformatted(ej) : NULL;
+	char thr[32], parts[64];
+	int n = 0, rc;
+
+	if (t == NULL || md == NULL || cfgs == NULL || encs == NULL) {
+		rc = tp_err_nomem(e, "a model file");
+		goto out;
+	}
+	snprintf(thr, sizeof(thr), "%.9g", meta->threshold);
+	snprintf(parts, sizeof(parts), "encoder%s%s",
+	    meta->parts & TP_WITH_HEAD ? ",head" : "",
+	    meta->parts & TP_WITH_PROJECTOR ? ",projector" : "");
+	cJSON_AddStringToObject(md, "format", "tabpipe-model");
+	cJSON_AddStringToObject(md, "parts", parts);
+	cJSON_AddStringToObject(md, "config", cfgs);
+	cJSON_AddStringToObject(md, "encoding", encs);
+	cJSON_AddStringToObject(md, "threshold", thr);
+	cJSON_AddStringToObject(md, "run_id", meta->run_id);
+	cJSON_AddStringToObject(md, "data_fingerprint", meta->data_fingerprint);
+	for (int i = 0; i < m->nparam; i++) {
+		const tp_param *p = &m->param[i];
+		if (!wanted(p, meta->parts))
+			continue;
+		t[n].name = p->name;
+		t[n].dtype = TP_F32;
+		t[n].ndim = p->ndim;
+		t[n].shape[0] = p->shape[0];
+		t[n].shape[1] = p->shape[1];
+		t[n].data = m->params + p->offset;
+		n++;
+	}
+	rc = tp_st_save(path, t, n, md, e);
+out:
+	free(t);
+	free(cfgs);
+	free(encs);
+	cJSON_Delete(md);
+	cJSON_Delete(cfg);
+	cJSON_Delete(ej);
+	return rc;
+}
+
+/* Copies the tensors of the parts wanted from f into m. */
+static int
+copy_tensors(const tp_st_file *f, tp_model *m, int parts, tp_err *e)
+{
+	for (int i = 0; i < m->nparam; i++) {
+		const tp_param *p = &m->param[i];
+		int64_t shape[2] = {p->shape[0], p->shape[1]};
+		tp_tensor t;
+		int rc;
+		if (!wanted(p, parts))
+			continue;
+		if ((rc = tp_st_find(f, p->name, TP_F32, p->ndim, shape, &t, e)) != TP_OK)
+			return rc;
+		memcpy(m->params + p->offset, t.data, p->numel * sizeof(float));
+		for (size_t k = 0; k < p->numel; k++)
+			if (!isfinite(m->params[p->offset + k]))
+				return tp_err_set(e, TP_EDATA,
+				    "%s: tensor \"%s\" holds a value that is not finite",
+				    f->path, p->name);
+	}
+	return TP_OK;
+}
+
+static int
+parse_parts(const char *s)
+{
+	int parts = 0;
+
+	if (s == NULL)
+		return -1;
+	if (strstr(s, "head") != NULL)
+		parts |= TP_WITH_HEAD;
+	if (strstr(s, "projector") != NULL)
+		parts |= TP_WITH_PROJECTOR;
+	return parts;
+}
+
+int
+tp_model_load(const char *path, tp_model *m, tp_encoding *enc,
+    tp_model_meta *meta, int need, int nthreads, tp_err *e)
+{
+	tp_st_file f;
+	tp_config cfg;
+	cJSON *j = NULL;
+	int rc;
+
+	memset(m, 0, sizeof(*m));
+	memset(enc, 0, sizeof(*enc));
+	memset(meta, 0, sizeof(*meta));
+	if ((rc = tp_st_open(&f, path, e)) != TP_OK)
+		return rc;
+	const char *format = tp_st_meta(&f, "format");
+	const char *cfgs = tp_st_meta(&f, "config");
+	const char *encs = tp_st_meta(&f, "encoding");
+	const char *thr = tp_st_meta(&f, "threshold");
+	meta->parts = parse_parts(tp_st_meta(&f, "parts"));
+	if (format == NULL || strcmp(format, "tabpipe-model") != 0 ||
+	    cfgs == NULL || encs == NULL || thr == NULL || meta->parts < 0) {
+		rc = tp_err_set(e, TP_EDATA,
+		    "%s: not a tabpipe model (its __metadata__ lacks format, parts, config, encoding or threshold)",
+		    path);
+		goto out;
+	}
+	if ((need & meta->parts) != need) {
+		rc = tp_err_set(e, TP_EDATA,
+		    "%s: holds %s, not the %s this needs (a pretrained encoder is not a classifier: train one with tabpipe-train --encoder)",
+		    path, tp_st_meta(&f, "parts"),
+		    need & TP_WITH_HEAD ? "classifier head" : "projector");
+		goto out;
+	}
+	char *end;
+	meta->threshold = strtod(thr, &end);
+	if (end == thr || *end != '\0' || !(meta->threshold >= 0 &&
+	    meta->threshold <= 1)) {
+		rc = tp_err_set(e, TP_EDATA, "%s: its threshold \"%.32s\" is not a "
+		    "number from 0 to 1", path, thr);
+		goto out;
+	}
+	snprintf(meta->run_id, sizeof(meta->run_id), "%s",
+	    tp_st_meta(&f, "run_id") ? tp_st_meta(&f, "run_id") : "");
+	snprintf(meta->data_fingerprint, sizeof(meta->data_fingerprint), "%s",
+	    tp_st_meta(&f, "data_fingerprint") ?
+	    tp_st_meta(&f, "data_fingerprint") : "");
+	if ((j = cJSON_Parse(cfgs)) == NULL ||
+	    (rc = tp_config_from_json(&cfg, j, e)) != TP_OK) {
+		rc = j == NULL ? tp_err_set(e, TP_EDATA, "config is not JSON") : rc;
+		tp_err_prefix(e, "%s", path);
+		goto out;
+	}
+	cJSON_Delete(j);
+	if ((j = cJSON_Parse(encs)) == NULL) {
+		rc = tp_err_set(e, TP_EDATA, "%s: encoding is not JSON", path);
+		goto out;
+	}
+	if ((rc = tp_encoding_from_json(enc, j, path, e)) != TP_OK ||
+	    (rc = tp_model_init(m, &cfg, enc, 0, nthreads, e)) != TP_OK ||
+	    (rc = copy_tensors(&f, m, meta->parts, e)) != TP_OK)
+		goto out;
+out:
+	cJSON_Delete(j);
+	tp_st_close(&f);
+	if (rc != TP_OK) {
+		tp_model_free(m);
+		tp_encoding_free(enc);
+	}
+	return rc;
+}
+
+int
+tp_model_load_encoder(const char *path, tp_model *m, const tp_encoding *enc,
+    tp_err *e)
+{
+	tp_st_file f;
+	int rc;
+
+	if ((rc = tp_st_open(&f, path, e)) != TP_OK)
+		return rc;
+	const char *encs = tp_st_meta(&f, "encoding");
+	const char *cfgs = tp_st_meta(&f, "config");
+	cJSON *ej = encs ? cJSON_Parse(encs) : NULL, *cj = cfgs ? cJSON_Parse(cfgs) : NULL;
+	const cJSON *fp = cJSON_GetObjectItemCaseSensitive(ej, "fingerprint");
+	tp_config cfg;
+	if (!cJSON_IsString(fp) || cj == NULL) {
+		rc = tp_err_set(e, TP_EDATA, "%s: not a tabpipe model (no encoding or config in its metadata)", path);
+	} else if (strcmp(fp->valuestring, enc->fingerprint) != 0) {
+		rc = tp_err_set(e, TP_EDATA,
+		    "%s: the encoder was trained on encoding %.12s..., the data is encoded with %.12s...: ingest the data with the encoder's encoding",
+		    path, fp->valuestring, enc->fingerprint);
+	} else if ((rc = tp_config_from_json(&cfg, cj, e)) == TP_OK) {
+		if (cfg.layers != m->cfg.layers || cfg.d_model != m->cfg.d_model ||
+		    cfg.heads != m->cfg.heads || cfg.d_ff != m->cfg.d_ff)
+			rc = tp_err_set(e, TP_EUSAGE,
+			    "%s: the encoder has %d layers, d_model %d, %d heads, feed-forward %d; the model asked for %d, %d, %d, %d",
+			    path, cfg.layers, cfg.d_model, cfg.heads, cfg.d_ff,
+			    m->cfg.layers, m->cfg.d_model, m->cfg.heads, m->cfg.d_ff);
+		else
+			rc = copy_tensors(&f, m, 0, e);
+	}
+	cJSON_Delete(ej);
+	cJSON_Delete(cj);
+	tp_st_close(&f);
+	return rc;
+}

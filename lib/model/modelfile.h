@@ -1,0 +1,42 @@
+/*
+ * modelfile: a model (or a pretrained encoder) in a safetensors file.
+ *
+ * The tensors are the parameter table's, under their state_dict names;
+ * "__metadata__" holds strings: "format" ("tabpipe-model"), "parts"
+ * ("encoder,head" for a classifier, "encoder,projector" for a pretrained
+ * encoder), "config" and "encoding" (JSON), "threshold" (the decision
+ * threshold on the positive-class probability), "run_id" and
+ * "data_fingerprint" (of the training data). A model file alone is enough
+ * to score raw CSV.
+ */
+#ifndef TP_MODELFILE_H
+#define TP_MODELFILE_H
+
+#include "data/encoding.h"
+#include "base/err.h"
+#include "model/model.h"
+
+enum { TP_WITH_HEAD = 1, TP_WITH_PROJECTOR = 2 };
+
+typedef struct {
+	double threshold;         /* decision threshold; 0.5 if none chosen */
+	char run_id[64];          /* "" when untracked */
+	char data_fingerprint[65];/* SHA-256 of the training rows, or "" */
+	int parts;                /* TP_WITH_HEAD, TP_WITH_PROJECTOR */
+} tp_model_meta;
+
+/* Writes the encoder and the parts in meta->parts, atomically. */
+int tp_model_save(const char *path, const tp_model *m,
+    const tp_encoding *enc, const tp_model_meta *meta, tp_err *e);
+
+/* Reads a model file: its encoding, config and weights; m is initialised
+ * here. need says which parts the caller needs (TP_WITH_HEAD to score). */
+int tp_model_load(const char *path, tp_model *m, tp_encoding *enc,
+    tp_model_meta *meta, int need, int nthreads, tp_err *e);
+
+/* Copies the encoder's weights of a file into m, whose encoding (enc) must
+ * be the file's: same fingerprint, same sizes. */
+int tp_model_load_encoder(const char *path, tp_model *m,
+    const tp_encoding *enc, tp_err *e);
+
+#endif

@@ -1,0 +1,60 @@
+/*
+ * safetensors: the file format of model files (and of the reference
+ * tensors the tests compare with).
+ *
+ *   8 bytes   N, the length of the header, uint64 little-endian
+ *   N bytes   a JSON object: for each tensor, "name": {"dtype": "F32",
+ *             "shape": [..], "data_offsets": [begin, end]} with offsets
+ *             relative to the end of the header; and "__metadata__", an
+ *             object of string values
+ *   the data  the tensors' bytes, little-endian, back to back
+ *
+ * As Hugging Face's safetensors defines it, so that
+ * safetensors.torch.load_file reads what tabpipe writes. The reader checks
+ * that every tensor's offsets lie inside the file, match its dtype and
+ * shape, and that the tensors neither overlap nor leave gaps.
+ */
+#ifndef TP_SAFETENSORS_H
+#define TP_SAFETENSORS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "base/err.h"
+
+enum tp_dtype { TP_F32, TP_I32, TP_I8 };
+
+typedef struct {
+	const char *name;
+	enum tp_dtype dtype;
+	int ndim;
+	int64_t shape[4];
+	const void *data;
+} tp_tensor;
+
+/* Writes the tensors and the metadata (an object of strings, may be NULL)
+ * to path atomically. */
+int tp_st_save(const char *path, const tp_tensor *t, int n,
+    const cJSON *metadata, tp_err *e);
+
+typedef struct {
+	char *path;
+	unsigned char *buf;   /* the whole file */
+	size_t len;
+	cJSON *header;        /* the parsed header */
+	size_t data;          /* offset of the data in buf */
+} tp_st_file;
+
+int tp_st_open(tp_st_file *f, const char *path, tp_err *e);
+void tp_st_close(tp_st_file *f); /* accepts a zeroed f */
+
+/* Finds a tensor, checking its dtype and shape (shape NULL: any); fills
+ * out with a pointer into the file's buffer. */
+int tp_st_find(const tp_st_file *f, const char *name, enum tp_dtype dtype,
+    int ndim, const int64_t *shape, tp_tensor *out, tp_err *e);
+/* A metadata value, or NULL. */
+const char *tp_st_meta(const tp_st_file *f, const char *key);
+
+#endif

@@ -1,0 +1,462 @@
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "data/csv.h"
+#include "quality/drift.h"
+#include "serve/predict.h"
+#include "base/stats.h"
+
+const tp_drift_opts tp_drift_defaults = {
+	.bins = 10,
+	.psi_moderate = 0.1,
+	.psi_significant = 0.25,
+	.alpha = 0.05,
+};
+
+const char *
+tp_drift_level_name(enum tp_drift_level l)
+{
+	return l == TP_DRIFT_SIGNIFICANT ? "significant" :
+	    l == TP_DRIFT_MODERATE ? "moderate" : "none";
+}
+
+static int
+cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+static void
+verdict(tp_drift_stat *s, const tp_drift_opts *o)
+{
+	double p = s->categorical ? s->chi2_p : s->ks_p;
+
+	s->level = s->psi >= o->psi_significant ? TP_DRIFT_SIGNIFICANT :
+	    s->psi >= o->psi_moderate ? TP_DRIFT_MODERATE : TP_DRIFT_NONE;
+	s->drift = s->level == TP_DRIFT_SIGNIFICANT ||
+	    (s->level == TP_DRIFT_MODERATE && p < o->alpha);
+}
+
+/* The present values of a strided column, sorted, and the count of
+ * missing ones. */
+static double *
+present_sorted(const float *x, size_t n, size_t stride, size_t *npresent,
+    uint64_t *missing)
+{
+	double *v = malloc((n ? n : 1) * sizeof(double));
+	size_t k = 0;
+
+	if (v == NULL)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		float f = x[i * stride];
+		if (!isnan(f))
+			v[k++] = f;
+	}
+	qsort(v, k, sizeof(double), cmp_double);
+	*npresent = k;
+	*missing = n - k;
+	return v;
+}
+
+/* Counts sorted values per bin: bin b < nedges holds the values below
+ * edges[b] and not below edges[b - 1]; the last value bin those from the
+ * last edge up. */
+static void
+count_bins(const double *v, size_t n, const double *edges, int nedges,
+    double *counts)
+{
+	int b = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		while (b < nedges && v[i] >= edges[b])
+			b++;
+		counts[b]++;
+	}
+}
+
+int
+tp_drift_numeric(tp_drift_stat *s, const float *ref, size_t nref,
+    size_t rstride, const float *cur, size_t ncur, size_t cstride,
+    const tp_drift_opts *o, tp_err *e)
+{
+	size_t nr, nc;
+	double *r = NULL, *c = NULL, *edges = NULL, *counts = NULL;
+	int nedges = 0, rc = TP_OK;
+
+	s->categorical = 0;
+	s->rows[0] = nref;
+	s->rows[1] = ncur;
+	s->chi2 = s->chi2_p = NAN;
+	s->chi2_dof = 0;
+	if ((r = present_sorted(ref, nref, rstride, &nr, &s->missing[0])) == NULL ||
+	    (c = present_sorted(cur, ncur, cstride, &nc, &s->missing[1])) == NULL ||
+	    (edges = malloc((size_t)o->bins * sizeof(double))) == NULL ||
+	    (counts = calloc(2 * ((size_t)o->bins + 1), sizeof(double))) == NULL) {
+		rc = tp_err_nomem(e, "a feature's values");
+		goto out;
+	}
+	for (int i = 1; i < o->bins && nr > 0; i++) {
+		double q = tp_stats_quantile(r, nr, (double)i / o->bins);
+		if (nedges == 0 || q > edges[nedges - 1])
+			edges[nedges++] = q;
+	}
+	/* Value bins 0..nedges, then the missing bin; the current data's
+	 * counts follow the reference's. */
+	s->nbins = nedges + 2;
+	double *rcount = counts, *ccount = counts + s->nbins;
+	count_bins(r, nr, edges, nedges, rcount);
+	count_bins(c, nc, edges, nedges, ccount);
+	rcount[nedges + 1] = (double)s->missing[0];
+	ccount[nedges + 1] = (double)s->missing[1];
+	s->psi = tp_stats_psi(rcount, ccount, (size_t)s->nbins, TP_DRIFT_EPS);
+	s->js = tp_stats_jensenshannon(rcount, ccount, (size_t)s->nbins);
+	if (nr > 0 && nc > 0) {
+		tp_ks_result ks;
+		tp_stats_ks_2samp(r, nr, c, nc, &ks);
+		s->ks = ks.d;
+		s->ks_p = ks.p;
+		s->ks_exact = ks.exact;
+	} else {
+		s->ks = s->ks_p = NAN;
+		s->ks_exact = 0;
+	}
+	verdict(s, o);
+out:
+	free(r);
+	free(c);
+	free(edges);
+	free(counts);
+	return rc;
+}
+
+int
+tp_drift_categorical(tp_drift_stat *s, const int32_t *ref, size_t nref,
+    size_t rstride, const int32_t *cur, size_t ncur, size_t cstride,
+    int ncats, const tp_drift_opts *o, tp_err *e)
+{
+	double *counts = calloc(2 * (size_t)ncats, sizeof(double));
+
+	if (counts == NULL)
+		return tp_err_nomem(e, "a feature's categories");
+	for (int side = 0; side < 2; side++) {
+		const int32_t *x = side ? cur : ref;
+		size_t n = side ? ncur : nref, stride = side ? cstride : rstride;
+		double *cnt = counts + (size_t)side * (size_t)ncats;
+		for (size_t i = 0; i < n; i++) {
+			int32_t k = x[i * stride];
+			if (k < 0 || k >= ncats) {
+				free(counts);
+				return tp_err_set(e, TP_EDATA,
+				    "%s row %zu: category index %d out of 0..%d",
+				    side ? "current" : "reference", i + 1, (int)k,
+				    ncats - 1);
+			}
+			cnt[k]++;
+		}
+	}
+	s->categorical = 1;
+	s->rows[0] = nref;
+	s->rows[1] = ncur;
+	s->missing[0] = (uint64_t)counts[0];
+	s->missing[1] = (uint64_t)counts[ncats];
+	s->nbins = ncats;
+	s->psi = tp_stats_psi(counts, counts + ncats, (size_t)ncats, TP_DRIFT_EPS);
+	s->js = tp_stats_jensenshannon(counts, counts + ncats, (size_t)ncats);
+	s->ks = s->ks_p = NAN;
+	s->ks_exact = 0;
+	tp_stats_chi2_homogeneity(counts, counts + ncats, (size_t)ncats,
+	    &s->chi2, &s->chi2_p, &s->chi2_dof);
+	verdict(s, o);
+	free(counts);
+	return TP_OK;
+}
+
+static void
+update_verdict(tp_drift_report *r)
+{
+	r->drift = r->has_score && r->score.drift;
+	for (int i = 0; i < r->nfeatures; i++)
+		r->drift |= r->features[i].drift;
+}
+
+int
+tp_drift_compare(tp_drift_report *r, const tp_encoding *enc,
+    const tp_batch *ref, const tp_batch *cur, const uint8_t *compare,
+    const tp_drift_opts *o, tp_err *e)
+{
+	int rc;
+
+	r->opts = *o;
+	r->enc = enc;
+	r->nfeatures = 0;
+	r->has_score = 0;
+	if ((r->features = calloc((size_t)enc->ncols + 1, sizeof(*r->features))) == NULL)
+		return tp_err_nomem(e, "the drift report");
+	for (int i = 0; i < enc->ncols; i++) {
+		const tp_column *c = &enc->cols[i];
+		tp_drift_stat *s = &r->features[r->nfeatures];
+		if ((c->kind != TP_KIND_NUMERIC && c->kind != TP_KIND_CATEGORICAL) ||
+		    (compare != NULL && !compare[i]))
+			continue;
+		s->name = c->name;
+		if (c->kind == TP_KIND_NUMERIC)
+			rc = tp_drift_numeric(s, ref->num + c->slot, ref->n,
+			    (size_t)ref->nnum, cur->num + c->slot, cur->n,
+			    (size_t)cur->nnum, o, e);
+		else
+			rc = tp_drift_categorical(s, ref->cat + c->slot, ref->n,
+			    (size_t)ref->ncat, cur->cat + c->slot, cur->n,
+			    (size_t)cur->ncat, (int)c->vocab.n + 1, o, e);
+		if (rc != TP_OK)
+			return tp_err_prefix(e, "column %s", c->name);
+		r->nfeatures++;
+	}
+	update_verdict(r);
+	return TP_OK;
+}
+
+int
+tp_drift_compare_score(tp_drift_report *r, const float *ref, size_t nref,
+    const float *cur, size_t ncur, tp_err *e)
+{
+	int rc;
+
+	memset(&r->score, 0, sizeof(r->score));
+	r->score.name = "score";
+	if ((rc = tp_drift_numeric(&r->score, ref, nref, 1, cur, ncur, 1,
+	    &r->opts, e)) != TP_OK)
+		return tp_err_prefix(e, "score");
+	r->has_score = 1;
+	update_verdict(r);
+	return TP_OK;
+}
+
+void
+tp_drift_report_free(tp_drift_report *r)
+{
+	free(r->features);
+	r->features = NULL;
+	r->nfeatures = 0;
+}
+
+int
+tp_drift_count(const tp_drift_report *r, int *worst)
+{
+	int n = 0, nall = r->nfeatures + (r->has_score ? 1 : 0);
+	double top = -1;
+
+	*worst = -1;
+	for (int i = 0; i < nall; i++) {
+		const tp_drift_stat *s = i < r->nfeatures ? &r->features[i] : &r->score;
+		n += s->drift;
+		if (s->psi > top) {
+			top = s->psi;
+			*worst = i;
+		}
+	}
+	return n;
+}
+
+/* A number, or null where it does not apply. */
+static void
+add_number(cJSON *o, const char *key, double x)
+{
+	if (isfinite(x))
+		cJSON_AddNumberToObject(o, key, x);
+	else
+		cJSON_AddNullToObject(o, key);
+}
+
+static cJSON *
+stat_json(const tp_drift_stat *s)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	if (o == NULL)
+		return NULL;
+	cJSON_AddStringToObject(o, "name", s->name);
+	cJSON_AddStringToObject(o, "kind", s->categorical ? "categorical" : "numeric");
+	cJSON_AddNumberToObject(o, "reference_rows", (double)s->rows[0]);
+	cJSON_AddNumberToObject(o, "current_rows", (double)s->rows[1]);
+	cJSON_AddNumberToObject(o, "reference_missing", (double)s->missing[0]);
+	cJSON_AddNumberToObject(o, "current_missing", (double)s->missing[1]);
+	cJSON_AddNumberToObject(o, "bins", s->nbins);
+	add_number(o, "psi", s->psi);
+	cJSON_AddStringToObject(o, "level", tp_drift_level_name(s->level));
+	add_number(o, "ks", s->ks);
+	add_number(o, "ks_p", s->ks_p);
+	if (s->categorical || isnan(s->ks_p))
+		cJSON_AddNullToObject(o, "ks_method");
+	else
+		cJSON_AddStringToObject(o, "ks_method", s->ks_exact ? "exact" : "asymp");
+	add_number(o, "chi2", s->chi2);
+	add_number(o, "chi2_p", s->chi2_p);
+	if (s->categorical)
+		cJSON_AddNumberToObject(o, "chi2_dof", s->chi2_dof);
+	else
+		cJSON_AddNullToObject(o, "chi2_dof");
+	add_number(o, "js", s->js);
+	cJSON_AddBoolToObject(o, "drift", s->drift);
+	return o;
+}
+
+static cJSON *
+side_json(const tp_drift_side *s, const tp_encoding *enc)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	if (o == NULL)
+		return NULL;
+	if (s->source != NULL)
+		cJSON_AddStringToObject(o, "source", s->source);
+	else
+		cJSON_AddNullToObject(o, "source");
+	if (s->since != NULL)
+		cJSON_AddStringToObject(o, "since", s->since);
+	else
+		cJSON_AddNullToObject(o, "since");
+	cJSON_AddNumberToObject(o, "rows", (double)s->rows);
+	if (s->fingerprint[0] != '\0')
+		cJSON_AddStringToObject(o, "fingerprint", s->fingerprint);
+	else
+		cJSON_AddNullToObject(o, "fingerprint");
+	cJSON_AddStringToObject(o, "encoding", enc->fingerprint);
+	return o;
+}
+
+cJSON *
+tp_drift_report_json(const tp_drift_report *r)
+{
+	cJSON *j = cJSON_CreateObject(), *a, *t;
+
+	if (j == NULL)
+		return NULL;
+	cJSON_AddItemToObject(j, "reference", side_json(&r->side[0], r->enc));
+	cJSON_AddItemToObject(j, "current", side_json(&r->side[1], r->enc));
+	cJSON_AddBoolToObject(j, "drift", r->drift);
+	a = cJSON_AddArrayToObject(j, "features");
+	for (int i = 0; a != NULL && i < r->nfeatures; i++)
+		cJSON_AddItemToArray(a, stat_json(&r->features[i]));
+	if (r->has_score)
+		cJSON_AddItemToObject(j, "score", stat_json(&r->score));
+	else
+		cJSON_AddNullToObject(j, "score");
+	t = cJSON_AddObjectToObject(j, "thresholds");
+	if (t != NULL) {
+		cJSON_AddNumberToObject(t, "psi_moderate", r->opts.psi_moderate);
+		cJSON_AddNumberToObject(t, "psi_significant", r->opts.psi_significant);
+		cJSON_AddNumberToObject(t, "alpha", r->opts.alpha);
+		cJSON_AddNumberToObject(t, "bins", r->opts.bins);
+		cJSON_AddNumberToObject(t, "epsilon", TP_DRIFT_EPS);
+	}
+	/* cJSON drops an item it could not make; a report short of one is
+	 * worse than none. */
+	if (a == NULL || t == NULL || cJSON_GetArraySize(a) != r->nfeatures ||
+	    cJSON_GetArraySize(j) != 6) {
+		cJSON_Delete(j);
+		return NULL;
+	}
+	return j;
+}
+
+int
+tp_drift_load_predictions(tp_db *db, const char *since,
+    const char *model_sha256, const tp_encoding *enc, tp_batch *cur,
+    float **score, size_t *nscore, uint8_t *compare, tp_err *e)
+{
+	const char *p[] = {since, model_sha256};
+	PGresult *res = NULL;
+	int rc, rows;
+
+	*score = NULL;
+	*nscore = 0;
+	memset(compare, 0, (size_t)enc->ncols);
+	/* The interval is checked on its own, so that a bad one is told
+	 * apart from a failing query. */
+	if ((rc = tp_db_exec(db, "SELECT $1::interval", 1, p, NULL, e)) != TP_OK)
+		return rc != TP_EINTERNAL ? rc : tp_err_set(e, TP_EUSAGE,
+		    "--since: \"%s\" is not a PostgreSQL interval (such as '7 days')",
+		    since);
+	if ((rc = tp_db_exec(db, "SELECT probability, features::text FROM "
+	    "predictions WHERE predicted_at >= now() - $1::interval AND "
+	    "($2::text IS NULL OR model_sha256 = $2) "
+	    "ORDER BY predicted_at, run_id, row_id", 2, p, &res, e)) != TP_OK)
+		return rc;
+	rows = PQntuples(res);
+	if (rows == 0) {
+		PQclear(res);
+		return tp_err_set(e, TP_ENOINPUT,
+		    "predictions: none logged in the last %s%s", since,
+		    model_sha256 ? " by this model" : "");
+	}
+	if ((*score = malloc((size_t)rows * sizeof(float))) == NULL ||
+	    (rc = tp_batch_reserve(cur, (size_t)rows, e)) != TP_OK) {
+		rc = tp_err_nomem(e, "the logged predictions");
+		goto fail;
+	}
+	for (int i = 0; i < rows; i++) {
+		double prob;
+		const char *v = PQgetvalue(res, i, 0);
+		if (tp_parse_double(v, strlen(v), &prob) < 0) {
+			rc = tp_err_set(e, TP_EDATA,
+			    "predictions row %d: probability \"%s\" is not a number",
+			    i + 1, v);
+			goto fail;
+		}
+		(*score)[i] = (float)prob;
+		if (PQgetisnull(res, i, 1))
+			continue;
+		const char *f = PQgetvalue(res, i, 1);
+		cJSON *j = cJSON_Parse(f), *m;
+		if (j == NULL) {
+			rc = tp_err_set(e, TP_EDATA,
+			    "predictions row %d: features: not JSON", i + 1);
+			goto fail;
+		}
+		cJSON_ArrayForEach(m, j)
+			for (int c = 0; c < enc->ncols; c++)
+				if (m->string != NULL && strcmp(m->string, enc->cols[c].name) == 0)
+					compare[c] = 1;
+		cJSON_Delete(j);
+		cur->n++;
+		if ((rc = tp_predict_parse_request(enc, f, strlen(f), i + 1,
+		    tp_batch_row(cur, cur->n - 1), NULL, e)) != TP_OK) {
+			tp_err_prefix(e, "predictions row %d: features", i + 1);
+			goto fail;
+		}
+	}
+	PQclear(res);
+	*nscore = (size_t)rows;
+	return TP_OK;
+fail:
+	PQclear(res);
+	free(*score);
+	*score = NULL;
+	return rc;
+}
+
+int
+tp_drift_record(tp_db *db, int64_t run, const cJSON *report, int drift,
+    const cJSON *result, tp_err *e)
+{
+	char id[24], *text = cJSON_PrintUnformatted(report);
+	int rc;
+
+	if (text == NULL)
+		return tp_err_nomem(e, "the drift report");
+	snprintf(id, sizeof(id), "%lld", (long long)run);
+	const char *p[] = {id, drift ? "true" : "false", text};
+	if ((rc = tp_db_begin(db, e)) != TP_OK ||
+	    (rc = tp_db_exec(db, "INSERT INTO drift_reports (run_id, drift, "
+	    "report) VALUES ($1, $2, $3::jsonb)", 3, p, NULL, e)) != TP_OK ||
+	    (rc = tp_db_run_finish(db, run, 1, NULL, result, e)) != TP_OK ||
+	    (rc = tp_db_commit(db, e)) != TP_OK)
+		tp_db_rollback(db);
+	free(text);
+	return rc;
+}

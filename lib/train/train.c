@@ -1,0 +1,787 @@
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/metrics.h"
+#include "model/modelfile.h"
+#include "model/optim.h"
+#include "base/rng.h"
+#include "model/safetensors.h"
+#include "train/train.h"
+#ifdef TP_CUDA
+#include "model/cuda/adamw.h"
+#include "model/cuda/model.h"
+#endif
+
+void
+tp_train_defaults(tp_train_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->model = tp_default_config;
+	o->epochs = 30;
+	o->batch = 256;
+	o->lr = 1e-3f;
+	o->weight_decay = 1e-2f;
+	o->clip = 1.0f;
+	o->warmup = 0.05f;
+	o->seed = 1;
+	o->threads = 2;
+	o->patience = 5;
+	o->threshold = -1;
+	o->corruption = TP_CORRUPT_MASK;
+	o->rate = 0.3f;
+	o->tau = 0.5f;
+}
+
+static double
+now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* The rows of one mini-batch, gathered from the data set. */
+typedef struct {
+	int32_t *cat;   /* (cap, ncat) */
+	float *num;     /* (cap, nnum) */
+	int8_t *label;  /* (cap) */
+	int cap;
+} minibatch;
+
+static int
+minibatch_init(minibatch *mb, int cap, int ncat, int nnum, tp_err *e)
+{
+	mb->cap = cap;
+	mb->cat = malloc(((size_t)cap * ncat + 1) * sizeof(int32_t));
+	mb->num = malloc(((size_t)cap * nnum + 1) * sizeof(float));
+	mb->label = malloc((size_t)cap + 1);
+	if (mb->cat == NULL || mb->num == NULL || mb->label == NULL)
+		return tp_err_nomem(e, "a mini-batch");
+	return TP_OK;
+}
+
+static void
+minibatch_free(minibatch *mb)
+{
+	free(mb->cat);
+	free(mb->num);
+	free(mb->label);
+}
+
+/* Copies row r of d into slot i of mb. */
+static void
+gather(minibatch *mb, int i, const tp_batch *d, size_t r)
+{
+	memcpy(mb->cat + (size_t)i * d->ncat, d->cat + r * d->ncat,
+	    (size_t)d->ncat * sizeof(int32_t));
+	memcpy(mb->num + (size_t)i * d->nnum, d->num + r * d->nnum,
+	    (size_t)d->nnum * sizeof(float));
+	mb->label[i] = d->label[r];
+}
+
+/* The order of the rows in an epoch: from the seed and the epoch alone. */
+static void
+shuffle(size_t *order, size_t n, uint64_t seed, int epoch)
+{
+	tp_rng r;
+
+	tp_rng_seed(&r, seed ^ ((uint64_t)epoch * UINT64_C(0xd1b54a32d192ed03)));
+	for (size_t i = 0; i < n; i++)
+		order[i] = i;
+	for (size_t i = n; i > 1; i--) {
+		size_t j = (size_t)tp_rng_below(&r, i);
+		size_t t = order[i - 1];
+		order[i - 1] = order[j];
+		order[j] = t;
+	}
+}
+
+int
+tp_score(tp_model *m, const tp_batch *b, float *prob, tp_err *e)
+{
+	int step = m->planned > 0 ? m->planned : 256, rc;
+
+	if ((rc = tp_model_plan(m, step, e)) != TP_OK)
+		return rc;
+	for (size_t r = 0; r < b->n; r += (size_t)step) {
+		int n = b->n - r < (size_t)step ? (int)(b->n - r) : step;
+		tp_model_predict(m, b->cat + r * b->ncat, b->num + r * b->nnum, n,
+		    prob + r);
+	}
+	return TP_OK;
+}
+
+int
+tp_device_parse(const char *name, enum tp_device *d)
+{
+	if (strcmp(name, "cpu") == 0)
+		*d = TP_DEVICE_CPU;
+	else if (strcmp(name, "cuda") == 0)
+		*d = TP_DEVICE_CUDA;
+	else
+		return -1;
+	return 0;
+}
+
+const char *
+tp_device_name(enum tp_device d)
+{
+	return d == TP_DEVICE_CUDA ? "cuda" : "cpu";
+}
+
+#ifdef TP_CUDA
+int
+tp_device_check(enum tp_device d, tp_err *e)
+{
+	tp_cuda g = {0};
+	int rc;
+
+	if (d == TP_DEVICE_CPU)
+		return TP_OK;
+	rc = tp_cuda_open(&g, 0, e);
+	tp_cuda_close(&g);
+	return rc;
+}
+
+/* Rows a GPU scores at once: enough to keep it busy, few enough that the
+ * activations of a forward pass stay small. */
+enum { CUDA_SCORE_ROWS = 4096 };
+
+/* tp_score on cm, in slices of at most the rows cm is planned for. */
+static int
+cuda_score(tp_cuda *g, tp_cuda_model *cm, const tp_batch *b, float *prob,
+    tp_err *e)
+{
+	int rc;
+
+	for (size_t r = 0; r < b->n; r += (size_t)cm->planned) {
+		int n = b->n - r < (size_t)cm->planned ? (int)(b->n - r) :
+		    cm->planned;
+		if ((rc = tp_cuda_model_predict(g, cm, b->cat + r * b->ncat,
+		    b->num + r * b->nnum, n, prob + r, e)) != TP_OK)
+			return rc;
+	}
+	return TP_OK;
+}
+#else
+static int
+no_cuda(tp_err *e)
+{
+	return tp_err_set(e, TP_EUNAVAILABLE,
+	    "this tabpipe was built without CUDA (make CUDA=1)");
+}
+
+int
+tp_device_check(enum tp_device d, tp_err *e)
+{
+	return d == TP_DEVICE_CPU ? TP_OK : no_cuda(e);
+}
+#endif
+
+struct tp_scorer {
+	tp_model *m;
+#ifdef TP_CUDA
+	int gpu;             /* the rows go to the device below */
+	tp_cuda g;
+	tp_cuda_model cm;
+#endif
+};
+
+int
+tp_scorer_open(tp_scorer **out, tp_model *m, enum tp_device d, tp_err *e)
+{
+	tp_scorer *s;
+
+	*out = NULL;
+#ifndef TP_CUDA
+	if (d != TP_DEVICE_CPU)
+		return no_cuda(e);
+#endif
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return tp_err_nomem(e, "a scorer");
+	s->m = m;
+#ifdef TP_CUDA
+	if (d == TP_DEVICE_CUDA) {
+		int rc;
+		s->gpu = 1;
+		if ((rc = tp_cuda_open(&s->g, 0, e)) != TP_OK ||
+		    (rc = tp_cuda_model_init(&s->g, &s->cm, m, e)) != TP_OK) {
+			tp_scorer_close(s);
+			return rc;
+		}
+	}
+#endif
+	*out = s;
+	return TP_OK;
+}
+
+int
+tp_scorer_run(tp_scorer *s, const tp_batch *b, float *prob, tp_err *e)
+{
+#ifdef TP_CUDA
+	if (s->gpu) {
+		int rows = b->n < CUDA_SCORE_ROWS ? (int)b->n : CUDA_SCORE_ROWS;
+		int rc;
+		if (rows == 0)
+			return TP_OK;
+		if ((rc = tp_cuda_model_plan(&s->g, &s->cm, rows, e)) != TP_OK)
+			return rc;
+		return cuda_score(&s->g, &s->cm, b, prob, e);
+	}
+#endif
+	return tp_score(s->m, b, prob, e);
+}
+
+void
+tp_scorer_close(tp_scorer *s)
+{
+	if (s == NULL)
+		return;
+#ifdef TP_CUDA
+	tp_cuda_model_free(&s->cm);
+	tp_cuda_close(&s->g);
+#endif
+	free(s);
+}
+
+/*
+ * Where the steps of training run: the host model and optimiser, or their
+ * mirrors on the GPU. The host optimiser is made either way: on the GPU it
+ * holds the moments that a checkpoint saves and a resumed run starts from.
+ */
+typedef struct {
+	tp_model *m;
+	tp_adamw opt;
+#ifdef TP_CUDA
+	int gpu;
+	tp_cuda g;
+	tp_cuda_model cm;
+	tp_cuda_adamw gopt;
+#endif
+} engine;
+
+/* Room for steps of rows rows and the optimiser; on the GPU, the device is
+ * opened but nothing is sent until engine_start. */
+static int
+engine_open(engine *en, const tp_train_opts *o, tp_model *m,
+    const tp_adamw_config *oc, int rows, tp_err *e)
+{
+	int rc;
+
+	en->m = m;
+	if (o->device == TP_DEVICE_CPU)
+		return (rc = tp_model_plan(m, rows, e)) != TP_OK ? rc :
+		    tp_adamw_init(&en->opt, oc, m->nfloats, e);
+#ifdef TP_CUDA
+	en->gpu = 1;
+	return (rc = tp_adamw_init(&en->opt, oc, m->nfloats, e)) != TP_OK ? rc :
+	    tp_cuda_open(&en->g, 0, e);
+#else
+	return no_cuda(e);
+#endif
+}
+
+/* Sends the weights and the moments, as the host has them now (fresh, or
+ * from a checkpoint), to the device. */
+static int
+engine_start(engine *en, int rows, tp_err *e)
+{
+#ifdef TP_CUDA
+	size_t bytes = en->m->nfloats * sizeof(float);
+	int rc;
+
+	if (!en->gpu)
+		return TP_OK;
+	if ((rc = tp_cuda_model_init(&en->g, &en->cm, en->m, e)) != TP_OK ||
+	    (rc = tp_cuda_model_plan(&en->g, &en->cm, rows, e)) != TP_OK ||
+	    (rc = tp_cuda_adamw_init(&en->g, &en->gopt, &en->opt.cfg,
+	    en->m->nfloats, e)) != TP_OK ||
+	    (rc = tp_cuda_upload(&en->g, en->gopt.m, en->opt.m, bytes, e)) != TP_OK ||
+	    (rc = tp_cuda_upload(&en->g, en->gopt.v, en->opt.v, bytes, e)) != TP_OK)
+		return rc;
+	en->gopt.t = en->opt.t;
+#else
+	(void)en;
+	(void)rows;
+	(void)e;
+#endif
+	return TP_OK;
+}
+
+static float
+engine_classify(engine *en, const minibatch *mb, const float *class_weight,
+    int n)
+{
+#ifdef TP_CUDA
+	if (en->gpu)
+		return tp_cuda_model_classify_step(&en->g, &en->cm, mb->cat,
+		    mb->num, mb->label, class_weight, n, 1);
+#endif
+	return tp_model_classify_step(en->m, mb->cat, mb->num, mb->label,
+	    class_weight, n, 1);
+}
+
+static float
+engine_contrast(engine *en, const minibatch *mb, int n, float tau)
+{
+#ifdef TP_CUDA
+	if (en->gpu)
+		return tp_cuda_model_contrast_step(&en->g, &en->cm, mb->cat,
+		    mb->num, n, tau);
+#endif
+	return tp_model_contrast_step(en->m, mb->cat, mb->num, n, tau);
+}
+
+/* The optimiser's step; returns the gradient norm. */
+static float
+engine_update(engine *en)
+{
+#ifdef TP_CUDA
+	if (en->gpu) {
+		float norm = tp_cuda_adamw_step(&en->g, &en->gopt, en->cm.params,
+		    en->cm.grads, en->m->param, en->m->nparam);
+		en->opt.t = en->gopt.t;
+		return norm;
+	}
+#endif
+	return tp_adamw_step(&en->opt, en->m);
+}
+
+/* A step that gave no finite number: a failure of the device, if there was
+ * one, rather than a divergence. */
+static int
+engine_failure(engine *en, tp_err *e)
+{
+#ifdef TP_CUDA
+	if (en->gpu)
+		return tp_cuda_sync(&en->g, e);
+#else
+	(void)en;
+	(void)e;
+#endif
+	return TP_OK;
+}
+
+static int
+engine_score(engine *en, const tp_batch *b, float *prob, tp_err *e)
+{
+#ifdef TP_CUDA
+	if (en->gpu)
+		return cuda_score(&en->g, &en->cm, b, prob, e);
+#endif
+	return tp_score(en->m, b, prob, e);
+}
+
+/* Brings the device's weights (and with moments, the optimiser's moments)
+ * back to the host, where the best epoch and checkpoints are kept. */
+static int
+engine_fetch(engine *en, int moments, tp_err *e)
+{
+#ifdef TP_CUDA
+	size_t bytes = en->m->nfloats * sizeof(float);
+	int rc;
+
+	if (!en->gpu)
+		return TP_OK;
+	if ((rc = tp_cuda_model_download(&en->g, &en->cm, e)) != TP_OK)
+		return rc;
+	if (moments &&
+	    ((rc = tp_cuda_download(&en->g, en->opt.m, en->gopt.m, bytes, e)) != TP_OK ||
+	    (rc = tp_cuda_download(&en->g, en->opt.v, en->gopt.v, bytes, e)) != TP_OK))
+		return rc;
+#else
+	(void)en;
+	(void)moments;
+	(void)e;
+#endif
+	return TP_OK;
+}
+
+static void
+engine_close(engine *en)
+{
+#ifdef TP_CUDA
+	tp_cuda_adamw_free(&en->gopt);
+	tp_cuda_model_free(&en->cm);
+	tp_cuda_close(&en->g);
+#endif
+	tp_adamw_free(&en->opt);
+}
+
+static int
+optimiser_config(const tp_train_opts *o, size_t rows, tp_adamw_config *c,
+    tp_err *e)
+{
+	long per_epoch = (long)((rows + (size_t)o->batch - 1) / (size_t)o->batch);
+
+	if (rows == 0)
+		return tp_err_set(e, TP_EDATA, "no rows to train on");
+	*c = (tp_adamw_config){
+		.lr = o->lr, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f,
+		.weight_decay = o->weight_decay, .clip = o->clip,
+		.total = per_epoch * o->epochs,
+	};
+	c->warmup = (long)(o->warmup * (float)c->total);
+	return TP_OK;
+}
+
+/* What a checkpoint must agree with to be resumed. */
+static void
+signature(const tp_train_opts *o, const tp_encoding *enc,
+    const tp_batch *train, const tp_batch *valid, char *out, size_t len)
+{
+	char ft[65], fv[65];
+
+	tp_batch_fingerprint(train, ft);
+	tp_batch_fingerprint(valid, fv);
+	snprintf(out, len,
+	    "layers=%d d_model=%d heads=%d d_ff=%d head=%d dropout=%.9g act=%d "
+	    "epochs=%d batch=%d lr=%.9g wd=%.9g clip=%.9g warmup=%.9g seed=%llu "
+	    "threads=%d patience=%d balanced=%d cw=%.9g,%.9g threshold=%.17g "
+	    "encoder=%s encoding=%s train=%s valid=%s",
+	    o->model.layers, o->model.d_model, o->model.heads, o->model.d_ff,
+	    o->model.head_hidden, (double)o->model.dropout, o->model.activation,
+	    o->epochs, o->batch, (double)o->lr, (double)o->weight_decay,
+	    (double)o->clip, (double)o->warmup, (unsigned long long)o->seed,
+	    o->threads, o->patience, o->balanced, (double)o->class_weight[0],
+	    (double)o->class_weight[1], o->threshold,
+	    o->encoder ? o->encoder : "", enc->fingerprint, ft, fv);
+}
+
+/* Everything the next epoch depends on. */
+typedef struct {
+	int epoch;            /* epochs done */
+	int best_epoch, bad_epochs;
+	double best_auc, threshold, f1;
+} progress_state;
+
+static int
+save_checkpoint(const char *path, const tp_model *m, const tp_adamw *opt,
+    const float *best, const progress_state *s, const char *sig, tp_err *e)
+{
+	char buf[8][64];
+	cJSON *md = cJSON_CreateObject();
+	int64_t n = (int64_t)m->nfloats;
+	tp_tensor t[] = {
+		{"params", TP_F32, 1, {n}, m->params},
+		{"best", TP_F32, 1, {n}, best},
+		{"adam.m", TP_F32, 1, {n}, opt->m},
+		{"adam.v", TP_F32, 1, {n}, opt->v},
+	};
+	int rc;
+
+	if (md == NULL)
+		return tp_err_nomem(e, "a checkpoint");
+	snprintf(buf[0], 64, "%d", s->epoch);
+	snprintf(buf[1], 64, "%d", s->best_epoch);
+	snprintf(buf[2], 64, "%d", s->bad_epochs);
+	snprintf(buf[3], 64, "%.17g", s->best_auc);
+	snprintf(buf[4], 64, "%.17g", s->threshold);
+	snprintf(buf[5], 64, "%.17g", s->f1);
+	snprintf(buf[6], 64, "%ld", opt->t);
+	snprintf(buf[7], 64, "%llu", (unsigned long long)m->step);
+	cJSON_AddStringToObject(md, "format", "tabpipe-checkpoint");
+	cJSON_AddStringToObject(md, "signature", sig);
+	cJSON_AddStringToObject(md, "epoch", buf[0]);
+	cJSON_AddStringToObject(md, "best_epoch", buf[1]);
+	cJSON_AddStringToObject(md, "bad_epochs", buf[2]);
+	cJSON_AddStringToObject(md, "best_auc", buf[3]);
+	cJSON_AddStringToObject(md, "threshold", buf[4]);
+	cJSON_AddStringToObject(md, "f1", buf[5]);
+	cJSON_AddStringToObject(md, "adam_t", buf[6]);
+	cJSON_AddStringToObject(md, "model_step", buf[7]);
+	rc = tp_st_save(path, t, 4, md, e);
+	cJSON_Delete(md);
+	return rc;
+}
+
+static int
+load_checkpoint(const char *path, tp_model *m, tp_adamw *opt, float *best,
+    progress_state *s, const char *sig, tp_err *e)
+{
+	tp_st_file f;
+	int64_t n = (int64_t)m->nfloats;
+	float *dst[] = {m->params, best, opt->m, opt->v};
+	static const char *const names[] = {"params", "best", "adam.m", "adam.v"};
+	static const char *const keys[] = {"epoch", "best_epoch", "bad_epochs",
+	    "best_auc", "threshold", "f1", "adam_t", "model_step"};
+	int rc;
+
+	if ((rc = tp_st_open(&f, path, e)) != TP_OK)
+		return rc;
+	const char *fmt = tp_st_meta(&f, "format"), *fsig = tp_st_meta(&f, "signature");
+	if (fmt == NULL || strcmp(fmt, "tabpipe-checkpoint") != 0) {
+		rc = tp_err_set(e, TP_EDATA, "%s: not a tabpipe checkpoint", path);
+		goto out;
+	}
+	if (fsig == NULL || strcmp(fsig, sig) != 0) {
+		rc = tp_err_set(e, TP_EUSAGE,
+		    "%s: made by a run with other options or data: resume with the same ones, or start afresh without --resume",
+		    path);
+		goto out;
+	}
+	for (int i = 0; i < 8; i++)
+		if (tp_st_meta(&f, keys[i]) == NULL) {
+			rc = tp_err_set(e, TP_EDATA, "%s: no \"%s\" in the checkpoint",
+			    path, keys[i]);
+			goto out;
+		}
+	for (int i = 0; i < 4; i++) {
+		tp_tensor t;
+		if ((rc = tp_st_find(&f, names[i], TP_F32, 1, &n, &t, e)) != TP_OK)
+			goto out;
+		memcpy(dst[i], t.data, m->nfloats * sizeof(float));
+	}
+	s->epoch = atoi(tp_st_meta(&f, "epoch"));
+	s->best_epoch = atoi(tp_st_meta(&f, "best_epoch"));
+	s->bad_epochs = atoi(tp_st_meta(&f, "bad_epochs"));
+	s->best_auc = strtod(tp_st_meta(&f, "best_auc"), NULL);
+	s->threshold = strtod(tp_st_meta(&f, "threshold"), NULL);
+	s->f1 = strtod(tp_st_meta(&f, "f1"), NULL);
+	opt->t = strtol(tp_st_meta(&f, "adam_t"), NULL, 10);
+	m->step = strtoull(tp_st_meta(&f, "model_step"), NULL, 10);
+out:
+	tp_st_close(&f);
+	return rc;
+}
+
+static int
+not_finite(float loss, float norm, int epoch, long step, const char *ckpt,
+    tp_err *e)
+{
+	return tp_err_set(e, TP_EDATA,
+	    "training diverged: the %s is %g at epoch %d, step %ld; stopped%s%s%s (try a lower --lr)",
+	    isfinite(loss) ? "gradient norm" : "loss",
+	    isfinite(loss) ? (double)norm : (double)loss, epoch, step,
+	    ckpt ? ", the last checkpoint " : "", ckpt ? ckpt : "",
+	    ckpt ? " is kept" : "");
+}
+
+int
+tp_train(const tp_train_opts *o, const tp_encoding *enc,
+    const tp_batch *train, const tp_batch *valid, tp_model *m,
+    tp_train_result *res, tp_err *e)
+{
+	engine en = {0};
+	tp_adamw_config oc;
+	minibatch mb = {0};
+	progress_state st = {.best_auc = -1, .threshold = 0.5};
+	size_t *order = NULL;
+	float *best = NULL, *prob = NULL, cw[2] = {1, 1};
+	double pos = 0, neg = 0;
+	const float *class_weight = NULL;
+	char sig[1024];
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	if (valid->n == 0)
+		return tp_err_set(e, TP_EDATA, "the validation stream has no rows");
+	if ((rc = optimiser_config(o, train->n, &oc, e)) != TP_OK ||
+	    (rc = tp_model_init(m, &o->model, enc, o->seed, o->threads, e)) != TP_OK)
+		return rc;
+	if (o->encoder != NULL &&
+	    (rc = tp_model_load_encoder(o->encoder, m, enc, e)) != TP_OK)
+		goto out;
+	for (size_t i = 0; i < train->n; i++) {
+		pos += train->label[i] == 1;
+		neg += train->label[i] == 0;
+	}
+	if (o->balanced) {
+		if (pos == 0 || neg == 0) {
+			rc = tp_err_set(e, TP_EDATA, "balanced class weights need both classes in the training rows");
+			goto out;
+		}
+		cw[0] = (float)((pos + neg) / (2 * neg));
+		cw[1] = (float)((pos + neg) / (2 * pos));
+		class_weight = cw;
+	} else if (o->class_weight[0] > 0 && o->class_weight[1] > 0) {
+		memcpy(cw, o->class_weight, sizeof(cw));
+		class_weight = cw;
+	}
+	/* The head starts at the class prior the weighted loss sees; without
+	 * it, the first epochs of a small or unbalanced data set go to
+	 * learning the base rate, and the validation AUC sinks meanwhile
+	 * (early stopping then keeps an epoch before any real learning). */
+	if (pos > 0 && neg > 0)
+		tp_model_set_prior(m, cw[1] * pos / (cw[1] * pos + cw[0] * neg));
+	if ((rc = engine_open(&en, o, m, &oc, o->batch, e)) != TP_OK ||
+	    (rc = minibatch_init(&mb, o->batch, enc->ncat, enc->nnum, e)) != TP_OK)
+		goto out;
+	if ((order = malloc(train->n * sizeof(*order))) == NULL ||
+	    (best = malloc(m->nfloats * sizeof(float))) == NULL ||
+	    (prob = malloc((valid->n + 1) * sizeof(float))) == NULL) {
+		rc = tp_err_nomem(e, "training");
+		goto out;
+	}
+	memcpy(best, m->params, m->nfloats * sizeof(float));
+	signature(o, enc, train, valid, sig, sizeof(sig));
+	if (o->resume && (rc = load_checkpoint(o->checkpoint, m, &en.opt, best,
+	    &st, sig, e)) != TP_OK)
+		goto out;
+	if ((rc = engine_start(&en, o->batch, e)) != TP_OK)
+		goto out;
+
+	while (st.epoch < o->epochs && st.bad_epochs < o->patience) {
+		double t0 = now(), sum = 0;
+		long steps = 0;
+		int epoch = st.epoch + 1;
+		shuffle(order, train->n, o->seed, epoch);
+		for (size_t r = 0; r < train->n; r += (size_t)o->batch) {
+			int n = train->n - r < (size_t)o->batch ?
+			    (int)(train->n - r) : o->batch;
+			for (int i = 0; i < n; i++)
+				gather(&mb, i, train, order[r + (size_t)i]);
+			float loss = engine_classify(&en, &mb, class_weight, n);
+			float norm = engine_update(&en);
+			if (!isfinite(loss) || !isfinite(norm)) {
+				if ((rc = engine_failure(&en, e)) == TP_OK)
+					rc = not_finite(loss, norm, epoch, en.opt.t,
+					    o->checkpoint, e);
+				goto out;
+			}
+			sum += loss;
+			steps++;
+		}
+		double secs = now() - t0;
+		if ((rc = engine_score(&en, valid, prob, e)) != TP_OK ||
+		    (rc = engine_fetch(&en, o->checkpoint != NULL, e)) != TP_OK)
+			goto out;
+		double auc = tp_roc_auc(prob, 1, valid->label, valid->n, e);
+		tp_epoch_report rep = {
+			.epoch = epoch, .epochs = o->epochs, .loss = sum / (double)steps,
+			.valid_auc = auc,
+			.valid_loss = tp_log_loss(prob, valid->label, valid->n),
+			.rows_per_s = (double)train->n / secs, .seconds = secs,
+		};
+		/* NaN (one class only) never improves; the first epoch does. */
+		if (auc > st.best_auc || st.best_auc < 0) {
+			st.best_auc = isnan(auc) ? 0 : auc;
+			st.best_epoch = epoch;
+			st.bad_epochs = 0;
+			memcpy(best, m->params, m->nfloats * sizeof(float));
+			st.threshold = o->threshold >= 0 ? o->threshold :
+			    tp_best_f1_threshold(prob, valid->label, valid->n, &st.f1, e);
+			rep.best = 1;
+		} else
+			st.bad_epochs++;
+		st.epoch = epoch;
+		if (o->checkpoint != NULL &&
+		    (rc = save_checkpoint(o->checkpoint, m, &en.opt, best, &st,
+		    sig, e)) != TP_OK)
+			goto out;
+		if (o->progress != NULL)
+			o->progress(o->ctx, &rep);
+	}
+	memcpy(m->params, best, m->nfloats * sizeof(float));
+	res->threshold = st.threshold;
+	res->valid_auc = st.best_auc;
+	res->valid_f1 = st.f1;
+	res->best_epoch = st.best_epoch;
+	res->epochs_run = st.epoch;
+out:
+	engine_close(&en);
+	minibatch_free(&mb);
+	free(order);
+	free(best);
+	free(prob);
+	if (rc != TP_OK)
+		tp_model_free(m);
+	return rc;
+}
+
+/* Fills slot i and slot i + B of mb with two corrupted views of row r. */
+static void
+make_views(minibatch *mb, int i, int B, const tp_batch *d, size_t r,
+    const tp_train_opts *o, tp_rng *rng)
+{
+	for (int v = 0; v < 2; v++) {
+		int slot = i + v * B;
+		gather(mb, slot, d, r);
+		int32_t *cat = mb->cat + (size_t)slot * d->ncat;
+		float *num = mb->num + (size_t)slot * d->nnum;
+		for (int j = 0; j < d->ncat + d->nnum; j++) {
+			if (tp_rng_float(rng) >= o->rate)
+				continue;
+			size_t from = o->corruption == TP_CORRUPT_RESAMPLE ?
+			    (size_t)tp_rng_below(rng, d->n) : 0;
+			if (j < d->ncat)
+				cat[j] = o->corruption == TP_CORRUPT_MASK ? 0 :
+				    d->cat[from * d->ncat + (size_t)j];
+			else
+				num[j - d->ncat] = o->corruption == TP_CORRUPT_MASK ?
+				    NAN : d->num[from * d->nnum + (size_t)(j - d->ncat)];
+		}
+	}
+}
+
+int
+tp_pretrain(const tp_train_opts *o, const tp_encoding *enc,
+    const tp_batch *data, tp_model *m, tp_err *e)
+{
+	engine en = {0};
+	tp_adamw_config oc;
+	minibatch mb = {0};
+	size_t *order = NULL;
+	tp_rng rng;
+	int rc;
+
+	if (data->n < 2)
+		return tp_err_set(e, TP_EDATA, "pretraining needs at least 2 rows, the stream has %zu",
+		    data->n);
+	if ((rc = optimiser_config(o, data->n, &oc, e)) != TP_OK ||
+	    (rc = tp_model_init(m, &o->model, enc, o->seed, o->threads, e)) != TP_OK)
+		return rc;
+	if ((rc = engine_open(&en, o, m, &oc, 2 * o->batch, e)) != TP_OK ||
+	    (rc = minibatch_init(&mb, 2 * o->batch, enc->ncat, enc->nnum, e)) != TP_OK ||
+	    (rc = engine_start(&en, 2 * o->batch, e)) != TP_OK)
+		goto out;
+	if ((order = malloc(data->n * sizeof(*order))) == NULL) {
+		rc = tp_err_nomem(e, "pretraining");
+		goto out;
+	}
+	tp_rng_seed(&rng, o->seed ^ UINT64_C(0x5ca4f00d));
+	for (int epoch = 1; epoch <= o->epochs; epoch++) {
+		double t0 = now(), sum = 0;
+		long steps = 0;
+		shuffle(order, data->n, o->seed, epoch);
+		for (size_t r = 0; r < data->n; r += (size_t)o->batch) {
+			int n = data->n - r < (size_t)o->batch ?
+			    (int)(data->n - r) : o->batch;
+			/* A batch of one row has no negative pair. */
+			if (n < 2)
+				break;
+			for (int i = 0; i < n; i++)
+				make_views(&mb, i, n, data, order[r + (size_t)i], o, &rng);
+			float loss = engine_contrast(&en, &mb, n, o->tau);
+			float norm = engine_update(&en);
+			if (!isfinite(loss) || !isfinite(norm)) {
+				if ((rc = engine_failure(&en, e)) == TP_OK)
+					rc = not_finite(loss, norm, epoch, en.opt.t, NULL, e);
+				goto out;
+			}
+			sum += loss;
+			steps++;
+		}
+		double secs = now() - t0;
+		tp_epoch_report rep = {
+			.epoch = epoch, .epochs = o->epochs,
+			.loss = steps ? sum / (double)steps : NAN, .valid_auc = NAN,
+			.valid_loss = NAN, .rows_per_s = (double)data->n / secs,
+			.seconds = secs,
+		};
+		if (o->progress != NULL)
+			o->progress(o->ctx, &rep);
+	}
+	rc = engine_fetch(&en, 0, e);
+out:
+	engine_close(&en);
+	minibatch_free(&mb);
+	free(order);
+	if (rc != TP_OK)
+		tp_model_free(m);
+	return rc;
+}

@@ -1,0 +1,127 @@
+/*
+ * train: the loops of supervised training and of contrastive pretraining.
+ *
+ * Training: the head's output biases set to the class prior, shuffled
+ * mini-batches (the order of each epoch drawn from the seed and the epoch
+ * alone), AdamW with warm-up and cosine decay, gradient clipping, and
+ * after each epoch the validation AUC: the best epoch's weights are kept,
+ * training stops after `patience` epochs without a better AUC, and the
+ * decision threshold is the one with the best F1 on validation (or a
+ * fixed one). A checkpoint after each epoch holds everything the next
+ * epoch depends on, so a resumed run ends with the same bytes as one that
+ * was never stopped. A loss that is not finite stops the run; the last
+ * checkpoint stays as it was.
+ *
+ * Pretraining: each row of a batch gives two views, each feature corrupted
+ * with probability `rate`: masked (made missing) or, as SCARF (Bahri et al.
+ * 2022) does, replaced by the same feature of another row drawn at random
+ * from the data (its marginal distribution); the encoder and projector are
+ * trained with NT-Xent.
+ *
+ * Device: the steps, the optimiser and the scoring run on the CPU (lib/
+ * model.h, lib/model/optim.h) or, in a build with CUDA (make CUDA=1), on the GPU
+ * (lib/model/cuda/model.h, lib/model/cuda/adamw.h), where the weights, gradients,
+ * moments and activations stay for the whole run: only batches go in and
+ * losses and probabilities come out, and the weights come back to the host
+ * model for the best epoch, a checkpoint and the end. The loops and the
+ * order of the rows and of the random draws are the same on both, so the
+ * model files are the same files and either device loads them. A device
+ * that cannot be used is an error (TP_EUNAVAILABLE), never the CPU
+ * instead.
+ */
+#ifndef TP_TRAIN_H
+#define TP_TRAIN_H
+
+#include <stdint.h>
+
+#include "data/encoding.h"
+#include "base/err.h"
+#include "model/model.h"
+#include "data/stream.h"
+
+typedef struct {
+	int epoch, epochs;     /* 1-based epoch just finished, and the limit */
+	double loss;           /* mean training loss of the epoch */
+	double valid_auc;      /* NaN for pretraining */
+	double valid_loss;
+	int best;              /* this epoch is the best so far */
+	double rows_per_s;     /* training rows a second in the epoch */
+	double seconds;        /* the epoch's time */
+} tp_epoch_report;
+
+typedef void (*tp_progress_fn)(void *ctx, const tp_epoch_report *r);
+
+enum tp_corruption { TP_CORRUPT_MASK, TP_CORRUPT_RESAMPLE };
+
+enum tp_device { TP_DEVICE_CPU, TP_DEVICE_CUDA };
+
+/* "cpu" or "cuda" into *d; -1 for any other name. */
+int tp_device_parse(const char *name, enum tp_device *d);
+const char *tp_device_name(enum tp_device d);
+/* Whether d can run the model here: always for the CPU; for CUDA, a build
+ * with CUDA and a GPU that opens (TP_EUNAVAILABLE with the reason). Cheap
+ * next to training, so a tool asks before it reads its input. */
+int tp_device_check(enum tp_device d, tp_err *e);
+
+typedef struct {
+	tp_config model;
+	int epochs;
+	int batch;
+	float lr, weight_decay, clip;
+	float warmup;          /* share of all steps spent warming up */
+	uint64_t seed;
+	int threads;           /* CPU threads */
+	enum tp_device device; /* where the model runs */
+	/* Training only */
+	int patience;          /* epochs without a better validation AUC */
+	int balanced;          /* class weights n / (2 n_class) */
+	float class_weight[2]; /* used when set (> 0) and not balanced */
+	double threshold;      /* fixed decision threshold; < 0: best F1 */
+	const char *encoder;   /* pretrained encoder to start from, or NULL */
+	const char *checkpoint;/* where to checkpoint each epoch, or NULL */
+	int resume;            /* continue from the checkpoint */
+	/* Pretraining only */
+	enum tp_corruption corruption;
+	float rate;            /* chance that a feature is corrupted */
+	float tau;             /* NT-Xent temperature */
+	tp_progress_fn progress;
+	void *ctx;
+} tp_train_opts;
+
+/* Defaults: every size in tp_default_config, 30 epochs of 256 rows,
+ * lr 1e-3, weight decay 1e-2, clip 1, warm-up 5 %, patience 5, best-F1
+ * threshold; pretraining masks 30 % of the features, tau 0.5. */
+void tp_train_defaults(tp_train_opts *o);
+
+typedef struct {
+	double threshold;      /* chosen on validation */
+	double valid_auc;      /* of the best epoch */
+	double valid_f1;       /* at the threshold */
+	int best_epoch;
+	int epochs_run;
+} tp_train_result;
+
+/* Trains a classifier; m is initialised here and holds the best weights. */
+int tp_train(const tp_train_opts *o, const tp_encoding *enc,
+    const tp_batch *train, const tp_batch *valid, tp_model *m,
+    tp_train_result *res, tp_err *e);
+
+/* Pretrains an encoder and projector; m is initialised here. */
+int tp_pretrain(const tp_train_opts *o, const tp_encoding *enc,
+    const tp_batch *data, tp_model *m, tp_err *e);
+
+/* Probabilities of the positive class for all rows of b, batch by batch,
+ * on the CPU. */
+int tp_score(tp_model *m, const tp_batch *b, float *prob, tp_err *e);
+
+/* Scoring on a device: on the GPU the weights are uploaded once, when it is
+ * opened, and each call sends only the rows. m must outlive the scorer and
+ * keep its weights while it is open. tp_scorer_close accepts NULL. */
+typedef struct tp_scorer tp_scorer;
+
+int tp_scorer_open(tp_scorer **s, tp_model *m, enum tp_device d, tp_err *e);
+/* tp_score's result on the scorer's device. */
+int tp_scorer_run(tp_scorer *s, const tp_batch *b, float *prob, tp_err *e);
+void tp_scorer_close(tp_scorer *s);
+
+#endif
