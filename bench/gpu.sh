@@ -109,12 +109,12 @@ sgemm_rate(int n, int runs)
 	if (tp_cuda_sync(&g, &e) != TP_OK)
 		die(&e);
 	for (int i = 0; i < runs; i++) {
-		double t0 = now();
+		double t0 = tp_clock();
 		for (int k = 0; k < 10; k++)
 			tp_cuda_gemm(&g, 0, 0, n, n, n, 1, a, n, b, n, 0, c, n);
 		if (tp_cuda_sync(&g, &e) != TP_OK)
 			die(&e);
-		t[i] = 10 * 2.0 * n * (double)n * n / (now() - t0) * 1e-9;
+		t[i] = 10 * 2.0 * n * (double)n * n / (tp_clock() - t0) * 1e-9;
 	}
 	tp_cuda_free(a);
 	tp_cuda_free(b);
@@ -153,7 +153,7 @@ main(int argc, char **argv)
 	for (int k = 0; k < 2; k++) {
 		size_t B = (size_t)batch[k];
 		for (int i = -1; i < runs; i++) {
-			double t0 = now();
+			double t0 = tp_clock();
 			for (size_t r = 0; r < d.n; r += B) {
 				tp_batch b = slice(&d, r, d.n - r < B ? d.n - r : B);
 				if (tp_scorer_run(s, &b, prob + r, &e) != TP_OK)
@@ -161,7 +161,7 @@ main(int argc, char **argv)
 			}
 			/* the first pass plans the device's buffers */
 			if (i >= 0)
-				t[i] = (double)d.n / (now() - t0);
+				t[i] = (double)d.n / (tp_clock() - t0);
 		}
 		printf("infer_rows_per_s_%zu %.0f\n", B, median(t, runs));
 	}
@@ -169,10 +169,10 @@ main(int argc, char **argv)
 		double call[1000];
 		for (int k = 0; k < 1000; k++) {
 			tp_batch b = slice(&d, ((size_t)i * 1000 + (size_t)k) % d.n, 1);
-			double t0 = now();
+			double t0 = tp_clock();
 			if (tp_scorer_run(s, &b, prob, &e) != TP_OK)
 				die(&e);
-			call[k] = now() - t0;
+			call[k] = tp_clock() - t0;
 		}
 		t[i] = median(call, 1000) * 1e6;
 	}

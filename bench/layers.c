@@ -128,10 +128,10 @@ main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof layer / sizeof layer[0]; i++) {
 		double best = 1e30;
 		for (int r = 0; r < reps; r++) {
-			double t0 = now();
+			double t0 = tp_clock();
 			for (int k = 0; k < CALLS; k++)
 				layer[i].run(&s);
-			double t = now() - t0;
+			double t = tp_clock() - t0;
 			if (t < best)
 				best = t;
 		}

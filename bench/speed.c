@@ -16,11 +16,11 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "data/stream.h"
 #include "model/mat.h"
 #include "model/modelfile.h"
-#include "data/stream.h"
+#include "model/score.h"
 #include "timing.h"
-#include "train/train.h"
 
 /* GFLOP/s of a square sgemm of n on the given threads. */
 static double
@@ -42,9 +42,9 @@ sgemm_rate(int n, int threads, int runs)
 	tp_mat_threads(threads);
 	tp_gemm(0, 0, n, n, n, 1.0f, a, n, b, n, 0.0f, c, n); /* warm-up */
 	for (int i = 0; i < runs; i++) {
-		double t0 = now();
+		double t0 = tp_clock();
 		tp_gemm(0, 0, n, n, n, 1.0f, a, n, b, n, 0.0f, c, n);
-		t[i] = 2.0 * n * n * (double)n / (now() - t0) * 1e-9;
+		t[i] = 2.0 * n * n * (double)n / (tp_clock() - t0) * 1e-9;
 	}
 	r = median(t, runs);
 	free(a);
@@ -106,10 +106,10 @@ main(int argc, char **argv)
 		die(&e);
 	printf("forward_mflop_per_row %.4f\n", forward_flops(&m) * 1e-6);
 	for (int i = 0; i < runs; i++) {
-		double t0 = now();
+		double t0 = tp_clock();
 		if (tp_score(&m, &data, prob, &e) != TP_OK)
 			die(&e);
-		t[i] = (double)data.n / (now() - t0);
+		t[i] = (double)data.n / (tp_clock() - t0);
 	}
 	printf("infer_rows_per_s %.0f\n", median(t, runs));
 	tp_model_free(&m);
@@ -125,10 +125,10 @@ main(int argc, char **argv)
 	for (int i = 0; i < runs; i++) {
 		for (int k = 0; k < 1000; k++) {
 			size_t r = (size_t)(i * 1000 + k) % data.n;
-			double t0 = now();
+			double t0 = tp_clock();
 			tp_model_predict(&m, data.cat + r * data.ncat,
 			    data.num + r * data.nnum, 1, prob);
-			call[k] = now() - t0;
+			call[k] = tp_clock() - t0;
 		}
 		t[i] = median(call, 1000) * 1e6;
 	}

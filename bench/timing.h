@@ -1,22 +1,13 @@
 /*
- * timing: the clock and the median that the speed benchmarks' C programs
+ * timing: the median that the speed benchmarks' C programs
  * (bench/speed.c, and the one bench/gpu.sh writes) report with.
  */
 #ifndef TP_BENCH_TIMING_H
 #define TP_BENCH_TIMING_H
 
 #include <stdlib.h>
-#include <time.h>
 
-/* Seconds on the monotonic clock. */
-static inline double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
+#include "base/clock.h"
 
 static inline int
 cmp_double(const void *a, const void *b)

@@ -4,12 +4,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "quality/drift.h"
 #include "base/fileio.h"
-#include "model/modelfile.h"
 #include "data/stream.h"
+#include "model/modelfile.h"
+#include "model/score.h"
+#include "quality/drift.h"
 #include "tool.h"
-#include "train/train.h"
 
 static const char usage[] =
     "usage: tabpipe-drift [-q] [--alpha p] [--bins n] [--db conninfo]\n"

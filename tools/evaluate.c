@@ -3,12 +3,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "quality/evaluate.h"
 #include "base/fileio.h"
-#include "model/modelfile.h"
 #include "data/stream.h"
+#include "model/modelfile.h"
+#include "model/score.h"
+#include "quality/evaluate.h"
 #include "tool.h"
-#include "train/train.h"
 
 static const char usage[] =
     "usage: tabpipe-evaluate [-q] [--bins n] [--db conninfo] [--device cpu|cuda]\n"

@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "data/encoding.h"
 #include "base/fileio.h"
+#include "data/encoding.h"
 #include "data/ingest.h"
 #include "data/stream.h"
 #include "tool.h"

@@ -3,8 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model/modelfile.h"
 #include "data/stream.h"
+#include "model/modelfile.h"
 #include "tool.h"
 #include "train/train.h"
 

@@ -6,7 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "data/csv.h"
+#include "base/fileio.h"
+#include "base/number.h"
 #include "tool.h"
 
 static char name[64] = "tabpipe";

@@ -9,8 +9,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "db/db.h"
 #include "base/err.h"
+#include "db/db.h"
 #include "train/train.h"
 
 #ifndef TABPIPE_VERSION

@@ -3,8 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model/modelfile.h"
+#include "base/fileio.h"
 #include "data/stream.h"
+#include "model/modelfile.h"
 #include "tool.h"
 #include "train/train.h"
 

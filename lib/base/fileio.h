@@ -1,6 +1,6 @@
 /*
  * fileio: outputs that appear under their final name only when complete,
- * and whole-file reads.
+ * whole-file reads, and the hash of a file.
  *
  * An output file is written to a temporary file in the same folder, then
  * flushed, fsync'ed and renamed over the final name, so that a reader never
@@ -31,6 +31,9 @@ void tp_outfile_abort(tp_outfile *o);
 
 /* Reads a whole file ("-" for standard input) into a NUL-terminated buffer. */
 int tp_read_file(const char *path, char **buf, size_t *len, tp_err *e);
+
+/* The SHA-256 of a file's bytes ("-" for standard input), as hex. */
+int tp_file_sha256(const char *path, char out[65], tp_err *e);
 
 /* Opens an input file, "-" for standard input; the name in messages. */
 int tp_open_input(const char *path, FILE **f, tp_err *e);

@@ -1,5 +1,5 @@
 /*
- * csv: a streaming reader of RFC 4180 CSV, and strict number parsing.
+ * csv: a streaming reader and a writer of RFC 4180 CSV.
  *
  * Records are read one at a time from a FILE, so memory does not grow with
  * the file. Accepted: fields quoted with '"' that hold commas, doubled quotes
@@ -45,10 +45,6 @@ const char *tp_csv_name(const tp_csv *c);
 /* 1 if the field is a missing value: unquoted and empty or "NA". */
 int tp_field_missing(const tp_field *f);
 
-/* Parses a whole field as a decimal number ("-12", "3.5", "1e-3"): no spaces,
- * no hex, no "inf" or "nan", nothing after the number. Returns 0 and sets *x,
- * or -1. The result is correctly rounded and does not depend on the locale. */
-int tp_parse_double(const char *s, size_t len, double *x);
 
 /* Writes s as one CSV field, quoted when it holds a comma, quote, CR or LF,
  * or when it would otherwise read back as missing. */

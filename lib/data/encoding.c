@@ -2,9 +2,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "data/encoding.h"
 #include "base/fileio.h"
+#include "base/number.h"
 #include "base/sha256.h"
+#include "data/encoding.h"
 
 static const char *const kind_names[] = {
 	[TP_KIND_IGNORE] = "ignore",

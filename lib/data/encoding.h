@@ -23,9 +23,9 @@
 
 #include <cjson/cJSON.h>
 
-#include "data/csv.h"
 #include "base/err.h"
 #include "base/strmap.h"
+#include "data/csv.h"
 
 enum tp_kind {
 	TP_KIND_IGNORE,      /* read and dropped */

@@ -4,10 +4,11 @@
 #include <string.h>
 #include <strings.h>
 
-#include "data/csv.h"
 #include "base/fileio.h"
-#include "data/ingest.h"
+#include "base/number.h"
 #include "base/rng.h"
+#include "data/csv.h"
+#include "data/ingest.h"
 
 /* The cursor of a query's rows, and how many rows a FETCH brings. */
 #define CURSOR "tabpipe_query"

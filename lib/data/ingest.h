@@ -32,10 +32,10 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "db/db.h"
-#include "data/encoding.h"
 #include "base/err.h"
+#include "data/encoding.h"
 #include "data/stream.h"
+#include "db/db.h"
 
 enum { TP_SPLIT_MAX = 3 };
 

@@ -3,8 +3,8 @@
 #include <string.h>
 
 #include "base/metrics.h"
-#include "data/profile.h"
 #include "base/strmap.h"
+#include "data/profile.h"
 
 const tp_limits tp_default_limits = {
 	.max_missing = 0.5,

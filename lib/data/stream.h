@@ -30,8 +30,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "data/encoding.h"
 #include "base/err.h"
+#include "data/encoding.h"
 
 enum { TP_STREAM_BLOCK_ROWS = 4096 }; /* rows per block the writer makes */
 

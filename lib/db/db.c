@@ -7,9 +7,8 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "db/db.h"
 #include "base/fileio.h"
-#include "base/sha256.h"
+#include "db/db.h"
 
 #ifndef TABPIPE_VERSION
 #define TABPIPE_VERSION "0.0.0"
@@ -433,26 +432,4 @@ tp_model_version_free(tp_model_version *v)
 {
 	free(v->path);
 	v->path = NULL;
-}
-
-int
-tp_file_sha256(const char *path, char out[65], tp_err *e)
-{
-	unsigned char buf[65536], d[32];
-	tp_sha256 s;
-	FILE *f;
-	size_t n;
-	int rc;
-
-	if ((rc = tp_open_input(path, &f, e)) != TP_OK)
-		return rc;
-	tp_sha256_init(&s);
-	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-		tp_sha256_update(&s, buf, n);
-	rc = ferror(f) ? tp_err_set(e, TP_EIO, "%s: read error: %s", path,
-	    strerror(errno)) : TP_OK;
-	tp_close_input(f);
-	tp_sha256_final(&s, d);
-	tp_sha256_hex(d, out);
-	return rc;
 }

@@ -105,7 +105,4 @@ void tp_model_version_free(tp_model_version *v);
 int tp_db_version_by_sha256(tp_db *db, const char *sha256,
     tp_model_version *out, tp_err *e);
 
-/* The SHA-256 of a file's bytes, as hex. */
-int tp_file_sha256(const char *path, char out[65], tp_err *e);
-
 #endif

@@ -12,7 +12,7 @@
 extern "C" {
 #endif
 
-#include "model/model.h"
+#include "model/config.h"
 
 /* One transformer layer's; N = R T rows of tokens. */
 typedef struct {

@@ -1,10 +1,11 @@
 /*
- * mat: the matrix products every layer goes through.
+ * mat: the matrix products of the CPU layers.
  *
  * Row-major single-precision GEMM, C = alpha * op(A) * op(B) + beta * C,
- * plain and strided-batched. The CPU backend is OpenBLAS's cblas_sgemm; a
- * GPU backend implements the same functions, so the layers above do not
- * change with the device.
+ * plain and strided-batched, on OpenBLAS's cblas_sgemm. The GPU layers do
+ * not come through here: they call tp_cuda_gemm and tp_cuda_gemm_batched
+ * (lib/model/cuda/device.h), which take the same arguments on device
+ * pointers and a stream.
  */
 #ifndef TP_MAT_H
 #define TP_MAT_H

@@ -33,24 +33,10 @@
 
 #include <cjson/cJSON.h>
 
-#include "data/encoding.h"
 #include "base/err.h"
 #include "base/rng.h"
-
-enum tp_activation { TP_GELU, TP_RELU };
-
-typedef struct {
-	int layers;         /* L, transformer layers */
-	int d_model;        /* C */
-	int heads;          /* NH; C must be a multiple */
-	int d_ff;           /* feed-forward hidden size */
-	int head_hidden;    /* H of the classifier and projector heads */
-	int proj_dim;       /* P, projector output */
-	float dropout;      /* rate of every dropout */
-	enum tp_activation activation; /* of the feed-forward */
-} tp_config;
-
-extern const tp_config tp_default_config;
+#include "data/encoding.h"
+#include "model/config.h"
 
 /* Which part of the model a parameter belongs to. */
 enum tp_part { TP_PART_ENCODER, TP_PART_HEAD, TP_PART_PROJECTOR };
@@ -150,10 +136,5 @@ void tp_model_predict(tp_model *m, const int32_t *cat, const float *num,
  * other view of the same rows: NT-Xent with temperature tau. */
 float tp_model_contrast_step(tp_model *m, const int32_t *cat,
     const float *num, int B, float tau);
-
-/* The config as JSON, and back (with its checks). */
-cJSON *tp_config_to_json(const tp_config *cfg);
-int tp_config_from_json(tp_config *cfg, const cJSON *json, tp_err *e);
-int tp_config_check(const tp_config *cfg, tp_err *e);
 
 #endif

@@ -12,8 +12,8 @@
 #ifndef TP_MODELFILE_H
 #define TP_MODELFILE_H
 
-#include "data/encoding.h"
 #include "base/err.h"
+#include "data/encoding.h"
 #include "model/model.h"
 
 enum { TP_WITH_HEAD = 1, TP_WITH_PROJECTOR = 2 };

@@ -3,10 +3,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "data/csv.h"
-#include "quality/drift.h"
-#include "serve/predict.h"
+#include "base/number.h"
 #include "base/stats.h"
+#include "data/request.h"
+#include "quality/drift.h"
 
 const tp_drift_opts tp_drift_defaults = {
 	.bins = 10,
@@ -424,7 +424,7 @@ tp_drift_load_predictions(tp_db *db, const char *since,
 					compare[c] = 1;
 		cJSON_Delete(j);
 		cur->n++;
-		if ((rc = tp_predict_parse_request(enc, f, strlen(f), i + 1,
+		if ((rc = tp_request_parse(enc, f, strlen(f), i + 1,
 		    tp_batch_row(cur, cur->n - 1), NULL, e)) != TP_OK) {
 			tp_err_prefix(e, "predictions row %d: features", i + 1);
 			goto fail;

@@ -31,10 +31,10 @@
 
 #include <cjson/cJSON.h>
 
-#include "db/db.h"
-#include "data/encoding.h"
 #include "base/err.h"
+#include "data/encoding.h"
 #include "data/stream.h"
+#include "db/db.h"
 
 /* The share given to an empty bin in the PSI's logarithm. */
 #define TP_DRIFT_EPS 1e-4

@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "quality/evaluate.h"
 #include "base/metrics.h"
+#include "quality/evaluate.h"
 
 /* A labelled row, to sort by probability. */
 typedef struct {

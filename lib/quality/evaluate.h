@@ -18,8 +18,8 @@
 
 #include <cjson/cJSON.h>
 
-#include "db/db.h"
 #include "base/err.h"
+#include "db/db.h"
 
 /* A point of the ROC curve: the rates when rows with p >= threshold are
  * called positive. */

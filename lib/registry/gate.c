@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "data/csv.h"
+#include "base/number.h"
 #include "registry/gate.h"
 
 /* The metrics of tabpipe-evaluate's report that are single numbers. */

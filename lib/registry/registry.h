@@ -16,8 +16,8 @@
 
 #include <cjson/cJSON.h>
 
-#include "db/db.h"
 #include "base/err.h"
+#include "db/db.h"
 #include "registry/gate.h"
 
 typedef struct {

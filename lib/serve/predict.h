@@ -1,5 +1,6 @@
 /*
- * predict: a model scoring rows, and its predictions written and logged.
+ * predict: a model scoring rows, and its predictions written and logged
+ * (lib/db/predlog.h).
  *
  * A predictor is a loaded model with what scoring needs besides weights:
  * its encoding, decision threshold, the SHA-256 of its file and, when the
@@ -11,16 +12,12 @@
  * encoded here with the encoding stored in the model as tabpipe-ingest
  * --encoding would encode it, except that the header may leave out the
  * target column (data to score has no outcome yet). A request of the
- * serving mode is one JSON object of raw feature values, made into one row.
+ * serving mode is one JSON object of raw feature values, made into one row
+ * (lib/data/request.h).
  *
  * Predictions are "id,probability,label" CSV or JSON lines; the label is 1
  * when the probability reaches the model's threshold. Probabilities are
  * printed with %.9g, which gives a float32 back exactly.
- *
- * The prediction log buffers rows in COPY's text format and sends them to
- * the predictions table with one COPY FROM STDIN (one statement, so one
- * transaction) when enough rows are waiting or the oldest has waited long
- * enough, and when closed.
  */
 #ifndef TP_PREDICT_H
 #define TP_PREDICT_H
@@ -28,12 +25,13 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "db/db.h"
-#include "data/encoding.h"
 #include "base/err.h"
+#include "data/encoding.h"
+#include "data/stream.h"
+#include "db/db.h"
+#include "db/predlog.h"
 #include "model/model.h"
 #include "model/modelfile.h"
-#include "data/stream.h"
 
 typedef struct {
 	tp_model model;
@@ -43,7 +41,7 @@ typedef struct {
 	char sha256[65];       /* of the file's bytes */
 	int version;           /* registry version, 0 when not registered */
 	struct tp_scorer *scorer; /* the device that tp_predict_run scores on
-	                             (lib/train/train.h, owned); NULL: the CPU */
+	                             (lib/model/score.h, owned); NULL: the CPU */
 } tp_predictor;
 
 /* Loads a model named by ref: a file or, with a database, a registry
@@ -80,51 +78,6 @@ void tp_predict_source_close(tp_predict_source *s); /* accepts NULL */
  * the number of rows, 0 at the end, -1 on bad data or a read error; a bad
  * CSV row is "name:line: column N (NAME): what". */
 long tp_predict_source_read(tp_predict_source *s, tp_batch *b, tp_err *e);
-
-/* Makes one request, a JSON object of feature values by column name, into
- * row (shaped as enc): numbers (or strings holding one) for numeric
- * columns, strings (or numbers) for categorical ones, null or absence for a
- * missing value; a category not in the vocabulary is unseen. Values of the
- * target and of ignored columns are accepted and not used. The id is the
- * member "id" (or the encoding's id column), an integer; record when there
- * is none. A malformed request is TP_EDATA with why in e. When features is
- * not NULL it gets the request as compact JSON, to free. */
-int tp_predict_parse_request(const tp_encoding *enc, const char *line,
-    size_t len, int64_t record, tp_row row, char **features, tp_err *e);
-
-/* The prediction log. Zeroed with db set, or initialised: */
-typedef struct {
-	tp_db *db;             /* where the predictions table is */
-	int64_t run;           /* the run the rows belong to */
-	size_t max_rows;       /* send when this many rows wait */
-	double max_wait;       /* or when the oldest has waited this long (s) */
-	char *buf;             /* rows in COPY text format */
-	size_t len, cap;       /* bytes in buf, allocated */
-	size_t rows;           /* rows in buf */
-	double since;          /* tp_predlog_clock() when the oldest was added */
-	uint64_t logged;       /* rows sent to the table */
-	uint64_t lost;         /* rows dropped by sends that failed */
-} tp_predlog;
-
-enum { TP_PREDLOG_ROWS = 1000 };
-#define TP_PREDLOG_WAIT 2.0
-
-void tp_predlog_init(tp_predlog *l, tp_db *db, int64_t run);
-/* Frees the buffer, sending nothing: flush first. */
-void tp_predlog_free(tp_predlog *l);
-/* Seconds on a monotonic clock. */
-double tp_predlog_clock(void);
-/* Adds one row (features: the request's JSON, or NULL) and sends the
- * buffer when it is due. */
-int tp_predlog_add(tp_predlog *l, const char *model_sha256, int64_t id,
-    float prob, int label, const char *features, tp_err *e);
-/* Whether the buffer is due at time now; and the seconds until it will be
- * for its age, -1 when it is empty. */
-int tp_predlog_due(const tp_predlog *l, double now);
-double tp_predlog_wait(const tp_predlog *l, double now);
-/* Sends the rows buffered, if any. On failure they are dropped (the buffer
- * is emptied either way) and the error says how many. */
-int tp_predlog_flush(tp_predlog *l, tp_err *e);
 
 typedef struct {
 	uint64_t rows;         /* rows scored */

@@ -10,8 +10,10 @@
 
 #include <cjson/cJSON.h>
 
+#include "base/clock.h"
+#include "data/request.h"
+#include "model/score.h"
 #include "serve/serve.h"
-#include "train/train.h"
 
 typedef struct {
 	const tp_serve_opts *o;
@@ -148,7 +150,7 @@ answer(server *s, const char *line, size_t len, tp_err *e)
 	int rc;
 
 	s->c->requests++;
-	rc = tp_predict_parse_request(&s->p->enc, line, len, s->line, row,
+	rc = tp_request_parse(&s->p->enc, line, len, s->line, row,
 	    o->log != NULL ? &features : NULL, &re);
 	if (rc == TP_EDATA) {
 		s->c->errors++;
@@ -270,7 +272,7 @@ wait_for(server *s, int listening, int *input, int *socket_ready, tp_err *e)
 		n = 2;
 	}
 	if (s->o->log != NULL) {
-		double w = tp_predlog_wait(s->o->log, tp_predlog_clock());
+		double w = tp_predlog_wait(s->o->log, tp_clock());
 		if (w >= 0) {
 			ts.tv_sec = (time_t)w;
 			ts.tv_nsec = (long)((w - floor(w)) * 1e9);
@@ -324,7 +326,7 @@ tp_serve(const tp_serve_opts *o, tp_predictor *p, tp_serve_counts *c,
 			}
 			break;
 		}
-		if (o->log != NULL && tp_predlog_due(o->log, tp_predlog_clock()) &&
+		if (o->log != NULL && tp_predlog_due(o->log, tp_clock()) &&
 		    tp_predlog_flush(o->log, &le) != TP_OK)
 			log_failed(&s, &le);
 		if ((rc = wait_for(&s, listening, &input, &socket_ready, e)) !=

@@ -24,8 +24,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "db/db.h"
 #include "base/err.h"
+#include "db/db.h"
 #include "serve/predict.h"
 
 typedef struct {

@@ -2,12 +2,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "base/clock.h"
 #include "base/metrics.h"
+#include "base/rng.h"
 #include "model/modelfile.h"
 #include "model/optim.h"
-#include "base/rng.h"
 #include "model/safetensors.h"
 #include "train/train.h"
 #ifdef TP_CUDA
@@ -33,15 +33,6 @@ tp_train_defaults(tp_train_opts *o)
 	o->corruption = TP_CORRUPT_MASK;
 	o->rate = 0.3f;
 	o->tau = 0.5f;
-}
-
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
 /* The rows of one mini-batch, gathered from the data set. */
@@ -100,154 +91,6 @@ shuffle(size_t *order, size_t n, uint64_t seed, int epoch)
 	}
 }
 
-int
-tp_score(tp_model *m, const tp_batch *b, float *prob, tp_err *e)
-{
-	int step = m->planned > 0 ? m->planned : 256, rc;
-
-	if ((rc = tp_model_plan(m, step, e)) != TP_OK)
-		return rc;
-	for (size_t r = 0; r < b->n; r += (size_t)step) {
-		int n = b->n - r < (size_t)step ? (int)(b->n - r) : step;
-		tp_model_predict(m, b->cat + r * b->ncat, b->num + r * b->nnum, n,
-		    prob + r);
-	}
-	return TP_OK;
-}
-
-int
-tp_device_parse(const char *name, enum tp_device *d)
-{
-	if (strcmp(name, "cpu") == 0)
-		*d = TP_DEVICE_CPU;
-	else if (strcmp(name, "cuda") == 0)
-		*d = TP_DEVICE_CUDA;
-	else
-		return -1;
-	return 0;
-}
-
-const char *
-tp_device_name(enum tp_device d)
-{
-	return d == TP_DEVICE_CUDA ? "cuda" : "cpu";
-}
-
-#ifdef TP_CUDA
-int
-tp_device_check(enum tp_device d, tp_err *e)
-{
-	tp_cuda g = {0};
-	int rc;
-
-	if (d == TP_DEVICE_CPU)
-		return TP_OK;
-	rc = tp_cuda_open(&g, 0, e);
-	tp_cuda_close(&g);
-	return rc;
-}
-
-/* Rows a GPU scores at once: enough to keep it busy, few enough that the
- * activations of a forward pass stay small. */
-enum { CUDA_SCORE_ROWS = 4096 };
-
-/* tp_score on cm, in slices of at most the rows cm is planned for. */
-static int
-cuda_score(tp_cuda *g, tp_cuda_model *cm, const tp_batch *b, float *prob,
-    tp_err *e)
-{
-	int rc;
-
-	for (size_t r = 0; r < b->n; r += (size_t)cm->planned) {
-		int n = b->n - r < (size_t)cm->planned ? (int)(b->n - r) :
-		    cm->planned;
-		if ((rc = tp_cuda_model_predict(g, cm, b->cat + r * b->ncat,
-		    b->num + r * b->nnum, n, prob + r, e)) != TP_OK)
-			return rc;
-	}
-	return TP_OK;
-}
-#else
-static int
-no_cuda(tp_err *e)
-{
-	return tp_err_set(e, TP_EUNAVAILABLE,
-	    "this tabpipe was built without CUDA (make CUDA=1)");
-}
-
-int
-tp_device_check(enum tp_device d, tp_err *e)
-{
-	return d == TP_DEVICE_CPU ? TP_OK : no_cuda(e);
-}
-#endif
-
-struct tp_scorer {
-	tp_model *m;
-#ifdef TP_CUDA
-	int gpu;             /* the rows go to the device below */
-	tp_cuda g;
-	tp_cuda_model cm;
-#endif
-};
-
-int
-tp_scorer_open(tp_scorer **out, tp_model *m, enum tp_device d, tp_err *e)
-{
-	tp_scorer *s;
-
-	*out = NULL;
-#ifndef TP_CUDA
-	if (d != TP_DEVICE_CPU)
-		return no_cuda(e);
-#endif
-	if ((s = calloc(1, sizeof(*s))) == NULL)
-		return tp_err_nomem(e, "a scorer");
-	s->m = m;
-#ifdef TP_CUDA
-	if (d == TP_DEVICE_CUDA) {
-		int rc;
-		s->gpu = 1;
-		if ((rc = tp_cuda_open(&s->g, 0, e)) != TP_OK ||
-		    (rc = tp_cuda_model_init(&s->g, &s->cm, m, e)) != TP_OK) {
-			tp_scorer_close(s);
-			return rc;
-		}
-	}
-#endif
-	*out = s;
-	return TP_OK;
-}
-
-int
-tp_scorer_run(tp_scorer *s, const tp_batch *b, float *prob, tp_err *e)
-{
-#ifdef TP_CUDA
-	if (s->gpu) {
-		int rows = b->n < CUDA_SCORE_ROWS ? (int)b->n : CUDA_SCORE_ROWS;
-		int rc;
-		if (rows == 0)
-			return TP_OK;
-		if ((rc = tp_cuda_model_plan(&s->g, &s->cm, rows, e)) != TP_OK)
-			return rc;
-		return cuda_score(&s->g, &s->cm, b, prob, e);
-	}
-#endif
-	return tp_score(s->m, b, prob, e);
-}
-
-void
-tp_scorer_close(tp_scorer *s)
-{
-	if (s == NULL)
-		return;
-#ifdef TP_CUDA
-	tp_cuda_model_free(&s->cm);
-	tp_cuda_close(&s->g);
-#endif
-	free(s);
-}
-
 /*
  * Where the steps of training run: the host model and optimiser, or their
  * mirrors on the GPU. The host optimiser is made either way: on the GPU it
@@ -281,7 +124,7 @@ engine_open(engine *en, const tp_train_opts *o, tp_model *m,
 	return (rc = tp_adamw_init(&en->opt, oc, m->nfloats, e)) != TP_OK ? rc :
 	    tp_cuda_open(&en->g, 0, e);
 #else
-	return no_cuda(e);
+	return tp_device_check(o->device, e);
 #endif
 }
 
@@ -371,7 +214,7 @@ engine_score(engine *en, const tp_batch *b, float *prob, tp_err *e)
 {
 #ifdef TP_CUDA
 	if (en->gpu)
-		return cuda_score(&en->g, &en->cm, b, prob, e);
+		return tp_score_cuda(&en->g, &en->cm, b, prob, e);
 #endif
 	return tp_score(en->m, b, prob, e);
 }
@@ -626,7 +469,7 @@ tp_train(const tp_train_opts *o, const tp_encoding *enc,
 		goto out;
 
 	while (st.epoch < o->epochs && st.bad_epochs < o->patience) {
-		double t0 = now(), sum = 0;
+		double t0 = tp_clock(), sum = 0;
 		long steps = 0;
 		int epoch = st.epoch + 1;
 		shuffle(order, train->n, o->seed, epoch);
@@ -646,7 +489,7 @@ tp_train(const tp_train_opts *o, const tp_encoding *enc,
 			sum += loss;
 			steps++;
 		}
-		double secs = now() - t0;
+		double secs = tp_clock() - t0;
 		if ((rc = engine_score(&en, valid, prob, e)) != TP_OK ||
 		    (rc = engine_fetch(&en, o->checkpoint != NULL, e)) != TP_OK)
 			goto out;
@@ -745,7 +588,7 @@ tp_pretrain(const tp_train_opts *o, const tp_encoding *enc,
 	}
 	tp_rng_seed(&rng, o->seed ^ UINT64_C(0x5ca4f00d));
 	for (int epoch = 1; epoch <= o->epochs; epoch++) {
-		double t0 = now(), sum = 0;
+		double t0 = tp_clock(), sum = 0;
 		long steps = 0;
 		shuffle(order, data->n, o->seed, epoch);
 		for (size_t r = 0; r < data->n; r += (size_t)o->batch) {
@@ -766,7 +609,7 @@ tp_pretrain(const tp_train_opts *o, const tp_encoding *enc,
 			sum += loss;
 			steps++;
 		}
-		double secs = now() - t0;
+		double secs = tp_clock() - t0;
 		tp_epoch_report rep = {
 			.epoch = epoch, .epochs = o->epochs,
 			.loss = steps ? sum / (double)steps : NAN, .valid_auc = NAN,

@@ -18,26 +18,26 @@
  * from the data (its marginal distribution); the encoder and projector are
  * trained with NT-Xent.
  *
- * Device: the steps, the optimiser and the scoring run on the CPU (lib/
- * model.h, lib/model/optim.h) or, in a build with CUDA (make CUDA=1), on the GPU
- * (lib/model/cuda/model.h, lib/model/cuda/adamw.h), where the weights, gradients,
- * moments and activations stay for the whole run: only batches go in and
- * losses and probabilities come out, and the weights come back to the host
- * model for the best epoch, a checkpoint and the end. The loops and the
- * order of the rows and of the random draws are the same on both, so the
- * model files are the same files and either device loads them. A device
- * that cannot be used is an error (TP_EUNAVAILABLE), never the CPU
- * instead.
+ * Device (lib/model/score.h): the steps, the optimiser and the validation
+ * scores run on the CPU (lib/model/model.h, lib/model/optim.h) or, in a
+ * build with CUDA (make CUDA=1), on the GPU (lib/model/cuda/model.h,
+ * lib/model/cuda/adamw.h), where the weights, gradients, moments and
+ * activations stay for the whole run: only batches go in and losses and
+ * probabilities come out, and the weights come back to the host model for
+ * the best epoch, a checkpoint and the end. The loops and the order of the
+ * rows and of the random draws are the same on both, so the model files
+ * are the same files and either device loads them.
  */
 #ifndef TP_TRAIN_H
 #define TP_TRAIN_H
 
 #include <stdint.h>
 
-#include "data/encoding.h"
 #include "base/err.h"
-#include "model/model.h"
+#include "data/encoding.h"
 #include "data/stream.h"
+#include "model/model.h"
+#include "model/score.h"
 
 typedef struct {
 	int epoch, epochs;     /* 1-based epoch just finished, and the limit */
@@ -52,16 +52,6 @@ typedef struct {
 typedef void (*tp_progress_fn)(void *ctx, const tp_epoch_report *r);
 
 enum tp_corruption { TP_CORRUPT_MASK, TP_CORRUPT_RESAMPLE };
-
-enum tp_device { TP_DEVICE_CPU, TP_DEVICE_CUDA };
-
-/* "cpu" or "cuda" into *d; -1 for any other name. */
-int tp_device_parse(const char *name, enum tp_device *d);
-const char *tp_device_name(enum tp_device d);
-/* Whether d can run the model here: always for the CPU; for CUDA, a build
- * with CUDA and a GPU that opens (TP_EUNAVAILABLE with the reason). Cheap
- * next to training, so a tool asks before it reads its input. */
-int tp_device_check(enum tp_device d, tp_err *e);
 
 typedef struct {
 	tp_config model;
@@ -109,19 +99,5 @@ int tp_train(const tp_train_opts *o, const tp_encoding *enc,
 /* Pretrains an encoder and projector; m is initialised here. */
 int tp_pretrain(const tp_train_opts *o, const tp_encoding *enc,
     const tp_batch *data, tp_model *m, tp_err *e);
-
-/* Probabilities of the positive class for all rows of b, batch by batch,
- * on the CPU. */
-int tp_score(tp_model *m, const tp_batch *b, float *prob, tp_err *e);
-
-/* Scoring on a device: on the GPU the weights are uploaded once, when it is
- * opened, and each call sends only the rows. m must outlive the scorer and
- * keep its weights while it is open. tp_scorer_close accepts NULL. */
-typedef struct tp_scorer tp_scorer;
-
-int tp_scorer_open(tp_scorer **s, tp_model *m, enum tp_device d, tp_err *e);
-/* tp_score's result on the scorer's device. */
-int tp_scorer_run(tp_scorer *s, const tp_batch *b, float *prob, tp_err *e);
-void tp_scorer_close(tp_scorer *s);
 
 #endif

@@ -22,8 +22,8 @@
 
 #include <check.h>
 
-#include "model/cuda/device.h"
 #include "base/rng.h"
+#include "model/cuda/device.h"
 
 #define TOL 1e-4
 

@@ -2,8 +2,8 @@
  * warm-up, decay on the marked tensors only. */
 #include <string.h>
 
-#include "model/cuda/adamw.h"
 #include "cuda_test.h"
+#include "model/cuda/adamw.h"
 
 /* Tensors that decay and tensors that do not, side by side, as a model's
  * weights and biases are. */

@@ -4,8 +4,8 @@
 #include <math.h>
 #include <string.h>
 
-#include "model/cuda/layers.h"
 #include "cuda_test.h"
+#include "model/cuda/layers.h"
 #include "model/layers.h"
 
 enum { B = 5, T = 7, NC = 3, NN = 4, C = 16, NH = 4, H = 24 };

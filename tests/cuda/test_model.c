@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cuda_test.h"
 #include "model/cuda/adamw.h"
 #include "model/cuda/model.h"
-#include "cuda_test.h"
 #include "model/modelfile.h"
 
 enum { ROWS = 64, STEPS = 3 };

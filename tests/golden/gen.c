@@ -14,9 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/rng.h"
 #include "model/model.h"
 #include "model/modelfile.h"
-#include "base/rng.h"
 #include "model/safetensors.h"
 
 enum { ROWS = 16, NCAT = 3, NNUM = 4 };

@@ -9,8 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "data/csv.h"
+#include "base/number.h"
 #include "base/rng.h"
+#include "data/csv.h"
 #include "suites.h"
 
 enum { CHUNK = 1 << 20 }; /* the reader's first buffer size */

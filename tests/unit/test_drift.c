@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "quality/drift.h"
 #include "base/stats.h"
+#include "quality/drift.h"
 #include "suites.h"
 
 /* Relative agreement, with an absolute floor for values near 0. */

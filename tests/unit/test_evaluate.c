@@ -11,8 +11,8 @@
 
 #include <cjson/cJSON.h>
 
-#include "quality/evaluate.h"
 #include "base/fileio.h"
+#include "quality/evaluate.h"
 #include "suites.h"
 
 /* Sums in another order than numpy's: equal to a few ulps. */

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/number.h"
 #include "data/csv.h"
 #include "data/ingest.h"
 #include "suites.h"

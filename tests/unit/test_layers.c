@@ -4,9 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/rng.h"
 #include "gradcheck.h"
 #include "model/layers.h"
-#include "base/rng.h"
 #include "suites.h"
 
 enum { B = 3, T = 5, C = 8, NH = 2, NC = 2, NN = 3, H = 6 };

@@ -4,8 +4,8 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "model/mat.h"
 #include "base/rng.h"
+#include "model/mat.h"
 #include "suites.h"
 
 static float

@@ -12,11 +12,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "data/ingest.h"
+#include "data/request.h"
+#include "model/score.h"
 #include "serve/predict.h"
 #include "serve/serve.h"
 #include "suites.h"
-#include "train/train.h"
 
 /* The target comes first, so that leaving it out shifts every column. */
 static const char csv_text[] =
@@ -74,7 +76,7 @@ static int
 parse(const tp_encoding *enc, tp_batch *b, const char *s, char **features,
     tp_err *e)
 {
-	return tp_predict_parse_request(enc, s, strlen(s), 99,
+	return tp_request_parse(enc, s, strlen(s), 99,
 	    tp_batch_row(b, 0), features, e);
 }
 
@@ -316,7 +318,7 @@ START_TEST(test_log_buffer)
 
 	/* No database: nothing may be due while the rows are added. */
 	tp_predlog_init(&l, NULL, 12);
-	ck_assert_int_eq(tp_predlog_due(&l, tp_predlog_clock() + 1e6), 0);
+	ck_assert_int_eq(tp_predlog_due(&l, tp_clock() + 1e6), 0);
 	ck_assert_double_eq(tp_predlog_wait(&l, 0), -1);
 	ck_assert_int_eq(tp_predlog_add(&l, "ab", 5, 0.25f, 0, NULL, &e), TP_OK);
 	ck_assert_int_eq(tp_predlog_add(&l, "ab", -6, 0.75f, 1,

@@ -3,8 +3,8 @@
 
 #include <cuda_runtime.h>
 
-#include "model/cuda/kernel.cuh"
 #include "model/cuda/adamw.h"
+#include "model/cuda/kernel.cuh"
 
 /* Blocks of the norm's first pass: fixed, so that the order of the sum
  * does not depend on the device. */

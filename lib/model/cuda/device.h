@@ -85,8 +85,8 @@ int tp_cuda_download(tp_cuda *g, void *dst, const void *src, size_t bytes,
 /* Zeroes bytes of device memory, in stream order. */
 void tp_cuda_zero(tp_cuda *g, void *p, size_t bytes);
 
-/* lib/model/mat.h's tp_gemm and tp_gemm_batched, with the same meaning of every
- * argument (row-major, op(A) (m,k), op(B) (k,n), leading dimensions and
+/* lib/model/mat.h's tp_gemm and tp_gemm_batched, with the same meaning of
+ * every argument (row-major, op(A) (m,k), op(B) (k,n), leading dimensions and
  * strides in floats), on device pointers. */
 void tp_cuda_gemm(tp_cuda *g, int ta, int tb, int m, int n, int k,
     float alpha, const float *a, int lda, const float *b, int ldb,

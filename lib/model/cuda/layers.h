@@ -52,9 +52,9 @@
 extern "C" {
 #endif
 
-#include "model/cuda/device.h"
-#include "model/layers.h" /* a plain "layers.h" would name this file */
 #include "base/rng.h"
+#include "model/cuda/device.h"
+#include "model/layers.h"
 
 void tp_cuda_embedding_forward(tp_cuda *g, float *out /* (B,T,C) */,
     const int32_t *idx /* (B,NC) */, const float *table /* (rows,C) */,

@@ -28,7 +28,6 @@ extern "C" {
 #endif
 
 #include "model/cuda/device.h"
-/* The path: a plain "model.h" here would name this file. */
 #include "model/model.h"
 
 typedef struct tp_cuda_acts tp_cuda_acts;
