@@ -6,9 +6,9 @@
 
 #include "base/fileio.h"
 #include "data/stream.h"
-#include "model/modelfile.h"
 #include "model/score.h"
 #include "quality/drift.h"
+#include "registry/version.h"
 #include "tool.h"
 
 static const char usage[] =
@@ -62,15 +62,13 @@ main(int argc, char **argv)
 	const char *path = "-", *out = "-", *model = NULL, *conninfo = NULL;
 	const char *reference = NULL, *since = NULL;
 	int quiet = 0, c, rc, recorded = 0;
-	tp_model_version v = {0};
-	tp_model m = {0};
-	tp_model_meta meta = {0};
-	tp_encoding renc = {0}, cenc = {0}, menc = {0};
+	tp_versioned_model vm = {0};
+	tp_encoding renc = {0}, cenc = {0};
 	tp_batch ref = {0}, cur = {0};
 	tp_drift_report rep = {0};
 	tp_outfile report = {0};
 	cJSON *params = NULL, *inputs = NULL, *json = NULL, *result = NULL;
-	char sha[65] = "", *text = NULL;
+	char *text = NULL;
 	float *rscore = NULL, *cscore = NULL;
 	uint8_t *compare = NULL;
 	size_t ncscore = 0;
@@ -111,14 +109,10 @@ main(int argc, char **argv)
 	db = tool_db_open(conninfo);
 	if (since != NULL && db == NULL)
 		tool_die(TP_EUSAGE, "--since reads the predictions table: give a database with --db or TABPIPE_DB");
-	if (model != NULL)
-		tool_model_ref(db, model, &v);
 
-	if ((rc = tp_stream_load(reference, &renc, &ref, &e)) != TP_OK)
-		goto fail;
-	if (model != NULL &&
-	    ((rc = tp_model_load(v.path, &m, &menc, &meta, TP_WITH_HEAD, 1,
-	    &e)) != TP_OK || (rc = tp_file_sha256(v.path, sha, &e)) != TP_OK))
+	if ((model != NULL && (rc = tp_version_load(&vm, db, model, TP_WITH_HEAD,
+	    1, &e)) != TP_OK) ||
+	    (rc = tp_stream_load(reference, &renc, &ref, &e)) != TP_OK)
 		goto fail;
 	if (since != NULL) {
 		if ((compare = calloc((size_t)renc.ncols + 1, 1)) == NULL) {
@@ -126,7 +120,7 @@ main(int argc, char **argv)
 			goto fail;
 		}
 		if ((rc = tp_batch_init(&cur, renc.ncat, renc.nnum, 1, &e)) != TP_OK ||
-		    (rc = tp_drift_load_predictions(db, since, model ? sha : NULL,
+		    (rc = tp_drift_load_predictions(db, since, model ? vm.meta.sha256 : NULL,
 		    &renc, &cur, &cscore, &ncscore, compare, &e)) != TP_OK)
 			goto fail;
 	} else if ((rc = tp_stream_load(path, &cenc, &cur, &e)) != TP_OK) {
@@ -154,7 +148,7 @@ main(int argc, char **argv)
 		cJSON_AddStringToObject(inputs, "current", rep.side[1].fingerprint);
 	cJSON_AddStringToObject(inputs, "encoding", renc.fingerprint);
 	if (model != NULL)
-		cJSON_AddStringToObject(inputs, "model", sha);
+		cJSON_AddStringToObject(inputs, "model", vm.meta.sha256);
 	run = tool_run_start(db, params, inputs);
 
 	if (since == NULL && strcmp(cenc.fingerprint, renc.fingerprint) != 0) {
@@ -163,10 +157,10 @@ main(int argc, char **argv)
 		    path, cenc.fingerprint, reference, renc.fingerprint);
 		goto fail;
 	}
-	if (model != NULL && strcmp(menc.fingerprint, renc.fingerprint) != 0) {
+	if (model != NULL && strcmp(vm.enc.fingerprint, renc.fingerprint) != 0) {
 		rc = tp_err_set(&e, TP_EDATA,
 		    "%s: encoded with %.12s..., the model %s with %.12s...: compare data of the model's encoding",
-		    reference, renc.fingerprint, model, menc.fingerprint);
+		    reference, renc.fingerprint, model, vm.enc.fingerprint);
 		goto fail;
 	}
 	if (ref.n == 0 || (since == NULL && cur.n == 0)) {
@@ -184,8 +178,8 @@ main(int argc, char **argv)
 			rc = tp_err_nomem(&e, "the scores");
 			goto fail;
 		}
-		if ((rc = tp_score(&m, &ref, rscore, &e)) != TP_OK ||
-		    (since == NULL && (rc = tp_score(&m, &cur, cscore, &e)) != TP_OK)) {
+		if ((rc = tp_score(&vm.model, &ref, rscore, &e)) != TP_OK ||
+		    (since == NULL && (rc = tp_score(&vm.model, &cur, cscore, &e)) != TP_OK)) {
 			tp_err_prefix(&e, "%s", model);
 			goto fail;
 		}
@@ -244,10 +238,8 @@ done:
 	tp_drift_report_free(&rep);
 	tp_batch_free(&ref);
 	tp_batch_free(&cur);
-	tp_model_free(&m);
-	tp_model_version_free(&v);
+	tp_versioned_model_free(&vm);
 	tp_encoding_free(&renc);
 	tp_encoding_free(&cenc);
-	tp_encoding_free(&menc);
 	return tool_finish(rc);
 }

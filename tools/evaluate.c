@@ -5,9 +5,9 @@
 
 #include "base/fileio.h"
 #include "data/stream.h"
-#include "model/modelfile.h"
 #include "model/score.h"
 #include "quality/evaluate.h"
+#include "registry/version.h"
 #include "tool.h"
 
 static const char usage[] =
@@ -32,17 +32,15 @@ main(int argc, char **argv)
 	};
 	const char *path = "-", *out = "-", *model = NULL, *conninfo = NULL;
 	int bins = 10, threads = 2, quiet = 0, c, rc;
-	tp_model_version v = {0};
-	tp_model m = {0};
-	tp_model_meta meta = {0};
-	tp_encoding menc = {0}, senc = {0};
+	tp_versioned_model vm = {0};
+	tp_encoding senc = {0};
 	tp_batch b = {0};
 	tp_evaluation ev = {0};
 	tp_scorer *scorer = NULL;
 	enum tp_device device;
 	tp_outfile report = {0};
 	cJSON *params = NULL, *inputs = NULL, *json = NULL, *result = NULL;
-	char sha[65], data[65], *text = NULL;
+	char data[65], *text = NULL;
 	float *prob = NULL;
 	int64_t run = 0, id = 0;
 	tp_db *db;
@@ -69,11 +67,8 @@ main(int argc, char **argv)
 		tool_die(TP_EUSAGE, "-m is required: name the model file or registry reference to evaluate");
 	device = tool_device();
 	db = tool_db_open(conninfo);
-	tool_model_ref(db, model, &v);
-
-	if ((rc = tp_model_load(v.path, &m, &menc, &meta, TP_WITH_HEAD, threads,
-	    &e)) != TP_OK || (rc = tp_file_sha256(v.path, sha, &e)) != TP_OK ||
-	    (rc = tp_stream_load(path, &senc, &b, &e)) != TP_OK)
+	if ((rc = tp_version_load(&vm, db, model, TP_WITH_HEAD, threads,
+	    &e)) != TP_OK || (rc = tp_stream_load(path, &senc, &b, &e)) != TP_OK)
 		goto fail;
 	tp_batch_fingerprint(&b, data);
 	params = cJSON_CreateObject();
@@ -83,21 +78,21 @@ main(int argc, char **argv)
 	inputs = cJSON_CreateObject();
 	cJSON_AddStringToObject(inputs, "stream", data);
 	cJSON_AddStringToObject(inputs, "encoding", senc.fingerprint);
-	cJSON_AddStringToObject(inputs, "model", sha);
+	cJSON_AddStringToObject(inputs, "model", vm.meta.sha256);
 	run = tool_run_start(db, params, inputs);
-	if (strcmp(senc.fingerprint, menc.fingerprint) != 0) {
+	if (strcmp(senc.fingerprint, vm.enc.fingerprint) != 0) {
 		rc = tp_err_set(&e, TP_EDATA,
 		    "%s: encoded with %.12s..., the model %s with %.12s...: ingest it with the model's encoding (tabpipe-ingest --encoding)",
-		    path, senc.fingerprint, model, menc.fingerprint);
+		    path, senc.fingerprint, model, vm.enc.fingerprint);
 		goto fail;
 	}
 	if ((prob = malloc((b.n + 1) * sizeof(*prob))) == NULL) {
 		rc = tp_err_nomem(&e, "the probabilities");
 		goto fail;
 	}
-	if ((rc = tp_scorer_open(&scorer, &m, device, &e)) != TP_OK ||
+	if ((rc = tp_scorer_open(&scorer, &vm.model, device, &e)) != TP_OK ||
 	    (rc = tp_scorer_run(scorer, &b, prob, &e)) != TP_OK ||
-	    (rc = tp_evaluate(&ev, prob, b.label, b.n, meta.threshold, bins,
+	    (rc = tp_evaluate(&ev, prob, b.label, b.n, vm.meta.threshold, bins,
 	    &e)) != TP_OK) {
 		tp_err_prefix(&e, "%s", model);
 		goto fail;
@@ -110,7 +105,7 @@ main(int argc, char **argv)
 		tool_warn("%s: every labelled row is %s: AUC, Gini, KS and the ROC curve are null%s",
 		    path, ev.positives ? "positive" : "negative",
 		    ev.positives ? "" : ", and so are average precision and the precision-recall curve");
-	if ((json = tp_evaluation_json(&ev, sha, v.id > 0 ? v.version : 0,
+	if ((json = tp_evaluation_json(&ev, vm.meta.sha256, vm.version.version,
 	    data)) == NULL || (text = cJSON_Print(json)) == NULL) {
 		rc = tp_err_nomem(&e, "the report");
 		goto fail;
@@ -120,7 +115,7 @@ main(int argc, char **argv)
 	fputs(text, report.f);
 	putc('\n', report.f);
 	if ((rc = tp_outfile_commit(&report, &e)) != TP_OK ||
-	    (db != NULL && (rc = tp_evaluation_record(db, run, v.id, sha, data,
+	    (db != NULL && (rc = tp_evaluation_record(db, run, vm.version.id, vm.meta.sha256, data,
 	    ev.rows, json, &id, &e)) != TP_OK))
 		goto fail;
 	result = cJSON_CreateObject();
@@ -148,8 +143,6 @@ done:
 	tp_evaluation_free(&ev);
 	tp_batch_free(&b);
 	tp_encoding_free(&senc);
-	tp_encoding_free(&menc);
-	tp_model_free(&m);
-	tp_model_version_free(&v);
+	tp_versioned_model_free(&vm);
 	return tool_finish(rc);
 }

@@ -148,7 +148,7 @@ main(int argc, char **argv)
 
 	if ((rc = tp_predictor_open(&p, db, model, nthreads, &e)) != TP_OK ||
 	    (device != TP_DEVICE_CPU &&
-	    (rc = tp_scorer_open(&p.scorer, &p.model, device, &e)) != TP_OK)) {
+	    (rc = tp_scorer_open(&p.scorer, &p.vm.model, device, &e)) != TP_OK)) {
 		tool_report(&e);
 		tp_predictor_free(&p);
 		tp_db_close(db);
@@ -165,10 +165,10 @@ main(int argc, char **argv)
 	cJSON_AddNumberToObject(params, "threads", nthreads);
 	cJSON_AddStringToObject(params, "device", tp_device_name(device));
 	inputs = cJSON_CreateObject();
-	cJSON_AddStringToObject(inputs, "model_sha256", p.sha256);
-	if (p.version > 0)
-		cJSON_AddNumberToObject(inputs, "model_version", p.version);
-	cJSON_AddStringToObject(inputs, "encoding", p.enc.fingerprint);
+	cJSON_AddStringToObject(inputs, "model_sha256", p.vm.meta.sha256);
+	if (p.vm.version.version > 0)
+		cJSON_AddNumberToObject(inputs, "model_version", p.vm.version.version);
+	cJSON_AddStringToObject(inputs, "encoding", p.vm.enc.fingerprint);
 	run = tool_run_start(db, params, inputs);
 	/* Serving keeps a record of every answer; a batch only on request. */
 	if (db != NULL && (log_all || serving)) {
@@ -186,7 +186,7 @@ main(int argc, char **argv)
 	} else {
 		if ((rc = tp_open_input(path, &in, &e)) == TP_OK &&
 		    (rc = tp_predict_source_open(&src, in, strcmp(path, "-") ?
-		    path : "standard input", csv, &p.enc, &e)) == TP_OK)
+		    path : "standard input", csv, &p.vm.enc, &e)) == TP_OK)
 			rc = tp_predict_run(&p, src, stdout, fmt, logp, &counts, &e);
 		/* What was written out is recorded, also when the run failed. */
 		if (logp != NULL) {
@@ -219,7 +219,7 @@ main(int argc, char **argv)
 	else if (!quiet)
 		tool_warn("scored %llu row%s, %llu labelled 1 at threshold %.4g",
 		    (unsigned long long)counts.rows, counts.rows == 1 ? "" : "s",
-		    (unsigned long long)counts.positives, p.meta.threshold);
+		    (unsigned long long)counts.positives, p.vm.meta.threshold);
 	rc = tool_run_finish(db, run, rc, e.msg, result);
 	tp_predlog_free(&log);
 	tp_predict_source_close(src);

@@ -259,32 +259,6 @@ tool_db_open(const char *conninfo)
 	return db;
 }
 
-void
-tool_model_ref(tp_db *db, const char *ref, tp_model_version *v)
-{
-	tp_err e = {0};
-	int rc;
-
-	memset(v, 0, sizeof(*v));
-	if (tp_db_is_model_ref(ref)) {
-		if (db == NULL)
-			tool_die(TP_EUSAGE, "%s: a registry reference needs a "
-			    "database (--db or TABPIPE_DB)", ref);
-		rc = tp_db_resolve_model(db, ref, v, &e);
-	} else if (db != NULL) {
-		char digest[65];
-		if ((rc = tp_file_sha256(ref, digest, &e)) == TP_OK &&
-		    (rc = tp_db_version_by_sha256(db, digest, v, &e)) == TP_OK)
-			tp_model_version_free(v); /* the file given is loaded */
-	} else {
-		rc = TP_OK;
-	}
-	if (rc != TP_OK)
-		exit(tool_report(&e));
-	if (v->path == NULL && (v->path = strdup(ref)) == NULL)
-		tool_die(TP_EINTERNAL, "out of memory");
-}
-
 int64_t
 tool_run_start(tp_db *db, const cJSON *params, const cJSON *inputs)
 {

@@ -104,12 +104,6 @@ int64_t tool_run_start(tp_db *db, const cJSON *params, const cJSON *inputs);
  * failure when status was 0. Closes db. */
 int tool_run_finish(tp_db *db, int64_t run, int status, const char *error,
     const cJSON *result);
-/* Finds the model file that ref names: a file, or with a database a
- * registry reference such as "loans@production" (tp_db_resolve_model). v
- * gets the registered version that the file is (v->id is 0 when it is none
- * or there is no database) and v->path the file to load; ends the tool with
- * the error when there is no such model. */
-void tool_model_ref(tp_db *db, const char *ref, tp_model_version *v);
 /* The model and optimiser options as JSON, for the run's record. */
 cJSON *tool_train_params(const tp_train_opts *o);
 

@@ -5,7 +5,7 @@
 
 #include "base/fileio.h"
 #include "data/stream.h"
-#include "model/modelfile.h"
+#include "registry/version.h"
 #include "tool.h"
 #include "train/train.h"
 
@@ -47,7 +47,8 @@ main(int argc, char **argv)
 	tp_model m = {0};
 	tp_model_meta meta = {.parts = TP_WITH_HEAD};
 	const char *path = "-", *valid_path = NULL, *out = NULL;
-	const char *conninfo = NULL, *name = NULL;
+	const char *conninfo = NULL, *name = NULL, *encoder = NULL;
+	tp_st_file encoder_file = {0};
 	tool_progress progress = {0};
 	cJSON *params = NULL, *inputs = NULL, *result = NULL;
 	int c, rc;
@@ -75,7 +76,7 @@ main(int argc, char **argv)
 			}
 			break;
 		case O_DB: conninfo = optarg; break;
-		case O_ENCODER: o.encoder = optarg; break;
+		case O_ENCODER: encoder = optarg; break;
 		case 'h': tool_usage(0);
 		case O_NAME: name = optarg; break;
 		case 'o': out = optarg; break;
@@ -128,11 +129,11 @@ main(int argc, char **argv)
 	cJSON_AddStringToObject(inputs, "train", meta.data_fingerprint);
 	cJSON_AddStringToObject(inputs, "valid", valid_fingerprint);
 	cJSON_AddStringToObject(inputs, "encoding", enc.fingerprint);
-	if (o.encoder != NULL) {
-		char sha[65];
-		if ((rc = tp_file_sha256(o.encoder, sha, &e)) != TP_OK)
+	if (encoder != NULL) {
+		if ((rc = tp_st_open(&encoder_file, encoder, &e)) != TP_OK)
 			goto fail;
-		cJSON_AddStringToObject(inputs, "encoder", sha);
+		o.encoder = &encoder_file;
+		cJSON_AddStringToObject(inputs, "encoder", encoder_file.sha256);
 	}
 	progress.run = tool_run_start(progress.db, params, inputs);
 	if (progress.run > 0)
@@ -163,7 +164,7 @@ main(int argc, char **argv)
 		char sha[65];
 		int version;
 		if ((rc = tp_file_sha256(out, sha, &e)) != TP_OK ||
-		    (rc = tp_db_register(progress.db, name, out, sha, progress.run,
+		    (rc = tp_version_register(progress.db, name, out, sha, progress.run,
 		    result, &version, &e)) != TP_OK)
 			goto fail;
 		cJSON_AddStringToObject(result, "model", name);
@@ -184,6 +185,7 @@ done:
 	cJSON_Delete(params);
 	cJSON_Delete(inputs);
 	cJSON_Delete(result);
+	tp_st_close(&encoder_file);
 	tp_model_free(&m);
 	tp_batch_free(&train);
 	tp_batch_free(&valid);

@@ -186,3 +186,15 @@ tp_sha256_hex(const unsigned char digest[32], char out[65])
 	}
 	out[64] = '\0';
 }
+
+void
+tp_sha256_hex_of(const void *p, size_t len, char out[65])
+{
+	unsigned char d[32];
+	tp_sha256 s;
+
+	tp_sha256_init(&s);
+	tp_sha256_update(&s, p, len);
+	tp_sha256_final(&s, d);
+	tp_sha256_hex(d, out);
+}

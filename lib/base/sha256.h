@@ -23,5 +23,7 @@ void tp_sha256_final(tp_sha256 *s, unsigned char out[32]);
 void tp_sha256_use_portable(int yes);
 /* The digest as 64 lower-case hex digits and a NUL. */
 void tp_sha256_hex(const unsigned char digest[32], char out[65]);
+/* The hex digest of len bytes at p. */
+void tp_sha256_hex_of(const void *p, size_t len, char out[65]);
 
 #endif

@@ -91,15 +91,10 @@ static int
 hash_json(const cJSON *json, char out[65], tp_err *e)
 {
 	char *text = cJSON_PrintUnformatted(json);
-	unsigned char digest[32];
-	tp_sha256 s;
 
 	if (text == NULL)
 		return tp_err_nomem(e, "the encoding's JSON");
-	tp_sha256_init(&s);
-	tp_sha256_update(&s, text, strlen(text));
-	tp_sha256_final(&s, digest);
-	tp_sha256_hex(digest, out);
+	tp_sha256_hex_of(text, strlen(text), out);
 	free(text);
 	return TP_OK;
 }

@@ -52,6 +52,9 @@ int tp_db_exec(tp_db *db, const char *sql, int n, const char *const *params,
  * TP_EINTERNAL otherwise. */
 int tp_db_failure(tp_db *db, const PGresult *r, const char *what,
     tp_err *e);
+/* The text of a jsonb parameter: j unformatted, or {} when j is NULL;
+ * NULL when memory runs out. To free. */
+char *tp_db_json(const cJSON *j);
 int tp_db_begin(tp_db *db, tp_err *e);
 int tp_db_commit(tp_db *db, tp_err *e);
 void tp_db_rollback(tp_db *db);
@@ -71,38 +74,5 @@ int tp_db_epoch(tp_db *db, int64_t run, int epoch, const cJSON *metrics,
 int tp_db_dataset(tp_db *db, int64_t run, const char *source,
     const char *fingerprint, const char *encoding, uint64_t rows,
     uint64_t rejected, tp_err *e);
-
-/* Registers a model file as the next version of model name (created on
- * first use); *version gets its number. */
-int tp_db_register(tp_db *db, const char *name, const char *path,
-    const char *sha256, int64_t run, const cJSON *metrics, int *version,
-    tp_err *e);
-
-/* A registered model version, found by a reference "NAME@STAGE" (stage
- * production, staging, none or archived, any case; the newest such
- * version) or "NAME@N" (version N) or "NAME@latest". */
-typedef struct {
-	int64_t id;           /* model_versions.id */
-	int version;
-	char stage[16];
-	char sha256[65];
-	char *path;           /* to free */
-} tp_model_version;
-
-/* Whether s reads as a registry reference rather than a file name: it
- * names no existing file and holds an '@' after a non-empty name. */
-int tp_db_is_model_ref(const char *s);
-
-/* Looks ref up in the registry and checks that the file at its path still
- * has the registered SHA-256 (TP_EDATA otherwise); TP_ENOINPUT when no
- * version matches. */
-int tp_db_resolve_model(tp_db *db, const char *ref, tp_model_version *out,
-    tp_err *e);
-void tp_model_version_free(tp_model_version *v);
-
-/* The newest registered version whose file has this SHA-256; out->id is 0
- * when none has. */
-int tp_db_version_by_sha256(tp_db *db, const char *sha256,
-    tp_model_version *out, tp_err *e);
 
 #endif

@@ -3,7 +3,6 @@
 #include <string.h>
 
 #include "model/modelfile.h"
-#include "model/safetensors.h"
 
 static int
 wanted(const tp_param *p, int parts)
@@ -105,8 +104,6 @@ tp_model_load(const char *path, tp_model *m, tp_encoding *enc,
     tp_model_meta *meta, int need, int nthreads, tp_err *e)
 {
 	tp_st_file f;
-	tp_config cfg;
-	cJSON *j = NULL;
 	int rc;
 
 	memset(m, 0, sizeof(*m));
@@ -114,11 +111,28 @@ tp_model_load(const char *path, tp_model *m, tp_encoding *enc,
 	memset(meta, 0, sizeof(*meta));
 	if ((rc = tp_st_open(&f, path, e)) != TP_OK)
 		return rc;
-	const char *format = tp_st_meta(&f, "format");
-	const char *cfgs = tp_st_meta(&f, "config");
-	const char *encs = tp_st_meta(&f, "encoding");
-	const char *thr = tp_st_meta(&f, "threshold");
-	meta->parts = parse_parts(tp_st_meta(&f, "parts"));
+	rc = tp_model_parse(&f, m, enc, meta, need, nthreads, e);
+	tp_st_close(&f);
+	return rc;
+}
+
+int
+tp_model_parse(const tp_st_file *f, tp_model *m, tp_encoding *enc,
+    tp_model_meta *meta, int need, int nthreads, tp_err *e)
+{
+	const char *path = f->path;
+	tp_config cfg;
+	cJSON *j = NULL;
+	int rc;
+
+	memset(m, 0, sizeof(*m));
+	memset(enc, 0, sizeof(*enc));
+	memset(meta, 0, sizeof(*meta));
+	const char *format = tp_st_meta(f, "format");
+	const char *cfgs = tp_st_meta(f, "config");
+	const char *encs = tp_st_meta(f, "encoding");
+	const char *thr = tp_st_meta(f, "threshold");
+	meta->parts = parse_parts(tp_st_meta(f, "parts"));
 	if (format == NULL || strcmp(format, "tabpipe-model") != 0 ||
 	    cfgs == NULL || encs == NULL || thr == NULL || meta->parts < 0) {
 		rc = tp_err_set(e, TP_EDATA,
@@ -129,7 +143,7 @@ tp_model_load(const char *path, tp_model *m, tp_encoding *enc,
 	if ((need & meta->parts) != need) {
 		rc = tp_err_set(e, TP_EDATA,
 		    "%s: holds %s, not the %s this needs (a pretrained encoder is not a classifier: train one with tabpipe-train --encoder)",
-		    path, tp_st_meta(&f, "parts"),
+		    path, tp_st_meta(f, "parts"),
 		    need & TP_WITH_HEAD ? "classifier head" : "projector");
 		goto out;
 	}
@@ -141,11 +155,12 @@ tp_model_load(const char *path, tp_model *m, tp_encoding *enc,
 		    "number from 0 to 1", path, thr);
 		goto out;
 	}
+	memcpy(meta->sha256, f->sha256, sizeof(meta->sha256));
 	snprintf(meta->run_id, sizeof(meta->run_id), "%s",
-	    tp_st_meta(&f, "run_id") ? tp_st_meta(&f, "run_id") : "");
+	    tp_st_meta(f, "run_id") ? tp_st_meta(f, "run_id") : "");
 	snprintf(meta->data_fingerprint, sizeof(meta->data_fingerprint), "%s",
-	    tp_st_meta(&f, "data_fingerprint") ?
-	    tp_st_meta(&f, "data_fingerprint") : "");
+	    tp_st_meta(f, "data_fingerprint") ?
+	    tp_st_meta(f, "data_fingerprint") : "");
 	if ((j = cJSON_Parse(cfgs)) == NULL ||
 	    (rc = tp_config_from_json(&cfg, j, e)) != TP_OK) {
 		rc = j == NULL ? tp_err_set(e, TP_EDATA, "config is not JSON") : rc;
@@ -159,11 +174,10 @@ tp_model_load(const char *path, tp_model *m, tp_encoding *enc,
 	}
 	if ((rc = tp_encoding_from_json(enc, j, path, e)) != TP_OK ||
 	    (rc = tp_model_init(m, &cfg, enc, 0, nthreads, e)) != TP_OK ||
-	    (rc = copy_tensors(&f, m, meta->parts, e)) != TP_OK)
+	    (rc = copy_tensors(f, m, meta->parts, e)) != TP_OK)
 		goto out;
 out:
 	cJSON_Delete(j);
-	tp_st_close(&f);
 	if (rc != TP_OK) {
 		tp_model_free(m);
 		tp_encoding_free(enc);
@@ -172,19 +186,17 @@ out:
 }
 
 int
-tp_model_load_encoder(const char *path, tp_model *m, const tp_encoding *enc,
-    tp_err *e)
+tp_model_load_encoder(const tp_st_file *f, tp_model *m,
+    const tp_encoding *enc, tp_err *e)
 {
-	tp_st_file f;
-	int rc;
-
-	if ((rc = tp_st_open(&f, path, e)) != TP_OK)
-		return rc;
-	const char *encs = tp_st_meta(&f, "encoding");
-	const char *cfgs = tp_st_meta(&f, "config");
+	const char *path = f->path;
+	const char *encs = tp_st_meta(f, "encoding");
+	const char *cfgs = tp_st_meta(f, "config");
 	cJSON *ej = encs ? cJSON_Parse(encs) : NULL, *cj = cfgs ? cJSON_Parse(cfgs) : NULL;
 	const cJSON *fp = cJSON_GetObjectItemCaseSensitive(ej, "fingerprint");
 	tp_config cfg;
+	int rc;
+
 	if (!cJSON_IsString(fp) || cj == NULL) {
 		rc = tp_err_set(e, TP_EDATA, "%s: not a tabpipe model (no encoding or config in its metadata)", path);
 	} else if (strcmp(fp->valuestring, enc->fingerprint) != 0) {
@@ -199,10 +211,9 @@ tp_model_load_encoder(const char *path, tp_model *m, const tp_encoding *enc,
 			    path, cfg.layers, cfg.d_model, cfg.heads, cfg.d_ff,
 			    m->cfg.layers, m->cfg.d_model, m->cfg.heads, m->cfg.d_ff);
 		else
-			rc = copy_tensors(&f, m, 0, e);
+			rc = copy_tensors(f, m, 0, e);
 	}
 	cJSON_Delete(ej);
 	cJSON_Delete(cj);
-	tp_st_close(&f);
 	return rc;
 }

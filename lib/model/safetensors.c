@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "base/fileio.h"
+#include "base/sha256.h"
 #include "model/safetensors.h"
 
 static const char *const dtype_names[] = {"F32", "I32", "I8"};
@@ -142,22 +143,33 @@ check_entry(const tp_st_file *f, const cJSON *d, tp_tensor *t, span *s,
 }
 
 int
-tp_st_open(tp_st_file *f, const char *path, tp_err *e)
+tp_st_read(tp_st_file *f, const char *path, tp_err *e)
 {
 	char *buf;
 	size_t len;
-	span *spans = NULL;
-	int rc, n = 0;
+	int rc;
 
 	memset(f, 0, sizeof(*f));
 	if ((rc = tp_read_file(path, &buf, &len, e)) != TP_OK)
 		return rc;
 	f->buf = (unsigned char *)buf;
 	f->len = len;
+	tp_sha256_hex_of(f->buf, len, f->sha256);
 	if ((f->path = strdup(path)) == NULL) {
 		tp_st_close(f);
 		return tp_err_nomem(e, "a file name");
 	}
+	return TP_OK;
+}
+
+int
+tp_st_parse(tp_st_file *f, tp_err *e)
+{
+	const char *path = f->path;
+	size_t len = f->len;
+	span *spans = NULL;
+	int rc, n = 0;
+
 	uint64_t hlen = 0;
 	for (int i = 0; i < 8 && (size_t)i < len; i++)
 		hlen |= (uint64_t)f->buf[i] << (8 * i);
@@ -212,6 +224,14 @@ fail:
 	free(spans);
 	tp_st_close(f);
 	return rc;
+}
+
+int
+tp_st_open(tp_st_file *f, const char *path, tp_err *e)
+{
+	int rc;
+
+	return (rc = tp_st_read(f, path, e)) != TP_OK ? rc : tp_st_parse(f, e);
 }
 
 int

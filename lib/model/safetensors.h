@@ -39,15 +39,26 @@ typedef struct {
 int tp_st_save(const char *path, const tp_tensor *t, int n,
     const cJSON *metadata, tp_err *e);
 
+/* A file as read: once, whole, so that its SHA-256 is of the very bytes
+ * that are parsed (a file replaced between a hash and a parse of two reads
+ * would be loaded unchecked). */
 typedef struct {
 	char *path;
 	unsigned char *buf;   /* the whole file */
 	size_t len;
+	char sha256[65];      /* of buf, as hex */
 	cJSON *header;        /* the parsed header */
 	size_t data;          /* offset of the data in buf */
 } tp_st_file;
 
+/* Reads path whole and parses its header: tp_st_read, then tp_st_parse. */
 int tp_st_open(tp_st_file *f, const char *path, tp_err *e);
+/* Reads path whole and hashes it, parsing nothing yet: a caller that
+ * expects certain bytes checks the hash before it believes the content. */
+int tp_st_read(tp_st_file *f, const char *path, tp_err *e);
+/* Parses and checks the header of a file tp_st_read has read. Both close
+ * f on failure. */
+int tp_st_parse(tp_st_file *f, tp_err *e);
 void tp_st_close(tp_st_file *f); /* accepts a zeroed f */
 
 /* Finds a tensor, checking its dtype and shape (shape NULL: any); fills

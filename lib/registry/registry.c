@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "registry/registry.h"
+#include "registry/version.h"
 
 /* A time as the registry shows it: ISO 8601, in UTC, to the second. */
 #define UTC(col) "to_char(" col " AT TIME ZONE 'UTC', " \
@@ -322,7 +323,7 @@ tp_registry_promote(tp_db *db, const tp_promotion *p, cJSON **decision,
 	if ((rc = tp_db_begin(db, e)) != TP_OK)
 		goto out;
 	if ((rc = lock_model(db, p->name, mid, e)) != TP_OK ||
-	    (rc = tp_db_resolve_model(db, ref, &cand, e)) != TP_OK ||
+	    (rc = tp_version_resolve(db, ref, &cand, e)) != TP_OK ||
 	    (!p->staging && (rc = production(db, mid, &cid, &cversion, e)) != TP_OK))
 		goto fail;
 	if (strcmp(cand.stage, to) == 0) {
@@ -392,7 +393,7 @@ out:
 	cJSON_Delete(champ);
 	cJSON_Delete(changes);
 	evaluation_free(&ev);
-	tp_model_version_free(&cand);
+	tp_version_free(&cand);
 	free(ref);
 	return rc;
 }
@@ -447,7 +448,7 @@ tp_registry_rollback(tp_db *db, const char *name, const char *reason,
 		    previous);
 		reason = why.text;
 	}
-	if ((rc = tp_db_resolve_model(db, ref, &back, e)) != TP_OK ||
+	if ((rc = tp_version_resolve(db, ref, &back, e)) != TP_OK ||
 	    (rc = set_stage(db, cid, cversion, "Production", "Archived", reason,
 	    changes, e)) != TP_OK ||
 	    (rc = set_stage(db, back.id, back.version, "Archived", "Production",
@@ -466,7 +467,7 @@ fail:
 out:
 	PQclear(r);
 	cJSON_Delete(changes);
-	tp_model_version_free(&back);
+	tp_version_free(&back);
 	free(ref);
 	return rc;
 }

@@ -13,37 +13,12 @@ int
 tp_predictor_open(tp_predictor *p, tp_db *db, const char *ref, int nthreads,
     tp_err *e)
 {
-	tp_model_version v = {0};
 	int rc;
 
 	memset(p, 0, sizeof(*p));
-	if (tp_db_is_model_ref(ref)) {
-		if (db == NULL)
-			return tp_err_set(e, TP_EUSAGE, "%s: a registry reference "
-			    "needs a database (--db or TABPIPE_DB)", ref);
-		if ((rc = tp_db_resolve_model(db, ref, &v, e)) != TP_OK)
-			return rc;
-		p->path = v.path;
-		v.path = NULL;
-	} else if ((p->path = strdup(ref)) == NULL) {
-		return tp_err_nomem(e, "a model's name");
-	}
-	if ((rc = tp_file_sha256(p->path, p->sha256, e)) != TP_OK ||
-	    (rc = tp_model_load(p->path, &p->model, &p->enc, &p->meta,
-	    TP_WITH_HEAD, nthreads, e)) != TP_OK ||
-	    (rc = tp_model_freeze(&p->model, e)) != TP_OK)
-		goto fail;
-	if (v.id != 0) {
-		p->version = v.version;
-	} else if (db != NULL) {
-		if ((rc = tp_db_version_by_sha256(db, p->sha256, &v, e)) != TP_OK)
-			goto fail;
-		p->version = v.id != 0 ? v.version : 0;
-		tp_model_version_free(&v);
-	}
-	return TP_OK;
-fail:
-	tp_predictor_free(p);
+	if ((rc = tp_version_load(&p->vm, db, ref, TP_WITH_HEAD, nthreads,
+	    e)) != TP_OK || (rc = tp_model_freeze(&p->vm.model, e)) != TP_OK)
+		tp_predictor_free(p);
 	return rc;
 }
 
@@ -51,16 +26,14 @@ void
 tp_predictor_free(tp_predictor *p)
 {
 	tp_scorer_close(p->scorer);
-	tp_model_free(&p->model);
-	tp_encoding_free(&p->enc);
-	free(p->path);
+	tp_versioned_model_free(&p->vm);
 	memset(p, 0, sizeof(*p));
 }
 
 int
 tp_predictor_label(const tp_predictor *p, float prob)
 {
-	return (double)prob >= p->meta.threshold;
+	return (double)prob >= p->vm.meta.threshold;
 }
 
 void
@@ -250,7 +223,7 @@ tp_predict_run(tp_predictor *p, tp_predict_source *src, FILE *out,
 	int rc;
 
 	memset(c, 0, sizeof(*c));
-	if ((rc = tp_batch_init(&b, p->enc.ncat, p->enc.nnum,
+	if ((rc = tp_batch_init(&b, p->vm.enc.ncat, p->vm.enc.nnum,
 	    TP_STREAM_BLOCK_ROWS, e)) != TP_OK)
 		return rc;
 	if ((prob = malloc(b.cap * sizeof(*prob))) == NULL) {
@@ -260,13 +233,13 @@ tp_predict_run(tp_predictor *p, tp_predict_source *src, FILE *out,
 	tp_predict_write_header(out, fmt);
 	while ((got = tp_predict_source_read(src, &b, e)) > 0) {
 		if ((rc = p->scorer != NULL ? tp_scorer_run(p->scorer, &b, prob, e) :
-		    tp_score(&p->model, &b, prob, e)) != TP_OK)
+		    tp_score(&p->vm.model, &b, prob, e)) != TP_OK)
 			goto out;
 		for (size_t i = 0; i < b.n; i++) {
 			int label = tp_predictor_label(p, prob[i]);
 			tp_predict_write(out, fmt, b.id[i], prob[i], label, 0);
 			c->positives += (uint64_t)label;
-			if (log != NULL && (rc = tp_predlog_add(log, p->sha256,
+			if (log != NULL && (rc = tp_predlog_add(log, p->vm.meta.sha256,
 			    b.id[i], prob[i], label, NULL, e)) != TP_OK)
 				goto out;
 		}

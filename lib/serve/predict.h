@@ -30,24 +30,19 @@
 #include "data/stream.h"
 #include "db/db.h"
 #include "db/predlog.h"
-#include "model/model.h"
-#include "model/modelfile.h"
+#include "model/score.h"
+#include "registry/version.h"
 
 typedef struct {
-	tp_model model;
-	tp_encoding enc;       /* the encoding stored in the model file */
-	tp_model_meta meta;    /* threshold, training run */
-	char *path;            /* the model file */
-	char sha256[65];       /* of the file's bytes */
-	int version;           /* registry version, 0 when not registered */
-	struct tp_scorer *scorer; /* the device that tp_predict_run scores on
-	                             (lib/model/score.h, owned); NULL: the CPU */
+	tp_versioned_model vm; /* the model, its encoding, threshold, file,
+	                          SHA-256 and registered version */
+	tp_scorer *scorer;     /* the device that tp_predict_run scores on
+	                          (owned); NULL: the CPU */
 } tp_predictor;
 
-/* Loads a model named by ref: a file or, with a database, a registry
- * reference such as "loans@production" (tp_db_resolve_model). With a
- * database, a file that is a registered version gets that version. p is
- * initialised here; nthreads is the number of scoring threads. */
+/* Loads the model ref names (tp_version_load: a file, or with a database
+ * a registry reference such as "loans@production") for scoring on
+ * nthreads threads. p is initialised here. */
 int tp_predictor_open(tp_predictor *p, tp_db *db, const char *ref,
     int nthreads, tp_err *e);
 void tp_predictor_free(tp_predictor *p); /* accepts a zeroed p */

@@ -59,11 +59,11 @@ reload(server *s, const char *why)
 
 	if (tp_predictor_open(&np, s->o->db, s->o->ref, s->o->nthreads,
 	    &e) != TP_OK ||
-	    tp_batch_init(&row, np.enc.ncat, np.enc.nnum, 1, &e) != TP_OK) {
+	    tp_batch_init(&row, np.vm.enc.ncat, np.vm.enc.nnum, 1, &e) != TP_OK) {
 		tp_predictor_free(&np);
 		s->c->reload_failures++;
 		note(s, 1, "%s: reload failed, still serving %s: %s", why,
-		    s->p->path, e.msg);
+		    s->p->vm.path, e.msg);
 		return;
 	}
 	tp_predictor_free(s->p);
@@ -71,11 +71,11 @@ reload(server *s, const char *why)
 	tp_batch_free(&s->row);
 	s->row = row;
 	s->c->reloads++;
-	if (s->p->version > 0)
-		note(s, 0, "%s: reloaded %s, version %d", why, s->p->path,
-		    s->p->version);
+	if (s->p->vm.version.version > 0)
+		note(s, 0, "%s: reloaded %s, version %d", why, s->p->vm.path,
+		    s->p->vm.version.version);
 	else
-		note(s, 0, "%s: reloaded %s", why, s->p->path);
+		note(s, 0, "%s: reloaded %s", why, s->p->vm.path);
 }
 
 /* Whether the reference now names another file than the one serving. */
@@ -86,10 +86,10 @@ stale(server *s)
 	tp_err e = {0};
 	int r;
 
-	if (tp_db_resolve_model(s->o->db, s->o->ref, &v, &e) != TP_OK)
+	if (tp_version_find(s->o->db, s->o->ref, &v, &e) != TP_OK)
 		return 0;
-	r = strcmp(v.sha256, s->p->sha256) != 0;
-	tp_model_version_free(&v);
+	r = strcmp(v.sha256, s->p->vm.meta.sha256) != 0;
+	tp_version_free(&v);
 	return r;
 }
 
@@ -150,7 +150,7 @@ answer(server *s, const char *line, size_t len, tp_err *e)
 	int rc;
 
 	s->c->requests++;
-	rc = tp_request_parse(&s->p->enc, line, len, s->line, row,
+	rc = tp_request_parse(&s->p->vm.enc, line, len, s->line, row,
 	    o->log != NULL ? &features : NULL, &re);
 	if (rc == TP_EDATA) {
 		s->c->errors++;
@@ -160,16 +160,16 @@ answer(server *s, const char *line, size_t len, tp_err *e)
 		return rc;
 	} else {
 		s->row.n = 1;
-		if ((rc = tp_score(&s->p->model, &s->row, &prob, e)) != TP_OK) {
+		if ((rc = tp_score(&s->p->vm.model, &s->row, &prob, e)) != TP_OK) {
 			free(features);
 			return rc;
 		}
 		int label = tp_predictor_label(s->p, prob);
 		tp_predict_write(o->out, TP_PREDICT_JSONL, *row.id, prob, label,
-		    s->p->version);
+		    s->p->vm.version.version);
 		/* The answer matters more than its record: a log that cannot
 		 * be sent is said and the serving goes on. */
-		if (o->log != NULL && tp_predlog_add(o->log, s->p->sha256,
+		if (o->log != NULL && tp_predlog_add(o->log, s->p->vm.meta.sha256,
 		    *row.id, prob, label, features, &re) != TP_OK)
 			log_failed(s, &re);
 		free(features);
@@ -299,10 +299,10 @@ tp_serve(const tp_serve_opts *o, tp_predictor *p, tp_serve_counts *c,
 	tp_err le = {0};
 
 	memset(c, 0, sizeof(*c));
-	if ((rc = tp_batch_init(&s.row, p->enc.ncat, p->enc.nnum, 1, e)) !=
+	if ((rc = tp_batch_init(&s.row, p->vm.enc.ncat, p->vm.enc.nnum, 1, e)) !=
 	    TP_OK)
 		return rc;
-	if (o->db != NULL && tp_db_is_model_ref(o->ref)) {
+	if (o->db != NULL && tp_version_is_ref(o->ref)) {
 		if ((rc = listen_start(&s, e)) != TP_OK)
 			goto out;
 		listening = 1;

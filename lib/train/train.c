@@ -292,7 +292,7 @@ signature(const tp_train_opts *o, const tp_encoding *enc,
 	    (double)o->clip, (double)o->warmup, (unsigned long long)o->seed,
 	    o->threads, o->patience, o->balanced, (double)o->class_weight[0],
 	    (double)o->class_weight[1], o->threshold,
-	    o->encoder ? o->encoder : "", enc->fingerprint, ft, fv);
+	    o->encoder ? o->encoder->path : "", enc->fingerprint, ft, fv);
 }
 
 /* Everything the next epoch depends on. */

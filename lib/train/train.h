@@ -37,6 +37,7 @@
 #include "data/encoding.h"
 #include "data/stream.h"
 #include "model/model.h"
+#include "model/safetensors.h"
 #include "model/score.h"
 
 typedef struct {
@@ -67,7 +68,8 @@ typedef struct {
 	int balanced;          /* class weights n / (2 n_class) */
 	float class_weight[2]; /* used when set (> 0) and not balanced */
 	double threshold;      /* fixed decision threshold; < 0: best F1 */
-	const char *encoder;   /* pretrained encoder to start from, or NULL */
+	const tp_st_file *encoder; /* pretrained encoder to start from (a
+	                          model file as tp_st_open read it), or NULL */
 	const char *checkpoint;/* where to checkpoint each epoch, or NULL */
 	int resume;            /* continue from the checkpoint */
 	/* Pretraining only */

@@ -418,8 +418,8 @@ START_TEST(test_serve_loop)
 	fit(&enc, 1);
 	save_model(&enc, 1, 0.0, path);
 	ck_assert_int_eq(tp_predictor_open(&p, NULL, path, 1, &e), TP_OK);
-	ck_assert_int_eq(p.version, 0);
-	ck_assert_int_eq(strlen(p.sha256), 64);
+	ck_assert_int_eq(p.vm.version.version, 0);
+	ck_assert_int_eq(strlen(p.vm.meta.sha256), 64);
 
 	/* The probability of one row scored as a batch is the answer's. */
 	tp_batch b = {0};
@@ -428,7 +428,7 @@ START_TEST(test_serve_loop)
 	ck_assert_int_eq(parse(&enc, &b, "{\"home\":\"own\",\"age\":40}", NULL,
 	    &e), TP_OK);
 	b.n = 1;
-	ck_assert_int_eq(tp_score(&p.model, &b, &prob, &e), TP_OK);
+	ck_assert_int_eq(tp_score(&p.vm.model, &b, &prob, &e), TP_OK);
 	snprintf(want, sizeof(want),
 	    "{\"id\":4,\"probability\":%.9g,\"label\":1}\n"
 	    "{\"error\":\"unknown column \\\"x\\\"\"}\n"
@@ -460,7 +460,7 @@ START_TEST(test_serve_loop)
 	ck_assert_int_eq(n.failures, 0);
 	ck_assert_msg(strstr(n.last, "SIGHUP: reloaded ") == n.last, "%s", n.last);
 	ck_assert_msg(strstr(answers, ",\"label\":0}\n") != NULL, "%s", answers);
-	ck_assert_double_eq(p.meta.threshold, 1.0);
+	ck_assert_double_eq(p.vm.meta.threshold, 1.0);
 	free(answers);
 
 	/* A failed reload keeps the model. */
