@@ -1,10 +1,11 @@
 /*
- * db: run tracking and the model registry in PostgreSQL, through libpq.
+ * db: the PostgreSQL database, through libpq: the connection, the schema's
+ * migrations, and the record of runs, their epochs and the data sets.
  *
  * A tool opens the database given by its --db option or by TABPIPE_DB (a
  * libpq connection string or URI; the PG* variables and service files work
  * as libpq defines them); with neither, there is no database and the tool
- * records nothing. Opening applies the versioned migrations (lib/db/sql/) that
+ * records nothing. Opening applies the versioned migrations (sql/) that
  * the database lacks, each in its own transaction under an advisory lock,
  * so concurrent tools migrate once. A database that is configured but
  * unreachable is TP_EUNAVAILABLE with libpq's message, before any work.
