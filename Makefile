@@ -36,12 +36,13 @@ LDFLAGS += -fsanitize=address,undefined
 endif
 
 # lib/ is in wings (lib/README.md): every lib/WING/*.c is a module, every
-# tools/*.c but tool.c a tool, every tests/unit/test_*.c a suite of the
-# unit runner.
+# tools/*.c but tool.c a tool, every tests/unit/WING/test_MODULE.c a suite
+# of the unit runner.
 LIB_SRCS = $(wildcard lib/*/*.c)
 LIB_HEADERS = $(wildcard lib/*/*.h)
 TOOLS = $(patsubst tools/%.c,%,$(filter-out tools/tool.c,$(wildcard tools/*.c)))
-UNIT_TESTS = $(patsubst tests/unit/test_%.c,%,$(wildcard tests/unit/test_*.c))
+UNIT_SRCS = $(wildcard tests/unit/*/test_*.c)
+UNIT_SUITES = $(patsubst test_%.c,%,$(notdir $(UNIT_SRCS)))
 
 LIB_OBJS = $(LIB_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/lib/db/migrations.o
 
@@ -51,8 +52,9 @@ include lib/model/cuda/cuda.mk
 endif
 LIB = $(BUILD)/libtabpipe.a
 TOOL_BINS = $(TOOLS:%=$(BUILD)/bin/tabpipe-%)
-UNIT_OBJS = $(UNIT_TESTS:%=$(BUILD)/tests/test_%.o) $(BUILD)/tests/gradcheck.o
-UNIT_RUNNER = $(BUILD)/tests/unit
+UNIT_OBJS = $(UNIT_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/tests/unit/gradcheck.o \
+	$(BUILD)/tests/unit/main.o
+UNIT_RUNNER = $(BUILD)/tests/unit-tests
 SCRIPTS = scripts/common.sh scripts/demo scripts/monitor scripts/pg-server \
 	scripts/pipeline scripts/setup scripts/test
 MAN1 = $(TOOLS:%=man/man1/tabpipe-%.1)
@@ -92,18 +94,26 @@ $(BUILD)/bin/tabpipe-%: $(BUILD)/tools/%.o $(BUILD)/tools/tool.o $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $< $(BUILD)/tools/tool.o $(LIB) $(LDLIBS)
 
-$(BUILD)/tests/%.o: tests/unit/%.c tests/unit/*.h $(LIB_HEADERS)
+# The list of suites, rewritten only when a suite comes or goes.
+$(BUILD)/tests/unit/suites.inc: FORCE
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CHECK_CFLAGS) $(CFLAGS) -c -o $@ $<
+	@printf 'SUITE(%s)\n' $(sort $(UNIT_SUITES)) >$@.new
+	@if cmp -s $@.new $@; then rm $@.new; else mv $@.new $@; fi
 
-$(UNIT_RUNNER): $(BUILD)/tests/main.o $(UNIT_OBJS) $(LIB)
-	$(CC) $(LDFLAGS) -o $@ $(BUILD)/tests/main.o $(UNIT_OBJS) $(LIB) \
+$(BUILD)/tests/unit/%.o: tests/unit/%.c tests/unit/*.h \
+		$(BUILD)/tests/unit/suites.inc $(LIB_HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -Itests/unit -I$(BUILD)/tests/unit $(CHECK_CFLAGS) \
+		$(CFLAGS) -c -o $@ $<
+
+$(UNIT_RUNNER): $(UNIT_OBJS) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $(UNIT_OBJS) $(LIB) \
 		$(CHECK_LIBS) $(LDLIBS)
 
 # Unit tests find their data through TP_TESTDATA; end-to-end tests find the
 # tools through PATH and a throwaway PostgreSQL server through TABPIPE_DB.
 check: all $(UNIT_RUNNER)
-	TP_TESTDATA=tests/data TP_DATA=data $(UNIT_RUNNER)
+	TP_TESTDATA=tests/data TP_DATA=data sh scripts/pg-server run $(UNIT_RUNNER)
 	PATH="$(CURDIR)/$(BUILD)/bin:$$PATH" sh scripts/pg-server run \
 		sh tests/e2e/run.sh
 	sh tests/man.sh $(MAN1) $(MAN5) $(MAN7)
@@ -115,7 +125,7 @@ check-asan:
 
 # Memcheck sees reads of uninitialised memory, which the sanitizers do not.
 check-valgrind: all $(UNIT_RUNNER)
-	sh tests/valgrind.sh $(BUILD)
+	sh scripts/pg-server run sh tests/valgrind.sh $(BUILD)
 
 install: all
 	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
@@ -158,7 +168,7 @@ bench-layers: all
 clean:
 	rm -rf build build-*
 
-.PHONY: all check check-asan check-valgrind install demo train monitor registry db-start \
+.PHONY: FORCE all check check-asan check-valgrind install demo train monitor registry db-start \
 	db-stop bench bench-serve bench-train bench-quality bench-layers clean
 .SECONDARY:
 

@@ -16,7 +16,7 @@ trap 'rm -rf "$work"' EXIT
 echo "valgrind: unit tests" >&2
 # Memcheck runs the code some 30 times slower: Check's timeouts grow too.
 TP_TESTDATA=tests/data TP_DATA=data CK_TIMEOUT_MULTIPLIER=30 \
-	$vg "$build/tests/unit"
+	$vg "$build/tests/unit-tests"
 
 # Each tool on 600 rows of credit_data; a status other than the tool's own
 # (99 is memcheck's) fails the script through set -e.

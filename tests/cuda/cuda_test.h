@@ -6,7 +6,7 @@
  * The runner opens one device for all tests and runs them in its own
  * process (a CUDA context does not survive fork). Without a device each
  * test prints "skip: no CUDA device (NAME)" and passes nothing: the runner
- * prints no Check summary and exits 0.
+ * prints the count of tests skipped, no Check summary, and exits 0.
  *
  * Closeness: an element's error relative to its CPU value, or to a tenth
  * of the tensor's largest CPU value where the element is smaller, must be
@@ -27,13 +27,15 @@
 
 #define TOL 1e-4
 
-/* The device, NULL when there is none. */
+/* The device, NULL when there is none; the tests skipped for want of it. */
 extern tp_cuda *gpu;
+extern int skipped;
 
 /* Skips the test when there is no device. */
 #define NEED_GPU(name) do { \
 	if (gpu == NULL) { \
 		printf("skip: no CUDA device (%s)\n", (name)); \
+		skipped++; \
 		fflush(stdout); \
 		return; \
 	} \

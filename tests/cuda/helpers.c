@@ -5,6 +5,7 @@
 #include "cuda_test.h"
 
 tp_cuda *gpu;
+int skipped;
 
 /* What release() frees; a test holds a few dozen buffers. */
 static struct {

@@ -29,6 +29,9 @@ main(void)
 	 * them as passed would pretend. */
 	srunner_run_all(sr, gpu != NULL ? CK_NORMAL : CK_SILENT);
 	failed = srunner_ntests_failed(sr);
+	if (gpu == NULL)
+		printf("tests/cuda: %d tests skipped, none run: no CUDA device\n",
+		    skipped);
 	srunner_free(sr);
 	tp_cuda_close(gpu);
 	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;

@@ -1,5 +1,7 @@
 # Helpers for the end-to-end tests, sourced by each test file. Every check
-# prints "ok - NAME" or "not ok - NAME" with the evidence; run.sh counts.
+# prints "ok - NAME" or "not ok - NAME" with the evidence, or, when it
+# cannot run here, "ok - NAME # SKIP why" as TAP has it; run.sh counts
+# the three apart.
 # $T is a scratch folder of the test file's own, $DATA the data sets.
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/tabpipe-e2e.XXXXXX")
@@ -20,6 +22,9 @@ if [ -n "${TABPIPE_DB:-}" ]; then
 fi
 
 ok() { echo "ok - $1"; }
+
+# skip NAME WHY: a check that cannot run here, and why.
+skip() { echo "ok - $1 # SKIP $2"; }
 
 not_ok() {
 	echo "not ok - $1"

@@ -20,6 +20,12 @@ gradcheck(loss_fn loss, void *ctx, float *x, size_t n, const float *analytic,
 		double scale = fmax(fmax(fabs(num), fabs((double)analytic[i])),
 		    GRADCHECK_FLOOR);
 		double err = fabs(num - (double)analytic[i]) / scale;
+		/* A NaN on either side is the check failing, not an error too
+		 * small to count: it is returned at once. */
+		if (isnan(err)) {
+			*where = i;
+			return err;
+		}
 		if (err > worst) {
 			worst = err;
 			*where = i;

@@ -25,7 +25,9 @@
 /* The loss at the current x, from ctx. */
 typedef double (*loss_fn)(void *ctx);
 
-/* Returns the largest scaled error over x's elements; where says which. */
+/* Returns the largest scaled error over x's elements, where says which;
+ * NaN (which no tolerance admits) when an analytic or a numeric gradient
+ * is NaN. */
 double gradcheck(loss_fn loss, void *ctx, float *x, size_t n,
     const float *analytic, size_t *where);
 

@@ -1,27 +1,18 @@
 /*
- * suites: one Check suite per library module, run together by main.c.
- * Test data lives in $TP_TESTDATA (tests/data) and the real data sets in
- * $TP_DATA (data/).
+ * suites: the unit tests, one Check suite per library module, in folders
+ * of the library's wings: tests/unit/WING/test_MODULE.c defines
+ * MODULE_suite(), and main.c runs every suite the Makefile lists in
+ * suites.inc. Test data lives in $TP_TESTDATA (tests/data), the real data
+ * sets in $TP_DATA (data/), and the suites that need PostgreSQL find a
+ * throwaway server in $TABPIPE_DB.
  */
 #ifndef TP_SUITES_H
 #define TP_SUITES_H
 
 #include <check.h>
 
-Suite *csv_suite(void);
-Suite *drift_suite(void);
-Suite *encoding_suite(void);
-Suite *evaluate_suite(void);
-Suite *golden_suite(void);
-Suite *ingest_suite(void);
-Suite *layers_suite(void);
-Suite *mat_suite(void);
-Suite *metrics_suite(void);
-Suite *model_suite(void);
-Suite *predict_suite(void);
-Suite *profile_suite(void);
-Suite *registry_suite(void);
-Suite *sha256_suite(void);
-Suite *stream_suite(void);
+#define SUITE(name) Suite *name##_suite(void);
+#include "suites.inc"
+#undef SUITE
 
 #endif

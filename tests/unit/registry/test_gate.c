@@ -129,9 +129,9 @@ START_TEST(test_metrics)
 END_TEST
 
 Suite *
-registry_suite(void)
+gate_suite(void)
 {
-	Suite *s = suite_create("registry");
+	Suite *s = suite_create("gate");
 	TCase *tc = tcase_create("gates");
 
 	tcase_add_test(tc, test_parse);

@@ -44,6 +44,41 @@ dot(const float *out, const float *g, size_t n)
 	    where_, (double)(analytic)[where_]); \
 } while (0)
 
+/* The check itself: a NaN gradient, analytic or numeric, fails it,
+ * whatever the other elements' errors (a comparison with NaN is false, so
+ * a NaN never beat a running maximum and passed every check). */
+typedef struct { float *x; int nan_loss; } square_ctx;
+
+/* sum x^2, or NaN (with nan_loss) once x[2] is moved above 0.75. */
+static double
+square_loss(void *v)
+{
+	square_ctx *c = v;
+	double s = 0;
+	for (int i = 0; i < 4; i++)
+		s += (double)c->x[i] * c->x[i];
+	return c->nan_loss && c->x[2] > 0.75f ? NAN : s;
+}
+
+START_TEST(gradcheck_nan)
+{
+	float x[4] = {0.5f, -1.0f, 0.75f, 2.0f}, g[4];
+	square_ctx c = {x, 0};
+	size_t where;
+
+	for (int i = 0; i < 4; i++)
+		g[i] = 2 * x[i];
+	ck_assert(gradcheck(square_loss, &c, x, 4, g, &where) <= GRADCHECK_TOL);
+	g[1] = NAN;
+	ck_assert(!(gradcheck(square_loss, &c, x, 4, g, &where) <= GRADCHECK_TOL));
+	ck_assert_uint_eq(where, 1);
+	g[1] = 2 * x[1];
+	c.nan_loss = 1;
+	ck_assert(!(gradcheck(square_loss, &c, x, 4, g, &where) <= GRADCHECK_TOL));
+	ck_assert_uint_eq(where, 2);
+}
+END_TEST
+
 /* Linear */
 typedef struct { float *out, *inp, *w, *b, *g; int N, IC, OC; } lin_ctx;
 
@@ -506,6 +541,7 @@ layers_suite(void)
 	Suite *s = suite_create("layers");
 	TCase *tc = tcase_create("gradients");
 
+	tcase_add_test(tc, gradcheck_nan);
 	tcase_add_test(tc, linear);
 	tcase_add_test(tc, layernorm);
 	tcase_add_test(tc, linear_transposed);
