@@ -1,5 +1,5 @@
 /* tabpipe-cat: a tensor stream back to CSV. */
-#include <getopt.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -8,8 +8,16 @@
 #include "data/stream.h"
 #include "tool.h"
 
-static const char usage[] =
-    "usage: tabpipe-cat [--encoding] [file ...]\n";
+typedef struct {
+	int encoding;
+} settings;
+
+static const tp_opt options[] = {
+	{.key = "encoding", .offset = offsetof(settings, encoding),
+	    .name = "encoding", .letter = 'e', .type = TP_OPT_FLAG,
+	    .help = "print each stream's encoding instead of its rows"},
+	{0},
+};
 
 /* Prints one stream as CSV rows. The first stream printed sets the header
  * and the encoding that the others must share. */
@@ -83,28 +91,17 @@ print_encoding(const char *path, tp_err *e)
 int
 main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{"encoding", no_argument, NULL, 'e'},
-		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},
-		{NULL, 0, NULL, 0},
-	};
+	settings s = {0};
+	tool_options families[] = {{options, &s}, {NULL, NULL}};
 	char *stdin_only[] = {"-"};
-	int c, encoding = 0, status = TP_OK;
+	int first_operand, status = TP_OK;
 	char first[65] = "";
 	tp_err e = {0};
 
-	tool_init("cat", usage);
-	while ((c = getopt_long(argc, argv, "ehV", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'e': encoding = 1; break;
-		case 'h': tool_usage(0);
-		case 'V': tool_version();
-		default: tool_usage(TP_EUSAGE);
-		}
-	}
-	argc -= optind;
-	argv += optind;
+	tool_init("cat", families, "[file ...]", NULL);
+	first_operand = tool_parse(argc, argv);
+	argc -= first_operand;
+	argv += first_operand;
 	if (argc == 0) {
 		argc = 1;
 		argv = stdin_only;
@@ -112,7 +109,7 @@ main(int argc, char **argv)
 	/* A bad stream is reported and the others still printed; the exit
 	 * status remembers it. */
 	for (int i = 0; i < argc; i++) {
-		int rc = encoding ? print_encoding(argv[i], &e) :
+		int rc = s.encoding ? print_encoding(argv[i], &e) :
 		    cat_stream(argv[i], first, &e);
 		if (rc != TP_OK)
 			status = tool_report(&e);

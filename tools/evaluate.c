@@ -1,128 +1,123 @@
 /* tabpipe-evaluate: a model's measures on a labelled stream. */
-#include <getopt.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/fileio.h"
 #include "data/stream.h"
-#include "model/score.h"
 #include "quality/evaluate.h"
 #include "registry/version.h"
 #include "tool.h"
 
-static const char usage[] =
-    "usage: tabpipe-evaluate [-q] [--bins n] [--db conninfo] [--device cpu|cuda]\n"
-    "           [--threads n] [-o report.json] -m model [file]\n";
+typedef struct {
+	int bins, threads;
+	enum tp_device device;
+	const char *db, *model, *out;
+	int quiet;
+} settings;
+
+#define OPT(field) .key = #field, .offset = offsetof(settings, field)
+
+static const tp_opt options[] = {
+	{OPT(bins), .name = "bins", .arg = "n", .type = TP_OPT_INT, .min = 1,
+	    .max = 10000, .flags = TP_OPT_RECORD,
+	    .help = "equal-width bins of the calibration table"},
+	{OPT(threads), .name = "threads", .arg = "n", .type = TP_OPT_INT,
+	    .min = 1, .max = 256, .flags = TP_OPT_RECORD,
+	    .help = "CPU threads that score"},
+	TP_DEVICE_OPTION(settings, device),
+	TP_DB_OPTION(settings, db),
+	{OPT(model), .name = "model", .letter = 'm', .arg = "model",
+	    .type = TP_OPT_STRING, .flags = TP_OPT_REQUIRED,
+	    .help = "the model file, or a registry reference (NAME@production)"},
+	{OPT(out), .name = "output", .letter = 'o', .arg = "report.json",
+	    .type = TP_OPT_STRING, .help = "where the report goes"},
+	TOOL_QUIET(settings, quiet),
+	{0},
+};
+
+/* The model's probabilities for b's rows, on the device, measured. */
+static int
+measure(const settings *s, tp_versioned_model *vm, const char *path,
+    const tp_encoding *enc, const tp_batch *b, tp_evaluation *ev, tp_err *e)
+{
+	tp_scorer *scorer = NULL;
+	float *prob = NULL;
+	int rc;
+
+	if (strcmp(enc->fingerprint, vm->enc.fingerprint) != 0)
+		return tp_err_set(e, TP_EDATA,
+		    "%s: encoded with %.12s..., the model %s with %.12s...: ingest it with the model's encoding (tabpipe-ingest --encoding)",
+		    path, enc->fingerprint, s->model, vm->enc.fingerprint);
+	if ((prob = malloc((b->n + 1) * sizeof(*prob))) == NULL)
+		return tp_err_nomem(e, "the probabilities");
+	if ((rc = tp_scorer_open(&scorer, &vm->model, s->device, e)) != TP_OK ||
+	    (rc = tp_scorer_run(scorer, b, prob, e)) != TP_OK ||
+	    (rc = tp_evaluate(ev, prob, b->label, b->n, vm->meta.threshold,
+	    s->bins, e)) != TP_OK)
+		tp_err_prefix(e, "%s", s->model);
+	tp_scorer_close(scorer);
+	free(prob);
+	if (rc == TP_OK && ev->labelled == 0)
+		rc = tp_err_set(e, TP_EDATA, "%s: no row has a label: evaluating takes the target's values", path);
+	if (rc == TP_OK && (ev->positives == 0 || ev->positives == ev->labelled))
+		tool_warn("%s: every labelled row is %s: AUC, Gini, KS and the ROC curve are null%s",
+		    path, ev->positives ? "positive" : "negative",
+		    ev->positives ? "" : ", and so are average precision and the precision-recall curve");
+	return rc;
+}
 
 int
 main(int argc, char **argv)
 {
-	enum { O_BINS = 256, O_DB, O_THREADS };
-	static const struct option longopts[] = {
-		{"bins", required_argument, NULL, O_BINS},
-		{"db", required_argument, NULL, O_DB},
-		TOOL_DEVICE_OPTION,
-		{"help", no_argument, NULL, 'h'},
-		{"model", required_argument, NULL, 'm'},
-		{"output", required_argument, NULL, 'o'},
-		{"quiet", no_argument, NULL, 'q'},
-		{"threads", required_argument, NULL, O_THREADS},
-		{"version", no_argument, NULL, 'V'},
-		{NULL, 0, NULL, 0},
-	};
-	const char *path = "-", *out = "-", *model = NULL, *conninfo = NULL;
-	int bins = 10, threads = 2, quiet = 0, c, rc;
+	settings s = {.bins = 10, .threads = 2, .out = "-"};
+	tool_options families[] = {{options, &s}, {NULL, NULL}};
 	tp_versioned_model vm = {0};
-	tp_encoding senc = {0};
+	tp_encoding enc = {0};
 	tp_batch b = {0};
 	tp_evaluation ev = {0};
-	tp_scorer *scorer = NULL;
-	enum tp_device device;
-	tp_outfile report = {0};
 	cJSON *params = NULL, *inputs = NULL, *json = NULL, *result = NULL;
-	char data[65], *text = NULL;
-	float *prob = NULL;
+	char data[65];
+	const char *path;
 	int64_t run = 0, id = 0;
 	tp_db *db;
 	tp_err e = {0};
+	int rc;
 
-	tool_init("evaluate", usage);
-	while ((c = getopt_long(argc, argv, "hm:o:qV", longopts, NULL)) != -1) {
-		if (tool_device_option(c, optarg))
-			continue;
-		switch (c) {
-		case O_BINS: bins = (int)tool_long(optarg, "--bins", 1, 10000); break;
-		case O_DB: conninfo = optarg; break;
-		case 'h': tool_usage(0);
-		case 'm': model = optarg; break;
-		case 'o': out = optarg; break;
-		case 'q': quiet = 1; break;
-		case O_THREADS: threads = (int)tool_long(optarg, "--threads", 1, 256); break;
-		case 'V': tool_version();
-		default: tool_usage(TP_EUSAGE);
-		}
-	}
-	path = tool_input(argc, argv, path);
-	if (model == NULL)
+	tool_init("evaluate", families, "[file]", NULL);
+	tool_parse(argc, argv);
+	path = tool_input(argc, argv, "-");
+	if (s.model == NULL)
 		tool_die(TP_EUSAGE, "-m is required: name the model file or registry reference to evaluate");
-	device = tool_device();
-	db = tool_db_open(conninfo);
-	if ((rc = tp_version_load(&vm, db, model, TP_WITH_HEAD, threads,
-	    &e)) != TP_OK || (rc = tp_stream_load(path, &senc, &b, &e)) != TP_OK)
+	tool_device(s.device);
+	db = tool_db_open(s.db);
+
+	if ((rc = tp_version_load(&vm, db, s.model, TP_WITH_HEAD, s.threads,
+	    &e)) != TP_OK || (rc = tp_stream_load(path, &enc, &b, &e)) != TP_OK)
 		goto fail;
 	tp_batch_fingerprint(&b, data);
-	params = cJSON_CreateObject();
-	cJSON_AddNumberToObject(params, "bins", bins);
-	cJSON_AddNumberToObject(params, "threads", threads);
-	cJSON_AddStringToObject(params, "device", tp_device_name(device));
+	params = tool_params();
 	inputs = cJSON_CreateObject();
 	cJSON_AddStringToObject(inputs, "stream", data);
-	cJSON_AddStringToObject(inputs, "encoding", senc.fingerprint);
+	cJSON_AddStringToObject(inputs, "encoding", enc.fingerprint);
 	cJSON_AddStringToObject(inputs, "model", vm.meta.sha256);
 	run = tool_run_start(db, params, inputs);
-	if (strcmp(senc.fingerprint, vm.enc.fingerprint) != 0) {
-		rc = tp_err_set(&e, TP_EDATA,
-		    "%s: encoded with %.12s..., the model %s with %.12s...: ingest it with the model's encoding (tabpipe-ingest --encoding)",
-		    path, senc.fingerprint, model, vm.enc.fingerprint);
+	if ((rc = measure(&s, &vm, path, &enc, &b, &ev, &e)) != TP_OK)
 		goto fail;
-	}
-	if ((prob = malloc((b.n + 1) * sizeof(*prob))) == NULL) {
-		rc = tp_err_nomem(&e, "the probabilities");
-		goto fail;
-	}
-	if ((rc = tp_scorer_open(&scorer, &vm.model, device, &e)) != TP_OK ||
-	    (rc = tp_scorer_run(scorer, &b, prob, &e)) != TP_OK ||
-	    (rc = tp_evaluate(&ev, prob, b.label, b.n, vm.meta.threshold, bins,
-	    &e)) != TP_OK) {
-		tp_err_prefix(&e, "%s", model);
-		goto fail;
-	}
-	if (ev.labelled == 0) {
-		rc = tp_err_set(&e, TP_EDATA, "%s: no row has a label: evaluating takes the target's values", path);
-		goto fail;
-	}
-	if (ev.positives == 0 || ev.positives == ev.labelled)
-		tool_warn("%s: every labelled row is %s: AUC, Gini, KS and the ROC curve are null%s",
-		    path, ev.positives ? "positive" : "negative",
-		    ev.positives ? "" : ", and so are average precision and the precision-recall curve");
 	if ((json = tp_evaluation_json(&ev, vm.meta.sha256, vm.version.version,
-	    data)) == NULL || (text = cJSON_Print(json)) == NULL) {
+	    data)) == NULL) {
 		rc = tp_err_nomem(&e, "the report");
 		goto fail;
 	}
-	if ((rc = tp_outfile_open(&report, out, &e)) != TP_OK)
-		goto fail;
-	fputs(text, report.f);
-	putc('\n', report.f);
-	if ((rc = tp_outfile_commit(&report, &e)) != TP_OK ||
-	    (db != NULL && (rc = tp_evaluation_record(db, run, vm.version.id, vm.meta.sha256, data,
-	    ev.rows, json, &id, &e)) != TP_OK))
+	if ((rc = tool_write_report(s.out, json, &e)) != TP_OK ||
+	    (db != NULL && (rc = tp_evaluation_record(db, run, vm.version.id,
+	    vm.meta.sha256, data, ev.rows, json, &id, &e)) != TP_OK))
 		goto fail;
 	result = cJSON_CreateObject();
 	cJSON_AddNumberToObject(result, "evaluation", (double)id);
 	cJSON_AddItemToObject(result, "auc", cJSON_Duplicate(cJSON_GetObjectItem(json, "auc"), 0));
 	cJSON_AddItemToObject(result, "f1", cJSON_Duplicate(cJSON_GetObjectItem(json, "f1"), 0));
-	if (!quiet)
+	if (!s.quiet)
 		fprintf(stderr, "%s: %llu rows, %llu labelled, %llu positive: AUC %.4f, KS %.4f, F1 %.4f at threshold %.4f\n",
 		    tool_name(), (unsigned long long)ev.rows,
 		    (unsigned long long)ev.labelled, (unsigned long long)ev.positives,
@@ -130,19 +125,15 @@ main(int argc, char **argv)
 	goto done;
 fail:
 	rc = tool_report(&e);
-	tp_outfile_abort(&report);
 done:
 	rc = tool_run_finish(db, run, rc, e.msg, result);
 	cJSON_Delete(params);
 	cJSON_Delete(inputs);
 	cJSON_Delete(json);
 	cJSON_Delete(result);
-	free(text);
-	free(prob);
-	tp_scorer_close(scorer);
 	tp_evaluation_free(&ev);
 	tp_batch_free(&b);
-	tp_encoding_free(&senc);
+	tp_encoding_free(&enc);
 	tp_versioned_model_free(&vm);
 	return tool_finish(rc);
 }

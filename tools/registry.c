@@ -1,18 +1,37 @@
 /* tabpipe-registry: the models, versions, runs, evaluations and stage
  * changes of the registry, as a table or as JSON. */
-#include <getopt.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "registry/registry.h"
 #include "tool.h"
 
-static const char usage[] =
+static const char forms[] =
     "usage: tabpipe-registry [--db conninfo] [--json] models\n"
     "       tabpipe-registry [--db conninfo] [--json] versions NAME\n"
     "       tabpipe-registry [--db conninfo] [--json] runs [--tool name] [--limit n]\n"
     "       tabpipe-registry [--db conninfo] [--json] evaluations NAME\n"
     "       tabpipe-registry [--db conninfo] [--json] audit NAME\n";
+
+typedef struct {
+	const char *db, *tool;
+	int json;
+	long limit;
+} settings;
+
+static const tp_opt options[] = {
+	TP_DB_OPTION(settings, db),
+	{.key = "json", .offset = offsetof(settings, json), .name = "json",
+	    .type = TP_OPT_FLAG, .help = "the rows as JSON, not as a table"},
+	{.key = "limit", .offset = offsetof(settings, limit), .name = "limit",
+	    .arg = "n", .type = TP_OPT_LONG, .min = 1, .max = 1000000000,
+	    .help = "runs: the newest n"},
+	{.key = "tool", .offset = offsetof(settings, tool), .name = "tool",
+	    .arg = "name", .type = TP_OPT_STRING,
+	    .help = "runs: only those of one tool"},
+	{0},
+};
 
 /* A column of the table: the key of the rows' objects and how to show it:
  * 'd' an integer, 'f' a metric (4 decimals), 'h' a digest (12 characters),
@@ -132,41 +151,19 @@ table(const cJSON *rows, const column *cols)
 int
 main(int argc, char **argv)
 {
-	enum { O_DB = 256, O_JSON, O_LIMIT, O_TOOL };
-	static const struct option longopts[] = {
-		{"db", required_argument, NULL, O_DB},
-		{"help", no_argument, NULL, 'h'},
-		{"json", no_argument, NULL, O_JSON},
-		{"limit", required_argument, NULL, O_LIMIT},
-		{"tool", required_argument, NULL, O_TOOL},
-		{"version", no_argument, NULL, 'V'},
-		{NULL, 0, NULL, 0},
-	};
-	const char *conninfo = NULL, *tool = NULL, *what;
+	settings s = {.limit = 20};
+	tool_options families[] = {{options, &s}, {NULL, NULL}};
+	const char *what;
 	const column *cols;
-	long limit = 20;
-	int c, json = 0, runs_options = 0, rc;
 	cJSON *rows = NULL;
+	int first, rc;
 	tp_db *db;
 	tp_err e = {0};
 
-	tool_init("registry", usage);
-	while ((c = getopt_long(argc, argv, "hV", longopts, NULL)) != -1) {
-		switch (c) {
-		case O_DB: conninfo = optarg; break;
-		case 'h': tool_usage(0);
-		case O_JSON: json = 1; break;
-		case O_LIMIT:
-			limit = tool_long(optarg, "--limit", 1, 1000000000);
-			runs_options = 1;
-			break;
-		case O_TOOL: tool = optarg; runs_options = 1; break;
-		case 'V': tool_version();
-		default: tool_usage(TP_EUSAGE);
-		}
-	}
-	argc -= optind;
-	argv += optind;
+	tool_init("registry", families, NULL, forms);
+	first = tool_parse(argc, argv);
+	argc -= first;
+	argv += first;
 	if (argc < 1)
 		tool_usage(TP_EUSAGE);
 	what = argv[0];
@@ -177,9 +174,10 @@ main(int argc, char **argv)
 		    "evaluations or audit", what);
 	if (argc != (named ? 2 : 1))
 		tool_usage(TP_EUSAGE);
-	if (runs_options && strcmp(what, "runs") != 0)
+	if ((tool_given("tool") || tool_given("limit")) &&
+	    strcmp(what, "runs") != 0)
 		tool_die(TP_EUSAGE, "--tool and --limit go with runs");
-	if ((db = tool_db_open(conninfo)) == NULL)
+	if ((db = tool_db_open(s.db)) == NULL)
 		tool_die(TP_EUSAGE, "the registry is in the database: give one with "
 		    "--db or TABPIPE_DB");
 
@@ -191,7 +189,7 @@ main(int argc, char **argv)
 		rc = tp_registry_versions(db, argv[1], &rows, &e);
 	} else if (strcmp(what, "runs") == 0) {
 		cols = runs_cols;
-		rc = tp_registry_runs(db, tool, limit, &rows, &e);
+		rc = tp_registry_runs(db, s.tool, s.limit, &rows, &e);
 	} else if (strcmp(what, "evaluations") == 0) {
 		cols = evaluations_cols;
 		rc = tp_registry_evaluations(db, argv[1], &rows, &e);
@@ -202,7 +200,7 @@ main(int argc, char **argv)
 	tp_db_close(db);
 	if (rc != TP_OK)
 		return tool_finish(tool_report(&e));
-	if (json) {
+	if (s.json) {
 		char *text = cJSON_PrintUnformatted(rows);
 		if (text == NULL)
 			tool_die(TP_EINTERNAL, "out of memory");

@@ -1,5 +1,5 @@
 #include <errno.h>
-#include <limits.h>
+#include <getopt.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -7,17 +7,78 @@
 #include <unistd.h>
 
 #include "base/fileio.h"
-#include "base/number.h"
 #include "tool.h"
 
+/* Options: --help and --version are every tool's; a tool's own come from
+ * its families, after them. */
+typedef struct {
+	int help, version;
+} every_tool;
+
+static const tp_opt every_tool_options[] = {
+	{.key = "help", .name = "help", .letter = 'h', .type = TP_OPT_FLAG,
+	    .offset = offsetof(every_tool, help),
+	    .help = "this text, and exit"},
+	{.key = "version", .name = "version", .letter = 'V',
+	    .type = TP_OPT_FLAG, .offset = offsetof(every_tool, version),
+	    .help = "the version, and exit"},
+	{0},
+};
+
+enum { MAX_FAMILIES = 8, MAX_OPTIONS = 64 };
+
 static char name[64] = "tabpipe";
-static const char *usage_text = "";
+static every_tool asked;
+static tool_options families[MAX_FAMILIES + 1];
+static const char *operand_text = "", *forms_text;
+/* Every entry that has an option, with the settings it writes, by the
+ * order the usage shows them. */
+static struct entry {
+	const tp_opt *o;
+	void *settings;
+	int given;
+} entries[MAX_OPTIONS];
+static int nentries;
+
+/* The order of the usage: flags with a letter first, then by name (a
+ * letter alone counts as a name), then what is required. */
+static int
+usage_order(const void *a, const void *b)
+{
+	const tp_opt *x = ((const struct entry *)a)->o;
+	const tp_opt *y = ((const struct entry *)b)->o;
+	int xr = (x->flags & TP_OPT_REQUIRED) != 0, yr = (y->flags & TP_OPT_REQUIRED) != 0;
+	int xf = x->type == TP_OPT_FLAG && x->letter, yf = y->type == TP_OPT_FLAG && y->letter;
+	char xn[2] = {(char)x->letter, 0}, yn[2] = {(char)y->letter, 0};
+
+	if (xr != yr)
+		return xr - yr;
+	if (xr)
+		return (int)(x - y);
+	if (xf != yf)
+		return yf - xf;
+	return strcmp(x->name ? x->name : xn, y->name ? y->name : yn);
+}
 
 void
-tool_init(const char *tool, const char *usage)
+tool_init(const char *tool, const tool_options *options,
+    const char *operands, const char *forms)
 {
+	int n = 0;
+
 	snprintf(name, sizeof(name), "tabpipe-%s", tool);
-	usage_text = usage;
+	operand_text = operands;
+	forms_text = forms;
+	families[n++] = (tool_options){every_tool_options, &asked};
+	for (; options != NULL && options->table != NULL; options++)
+		families[n++] = *options;
+	families[n] = (tool_options){NULL, NULL};
+	nentries = 0;
+	for (int f = 0; families[f].table != NULL; f++)
+		for (const tp_opt *o = families[f].table; o->key != NULL; o++)
+			if (o->name != NULL || o->letter != 0)
+				entries[nentries++] = (struct entry){o, families[f].settings, 0};
+	qsort(entries, (size_t)nentries, sizeof(entries[0]), usage_order);
 }
 
 const char *
@@ -26,20 +87,229 @@ tool_name(void)
 	return name;
 }
 
-void
-tool_usage(int status)
+/* An option as the usage and the help show it: "--batch n", "-o file",
+ * "--device cpu|cuda". */
+static const char *
+option_text(const tp_opt *o, int both, char *buf, size_t len)
 {
-	fputs(usage_text, status == 0 ? stdout : stderr);
-	if (status == 0)
-		exit(tool_finish(0));
-	exit(TP_EUSAGE);
+	size_t n = 0;
+
+	if (o->letter)
+		n += (size_t)snprintf(buf + n, len - n, "-%c%s", o->letter,
+		    both && o->name ? ", " : "");
+	if (o->name && (both || !o->letter))
+		n += (size_t)snprintf(buf + n, len - n, "--%s", o->name);
+	if (o->type == TP_OPT_CHOICE)
+		for (int i = 0; o->choices[i] != NULL && n < len; i++)
+			n += (size_t)snprintf(buf + n, len - n, "%c%s",
+			    i ? '|' : ' ', o->choices[i]);
+	else if (o->arg != NULL && n < len)
+		snprintf(buf + n, len - n, " %s", o->arg);
+	return buf;
+}
+
+/* Prints the synopsis, its words wrapped under the tool's name. */
+static void
+print_synopsis(FILE *f)
+{
+	char word[160], text[160];
+	int col, indent = 11;
+
+	if (forms_text != NULL) {
+		fputs(forms_text, f);
+		return;
+	}
+	col = fprintf(f, "usage: %s", name);
+	for (int i = 0; i <= nentries; i++) {
+		const tp_opt *o = i < nentries ? entries[i].o : NULL;
+		if (o == NULL)
+			snprintf(word, sizeof(word), "%s", operand_text);
+		else if (o->usage != NULL)
+			snprintf(word, sizeof(word), "%s", o->usage);
+		else if (o->letter == 'h' || o->letter == 'V')
+			continue;
+		else
+			snprintf(word, sizeof(word), o->flags & TP_OPT_REQUIRED ?
+			    "%s" : "[%s]", option_text(o, 0, text, sizeof(text)));
+		if (word[0] == '\0')
+			continue;
+		if (col + 1 + (int)strlen(word) > 76) {
+			fprintf(f, "\n%*s", indent - 1, "");
+			col = indent - 1;
+		}
+		col += fprintf(f, " %s", word);
+	}
+	putc('\n', f);
+}
+
+/* An entry's value where it has a default worth saying: numbers, choices
+ * and strings already set. */
+static const char *
+default_text(const tp_opt *o, const void *settings, char *buf, size_t len)
+{
+	const char *p = (const char *)settings + o->offset;
+
+	switch (o->type) {
+	case TP_OPT_INT: snprintf(buf, len, "%d", *(const int *)p); break;
+	case TP_OPT_LONG: snprintf(buf, len, "%ld", *(const long *)p); break;
+	case TP_OPT_U64:
+		snprintf(buf, len, "%llu", (unsigned long long)*(const uint64_t *)p);
+		break;
+	case TP_OPT_FLOAT: snprintf(buf, len, "%g", (double)*(const float *)p); break;
+	case TP_OPT_DOUBLE: snprintf(buf, len, "%g", *(const double *)p); break;
+	case TP_OPT_CHOICE:
+		snprintf(buf, len, "%s", o->choices[*(const int *)p]);
+		break;
+	case TP_OPT_STRING:
+		if (*(const char *const *)p == NULL)
+			return NULL;
+		snprintf(buf, len, "%s", *(const char *const *)p);
+		break;
+	default:
+		return NULL;
+	}
+	return buf;
+}
+
+/* Prints text from column col on, its words wrapped at 79 columns with
+ * lines after the first starting at column indent. */
+static void
+print_wrapped(const char *text, int col, int indent)
+{
+	while (*text != '\0') {
+		size_t n = strcspn(text, " ");
+		if (col > indent && col + 1 + (int)n > 79) {
+			printf("\n%*s", indent, "");
+			col = indent;
+		} else if (col > indent) {
+			putchar(' ');
+			col++;
+		}
+		col += printf("%.*s", (int)n, text);
+		text += n + (text[n] == ' ');
+	}
+	putchar('\n');
 }
 
 void
-tool_version(void)
+tool_usage(int status)
 {
-	printf("%s %s\n", name, TABPIPE_VERSION);
+	char text[160], dflt[64], help[512];
+
+	print_synopsis(status == 0 ? stdout : stderr);
+	if (status != 0)
+		exit(TP_EUSAGE);
+	putchar('\n');
+	for (int i = 0; i < nentries; i++) {
+		const tp_opt *o = entries[i].o;
+		const char *d = default_text(o, entries[i].settings, dflt,
+		    sizeof(dflt));
+		int w = printf("  %s%s", o->letter ? "" : "    ",
+		    option_text(o, 1, text, sizeof(text)));
+		/* The help starts at column 30, or a line below a long option. */
+		if (w > 28) {
+			putchar('\n');
+			w = 0;
+		}
+		printf("%*s", 30 - w, "");
+		if (d != NULL && o->env != NULL)
+			snprintf(help, sizeof(help), "%s (%s, or $%s)", o->help, d,
+			    o->env);
+		else if (d != NULL)
+			snprintf(help, sizeof(help), "%s (%s)", o->help, d);
+		else
+			snprintf(help, sizeof(help), "%s", o->help);
+		print_wrapped(help, 30, 30);
+	}
 	exit(tool_finish(0));
+}
+
+int
+tool_parse(int argc, char **argv)
+{
+	struct option longopts[MAX_OPTIONS + 1];
+	char shortopts[2 * MAX_OPTIONS + 2] = ":", from[96];
+	int n = 0, c, index;
+	tp_err e = {0};
+
+	for (int i = 0; i < nentries; i++) {
+		const tp_opt *o = entries[i].o;
+		int arg = o->type != TP_OPT_FLAG;
+		if (o->name != NULL)
+			longopts[n++] = (struct option){o->name, arg ?
+			    required_argument : no_argument, NULL, 256 + i};
+		if (o->letter != 0) {
+			size_t k = strlen(shortopts);
+			shortopts[k] = (char)o->letter;
+			shortopts[k + 1] = arg ? ':' : '\0';
+			shortopts[k + 2] = '\0';
+		}
+	}
+	longopts[n] = (struct option){NULL, 0, NULL, 0};
+	while ((c = getopt_long(argc, argv, shortopts, longopts, &index)) != -1) {
+		int i = c - 256;
+		if (c == '?' || c == ':')
+			tool_usage(TP_EUSAGE);
+		for (int k = 0; c < 256 && k < nentries; k++)
+			if (entries[k].o->letter == c)
+				i = k;
+		const tp_opt *o = entries[i].o;
+		if (o->name != NULL && (c >= 256 || o->letter == 0))
+			snprintf(from, sizeof(from), "--%s", o->name);
+		else
+			snprintf(from, sizeof(from), "-%c", o->letter);
+		if (tp_opt_set(o, entries[i].settings, optarg, from, &e) != TP_OK)
+			tool_die(e.code, "%s", e.msg);
+		entries[i].given = 1;
+		if (asked.help)
+			tool_usage(0);
+		if (asked.version) {
+			printf("%s %s\n", name, TABPIPE_VERSION);
+			exit(tool_finish(0));
+		}
+	}
+	for (int i = 0; i < nentries; i++) {
+		const tp_opt *o = entries[i].o;
+		const char *v = o->env != NULL ? getenv(o->env) : NULL;
+		/* An empty variable is an unset one, as ${VAR:-} has it. */
+		if (entries[i].given || v == NULL || *v == '\0')
+			continue;
+		if (tp_opt_set(o, entries[i].settings, v, o->env, &e) != TP_OK)
+			tool_die(e.code, "%s", e.msg);
+	}
+	return optind;
+}
+
+int
+tool_given(const char *key)
+{
+	for (int i = 0; i < nentries; i++)
+		if (strcmp(entries[i].o->key, key) == 0)
+			return entries[i].given;
+	return 0;
+}
+
+cJSON *
+tool_params(void)
+{
+	cJSON *j = cJSON_CreateObject();
+
+	for (int f = 1; j != NULL && families[f].table != NULL; f++)
+		if (tp_opt_json(families[f].table, families[f].settings,
+		    TP_OPT_RECORD, j, NULL) != TP_OK) {
+			cJSON_Delete(j);
+			return NULL;
+		}
+	return j;
+}
+
+/* "tabpipe-NAME: message" and a line end on standard error. */
+static void
+say(const char *fmt, va_list ap)
+{
+	fprintf(stderr, "%s: ", name);
+	vfprintf(stderr, fmt, ap);
+	putc('\n', stderr);
 }
 
 void
@@ -47,11 +317,9 @@ tool_die(int code, const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "%s: ", name);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	say(fmt, ap);
 	va_end(ap);
-	putc('\n', stderr);
 	exit(code);
 }
 
@@ -60,11 +328,9 @@ tool_warn(const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "%s: ", name);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	say(fmt, ap);
 	va_end(ap);
-	putc('\n', stderr);
 }
 
 int
@@ -75,7 +341,7 @@ tool_report(const tp_err *e)
 }
 
 long
-tool_long(const char *s, const char *option, long min, long max)
+tool_long(const char *s, const char *what, long min, long max)
 {
 	char *end;
 	long v;
@@ -84,32 +350,7 @@ tool_long(const char *s, const char *option, long min, long max)
 	v = strtol(s, &end, 10);
 	if (end == s || *end != '\0' || errno != 0 || v < min || v > max)
 		tool_die(TP_EUSAGE, "%s: \"%s\" is not an integer from %ld to %ld",
-		    option, s, min, max);
-	return v;
-}
-
-uint64_t
-tool_u64(const char *s, const char *option)
-{
-	char *end;
-	unsigned long long v;
-
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (end == s || *end != '\0' || errno != 0 || *s == '-')
-		tool_die(TP_EUSAGE, "%s: \"%s\" is not a non-negative integer",
-		    option, s);
-	return (uint64_t)v;
-}
-
-double
-tool_double(const char *s, const char *option, double min, double max)
-{
-	double v;
-
-	if (tp_parse_double(s, strlen(s), &v) < 0 || v < min || v > max)
-		tool_die(TP_EUSAGE, "%s: \"%s\" is not a number from %g to %g",
-		    option, s, min, max);
+		    what, s, min, max);
 	return v;
 }
 
@@ -127,6 +368,24 @@ tool_finish(int status)
 	return status;
 }
 
+int
+tool_write_report(const char *path, const cJSON *json, tp_err *e)
+{
+	tp_outfile report;
+	char *text = cJSON_Print(json);
+	int rc;
+
+	if (text == NULL)
+		return tp_err_nomem(e, "the report");
+	if ((rc = tp_outfile_open(&report, path, e)) == TP_OK) {
+		fputs(text, report.f);
+		putc('\n', report.f);
+		rc = tp_outfile_commit(&report, e);
+	}
+	free(text);
+	return rc;
+}
+
 void
 tool_binary_stdout(void)
 {
@@ -135,75 +394,14 @@ tool_binary_stdout(void)
 		    "not writing a binary stream to a terminal: redirect standard output");
 }
 
-/* --device's value, until tool_device reads it. */
-static const char *device_arg;
-
-int
-tool_device_option(int c, const char *arg)
+void
+tool_device(enum tp_device d)
 {
-	if (c != TOOL_O_DEVICE)
-		return 0;
-	device_arg = arg;
-	return 1;
-}
-
-enum tp_device
-tool_device(void)
-{
-	const char *from = "--device", *arg = device_arg;
-	enum tp_device d = TP_DEVICE_CPU;
 	tp_err e = {0};
 	int rc;
 
-	/* An empty variable is an unset one, as the shell's ${VAR:-} has it. */
-	if (arg == NULL) {
-		from = "TABPIPE_DEVICE";
-		if ((arg = getenv(from)) != NULL && *arg == '\0')
-			arg = NULL;
-	}
-	if (arg != NULL && tp_device_parse(arg, &d) < 0)
-		tool_die(TP_EUSAGE, "%s: \"%s\" is not cpu or cuda", from, arg);
 	if ((rc = tp_device_check(d, &e)) != TP_OK)
 		tool_die(rc, "--device %s: %s", tp_device_name(d), e.msg);
-	return d;
-}
-
-int
-tool_train_option(int c, const char *arg, tp_train_opts *o)
-{
-	tp_config *m = &o->model;
-
-	if (tool_device_option(c, arg))
-		return 1;
-	switch (c) {
-	case TOOL_O_ACTIVATION:
-		if (strcmp(arg, "gelu") == 0)
-			m->activation = TP_GELU;
-		else if (strcmp(arg, "relu") == 0)
-			m->activation = TP_RELU;
-		else
-			tool_die(TP_EUSAGE, "--activation: \"%s\" is not gelu or relu", arg);
-		return 1;
-	case TOOL_O_BATCH: o->batch = (int)tool_long(arg, "--batch", 1, 1 << 20); return 1;
-	case TOOL_O_CLIP: o->clip = (float)tool_double(arg, "--clip", 0, 1e9); return 1;
-	case TOOL_O_D_FF: m->d_ff = (int)tool_long(arg, "--d-ff", 1, 65536); return 1;
-	case TOOL_O_D_MODEL: m->d_model = (int)tool_long(arg, "--d-model", 1, 4096); return 1;
-	case TOOL_O_DROPOUT: m->dropout = (float)tool_double(arg, "--dropout", 0, 0.99); return 1;
-	case TOOL_O_EPOCHS: o->epochs = (int)tool_long(arg, "--epochs", 1, 1000000); return 1;
-	case TOOL_O_HEAD_HIDDEN:
-		m->head_hidden = (int)tool_long(arg, "--head-hidden", 1, 65536);
-		return 1;
-	case TOOL_O_HEADS: m->heads = (int)tool_long(arg, "--heads", 1, 4096); return 1;
-	case TOOL_O_LAYERS: m->layers = (int)tool_long(arg, "--layers", 1, 64); return 1;
-	case TOOL_O_LR: o->lr = (float)tool_double(arg, "--lr", 0, 1e30); return 1;
-	case TOOL_O_SEED: o->seed = tool_u64(arg, "--seed"); return 1;
-	case TOOL_O_THREADS: o->threads = (int)tool_long(arg, "--threads", 1, 256); return 1;
-	case TOOL_O_WARMUP: o->warmup = (float)tool_double(arg, "--warmup", 0, 1); return 1;
-	case TOOL_O_WEIGHT_DECAY:
-		o->weight_decay = (float)tool_double(arg, "--weight-decay", 0, 1e9);
-		return 1;
-	}
-	return 0;
 }
 
 void
@@ -286,23 +484,4 @@ tool_run_finish(tp_db *db, int64_t run, int status, const char *error,
 	}
 	tp_db_close(db);
 	return status;
-}
-
-cJSON *
-tool_train_params(const tp_train_opts *o)
-{
-	cJSON *j = tp_config_to_json(&o->model);
-
-	if (j == NULL)
-		return NULL;
-	cJSON_AddNumberToObject(j, "epochs", o->epochs);
-	cJSON_AddNumberToObject(j, "batch", o->batch);
-	cJSON_AddNumberToObject(j, "lr", o->lr);
-	cJSON_AddNumberToObject(j, "weight_decay", o->weight_decay);
-	cJSON_AddNumberToObject(j, "clip", o->clip);
-	cJSON_AddNumberToObject(j, "warmup", o->warmup);
-	cJSON_AddNumberToObject(j, "seed", (double)o->seed);
-	cJSON_AddNumberToObject(j, "threads", o->threads);
-	cJSON_AddStringToObject(j, "device", tp_device_name(o->device));
-	return j;
 }

@@ -1,4 +1,6 @@
 #include <errno.h>
+#include <limits.h>
+#include <stddef.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -194,6 +196,54 @@ tp_ingest_parse_split(tp_ingest_opts *o, const char *s, tp_err *e)
 		    s);
 	return TP_OK;
 }
+
+static int
+parse_split(void *settings, const char *arg, const char *from, tp_err *e)
+{
+	int rc;
+
+	if ((rc = tp_ingest_parse_split(settings, arg, e)) != TP_OK)
+		tp_err_prefix(e, "%s", from);
+	return rc;
+}
+
+static cJSON *
+split_json(const void *settings)
+{
+	const tp_ingest_opts *o = settings;
+
+	return o->nsplit > 1 ? cJSON_CreateIntArray(o->split, o->nsplit) : NULL;
+}
+
+#define OPT(field) .key = #field, .offset = offsetof(tp_ingest_opts, field)
+
+const tp_opt tp_ingest_options[] = {
+	{OPT(target), .name = "target", .arg = "name", .type = TP_OPT_STRING,
+	    .flags = TP_OPT_RECORD, .help = "the column of the outcome"},
+	{OPT(positive), .name = "positive", .arg = "value",
+	    .type = TP_OPT_STRING,
+	    .help = "the target's value that is the positive class"},
+	{OPT(id), .name = "id", .arg = "name", .type = TP_OPT_STRING,
+	    .help = "the column of the rows' ids"},
+	{OPT(schema), .name = "schema", .arg = "file", .type = TP_OPT_STRING,
+	    .help = "a JSON file of the columns' kinds"},
+	{OPT(split), .name = "split", .arg = "parts", .type = TP_OPT_CUSTOM,
+	    .flags = TP_OPT_RECORD, .parse = parse_split, .json = split_json,
+	    .usage = "[--split parts --out prefix]",
+	    .help = "split the rows, stratified, as 70/15/15 or 80/20"},
+	{OPT(seed), .name = "seed", .arg = "n", .type = TP_OPT_U64,
+	    .flags = TP_OPT_RECORD, .help = "the seed of the split"},
+	{OPT(min_count), .name = "min-count", .arg = "n", .type = TP_OPT_LONG,
+	    .min = 1, .max = LONG_MAX,
+	    .help = "the least count of a category that is kept"},
+	{OPT(max_vocab), .name = "max-vocab", .arg = "n", .type = TP_OPT_LONG,
+	    .min = 0, .max = INT32_MAX - 1,
+	    .help = "the most categories kept of a column; 0 keeps all"},
+	{OPT(max_rejects), .name = "max-rejects", .arg = "n",
+	    .type = TP_OPT_LONG, .min = 0, .max = LONG_MAX / 2,
+	    .help = "bad rows skipped before the run fails"},
+	{0},
+};
 
 /* Deals the rows of each class to the parts of the split. */
 typedef struct {
@@ -974,5 +1024,63 @@ tp_ingest_write(const tp_ingest_opts *o, tp_input *in, int nin,
 		    &c, counts, e);
 	free(c.unseen);
 	tp_batch_free(&c.row);
+	return rc;
+}
+
+const char *
+tp_ingest_part(const tp_ingest_opts *o, int i)
+{
+	static const char *const names[2][TP_SPLIT_MAX] = {
+		{"train", "test", NULL},
+		{"train", "valid", "test"},
+	};
+
+	return names[o->nsplit == 3][i];
+}
+
+int
+tp_ingest_files(const tp_ingest_opts *o, tp_input *in, int nin,
+    const tp_encoding *enc, tp_ingest_outputs *out,
+    tp_ingest_counts *counts, tp_err *e)
+{
+	tp_outfile file[TP_SPLIT_MAX] = {0}, rejects = {0};
+	tp_stream_writer *w[TP_SPLIT_MAX] = {0};
+	tp_ingest_opts with_rejects = *o;
+	int rc = TP_OK;
+
+	out->n = o->nsplit > 1 ? o->nsplit : 1;
+	for (int i = 0; i < out->n && rc == TP_OK; i++) {
+		if (out->prefix != NULL)
+			snprintf(out->name[i], sizeof(out->name[i]), "%s.%s.tps",
+			    out->prefix, tp_ingest_part(o, i));
+		else
+			snprintf(out->name[i], sizeof(out->name[i]), "%s",
+			    strcmp(out->output, "-") ? out->output :
+			    "standard output");
+		if ((rc = tp_outfile_open(&file[i], out->prefix != NULL ?
+		    out->name[i] : out->output, e)) == TP_OK)
+			rc = tp_stream_writer_open(&w[i], file[i].f, file[i].path ?
+			    file[i].path : "standard output", enc, e);
+	}
+	if (rc == TP_OK && out->rejects != NULL &&
+	    (rc = tp_outfile_open(&rejects, out->rejects, e)) == TP_OK)
+		with_rejects.rejects = rejects.f;
+	if (rc == TP_OK)
+		rc = tp_ingest_write(&with_rejects, in, nin, enc, w, counts, e);
+	for (int i = 0; i < out->n && rc == TP_OK; i++) {
+		rc = tp_stream_writer_close(w[i], out->fingerprint[i], e);
+		w[i] = NULL;
+		if (rc == TP_OK)
+			rc = tp_outfile_commit(&file[i], e);
+	}
+	if (rc == TP_OK && out->rejects != NULL)
+		rc = tp_outfile_commit(&rejects, e);
+	if (rc != TP_OK) {
+		for (int i = 0; i < TP_SPLIT_MAX; i++) {
+			tp_stream_writer_abort(w[i]);
+			tp_outfile_abort(&file[i]);
+		}
+		tp_outfile_abort(&rejects);
+	}
 	return rc;
 }

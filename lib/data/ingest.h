@@ -33,6 +33,7 @@
 #include <stdio.h>
 
 #include "base/err.h"
+#include "base/option.h"
 #include "data/encoding.h"
 #include "data/stream.h"
 #include "db/db.h"
@@ -98,5 +99,32 @@ int tp_ingest_write(const tp_ingest_opts *o, tp_input *in, int nin,
 
 /* Parses "70/15/15" into o->split and o->nsplit. */
 int tp_ingest_parse_split(tp_ingest_opts *o, const char *s, tp_err *e);
+
+/* The options over tp_ingest_opts (lib/base/option.h): --target, --split,
+ * --min-count, ... */
+extern const tp_opt tp_ingest_options[];
+
+/* Where ingest writes: one stream, or with a split a file for each part,
+ * PREFIX.train.tps, PREFIX.valid.tps and PREFIX.test.tps (PREFIX.train.tps
+ * and PREFIX.test.tps for two parts). Each appears under its name only
+ * when whole; after a failure none does. */
+typedef struct {
+	const char *output;    /* without a split: the stream, "-" for
+	                          standard output */
+	const char *prefix;    /* with a split */
+	const char *rejects;   /* where rejected rows go, or NULL */
+	int n;                 /* outputs written */
+	char name[TP_SPLIT_MAX][4096];      /* each one's name */
+	char fingerprint[TP_SPLIT_MAX][65]; /* of each one's rows */
+} tp_ingest_outputs;
+
+/* The name of part i of o's split: "train", "valid" or "test". */
+const char *tp_ingest_part(const tp_ingest_opts *o, int i);
+
+/* Encodes the inputs with enc into out's files (tp_ingest_write), and
+ * counts. */
+int tp_ingest_files(const tp_ingest_opts *o, tp_input *in, int nin,
+    const tp_encoding *enc, tp_ingest_outputs *out,
+    tp_ingest_counts *counts, tp_err *e);
 
 #endif

@@ -1,4 +1,6 @@
 #include <math.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,6 +16,30 @@ const tp_limits tp_default_limits = {
 	.max_constant = 0,
 	.max_auc = 0.99,
 	.min_rows = 1,
+};
+
+#define LIMIT(field, option, kind, lo, hi, text) {.key = #field, \
+	.name = option, .arg = kind == TP_OPT_DOUBLE ? "rate" : "n", \
+	.type = kind, .offset = offsetof(tp_limits, field), .min = lo, \
+	.max = hi, .flags = TP_OPT_RECORD, .help = text}
+
+const tp_opt tp_limits_options[] = {
+	LIMIT(max_missing, "max-missing", TP_OPT_DOUBLE, 0, 1,
+	    "the most missing values a feature may have, as a share"),
+	LIMIT(max_unseen, "max-unseen", TP_OPT_DOUBLE, 0, 1,
+	    "the most unseen categories a feature may have, as a share"),
+	LIMIT(min_minority, "min-minority", TP_OPT_DOUBLE, 0, 0.5,
+	    "the least share of the smaller class among labelled rows"),
+	LIMIT(max_duplicates, "max-duplicates", TP_OPT_DOUBLE, 0, 1,
+	    "the most duplicate rows, as a share"),
+	LIMIT(max_constant, "max-constant", TP_OPT_LONG, 0, INT32_MAX,
+	    "the most constant features"),
+	{.key = "max_auc", .name = "max-auc", .arg = "x",
+	    .type = TP_OPT_DOUBLE, .offset = offsetof(tp_limits, max_auc),
+	    .min = 0.5, .max = 1, .flags = TP_OPT_RECORD,
+	    .help = "the highest AUC one feature may reach alone (leakage)"},
+	LIMIT(min_rows, "min-rows", TP_OPT_U64, 0, 0, "the least rows"),
+	{0},
 };
 
 /* A set of 64-bit row hashes, to count duplicates. */

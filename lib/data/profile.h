@@ -21,6 +21,7 @@
 #include <cjson/cJSON.h>
 
 #include "base/err.h"
+#include "base/option.h"
 #include "data/stream.h"
 
 typedef struct {
@@ -57,6 +58,8 @@ typedef struct {
 } tp_limits;
 
 extern const tp_limits tp_default_limits;
+/* The limits as options (lib/base/option.h): --max-missing, ... */
+extern const tp_opt tp_limits_options[];
 
 /* The JSON report, with "checks" and "passed"; *passed tells the caller. */
 cJSON *tp_profile_report(const tp_profile *p, const tp_limits *l,

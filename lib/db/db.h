@@ -16,12 +16,14 @@
 #ifndef TP_DB_H
 #define TP_DB_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include <cjson/cJSON.h>
 #include <libpq-fe.h>
 
 #include "base/err.h"
+#include "base/option.h"
 
 typedef struct {
 	int version;          /* 1, 2, ... in order */
@@ -36,6 +38,13 @@ typedef struct {
 	PGconn *conn;
 	char tool[32];        /* "train": what runs are recorded as */
 } tp_db;
+
+/* --db conninfo, for the table of a tool that records (lib/base/option.h);
+ * its field is a const char *. */
+#define TP_DB_OPTION(settings, member) {.key = "db", .name = "db", \
+	.arg = "conninfo", .type = TP_OPT_STRING, \
+	.offset = offsetof(settings, member), \
+	.help = "the database, a libpq connection string ($TABPIPE_DB)"}
 
 /* Opens the database of conninfo, or of TABPIPE_DB when conninfo is NULL.
  * With neither, *out is NULL and the result TP_OK. */

@@ -1,5 +1,4 @@
 #include <stddef.h>
-#include <string.h>
 
 #include "model/config.h"
 
@@ -14,18 +13,43 @@ const tp_config tp_default_config = {
 	.activation = TP_GELU,
 };
 
+static const char *const activations[] = {"gelu", "relu", NULL};
+
+#define SIZE(field, option, lo, hi, text) {.key = #field, .name = option, \
+	.arg = "n", .type = TP_OPT_INT, .offset = offsetof(tp_config, field), \
+	.min = lo, .max = hi, .flags = TP_OPT_RECORD | TP_OPT_SIGN, .help = text}
+
+/* In the order of the model file's "config" JSON. */
+const tp_opt tp_config_options[] = {
+	SIZE(layers, "layers", 1, 64, "transformer layers"),
+	SIZE(d_model, "d-model", 1, 4096, "the size of a token"),
+	SIZE(heads, "heads", 1, 4096, "attention heads, a divisor of --d-model"),
+	SIZE(d_ff, "d-ff", 1, 65536, "the feed-forward's hidden size"),
+	SIZE(head_hidden, "head-hidden", 1, 65536,
+	    "the hidden size of the classifier and projector heads"),
+	SIZE(proj_dim, NULL, 1, 65536, "the projector's output size"),
+	{.key = "dropout", .name = "dropout", .arg = "p", .type = TP_OPT_FLOAT,
+	    .offset = offsetof(tp_config, dropout), .min = 0, .max = 0.99,
+	    .flags = TP_OPT_RECORD | TP_OPT_SIGN,
+	    .help = "the rate of every dropout"},
+	{.key = "activation", .name = "activation", .type = TP_OPT_CHOICE,
+	    .offset = offsetof(tp_config, activation), .choices = activations,
+	    .flags = TP_OPT_RECORD | TP_OPT_SIGN,
+	    .help = "the feed-forward's activation"},
+	{0},
+};
+
 int
 tp_config_check(const tp_config *c, tp_err *e)
 {
-	if (c->layers < 1 || c->layers > 64 || c->d_model < 1 ||
-	    c->d_model > 4096 || c->heads < 1 || c->d_model % c->heads != 0 ||
-	    c->d_ff < 1 || c->d_ff > 65536 || c->head_hidden < 1 ||
-	    c->head_hidden > 65536 || c->proj_dim < 1 || c->proj_dim > 65536 ||
-	    !(c->dropout >= 0 && c->dropout < 1))
-		return tp_err_set(e, TP_EUSAGE,
-		    "bad model size: %d layers, d_model %d, %d heads (d_model must be a multiple), feed-forward %d, head %d, projection %d, dropout %g",
-		    c->layers, c->d_model, c->heads, c->d_ff, c->head_hidden,
-		    c->proj_dim, (double)c->dropout);
+	int rc;
+
+	if ((rc = tp_opt_check(tp_config_options, c, "bad model size", e)) !=
+	    TP_OK)
+		return rc;
+	if (c->d_model % c->heads != 0)
+		return tp_err_set(e, TP_EUSAGE, "bad model size: %d heads do not "
+		    "divide d_model %d", c->heads, c->d_model);
 	return TP_OK;
 }
 
@@ -34,49 +58,21 @@ tp_config_to_json(const tp_config *c)
 {
 	cJSON *j = cJSON_CreateObject();
 
-	if (j == NULL)
+	if (j != NULL && tp_opt_json(tp_config_options, c, TP_OPT_RECORD, j,
+	    NULL) != TP_OK) {
+		cJSON_Delete(j);
 		return NULL;
-	cJSON_AddNumberToObject(j, "layers", c->layers);
-	cJSON_AddNumberToObject(j, "d_model", c->d_model);
-	cJSON_AddNumberToObject(j, "heads", c->heads);
-	cJSON_AddNumberToObject(j, "d_ff", c->d_ff);
-	cJSON_AddNumberToObject(j, "head_hidden", c->head_hidden);
-	cJSON_AddNumberToObject(j, "proj_dim", c->proj_dim);
-	cJSON_AddNumberToObject(j, "dropout", c->dropout);
-	cJSON_AddStringToObject(j, "activation",
-	    c->activation == TP_GELU ? "gelu" : "relu");
+	}
 	return j;
 }
 
 int
 tp_config_from_json(tp_config *c, const cJSON *j, tp_err *e)
 {
-	static const struct { const char *key; size_t off; } ints[] = {
-		{"layers", offsetof(tp_config, layers)},
-		{"d_model", offsetof(tp_config, d_model)},
-		{"heads", offsetof(tp_config, heads)},
-		{"d_ff", offsetof(tp_config, d_ff)},
-		{"head_hidden", offsetof(tp_config, head_hidden)},
-		{"proj_dim", offsetof(tp_config, proj_dim)},
-	};
-	const cJSON *v;
+	int rc;
 
-	for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++) {
-		v = cJSON_GetObjectItemCaseSensitive(j, ints[i].key);
-		if (!cJSON_IsNumber(v) || v->valuedouble != (int)v->valuedouble)
-			return tp_err_set(e, TP_EDATA,
-			    "model config: \"%s\" must be an integer", ints[i].key);
-		*(int *)((char *)c + ints[i].off) = (int)v->valuedouble;
-	}
-	v = cJSON_GetObjectItemCaseSensitive(j, "dropout");
-	if (!cJSON_IsNumber(v))
-		return tp_err_set(e, TP_EDATA, "model config: \"dropout\" must be a number");
-	c->dropout = (float)v->valuedouble;
-	v = cJSON_GetObjectItemCaseSensitive(j, "activation");
-	if (!cJSON_IsString(v) || (strcmp(v->valuestring, "gelu") != 0 &&
-	    strcmp(v->valuestring, "relu") != 0))
-		return tp_err_set(e, TP_EDATA,
-		    "model config: \"activation\" must be \"gelu\" or \"relu\"");
-	c->activation = strcmp(v->valuestring, "gelu") == 0 ? TP_GELU : TP_RELU;
+	if ((rc = tp_opt_from_json(tp_config_options, c, TP_OPT_RECORD, j,
+	    "model config", e)) != TP_OK)
+		return rc;
 	return tp_config_check(c, e);
 }

@@ -9,6 +9,7 @@
 #include <cjson/cJSON.h>
 
 #include "base/err.h"
+#include "base/option.h"
 
 enum tp_activation { TP_GELU, TP_RELU };
 
@@ -24,8 +25,11 @@ typedef struct {
 } tp_config;
 
 extern const tp_config tp_default_config;
+/* The sizes as options (lib/base/option.h): --layers, --d-model, ... */
+extern const tp_opt tp_config_options[];
 
-/* The config as JSON, and back (with its checks). */
+/* The config as JSON, and back (with its checks); both from
+ * tp_config_options. */
 cJSON *tp_config_to_json(const tp_config *cfg);
 int tp_config_from_json(tp_config *cfg, const cJSON *json, tp_err *e);
 int tp_config_check(const tp_config *cfg, tp_err *e);

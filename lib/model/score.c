@@ -18,22 +18,23 @@ tp_score(tp_model *m, const tp_batch *b, float *prob, tp_err *e)
 	return TP_OK;
 }
 
+const char *const tp_device_names[] = {"cpu", "cuda", NULL};
+
 int
 tp_device_parse(const char *name, enum tp_device *d)
 {
-	if (strcmp(name, "cpu") == 0)
-		*d = TP_DEVICE_CPU;
-	else if (strcmp(name, "cuda") == 0)
-		*d = TP_DEVICE_CUDA;
-	else
-		return -1;
-	return 0;
+	for (int i = 0; tp_device_names[i] != NULL; i++)
+		if (strcmp(name, tp_device_names[i]) == 0) {
+			*d = (enum tp_device)i;
+			return 0;
+		}
+	return -1;
 }
 
 const char *
 tp_device_name(enum tp_device d)
 {
-	return d == TP_DEVICE_CUDA ? "cuda" : "cpu";
+	return tp_device_names[d];
 }
 
 #ifdef TP_CUDA

@@ -11,7 +11,10 @@
 #ifndef TP_SCORE_H
 #define TP_SCORE_H
 
+#include <stddef.h>
+
 #include "base/err.h"
+#include "base/option.h"
 #include "data/stream.h"
 #include "model/model.h"
 #ifdef TP_CUDA
@@ -19,6 +22,15 @@
 #endif
 
 enum tp_device { TP_DEVICE_CPU, TP_DEVICE_CUDA };
+
+extern const char *const tp_device_names[]; /* by enum tp_device, NULL-ended */
+
+/* --device cpu|cuda, for the table of a tool that runs the model
+ * (lib/base/option.h), or TABPIPE_DEVICE; its field is an enum tp_device. */
+#define TP_DEVICE_OPTION(settings, member) {.key = "device", .name = "device", \
+	.type = TP_OPT_CHOICE, .offset = offsetof(settings, member), \
+	.choices = tp_device_names, .flags = TP_OPT_RECORD, \
+	.env = "TABPIPE_DEVICE", .help = "where the model runs"}
 
 /* "cpu" or "cuda" into *d; -1 for any other name. */
 int tp_device_parse(const char *name, enum tp_device *d);

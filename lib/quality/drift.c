@@ -1,4 +1,5 @@
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -6,7 +7,29 @@
 #include "base/number.h"
 #include "base/stats.h"
 #include "data/request.h"
+#include "model/score.h"
 #include "quality/drift.h"
+
+const tp_opt tp_drift_options[] = {
+	{.key = "bins", .name = "bins", .arg = "n", .type = TP_OPT_INT,
+	    .offset = offsetof(tp_drift_opts, bins), .min = 2, .max = 1000,
+	    .flags = TP_OPT_RECORD,
+	    .help = "quantile bins of a numeric feature for PSI and JS"},
+	{.key = "psi_moderate", .name = "psi-moderate", .arg = "x",
+	    .type = TP_OPT_DOUBLE, .offset = offsetof(tp_drift_opts, psi_moderate),
+	    .min = 0, .max = 1e9, .flags = TP_OPT_RECORD,
+	    .help = "the PSI from which drift is moderate"},
+	{.key = "psi_significant", .name = "psi-significant", .arg = "x",
+	    .type = TP_OPT_DOUBLE,
+	    .offset = offsetof(tp_drift_opts, psi_significant), .min = 0,
+	    .max = 1e9, .flags = TP_OPT_RECORD,
+	    .help = "the PSI from which drift is significant"},
+	{.key = "alpha", .name = "alpha", .arg = "p", .type = TP_OPT_DOUBLE,
+	    .offset = offsetof(tp_drift_opts, alpha), .min = 0, .max = 1,
+	    .flags = TP_OPT_RECORD,
+	    .help = "the level of the KS and chi-square tests"},
+	{0},
+};
 
 const tp_drift_opts tp_drift_defaults = {
 	.bins = 10,
@@ -234,6 +257,28 @@ tp_drift_compare_score(tp_drift_report *r, const float *ref, size_t nref,
 	r->has_score = 1;
 	update_verdict(r);
 	return TP_OK;
+}
+
+int
+tp_drift_compare_model(tp_drift_report *r, tp_model *m, const tp_batch *ref,
+    const tp_batch *cur, const float *logged, size_t nlogged, tp_err *e)
+{
+	float *rscore = malloc((ref->n + 1) * sizeof(float)), *cscore = NULL;
+	int rc;
+
+	if (rscore == NULL || (cur != NULL &&
+	    (cscore = malloc((cur->n + 1) * sizeof(float))) == NULL)) {
+		free(rscore);
+		return tp_err_nomem(e, "the scores");
+	}
+	if ((rc = tp_score(m, ref, rscore, e)) == TP_OK &&
+	    (cur == NULL || (rc = tp_score(m, cur, cscore, e)) == TP_OK))
+		rc = tp_drift_compare_score(r, rscore, ref->n,
+		    cur != NULL ? cscore : logged, cur != NULL ? cur->n : nlogged,
+		    e);
+	free(rscore);
+	free(cscore);
+	return rc;
 }
 
 void

@@ -32,9 +32,11 @@
 #include <cjson/cJSON.h>
 
 #include "base/err.h"
+#include "base/option.h"
 #include "data/encoding.h"
 #include "data/stream.h"
 #include "db/db.h"
+#include "model/model.h"
 
 /* The share given to an empty bin in the PSI's logarithm. */
 #define TP_DRIFT_EPS 1e-4
@@ -48,6 +50,8 @@ typedef struct {
 
 /* 10 bins, PSI 0.1 and 0.25, alpha 0.05. */
 extern const tp_drift_opts tp_drift_defaults;
+/* The settings as options (lib/base/option.h): --bins, --alpha, ... */
+extern const tp_opt tp_drift_options[];
 
 enum tp_drift_level { TP_DRIFT_NONE, TP_DRIFT_MODERATE, TP_DRIFT_SIGNIFICANT };
 
@@ -111,6 +115,12 @@ int tp_drift_compare(tp_drift_report *r, const tp_encoding *enc,
  * rows, and updates the verdict. */
 int tp_drift_compare_score(tp_drift_report *r, const float *ref, size_t nref,
     const float *cur, size_t ncur, tp_err *e);
+/* The score's drift: m's probabilities for ref's rows against its
+ * probabilities for cur's, or, when cur is NULL, against nlogged scores
+ * logged by predictions. */
+int tp_drift_compare_model(tp_drift_report *r, tp_model *m,
+    const tp_batch *ref, const tp_batch *cur, const float *logged,
+    size_t nlogged, tp_err *e);
 void tp_drift_report_free(tp_drift_report *r); /* accepts a zeroed r */
 
 /* The features that drift, and the one with the largest PSI (or -1; the

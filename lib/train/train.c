@@ -1,4 +1,5 @@
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,143 @@ tp_train_defaults(tp_train_opts *o)
 	o->rate = 0.3f;
 	o->tau = 0.5f;
 }
+
+void
+tp_pretrain_defaults(tp_train_opts *o)
+{
+	tp_train_defaults(o);
+	o->epochs = 10;
+}
+
+#define OPT(field) .key = #field, .offset = offsetof(tp_train_opts, field)
+#define SIGNED (TP_OPT_RECORD | TP_OPT_SIGN)
+
+const tp_opt tp_train_options[] = {
+	{OPT(epochs), .name = "epochs", .arg = "n", .type = TP_OPT_INT,
+	    .min = 1, .max = 1000000, .flags = SIGNED,
+	    .help = "the most epochs to run"},
+	{OPT(batch), .name = "batch", .arg = "n", .type = TP_OPT_INT,
+	    .min = 1, .max = 1 << 20, .flags = SIGNED, .help = "rows a step"},
+	{OPT(lr), .name = "lr", .arg = "x", .type = TP_OPT_FLOAT, .min = 0,
+	    .max = 1e30, .flags = SIGNED, .help = "the peak learning rate"},
+	{OPT(weight_decay), .name = "weight-decay", .arg = "x",
+	    .type = TP_OPT_FLOAT, .min = 0, .max = 1e9, .flags = SIGNED,
+	    .help = "AdamW's decoupled weight decay"},
+	{OPT(clip), .name = "clip", .arg = "x", .type = TP_OPT_FLOAT, .min = 0,
+	    .max = 1e9, .flags = SIGNED,
+	    .help = "the largest gradient norm; 0 does not clip"},
+	{OPT(warmup), .name = "warmup", .arg = "x", .type = TP_OPT_FLOAT,
+	    .min = 0, .max = 1, .flags = SIGNED,
+	    .help = "the share of the steps that warm the learning rate up"},
+	{OPT(seed), .name = "seed", .arg = "n", .type = TP_OPT_U64,
+	    .flags = SIGNED,
+	    .help = "the seed of the weights, the order of rows and dropout"},
+	{OPT(threads), .name = "threads", .arg = "n", .type = TP_OPT_INT,
+	    .min = 1, .max = 256, .flags = SIGNED,
+	    .help = "CPU threads that share each batch"},
+	TP_DEVICE_OPTION(tp_train_opts, device),
+	{0},
+};
+
+/* --class-weight balanced|W0,W1 */
+static int
+parse_class_weight(void *settings, const char *arg, const char *from,
+    tp_err *e)
+{
+	static const tp_opt weight = {.key = "w", .type = TP_OPT_FLOAT,
+	    .min = 1e-9, .max = 1e9};
+	tp_train_opts *o = settings;
+	const char *comma = strchr(arg, ',');
+	char w0[64];
+	int rc;
+
+	if (strcmp(arg, "balanced") == 0) {
+		o->balanced = 1;
+		return TP_OK;
+	}
+	if (comma == NULL || (size_t)(comma - arg) >= sizeof(w0))
+		return tp_err_set(e, TP_EUSAGE, "%s: \"%s\" is not \"balanced\" "
+		    "or two weights W0,W1", from, arg);
+	memcpy(w0, arg, (size_t)(comma - arg));
+	w0[comma - arg] = '\0';
+	o->balanced = 0;
+	if ((rc = tp_opt_set(&weight, &o->class_weight[0], w0, from, e)) != TP_OK)
+		return rc;
+	return tp_opt_set(&weight, &o->class_weight[1], comma + 1, from, e);
+}
+
+static cJSON *
+class_weight_json(const void *settings)
+{
+	const tp_train_opts *o = settings;
+
+	if (o->balanced)
+		return cJSON_CreateString("balanced");
+	if (o->class_weight[0] > 0 && o->class_weight[1] > 0)
+		return cJSON_CreateFloatArray(o->class_weight, 2);
+	return NULL;
+}
+
+/* --threshold f1|x: f1 is kept as -1. */
+static int
+parse_threshold(void *settings, const char *arg, const char *from,
+    tp_err *e)
+{
+	static const tp_opt number = {.key = "threshold",
+	    .type = TP_OPT_DOUBLE, .min = 0, .max = 1};
+	tp_train_opts *o = settings;
+
+	if (strcmp(arg, "f1") == 0) {
+		o->threshold = -1;
+		return TP_OK;
+	}
+	return tp_opt_set(&number, &o->threshold, arg, from, e);
+}
+
+static cJSON *
+threshold_json(const void *settings)
+{
+	const tp_train_opts *o = settings;
+
+	return o->threshold >= 0 ? cJSON_CreateNumber(o->threshold) : NULL;
+}
+
+const tp_opt tp_classify_options[] = {
+	{OPT(patience), .name = "patience", .arg = "n", .type = TP_OPT_INT,
+	    .min = 1, .max = 1000000, .flags = SIGNED,
+	    .help = "epochs without a better validation AUC before stopping"},
+	{OPT(class_weight), .name = "class-weight", .arg = "w",
+	    .type = TP_OPT_CUSTOM, .flags = SIGNED, .parse = parse_class_weight,
+	    .json = class_weight_json,
+	    .help = "the classes' weights in the loss: balanced, or W0,W1"},
+	{OPT(threshold), .name = "threshold", .arg = "f1|x",
+	    .type = TP_OPT_CUSTOM, .flags = SIGNED, .parse = parse_threshold,
+	    .json = threshold_json,
+	    .help = "the decision threshold: the best F1's, or x"},
+	{OPT(checkpoint), .name = "checkpoint", .arg = "file",
+	    .type = TP_OPT_STRING, .flags = TP_OPT_RECORD,
+	    .usage = "[--checkpoint file [--resume]]",
+	    .help = "where to keep a checkpoint after each epoch"},
+	{OPT(resume), .name = "resume", .type = TP_OPT_FLAG, .usage = "",
+	    .help = "go on from the checkpoint"},
+	{0},
+};
+
+static const char *const corruptions[] = {"mask", "resample", NULL};
+
+const tp_opt tp_pretrain_options[] = {
+	{OPT(corruption), .name = "corruption", .type = TP_OPT_CHOICE,
+	    .choices = corruptions, .flags = TP_OPT_RECORD,
+	    .help = "how a view corrupts a feature"},
+	{OPT(rate), .name = "rate", .arg = "p", .type = TP_OPT_FLOAT, .min = 0,
+	    .max = 1, .flags = TP_OPT_RECORD,
+	    .help = "the chance that a feature of a view is corrupted"},
+	{.key = "temperature", .offset = offsetof(tp_train_opts, tau),
+	    .name = "temperature", .arg = "t", .type = TP_OPT_FLOAT,
+	    .min = 1e-3, .max = 1e3, .flags = TP_OPT_RECORD,
+	    .help = "NT-Xent's temperature"},
+	{0},
+};
 
 /* The rows of one mini-batch, gathered from the data set. */
 typedef struct {
@@ -272,27 +410,30 @@ optimiser_config(const tp_train_opts *o, size_t rows, tp_adamw_config *c,
 	return TP_OK;
 }
 
-/* What a checkpoint must agree with to be resumed. */
-static void
+/* What a checkpoint must agree with to be resumed: every signed option
+ * (TP_OPT_SIGN), the encoder's bytes and the data's, as compact JSON; NULL
+ * without memory. To free. */
+static char *
 signature(const tp_train_opts *o, const tp_encoding *enc,
-    const tp_batch *train, const tp_batch *valid, char *out, size_t len)
+    const tp_batch *train, const tp_batch *valid)
 {
-	char ft[65], fv[65];
+	cJSON *j = cJSON_CreateObject();
+	char ft[65], fv[65], *text = NULL;
 
 	tp_batch_fingerprint(train, ft);
 	tp_batch_fingerprint(valid, fv);
-	snprintf(out, len,
-	    "layers=%d d_model=%d heads=%d d_ff=%d head=%d dropout=%.9g act=%d "
-	    "epochs=%d batch=%d lr=%.9g wd=%.9g clip=%.9g warmup=%.9g seed=%llu "
-	    "threads=%d patience=%d balanced=%d cw=%.9g,%.9g threshold=%.17g "
-	    "encoder=%s encoding=%s train=%s valid=%s",
-	    o->model.layers, o->model.d_model, o->model.heads, o->model.d_ff,
-	    o->model.head_hidden, (double)o->model.dropout, o->model.activation,
-	    o->epochs, o->batch, (double)o->lr, (double)o->weight_decay,
-	    (double)o->clip, (double)o->warmup, (unsigned long long)o->seed,
-	    o->threads, o->patience, o->balanced, (double)o->class_weight[0],
-	    (double)o->class_weight[1], o->threshold,
-	    o->encoder ? o->encoder->path : "", enc->fingerprint, ft, fv);
+	if (j != NULL &&
+	    tp_opt_json(tp_config_options, &o->model, TP_OPT_SIGN, j, NULL) == TP_OK &&
+	    tp_opt_json(tp_train_options, o, TP_OPT_SIGN, j, NULL) == TP_OK &&
+	    tp_opt_json(tp_classify_options, o, TP_OPT_SIGN, j, NULL) == TP_OK &&
+	    (o->encoder == NULL ||
+	    cJSON_AddStringToObject(j, "encoder", o->encoder->sha256) != NULL) &&
+	    cJSON_AddStringToObject(j, "encoding", enc->fingerprint) != NULL &&
+	    cJSON_AddStringToObject(j, "train", ft) != NULL &&
+	    cJSON_AddStringToObject(j, "valid", fv) != NULL)
+		text = cJSON_PrintUnformatted(j);
+	cJSON_Delete(j);
+	return text;
 }
 
 /* Everything the next epoch depends on. */
@@ -417,7 +558,7 @@ tp_train(const tp_train_opts *o, const tp_encoding *enc,
 	float *best = NULL, *prob = NULL, cw[2] = {1, 1};
 	double pos = 0, neg = 0;
 	const float *class_weight = NULL;
-	char sig[1024];
+	char *sig = NULL;
 	int rc;
 
 	memset(res, 0, sizeof(*res));
@@ -461,7 +602,10 @@ tp_train(const tp_train_opts *o, const tp_encoding *enc,
 		goto out;
 	}
 	memcpy(best, m->params, m->nfloats * sizeof(float));
-	signature(o, enc, train, valid, sig, sizeof(sig));
+	if ((sig = signature(o, enc, train, valid)) == NULL) {
+		rc = tp_err_nomem(e, "a checkpoint's signature");
+		goto out;
+	}
 	if (o->resume && (rc = load_checkpoint(o->checkpoint, m, &en.opt, best,
 	    &st, sig, e)) != TP_OK)
 		goto out;
@@ -528,6 +672,7 @@ tp_train(const tp_train_opts *o, const tp_encoding *enc,
 out:
 	engine_close(&en);
 	minibatch_free(&mb);
+	free(sig);
 	free(order);
 	free(best);
 	free(prob);

@@ -82,8 +82,18 @@ typedef struct {
 
 /* Defaults: every size in tp_default_config, 30 epochs of 256 rows,
  * lr 1e-3, weight decay 1e-2, clip 1, warm-up 5 %, patience 5, best-F1
- * threshold; pretraining masks 30 % of the features, tau 0.5. */
+ * threshold; pretraining masks 30 % of the features, tau 0.5. Pretraining's
+ * are the same but for 10 epochs. */
 void tp_train_defaults(tp_train_opts *o);
+void tp_pretrain_defaults(tp_train_opts *o);
+
+/* The options over tp_train_opts (lib/base/option.h): those of both loops,
+ * those of supervised training only, those of pretraining only. The
+ * model's sizes are tp_config_options over o->model. A checkpoint is
+ * signed with every option that has TP_OPT_SIGN. */
+extern const tp_opt tp_train_options[];
+extern const tp_opt tp_classify_options[];
+extern const tp_opt tp_pretrain_options[];
 
 typedef struct {
 	double threshold;      /* chosen on validation */
