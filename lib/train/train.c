@@ -73,7 +73,7 @@ const tp_opt tp_train_options[] = {
 	{0},
 };
 
-/* --class-weight balanced|W0,W1 */
+/* --class-weight balanced|W0,W1, set only when the whole is good. */
 static int
 parse_class_weight(void *settings, const char *arg, const char *from,
     tp_err *e)
@@ -82,6 +82,7 @@ parse_class_weight(void *settings, const char *arg, const char *from,
 	    .min = 1e-9, .max = 1e9};
 	tp_train_opts *o = settings;
 	const char *comma = strchr(arg, ',');
+	float w[2];
 	char w0[64];
 	int rc;
 
@@ -94,10 +95,12 @@ parse_class_weight(void *settings, const char *arg, const char *from,
 		    "or two weights W0,W1", from, arg);
 	memcpy(w0, arg, (size_t)(comma - arg));
 	w0[comma - arg] = '\0';
-	o->balanced = 0;
-	if ((rc = tp_opt_set(&weight, &o->class_weight[0], w0, from, e)) != TP_OK)
+	if ((rc = tp_opt_set(&weight, &w[0], w0, from, e)) != TP_OK ||
+	    (rc = tp_opt_set(&weight, &w[1], comma + 1, from, e)) != TP_OK)
 		return rc;
-	return tp_opt_set(&weight, &o->class_weight[1], comma + 1, from, e);
+	o->balanced = 0;
+	memcpy(o->class_weight, w, sizeof(w));
+	return TP_OK;
 }
 
 static cJSON *

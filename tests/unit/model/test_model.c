@@ -7,42 +7,10 @@
 #include "gradcheck.h"
 #include "model/model.h"
 #include "model/modelfile.h"
+#include "sample.h"
 #include "suites.h"
 
 enum { ROWS = 6 };
-
-/* Two categorical and two numeric features, and a target. */
-static void
-make_encoding(tp_encoding *enc)
-{
-	static const char *const names[] = {"c0", "n0", "c1", "n1", "y"};
-	static const enum tp_kind kinds[] = {TP_KIND_CATEGORICAL,
-	    TP_KIND_NUMERIC, TP_KIND_CATEGORICAL, TP_KIND_NUMERIC,
-	    TP_KIND_TARGET};
-	tp_err e;
-
-	memset(enc, 0, sizeof(*enc));
-	enc->ncols = 5;
-	enc->cols = calloc(5, sizeof(*enc->cols));
-	enc->id_col = -1;
-	enc->target_col = 4;
-	enc->labels[0] = strdup("good");
-	enc->labels[1] = strdup("bad");
-	for (int i = 0; i < 5; i++) {
-		tp_column *c = &enc->cols[i];
-		c->name = strdup(names[i]);
-		c->kind = kinds[i];
-		c->slot = c->kind == TP_KIND_CATEGORICAL ? enc->ncat++ :
-		    c->kind == TP_KIND_NUMERIC ? enc->nnum++ : -1;
-		c->std = 1;
-	}
-	tp_strmap_add(&enc->cols[0].vocab, "a", 1, &e);
-	tp_strmap_add(&enc->cols[0].vocab, "b", 1, &e);
-	tp_strmap_add(&enc->cols[0].vocab, "c", 1, &e);
-	tp_strmap_add(&enc->cols[2].vocab, "x", 1, &e);
-	tp_strmap_add(&enc->cols[2].vocab, "y", 1, &e);
-	tp_encoding_fingerprint(enc, &e);
-}
 
 static const tp_config small = {
 	.layers = 2, .d_model = 8, .heads = 2, .d_ff = 12, .head_hidden = 6,
@@ -81,7 +49,7 @@ check_model(int nthreads, int contrast, enum tp_activation act)
 	tp_config cfg = small;
 
 	cfg.activation = act;
-	make_encoding(&enc);
+	sample_encoding(&enc);
 	ck_assert_int_eq(tp_model_init(&m, &cfg, &enc, 42, nthreads, &e), TP_OK);
 	ck_assert_int_eq(tp_model_plan(&m, 2 * ROWS, &e), TP_OK);
 	loss_ctx c = {&m, contrast};
@@ -127,7 +95,7 @@ START_TEST(threads_agree)
 	tp_err e;
 	float pa[ROWS], pb[ROWS];
 
-	make_encoding(&enc);
+	sample_encoding(&enc);
 	ck_assert_int_eq(tp_model_init(&a, &small, &enc, 7, 1, &e), TP_OK);
 	ck_assert_int_eq(tp_model_init(&b, &small, &enc, 7, 2, &e), TP_OK);
 	tp_model_plan(&a, ROWS, &e);
@@ -169,7 +137,7 @@ START_TEST(predict_in_chunks)
 		many_num[2 * i] = (float)tp_rng_normal(&r);
 		many_num[2 * i + 1] = i % 7 ? (float)tp_rng_normal(&r) : NAN;
 	}
-	make_encoding(&enc);
+	sample_encoding(&enc);
 	for (int t = 0; t < 3; t++) {
 		ck_assert_int_eq(tp_model_init(&m[t], &small, &enc, 5, t + 1, &e),
 		    TP_OK);
@@ -205,7 +173,7 @@ START_TEST(names_follow_pytorch)
 	tp_model m;
 	tp_err e;
 
-	make_encoding(&enc);
+	sample_encoding(&enc);
 	ck_assert_int_eq(tp_model_init(&m, &tp_default_config, &enc, 1, 1, &e), TP_OK);
 	const tp_param *p = tp_model_param(&m, "encoder.layers.5.self_attn.in_proj_weight");
 	ck_assert_ptr_nonnull(p);
@@ -239,7 +207,7 @@ START_TEST(file_round_trip)
 
 	ck_assert_int_ge(fd, 0);
 	close(fd);
-	make_encoding(&enc);
+	sample_encoding(&enc);
 	snprintf(meta.run_id, sizeof(meta.run_id), "run-1");
 	ck_assert_int_eq(tp_model_init(&m, &small, &enc, 3, 1, &e), TP_OK);
 	ck_assert_int_eq(tp_model_save(path, &m, &enc, &meta, &e), TP_OK);

@@ -1,0 +1,311 @@
+/* The training loops: defaults and option tables, determinism, learning,
+ * the errors of bad data and divergence, and checkpoints that resume to
+ * the same model and refuse another run's. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sys/wait.h>
+
+#include "base/metrics.h"
+#include "model/score.h"
+#include "sample.h"
+#include "suites.h"
+#include "train/train.h"
+
+static const tp_config small = {
+	.layers = 1, .d_model = 8, .heads = 2, .d_ff = 12, .head_hidden = 6,
+	.proj_dim = 4, .dropout = 0.1f, .activation = TP_GELU,
+};
+
+typedef struct {
+	tp_encoding enc;
+	tp_batch train, valid;
+} data;
+
+static void
+data_make(data *d)
+{
+	sample_encoding(&d->enc);
+	sample_rows(&d->train, 400, 11);
+	sample_rows(&d->valid, 200, 12);
+}
+
+static void
+data_free(data *d)
+{
+	tp_encoding_free(&d->enc);
+	tp_batch_free(&d->train);
+	tp_batch_free(&d->valid);
+}
+
+static void
+small_opts(tp_train_opts *o)
+{
+	tp_train_defaults(o);
+	o->model = small;
+	o->epochs = 12;
+	o->patience = 12;
+	o->batch = 64;
+	o->lr = 1e-2f;
+	o->threads = 1;
+}
+
+START_TEST(defaults)
+{
+	tp_train_opts o, p;
+
+	tp_train_defaults(&o);
+	ck_assert_int_eq(o.epochs, 30);
+	ck_assert_int_eq(o.batch, 256);
+	ck_assert_int_eq(o.patience, 5);
+	ck_assert(o.threshold < 0);
+	ck_assert_int_eq(o.device, TP_DEVICE_CPU);
+	ck_assert_int_eq(memcmp(&o.model, &tp_default_config, sizeof(o.model)), 0);
+	tp_pretrain_defaults(&p);
+	ck_assert_int_eq(p.epochs, 10);
+	p.epochs = o.epochs;
+	ck_assert_int_eq(memcmp(&o, &p, sizeof(o)), 0);
+}
+END_TEST
+
+/* Every option of the tables can be set from its own default's text, is
+ * in range by default, and has a help line. */
+START_TEST(option_tables)
+{
+	const tp_opt *tables[] = {tp_train_options, tp_classify_options,
+	    tp_pretrain_options};
+	tp_train_opts o;
+	tp_err e;
+
+	tp_train_defaults(&o);
+	for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++) {
+		ck_assert_int_eq(tp_opt_check(tables[t], &o, "defaults", &e), TP_OK);
+		for (const tp_opt *opt = tables[t]; opt->key != NULL; opt++) {
+			ck_assert_msg(opt->help != NULL && opt->name != NULL,
+			    "%s has no option or no help", opt->key);
+			ck_assert_msg(strchr(opt->key, '-') == NULL,
+			    "%s: keys are JSON names", opt->key);
+		}
+	}
+}
+END_TEST
+
+START_TEST(custom_options)
+{
+	const tp_opt *cw = NULL, *thr = NULL;
+	tp_train_opts o;
+	tp_err e;
+	cJSON *j;
+
+	tp_train_defaults(&o);
+	for (const tp_opt *opt = tp_classify_options; opt->key; opt++) {
+		if (strcmp(opt->key, "class_weight") == 0)
+			cw = opt;
+		if (strcmp(opt->key, "threshold") == 0)
+			thr = opt;
+	}
+	ck_assert(cw != NULL && thr != NULL);
+	ck_assert_int_eq(tp_opt_set(cw, &o, "0.5,3", "--class-weight", &e), TP_OK);
+	ck_assert(!o.balanced && o.class_weight[0] == 0.5f && o.class_weight[1] == 3);
+	ck_assert_int_eq(tp_opt_set(cw, &o, "balanced", "--class-weight", &e), TP_OK);
+	ck_assert(o.balanced);
+	ck_assert_int_eq(tp_opt_set(cw, &o, "3", "--class-weight", &e), TP_EUSAGE);
+	ck_assert_str_eq(e.msg, "--class-weight: \"3\" is not \"balanced\" or two weights W0,W1");
+	ck_assert_int_eq(tp_opt_set(cw, &o, "1,0", "--class-weight", &e), TP_EUSAGE);
+	ck_assert_msg(o.balanced, "a bad value changed the setting");
+	ck_assert_int_eq(tp_opt_set(thr, &o, "0.25", "--threshold", &e), TP_OK);
+	ck_assert(o.threshold == 0.25);
+	ck_assert_int_eq(tp_opt_set(thr, &o, "1.5", "--threshold", &e), TP_EUSAGE);
+	ck_assert_str_eq(e.msg, "--threshold: \"1.5\" is not a number from 0 to 1");
+	j = cJSON_CreateObject();
+	ck_assert_int_eq(tp_opt_json(tp_classify_options, &o, TP_OPT_RECORD, j, &e), TP_OK);
+	ck_assert_str_eq(cJSON_GetObjectItem(j, "class_weight")->valuestring, "balanced");
+	ck_assert(cJSON_GetObjectItem(j, "threshold")->valuedouble == 0.25);
+	cJSON_Delete(j);
+	ck_assert_int_eq(tp_opt_set(thr, &o, "f1", "--threshold", &e), TP_OK);
+	ck_assert(o.threshold < 0);
+	j = cJSON_CreateObject();
+	ck_assert_int_eq(tp_opt_json(tp_classify_options, &o, TP_OPT_RECORD, j, &e), TP_OK);
+	ck_assert_ptr_null(cJSON_GetObjectItem(j, "threshold"));
+	cJSON_Delete(j);
+}
+END_TEST
+
+/* The same options and data give the same weights; the model learns the
+ * fixture's signal; the threshold is the best F1's on validation. */
+START_TEST(learns_deterministically)
+{
+	tp_train_opts o;
+	tp_train_result r1, r2;
+	tp_model a, b;
+	data d;
+	float *prob;
+	tp_err e;
+
+	data_make(&d);
+	small_opts(&o);
+	ck_assert_int_eq(tp_train(&o, &d.enc, &d.train, &d.valid, &a, &r1, &e), TP_OK);
+	ck_assert_int_eq(tp_train(&o, &d.enc, &d.train, &d.valid, &b, &r2, &e), TP_OK);
+	ck_assert_int_eq(memcmp(a.params, b.params, a.nfloats * sizeof(float)), 0);
+	ck_assert(r1.valid_auc == r2.valid_auc);
+	ck_assert_msg(r1.valid_auc > 0.8, "valid AUC %g", r1.valid_auc);
+	ck_assert(r1.best_epoch >= 1 && r1.best_epoch <= r1.epochs_run);
+	prob = malloc(d.valid.n * sizeof(float));
+	ck_assert_int_eq(tp_score(&a, &d.valid, prob, &e), TP_OK);
+	ck_assert(fabs(tp_roc_auc(prob, 1, d.valid.label, d.valid.n, &e) -
+	    r1.valid_auc) < 1e-9);
+	double f1;
+	ck_assert(fabs(tp_best_f1_threshold(prob, d.valid.label, d.valid.n, &f1,
+	    &e) - r1.threshold) < 1e-9);
+	free(prob);
+	tp_model_free(&a);
+	tp_model_free(&b);
+	data_free(&d);
+}
+END_TEST
+
+START_TEST(bad_data)
+{
+	tp_train_opts o;
+	tp_train_result r;
+	tp_model m;
+	data d;
+	tp_err e;
+
+	data_make(&d);
+	small_opts(&o);
+	size_t n = d.valid.n;
+	d.valid.n = 0;
+	ck_assert_int_eq(tp_train(&o, &d.enc, &d.train, &d.valid, &m, &r, &e), TP_EDATA);
+	ck_assert_str_eq(e.msg, "the validation stream has no rows");
+	d.valid.n = n;
+	for (size_t i = 0; i < d.train.n; i++)
+		d.train.label[i] = 0;
+	o.balanced = 1;
+	ck_assert_int_eq(tp_train(&o, &d.enc, &d.train, &d.valid, &m, &r, &e), TP_EDATA);
+	ck_assert(strstr(e.msg, "need both classes") != NULL);
+	d.train.n = 1;
+	ck_assert_int_eq(tp_pretrain(&o, &d.enc, &d.train, &m, &e), TP_EDATA);
+	ck_assert(strstr(e.msg, "at least 2 rows") != NULL);
+	data_free(&d);
+}
+END_TEST
+
+START_TEST(divergence)
+{
+	tp_train_opts o;
+	tp_train_result r;
+	tp_model m;
+	data d;
+	tp_err e;
+
+	data_make(&d);
+	small_opts(&o);
+	o.lr = 1e30f;
+	o.clip = 0;
+	o.warmup = 0;
+	ck_assert_int_eq(tp_train(&o, &d.enc, &d.train, &d.valid, &m, &r, &e), TP_EDATA);
+	ck_assert_msg(strstr(e.msg, "training diverged") != NULL, "%s", e.msg);
+	data_free(&d);
+}
+END_TEST
+
+/* Ends the process after the second epoch's checkpoint, as a kill would. */
+static void
+die_after_two(void *ctx, const tp_epoch_report *r)
+{
+	(void)ctx;
+	if (r->epoch == 2)
+		_exit(0);
+}
+
+/* A run killed after two epochs and resumed ends with the bytes of one
+ * never stopped; a checkpoint of other options or data is refused. */
+START_TEST(checkpoints)
+{
+	char path[] = "/tmp/tabpipe-ckpt-XXXXXX";
+	int fd = mkstemp(path), status;
+	tp_train_opts o;
+	tp_train_result r;
+	tp_model whole, resumed;
+	pid_t pid;
+	data d;
+	tp_err e;
+
+	ck_assert_int_ne(fd, -1);
+	close(fd);
+	data_make(&d);
+	small_opts(&o);
+	o.epochs = 4;
+	ck_assert_int_eq(tp_train(&o, &d.enc, &d.train, &d.valid, &whole, &r, &e), TP_OK);
+	o.checkpoint = path;
+	if ((pid = fork()) == 0) {
+		o.progress = die_after_two;
+		tp_train(&o, &d.enc, &d.train, &d.valid, &resumed, &r, &e);
+		_exit(1);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	o.resume = 1;
+	o.lr = 2e-2f;
+	ck_assert_int_eq(tp_train(&o, &d.enc, &d.train, &d.valid, &resumed, &r, &e), TP_EUSAGE);
+	ck_assert(strstr(e.msg, "other options or data") != NULL);
+	o.lr = 1e-2f;
+	d.valid.label[0] = !d.valid.label[0];
+	ck_assert_int_eq(tp_train(&o, &d.enc, &d.train, &d.valid, &resumed, &r, &e), TP_EUSAGE);
+	d.valid.label[0] = !d.valid.label[0];
+	ck_assert_int_eq(tp_train(&o, &d.enc, &d.train, &d.valid, &resumed, &r, &e), TP_OK);
+	ck_assert_int_eq(r.epochs_run, 4);
+	ck_assert_int_eq(memcmp(whole.params, resumed.params,
+	    whole.nfloats * sizeof(float)), 0);
+	tp_model_free(&whole);
+	tp_model_free(&resumed);
+	unlink(path);
+	data_free(&d);
+}
+END_TEST
+
+START_TEST(pretrains)
+{
+	tp_train_opts o;
+	tp_model a, b;
+	data d;
+	tp_err e;
+
+	data_make(&d);
+	tp_pretrain_defaults(&o);
+	o.model = small;
+	o.epochs = 2;
+	o.batch = 64;
+	o.threads = 1;
+	ck_assert_int_eq(tp_pretrain(&o, &d.enc, &d.train, &a, &e), TP_OK);
+	o.corruption = TP_CORRUPT_RESAMPLE;
+	ck_assert_int_eq(tp_pretrain(&o, &d.enc, &d.train, &b, &e), TP_OK);
+	ck_assert_int_ne(memcmp(a.params, b.params, a.nfloats * sizeof(float)), 0);
+	tp_model_free(&a);
+	tp_model_free(&b);
+	data_free(&d);
+}
+END_TEST
+
+Suite *
+train_suite(void)
+{
+	Suite *s = suite_create("train");
+	TCase *tc = tcase_create("train");
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, defaults);
+	tcase_add_test(tc, option_tables);
+	tcase_add_test(tc, custom_options);
+	tcase_add_test(tc, learns_deterministically);
+	tcase_add_test(tc, bad_data);
+	tcase_add_test(tc, divergence);
+	tcase_add_test(tc, checkpoints);
+	tcase_add_test(tc, pretrains);
+	suite_add_tcase(s, tc);
+	return s;
+}
