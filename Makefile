@@ -159,11 +159,11 @@ bench: all
 bench-serve: all
 	sh bench/serve.sh
 bench-train: all
-	BUILD=$(BUILD) sh bench/train.sh
+	BUILD=$(BUILD) BASE=$(BASE) sh bench/train.sh
 bench-quality: all
 	BUILD=$(BUILD) sh bench/quality.sh
 bench-layers: all
-	BUILD=$(BUILD) sh bench/layers.sh
+	BUILD=$(BUILD) BASE=$(BASE) sh bench/layers.sh
 
 clean:
 	rm -rf build build-*

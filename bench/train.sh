@@ -16,9 +16,16 @@
 # the rounds of each figure and of each round's ratio, and the goals
 # judged on those median ratios.
 #
+# With BASE, another build's tabpipe is measured too in every round, this
+# build and BASE taking turns to go first, and a second table gives each
+# figure of both and their ratio this/BASE: an A/B of a change, judged on
+# the medians of the rounds and on how far the rounds spread.
+#
 #   sh bench/train.sh                           after `make`
 #   EPOCHS=3 RUNS=5 ROUNDS=6 sh bench/train.sh  the defaults, but ROUNDS (1)
 #   BUILD=dir sh bench/train.sh                 another build folder (build)
+#   BASE=dir ROUNDS=6 sh bench/train.sh         A/B against a build of
+#                                               another commit
 set -eu
 cd "$(dirname "$0")/.."
 build=${BUILD:-build}
@@ -28,20 +35,29 @@ rounds=${ROUNDS:-1}
 case $rounds in
 ''|*[!0-9]*|0*) echo "bench/train.sh: ROUNDS must be a whole number from 1" >&2; exit 64 ;;
 esac
+base=${BASE:-}
 py=/usr/bin/python3
 bin=$build/bin
-if [ ! -x "$bin/tabpipe-train" ] || [ ! -f "$build/libtabpipe.a" ]; then
-	echo "bench/train.sh: no tools in $build: run make (or set BUILD)" >&2
-	exit 66
-fi
+for b in "$build" $base; do
+	if [ ! -x "$b/bin/tabpipe-train" ] || [ ! -f "$b/libtabpipe.a" ]; then
+		echo "bench/train.sh: no tools in $b: run make there" >&2
+		exit 66
+	fi
+done
 work=$(mktemp -d "${TMPDIR:-/tmp}/tabpipe-bench.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
 pkgs="libcjson zlib openblas libpq"
-# shellcheck disable=SC2046,SC2086 # the package list and flags are words
-cc -O2 -std=gnu11 -fopenmp -Ilib -Ibench $(pkg-config --cflags $pkgs) \
-	-o "$work/speed" bench/speed.c "$build/libtabpipe.a" \
-	$(pkg-config --libs $pkgs) -lm -pthread
+# link BUILD NAME: bench/speed.c against the library of BUILD, as
+# $work/NAME.
+link() {
+	# shellcheck disable=SC2046,SC2086 # the package list and flags are words
+	cc -O2 -std=gnu11 -fopenmp -Ilib -Ibench $(pkg-config --cflags $pkgs) \
+		-o "$work/$2" bench/speed.c "$1/libtabpipe.a" \
+		$(pkg-config --libs $pkgs) -lm -pthread
+}
+link "$build" speed
+[ -z "$base" ] || link "$base" base-speed
 
 "$bin/tabpipe-ingest" -q --target Class --positive bad --fit "$work/enc.json" \
 	--split 70/15/15 --seed 1 --out "$work/lc" data/lending_club.csv
@@ -53,32 +69,46 @@ median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] 
 # The rows/s of each epoch line a tool printed.
 rates() { sed -n 's/.* \([0-9][0-9]*\) rows\/s.*/\1/p' "$1"; }
 
-# One round: both sides once, into $work/c.N and $work/torch.N. Other
-# work on the machine slows both sides: each round says how busy it was.
-measure() {
-	c=$work/c.$1
-	echo "load_start $(cut -d' ' -f1 /proc/loadavg)" >"$c"
-	echo "round $1 of $rounds: tabpipe-train, $epochs epochs..." >&2
-	# Peak resident memory (KiB) of training for 1 epoch and for all: the
-	# issue wants it not to grow with the epochs.
-	/usr/bin/time -f '%M' -o "$work/mem1" "$bin/tabpipe-train" -q \
+# tabpipe BIN SPEED OUT ROUND: one build's training, pretraining,
+# inference and memory, appended to OUT.
+tabpipe() {
+	echo "round $4 of $rounds: $1: tabpipe-train, $epochs epochs..." >&2
+	# Peak resident memory (KiB) of training for 1 epoch and for all: it
+	# should not grow with the epochs.
+	/usr/bin/time -f '%M' -o "$work/mem1" "$1/tabpipe-train" -q \
 		--epochs 1 --seed 1 --threads 2 --valid "$work/lc.valid.tps" \
 		-o "$work/model.st" "$train"
-	/usr/bin/time -f '%M' -o "$work/mem" "$bin/tabpipe-train" \
+	/usr/bin/time -f '%M' -o "$work/mem" "$1/tabpipe-train" \
 		--epochs "$epochs" --patience "$epochs" --seed 1 --threads 2 \
 		--valid "$work/lc.valid.tps" -o "$work/model.st" "$train" \
 		2>"$work/train.log"
-	echo "round $1 of $rounds: tabpipe-pretrain, $epochs epochs..." >&2
-	"$bin/tabpipe-pretrain" --epochs "$epochs" --seed 1 --threads 2 \
+	echo "round $4 of $rounds: $1: tabpipe-pretrain, $epochs epochs..." >&2
+	"$1/tabpipe-pretrain" --epochs "$epochs" --seed 1 --threads 2 \
 		-o "$work/enc.st" "$train" 2>"$work/pretrain.log"
-	echo "round $1 of $rounds: inference and sgemm..." >&2
-	"$work/speed" "$work/model.st" "$train" "$runs" >>"$c"
+	echo "round $4 of $rounds: $1: inference and sgemm..." >&2
+	"$2" "$work/model.st" "$train" "$runs" >>"$3"
 	{
 		echo "train_rows_per_s $(rates "$work/train.log" | median)"
 		echo "pretrain_rows_per_s $(rates "$work/pretrain.log" | median)"
 		echo "train_kib_1 $(tail -1 "$work/mem1")"
 		echo "train_kib $(tail -1 "$work/mem")"
-	} >>"$c"
+	} >>"$3"
+}
+
+# One round: every side once, into $work/c.N (this build), $work/b.N
+# (BASE) and $work/torch.N. Other work on the machine slows every side:
+# each round says how busy it was. This build and BASE take turns to go
+# first, so that neither has the machine's better minutes each time.
+measure() {
+	c=$work/c.$1
+	echo "load_start $(cut -d' ' -f1 /proc/loadavg)" >"$c"
+	if [ -n "$base" ] && [ $(($1 % 2)) -eq 0 ]; then
+		tabpipe "$base/bin" "$work/base-speed" "$work/b.$1" "$1"
+	fi
+	tabpipe "$bin" "$work/speed" "$c" "$1"
+	if [ -n "$base" ] && [ $(($1 % 2)) -eq 1 ]; then
+		tabpipe "$base/bin" "$work/base-speed" "$work/b.$1" "$1"
+	fi
 	echo "round $1 of $rounds: PyTorch..." >&2
 	(cd bench && "$py" torch_speed.py --train "$train" --epochs "$epochs" \
 		--runs "$runs") >"$work/torch.$1"
@@ -158,3 +188,41 @@ awk -v rows="$rows" -v epochs="$epochs" -v runs="$runs" -v rounds="$rounds" \
 		g3 = (med("c", "latency_us") < 100) ? "met" : "not met"
 		printf "\n  goals: training >= 5x PyTorch: %s; batch inference >= 4x: %s; latency < 100 us: %s\n", g1, g2, g3
 	}' "$work"/c.* "$work"/torch.*
+[ -n "$base" ] || exit 0
+
+# The A/B: each figure of this build and of BASE, round by round, and the
+# median over the rounds of their ratio (for latency, BASE's over this
+# build's: above 1 is faster here).
+awk -v rounds="$rounds" -v base="$base" '
+	{ n = split(FILENAME, p, "."); k = p[n] }
+	FILENAME ~ /\/c\.[0-9]+$/ { c[k, $1] = $2 }
+	FILENAME ~ /\/b\.[0-9]+$/ { b[k, $1] = $2 }
+	function median(v,    i, j, x) {
+		for (i = 2; i <= rounds; i++)
+			for (j = i; j > 1 && v[j - 1] > v[j]; j--) {
+				x = v[j]; v[j] = v[j - 1]; v[j - 1] = x
+			}
+		return (rounds % 2) ? v[(rounds + 1) / 2] : (v[rounds / 2] + v[rounds / 2 + 1]) / 2
+	}
+	function ab(name, key, inv,    i, v, lo, hi) {
+		lo = 1e300; hi = 0
+		for (i = 1; i <= rounds; i++) {
+			v[i] = inv ? b[i, key] / c[i, key] : c[i, key] / b[i, key]
+			lo = v[i] < lo ? v[i] : lo; hi = v[i] > hi ? v[i] : hi
+		}
+		printf "  %-24s %7.3fx  (rounds %.3f to %.3f)\n", name, median(v), lo, hi
+	}
+	END {
+		printf "\nA/B against %s, this/base (latency: base/this), medians of %d rounds:\n", base, rounds
+		printf "  %-5s %-21s %-21s %-21s %-17s\n", "round", "training rows/s", "pretrain rows/s", "inference rows/s", "latency us"
+		for (i = 1; i <= rounds; i++)
+			printf "  %-5d %-21s %-21s %-21s %-17s\n", i,
+			    sprintf("%.0f (%.0f)", c[i, "train_rows_per_s"], b[i, "train_rows_per_s"]),
+			    sprintf("%.0f (%.0f)", c[i, "pretrain_rows_per_s"], b[i, "pretrain_rows_per_s"]),
+			    sprintf("%.0f (%.0f)", c[i, "infer_rows_per_s"], b[i, "infer_rows_per_s"]),
+			    sprintf("%.1f (%.1f)", c[i, "latency_us"], b[i, "latency_us"])
+		ab("training", "train_rows_per_s", 0)
+		ab("pretraining", "pretrain_rows_per_s", 0)
+		ab("batch inference", "infer_rows_per_s", 0)
+		ab("single-row latency", "latency_us", 1)
+	}' "$work"/c.* "$work"/b.*
