@@ -36,6 +36,7 @@ static const char *operand_text = "", *forms_text;
 static struct entry {
 	const tp_opt *o;
 	void *settings;
+	int order;              /* in the tables, one after the other */
 	int given;
 } entries[MAX_OPTIONS];
 static int nentries;
@@ -45,16 +46,18 @@ static int nentries;
 static int
 usage_order(const void *a, const void *b)
 {
-	const tp_opt *x = ((const struct entry *)a)->o;
-	const tp_opt *y = ((const struct entry *)b)->o;
-	int xr = (x->flags & TP_OPT_REQUIRED) != 0, yr = (y->flags & TP_OPT_REQUIRED) != 0;
-	int xf = x->type == TP_OPT_FLAG && x->letter, yf = y->type == TP_OPT_FLAG && y->letter;
+	const struct entry *ea = a, *eb = b;
+	const tp_opt *x = ea->o, *y = eb->o;
+	int xr = (x->flags & TP_OPT_REQUIRED) != 0;
+	int yr = (y->flags & TP_OPT_REQUIRED) != 0;
+	int xf = x->type == TP_OPT_FLAG && x->letter;
+	int yf = y->type == TP_OPT_FLAG && y->letter;
 	char xn[2] = {(char)x->letter, 0}, yn[2] = {(char)y->letter, 0};
 
 	if (xr != yr)
 		return xr - yr;
 	if (xr)
-		return (int)(x - y);
+		return ea->order - eb->order;
 	if (xf != yf)
 		return yf - xf;
 	return strcmp(x->name ? x->name : xn, y->name ? y->name : yn);
@@ -70,14 +73,25 @@ tool_init(const char *tool, const tool_options *options,
 	operand_text = operands;
 	forms_text = forms;
 	families[n++] = (tool_options){every_tool_options, &asked};
-	for (; options != NULL && options->table != NULL; options++)
+	for (; options != NULL && options->table != NULL; options++) {
+		if (n == MAX_FAMILIES)
+			tool_die(TP_EINTERNAL, "more than %d option tables",
+			    MAX_FAMILIES);
 		families[n++] = *options;
+	}
 	families[n] = (tool_options){NULL, NULL};
 	nentries = 0;
 	for (int f = 0; families[f].table != NULL; f++)
-		for (const tp_opt *o = families[f].table; o->key != NULL; o++)
-			if (o->name != NULL || o->letter != 0)
-				entries[nentries++] = (struct entry){o, families[f].settings, 0};
+		for (const tp_opt *o = families[f].table; o->key != NULL; o++) {
+			if (o->name == NULL && o->letter == 0)
+				continue;
+			if (nentries == MAX_OPTIONS)
+				tool_die(TP_EINTERNAL, "more than %d options",
+				    MAX_OPTIONS);
+			entries[nentries] = (struct entry){o, families[f].settings,
+			    nentries, 0};
+			nentries++;
+		}
 	qsort(entries, (size_t)nentries, sizeof(entries[0]), usage_order);
 }
 
@@ -126,7 +140,7 @@ print_synopsis(FILE *f)
 			snprintf(word, sizeof(word), "%s", operand_text);
 		else if (o->usage != NULL)
 			snprintf(word, sizeof(word), "%s", o->usage);
-		else if (o->letter == 'h' || o->letter == 'V')
+		else if (entries[i].settings == &asked)
 			continue;
 		else
 			snprintf(word, sizeof(word), o->flags & TP_OPT_REQUIRED ?
@@ -228,7 +242,7 @@ int
 tool_parse(int argc, char **argv)
 {
 	struct option longopts[MAX_OPTIONS + 1];
-	char shortopts[2 * MAX_OPTIONS + 2] = ":", from[96];
+	char shortopts[2 * MAX_OPTIONS + 1] = "", from[96];
 	int n = 0, c, index;
 	tp_err e = {0};
 
@@ -248,7 +262,8 @@ tool_parse(int argc, char **argv)
 	longopts[n] = (struct option){NULL, 0, NULL, 0};
 	while ((c = getopt_long(argc, argv, shortopts, longopts, &index)) != -1) {
 		int i = c - 256;
-		if (c == '?' || c == ':')
+		/* getopt_long has said what was wrong. */
+		if (c == '?')
 			tool_usage(TP_EUSAGE);
 		for (int k = 0; c < 256 && k < nentries; k++)
 			if (entries[k].o->letter == c)
