@@ -118,6 +118,7 @@ check: all $(UNIT_RUNNER)
 		sh tests/e2e/run.sh
 	sh tests/man.sh $(MAN1) $(MAN5) $(MAN7)
 	sh tests/usage.sh $(BUILD)/bin
+	sh tests/suites.sh
 	sh tests/shellcheck.sh $(SCRIPTS)
 
 check-asan:
