@@ -119,7 +119,7 @@ check: all $(UNIT_RUNNER)
 	sh tests/man.sh $(MAN1) $(MAN5) $(MAN7)
 	sh tests/usage.sh $(BUILD)/bin
 	sh tests/suites.sh
-	sh tests/shellcheck.sh $(SCRIPTS)
+	sh tests/shellcheck.sh $(SCRIPTS) $(wildcard tests/*.sh bench/*.sh)
 
 check-asan:
 	$(MAKE) BUILD=build-asan SAN=1 check

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Checks that the scripts of scripts/ are clean for shellcheck (POSIX sh).
+# Checks that scripts are clean for shellcheck (POSIX sh).
 # Prints "ok - FILE" or "not ok - FILE" with the findings, then a count.
 #
 # usage: sh tests/shellcheck.sh file ...
