@@ -131,8 +131,8 @@ tp_opt_check(const tp_opt *table, const void *settings, const char *what,
 			hi = (float)hi;
 		}
 		if (!(x >= lo && x <= hi))
-			return tp_err_set(e, TP_EUSAGE, "%s: %s is %g, not from %g "
-			    "to %g", what, o->key, x, o->min, o->max);
+			return tp_err_set(e, TP_EUSAGE, "%s: %s is %.9g, not from "
+			    "%g to %g", what, o->key, x, o->min, o->max);
 	}
 	return TP_OK;
 }

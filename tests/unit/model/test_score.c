@@ -1,0 +1,225 @@
+/*
+ * test_score: device names, the CPU always there and CUDA refused by a
+ * build without it, tp_score over batches that are not a multiple of its
+ * chunk against tp_model_predict one row at a time, and a scorer on the
+ * CPU giving tp_score's very bytes.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/rng.h"
+#include "model/score.h"
+#include "suites.h"
+
+/* Two categorical features and two numeric ones, and a target. */
+static void
+make_encoding(tp_encoding *enc)
+{
+	static const char *const names[] = {"c0", "n0", "c1", "n1", "y"};
+	static const enum tp_kind kinds[] = {TP_KIND_CATEGORICAL,
+	    TP_KIND_NUMERIC, TP_KIND_CATEGORICAL, TP_KIND_NUMERIC,
+	    TP_KIND_TARGET};
+	tp_err e = {0};
+
+	memset(enc, 0, sizeof(*enc));
+	enc->ncols = 5;
+	enc->cols = calloc(5, sizeof(*enc->cols));
+	ck_assert_ptr_nonnull(enc->cols);
+	enc->id_col = -1;
+	enc->target_col = 4;
+	enc->labels[0] = strdup("good");
+	enc->labels[1] = strdup("bad");
+	for (int i = 0; i < 5; i++) {
+		tp_column *c = &enc->cols[i];
+		c->name = strdup(names[i]);
+		c->kind = kinds[i];
+		c->slot = c->kind == TP_KIND_CATEGORICAL ? enc->ncat++ :
+		    c->kind == TP_KIND_NUMERIC ? enc->nnum++ : -1;
+		c->std = 1;
+	}
+	tp_strmap_add(&enc->cols[0].vocab, "a", 1, &e);
+	tp_strmap_add(&enc->cols[0].vocab, "b", 1, &e);
+	tp_strmap_add(&enc->cols[0].vocab, "c", 1, &e);
+	tp_strmap_add(&enc->cols[2].vocab, "x", 1, &e);
+	tp_strmap_add(&enc->cols[2].vocab, "y", 1, &e);
+	ck_assert_int_eq(tp_encoding_fingerprint(enc, &e), TP_OK);
+}
+
+static const tp_config small = {
+	.layers = 2, .d_model = 8, .heads = 2, .d_ff = 12, .head_hidden = 6,
+	.proj_dim = 4, .dropout = 0.1f, .activation = TP_GELU,
+};
+
+/* n rows of every kind of value: each category, index 0 (missing or
+ * unseen), numbers and NaN (missing). */
+static void
+make_batch(tp_batch *b, size_t n, uint64_t seed)
+{
+	tp_err e = {0};
+	tp_rng r;
+
+	ck_assert_int_eq(tp_batch_init(b, 2, 2, n, &e), TP_OK);
+	tp_rng_seed(&r, seed);
+	for (size_t i = 0; i < n; i++) {
+		b->id[i] = (int64_t)i + 1;
+		b->cat[2 * i] = (int32_t)tp_rng_below(&r, 4);
+		b->cat[2 * i + 1] = (int32_t)tp_rng_below(&r, 3);
+		b->num[2 * i] = (float)tp_rng_normal(&r);
+		b->num[2 * i + 1] = i % 5 == 3 ? NAN :
+		    2 * (float)tp_rng_normal(&r);
+		b->label[i] = -1;
+	}
+	b->n = n;
+}
+
+START_TEST(device_names)
+{
+	enum tp_device d = TP_DEVICE_CUDA;
+
+	ck_assert_int_eq(tp_device_parse("cpu", &d), 0);
+	ck_assert_int_eq(d, TP_DEVICE_CPU);
+	ck_assert_int_eq(tp_device_parse("cuda", &d), 0);
+	ck_assert_int_eq(d, TP_DEVICE_CUDA);
+	/* Others are refused and leave d alone. */
+	static const char *const bad[] = {"", "CPU", "gpu", "cuda:0", "cpu ",
+	    "cud"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ck_assert_msg(tp_device_parse(bad[i], &d) == -1, "\"%s\" taken",
+		    bad[i]);
+		ck_assert_int_eq(d, TP_DEVICE_CUDA);
+	}
+	ck_assert_str_eq(tp_device_name(TP_DEVICE_CPU), "cpu");
+	ck_assert_str_eq(tp_device_name(TP_DEVICE_CUDA), "cuda");
+	/* A name and its parse go round. */
+	ck_assert_int_eq(tp_device_parse(tp_device_name(TP_DEVICE_CPU), &d), 0);
+	ck_assert_int_eq(d, TP_DEVICE_CPU);
+}
+END_TEST
+
+START_TEST(device_check)
+{
+	tp_err e = {0};
+
+	ck_assert_int_eq(tp_device_check(TP_DEVICE_CPU, &e), TP_OK);
+#ifndef TP_CUDA
+	/* Never the CPU instead: an error that says why. */
+	e.msg[0] = '\0';
+	ck_assert_int_eq(tp_device_check(TP_DEVICE_CUDA, &e), TP_EUNAVAILABLE);
+	ck_assert_ptr_nonnull(strstr(e.msg, "built without CUDA"));
+	ck_assert_ptr_nonnull(strstr(e.msg, "make CUDA=1"));
+
+	/* The scorer is set to NULL, whatever it held. */
+	static char sentinel;
+	tp_scorer *s = (tp_scorer *)(void *)&sentinel;
+	tp_encoding enc;
+	tp_model m;
+	make_encoding(&enc);
+	ck_assert_int_eq(tp_model_init(&m, &small, &enc, 1, 1, &e), TP_OK);
+	e.msg[0] = '\0';
+	ck_assert_int_eq(tp_scorer_open(&s, &m, TP_DEVICE_CUDA, &e),
+	    TP_EUNAVAILABLE);
+	ck_assert_ptr_null(s);
+	ck_assert_ptr_nonnull(strstr(e.msg, "built without CUDA"));
+	tp_model_free(&m);
+	tp_encoding_free(&enc);
+#endif
+}
+END_TEST
+
+/*
+ * tp_score against tp_model_predict of each row alone: rows of a chunk
+ * go through the model together, so the products sum in another order
+ * than a single row's, and the probabilities agree to float32 rounding
+ * (1e-6); rows mixed up or left out of the last, partial chunk would be
+ * off by far more (and a row left out stays NaN). _i chooses the chunk:
+ * the rows planned (16), or 256 when none were.
+ */
+START_TEST(score_rows)
+{
+	const int planned = _i == 0 ? 16 : 0;
+	const size_t n = _i == 0 ? 37 : 300;
+	tp_encoding enc;
+	tp_model m;
+	tp_batch b;
+	tp_err e = {0};
+	float one;
+
+	make_encoding(&enc);
+	ck_assert_int_eq(tp_model_init(&m, &small, &enc, 3, 2, &e), TP_OK);
+	if (planned > 0)
+		ck_assert_int_eq(tp_model_plan(&m, planned, &e), TP_OK);
+	make_batch(&b, n, 5);
+	float *prob = malloc(n * sizeof(float));
+	ck_assert_ptr_nonnull(prob);
+	for (size_t i = 0; i < n; i++)
+		prob[i] = NAN;
+	ck_assert_int_eq(tp_score(&m, &b, prob, &e), TP_OK);
+	ck_assert_int_eq(m.planned, planned > 0 ? planned : 256);
+	double lo = 1, hi = 0;
+	for (size_t i = 0; i < n; i++) {
+		tp_model_predict(&m, b.cat + 2 * i, b.num + 2 * i, 1, &one);
+		ck_assert_msg(fabsf(prob[i] - one) <= 1e-6f,
+		    "row %zu of %zu: tp_score %.9g, alone %.9g", i, n,
+		    (double)prob[i], (double)one);
+		lo = fmin(lo, prob[i]);
+		hi = fmax(hi, prob[i]);
+	}
+	/* Rows that differ, so that a row scored as another is seen. */
+	ck_assert_msg(hi - lo > 1e-3, "all rows score %g to %g", lo, hi);
+	free(prob);
+	tp_batch_free(&b);
+	tp_model_free(&m);
+	tp_encoding_free(&enc);
+}
+END_TEST
+
+START_TEST(scorer_cpu)
+{
+	enum { N = 53 };
+	tp_encoding enc;
+	tp_model m;
+	tp_batch b, empty;
+	tp_scorer *s = NULL;
+	tp_err e = {0};
+	float want[N], got[N];
+
+	make_encoding(&enc);
+	ck_assert_int_eq(tp_model_init(&m, &small, &enc, 8, 1, &e), TP_OK);
+	ck_assert_int_eq(tp_model_plan(&m, 20, &e), TP_OK);
+	make_batch(&b, N, 6);
+	ck_assert_int_eq(tp_score(&m, &b, want, &e), TP_OK);
+	ck_assert_int_eq(tp_scorer_open(&s, &m, TP_DEVICE_CPU, &e), TP_OK);
+	ck_assert_ptr_nonnull(s);
+	memset(got, 0xff, sizeof(got));
+	ck_assert_int_eq(tp_scorer_run(s, &b, got, &e), TP_OK);
+	ck_assert_mem_eq(got, want, sizeof(want));
+	/* Again, and an empty batch, on the same scorer. */
+	memset(got, 0xff, sizeof(got));
+	ck_assert_int_eq(tp_scorer_run(s, &b, got, &e), TP_OK);
+	ck_assert_mem_eq(got, want, sizeof(want));
+	ck_assert_int_eq(tp_batch_init(&empty, 2, 2, 1, &e), TP_OK);
+	ck_assert_int_eq(tp_scorer_run(s, &empty, got, &e), TP_OK);
+	tp_scorer_close(s);
+	tp_scorer_close(NULL);
+	tp_batch_free(&empty);
+	tp_batch_free(&b);
+	tp_model_free(&m);
+	tp_encoding_free(&enc);
+}
+END_TEST
+
+Suite *
+score_suite(void)
+{
+	Suite *s = suite_create("score");
+	TCase *tc = tcase_create("score");
+
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, device_names);
+	tcase_add_test(tc, device_check);
+	tcase_add_loop_test(tc, score_rows, 0, 2);
+	tcase_add_test(tc, scorer_cpu);
+	suite_add_tcase(s, tc);
+	return s;
+}
