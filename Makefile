@@ -52,7 +52,7 @@ include lib/model/cuda/cuda.mk
 endif
 LIB = $(BUILD)/libtabpipe.a
 TOOL_BINS = $(TOOLS:%=$(BUILD)/bin/tabpipe-%)
-UNIT_OBJS = $(UNIT_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/tests/unit/sample.o \
+UNIT_OBJS = $(UNIT_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/tests/unit/fixture.o \
 	$(BUILD)/tests/unit/gradcheck.o $(BUILD)/tests/unit/main.o
 UNIT_RUNNER = $(BUILD)/tests/unit-tests
 SCRIPTS = scripts/common.sh scripts/demo scripts/monitor scripts/pg-server \

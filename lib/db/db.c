@@ -77,7 +77,18 @@ tp_db_begin(tp_db *db, tp_err *e)
 int
 tp_db_commit(tp_db *db, tp_err *e)
 {
-	return tp_db_exec(db, "COMMIT", 0, NULL, NULL, e);
+	PGresult *r;
+	int rc;
+
+	if ((rc = tp_db_exec(db, "COMMIT", 0, NULL, &r, e)) != TP_OK)
+		return rc;
+	/* A transaction that a statement failed in answers COMMIT with
+	 * success and the tag ROLLBACK: nothing was kept. */
+	if (strcmp(PQcmdStatus(r), "ROLLBACK") == 0)
+		rc = tp_err_set(e, TP_EINTERNAL, "database: the transaction "
+		    "failed and was rolled back, nothing was committed");
+	PQclear(r);
+	return rc;
 }
 
 void
@@ -147,6 +158,16 @@ fail:
 	return rc;
 }
 
+/* The library never prints: the server's notices (such as a warning that
+ * no transaction is in progress) are not the tools' messages, and libpq
+ * would print them to stderr. */
+static void
+no_notices(void *arg, const char *message)
+{
+	(void)arg;
+	(void)message;
+}
+
 int
 tp_db_open(tp_db **out, const char *conninfo, const char *tool, tp_err *e)
 {
@@ -174,6 +195,7 @@ tp_db_open(tp_db **out, const char *conninfo, const char *tool, tp_err *e)
 		tp_db_close(db);
 		return rc;
 	}
+	PQsetNoticeProcessor(db->conn, no_notices, NULL);
 	PQclear(PQexec(db->conn, "SET client_min_messages = warning"));
 	if ((rc = migrate(db, e)) != TP_OK) {
 		tp_db_close(db);

@@ -110,12 +110,16 @@ tp_version_find(tp_db *db, const char *ref, tp_model_version *out,
 {
 	static const char *const stages[] = {"None", "Staging", "Production",
 	    "Archived"};
-	const char *at = strrchr(ref, '@'), *which = at + 1, *stage = NULL;
+	const char *at = strrchr(ref, '@'), *which, *stage = NULL;
 	char *name, *end;
 	PGresult *r = NULL;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
+	if (at == NULL || at == ref)
+		return tp_err_set(e, TP_EUSAGE, "%s: not a registry reference: "
+		    "NAME@STAGE, NAME@N or NAME@latest", ref);
+	which = at + 1;
 	for (size_t i = 0; i < sizeof(stages) / sizeof(stages[0]); i++)
 		if (strcasecmp(which, stages[i]) == 0)
 			stage = stages[i];

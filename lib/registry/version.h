@@ -42,7 +42,8 @@ int tp_version_register(tp_db *db, const char *name, const char *path,
 int tp_version_is_ref(const char *s);
 
 /* The version ref names, as the registry has it (its file unread);
- * TP_ENOINPUT when no version matches. */
+ * TP_EUSAGE when ref is not a reference, TP_ENOINPUT when no version
+ * matches. */
 int tp_version_find(tp_db *db, const char *ref, tp_model_version *out,
     tp_err *e);
 /* The same, and its file checked: it must still have the registered

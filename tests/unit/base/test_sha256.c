@@ -1,23 +1,12 @@
 /*
- * test_sha256: the FIPS 180-4 test vectors, whole and fed in pieces.
+ * test_sha256: the FIPS 180-4 test vectors, whole (tp_sha256_hex_of) and
+ * fed in pieces, on both compressions.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/sha256.h"
 #include "suites.h"
-
-static void
-digest_hex(const void *p, size_t len, char out[65])
-{
-	unsigned char d[32];
-	tp_sha256 s;
-
-	tp_sha256_init(&s);
-	tp_sha256_update(&s, p, len);
-	tp_sha256_final(&s, d);
-	tp_sha256_hex(d, out);
-}
 
 /* The digest of p fed in pieces of the given sizes, in turn. */
 static void
@@ -47,7 +36,7 @@ expect_digest(const char *msg, const char *want)
 {
 	char hex[65];
 
-	digest_hex(msg, strlen(msg), hex);
+	tp_sha256_hex_of(msg, strlen(msg), hex);
 	ck_assert_str_eq(hex, want);
 }
 
@@ -76,7 +65,7 @@ START_TEST(test_million_a)
 
 	ck_assert_ptr_nonnull(a);
 	memset(a, 'a', n);
-	digest_hex(a, n, hex);
+	tp_sha256_hex_of(a, n, hex);
 	ck_assert_str_eq(hex, want);
 	digest_pieces(a, n, odd, sizeof(odd) / sizeof(odd[0]), hex);
 	ck_assert_str_eq(hex, want);
@@ -100,7 +89,7 @@ START_TEST(test_pieces)
 	for (size_t i = 0; i < sizeof(msg); i++)
 		msg[i] = (unsigned char)(i * 31 + 7);
 	for (size_t len = 0; len <= sizeof(msg); len++) {
-		digest_hex(msg, len, whole);
+		tp_sha256_hex_of(msg, len, whole);
 		for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
 			size_t n = sizes[k][2] ? 3 : 2;
 			digest_pieces(msg, len, sizes[k], n, cut);
@@ -139,6 +128,43 @@ START_TEST(test_hex)
 }
 END_TEST
 
+/* tp_sha256_hex_of is init, one update, final and hex: the same digest as
+ * the pieces, from any address, of any length. */
+START_TEST(test_hex_of)
+{
+	static const size_t one[] = {1};
+	unsigned char msg[200], d[32];
+	char whole[65], cut[65];
+	tp_sha256 s;
+
+	tp_sha256_hex_of("", 0, whole);
+	ck_assert_str_eq(whole,
+	    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+	tp_sha256_hex_of("abc", 3, whole);
+	ck_assert_str_eq(whole,
+	    "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	/* Only the len bytes: "abc" of "abcd". */
+	tp_sha256_hex_of("abcd", 3, whole);
+	ck_assert_str_eq(whole,
+	    "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	for (size_t i = 0; i < sizeof(msg); i++)
+		msg[i] = (unsigned char)(i * 131 + 3);
+	/* From an odd address too. */
+	for (size_t off = 0; off < 2; off++) {
+		for (size_t len = 0; len < sizeof(msg); len++) {
+			tp_sha256_hex_of(msg + off, len, whole);
+			digest_pieces(msg + off, len, one, 1, cut);
+			ck_assert_str_eq(whole, cut);
+			tp_sha256_init(&s);
+			tp_sha256_update(&s, msg + off, len);
+			tp_sha256_final(&s, d);
+			tp_sha256_hex(d, cut);
+			ck_assert_str_eq(whole, cut);
+		}
+	}
+}
+END_TEST
+
 /* The CPU's SHA instructions and the portable code agree, on every length
  * around a block's and on a long input fed in odd pieces. */
 START_TEST(test_both_compressions)
@@ -153,9 +179,9 @@ START_TEST(test_both_compressions)
 		p[i] = (unsigned char)(i * 2654435761u >> 13);
 	for (size_t len = 0; len < 300; len++) {
 		tp_sha256_use_portable(0);
-		digest_hex(p, len, fast);
+		tp_sha256_hex_of(p, len, fast);
 		tp_sha256_use_portable(1);
-		digest_hex(p, len, slow);
+		tp_sha256_hex_of(p, len, slow);
 		ck_assert_str_eq(fast, slow);
 	}
 	tp_sha256_use_portable(0);
@@ -179,6 +205,7 @@ sha256_suite(void)
 	tcase_add_test(tc, test_million_a);
 	tcase_add_test(tc, test_pieces);
 	tcase_add_test(tc, test_hex);
+	tcase_add_test(tc, test_hex_of);
 	tcase_add_test(tc, test_both_compressions);
 	suite_add_tcase(s, tc);
 	return s;

@@ -4,10 +4,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fixture.h"
 #include "gradcheck.h"
 #include "model/model.h"
 #include "model/modelfile.h"
-#include "sample.h"
 #include "suites.h"
 
 enum { ROWS = 6 };
@@ -49,7 +49,7 @@ check_model(int nthreads, int contrast, enum tp_activation act)
 	tp_config cfg = small;
 
 	cfg.activation = act;
-	sample_encoding(&enc);
+	fixture_model_encoding(&enc);
 	ck_assert_int_eq(tp_model_init(&m, &cfg, &enc, 42, nthreads, &e), TP_OK);
 	ck_assert_int_eq(tp_model_plan(&m, 2 * ROWS, &e), TP_OK);
 	loss_ctx c = {&m, contrast};
@@ -95,7 +95,7 @@ START_TEST(threads_agree)
 	tp_err e;
 	float pa[ROWS], pb[ROWS];
 
-	sample_encoding(&enc);
+	fixture_model_encoding(&enc);
 	ck_assert_int_eq(tp_model_init(&a, &small, &enc, 7, 1, &e), TP_OK);
 	ck_assert_int_eq(tp_model_init(&b, &small, &enc, 7, 2, &e), TP_OK);
 	tp_model_plan(&a, ROWS, &e);
@@ -137,7 +137,7 @@ START_TEST(predict_in_chunks)
 		many_num[2 * i] = (float)tp_rng_normal(&r);
 		many_num[2 * i + 1] = i % 7 ? (float)tp_rng_normal(&r) : NAN;
 	}
-	sample_encoding(&enc);
+	fixture_model_encoding(&enc);
 	for (int t = 0; t < 3; t++) {
 		ck_assert_int_eq(tp_model_init(&m[t], &small, &enc, 5, t + 1, &e),
 		    TP_OK);
@@ -173,7 +173,7 @@ START_TEST(names_follow_pytorch)
 	tp_model m;
 	tp_err e;
 
-	sample_encoding(&enc);
+	fixture_model_encoding(&enc);
 	ck_assert_int_eq(tp_model_init(&m, &tp_default_config, &enc, 1, 1, &e), TP_OK);
 	const tp_param *p = tp_model_param(&m, "encoder.layers.5.self_attn.in_proj_weight");
 	ck_assert_ptr_nonnull(p);
@@ -207,7 +207,7 @@ START_TEST(file_round_trip)
 
 	ck_assert_int_ge(fd, 0);
 	close(fd);
-	sample_encoding(&enc);
+	fixture_model_encoding(&enc);
 	snprintf(meta.run_id, sizeof(meta.run_id), "run-1");
 	ck_assert_int_eq(tp_model_init(&m, &small, &enc, 3, 1, &e), TP_OK);
 	ck_assert_int_eq(tp_model_save(path, &m, &enc, &meta, &e), TP_OK);

@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fixture.h"
 #include "model/optim.h"
 #include "suites.h"
 
@@ -292,37 +293,6 @@ START_TEST(clip)
 }
 END_TEST
 
-/* Two categorical features, one numeric, a target. */
-static void
-make_encoding(tp_encoding *enc)
-{
-	static const char *const names[] = {"c0", "n0", "c1", "y"};
-	static const enum tp_kind kinds[] = {TP_KIND_CATEGORICAL,
-	    TP_KIND_NUMERIC, TP_KIND_CATEGORICAL, TP_KIND_TARGET};
-	tp_err e = {0};
-
-	memset(enc, 0, sizeof(*enc));
-	enc->ncols = 4;
-	enc->cols = calloc(4, sizeof(*enc->cols));
-	ck_assert_ptr_nonnull(enc->cols);
-	enc->id_col = -1;
-	enc->target_col = 3;
-	enc->labels[0] = strdup("good");
-	enc->labels[1] = strdup("bad");
-	for (int i = 0; i < 4; i++) {
-		tp_column *c = &enc->cols[i];
-		c->name = strdup(names[i]);
-		c->kind = kinds[i];
-		c->slot = c->kind == TP_KIND_CATEGORICAL ? enc->ncat++ :
-		    c->kind == TP_KIND_NUMERIC ? enc->nnum++ : -1;
-		c->std = 1;
-	}
-	tp_strmap_add(&enc->cols[0].vocab, "a", 1, &e);
-	tp_strmap_add(&enc->cols[0].vocab, "b", 1, &e);
-	tp_strmap_add(&enc->cols[2].vocab, "x", 1, &e);
-	ck_assert_int_eq(tp_encoding_fingerprint(enc, &e), TP_OK);
-}
-
 /* Whether a state_dict name is a linear layer's weight, which AdamW
  * decays in the usual recipe (torch's nn.Linear and MultiheadAttention's
  * projections): not embeddings, numeric tokens, norms or biases. */
@@ -364,7 +334,7 @@ START_TEST(decay_follows_table)
 	tp_err e = {0};
 	int decayed = 0;
 
-	make_encoding(&enc);
+	fixture_model_encoding(&enc);
 	ck_assert_int_eq(tp_model_init(&m, &cfg, &enc, 9, 1, &e), TP_OK);
 	ck_assert_int_eq(tp_adamw_init(&o, &oc, m.nfloats, &e), TP_OK);
 	float *before = malloc(m.nfloats * sizeof(float));

@@ -8,70 +8,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/rng.h"
+#include "fixture.h"
 #include "model/score.h"
 #include "suites.h"
-
-/* Two categorical features and two numeric ones, and a target. */
-static void
-make_encoding(tp_encoding *enc)
-{
-	static const char *const names[] = {"c0", "n0", "c1", "n1", "y"};
-	static const enum tp_kind kinds[] = {TP_KIND_CATEGORICAL,
-	    TP_KIND_NUMERIC, TP_KIND_CATEGORICAL, TP_KIND_NUMERIC,
-	    TP_KIND_TARGET};
-	tp_err e = {0};
-
-	memset(enc, 0, sizeof(*enc));
-	enc->ncols = 5;
-	enc->cols = calloc(5, sizeof(*enc->cols));
-	ck_assert_ptr_nonnull(enc->cols);
-	enc->id_col = -1;
-	enc->target_col = 4;
-	enc->labels[0] = strdup("good");
-	enc->labels[1] = strdup("bad");
-	for (int i = 0; i < 5; i++) {
-		tp_column *c = &enc->cols[i];
-		c->name = strdup(names[i]);
-		c->kind = kinds[i];
-		c->slot = c->kind == TP_KIND_CATEGORICAL ? enc->ncat++ :
-		    c->kind == TP_KIND_NUMERIC ? enc->nnum++ : -1;
-		c->std = 1;
-	}
-	tp_strmap_add(&enc->cols[0].vocab, "a", 1, &e);
-	tp_strmap_add(&enc->cols[0].vocab, "b", 1, &e);
-	tp_strmap_add(&enc->cols[0].vocab, "c", 1, &e);
-	tp_strmap_add(&enc->cols[2].vocab, "x", 1, &e);
-	tp_strmap_add(&enc->cols[2].vocab, "y", 1, &e);
-	ck_assert_int_eq(tp_encoding_fingerprint(enc, &e), TP_OK);
-}
 
 static const tp_config small = {
 	.layers = 2, .d_model = 8, .heads = 2, .d_ff = 12, .head_hidden = 6,
 	.proj_dim = 4, .dropout = 0.1f, .activation = TP_GELU,
 };
-
-/* n rows of every kind of value: each category, index 0 (missing or
- * unseen), numbers and NaN (missing). */
-static void
-make_batch(tp_batch *b, size_t n, uint64_t seed)
-{
-	tp_err e = {0};
-	tp_rng r;
-
-	ck_assert_int_eq(tp_batch_init(b, 2, 2, n, &e), TP_OK);
-	tp_rng_seed(&r, seed);
-	for (size_t i = 0; i < n; i++) {
-		b->id[i] = (int64_t)i + 1;
-		b->cat[2 * i] = (int32_t)tp_rng_below(&r, 4);
-		b->cat[2 * i + 1] = (int32_t)tp_rng_below(&r, 3);
-		b->num[2 * i] = (float)tp_rng_normal(&r);
-		b->num[2 * i + 1] = i % 5 == 3 ? NAN :
-		    2 * (float)tp_rng_normal(&r);
-		b->label[i] = -1;
-	}
-	b->n = n;
-}
 
 START_TEST(device_names)
 {
@@ -114,7 +58,7 @@ START_TEST(device_check)
 	tp_scorer *s = (tp_scorer *)(void *)&sentinel;
 	tp_encoding enc;
 	tp_model m;
-	make_encoding(&enc);
+	fixture_model_encoding(&enc);
 	ck_assert_int_eq(tp_model_init(&m, &small, &enc, 1, 1, &e), TP_OK);
 	e.msg[0] = '\0';
 	ck_assert_int_eq(tp_scorer_open(&s, &m, TP_DEVICE_CUDA, &e),
@@ -145,11 +89,11 @@ START_TEST(score_rows)
 	tp_err e = {0};
 	float one;
 
-	make_encoding(&enc);
+	fixture_model_encoding(&enc);
 	ck_assert_int_eq(tp_model_init(&m, &small, &enc, 3, 2, &e), TP_OK);
 	if (planned > 0)
 		ck_assert_int_eq(tp_model_plan(&m, planned, &e), TP_OK);
-	make_batch(&b, n, 5);
+	fixture_rows(&b, n, 5);
 	float *prob = malloc(n * sizeof(float));
 	ck_assert_ptr_nonnull(prob);
 	for (size_t i = 0; i < n; i++)
@@ -184,10 +128,10 @@ START_TEST(scorer_cpu)
 	tp_err e = {0};
 	float want[N], got[N];
 
-	make_encoding(&enc);
+	fixture_model_encoding(&enc);
 	ck_assert_int_eq(tp_model_init(&m, &small, &enc, 8, 1, &e), TP_OK);
 	ck_assert_int_eq(tp_model_plan(&m, 20, &e), TP_OK);
-	make_batch(&b, N, 6);
+	fixture_rows(&b, N, 6);
 	ck_assert_int_eq(tp_score(&m, &b, want, &e), TP_OK);
 	ck_assert_int_eq(tp_scorer_open(&s, &m, TP_DEVICE_CPU, &e), TP_OK);
 	ck_assert_ptr_nonnull(s);

@@ -1,15 +1,14 @@
 /*
- * test_drift: the distributions of stats.c and the comparisons of drift.c
- * against values SciPy computed on the same inputs (tests/drift/reference.py
- * wrote $TP_TESTDATA/drift/), and the verdict and report on cases worked
- * out by hand.
+ * test_drift: the comparisons of drift.c against values SciPy computed on
+ * the same inputs (tests/drift/reference.py wrote $TP_TESTDATA/drift/), and
+ * the verdict and report on cases worked out by hand. The distributions
+ * and tests of base/stats.h are in base/test_stats.c.
  */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/stats.h"
 #include "quality/drift.h"
 #include "suites.h"
 
@@ -38,35 +37,6 @@ open_data(const char *name)
 	ck_assert_msg(f != NULL, "cannot open %s", path);
 	return f;
 }
-
-START_TEST(test_special)
-{
-	FILE *f = open_data("special.txt");
-	char line[512], what[32];
-	int checked = 0;
-
-	while (fgets(line, sizeof(line), f) != NULL) {
-		double x, y, want, got;
-		long n;
-		if (line[0] == '#')
-			continue;
-		if (sscanf(line, "chi2_sf %lf %lf %lf", &x, &y, &want) == 3)
-			got = tp_stats_chi2_sf(x, y);
-		else if (sscanf(line, "kstwo %ld %lf %lf", &n, &x, &want) == 3)
-			got = tp_stats_kolmogorov_sf(n, x);
-		else if (sscanf(line, "smirnov %ld %lf %lf", &n, &x, &want) == 3)
-			got = tp_stats_smirnov(n, x);
-		else
-			ck_abort_msg("special.txt: cannot read: %s", line);
-		sscanf(line, "%31s", what);
-		ck_assert_msg(close_to(got, want, 1e-6),
-		    "%s: got %.17g, expected %.17g", line, got, want);
-		checked++;
-	}
-	fclose(f);
-	ck_assert_int_ge(checked, 79);
-}
-END_TEST
 
 /* Reads "N v1 v2 ..." or "gen N A B M S" after a tag into a new array. */
 static float *
@@ -157,49 +127,6 @@ START_TEST(test_cases)
 	ck_assert_int_ge(ncases, 19);
 	ck_assert_int_ge(exact, 8);
 	ck_assert_int_ge(asymp, 4);
-}
-END_TEST
-
-/* Small exact p-values worked out by counting paths: samples {1, 2} and
- * {3, 4}: D = 1, and 2 of the C(4, 2) = 6 orderings reach it. */
-START_TEST(test_ks_by_hand)
-{
-	static const double a[] = {1, 2}, b[] = {3, 4}, c[] = {1, 3}, d[] = {2, 4};
-	tp_ks_result r;
-
-	tp_stats_ks_2samp(a, 2, b, 2, &r);
-	ck_assert_double_eq_tol(r.d, 1, 1e-15);
-	ck_assert_double_eq_tol(r.p, 2.0 / 6, 1e-15);
-	ck_assert_int_eq(r.exact, 1);
-	/* {1, 3} against {2, 4}: D = 1/2, reached by every ordering. */
-	tp_stats_ks_2samp(c, 2, d, 2, &r);
-	ck_assert_double_eq_tol(r.d, 0.5, 1e-15);
-	ck_assert_double_eq_tol(r.p, 1, 1e-15);
-	/* Identical samples: D = 0, p = 1. */
-	tp_stats_ks_2samp(a, 2, a, 2, &r);
-	ck_assert_double_eq(r.d, 0);
-	ck_assert_double_eq(r.p, 1);
-	/* chi2 with 2 degrees of freedom is exp(-x/2). */
-	ck_assert_double_eq_tol(tp_stats_chi2_sf(3, 2), exp(-1.5), 1e-15);
-	ck_assert(isnan(tp_stats_chi2_sf(1, 0)));
-	ck_assert_double_eq_tol(tp_stats_quantile(a, 2, 0.5), 1.5, 1e-15);
-}
-END_TEST
-
-START_TEST(test_psi_and_js_by_hand)
-{
-	static const double r[] = {50, 50, 0}, c[] = {25, 75, 0};
-	static const double r2[] = {1, 0}, c2[] = {0, 1};
-
-	/* (0.25 - 0.5) ln(0.5) + (0.75 - 0.5) ln(1.5) */
-	ck_assert_double_eq_tol(tp_stats_psi(r, c, 3, 1e-4),
-	    -0.25 * log(0.5) + 0.25 * log(1.5), 1e-15);
-	/* Disjoint: each share of 1 against 1e-4, twice. */
-	ck_assert_double_eq_tol(tp_stats_psi(r2, c2, 2, 1e-4),
-	    2 * (1 - 1e-4) * log(1e4), 1e-12);
-	ck_assert_double_eq_tol(tp_stats_jensenshannon(r2, c2, 2), 1, 1e-15);
-	ck_assert_double_eq(tp_stats_jensenshannon(r, r, 3), 0);
-	ck_assert(isnan(tp_stats_psi(r, (const double[]){0, 0, 0}, 3, 1e-4)));
 }
 END_TEST
 
@@ -351,10 +278,7 @@ drift_suite(void)
 	TCase *tc = tcase_create("core");
 
 	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, test_special);
 	tcase_add_test(tc, test_cases);
-	tcase_add_test(tc, test_ks_by_hand);
-	tcase_add_test(tc, test_psi_and_js_by_hand);
 	tcase_add_test(tc, test_verdict);
 	tcase_add_test(tc, test_missing_only);
 	tcase_add_test(tc, test_bad_index);

@@ -1,7 +1,7 @@
 /*
- * test_registry: the promotion gates: parsing (with the column of each
- * error), checking values against them, and the metrics they may name. The
- * promotions themselves need a database: tests/e2e/test_promote.sh.
+ * test_gate: the promotion gates: parsing (with the column of each error),
+ * checking values against them, and the metrics they may name. The
+ * promotions that use them are test_registry.c's.
  */
 #include <math.h>
 #include <string.h>

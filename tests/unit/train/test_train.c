@@ -10,8 +10,8 @@
 #include <sys/wait.h>
 
 #include "base/metrics.h"
+#include "fixture.h"
 #include "model/score.h"
-#include "sample.h"
 #include "suites.h"
 #include "train/train.h"
 
@@ -28,9 +28,9 @@ typedef struct {
 static void
 data_make(data *d)
 {
-	sample_encoding(&d->enc);
-	sample_rows(&d->train, 400, 11);
-	sample_rows(&d->valid, 200, 12);
+	fixture_model_encoding(&d->enc);
+	fixture_rows(&d->train, 400, 11);
+	fixture_rows(&d->valid, 200, 12);
 }
 
 static void
