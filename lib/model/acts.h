@@ -1,7 +1,8 @@
 /*
  * acts: the activations and gradient scratch of one slice of R rows going
  * through the model, and their layout in one buffer. The CPU workers
- * (lib/model/model.c) and the GPU model (lib/model/cuda/model.cu) keep the same ones.
+ * (lib/model/model.c) and the GPU model (lib/model/cuda/model.cu) keep
+ * the same ones.
  */
 #ifndef TP_ACTS_H
 #define TP_ACTS_H

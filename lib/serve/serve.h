@@ -2,9 +2,9 @@
  * serve: the long-running predictor, one JSON line in, one JSON line out.
  *
  * Requests are read from a file descriptor, one JSON object of raw feature
- * values a line (see tp_predict_parse_request), and each is answered at
- * once with {"id","probability","label"} (and "version" when the model is
- * a registered version), flushed; a malformed request gets {"error":...}
+ * values a line (see tp_request_parse), and each is answered at once with
+ * {"id","probability","label"} (and "version" when the model is a
+ * registered version), flushed; a malformed request gets {"error":...}
  * and the loop goes on. The end of the input ends the loop.
  *
  * Between requests the model may be reloaded, whole, or not at all: when a

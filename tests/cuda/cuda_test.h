@@ -1,7 +1,7 @@
 /*
  * cuda_test: the GPU test runner's shared parts. Every test compares the
- * CUDA backend with the CPU one (lib/model/mat.h, lib/model/layers.h, lib/model/optim.h) on
- * the same random inputs.
+ * CUDA backend with the CPU one (lib/model/mat.h, lib/model/layers.h,
+ * lib/model/optim.h) on the same random inputs.
  *
  * The runner opens one device for all tests and runs them in its own
  * process (a CUDA context does not survive fork). Without a device each

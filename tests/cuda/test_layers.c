@@ -1,6 +1,6 @@
-/* Every layer's CUDA forward and backward against lib/model/layers.h on the same
- * random inputs. Gradients start random, not zero, so that a backward that
- * writes where it should add fails. */
+/* Every layer's CUDA forward and backward against lib/model/layers.h on
+ * the same random inputs. Gradients start random, not zero, so that a
+ * backward that writes where it should add fails. */
 #include <math.h>
 #include <string.h>
 

@@ -1,15 +1,16 @@
 /*
- * cuda/adamw: lib/model/optim.h's AdamW step, with gradient-norm clipping, on the
- * GPU: the moments live on the device next to the parameters and their
- * gradients, and only the gradient norm comes back.
+ * cuda/adamw: lib/model/optim.h's AdamW step, with gradient-norm
+ * clipping, on the GPU: the moments live on the device next to the
+ * parameters and their gradients, and only the gradient norm comes back.
  *
  * The schedule (tp_lr_at), the bias corrections and the weight decay of
- * the tensors the parameter table marks are lib/model/optim.c's, computed on the
- * host as there. The update of each value is the CPU's expression in the
- * CPU's order without fused multiply-adds, so parameters and moments are
- * meant to agree with tp_adamw_step bit for bit given the same gradients
- * and the same clipping scale; the norm is summed in double, in blocks of a fixed order,
- * so it may differ from the CPU's in its last bits.
+ * the tensors the parameter table marks are lib/model/optim.c's, computed
+ * on the host as there. The update of each value is the CPU's expression
+ * in the CPU's order without fused multiply-adds, so parameters and
+ * moments are meant to agree with tp_adamw_step bit for bit given the same
+ * gradients and the same clipping scale; the norm is summed in double, in
+ * blocks of a fixed order, so it may differ from the CPU's in its last
+ * bits.
  */
 #ifndef TP_CUDA_ADAMW_H
 #define TP_CUDA_ADAMW_H

@@ -3,8 +3,8 @@
  * (make CUDA=1; TP_CUDA is then defined).
  *
  * A tp_cuda holds one device, the stream every copy and launch goes on, and
- * the cuBLAS handle bound to that stream; every function of lib/model/cuda takes
- * it first. Work on one stream runs in the order it is issued, so the
+ * the cuBLAS handle bound to that stream; every function of lib/model/cuda
+ * takes it first. Work on one stream runs in the order it is issued, so the
  * library never synchronises between layers: only a download, a returned
  * loss or norm, or tp_cuda_sync waits for the device.
  *

@@ -3,12 +3,12 @@
  * backward, for the CUDA backend.
  *
  * Each tp_cuda_NAME takes the tp_cuda first, then exactly the arguments of
- * tp_NAME in lib/model/layers.h, in the same order and with the same shapes and
- * dimension letters (B, T, C, NH, HS, H, N = B * T), every buffer in device
- * memory; the rules are those of lib/model/layers.h: backward passes ADD into
- * their gradients (the caller zeroes them once per step) except where that
- * header says a backward writes, and an input gradient may be NULL where
- * it says so. Launches are asynchronous and report failures through the
+ * tp_NAME in lib/model/layers.h, in the same order and with the same
+ * shapes and dimension letters (B, T, C, NH, HS, H, N = B * T), every
+ * buffer in device memory; the rules are those of lib/model/layers.h:
+ * backward passes ADD into their gradients (the caller zeroes them once
+ * per step) except where that header says a backward writes, and an input
+ * gradient may be NULL where it says so. Launches are asynchronous and report failures through the
  * tp_cuda (see cuda/device.h); the two losses return their value, so they
  * wait for the device, and return NAN after a failure.
  *
