@@ -8,9 +8,10 @@
  * buffer in device memory; the rules are those of lib/model/layers.h:
  * backward passes ADD into their gradients (the caller zeroes them once
  * per step) except where that header says a backward writes, and an input
- * gradient may be NULL where it says so. Launches are asynchronous and report failures through the
- * tp_cuda (see cuda/device.h); the two losses return their value, so they
- * wait for the device, and return NAN after a failure.
+ * gradient may be NULL where it says so. Launches are asynchronous and
+ * report failures through the tp_cuda (see cuda/device.h); the two losses
+ * return their value, so they wait for the device, and return NAN after a
+ * failure.
  *
  * Numerics follow the CPU layers: the same formulas in the same order of
  * operations, no fused multiply-adds (the build passes -fmad=false), the
