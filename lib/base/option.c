@@ -149,9 +149,9 @@ value_json(const tp_opt *o, const void *settings, int *nomem)
 		v = cJSON_CreateBool(*CFIELD(int, settings, o));
 		break;
 	case TP_OPT_STRING:
-		if (*CFIELD(const char *, settings, o) == NULL)
+		if (*CFIELD(char *, settings, o) == NULL)
 			return NULL;
-		v = cJSON_CreateString(*CFIELD(const char *, settings, o));
+		v = cJSON_CreateString(*CFIELD(char *, settings, o));
 		break;
 	case TP_OPT_CHOICE:
 		v = cJSON_CreateString(o->choices[*CFIELD(int, settings, o)]);

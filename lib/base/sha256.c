@@ -3,6 +3,7 @@
 #include "base/sha256.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
+#include <cpuid.h>
 #include <immintrin.h>
 #define HAVE_SHA_NI 1
 #endif
@@ -119,8 +120,11 @@ tp_sha256_use_portable(int yes)
 {
 	blocks = blocks_portable;
 #ifdef HAVE_SHA_NI
-	__builtin_cpu_init();
-	if (!yes && __builtin_cpu_supports("sha"))
+	unsigned int a, b, c, d;
+
+	/* CPUID leaf 7, EBX bit 29: the SHA extensions (gcc's and clang's
+	 * __builtin_cpu_supports do not name them alike). */
+	if (!yes && __get_cpuid_count(7, 0, &a, &b, &c, &d) && (b >> 29 & 1))
 		blocks = blocks_sha_ni;
 #else
 	(void)yes;

@@ -315,23 +315,38 @@ enum { CHAINS = 8 };
 
 _Static_assert(LANES == 8, "transpose_lanes's shuffles are for 8 lanes");
 
-/* r[i][c] becomes r[c][i]: at each scale b the off-diagonal b x b blocks
- * of every 2b x 2b block swap places, one two-vector shuffle a row. */
+/* Two vectors' lanes picked by constant indices, 0-7 of x and 8-15 of y:
+ * GCC's builtin takes the indices as a vector, clang's as constants. */
+#ifdef __clang__
+#define SHUFFLE(x, y, ...) __builtin_shufflevector(x, y, __VA_ARGS__)
+#else
+#define SHUFFLE(x, y, ...) __builtin_shuffle(x, y, (lane_bits){__VA_ARGS__})
+#endif
+
+/* r[i][c] becomes r[c][i]: at each scale b (4, 2, 1) the off-diagonal
+ * b x b blocks of every 2b x 2b block swap places, one two-vector shuffle
+ * a row. */
 static ALWAYS_INLINE void
 transpose_lanes(lanes *r)
 {
-	static const lane_bits lo[3] = {{0, 1, 2, 3, 8, 9, 10, 11},
-	    {0, 1, 8, 9, 4, 5, 12, 13}, {0, 8, 2, 10, 4, 12, 6, 14}};
-	static const lane_bits hi[3] = {{4, 5, 6, 7, 12, 13, 14, 15},
-	    {2, 3, 10, 11, 6, 7, 14, 15}, {1, 9, 3, 11, 5, 13, 7, 15}};
-
-	for (int s = 0, b = LANES / 2; b > 0; s++, b /= 2)
-		for (int i = 0; i < LANES; i++)
-			if ((i & b) == 0) {
-				lanes x = r[i], y = r[i + b];
-				r[i] = __builtin_shuffle(x, y, lo[s]);
-				r[i + b] = __builtin_shuffle(x, y, hi[s]);
-			}
+	for (int i = 0; i < LANES; i++)
+		if ((i & 4) == 0) {
+			lanes x = r[i], y = r[i + 4];
+			r[i] = SHUFFLE(x, y, 0, 1, 2, 3, 8, 9, 10, 11);
+			r[i + 4] = SHUFFLE(x, y, 4, 5, 6, 7, 12, 13, 14, 15);
+		}
+	for (int i = 0; i < LANES; i++)
+		if ((i & 2) == 0) {
+			lanes x = r[i], y = r[i + 2];
+			r[i] = SHUFFLE(x, y, 0, 1, 8, 9, 4, 5, 12, 13);
+			r[i + 2] = SHUFFLE(x, y, 2, 3, 10, 11, 6, 7, 14, 15);
+		}
+	for (int i = 0; i < LANES; i++)
+		if ((i & 1) == 0) {
+			lanes x = r[i], y = r[i + 1];
+			r[i] = SHUFFLE(x, y, 0, 8, 2, 10, 4, 12, 6, 14);
+			r[i + 1] = SHUFFLE(x, y, 1, 9, 3, 11, 5, 13, 7, 15);
+		}
 }
 
 /* The scaled scores of keys j .. j + n - 1 against the block's queries
