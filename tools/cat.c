@@ -9,13 +9,14 @@
 #include "tool.h"
 
 typedef struct {
-	int encoding;
+	int encoding, quiet; /* quiet: cat has nothing to say but errors */
 } settings;
 
 static const tp_opt options[] = {
 	{.key = "encoding", .offset = offsetof(settings, encoding),
 	    .name = "encoding", .letter = 'e', .type = TP_OPT_FLAG,
 	    .help = "print each stream's encoding instead of its rows"},
+	TOOL_QUIET(settings, quiet),
 	{0},
 };
 

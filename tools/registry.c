@@ -8,15 +8,15 @@
 #include "tool.h"
 
 static const char forms[] =
-    "usage: tabpipe-registry [--db conninfo] [--json] models\n"
-    "       tabpipe-registry [--db conninfo] [--json] versions NAME\n"
-    "       tabpipe-registry [--db conninfo] [--json] runs [--tool name] [--limit n]\n"
-    "       tabpipe-registry [--db conninfo] [--json] evaluations NAME\n"
-    "       tabpipe-registry [--db conninfo] [--json] audit NAME\n";
+    "usage: tabpipe-registry [-q] [--db conninfo] [--json] models\n"
+    "       tabpipe-registry [-q] [--db conninfo] [--json] versions NAME\n"
+    "       tabpipe-registry [-q] [--db conninfo] [--json] runs [--tool name] [--limit n]\n"
+    "       tabpipe-registry [-q] [--db conninfo] [--json] evaluations NAME\n"
+    "       tabpipe-registry [-q] [--db conninfo] [--json] audit NAME\n";
 
 typedef struct {
 	const char *db, *tool;
-	int json;
+	int json, quiet; /* quiet: the listings have nothing to say but errors */
 	long limit;
 } settings;
 
@@ -27,6 +27,7 @@ static const tp_opt options[] = {
 	{.key = "limit", .offset = offsetof(settings, limit), .name = "limit",
 	    .arg = "n", .type = TP_OPT_LONG, .min = 1, .max = 1000000000,
 	    .help = "runs: the newest n"},
+	TOOL_QUIET(settings, quiet),
 	{.key = "tool", .offset = offsetof(settings, tool), .name = "tool",
 	    .arg = "name", .type = TP_OPT_STRING,
 	    .help = "runs: only those of one tool"},

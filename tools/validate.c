@@ -10,7 +10,7 @@
 
 typedef struct {
 	const char *db, *report;
-	int pass;
+	int pass, quiet;
 } settings;
 
 static const tp_opt options[] = {
@@ -18,6 +18,7 @@ static const tp_opt options[] = {
 	{.key = "pass", .offset = offsetof(settings, pass), .name = "pass",
 	    .type = TP_OPT_FLAG,
 	    .help = "copy the stream to standard output as it is read"},
+	TOOL_QUIET(settings, quiet),
 	{.key = "report", .offset = offsetof(settings, report),
 	    .name = "report", .letter = 'r', .arg = "file",
 	    .type = TP_OPT_STRING, .help = "where the report goes"},
@@ -85,7 +86,8 @@ main(int argc, char **argv)
 	}
 	if ((rc = tool_write_report(s.report ? s.report : "-", json, &e)) != TP_OK)
 		goto fail;
-	failures(json);
+	if (!s.quiet)
+		failures(json);
 	rc = passed ? TP_OK : TP_NO;
 	result = cJSON_CreateObject();
 	cJSON_AddBoolToObject(result, "passed", passed);

@@ -110,6 +110,15 @@ listing "audit as JSON" --json audit "$model" <<'EOF2'
 [{"id":1,"changed":"YYYY-MM-DDThh:mm:ssZ","version":1,"from":"None","to":"Production","user":"tabpipe","reason":"first, \"quoted\""},{"id":2,"changed":"YYYY-MM-DDThh:mm:ssZ","version":1,"from":"Production","to":"Archived","user":"someone","reason":"replaced by version 2"},{"id":3,"changed":"YYYY-MM-DDThh:mm:ssZ","version":2,"from":"None","to":"Production","user":"tabpipe","reason":"better"}]
 EOF2
 
+# -q has nothing to silence: the listing is the same.
+listing "models with -q" -q models <<'EOF2'
+NAME              VERSIONS  PRODUCTION  LATEST  CREATED
+loan's "model" é         2           2       2  YYYY-MM-DDThh:mm:ssZ
+plain                    0           -       -  YYYY-MM-DDThh:mm:ssZ
+EOF2
+run_status "-q keeps errors" 66 tabpipe-registry -q versions "loan's model"
+err_has "naming the model" "no model named \"loan's model\""
+
 run_status "runs, newest first" 0 tabpipe-registry runs
 yes_that "two runs and a heading" test "$(wc -l <"$T/out")" -eq 3
 yes_that "the newest first, its error on one line" grep -q '^ 2  drift  failed .*line one?line two$' "$T/out"

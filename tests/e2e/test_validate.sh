@@ -58,3 +58,15 @@ run_status "cat refuses streams of two encodings" 65 tabpipe-cat "$T/lc.test.tps
 err_has "it says why" "encoded differently"
 run_status "cat of two streams of one encoding" 0 tabpipe-cat "$T/lc.test.tps" "$T/lc.valid.tps"
 yes_that "one header, every row" test "$(wc -l <"$T/out")" -eq "$(( $(tabpipe-cat "$T/lc.test.tps" | wc -l) + $(tabpipe-cat "$T/lc.valid.tps" | wc -l) - 1 ))"
+
+run_status "validate -q exits with the verdict" 1 tabpipe-validate -q --min-rows 1000000 "$T/lc.train.tps"
+yes_that "-q says no failed check" test ! -s "$T/err"
+out_has "-q still writes the report" '"passed":	false'
+run_status "--quiet too" 1 tabpipe-validate --quiet --min-rows 1000000 "$T/lc.train.tps"
+yes_that "--quiet says no failed check" test ! -s "$T/err"
+run_status "validate -q keeps errors" 65 tabpipe-validate -q "$T/cut.tps"
+err_has "the error is said" "truncated"
+run_status "cat -q prints the rows" 0 tabpipe-cat -q "$T/lc.test.tps"
+yes_that "the same rows as without -q" sh -c 'tabpipe-cat "$T/lc.test.tps" | cmp -s - "$T/out"'
+run_status "cat -q keeps errors" 65 tabpipe-cat -q "$T/flip.tps"
+err_has "the error is said" "corrupt"
