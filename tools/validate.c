@@ -1,4 +1,5 @@
 /* tabpipe-validate: a tensor stream's quality report and checks. */
+#include <signal.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,8 +67,13 @@ main(int argc, char **argv)
 	path = tool_input(argc, argv, "-");
 	if (s.pass && (s.report == NULL || strcmp(s.report, "-") == 0))
 		tool_die(TP_EUSAGE, "--pass writes the stream to standard output: name a file for the report with -r");
-	if (s.pass)
+	if (s.pass) {
 		tool_binary_stdout();
+		/* A reader of the copy that goes away (head) stops the copy,
+		 * not the validation: the write fails with EPIPE instead of
+		 * killing the tool, and the report is still written. */
+		signal(SIGPIPE, SIG_IGN);
+	}
 	db = tool_db_open(s.db);
 	inputs = cJSON_CreateObject();
 	cJSON_AddStringToObject(inputs, "stream", path);
@@ -93,6 +99,9 @@ main(int argc, char **argv)
 	cJSON_AddBoolToObject(result, "passed", passed);
 	cJSON_AddNumberToObject(result, "rows", (double)p.rows);
 	cJSON_AddStringToObject(result, "encoding", tp_stream_encoding(r)->fingerprint);
+	if (s.pass)
+		cJSON_AddBoolToObject(result, "copy_cut",
+		    tp_stream_reader_tee_cut(r));
 	cJSON_AddItemToObject(result, "checks",
 	    cJSON_Duplicate(cJSON_GetObjectItem(json, "checks"), 1));
 	goto out;

@@ -568,6 +568,7 @@ struct tp_stream_reader {
 	uint64_t *unseen;    /* (ncat) from the end block */
 	int32_t *vocab_n;    /* (ncat) vocabulary sizes: the largest index */
 	int done;            /* the end block has been read */
+	int tee_cut;         /* the copy's reader went away (EPIPE) */
 	unsigned char *header; /* the header's bytes as read */
 	size_t headerlen;
 	unsigned char *raw, *stored;
@@ -575,12 +576,33 @@ struct tp_stream_reader {
 	size_t pos, left;    /* rows of the current block: next, remaining */
 };
 
+/* Writes len bytes of p to the tee, if there is one, or flushes it when p
+ * is NULL. A reader of the copy that went away (EPIPE) ends the copy, not
+ * the reading: the tee is dropped and its error cleared, so that its
+ * owner's final check of it passes. */
+static int
+copy(tp_stream_reader *r, const void *p, size_t len, tp_err *e)
+{
+	if (r->tee == NULL || (p != NULL ? fwrite(p, 1, len, r->tee) == len :
+	    fflush(r->tee) == 0))
+		return TP_OK;
+	if (errno == EPIPE) {
+		clearerr(r->tee);
+		r->tee = NULL;
+		r->tee_cut = 1;
+		return TP_OK;
+	}
+	return tp_err_set(e, TP_EIO, "copy of %s: write error: %s", r->name,
+	    strerror(errno));
+}
+
 /* Reads exactly len bytes; what names the part for a truncation message. */
 static int
 read_bytes(tp_stream_reader *r, void *p, size_t len, const char *what,
     tp_err *e)
 {
 	size_t got = fread(p, 1, len, r->f);
+	int rc;
 
 	if (got < len) {
 		if (ferror(r->f))
@@ -590,9 +612,8 @@ read_bytes(tp_stream_reader *r, void *p, size_t len, const char *what,
 		    "%s: truncated: the stream ends at byte %llu, inside %s",
 		    r->name, (unsigned long long)(r->offset + got), what);
 	}
-	if (r->tee != NULL && fwrite(p, 1, len, r->tee) != len)
-		return tp_err_set(e, TP_EIO, "copy of %s: write error: %s",
-		    r->name, strerror(errno));
+	if ((rc = copy(r, p, len, e)) != TP_OK)
+		return rc;
 	r->offset += len;
 	return TP_OK;
 }
@@ -717,10 +738,13 @@ int
 tp_stream_reader_tee(tp_stream_reader *r, FILE *tee, tp_err *e)
 {
 	r->tee = tee;
-	if (fwrite(r->header, 1, r->headerlen, tee) != r->headerlen)
-		return tp_err_set(e, TP_EIO, "copy of %s: write error: %s",
-		    r->name, strerror(errno));
-	return TP_OK;
+	return copy(r, r->header, r->headerlen, e);
+}
+
+int
+tp_stream_reader_tee_cut(const tp_stream_reader *r)
+{
+	return r->tee_cut;
 }
 
 /* Reads the next block into r->raw and checks it. */
@@ -782,7 +806,7 @@ next_block(tp_stream_reader *r, tp_err *e)
 			    "%s: corrupt: bytes after the end block at byte %llu",
 			    r->name, (unsigned long long)r->offset);
 		r->done = 1;
-		return TP_OK;
+		return copy(r, NULL, 0, e); /* the copy is whole */
 	}
 	r->pos = 0;
 	r->left = rows;

@@ -85,8 +85,15 @@ int tp_stream_reader_open(tp_stream_reader **out, FILE *f, const char *name,
 void tp_stream_reader_close(tp_stream_reader *r);
 const tp_encoding *tp_stream_encoding(const tp_stream_reader *r);
 /* Writes the header to tee, and every byte read from now on (validate
- * --pass): tee gets the stream unchanged. */
+ * --pass): tee gets the stream unchanged, flushed once the end block has
+ * been read. When the reader of the copy goes away (a write fails with
+ * EPIPE, as when head(1) has read enough), the copy stops and the reading
+ * goes on: tee's error is cleared, nothing more is written to it, and
+ * tp_stream_reader_tee_cut says so. Any other write error is TP_EIO. A
+ * process that wants to live on past its reader ignores SIGPIPE. */
 int tp_stream_reader_tee(tp_stream_reader *r, FILE *tee, tp_err *e);
+/* Whether the copy stopped because its reader went away. */
+int tp_stream_reader_tee_cut(const tp_stream_reader *r);
 /* Appends up to max rows to b (whose shape must match the encoding).
  * Returns the number of rows added, 0 once the end block has been read and
  * checked, or -1 (e filled). */

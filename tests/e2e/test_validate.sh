@@ -59,6 +59,34 @@ err_has "it says why" "encoded differently"
 run_status "cat of two streams of one encoding" 0 tabpipe-cat "$T/lc.test.tps" "$T/lc.valid.tps"
 yes_that "one header, every row" test "$(wc -l <"$T/out")" -eq "$(( $(tabpipe-cat "$T/lc.test.tps" | wc -l) + $(tabpipe-cat "$T/lc.valid.tps" | wc -l) - 1 ))"
 
+# A reader of the copy that goes away (head, true) stops the copy, not the
+# validation: the report is written and the exit status is its verdict.
+# The training split is far larger than a pipe holds, so the copy is cut
+# while the stream is still being read.
+yes_that "the training split is larger than a pipe holds" test "$(wc -c <"$T/lc.train.tps")" -gt 200000
+# downstream NAME WANT CMD...: runs validate --pass on the training split
+# into CMD, and checks validate's own status and its report.
+downstream() {
+	name=$1 want=$2
+	shift 2
+	rm -f "$T/cut.json" "$T/status"
+	{ tabpipe-validate --pass -r "$T/cut.json" "$@" "$T/lc.train.tps" 2>"$T/err"; echo $? >"$T/status"; } |
+		$downstream_cmd >/dev/null
+	if [ "$(cat "$T/status")" -eq "$want" ]; then ok "$name: the verdict is the status"; else not_ok "$name: exit $(cat "$T/status"), expected $want"; fi
+	yes_that "$name: the report is written" grep -q '"rows":	' "$T/cut.json"
+}
+downstream_cmd="head -c 100"
+downstream "into head -c 100" 0
+downstream "into head -c 100, a failed check" 1 --min-rows 1000000
+err_has "a failed check is still said" "check failed: rows"
+downstream_cmd=true
+downstream "into true" 0
+rm -f "$T/readme.json"
+sh -c 'tabpipe-validate --pass -r "$T/readme.json" "$T/lc.train.tps" | tabpipe-cat | head -n 3' >"$T/out" 2>"$T/err"
+yes_that "the README's pipeline keeps the report" grep -q '"passed":	true' "$T/readme.json"
+yes_that "and prints its rows" test "$(wc -l <"$T/out")" -eq 3
+run_status "a full disk is still an error" 74 sh -c 'tabpipe-validate --pass -r "$T/r4.json" "$T/lc.train.tps" >/dev/full'
+
 run_status "validate -q exits with the verdict" 1 tabpipe-validate -q --min-rows 1000000 "$T/lc.train.tps"
 yes_that "-q says no failed check" test ! -s "$T/err"
 out_has "-q still writes the report" '"passed":	false'
