@@ -200,10 +200,14 @@ too_long(server *s, tp_err *e)
 static int
 next_line(server *s, int *rc, tp_err *e)
 {
-	char *p = s->buf + s->start;
-	char *nl = s->len > 0 ? memchr(p, '\n', s->len) : NULL;
+	char *p, *nl;
 
-	if (nl == NULL)
+	/* Before the first read buf is NULL, to which no offset applies,
+	 * not even 0. */
+	if (s->len == 0)
+		return 0;
+	p = s->buf + s->start;
+	if ((nl = memchr(p, '\n', s->len)) == NULL)
 		return 0;
 	size_t n = (size_t)(nl - p);
 	s->line++;

@@ -129,6 +129,9 @@ req=$(awk -F, 'NR == 1 { for (i = 2; i <= NF; i++) h[i] = $i }
 		v = ($i ~ /^-?[0-9.]+$/) ? $i : "\"" $i "\""; printf ", \"%s\": %s", h[i], v }
 		print "}" }' "$T/test.csv")
 printf '%s\n{"Seniority": \n{"Salary": 1}\n{"Seniority": "nine"}\n{"Home": ["rent"]}\n{"Seniority": 9, "Home": "castle"}\n\n{}\n' "$req" >"$T/requests"
+run_status "serve an empty input" 0 tabpipe-predict --serve -m "$a" </dev/null
+yes_that "which has no answer" test ! -s "$T/out"
+err_has "and no request" "served 0 requests"
 run_status "serve a file's model" 0 tabpipe-predict --serve -m "$a" <"$T/requests"
 yes_that "one answer a request, blank lines skipped" test "$(wc -l <"$T/out")" = 7
 yes_that "a request scores as its CSV row does" test "$(head -n 1 "$T/out")" = \
