@@ -1,5 +1,7 @@
-#include <errno.h>
+#include <ctype.h>
 #include <math.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,41 +23,249 @@ number_text(double x, char *buf, size_t len)
 static const char *
 json_type(const cJSON *v)
 {
+	if (cJSON_IsNull(v))
+		return "null";
 	if (cJSON_IsBool(v))
 		return "a boolean";
+	if (cJSON_IsNumber(v))
+		return "a number";
+	if (cJSON_IsString(v))
+		return "a string";
 	if (cJSON_IsArray(v))
 		return "an array";
 	if (cJSON_IsObject(v))
 		return "an object";
-	if (cJSON_IsNumber(v))
-		return "a number";
-	return "a string";
+	return "no JSON value";
 }
 
-/* An integer id: a number with no fraction that a double holds exactly,
- * or a string of digits. */
-static int
-request_id(const cJSON *v, int64_t *id)
+/* The offset of the first byte of s[0..n) that is not in a well-formed
+ * UTF-8 sequence (RFC 3629: no overlong forms, no surrogates, nothing past
+ * U+10FFFF), or n. The database takes nothing else as text. */
+static size_t
+utf8_end(const unsigned char *s, size_t n)
 {
-	if (cJSON_IsNumber(v)) {
-		double x = v->valuedouble;
-		if (x != floor(x) || fabs(x) > 9007199254740992.0)
+	size_t i = 0;
+
+	while (i < n) {
+		unsigned c = s[i];
+		size_t k = c < 0x80 ? 0 : c >= 0xc2 && c <= 0xdf ? 1 :
+		    c >= 0xe0 && c <= 0xef ? 2 : c >= 0xf0 && c <= 0xf4 ? 3 : 4;
+		/* The second byte's range, which rules out what the first
+		 * alone cannot. */
+		unsigned lo = c == 0xe0 ? 0xa0 : c == 0xf0 ? 0x90 : 0x80;
+		unsigned hi = c == 0xed ? 0x9f : c == 0xf4 ? 0x8f : 0xbf;
+
+		if (c == 0 || k == 4 || n - i <= k)
+			return i;
+		for (size_t j = 1; j <= k; j++)
+			if (s[i + j] < (j == 1 ? lo : 0x80) ||
+			    s[i + j] > (j == 1 ? hi : 0xbf))
+				return i;
+		i += k + 1;
+	}
+	return n;
+}
+
+/*
+ * cJSON keeps a number as a double, which holds integers exactly up to
+ * 2^53 only: an id's digits are read from the request's text. The text
+ * has been parsed whole by cJSON, so it is well formed, and an object's
+ * members stand in it in cJSON's order. Offsets, not pointers, walk it,
+ * and every step is bounded by its length.
+ */
+
+/* Past the bytes that cJSON skips as space (every byte up to 32). */
+static size_t
+json_space(const char *t, size_t n, size_t i)
+{
+	while (i < n && (unsigned char)t[i] <= 32)
+		i++;
+	return i;
+}
+
+/* The end of the value (or key) that starts at i; n + 1 where the text
+ * ends first. */
+static size_t
+json_skip(const char *t, size_t n, size_t i)
+{
+	int depth = 0;
+
+	while (i < n) {
+		char c = t[i];
+		if (c == '"') {
+			for (i++; i < n && t[i] != '"'; i++)
+				if (t[i] == '\\')
+					i++;
+			if (i >= n)
+				return n + 1;
+		} else if (c == '{' || c == '[') {
+			depth++;
+		} else if (c == '}' || c == ']' || c == ',' ||
+		    (unsigned char)c <= 32) {
+			if (depth == 0)
+				return i;
+			if (c == '}' || c == ']')
+				depth--;
+		}
+		i++;
+		if (depth == 0 && (c == '"' || c == '}' || c == ']'))
+			return i;
+	}
+	return depth == 0 ? i : n + 1;
+}
+
+/* Where the value of member k (from 0) of the object that t holds
+ * starts, and its length; -1 if the text says otherwise. */
+static int
+json_member(const char *t, size_t n, int k, size_t *at, size_t *len)
+{
+	size_t i = 0;
+
+	if (n >= 3 && memcmp(t, "\xef\xbb\xbf", 3) == 0)
+		i = 3; /* a byte order mark, which cJSON passes over */
+	i = json_space(t, n, i);
+	if (i >= n || t[i] != '{')
+		return -1;
+	for (int m = 0;; m++) {
+		i = json_space(t, n, i + 1);
+		if ((i = json_skip(t, n, i)) > n)
 			return -1;
-		*id = (int64_t)x;
+		i = json_space(t, n, i);
+		if (i >= n || t[i] != ':')
+			return -1;
+		*at = i = json_space(t, n, i + 1);
+		if ((i = json_skip(t, n, i)) > n)
+			return -1;
+		*len = i - *at;
+		if (m == k)
+			return 0;
+		i = json_space(t, n, i);
+		if (i >= n || t[i] != ',')
+			return -1;
+	}
+}
+
+/* The integer that the JSON number t[0..n) stands for, exactly: digits,
+ * a fraction and an exponent all count, so 1e3 and 12.0 are integers and
+ * 1.5 is not. Returns 0, or -1 when it is not an integer, -2 when it is
+ * one out of int64's range. */
+static int
+json_integer(const char *t, size_t n, int64_t *out)
+{
+	char digits[24];
+	size_t i = 0, nd = 0;
+	long exp = 0;             /* the power of ten of digits' last */
+	int neg = 0, any = 0, lost = 0;
+
+	if (i < n && (t[i] == '-' || t[i] == '+'))
+		neg = t[i++] == '-';
+	/* The significant digits, the point moving the power of ten. */
+	for (int frac = 0; i < n && (isdigit((unsigned char)t[i]) ||
+	    (t[i] == '.' && !frac)); i++) {
+		if (t[i] == '.') {
+			frac = 1;
+			continue;
+		}
+		any = 1;
+		if (nd == 0 && t[i] == '0') {
+			exp -= frac; /* a leading zero */
+		} else if (nd < sizeof(digits)) {
+			digits[nd++] = t[i];
+			exp -= frac;
+		} else {
+			/* Past what an int64 could need: the integer part's
+			 * digits are powers of ten, and none may be lost. */
+			exp += !frac;
+			lost |= t[i] != '0';
+		}
+	}
+	if (!any)
+		return -1;
+	if (i < n && (t[i] == 'e' || t[i] == 'E')) {
+		long x = 0;
+		int xneg = 0;
+		if (++i < n && (t[i] == '-' || t[i] == '+'))
+			xneg = t[i++] == '-';
+		if (i >= n)
+			return -1;
+		for (; i < n && isdigit((unsigned char)t[i]); i++)
+			if (x < 100000)
+				x = x * 10 + (t[i] - '0');
+		exp += xneg ? -x : x;
+	}
+	if (i != n)
+		return -1;
+	if (lost)
+		return (long)nd + exp > 19 ? -2 : -1;
+	/* Trailing zeros are powers of ten. */
+	while (nd > 0 && digits[nd - 1] == '0') {
+		nd--;
+		exp++;
+	}
+	if (nd == 0) {
+		*out = 0;
 		return 0;
 	}
+	if (exp < 0)
+		return -1;
+	if ((long)nd + exp > 19)
+		return -2;
+	uint64_t v = 0, lim = neg ? (uint64_t)INT64_MAX + 1 : INT64_MAX;
+	for (size_t d = 0; d < nd + (size_t)exp; d++) {
+		unsigned digit = d < nd ? (unsigned)(digits[d] - '0') : 0;
+		if (v > (lim - digit) / 10)
+			return -2;
+		v = v * 10 + digit;
+	}
+	*out = neg ? (int64_t)(0 - v) : (int64_t)v;
+	return 0;
+}
+
+/* The id of member k, v, of the request t[0..n): an exact integer, or a
+ * string, whose JSON text *text gets (to free), and whose row id is the
+ * integer it holds if it holds one and the record's number otherwise;
+ * null is no id. *exact is set for a number, whose text the log must
+ * write again. */
+static int
+request_id(const char *t, size_t n, int k, const cJSON *v, int64_t *id,
+    char **text, int *exact, tp_err *e)
+{
+	size_t at, len;
+	int r;
+
+	if (cJSON_IsNull(v))
+		return TP_OK;
+	if (!cJSON_IsNumber(v) && !cJSON_IsString(v))
+		return tp_err_set(e, TP_EDATA,
+		    "\"%s\": an id is an integer or a string, found %s",
+		    v->string, json_type(v));
+	if (json_member(t, n, k, &at, &len) < 0)
+		return tp_err_set(e, TP_EDATA, "\"%s\": the id's text cannot be read",
+		    v->string);
 	if (cJSON_IsString(v)) {
+		for (size_t i = at; i < at + len; i++)
+			if ((unsigned char)t[i] < 32)
+				return tp_err_set(e, TP_EDATA, "\"%s\": a raw "
+				    "control character in a string is not JSON",
+				    v->string);
 		const char *s = v->valuestring;
-		char *end;
-		errno = 0;
-		long long n = strtoll(s, &end, 10);
-		if (end == s || *end != '\0' || errno != 0 || *s == ' ' ||
-		    *s == '+')
-			return -1;
-		*id = (int64_t)n;
-		return 0;
+		size_t sn = strlen(s);
+		if (sn > 0 && sn < 24 && strspn(s + (*s == '-'), "0123456789") ==
+		    sn - (*s == '-') && sn > (size_t)(*s == '-'))
+			json_integer(s, sn, id);
+		if ((*text = strndup(t + at, len)) == NULL)
+			return tp_err_nomem(e, "a request's id");
+		return TP_OK;
 	}
-	return -1;
+	if ((r = json_integer(t + at, len, id)) == -1)
+		return tp_err_set(e, TP_EDATA, "\"%s\": %.*s is not an integer",
+		    v->string, len > 40 ? 40 : (int)len, t + at);
+	if (r == -2)
+		return tp_err_set(e, TP_EDATA, "\"%s\": %.*s is out of range: an "
+		    "id is a 64-bit integer", v->string, len > 40 ? 40 : (int)len,
+		    t + at);
+	*exact = 1;
+	return TP_OK;
 }
 
 /* One member's value into row. */
@@ -113,17 +323,25 @@ request_value(const tp_column *c, const cJSON *v, tp_row row, tp_err *e)
 }
 
 int
-tp_request_parse(const tp_encoding *enc, const char *line,
-    size_t len, int64_t record, tp_row row, char **features, tp_err *e)
+tp_request_parse_id(const tp_encoding *enc, const char *line, size_t len,
+    int64_t record, tp_row row, char **features, char **id, tp_err *e)
 {
 	const char *end = NULL;
-	cJSON *j = cJSON_ParseWithLengthOpts(line, len, &end, 0), *m;
+	cJSON *j, *m, *id_member = NULL;
 	unsigned char *seen = NULL;
-	int rc = TP_OK, have_id = 0;
+	int rc = TP_OK, have_id = 0, exact = 0, k = -1;
+	size_t bad;
 
 	if (features != NULL)
 		*features = NULL;
-	if (j == NULL) {
+	*id = NULL;
+	/* JSON is UTF-8 with no NUL, and the log's text must be. */
+	if ((bad = utf8_end((const unsigned char *)line, len)) < len)
+		return line[bad] == '\0' ?
+		    tp_err_set(e, TP_EDATA, "not JSON: byte %zu: a NUL byte",
+		    bad + 1) :
+		    tp_err_set(e, TP_EDATA, "not UTF-8: byte %zu", bad + 1);
+	if ((j = cJSON_ParseWithLengthOpts(line, len, &end, 0)) == NULL) {
 		const char *at = cJSON_GetErrorPtr();
 		size_t off = at != NULL && at >= line && at <= line + len ?
 		    (size_t)(at - line) : 0;
@@ -155,6 +373,7 @@ tp_request_parse(const tp_encoding *enc, const char *line,
 		row.num[i] = NAN;
 	cJSON_ArrayForEach(m, j) {
 		int col = -1;
+		k++;
 		for (int i = 0; i < enc->ncols && col < 0; i++)
 			if (strcmp(enc->cols[i].name, m->string) == 0)
 				col = i;
@@ -164,11 +383,10 @@ tp_request_parse(const tp_encoding *enc, const char *line,
 				rc = tp_err_set(e, TP_EDATA, "the id is given twice");
 				goto out;
 			}
-			if (request_id(m, row.id) < 0) {
-				rc = tp_err_set(e, TP_EDATA,
-				    "\"%s\": an id is an integer", m->string);
+			if ((rc = request_id(line, (size_t)(end - line), k, m,
+			    row.id, id, &exact, e)) != TP_OK)
 				goto out;
-			}
+			id_member = m;
 			continue;
 		}
 		if (col < 0) {
@@ -184,10 +402,42 @@ tp_request_parse(const tp_encoding *enc, const char *line,
 		if ((rc = request_value(&enc->cols[col], m, row, e)) != TP_OK)
 			goto out;
 	}
-	if (features != NULL && (*features = cJSON_PrintUnformatted(j)) == NULL)
+	if (features == NULL)
+		goto out;
+	/* The log's copy of a number id is the integer, which cJSON would
+	 * print as the double it read. */
+	if (exact) {
+		char digits[24];
+		cJSON *raw;
+		snprintf(digits, sizeof(digits), "%lld", (long long)*row.id);
+		if ((raw = cJSON_CreateRaw(digits)) == NULL ||
+		    !cJSON_ReplaceItemInObjectCaseSensitive(j, id_member->string,
+		    raw)) {
+			cJSON_Delete(raw);
+			rc = tp_err_nomem(e, "a request");
+			goto out;
+		}
+	}
+	if ((*features = cJSON_PrintUnformatted(j)) == NULL)
 		rc = tp_err_nomem(e, "a request");
 out:
+	if (rc != TP_OK) {
+		free(*id);
+		*id = NULL;
+	}
 	free(seen);
 	cJSON_Delete(j);
+	return rc;
+}
+
+int
+tp_request_parse(const tp_encoding *enc, const char *line,
+    size_t len, int64_t record, tp_row row, char **features, tp_err *e)
+{
+	char *id;
+	int rc = tp_request_parse_id(enc, line, len, record, row, features,
+	    &id, e);
+
+	free(id);
 	return rc;
 }

@@ -139,19 +139,36 @@ log_failed(server *s, const tp_err *le)
 	note(s, 1, "%s", le->msg);
 }
 
+/* The answer to a request, as tp_predict_write's JSON lines have it, but
+ * for an id given as a string, which is given back as written. */
+static void
+write_answer(FILE *f, const char *id, int64_t n, float prob, int label,
+    int version)
+{
+	if (id == NULL) {
+		tp_predict_write(f, TP_PREDICT_JSONL, n, prob, label, version);
+		return;
+	}
+	fprintf(f, "{\"id\":%s,\"probability\":%.9g,\"label\":%d", id,
+	    (double)prob, label);
+	if (version > 0)
+		fprintf(f, ",\"version\":%d", version);
+	fputs("}\n", f);
+}
+
 static int
 answer(server *s, const char *line, size_t len, tp_err *e)
 {
 	const tp_serve_opts *o = s->o;
 	tp_row row = tp_batch_row(&s->row, 0);
-	char *features = NULL;
+	char *features = NULL, *id = NULL;
 	tp_err re = {0};
 	float prob;
 	int rc;
 
 	s->c->requests++;
-	rc = tp_request_parse(&s->p->vm.enc, line, len, s->line, row,
-	    o->log != NULL ? &features : NULL, &re);
+	rc = tp_request_parse_id(&s->p->vm.enc, line, len, s->line, row,
+	    o->log != NULL ? &features : NULL, &id, &re);
 	if (rc == TP_EDATA) {
 		s->c->errors++;
 		tp_predict_write_error(o->out, re.msg);
@@ -162,10 +179,11 @@ answer(server *s, const char *line, size_t len, tp_err *e)
 		s->row.n = 1;
 		if ((rc = tp_score(&s->p->vm.model, &s->row, &prob, e)) != TP_OK) {
 			free(features);
+			free(id);
 			return rc;
 		}
 		int label = tp_predictor_label(s->p, prob);
-		tp_predict_write(o->out, TP_PREDICT_JSONL, *row.id, prob, label,
+		write_answer(o->out, id, *row.id, prob, label,
 		    s->p->vm.version.version);
 		/* The answer matters more than its record: a log that cannot
 		 * be sent is said and the serving goes on. */
@@ -173,6 +191,7 @@ answer(server *s, const char *line, size_t len, tp_err *e)
 		    *row.id, prob, label, features, &re) != TP_OK)
 			log_failed(s, &re);
 		free(features);
+		free(id);
 	}
 	if (fflush(o->out) != 0 || ferror(o->out))
 		return tp_err_set(e, TP_EIO, "output: write error: %s",

@@ -2,10 +2,11 @@
  * serve: the long-running predictor, one JSON line in, one JSON line out.
  *
  * Requests are read from a file descriptor, one JSON object of raw feature
- * values a line (see tp_request_parse), and each is answered at once with
- * {"id","probability","label"} (and "version" when the model is a
- * registered version), flushed; a malformed request gets {"error":...}
- * and the loop goes on. The end of the input ends the loop.
+ * values a line (see tp_request_parse_id), and each is answered at once
+ * with {"id","probability","label"} (and "version" when the model is a
+ * registered version), flushed, its id the request's: an integer exactly,
+ * a string as written; a malformed request gets {"error":...} and the
+ * loop goes on. The end of the input ends the loop.
  *
  * Between requests the model may be reloaded, whole, or not at all: when a
  * flag set by a signal handler (SIGHUP) says so, and, when the model was

@@ -132,6 +132,19 @@ printf '%s\n{"Seniority": \n{"Salary": 1}\n{"Seniority": "nine"}\n{"Home": ["ren
 run_status "serve an empty input" 0 tabpipe-predict --serve -m "$a" </dev/null
 yes_that "which has no answer" test ! -s "$T/out"
 err_has "and no request" "served 0 requests"
+
+# Ids: exact 64-bit integers, or strings given back as written.
+printf '%s\n' '{"id": 9007199254740993, "Seniority": 9}' '{"id": 1234567890123456789}' \
+	'{"id": "req-7"}' '{"id": "0042"}' 'null' '{"id": -9223372036854775808}' >"$T/ids"
+run_status "serve requests of every kind of id" 0 tabpipe-predict --serve -m "$a" <"$T/ids"
+yes_that "an id past 2^53 comes back exact" test "$(sed -n 1p "$T/out" | cut -d, -f1)" = '{"id":9007199254740993'
+yes_that "and any 64-bit one" test "$(sed -n 2p "$T/out" | cut -d, -f1)" = '{"id":1234567890123456789'
+yes_that "a string id comes back as given" test "$(sed -n 3p "$T/out" | cut -d, -f1)" = '{"id":"req-7"'
+yes_that "digits in a string too" test "$(sed -n 4p "$T/out" | cut -d, -f1)" = '{"id":"0042"'
+yes_that "a null request is said to be null" test "$(sed -n 5p "$T/out")" = \
+	'{"error":"a request is one JSON object of feature values, found null"}'
+yes_that "the smallest id" test "$(sed -n 6p "$T/out" | cut -d, -f1)" = '{"id":-9223372036854775808'
+
 run_status "serve a file's model" 0 tabpipe-predict --serve -m "$a" <"$T/requests"
 yes_that "one answer a request, blank lines skipped" test "$(wc -l <"$T/out")" = 7
 yes_that "a request scores as its CSV row does" test "$(head -n 1 "$T/out")" = \
@@ -199,6 +212,13 @@ yes_that "every answer is logged, errors are not" test "$(q "SELECT count(*) FRO
 yes_that "with the request's features" test "$(q "SELECT features->>'Home' FROM predictions WHERE run_id = $run LIMIT 1")" = "$(sed -n 2p "$T/test.csv" | cut -d, -f3)"
 yes_that "and the model of each answer" test "$(q "SELECT count(DISTINCT model_sha256) FROM predictions WHERE run_id = $run")" = 2
 yes_that "the run's result counts the reload" test "$(q "SELECT result->>'reloads' FROM runs WHERE id = $run")" = 1
+
+tabpipe-predict -q --db "$db" --serve -m "$a" <"$T/ids" >/dev/null
+run=$(q "SELECT max(id) FROM runs WHERE tool = 'predict'")
+yes_that "the log keeps the ids exact" test "$(q "SELECT string_agg(row_id::text, ' ' ORDER BY row_id) FROM predictions WHERE run_id = $run")" = \
+	"-9223372036854775808 3 42 9007199254740993 1234567890123456789"
+yes_that "and the requests with them" test "$(q "SELECT string_agg(features->>'id', ' ' ORDER BY row_id) FROM predictions WHERE run_id = $run")" = \
+	"-9223372036854775808 req-7 0042 9007199254740993 1234567890123456789"
 
 run_status "--log records a batch" 0 tabpipe-predict --db "$db" --log -m loans@production "$T/test.tps"
 run=$(q "SELECT max(id) FROM runs WHERE tool = 'predict'")

@@ -174,6 +174,36 @@ START_TEST(test_serve_nothing)
 }
 END_TEST
 
+START_TEST(test_serve_ids)
+{
+	char path[] = "/tmp/tabpipe-serve-XXXXXX";
+	tp_encoding enc = {0};
+	tp_predictor p;
+	tp_serve_counts c;
+	notes n = {0};
+	char *answers, *line;
+
+	model_open(path, &enc, &p);
+	/* An id past 2^53 comes back exact, a string one as written. */
+	answers = serve_text("{\"id\":9007199254740993}\n"
+	    "{\"id\":\"a-\\u0031\"}\n{\"id\":\"007\"}\n", path, &p, NULL, &n, &c);
+	line = answers;
+	ck_assert_msg(strncmp(line, "{\"id\":9007199254740993,\"probability\":",
+	    37) == 0, "%s", answers);
+	line = strchr(line, '\n') + 1;
+	ck_assert_msg(strncmp(line, "{\"id\":\"a-\\u0031\",\"probability\":",
+	    31) == 0, "%s", answers);
+	line = strchr(line, '\n') + 1;
+	ck_assert_msg(strncmp(line, "{\"id\":\"007\",\"probability\":", 26) == 0,
+	    "%s", answers);
+	ck_assert_uint_eq(c.errors, 0);
+	free(answers);
+	unlink(path);
+	tp_predictor_free(&p);
+	tp_encoding_free(&enc);
+}
+END_TEST
+
 Suite *
 serve_suite(void)
 {
@@ -183,6 +213,7 @@ serve_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_serve_loop);
 	tcase_add_test(tc, test_serve_nothing);
+	tcase_add_test(tc, test_serve_ids);
 	suite_add_tcase(s, tc);
 	return s;
 }
