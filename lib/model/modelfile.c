@@ -85,6 +85,19 @@ copy_tensors(const tp_st_file *f, tp_model *m, int parts, tp_err *e)
 	return TP_OK;
 }
 
+/* A model file must carry the digest of its tensors, which tp_st_parse
+ * checked: without it, damage to the weights would load and score. */
+static int
+need_digest(const tp_st_file *f, tp_err *e)
+{
+	if (f->verified)
+		return TP_OK;
+	return tp_err_set(e, TP_EDATA,
+	    "%s: no " TP_ST_DIGEST " in its __metadata__, so its tensors cannot "
+	    "be checked (a model file of tabpipe always has it: write the file "
+	    "again with tabpipe-train or tabpipe-pretrain)", f->path);
+}
+
 static int
 parse_parts(const char *s)
 {
@@ -140,6 +153,8 @@ tp_model_parse(const tp_st_file *f, tp_model *m, tp_encoding *enc,
 		    path);
 		goto out;
 	}
+	if ((rc = need_digest(f, e)) != TP_OK)
+		goto out;
 	if ((need & meta->parts) != need) {
 		rc = tp_err_set(e, TP_EDATA,
 		    "%s: holds %s, not the %s this needs (a pretrained encoder is not a classifier: train one with tabpipe-train --encoder)",
@@ -197,13 +212,15 @@ tp_model_load_encoder(const tp_st_file *f, tp_model *m,
 	tp_config cfg;
 	int rc;
 
-	if (!cJSON_IsString(fp) || cj == NULL) {
+	if (!cJSON_IsString(fp) || cj == NULL)
 		rc = tp_err_set(e, TP_EDATA, "%s: not a tabpipe model (no encoding or config in its metadata)", path);
-	} else if (strcmp(fp->valuestring, enc->fingerprint) != 0) {
+	else
+		rc = need_digest(f, e);
+	if (rc == TP_OK && strcmp(fp->valuestring, enc->fingerprint) != 0)
 		rc = tp_err_set(e, TP_EDATA,
 		    "%s: the encoder was trained on encoding %.12s..., the data is encoded with %.12s...: ingest the data with the encoder's encoding",
 		    path, fp->valuestring, enc->fingerprint);
-	} else if ((rc = tp_config_from_json(&cfg, cj, e)) == TP_OK) {
+	if (rc == TP_OK && (rc = tp_config_from_json(&cfg, cj, e)) == TP_OK) {
 		if (cfg.layers != m->cfg.layers || cfg.d_model != m->cfg.d_model ||
 		    cfg.heads != m->cfg.heads || cfg.d_ff != m->cfg.d_ff)
 			rc = tp_err_set(e, TP_EUSAGE,

@@ -6,8 +6,10 @@
  * ("encoder,head" for a classifier, "encoder,projector" for a pretrained
  * encoder), "config" and "encoding" (JSON), "threshold" (the decision
  * threshold on the positive-class probability), "run_id" and
- * "data_fingerprint" (of the training data). A model file alone is enough
- * to score raw CSV.
+ * "data_fingerprint" (of the training data), and the SHA-256 of the
+ * tensors that tp_st_save adds to every file (TP_ST_DIGEST): a model file
+ * without it is refused, since nothing else would tell damaged weights
+ * from trained ones. A model file alone is enough to score raw CSV.
  */
 #ifndef TP_MODELFILE_H
 #define TP_MODELFILE_H

@@ -18,20 +18,48 @@ tensor_bytes(const tp_tensor *t)
 	return n;
 }
 
+/* The metadata to write: the caller's members, then the digest of the
+ * data. NULL when out of memory. */
+static cJSON *
+metadata(const tp_tensor *t, int n, const cJSON *meta)
+{
+	cJSON *md = meta != NULL ? cJSON_Duplicate(meta, 1) :
+	    cJSON_CreateObject();
+	unsigned char d[32];
+	char hex[65];
+	tp_sha256 s;
+
+	if (md == NULL)
+		return NULL;
+	tp_sha256_init(&s);
+	for (int i = 0; i < n; i++)
+		tp_sha256_update(&s, t[i].data, tensor_bytes(&t[i]));
+	tp_sha256_final(&s, d);
+	tp_sha256_hex(d, hex);
+	cJSON_DeleteItemFromObjectCaseSensitive(md, TP_ST_DIGEST);
+	if (cJSON_AddStringToObject(md, TP_ST_DIGEST, hex) == NULL) {
+		cJSON_Delete(md);
+		return NULL;
+	}
+	return md;
+}
+
 int
 tp_st_save(const char *path, const tp_tensor *t, int n, const cJSON *meta,
     tp_err *e)
 {
-	cJSON *h = cJSON_CreateObject();
+	cJSON *h = cJSON_CreateObject(), *md = metadata(t, n, meta);
 	char *text = NULL;
 	size_t off = 0;
 	tp_outfile o;
 	int rc;
 
-	if (h == NULL)
+	if (h == NULL || md == NULL) {
+		cJSON_Delete(h);
+		cJSON_Delete(md);
 		return tp_err_nomem(e, "a safetensors header");
-	if (meta != NULL)
-		cJSON_AddItemToObject(h, "__metadata__", cJSON_Duplicate(meta, 1));
+	}
+	cJSON_AddItemToObject(h, "__metadata__", md);
 	for (int i = 0; i < n; i++) {
 		cJSON *d = cJSON_AddObjectToObject(h, t[i].name), *s;
 		size_t len = tensor_bytes(&t[i]);
@@ -142,6 +170,33 @@ check_entry(const tp_st_file *f, const cJSON *d, tp_tensor *t, span *s,
 	return TP_OK;
 }
 
+/* Checks the data against the digest in the metadata, if there is one. */
+static int
+check_digest(tp_st_file *f, tp_err *e)
+{
+	const cJSON *md = cJSON_GetObjectItemCaseSensitive(f->header,
+	    "__metadata__");
+	const cJSON *want = cJSON_GetObjectItemCaseSensitive(md, TP_ST_DIGEST);
+	char got[65];
+
+	if (want == NULL)
+		return TP_OK;
+	const char *w = cJSON_IsString(want) ? want->valuestring : "";
+	size_t n = strspn(w, "0123456789abcdef");
+	if (n != 64 || w[n] != '\0')
+		return tp_err_set(e, TP_EDATA,
+		    "%s: its " TP_ST_DIGEST " is not 64 lowercase hexadecimal digits",
+		    f->path);
+	tp_sha256_hex_of(f->buf + f->data, f->len - f->data, got);
+	if (strcmp(got, w) != 0)
+		return tp_err_set(e, TP_EDATA,
+		    "%s: the tensors' %zu bytes of data do not match their SHA-256 (" TP_ST_DIGEST
+		    " %.12s..., the data's %.12s...): the file is damaged",
+		    f->path, f->len - f->data, w, got);
+	f->verified = 1;
+	return TP_OK;
+}
+
 int
 tp_st_read(tp_st_file *f, const char *path, tp_err *e)
 {
@@ -218,6 +273,8 @@ tp_st_parse(tp_st_file *f, tp_err *e)
 		    f->len - f->data - at);
 		goto fail;
 	}
+	if ((rc = check_digest(f, e)) != TP_OK)
+		goto fail;
 	free(spans);
 	return TP_OK;
 fail:

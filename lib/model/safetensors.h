@@ -13,6 +13,12 @@
  * safetensors.torch.load_file reads what tabpipe writes. The reader checks
  * that every tensor's offsets lie inside the file, match its dtype and
  * shape, and that the tensors neither overlap nor leave gaps.
+ *
+ * The format has no checksum of its own, so the writer adds one to the
+ * metadata: "tensors_sha256", the SHA-256 of the data (every byte after
+ * the header) as 64 lowercase hex digits. The reader checks it when it is
+ * there and refuses a file whose data does not match; a file of another
+ * writer, without it, is read unverified (tp_st_file.verified says which).
  */
 #ifndef TP_SAFETENSORS_H
 #define TP_SAFETENSORS_H
@@ -34,8 +40,12 @@ typedef struct {
 	const void *data;
 } tp_tensor;
 
-/* Writes the tensors and the metadata (an object of strings, may be NULL)
- * to path atomically. */
+/* The metadata's member holding the SHA-256 of the data. */
+#define TP_ST_DIGEST "tensors_sha256"
+
+/* Writes the tensors and the metadata (an object of strings, may be NULL;
+ * its own TP_ST_DIGEST, if any, is replaced by the data's) to path
+ * atomically. */
 int tp_st_save(const char *path, const tp_tensor *t, int n,
     const cJSON *metadata, tp_err *e);
 
@@ -49,6 +59,8 @@ typedef struct {
 	char sha256[65];      /* of buf, as hex */
 	cJSON *header;        /* the parsed header */
 	size_t data;          /* offset of the data in buf */
+	int verified;         /* the data matched its TP_ST_DIGEST (parsed
+	                         files only; 0: the file had none) */
 } tp_st_file;
 
 /* Reads path whole and parses its header: tp_st_read, then tp_st_parse. */
@@ -56,8 +68,9 @@ int tp_st_open(tp_st_file *f, const char *path, tp_err *e);
 /* Reads path whole and hashes it, parsing nothing yet: a caller that
  * expects certain bytes checks the hash before it believes the content. */
 int tp_st_read(tp_st_file *f, const char *path, tp_err *e);
-/* Parses and checks the header of a file tp_st_read has read. Both close
- * f on failure. */
+/* Parses and checks the header of a file tp_st_read has read, and the
+ * data against its digest when the metadata has one. Both close f on
+ * failure. */
 int tp_st_parse(tp_st_file *f, tp_err *e);
 void tp_st_close(tp_st_file *f); /* accepts a zeroed f */
 

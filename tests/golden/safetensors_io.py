@@ -15,16 +15,24 @@ The layout, as lib/model/safetensors.h and Hugging Face define it:
     the data  the tensors' bytes, little-endian, back to back
 
 Only the dtypes tabpipe uses are known: F32, I32 and I8.
+
+The format has no checksum, so tabpipe adds one to the metadata, as this
+module does: "tensors_sha256", the SHA-256 of the data (every byte after
+the header) in lowercase hex. `load` refuses a file whose data does not
+match it, and reads one without it (of another writer) unchecked.
 """
 
+import hashlib
 import json
 import os
+import re
 import struct
 
 import numpy as np
 
 DTYPES = {"F32": np.dtype("<f4"), "I32": np.dtype("<i4"), "I8": np.dtype("i1")}
 NAMES = {dt: name for name, dt in DTYPES.items()}
+DIGEST = "tensors_sha256"
 
 
 def load(path):
@@ -33,7 +41,7 @@ def load(path):
     tensors maps each name to a numpy array (a copy, writable) of its dtype
     and shape, in the order of the file's header; metadata is the
     "__metadata__" object (an empty dict when absent). Raises ValueError on
-    a malformed file.
+    a malformed file, or one whose data does not match its tensors_sha256.
     """
     with open(path, "rb") as f:
         buf = f.read()
@@ -45,6 +53,13 @@ def load(path):
     header = json.loads(buf[8 : 8 + hlen].decode("utf-8"))
     data = memoryview(buf)[8 + hlen :]
     metadata = header.pop("__metadata__", {})
+    if DIGEST in metadata:
+        want = metadata[DIGEST]
+        if not isinstance(want, str) or not re.fullmatch("[0-9a-f]{64}", want):
+            raise ValueError(f"{path}: its {DIGEST} is not 64 lowercase hexadecimal digits")
+        if hashlib.sha256(data).hexdigest() != want:
+            raise ValueError(f"{path}: the tensors' data do not match their SHA-256 "
+                             f"({DIGEST}): the file is damaged")
     tensors = {}
     for name, entry in header.items():
         if entry["dtype"] not in DTYPES:
@@ -66,15 +81,15 @@ def load(path):
 
 def save(path, tensors, metadata=None):
     """Write tensors (a dict of name to numpy array, in the order given) and
-    metadata (a dict of strings, or None) to path, atomically.
+    metadata (a dict of strings, or None, to which the data's
+    tensors_sha256 is added) to path, atomically.
 
     Arrays are converted to the little-endian dtype of their kind; other
     dtypes than float32, int32 and int8 raise ValueError. The output depends
     only on the arguments, so the same inputs give the same bytes.
     """
-    header = {}
-    if metadata:
-        header["__metadata__"] = {str(k): str(v) for k, v in metadata.items()}
+    header = {"__metadata__": {str(k): str(v) for k, v in (metadata or {}).items()
+                               if k != DIGEST}}
     blobs = []
     offset = 0
     for name, arr in tensors.items():
@@ -90,6 +105,7 @@ def save(path, tensors, metadata=None):
         }
         blobs.append(blob)
         offset += len(blob)
+    header["__metadata__"][DIGEST] = hashlib.sha256(b"".join(blobs)).hexdigest()
     text = json.dumps(header, separators=(",", ":")).encode("utf-8")
     text += b" " * (-len(text) % 8)
     tmp = f"{path}.tmp{os.getpid()}"

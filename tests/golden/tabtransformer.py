@@ -160,13 +160,17 @@ class TabTransformer(nn.Module):
 def from_model_file(path):
     """Builds the TabTransformer of a tabpipe model file and loads its
     tensors. The config and the features come from its __metadata__
-    ("config" and "encoding", JSON strings). Every encoder tensor must be
+    ("config" and "encoding", JSON strings); its tensors_sha256 must be
+    there, and safetensors_io.load checks it. Every encoder tensor must be
     there with its shape; the head and the projector are loaded when the
     file has them (a pretrained encoder has no head) and keep the
     tabpipe-like initialisation otherwise. Returns (model, metadata)."""
     tensors, meta = safetensors_io.load(path)
     if meta.get("format") != "tabpipe-model":
         raise ValueError(f"{path}: not a tabpipe model file")
+    if safetensors_io.DIGEST not in meta:
+        raise ValueError(f"{path}: no {safetensors_io.DIGEST} in its __metadata__, "
+                         "so its tensors cannot be checked")
     cfg = json.loads(meta["config"])
     enc = json.loads(meta["encoding"])
     vocab = [len(c["vocabulary"]) for c in enc["columns"]

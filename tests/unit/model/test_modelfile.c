@@ -4,9 +4,12 @@
  * bytes loaded), from a path and from a file already read; the parts a
  * file holds and the parts a caller needs; the refusals of a bad
  * threshold, a weight that is not finite and metadata that lacks a key;
- * and a pretrained encoder copied into a model of the same encoding and
- * sizes, and refused for another.
+ * a pretrained encoder copied into a model of the same encoding and
+ * sizes, and refused for another; and the digest of the tensors: every
+ * flipped byte of their data refused, and a file without the digest too.
  */
+#define _GNU_SOURCE /* memmem */
+#include <fcntl.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -530,6 +533,115 @@ START_TEST(load_encoder)
 }
 END_TEST
 
+/*
+ * Every byte of the tensors' data flipped in turn, in place, at some
+ * hundreds of places spread over all of it (a bit of each byte, the low
+ * bits of a mantissa as well as the sign and the exponent): each load is
+ * refused, naming the file and the digest that caught it. Without a
+ * digest, such damage gave a model that loads and scores, only
+ * differently.
+ */
+START_TEST(flipped_data)
+{
+	fixture fx;
+	tp_model m;
+	tp_encoding enc;
+	tp_model_meta meta;
+	tp_st_file f;
+	tp_err e = {0};
+	size_t tried = 0, taken = 0;
+	unsigned char b;
+
+	fixture_open(&fx, TP_WITH_HEAD);
+	fixture_save(&fx);
+	ck_assert_int_eq(tp_st_open(&f, fx.path, &e), TP_OK);
+	size_t data = f.data, len = f.len, step = (len - data) / 400;
+	tp_st_close(&f);
+	int fd = open(fx.path, O_RDWR);
+	ck_assert_int_ge(fd, 0);
+	for (size_t at = data; at < len; at += step > 0 ? step : 1) {
+		unsigned char bit = (unsigned char)(1 << (tried++ % 8));
+		ck_assert_int_eq(pread(fd, &b, 1, (off_t)at), 1);
+		b ^= bit;
+		ck_assert_int_eq(pwrite(fd, &b, 1, (off_t)at), 1);
+		int rc = tp_model_load(fx.path, &m, &enc, &meta, TP_WITH_HEAD,
+		    1, &e);
+		b ^= bit;
+		ck_assert_int_eq(pwrite(fd, &b, 1, (off_t)at), 1);
+		if (rc == TP_OK) {
+			taken++;
+			tp_model_free(&m);
+			tp_encoding_free(&enc);
+			continue;
+		}
+		ck_assert_msg(rc == TP_EDATA, "byte %zu: status %d (%s)", at,
+		    rc, e.msg);
+		ck_assert_msg(strstr(e.msg, fx.path) != NULL,
+		    "byte %zu: \"%s\" does not name the file", at, e.msg);
+		ck_assert_msg(strstr(e.msg, "tensors_sha256") != NULL,
+		    "byte %zu: refused for another reason: %s", at, e.msg);
+	}
+	ck_assert_int_eq(close(fd), 0);
+	ck_assert_uint_ge(tried, 400);
+	ck_assert_msg(taken == 0, "%zu of %zu flipped bytes taken", taken,
+	    tried);
+	/* Each byte put back, the file loads. */
+	ck_assert_msg(tp_model_load(fx.path, &m, &enc, &meta, TP_WITH_HEAD, 1,
+	    &e) == TP_OK, "%s", e.msg);
+	same_weights(&m, &fx.m, TP_WITH_HEAD);
+	tp_model_free(&m);
+	tp_encoding_free(&enc);
+	fixture_close(&fx);
+}
+END_TEST
+
+/* A model file without the digest of its tensors (its member blanked out
+ * in place, the JSON still valid) is refused as a model and as an
+ * encoder, saying why; as a safetensors file it is read. */
+START_TEST(no_digest)
+{
+	static const char member[] = ",\"tensors_sha256\":\"";
+	char blank[sizeof(member) + 64 + 1];
+	fixture fx;
+	tp_model m;
+	tp_encoding enc;
+	tp_model_meta meta;
+	tp_st_file f;
+	tp_err e = {0};
+
+	fixture_open(&fx, TP_WITH_HEAD);
+	fixture_save(&fx);
+	ck_assert_int_eq(tp_st_open(&f, fx.path, &e), TP_OK);
+	const char *at = memmem(f.buf, f.data, member, strlen(member));
+	ck_assert_msg(at != NULL, "no tensors_sha256 in the header");
+	off_t where = (off_t)(at - (const char *)f.buf);
+	tp_st_close(&f);
+	memset(blank, ' ', sizeof(blank) - 1);
+	int fd = open(fx.path, O_WRONLY);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(pwrite(fd, blank, sizeof(blank) - 1, where),
+	    (ssize_t)sizeof(blank) - 1);
+	ck_assert_int_eq(close(fd), 0);
+
+	ck_assert_msg(tp_st_open(&f, fx.path, &e) == TP_OK, "%s", e.msg);
+	ck_assert_ptr_null(tp_st_meta(&f, "tensors_sha256"));
+	ck_assert_int_eq(f.verified, 0);
+	ck_assert_int_eq(tp_model_parse(&f, &m, &enc, &meta, TP_WITH_HEAD, 1,
+	    &e), TP_EDATA);
+	ck_assert_ptr_null(m.params);
+	ck_assert_int_eq(tp_model_init(&m, &small, &fx.enc, 99, 1, &e), TP_OK);
+	float first = m.params[0];
+	ck_assert_int_eq(tp_model_load_encoder(&f, &m, &fx.enc, &e), TP_EDATA);
+	ck_assert_ptr_nonnull(strstr(e.msg, fx.path));
+	ck_assert_ptr_nonnull(strstr(e.msg, "no tensors_sha256"));
+	ck_assert(m.params[0] == first);
+	tp_model_free(&m);
+	tp_st_close(&f);
+	load_refused(&fx, "no digest", "no tensors_sha256");
+	fixture_close(&fx);
+}
+END_TEST
+
 START_TEST(no_file)
 {
 	tp_model m;
@@ -559,6 +671,8 @@ modelfile_suite(void)
 	tcase_add_test(tc, not_finite);
 	tcase_add_test(tc, metadata);
 	tcase_add_test(tc, load_encoder);
+	tcase_add_test(tc, flipped_data);
+	tcase_add_test(tc, no_digest);
 	tcase_add_test(tc, no_file);
 	suite_add_tcase(s, tc);
 	return s;

@@ -6,9 +6,12 @@
  * header past the end or not an object, offsets outside the data,
  * overlaps, gaps, trailing bytes, sizes that do not fit the shape), and
  * tp_st_find's refusals of a missing tensor or one of another dtype or
- * shape.
+ * shape; the SHA-256 of the data that the writer puts in the metadata,
+ * and every damaged byte of the data that the reader refuses for it.
  */
+#include <ctype.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +20,7 @@
 #include <unistd.h>
 
 #include "base/fileio.h"
+#include "base/sha256.h"
 #include "model/safetensors.h"
 #include "suites.h"
 
@@ -177,12 +181,13 @@ START_TEST(round_trip)
 	ck_assert_ptr_null(tp_st_meta(&f, "absent"));
 	tp_st_close(&f);
 
-	/* No metadata at all: none to find. */
+	/* No metadata given: none to find but the digest. */
 	ck_assert_int_eq(save_all(s.path, NULL, &e), TP_OK);
 	ck_assert_msg(tp_st_open(&f, s.path, &e) == TP_OK, "%s", e.msg);
 	ck_assert_ptr_null(tp_st_meta(&f, "format"));
-	ck_assert_ptr_null(cJSON_GetObjectItemCaseSensitive(f.header,
-	    "__metadata__"));
+	ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(
+	    f.header, "__metadata__")), 1);
+	ck_assert_ptr_nonnull(tp_st_meta(&f, "tensors_sha256"));
 	tp_st_close(&f);
 	scratch_close(&s);
 }
@@ -415,6 +420,124 @@ START_TEST(malformed)
 }
 END_TEST
 
+/*
+ * The writer puts the SHA-256 of the data section in __metadata__ as
+ * "tensors_sha256", after the caller's members, whatever the caller's
+ * metadata said under that name; the reader checks it and says so.
+ */
+START_TEST(digest_written)
+{
+	scratch s;
+	tp_st_file f;
+	tp_err e = {0};
+	char want[65];
+	cJSON *meta = cJSON_CreateObject();
+
+	scratch_open(&s);
+	cJSON_AddStringToObject(meta, "format", "test");
+	cJSON_AddStringToObject(meta, "tensors_sha256", "stale");
+	ck_assert_int_eq(save_all(s.path, meta, &e), TP_OK);
+	/* The caller's metadata is left as it was. */
+	ck_assert_str_eq(cJSON_GetObjectItemCaseSensitive(meta,
+	    "tensors_sha256")->valuestring, "stale");
+	cJSON_Delete(meta);
+
+	ck_assert_msg(tp_st_open(&f, s.path, &e) == TP_OK, "%s", e.msg);
+	ck_assert_int_eq(f.verified, 1);
+	tp_sha256_hex_of(f.buf + f.data, f.len - f.data, want);
+	ck_assert_str_eq(tp_st_meta(&f, "tensors_sha256"), want);
+	const cJSON *md = cJSON_GetObjectItemCaseSensitive(f.header,
+	    "__metadata__");
+	ck_assert_int_eq(cJSON_GetArraySize(md), 2);
+	ck_assert_str_eq(cJSON_GetArrayItem(md, 0)->string, "format");
+	ck_assert_str_eq(cJSON_GetArrayItem(md, 1)->string, "tensors_sha256");
+	/* The metadata comes first in the header. */
+	ck_assert_str_eq(f.header->child->string, "__metadata__");
+	tp_st_close(&f);
+
+	/* No tensors: the digest of nothing. */
+	ck_assert_int_eq(tp_st_save(s.path, NULL, 0, NULL, &e), TP_OK);
+	ck_assert_msg(tp_st_open(&f, s.path, &e) == TP_OK, "%s", e.msg);
+	ck_assert_str_eq(tp_st_meta(&f, "tensors_sha256"),
+	    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+	tp_st_close(&f);
+	scratch_close(&s);
+}
+END_TEST
+
+/*
+ * Every bit of every byte of the data flipped in turn: each is refused,
+ * naming the file and the digest. A digest that is not one (too short, in
+ * capitals, not a string) is refused too; a file without the digest, as
+ * other writers make them, is read, and said unverified.
+ */
+START_TEST(digest_checked)
+{
+	static const char member[] = "\"tensors_sha256\":\"";
+	scratch s;
+	tp_st_file f;
+	tp_err e = {0};
+	char digest[64];
+	unsigned char b;
+
+	scratch_open(&s);
+	ck_assert_int_eq(save_all(s.path, NULL, &e), TP_OK);
+	ck_assert_int_eq(tp_st_open(&f, s.path, &e), TP_OK);
+	size_t data = f.data, len = f.len;
+	const char *at = strstr((const char *)f.buf + 8, member);
+	ck_assert_msg(at != NULL, "no tensors_sha256 in the header");
+	off_t where = (off_t)(at - (const char *)f.buf + strlen(member));
+	tp_st_close(&f);
+	int fd = open(s.path, O_RDWR);
+	ck_assert_int_ge(fd, 0);
+	for (size_t k = data; k < len; k++)
+		for (int bit = 0; bit < 8; bit++) {
+			ck_assert_int_eq(pread(fd, &b, 1, (off_t)k), 1);
+			b ^= (unsigned char)(1 << bit);
+			ck_assert_int_eq(pwrite(fd, &b, 1, (off_t)k), 1);
+			refused(s.path, "do not match their SHA-256 (tensors_sha256");
+			b ^= (unsigned char)(1 << bit);
+			ck_assert_int_eq(pwrite(fd, &b, 1, (off_t)k), 1);
+		}
+	/* A digit of the digest itself changed. */
+	ck_assert_int_eq(pread(fd, digest, 64, where), 64);
+	b = digest[10] == '0' ? '1' : '0';
+	ck_assert_int_eq(pwrite(fd, &b, 1, where + 10), 1);
+	refused(s.path, "tensors_sha256");
+	/* In capitals: not the form written, refused. */
+	for (int i = 0; i < 64; i++)
+		digest[i] = (char)toupper((unsigned char)digest[i]);
+	ck_assert_int_eq(pwrite(fd, digest, 64, where), 64);
+	refused(s.path, "is not 64 lowercase hexadecimal digits");
+	ck_assert_int_eq(close(fd), 0);
+
+	write_raw(s.path, -1, "{\"__metadata__\":{\"tensors_sha256\":\"abc\"},"
+	    "\"a\":{\"dtype\":\"I8\",\"shape\":[4],\"data_offsets\":[0,4]}}",
+	    data12, 4);
+	refused(s.path, "is not 64 lowercase hexadecimal digits");
+	write_raw(s.path, -1, "{\"__metadata__\":{\"tensors_sha256\":7},"
+	    "\"a\":{\"dtype\":\"I8\",\"shape\":[4],\"data_offsets\":[0,4]}}",
+	    data12, 4);
+	refused(s.path, "is not 64 lowercase hexadecimal digits");
+	/* The right digest of those four zero bytes, in a file of another
+	 * writer. */
+	write_raw(s.path, -1, "{\"__metadata__\":{\"tensors_sha256\":"
+	    "\"df3f619804a92fdb4057192dc43dd748ea778adc52bc498ce80524c014b81119\"},"
+	    "\"a\":{\"dtype\":\"I8\",\"shape\":[4],\"data_offsets\":[0,4]}}",
+	    data12, 4);
+	ck_assert_msg(tp_st_open(&f, s.path, &e) == TP_OK, "%s", e.msg);
+	ck_assert_int_eq(f.verified, 1);
+	tp_st_close(&f);
+	/* Without one. */
+	write_raw(s.path, -1, "{\"a\":{\"dtype\":\"I8\",\"shape\":[4],"
+	    "\"data_offsets\":[0,4]}}", data12, 4);
+	ck_assert_msg(tp_st_open(&f, s.path, &e) == TP_OK, "%s", e.msg);
+	ck_assert_int_eq(f.verified, 0);
+	tp_st_close(&f);
+	scratch_close(&s);
+}
+END_TEST
+
 START_TEST(no_file)
 {
 	tp_st_file f;
@@ -483,6 +606,8 @@ safetensors_suite(void)
 	tcase_add_test(tc, malformed);
 	tcase_add_test(tc, no_file);
 	tcase_add_test(tc, find_refuses);
+	tcase_add_test(tc, digest_written);
+	tcase_add_test(tc, digest_checked);
 	suite_add_tcase(s, tc);
 	return s;
 }
