@@ -1,17 +1,100 @@
+#define _GNU_SOURCE /* O_TMPFILE */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/fileio.h"
+#include "base/rng.h"
 #include "base/sha256.h"
+
+static int use_names;
+
+void
+tp_outfile_use_names(int yes)
+{
+	use_names = yes;
+}
+
+/* Where a file without a name is known by: its descriptor's link in
+ * /proc, which linkat(2) follows to give it a name. */
+static void
+proc_path(char *buf, size_t n, int fd)
+{
+	snprintf(buf, n, "/proc/self/fd/%d", fd);
+}
+
+/* Opens o->f as a file without a name in the folder of o->path; -1 with
+ * errno set when it cannot, EOPNOTSUPP (or EISDIR, EINVAL from older
+ * kernels) where the file system or the kernel has no O_TMPFILE. */
+static int
+open_nameless(tp_outfile *o)
+{
+	const char *slash = strrchr(o->path, '/');
+	char *dir = slash == NULL ? strdup(".") : slash == o->path ?
+	    strdup("/") : strndup(o->path, (size_t)(slash - o->path));
+	char proc[64];
+	int fd;
+
+	if (dir == NULL)
+		return -1;
+	fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0666);
+	free(dir);
+	if (fd < 0)
+		return -1;
+	/* Without /proc the file could not be named: write it under a name
+	 * from the start. */
+	proc_path(proc, sizeof(proc), fd);
+	if (access(proc, F_OK) != 0) {
+		close(fd);
+		errno = EOPNOTSUPP;
+		return -1;
+	}
+	if ((o->f = fdopen(fd, "wb")) == NULL) {
+		int err = errno;
+		close(fd);
+		errno = err;
+		return -1;
+	}
+	o->nameless = 1;
+	return 0;
+}
+
+/* Opens o->f under a temporary name beside o->path. */
+static int
+open_named(tp_outfile *o)
+{
+	size_t n = strlen(o->path) + 16;
+	int fd;
+
+	if ((o->tmp = malloc(n)) == NULL)
+		return -1;
+	snprintf(o->tmp, n, "%s.tmp.XXXXXX", o->path);
+	if ((fd = mkstemp(o->tmp)) < 0 || (o->f = fdopen(fd, "wb")) == NULL) {
+		int err = errno;
+		if (fd >= 0) {
+			close(fd);
+			unlink(o->tmp);
+		}
+		free(o->tmp);
+		o->tmp = NULL;
+		errno = err;
+		return -1;
+	}
+	/* mkstemp makes the file private; give it the mode a plain open would. */
+	mode_t mask = umask(0);
+	umask(mask);
+	fchmod(fd, 0666 & ~mask);
+	return 0;
+}
 
 int
 tp_outfile_open(tp_outfile *o, const char *path, tp_err *e)
 {
-	int fd;
-
 	memset(o, 0, sizeof(*o));
 	if (strcmp(path, "-") == 0) {
 		o->f = stdout;
@@ -32,31 +115,61 @@ tp_outfile_open(tp_outfile *o, const char *path, tp_err *e)
 		}
 		return TP_OK;
 	}
-	size_t n = strlen(path);
-	o->path = strdup(path);
-	o->tmp = malloc(n + 16);
-	if (o->path == NULL || o->tmp == NULL) {
-		tp_outfile_abort(o);
+	if ((o->path = strdup(path)) == NULL)
 		return tp_err_nomem(e, "a file name");
+	if (!use_names && open_nameless(o) == 0)
+		return TP_OK;
+	if ((use_names || errno == EOPNOTSUPP || errno == EISDIR ||
+	    errno == EINVAL) && open_named(o) == 0)
+		return TP_OK;
+	int err = errno;
+	tp_outfile_abort(o);
+	if (err == ENOMEM)
+		return tp_err_nomem(e, "a file name");
+	return tp_err_set(e, TP_ECREAT, "%s: cannot create: %s", path,
+	    strerror(err));
+}
+
+/* Gives the nameless file of fd the name path: linked there when the name
+ * is free; else linked to a temporary name beside it (linkat cannot
+ * replace a name) and renamed over it. -1 with errno set on failure,
+ * when no name of it is left. */
+static int
+name_file(int fd, const char *path)
+{
+	static const char letters[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+	size_t n = strlen(path) + 16;
+	char proc[64], *tmp;
+	struct timespec ts;
+	tp_rng r;
+	int rc = -1;
+
+	proc_path(proc, sizeof(proc), fd);
+	if (linkat(AT_FDCWD, proc, AT_FDCWD, path, AT_SYMLINK_FOLLOW) == 0)
+		return 0;
+	if (errno != EEXIST || (tmp = malloc(n)) == NULL)
+		return -1;
+	/* Names as mkstemp's, drawn afresh on a clash. */
+	clock_gettime(CLOCK_REALTIME, &ts);
+	tp_rng_seed(&r, (uint64_t)ts.tv_sec * 1000000000u +
+	    (uint64_t)ts.tv_nsec + ((uint64_t)getpid() << 40));
+	for (int tries = 0; tries < 100 && rc != 0; tries++) {
+		size_t at = (size_t)snprintf(tmp, n, "%s.tmp.", path);
+		for (int i = 0; i < 6; i++)
+			tmp[at++] = letters[tp_rng_below(&r, sizeof(letters) - 1)];
+		tmp[at] = '\0';
+		rc = linkat(AT_FDCWD, proc, AT_FDCWD, tmp, AT_SYMLINK_FOLLOW);
+		if (rc != 0 && errno != EEXIST)
+			break;
 	}
-	snprintf(o->tmp, n + 16, "%s.tmp.XXXXXX", path);
-	if ((fd = mkstemp(o->tmp)) < 0 || (o->f = fdopen(fd, "wb")) == NULL) {
+	if (rc == 0 && (rc = rename(tmp, path)) != 0) {
 		int err = errno;
-		if (fd >= 0) {
-			close(fd);
-			unlink(o->tmp);
-		}
-		free(o->tmp);
-		o->tmp = NULL;
-		tp_outfile_abort(o);
-		return tp_err_set(e, TP_ECREAT, "%s: cannot create: %s", path,
-		    strerror(err));
+		unlink(tmp);
+		errno = err;
 	}
-	/* mkstemp makes the file private; give it the mode a plain open would. */
-	mode_t mask = umask(0);
-	umask(mask);
-	fchmod(fd, 0666 & ~mask);
-	return TP_OK;
+	free(tmp);
+	return rc;
 }
 
 int
@@ -84,9 +197,13 @@ tp_outfile_commit(tp_outfile *o, tp_err *e)
 	}
 	bad = fflush(o->f) != 0 || ferror(o->f) || fsync(fileno(o->f)) != 0;
 	int err = errno;
+	if (!bad && o->nameless && name_file(fileno(o->f), o->path) != 0) {
+		err = errno;
+		bad = 1;
+	}
 	bad |= fclose(o->f) != 0;
 	o->f = NULL;
-	if (!bad && rename(o->tmp, o->path) != 0) {
+	if (!bad && !o->nameless && rename(o->tmp, o->path) != 0) {
 		err = errno;
 		bad = 1;
 	}
@@ -105,13 +222,12 @@ tp_outfile_commit(tp_outfile *o, tp_err *e)
 void
 tp_outfile_abort(tp_outfile *o)
 {
-	if (o->direct && o->f != NULL)
+	/* Standard output (no path) stays open. A nameless file is gone
+	 * once closed. */
+	if (o->f != NULL && o->path != NULL)
 		fclose(o->f);
-	if (o->tmp != NULL) {
-		if (o->f != NULL)
-			fclose(o->f);
+	if (o->tmp != NULL)
 		unlink(o->tmp);
-	}
 	free(o->tmp);
 	free(o->path);
 	memset(o, 0, sizeof(*o));

@@ -1,18 +1,23 @@
 /*
  * test_fileio: outputs that appear under their final name only when
  * committed (abort keeps the old file, a failed commit leaves no
- * temporary), standard output and the paths written in place (a FIFO,
+ * temporary, a killed writer leaves nothing where the file system has
+ * O_TMPFILE), each both without a name until the commit and under a
+ * temporary name, standard output and the paths written in place (a FIFO,
  * /dev/null, /dev/full, a link), whole-file reads, input errors naming the
  * file, the hash of a file, and tp_tmpfile in $TMPDIR.
  */
+#define _GNU_SOURCE /* O_TMPFILE */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "base/fileio.h"
@@ -96,6 +101,28 @@ slurp(const char *path)
 	return buf;
 }
 
+/*
+ * The two ways an output is written, the loop tests' _i: 0 as the file
+ * system allows, which here is without a name until the commit where it
+ * has O_TMPFILE; 1 under a temporary name beside the final one, as where
+ * it has not (forced by tp_outfile_use_names). Whether the way of 0 is
+ * nameless is asked of the file system itself, so that on one without
+ * O_TMPFILE the tests check the fallback that it really gets.
+ */
+static int
+named(int way, const char *dir)
+{
+	int fd;
+
+	tp_outfile_use_names(way);
+	if (way)
+		return 1;
+	if ((fd = open(dir, O_TMPFILE | O_WRONLY, 0600)) < 0)
+		return 1;
+	close(fd);
+	return 0;
+}
+
 START_TEST(test_commit_appears)
 {
 	char dir[4096], path[4200], names[256];
@@ -106,19 +133,29 @@ START_TEST(test_commit_appears)
 	mode_t mask;
 
 	make_dir(dir, sizeof(dir));
+	int nm = named(_i, dir);
 	snprintf(path, sizeof(path), "%s/out.txt", dir);
 	mask = umask(022);
 	ck_assert_int_eq(tp_outfile_open(&o, path, &e), TP_OK);
 	ck_assert_ptr_nonnull(o.f);
 	ck_assert_int_eq(o.direct, 0);
 	ck_assert_str_eq(o.path, path);
-	ck_assert_ptr_nonnull(o.tmp);
 	ck_assert_int_ge(fputs("new\n", o.f), 0);
-	/* Before the commit only the temporary is there, next to it. */
+	ck_assert_int_eq(fflush(o.f), 0);
 	ck_assert_int_eq(stat(path, &st), -1);
 	ck_assert_int_eq(errno, ENOENT);
-	ck_assert_int_eq(strncmp(o.tmp, path, strlen(path)), 0);
-	ck_assert_int_eq(stat(o.tmp, &st), 0);
+	list_dir(dir, names, sizeof(names));
+	if (nm) {
+		/* Before the commit only the temporary is there, next to it. */
+		ck_assert_ptr_nonnull(o.tmp);
+		ck_assert_int_eq(strncmp(o.tmp, path, strlen(path)), 0);
+		ck_assert_int_eq(stat(o.tmp, &st), 0);
+		ck_assert_int_eq(strncmp(names, "out.txt.tmp.", 12), 0);
+	} else {
+		/* Nothing at all: the file has no name yet. */
+		ck_assert_ptr_null(o.tmp);
+		ck_assert_str_eq(names, "");
+	}
 	ck_assert_int_eq(tp_outfile_commit(&o, &e), TP_OK);
 	ck_assert_ptr_null(o.f);
 	ck_assert_ptr_null(o.tmp);
@@ -131,8 +168,11 @@ START_TEST(test_commit_appears)
 	/* The mode a plain open would give, not mkstemp's 0600. */
 	ck_assert_int_eq(stat(path, &st), 0);
 	ck_assert_int_eq(st.st_mode & 0777, 0644);
+	ck_assert_int_eq(st.st_nlink, 1);
 
-	/* A second commit replaces the old file whole. */
+	/* A second commit replaces the old file whole: another file took
+	 * the name, the old one was not rewritten. */
+	ino_t old = st.st_ino;
 	ck_assert_int_eq(tp_outfile_open(&o, path, &e), TP_OK);
 	fputs("newer", o.f);
 	got = slurp(path);
@@ -142,9 +182,14 @@ START_TEST(test_commit_appears)
 	got = slurp(path);
 	ck_assert_str_eq(got, "newer");
 	free(got);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_uint_ne(st.st_ino, old);
+	ck_assert_int_eq(st.st_nlink, 1);
+	ck_assert_int_eq(st.st_mode & 0777, 0644);
 	list_dir(dir, names, sizeof(names));
 	ck_assert_str_eq(names, "out.txt");
 	umask(mask);
+	tp_outfile_use_names(0);
 	remove_dir(dir);
 }
 END_TEST
@@ -157,11 +202,17 @@ START_TEST(test_abort_keeps_old)
 	char *got;
 
 	make_dir(dir, sizeof(dir));
+	int nm = named(_i, dir);
 	snprintf(path, sizeof(path), "%s/model.st", dir);
 	write_file(path, "old", 3);
 	ck_assert_int_eq(tp_outfile_open(&o, path, &e), TP_OK);
 	fputs("half of a new one", o.f);
 	fflush(o.f);
+	list_dir(dir, names, sizeof(names));
+	if (nm)
+		ck_assert_int_eq(strncmp(names, "model.st model.st.tmp.", 22), 0);
+	else
+		ck_assert_str_eq(names, "model.st");
 	tp_outfile_abort(&o);
 	ck_assert_ptr_null(o.f);
 	ck_assert_ptr_null(o.tmp);
@@ -180,6 +231,7 @@ START_TEST(test_abort_keeps_old)
 	got = slurp(path);
 	ck_assert_str_eq(got, "");
 	free(got);
+	tp_outfile_use_names(0);
 	remove_dir(dir);
 }
 END_TEST
@@ -194,12 +246,16 @@ START_TEST(test_failed_commit)
 	char want[4400];
 
 	make_dir(dir, sizeof(dir));
+	int nm = named(_i, dir);
 	snprintf(path, sizeof(path), "%s/out", dir);
 	ck_assert_int_eq(tp_outfile_open(&o, path, &e), TP_OK);
 	fputs("data", o.f);
 	ck_assert_int_eq(mkdir(path, 0755), 0);
 	list_dir(dir, names, sizeof(names));
-	ck_assert_int_eq(strncmp(names, "out out.tmp.", 12), 0);
+	if (nm)
+		ck_assert_int_eq(strncmp(names, "out out.tmp.", 12), 0);
+	else
+		ck_assert_str_eq(names, "out");
 	ck_assert_int_eq(tp_outfile_commit(&o, &e), TP_EIO);
 	ck_assert_int_eq(e.code, TP_EIO);
 	snprintf(want, sizeof(want), "%s: write error: %s", path,
@@ -209,6 +265,51 @@ START_TEST(test_failed_commit)
 	ck_assert_ptr_null(o.tmp);
 	list_dir(dir, names, sizeof(names));
 	ck_assert_str_eq(names, "out");
+	tp_outfile_use_names(0);
+	remove_dir(dir);
+}
+END_TEST
+
+/*
+ * A writer killed (SIGKILL, no chance to clean up) in the middle of its
+ * output: the old file is there, whole, and nothing else where the file
+ * system has O_TMPFILE; where it has not, the temporary is left beside it
+ * (which is why the nameless way is taken wherever it can be).
+ */
+START_TEST(test_killed)
+{
+	char dir[4096], path[4200], names[256];
+	int status;
+
+	make_dir(dir, sizeof(dir));
+	int nm = named(_i, dir);
+	snprintf(path, sizeof(path), "%s/out.tps", dir);
+	write_file(path, "old", 3);
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		tp_outfile o;
+		tp_err e = {0};
+		if (tp_outfile_open(&o, path, &e) != TP_OK)
+			_exit(1);
+		for (int i = 0; i < 100000; i++)
+			fputs("a line of a large output\n", o.f);
+		fflush(o.f);
+		raise(SIGKILL);
+		_exit(2);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL,
+	    "the writer was not killed (status %d)", status);
+	char *got = slurp(path);
+	ck_assert_str_eq(got, "old");
+	free(got);
+	list_dir(dir, names, sizeof(names));
+	if (nm)
+		ck_assert_int_eq(strncmp(names, "out.tps out.tps.tmp.", 20), 0);
+	else
+		ck_assert_str_eq(names, "out.tps");
+	tp_outfile_use_names(0);
 	remove_dir(dir);
 }
 END_TEST
@@ -611,9 +712,10 @@ fileio_suite(void)
 	Suite *s = suite_create("fileio");
 	TCase *tc = tcase_create("outfile");
 
-	tcase_add_test(tc, test_commit_appears);
-	tcase_add_test(tc, test_abort_keeps_old);
-	tcase_add_test(tc, test_failed_commit);
+	tcase_add_loop_test(tc, test_commit_appears, 0, 2);
+	tcase_add_loop_test(tc, test_abort_keeps_old, 0, 2);
+	tcase_add_loop_test(tc, test_failed_commit, 0, 2);
+	tcase_add_loop_test(tc, test_killed, 0, 2);
 	tcase_add_test(tc, test_create_fails);
 	tcase_add_test(tc, test_stdout);
 	tcase_add_test(tc, test_in_place);
