@@ -7,6 +7,12 @@
 #   TABPIPE_MODEL   the registered model's name (loans)
 #   TABPIPE_BIN     where the tools are (by default the PATH's, or else
 #                   build/bin of this checkout)
+#
+# The database reaches the tools through the environment (TABPIPE_DB,
+# which each of them reads), never on a command line: a command line is
+# logged here and shown by ps(1) to every user, and TABPIPE_DB may hold a
+# password. psql, which does not read TABPIPE_DB, gets the connection
+# string without its password, and the password in PGPASSWORD.
 
 : "${TABPIPE_HOME:=var}"
 : "${TABPIPE_MODEL:=loans}"
@@ -71,16 +77,142 @@ json_number() {
 		head -n 1
 }
 
+# db_part conninfo|password: TABPIPE_DB without its password, or the
+# password alone (nothing when it has none). TABPIPE_DB is read as libpq
+# reads it: keyword=value pairs (a value in single quotes, backslash
+# escapes), a postgresql:// URI whose password is after the user
+# (user:password@) or a parameter (password=), percent-encoded, or a
+# database name alone.
+db_part() {
+	printf '%s' "$TABPIPE_DB" | LC_ALL=C awk -v want="$1" '
+	function decode(s,   out, i, c) {
+		out = ""
+		for (i = 1; i <= length(s); i++) {
+			c = substr(s, i, 1)
+			if (c == "%" && substr(s, i + 1, 2) ~ /^[0-9A-Fa-f][0-9A-Fa-f]$/) {
+				out = out sprintf("%c", hex(substr(s, i + 1, 2)))
+				i += 2
+			} else
+				out = out c
+		}
+		return out
+	}
+	function hex(s,   n, i) {
+		n = 0
+		for (i = 1; i <= 2; i++)
+			n = n * 16 + index("0123456789abcdef", tolower(substr(s, i, 1))) - 1
+		return n
+	}
+	function quote(s,   out, i, c) {
+		out = ""
+		for (i = 1; i <= length(s); i++) {
+			c = substr(s, i, 1)
+			out = out (c == "\\" || c == "\047" ? "\\" : "") c
+		}
+		return "\047" out "\047"
+	}
+	function uri(s,   scheme, rest, q, query, at, slash, user, n, i, kv, params, sep) {
+		match(s, /^postgres(ql)?:\/\//)
+		scheme = substr(s, 1, RLENGTH)
+		rest = substr(s, RLENGTH + 1)
+		if ((q = index(rest, "?")) > 0) {
+			query = substr(rest, q + 1)
+			rest = substr(rest, 1, q - 1)
+		}
+		slash = index(rest, "/")
+		at = index(rest, "@")
+		if (at > 0 && (slash == 0 || at < slash)) {
+			user = substr(rest, 1, at - 1)
+			rest = substr(rest, at)
+			if ((i = index(user, ":")) > 0) {
+				password = decode(substr(user, i + 1))
+				user = substr(user, 1, i - 1)
+			}
+			rest = user rest
+		}
+		params = ""
+		sep = "?"
+		n = split(query, kv, "&")
+		for (i = 1; i <= n; i++) {
+			if (kv[i] ~ /^password=/) {
+				password = decode(substr(kv[i], 10))
+				continue
+			}
+			params = params sep kv[i]
+			sep = "&"
+		}
+		return scheme rest params
+	}
+	function pairs(s,   out, i, n, c, key, value) {
+		out = ""
+		n = length(s)
+		i = 1
+		while (i <= n) {
+			while (i <= n && substr(s, i, 1) ~ /[ \t\n\r\f\v]/)
+				i++
+			if (i > n)
+				break
+			key = ""
+			while (i <= n && (c = substr(s, i, 1)) != "=" && c !~ /[ \t\n\r\f\v]/) {
+				key = key c
+				i++
+			}
+			while (i <= n && substr(s, i, 1) ~ /[ \t\n\r\f\v]/)
+				i++
+			i++ # the "="
+			while (i <= n && substr(s, i, 1) ~ /[ \t\n\r\f\v]/)
+				i++
+			value = ""
+			if (substr(s, i, 1) == "\047") {
+				for (i++; i <= n && (c = substr(s, i, 1)) != "\047"; i++) {
+					if (c == "\\")
+						c = substr(s, ++i, 1)
+					value = value c
+				}
+				i++
+			} else {
+				for (; i <= n && (c = substr(s, i, 1)) !~ /[ \t\n\r\f\v]/; i++) {
+					if (c == "\\")
+						c = substr(s, ++i, 1)
+					value = value c
+				}
+			}
+			if (key == "password")
+				password = value
+			else
+				out = out (out == "" ? "" : " ") key "=" quote(value)
+		}
+		return out
+	}
+	{ s = s (NR > 1 ? "\n" : "") $0 }
+	END {
+		password = ""
+		# A string without "=" is a database name.
+		rest = s ~ /^postgres(ql)?:\/\// ? uri(s) : index(s, "=") ? pairs(s) : s
+		printf "%s", want == "password" ? password : rest
+	}'
+}
+
 # sql VAR=VALUE... <QUERY: runs a query given on standard input with psql,
 # the values passed as psql variables (used as :'VAR', which psql quotes),
-# and prints the result unaligned, one row a line.
+# and prints the result unaligned, one row a line. The password of
+# TABPIPE_DB goes to psql in its environment, not on its command line.
 sql() {
 	n=$#
 	for kv in "$@"; do
 		set -- "$@" -v "$kv"
 	done
 	shift "$n"
-	psql "$TABPIPE_DB" -X -q -A -t -v ON_ERROR_STOP=1 "$@" -f -
+	(
+		conninfo=$TABPIPE_DB
+		password=$(db_part password)
+		if [ -n "$password" ]; then
+			conninfo=$(db_part conninfo)
+			PGPASSWORD=$password
+			export PGPASSWORD
+		fi
+		exec psql "$conninfo" -X -q -A -t -v ON_ERROR_STOP=1 "$@" -f -
+	)
 }
 
 # production_version: the number of the model's Production version, or

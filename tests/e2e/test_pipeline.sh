@@ -1,11 +1,27 @@
 #!/bin/sh
 # scripts/pipeline and scripts/monitor on small data against the test
 # server: the first run promotes, a batch without drift does not retrain, a
-# shifted batch does, a failing step leaves Production as it was, and two
-# runs started together do not overlap.
+# shifted batch does, a failing step leaves Production as it was, two
+# runs started together do not overlap, and a password in TABPIPE_DB shows
+# neither in the logs nor in the command lines of what the scripts run.
 . ./lib.sh
 
 scripts=$(cd ../../scripts && pwd)
+
+# The test server trusts its clients, so a connection string with a
+# password connects all the same. Every command the scripts start (the
+# tools and psql) is found first in $T/spy, which writes its command line
+# to $T/argv, as ps(1) would show it, before it runs the real one.
+db_plain=$TABPIPE_DB
+TABPIPE_DB="$TABPIPE_DB password=Hush-SECRET-42"
+export TABPIPE_DB
+mkdir -p "$T/spy"
+for tool in psql $(cd "$(dirname "$(command -v tabpipe-train)")" && ls tabpipe-*); do
+	printf '#!/bin/sh\necho "%s $*" >>"%s"\nexec "%s" "$@"\n' \
+		"$tool" "$T/argv" "$(command -v "$tool")" >"$T/spy/$tool"
+	chmod +x "$T/spy/$tool"
+done
+PATH=$T/spy:$PATH
 TABPIPE_HOME=$T/home TABPIPE_MODEL="credit 'test' ü"
 TARGET=Status POSITIVE=bad EPOCHS=2 PRETRAIN_EPOCHS=1 GATES="auc>=0.5"
 MODEL_OPTS="--layers 1 --d-model 8 --heads 2 --d-ff 16 --head-hidden 8 --batch 128"
@@ -22,7 +38,7 @@ k <= 8 { print > (t "/batch.csv"); next }
 { $10 = $10 * 2; $13 = $13 * 1.5; if (NR % 20 == 9) $3 = "\"boat\""; print > (t "/shifted.csv") }
 ' "$DATA/credit_data.csv"
 
-psql_q() { psql "$TABPIPE_DB" -X -A -t -q -v model="$TABPIPE_MODEL" -f -; }
+psql_q() { psql "$db_plain" -X -A -t -q -v model="$TABPIPE_MODEL" -f -; }
 production() {
 	psql_q <<'SQL'
 SELECT v.version FROM model_versions v JOIN models m ON m.id = v.model_id
@@ -83,3 +99,33 @@ err_has "the shifted batch drifts" "drift: found"
 err_has "the monitor says why it retrains" "retraining: the new data drift significantly"
 if [ "$(versions)" = 2 ]; then ok "the retraining registered version 2"; else not_ok "the retraining registered version 2 (got $(versions))"; fi
 yes_that "the monitor says it retrained" grep -qx "tabpipe_monitor_retrained 1" "$TABPIPE_HOME/metrics/tabpipe_monitor.prom"
+
+# The password of a URI, after the user or as a parameter, is kept off
+# psql's command line as well, and the query still runs.
+setting() { printf '%s\n' "$db_plain" | sed -n "s/.*$1=\([^ ]*\).*/\1/p"; }
+for uri in "postgresql://$(setting user):Hush-SECRET-42@/$(setting dbname)?host=$(setting host)" \
+	"postgresql://$(setting user)@/$(setting dbname)?password=Hush-SECRET-42&host=$(setting host)"; do
+	# shellcheck disable=SC2016 # $1 is the inner shell's
+	got=$(TABPIPE_DB=$uri sh -c '. "$1/common.sh" && echo "SELECT 41 + 1;" | sql' sh "$scripts" 2>"$T/err")
+	if [ "$got" = 42 ]; then ok "sql with a password in a URI"; else not_ok "sql with a password in a URI (got '$got')"; fi
+done
+
+# A run as cron runs it, its log in a file under TABPIPE_HOME; then the
+# password anywhere there, in the logs of the runs above, or in a command
+# line, is a leak.
+mkdir -p "$TABPIPE_HOME/log"
+sh "$scripts/pipeline" >>"$TABPIPE_HOME/log/pipeline.log" 2>&1
+status=$?
+if [ "$status" -le 1 ]; then ok "a pipeline run logged to a file as cron does"; else not_ok "a pipeline run logged to a file as cron does (exit $status)"; fi
+yes_that "its log has the commands" grep -q "train: tabpipe-train" "$TABPIPE_HOME/log/pipeline.log"
+yes_that "the scripts' commands were seen" grep -q "^tabpipe-train " "$T/argv"
+yes_that "psql's too" grep -q "^psql " "$T/argv"
+leaks=$(grep -rlF "Hush-SECRET-42" "$TABPIPE_HOME" "$T/m1.err" "$T/m2.err" "$T/argv")
+if [ -z "$leaks" ]; then
+	ok "the password is in no log, file or command line"
+else
+	not_ok "the password is in no log, file or command line (found in: $(printf '%s\n' "$leaks" | tr '\n' ' '))"
+	printf '%s\n' "$leaks" | while IFS= read -r f; do
+		grep -hF "Hush-SECRET-42" "$f"
+	done | head -n 5 | sed 's/^/#   /'
+fi
