@@ -1,7 +1,8 @@
 # tabpipe: a Unix tool suite for tabular default-prediction models.
 # `make` builds the tools, `make check` runs every test, `make check-asan`
 # runs them again under AddressSanitizer and UndefinedBehaviorSanitizer,
-# `make check-valgrind` the unit tests and each tool under memcheck.
+# `make check-valgrind` the unit tests and each tool under memcheck, `make
+# fuzz` the libFuzzer targets of tests/fuzz.
 
 VERSION = 0.1.0
 PREFIX = /usr/local
@@ -35,6 +36,15 @@ CFLAGS += -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
 LDFLAGS += -fsanitize=address,undefined
 endif
 
+# FUZZ=1 builds for libFuzzer with clang (used by fuzz, in its own folder):
+# the library and the targets instrumented, the targets linked with its
+# driver.
+ifeq ($(FUZZ),1)
+CFLAGS += -O1 -fno-omit-frame-pointer \
+	-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=fuzzer,address,undefined
+endif
+
 # lib/ is in wings (lib/README.md): every lib/WING/*.c is a module, every
 # tools/*.c but tool.c a tool, every tests/unit/WING/test_MODULE.c a suite
 # of the unit runner.
@@ -55,6 +65,8 @@ TOOL_BINS = $(TOOLS:%=$(BUILD)/bin/tabpipe-%)
 UNIT_OBJS = $(UNIT_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/tests/unit/fixture.o \
 	$(BUILD)/tests/unit/gradcheck.o $(BUILD)/tests/unit/main.o
 UNIT_RUNNER = $(BUILD)/tests/unit-tests
+FUZZ_TARGETS = $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS = $(FUZZ_TARGETS:%=$(BUILD)/tests/fuzz/%)
 SCRIPTS = scripts/common.sh scripts/demo scripts/monitor scripts/pg-server \
 	scripts/pipeline scripts/setup scripts/test
 MAN1 = $(TOOLS:%=man/man1/tabpipe-%.1)
@@ -110,6 +122,14 @@ $(UNIT_RUNNER): $(UNIT_OBJS) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $(UNIT_OBJS) $(LIB) \
 		$(CHECK_LIBS) $(LDLIBS)
 
+$(BUILD)/tests/fuzz/%.o: tests/fuzz/%.c tests/fuzz/fuzz.h $(LIB_HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -Itests/fuzz $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/fuzz/fuzz_%: $(BUILD)/tests/fuzz/fuzz_%.o \
+		$(BUILD)/tests/fuzz/fuzz.o $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $< $(BUILD)/tests/fuzz/fuzz.o $(LIB) $(LDLIBS)
+
 # Unit tests find their data through TP_TESTDATA; end-to-end tests find the
 # tools through PATH and a throwaway PostgreSQL server through TABPIPE_DB.
 check: all $(UNIT_RUNNER)
@@ -127,6 +147,19 @@ check-asan:
 # Memcheck sees reads of uninitialised memory, which the sanitizers do not.
 check-valgrind: all $(UNIT_RUNNER)
 	sh scripts/pg-server run sh tests/valgrind.sh $(BUILD)
+
+# The libFuzzer targets of tests/fuzz, built with clang, ASan and UBSan in
+# build-fuzz; `make fuzz` runs each FUZZ_SECONDS on a copy of its corpus
+# (tests/fuzz/corpus/NAME), and a crash, leak, timeout or sanitizer report
+# fails it. Make runs the targets side by side with -j.
+FUZZ_SECONDS = 30
+fuzz-build:
+	@command -v clang >/dev/null || { echo "make fuzz: clang is missing (sh scripts/setup installs it)" >&2; exit 1; }
+	$(MAKE) BUILD=build-fuzz CC=clang FUZZ=1 fuzz-bins
+fuzz-bins: $(FUZZ_BINS)
+fuzz: $(FUZZ_TARGETS:%=fuzz-run-%)
+$(FUZZ_TARGETS:%=fuzz-run-%): fuzz-build
+	sh tests/fuzz/run.sh build-fuzz $(patsubst fuzz-run-%,%,$@) $(FUZZ_SECONDS)
 
 install: all
 	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
@@ -169,7 +202,8 @@ bench-layers: all
 clean:
 	rm -rf build build-*
 
-.PHONY: FORCE all check check-asan check-valgrind install demo train monitor registry db-start \
+.PHONY: FORCE all check check-asan check-valgrind fuzz fuzz-build fuzz-bins \
+	$(FUZZ_TARGETS:%=fuzz-run-%) install demo train monitor registry db-start \
 	db-stop bench bench-serve bench-train bench-quality bench-layers clean
 .SECONDARY:
 
