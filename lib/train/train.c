@@ -505,6 +505,15 @@ load_checkpoint(const char *path, tp_model *m, tp_adamw *opt, float *best,
 		rc = tp_err_set(e, TP_EDATA, "%s: not a tabpipe checkpoint", path);
 		goto out;
 	}
+	/* Resuming from damaged moments or weights would go on silently
+	 * wrong: a checkpoint without the digest of its tensors is refused,
+	 * as a model file is. */
+	if (!f.verified) {
+		rc = tp_err_set(e, TP_EDATA, "%s: the checkpoint has no %s, the "
+		    "digest of its tensors: start afresh without --resume", path,
+		    TP_ST_DIGEST);
+		goto out;
+	}
 	if (fsig == NULL || strcmp(fsig, sig) != 0) {
 		rc = tp_err_set(e, TP_EUSAGE,
 		    "%s: made by a run with other options or data: resume with the same ones, or start afresh without --resume",

@@ -213,6 +213,26 @@ START_TEST(divergence)
 }
 END_TEST
 
+/* Renames the checkpoint's digest key in place (the same length), as if
+ * the file had been written without it. */
+static void
+unsigned_digest_key(const char *path)
+{
+	FILE *f = fopen(path, "r+b");
+	char buf[65536];
+	size_t n;
+
+	ck_assert_ptr_nonnull(f);
+	n = fread(buf, 1, sizeof(buf), f);
+	size_t at = 0;
+	while (at + 14 <= n && memcmp(buf + at, "tensors_sha256", 14) != 0)
+		at++;
+	ck_assert_uint_lt(at + 14, n + 1);
+	ck_assert_int_eq(fseek(f, (long)at + 13, SEEK_SET), 0);
+	ck_assert_int_eq(fputc('X', f), 'X');
+	ck_assert_int_eq(fclose(f), 0);
+}
+
 /* Ends the process after the second epoch's checkpoint, as a kill would. */
 static void
 die_after_two(void *ctx, const tp_epoch_report *r)
@@ -263,6 +283,10 @@ START_TEST(checkpoints)
 	    whole.nfloats * sizeof(float)), 0);
 	tp_model_free(&whole);
 	tp_model_free(&resumed);
+	/* Without the digest of its tensors, a checkpoint is not trusted. */
+	unsigned_digest_key(path);
+	ck_assert_int_eq(tp_train(&o, &d.enc, &d.train, &d.valid, &resumed, &r, &e), TP_EDATA);
+	ck_assert_msg(strstr(e.msg, "has no tensors_sha256") != NULL, "%s", e.msg);
 	unlink(path);
 	data_free(&d);
 }
