@@ -15,7 +15,7 @@ typedef struct {
 	enum tp_predict_format format;
 	int csv, threads;
 	enum tp_device device;
-	const char *db;
+	const char *db, *spool;
 	int log, serve, quiet;
 } settings;
 
@@ -41,6 +41,10 @@ static const tp_opt options[] = {
 	    .help = "log every prediction in the database"},
 	{OPT(serve), .name = "serve", .type = TP_OPT_FLAG,
 	    .help = "answer JSON requests on standard input, one a line"},
+	{OPT(spool), .name = "spool", .arg = "dir", .type = TP_OPT_STRING,
+	    .env = "TABPIPE_SPOOL",
+	    .help = "where predictions wait while the database is away "
+	    "($TABPIPE_HOME/spool, or var/spool)"},
 	TOOL_QUIET(settings, quiet),
 	{0},
 };
@@ -116,7 +120,7 @@ batch(const settings *s, const char *path, tp_predictor *p, tp_predlog *log,
 	    (rc = tp_predict_source_open(&src, in, strcmp(path, "-") ? path :
 	    "standard input", s->csv, &p->vm.enc, e)) == TP_OK)
 		rc = tp_predict_run(p, src, stdout, s->format, log, counts, e);
-	if (log != NULL && (frc = tp_predlog_flush(log, &fe)) != TP_OK &&
+	if (log != NULL && (frc = tp_predlog_finish(log, &fe)) != TP_OK &&
 	    rc == TP_OK) {
 		rc = frc;
 		*e = fe;
@@ -161,9 +165,34 @@ result_json(const settings *s, const tp_predict_counts *counts,
 		cJSON_AddNumberToObject(r, "rows", (double)counts->rows);
 		cJSON_AddNumberToObject(r, "positives", (double)counts->positives);
 	}
-	if (log != NULL)
+	if (log != NULL) {
 		cJSON_AddNumberToObject(r, "logged", (double)log->logged);
+		cJSON_AddNumberToObject(r, "spooled", (double)log->spooled);
+		cJSON_AddNumberToObject(r, "replayed", (double)log->replayed);
+	}
 	return r;
+}
+
+/* The prediction log of the run, with its spool: --spool, TABPIPE_SPOOL,
+ * or the spool of the tools' state folder. */
+static void
+log_open(tp_predlog *log, tp_db *db, int64_t run, const char *spool,
+    int *quiet)
+{
+	const char *home = getenv("TABPIPE_HOME");
+	char dflt[4096];
+	tp_err e = {0};
+
+	tp_predlog_init(log, db, run);
+	log->note = note;
+	log->ctx = quiet;
+	if (spool == NULL) {
+		snprintf(dflt, sizeof(dflt), "%s/spool", home != NULL &&
+		    *home != '\0' ? home : "var");
+		spool = dflt;
+	}
+	if (tp_predlog_spool(log, spool, &e) != TP_OK)
+		tool_warn("%s: predictions that cannot be sent will be lost", e.msg);
 }
 
 int
@@ -218,18 +247,24 @@ main(int argc, char **argv)
 	run = tool_run_start(db, params, inputs);
 	/* Serving keeps a record of every answer; a batch only on request. */
 	if (db != NULL && (s.log || s.serve)) {
-		tp_predlog_init(&log, db, run);
+		log_open(&log, db, run, s.spool, &s.quiet);
 		logp = &log;
 	}
 
 	rc = s.serve ? serve(db, s.model, s.threads, &s.quiet, logp, &p, &served,
 	    &e) : batch(&s, path, &p, logp, &counts, &e);
 	/* A server says each failed send as it happens and goes on; that
-	 * predictions went unrecorded still fails the run. */
+	 * predictions went unrecorded, or wait in the spool for a later run,
+	 * still fails the run. */
 	if (rc == TP_OK && logp != NULL && log.lost > 0)
 		rc = tp_err_set(&e, TP_EUNAVAILABLE,
 		    "database: %llu prediction%s could not be logged",
 		    (unsigned long long)log.lost, log.lost == 1 ? "" : "s");
+	else if (rc == TP_OK && logp != NULL && log.unsent > 0)
+		rc = tp_err_set(&e, TP_EUNAVAILABLE,
+		    "database: %llu prediction%s could not be sent: they wait in "
+		    "%s for a later run to send", (unsigned long long)log.unsent,
+		    log.unsent == 1 ? "" : "s", log.spool);
 	summary(&s, rc, &e, &p, &counts, &served);
 	result = result_json(&s, &counts, &served, logp);
 	rc = tool_run_finish(db, run, rc, e.msg, result);

@@ -98,8 +98,10 @@ cJSON *tool_params(void);
 /* Records the start of the tool's run (0 without a database). */
 int64_t tool_run_start(tp_db *db, const cJSON *params, const cJSON *inputs);
 /* Records its end: finished for status 0 or 1 (a check that said no),
- * failed otherwise with error. Returns status, or the recording's own
- * failure when status was 0. Closes db. */
+ * failed otherwise with error, over a new connection when the old one was
+ * lost; when none can be made, the run stays running until a later tool
+ * on this host marks it failed (tp_db_open). Returns status, or the
+ * recording's own failure when status was 0. Closes db. */
 int tool_run_finish(tp_db *db, int64_t run, int status, const char *error,
     const cJSON *result);
 

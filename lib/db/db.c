@@ -1,3 +1,5 @@
+#include <errno.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -168,6 +170,60 @@ no_notices(void *arg, const char *message)
 	(void)message;
 }
 
+/* What every session of a tool sets. */
+static void
+session(tp_db *db)
+{
+	PQsetNoticeProcessor(db->conn, no_notices, NULL);
+	PQclear(PQexec(db->conn, "SET client_min_messages = warning"));
+}
+
+/* Marks failed the runs of this host left running by processes that no
+ * longer exist. Housekeeping: a role that may not, or any failure, leaves
+ * them as they are. kill(pid, 0) fails with ESRCH only for a process that
+ * is not there; one of another user is EPERM, and alive. */
+static void
+sweep(tp_db *db)
+{
+	char host[256] = "";
+	const char *params[] = {host};
+	PGresult *r;
+	tp_err e = {0};
+
+	gethostname(host, sizeof(host) - 1);
+	if (tp_db_exec(db, "SELECT id, pid FROM runs WHERE status = 'running' "
+	    "AND host = $1", 1, params, &r, &e) != TP_OK)
+		return;
+	for (int i = 0; i < PQntuples(r); i++) {
+		long pid = strtol(PQgetvalue(r, i, 1), NULL, 10);
+		const char *id[] = {PQgetvalue(r, i, 0)};
+		if (pid <= 0 || pid == (long)getpid() ||
+		    kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue;
+		if (tp_db_exec(db, "UPDATE runs SET status = 'failed', error = "
+		    "'the process ended without finishing its run', "
+		    "finished_at = now() WHERE id = $1 AND status = 'running'",
+		    1, id, NULL, &e) != TP_OK)
+			break;
+	}
+	PQclear(r);
+}
+
+/* The database's id, which migration 2 made. */
+static void
+read_id(tp_db *db)
+{
+	PGresult *r;
+	tp_err e = {0};
+
+	if (tp_db_exec(db, "SELECT id FROM tabpipe_database", 0, NULL, &r,
+	    &e) != TP_OK)
+		return;
+	if (PQntuples(r) == 1)
+		snprintf(db->id, sizeof(db->id), "%s", PQgetvalue(r, 0, 0));
+	PQclear(r);
+}
+
 int
 tp_db_open(tp_db **out, const char *conninfo, const char *tool, tp_err *e)
 {
@@ -195,13 +251,26 @@ tp_db_open(tp_db **out, const char *conninfo, const char *tool, tp_err *e)
 		tp_db_close(db);
 		return rc;
 	}
-	PQsetNoticeProcessor(db->conn, no_notices, NULL);
-	PQclear(PQexec(db->conn, "SET client_min_messages = warning"));
+	session(db);
 	if ((rc = migrate(db, e)) != TP_OK) {
 		tp_db_close(db);
 		return rc;
 	}
+	read_id(db);
+	sweep(db);
 	*out = db;
+	return TP_OK;
+}
+
+int
+tp_db_reconnect(tp_db *db, tp_err *e)
+{
+	PQreset(db->conn);
+	if (PQstatus(db->conn) != CONNECTION_OK)
+		return db_error(e, TP_EUNAVAILABLE, "cannot reconnect",
+		    PQerrorMessage(db->conn));
+	session(db);
+	db->resets++;
 	return TP_OK;
 }
 
@@ -256,9 +325,21 @@ tp_db_run_finish(tp_db *db, int64_t run, int ok, const char *error,
 
 	snprintf(id, sizeof(id), "%lld", (long long)run);
 	const char *values[] = {id, ok ? "finished" : "failed", error, res};
-	rc = tp_db_exec(db, "UPDATE runs SET status = $2, error = $3, "
-	    "result = $4::jsonb, finished_at = now() WHERE id = $1", 4, values,
-	    NULL, e);
+	/* A connection lost during the run is made again, once. */
+	for (int tries = 0; tries < 2; tries++) {
+		rc = tp_db_exec(db, "UPDATE runs SET status = $2, error = $3, "
+		    "result = $4::jsonb, finished_at = now() WHERE id = $1", 4,
+		    values, NULL, e);
+		if (rc != TP_EUNAVAILABLE || tries > 0)
+			break;
+		if ((rc = tp_db_reconnect(db, e)) != TP_OK)
+			break;
+	}
+	if (rc == TP_EUNAVAILABLE && e != NULL) {
+		size_t n = strlen(e->msg);
+		snprintf(e->msg + n, sizeof(e->msg) - n, ": run %s stays running "
+		    "until a tool on this host finds its process ended", id);
+	}
 	free(res);
 	return rc;
 }

@@ -10,6 +10,13 @@
  * so concurrent tools migrate once. A database that is configured but
  * unreachable is TP_EUNAVAILABLE with libpq's message, before any work.
  *
+ * A connection that the server has lost is made again by
+ * tp_db_reconnect, which the prediction log calls with a backoff and the
+ * end of a run once. A run that cannot be marked at its end, the database
+ * being away, stays running; opening the database then marks failed every
+ * run left running by a process of this host (the runs' host and pid)
+ * that no longer exists, so the next tool to run here does it.
+ *
  * Every query is parameterised; nothing from input is ever put into SQL
  * text. Each logical change is one transaction.
  */
@@ -37,6 +44,9 @@ extern const int tp_nmigrations;
 typedef struct {
 	PGconn *conn;
 	char tool[32];        /* "train": what runs are recorded as */
+	char id[64];          /* the database's own id (tabpipe_database),
+	                         "" when it cannot be read */
+	unsigned resets;      /* connections made again */
 } tp_db;
 
 /* --db conninfo, for the table of a tool that records (lib/base/option.h);
@@ -47,10 +57,19 @@ typedef struct {
 	.help = "the database, a libpq connection string ($TABPIPE_DB)"}
 
 /* Opens the database of conninfo, or of TABPIPE_DB when conninfo is NULL.
- * With neither, *out is NULL and the result TP_OK. */
+ * With neither, *out is NULL and the result TP_OK. Once migrated, the
+ * runs of this host left running by processes that have ended are marked
+ * failed ("the process ended without finishing its run"), where the role
+ * may. */
 int tp_db_open(tp_db **out, const char *conninfo, const char *tool,
     tp_err *e);
 void tp_db_close(tp_db *db);
+
+/* Makes the connection again (PQreset, which waits at most the connection
+ * timeout), with the session's settings; counts it in db->resets. Fails
+ * with TP_EUNAVAILABLE when the server cannot be reached. What the old
+ * session held (LISTEN, SET ROLE) is gone. */
+int tp_db_reconnect(tp_db *db, tp_err *e);
 
 /* Runs one parameterised statement (params may hold NULLs); on success
  * *res is the result to PQclear (or NULL when res is NULL). */
@@ -70,7 +89,9 @@ int tp_db_commit(tp_db *db, tp_err *e);
 void tp_db_rollback(tp_db *db);
 
 /* A run of the tool: recorded as running at once, as finished or failed at
- * the end. params and inputs are JSON objects (may be NULL). */
+ * the end. params and inputs are JSON objects (may be NULL). The end is
+ * recorded over a new connection when the old one was lost; when none
+ * can be made the run stays running, and the error says so. */
 int tp_db_run_start(tp_db *db, const cJSON *params, const cJSON *inputs,
     int64_t *run, tp_err *e);
 int tp_db_run_finish(tp_db *db, int64_t run, int ok, const char *error,

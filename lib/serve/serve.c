@@ -25,6 +25,7 @@ typedef struct {
 	int skipping;         /* dropping the rest of a request too long */
 	int64_t line;         /* lines read */
 	char *name;           /* the model's name, when listening */
+	unsigned resets;      /* the connection's resets at the LISTEN */
 } server;
 
 static void
@@ -43,7 +44,7 @@ note(const server *s, int failed, const char *fmt, ...)
 	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
 		msg[--n] = '\0';
 	for (char *q = msg; *q != '\0'; q++)
-		if (*q == '\n')
+		if (*q == '\n' || *q == '\t')
 			*q = ' ';
 	s->o->note(s->o->ctx, failed, msg);
 }
@@ -93,22 +94,46 @@ stale(server *s)
 	return r;
 }
 
+/* Listens for promotions on the connection as it is now: at the start,
+ * and again once a lost connection is made again, which ends a LISTEN. */
+static int
+subscribe(server *s, tp_err *e)
+{
+	int rc;
+
+	s->resets = s->o->db->resets;
+	if ((rc = tp_db_exec(s->o->db, "LISTEN tabpipe_production", 0, NULL,
+	    NULL, e)) != TP_OK)
+		return rc;
+	/* A promotion between the load and the LISTEN sent its notification
+	 * to nobody. */
+	if (stale(s))
+		reload(s, "a new version");
+	return TP_OK;
+}
+
 static int
 listen_start(server *s, tp_err *e)
 {
 	const char *at = strrchr(s->o->ref, '@');
-	int rc;
 
 	if ((s->name = strndup(s->o->ref, (size_t)(at - s->o->ref))) == NULL)
 		return tp_err_nomem(e, "a model's name");
-	if ((rc = tp_db_exec(s->o->db, "LISTEN tabpipe_production", 0, NULL,
-	    NULL, e)) != TP_OK)
-		return rc;
-	/* A promotion between the first load and the LISTEN sent its
-	 * notification to nobody. */
-	if (stale(s))
-		reload(s, "a new version");
-	return TP_OK;
+	return subscribe(s, e);
+}
+
+/* After a reconnection, which the prediction log makes: listening again. */
+static int
+resubscribe(server *s)
+{
+	tp_err e = {0};
+
+	if (subscribe(s, &e) != TP_OK) {
+		note(s, 1, "%s: no reloads on promotion", e.msg);
+		return 0;
+	}
+	note(s, 0, "database: listening for promotions again");
+	return 1;
 }
 
 /* Acts on the notifications that libpq has read: one reload for all of
@@ -318,7 +343,7 @@ tp_serve(const tp_serve_opts *o, tp_predictor *p, tp_serve_counts *c,
     tp_err *e)
 {
 	server s = {.o = o, .p = p, .c = c};
-	int rc, eof = 0, listening = 0, input, socket_ready;
+	int rc, eof = 0, listener = 0, listening = 0, input, socket_ready;
 	tp_err le = {0};
 
 	memset(c, 0, sizeof(*c));
@@ -328,7 +353,7 @@ tp_serve(const tp_serve_opts *o, tp_predictor *p, tp_serve_counts *c,
 	if (o->db != NULL && tp_version_is_ref(o->ref)) {
 		if ((rc = listen_start(&s, e)) != TP_OK)
 			goto out;
-		listening = 1;
+		listener = listening = 1;
 	}
 	while (rc == TP_OK) {
 		if (o->stop != NULL && *o->stop)
@@ -352,11 +377,14 @@ tp_serve(const tp_serve_opts *o, tp_predictor *p, tp_serve_counts *c,
 		if (o->log != NULL && tp_predlog_due(o->log, tp_clock()) &&
 		    tp_predlog_flush(o->log, &le) != TP_OK)
 			log_failed(&s, &le);
+		if (listener && o->db->resets != s.resets)
+			listening = resubscribe(&s);
 		if ((rc = wait_for(&s, listening, &input, &socket_ready, e)) !=
 		    TP_OK)
 			break;
 		if (socket_ready && !PQconsumeInput(o->db->conn)) {
-			note(&s, 1, "database: connection lost, no more reloads on promotion: %s",
+			note(&s, 1, "database: connection lost, no reloads on "
+			    "promotion until it is made again: %s",
 			    PQerrorMessage(o->db->conn));
 			listening = 0;
 		}
@@ -364,7 +392,7 @@ tp_serve(const tp_serve_opts *o, tp_predictor *p, tp_serve_counts *c,
 			rc = fill(&s, &eof, e);
 	}
 out:
-	if (o->log != NULL && tp_predlog_flush(o->log, &le) != TP_OK)
+	if (o->log != NULL && tp_predlog_finish(o->log, &le) != TP_OK)
 		log_failed(&s, &le);
 	tp_batch_free(&s.row);
 	free(s.buf);

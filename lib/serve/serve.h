@@ -17,6 +17,12 @@
  * notification is acted on while no request comes; the signal mask given
  * is the one in force while waiting, so that a signal blocked elsewhere is
  * taken only there and never lost between the check and the wait.
+ *
+ * The prediction log is sent when it is due, and finished at the end
+ * (lib/db/predlog.h): while the database is away its batches wait in the
+ * spool, and the log makes the connection again with a backoff, after
+ * which the loop listens again (a promotion made meanwhile is found by
+ * resolving the reference again).
  */
 #ifndef TP_SERVE_H
 #define TP_SERVE_H
@@ -40,9 +46,9 @@ typedef struct {
 	volatile sig_atomic_t *stop;   /* set asynchronously: end as at EOF */
 	const sigset_t *wait_mask;     /* signal mask while waiting, or NULL */
 	size_t max_line;               /* longest request, in bytes */
-	/* Told what happened: a reload, a failed one, a failed send of the
-	 * log (whose rows are lost); may be NULL. failed is set for what went
-	 * wrong. */
+	/* Told what happened: a reload, a failed one, a send of the log
+	 * that failed and lost its rows, the connection lost and listened on
+	 * again; may be NULL. failed is set for what went wrong. */
 	void (*note)(void *ctx, int failed, const char *msg);
 	void *ctx;
 } tp_serve_opts;

@@ -1,7 +1,8 @@
 #!/bin/sh
 # tabpipe-predict end to end: streams and CSV, the formats, serving with
 # reloads on SIGHUP and on promotion, and predictions logged in the
-# throwaway PostgreSQL server of scripts/pg-server (TABPIPE_DB).
+# throwaway PostgreSQL server of scripts/pg-server (TABPIPE_DB); then on a
+# server of the test's own that goes away and comes back, the spool.
 . ./lib.sh
 
 if [ -z "${TABPIPE_DB:-}" ]; then
@@ -13,41 +14,36 @@ q() { psql "$db" -qAtc "$1"; }
 # Untracked unless a test says --db, so that the files stay plain files.
 unset TABPIPE_DB
 
-# wait_for FILE TEXT: waits up to 20 s for FILE to hold TEXT.
-wait_for() {
+# wait_until CMD...: waits up to 20 s for CMD to succeed.
+wait_until() {
 	i=0
-	while [ $i -lt 200 ] && ! grep -qF -- "$2" "$1" 2>/dev/null; do
+	while [ $i -lt 200 ] && ! "$@" >/dev/null 2>&1; do
 		sleep 0.1
 		i=$((i + 1))
 	done
 }
+
+# wait_for FILE TEXT: waits up to 20 s for FILE to hold TEXT.
+wait_for() { wait_until grep -qF -- "$2" "$1"; }
 
 # wait_lines FILE N: waits up to 20 s for FILE to have N lines.
-wait_lines() {
-	i=0
-	while [ $i -lt 200 ] && [ "$(wc -l <"$1" 2>/dev/null || echo 0)" -lt "$2" ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
-}
+has_lines() { [ "$(wc -l <"$1" 2>/dev/null || echo 0)" -ge "$2" ]; }
+wait_lines() { wait_until has_lines "$1" "$2"; }
 
-# end_server NAME: closes the requests' pipe and checks that the server
-# ends with 0; kills it after 20 s.
+# end_server NAME [STATUS]: closes the requests' pipe and checks that the
+# server ends with STATUS (0); kills it after 20 s.
 end_server() {
 	exec 3>&-
-	i=0
-	while [ $i -lt 200 ] && kill -0 "$pid" 2>/dev/null; do
-		sleep 0.1
-		i=$((i + 1))
-	done
+	wait_until not_running
 	if kill -0 "$pid" 2>/dev/null; then
 		kill -9 "$pid"
 		not_ok "$1 (still running)"
 	fi
 	wait "$pid"
 	got=$?
-	if [ "$got" -eq 0 ]; then ok "$1"; else not_ok "$1 (exit $got)"; fi
+	if [ "$got" -eq "${2:-0}" ]; then ok "$1"; else not_ok "$1 (exit $got)"; fi
 }
+not_running() { ! kill -0 "$pid"; }
 
 small="--layers 1 --d-model 8 --heads 2 --d-ff 16 --head-hidden 8 --batch 128 --epochs 2"
 tabpipe-ingest -q --target Status --positive bad --fit "$T/enc.json" \
@@ -230,3 +226,122 @@ run_status "without --log a batch logs nothing" 0 tabpipe-predict --db "$db" -m 
 run=$(q "SELECT max(id) FROM runs WHERE tool = 'predict'")
 yes_that "no predictions for that run" test "$(q "SELECT count(*) FROM predictions WHERE run_id = $run")" = 0
 run_status "a reference to no version exits 66" 66 tabpipe-predict --db "$db" -m loans@staging "$T/test.tps"
+
+# The database goes away and comes back, on a server of the test's own
+# (which runs as another user when the tests run as root): every answer is
+# logged once, none lost and none twice, the predictions waiting in the
+# spool meanwhile.
+pgserver=$(cd ../.. && pwd)/scripts/pg-server
+pg=$T/pg
+chmod 755 "$T"
+db2=$(sh "$pgserver" start "$pg" 2>"$T/pg.err" | sed -n 's/^TABPIPE_DB=//p')
+if [ -z "$db2" ]; then
+	echo "not ok - a server of the test's own does not start"
+	sed 's/^/#   /' "$T/pg.err"
+	exit 1
+fi
+trap 'sh "$pgserver" stop "$pg" 2>/dev/null; rm -rf "$T"' EXIT
+# A server that has ended is a failed check, not the test's end.
+trap '' PIPE
+q2() { psql "$db2" -qAtc "$1"; }
+pg_stop() { sh "$pgserver" stop "$pg" 2>/dev/null; }
+# The database server must not hold the requests' pipe open.
+pg_start() { sh "$pgserver" start "$pg" >/dev/null 2>&1 3>&-; }
+logged() { [ "$(q2 "SELECT count(*) FROM predictions")" -ge "$1" ]; }
+spool=$T/spool
+spool_empty() { [ -d "$spool" ] && [ -z "$(find "$spool" -type f)" ]; }
+
+# serve_from MODEL [OPTION...]: a server of MODEL on the requests' pipe,
+# logging in the test's server; its answers in $T/answers.
+serve_from() {
+	m=$1
+	shift
+	tabpipe-predict --db "$db2" --serve -m "$m" "$@" <"$T/pipe" \
+		>"$T/answers" 2>"$T/serve.err" &
+	pid=$!
+	exec 3>"$T/pipe"
+}
+
+# send FROM TO: the requests of ids FROM to TO.
+send() {
+	i=$1
+	while [ "$i" -le "$2" ]; do
+		printf '{"id": %d, "Seniority": %d, "Home": "rent"}\n' "$i" $((i % 20)) >&3
+		i=$((i + 1))
+	done
+}
+
+serve_from "$a" --spool "$spool"
+send 1 10
+wait_until logged 10
+yes_that "a server logs its answers" test "$(q2 "SELECT count(*) FROM predictions")" = 10
+pg_stop
+send 11 20
+wait_lines "$T/answers" 20
+wait_for "$T/serve.err" "kept in"
+yes_that "and answers while the database is away" test "$(grep -c '"probability"' "$T/answers")" = 20
+yes_that "saying where the predictions wait" grep -qF "kept in $spool/" "$T/serve.err"
+yes_that "which the spool holds" test -n "$(find "$spool" -type f -name '[0-9]*-[0-9]*')"
+pg_start
+send 21 30
+wait_lines "$T/answers" 30
+end_server "once the database is back, the server ends with 0"
+yes_that "every answer is logged" test "$(q2 "SELECT count(*) FROM predictions")" = 30
+yes_that "once" test "$(q2 "SELECT count(DISTINCT row_id) FROM predictions")" = 30
+answered=$(sed -E "s/^\\{\"id\":([0-9]+),\"probability\":([^,]+),.*/(\\1, real '\\2')/" "$T/answers" | paste -sd, -)
+yes_that "as answered" test "$(q2 "SELECT count(*) FROM predictions p JOIN (VALUES $answered) a (id, probability) ON p.row_id = a.id AND p.probability = a.probability")" = 30
+yes_that "the spool is empty" spool_empty
+yes_that "its batches were sent as spooled" test "$(q2 "SELECT count(*) > 0 FROM prediction_batches WHERE spooled")" = t
+yes_that "the run is finished" test "$(q2 "SELECT status FROM runs WHERE tool = 'predict'")" = finished
+yes_that "and says what it logged" test "$(q2 "SELECT result->>'logged' FROM runs WHERE tool = 'predict'")" = 30
+yes_that "the server said it reconnected" grep -q "database: reconnected" "$T/serve.err"
+
+# A server that ends with the database away leaves its predictions in the
+# spool and its run running; the next run sends them, and the next tool
+# marks that run failed.
+serve_from "$a" --spool "$spool"
+send 31 35
+wait_until logged 35
+run=$(q2 "SELECT max(id) FROM runs WHERE tool = 'predict'")
+pg_stop
+send 36 40
+wait_lines "$T/answers" 5
+end_server "a server that ends with predictions unsent exits 69" 69
+cp "$T/serve.err" "$T/err"
+err_has "it says how many wait, and where" "database: 5 predictions could not be sent: they wait in $spool/"
+err_has "and that its run stays running" "run $run stays running until a tool on this host finds its process ended"
+pg_start
+yes_that "the run is left running" test "$(q2 "SELECT status FROM runs WHERE id = $run")" = running
+TABPIPE_SPOOL=$spool run_status "the next run, with the spool of TABPIPE_SPOOL, sends them" 0 \
+	tabpipe-predict --db "$db2" --serve -m "$a" </dev/null
+yes_that "every answer is logged once" test "$(q2 "SELECT count(*) || ' ' || count(DISTINCT row_id) FROM predictions WHERE run_id = $run")" = "10 10"
+yes_that "with the time each was made" test "$(q2 "SELECT count(*) FROM predictions WHERE run_id = $run AND predicted_at < (SELECT min(sent_at) FROM prediction_batches WHERE run_id = $run AND spooled)")" = 10
+yes_that "the spool is empty again" spool_empty
+yes_that "the run left running is marked failed" test "$(q2 "SELECT status || ': ' || error FROM runs WHERE id = $run")" = \
+	"failed: the process ended without finishing its run"
+next=$(q2 "SELECT max(id) FROM runs WHERE tool = 'predict'")
+yes_that "the next run says what it sent" test "$(q2 "SELECT result->>'replayed' FROM runs WHERE id = $next")" = 5
+
+# A server of a registry reference listens for promotions again once the
+# database is back.
+for s in 5 6; do
+	# shellcheck disable=SC2086 # $small holds several options
+	tabpipe-train -q --db "$db2" $small --seed $s --name loans \
+		--valid "$T/cd.valid.tps" -o "$T/own$s.safetensors" "$T/cd.train.tps"
+done
+q2 "UPDATE model_versions SET stage = 'Production' WHERE version = 1" >/dev/null
+serve_from loans@production --spool "$spool"
+send 41 41
+wait_lines "$T/answers" 1
+pg_stop
+wait_for "$T/serve.err" "connection lost"
+pg_start
+wait_for "$T/serve.err" "listening for promotions again"
+yes_that "a server of a reference listens again once reconnected" grep -q "listening for promotions again" "$T/serve.err"
+q2 "BEGIN; UPDATE model_versions SET stage = 'Archived' WHERE version = 1; UPDATE model_versions SET stage = 'Production' WHERE version = 2; COMMIT" >/dev/null
+wait_for "$T/serve.err" "a new Production version: reloaded"
+send 42 42
+wait_lines "$T/answers" 2
+yes_that "and a promotion then reloads it" test "$(sed -n 2p "$T/answers" | sed 's/.*"version"://')" = "2}"
+end_server "it ends with 0"
+yes_that "both answers are logged" test "$(q2 "SELECT count(*) FROM predictions WHERE row_id IN (41, 42)")" = 2

@@ -4,13 +4,15 @@
  * conninfo, by TABPIPE_DB or not at all, the migrations and their second
  * run, parameterised statements, failures on one line, transactions, the
  * record of runs, epochs and data sets, and a server that is not there or
- * goes away. Each test works in a database of its own, test_unit_db, made
+ * goes away: a reconnection, a run finished over a new connection, and the
+ * runs of this host's ended processes marked failed on opening. Each test works in a database of its own, test_unit_db, made
  * afresh, so that no other suite sees its rows and no test sees another's.
  * Without TABPIPE_DB the tests that need a server fail, saying so.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "db/db.h"
@@ -176,6 +178,7 @@ START_TEST(test_migrations)
 	static const char *const tables[] = {
 		"runs", "epochs", "datasets", "models", "model_versions",
 		"stage_changes", "evaluations", "predictions",
+		"prediction_batches", "tabpipe_database",
 	};
 	char *conninfo = fixture_db_fresh("db"), *before, *after, n[16], v[16];
 	const char *params[1];
@@ -201,8 +204,14 @@ START_TEST(test_migrations)
 	    "' ' || applied_at, ',' ORDER BY version) FROM schema_version", 0,
 	    NULL);
 
+	/* The database has an id of its own, one, the same for every
+	 * connection. */
+	ck_assert_int_eq(strlen(db->id), 36);
+	expect(db->conn, "SELECT count(*) FROM tabpipe_database", 0, NULL, "1");
+
 	/* A second open, with the first still there, applies nothing. */
 	db2 = open_db(conninfo, "evaluate");
+	ck_assert_str_eq(db2->id, db->id);
 	after = scalar(db2->conn, "SELECT string_agg(version || ' ' || name || "
 	    "' ' || applied_at, ',' ORDER BY version) FROM schema_version", 0,
 	    NULL);
@@ -579,6 +588,147 @@ START_TEST(test_connection_lost)
 }
 END_TEST
 
+/* Whether the test's database takes connections, said by admin, a
+ * connection to another. */
+static void
+allow_connections(PGconn *admin, int yes)
+{
+	PGresult *r = PQexec(admin, yes ?
+	    "ALTER DATABASE " TEST_DB " ALLOW_CONNECTIONS true" :
+	    "ALTER DATABASE " TEST_DB " ALLOW_CONNECTIONS false");
+
+	ck_assert_msg(PQresultStatus(r) == PGRES_COMMAND_OK, "%s",
+	    PQerrorMessage(admin));
+	PQclear(r);
+}
+
+/* The server ends db's connection, and has ended it when this returns. */
+static void
+terminate(tp_db *db, PGconn *admin)
+{
+	char pid[16];
+	const char *q[] = {pid};
+
+	snprintf(pid, sizeof(pid), "%d", PQbackendPID(db->conn));
+	expect(admin, "SELECT pg_terminate_backend($1, 60000)", 1, q, "t");
+}
+
+/* A lost connection is made again, the session's settings with it; while
+ * the database takes no connection, the reconnection fails and says why,
+ * and a later one succeeds. */
+START_TEST(test_reconnect)
+{
+	char *conninfo = fixture_db_fresh("db");
+	tp_db *db = open_db(conninfo, "train");
+	PGconn *admin = PQconnectdb(fixture_server());
+	tp_err e = {0};
+
+	ck_assert_uint_eq(db->resets, 0);
+	terminate(db, admin);
+	ck_assert_int_eq(tp_db_exec(db, "SELECT 1", 0, NULL, NULL, &e),
+	    TP_EUNAVAILABLE);
+	ck_assert_msg(tp_db_reconnect(db, &e) == TP_OK, "%s", e.msg);
+	ck_assert_uint_eq(db->resets, 1);
+	ck_assert_int_eq(tp_db_exec(db, "SELECT 1", 0, NULL, NULL, &e), TP_OK);
+	expect(db->conn, "SELECT current_setting('client_min_messages')", 0,
+	    NULL, "warning");
+
+	allow_connections(admin, 0);
+	terminate(db, admin);
+	ck_assert_int_eq(tp_db_reconnect(db, &e), TP_EUNAVAILABLE);
+	expect_one_line(&e, "database: cannot reconnect: ");
+	ck_assert_uint_eq(db->resets, 1);
+	allow_connections(admin, 1);
+	ck_assert_msg(tp_db_reconnect(db, &e) == TP_OK, "%s", e.msg);
+	ck_assert_uint_eq(db->resets, 2);
+	PQfinish(admin);
+	tp_db_close(db);
+	free(conninfo);
+}
+END_TEST
+
+/* A run is marked at its end over a new connection when the old one was
+ * lost; when none can be made, the run stays running and the error says
+ * what becomes of it. */
+START_TEST(test_run_finish_reconnects)
+{
+	char *conninfo = fixture_db_fresh("db"), id[24];
+	tp_db *db = open_db(conninfo, "predict");
+	PGconn *admin = PQconnectdb(fixture_server());
+	tp_db *other = open_db(conninfo, "train");
+	const char *q[] = {id};
+	int64_t run;
+	tp_err e = {0};
+
+	ck_assert_int_eq(tp_db_run_start(db, NULL, NULL, &run, &e), TP_OK);
+	snprintf(id, sizeof(id), "%lld", (long long)run);
+	terminate(db, admin);
+	ck_assert_msg(tp_db_run_finish(db, run, 1, NULL, NULL, &e) == TP_OK,
+	    "%s", e.msg);
+	expect(other->conn, "SELECT status FROM runs WHERE id = $1", 1, q,
+	    "finished");
+
+	ck_assert_int_eq(tp_db_run_start(db, NULL, NULL, &run, &e), TP_OK);
+	snprintf(id, sizeof(id), "%lld", (long long)run);
+	allow_connections(admin, 0);
+	terminate(db, admin);
+	ck_assert_int_eq(tp_db_run_finish(db, run, 1, NULL, NULL, &e),
+	    TP_EUNAVAILABLE);
+	expect_one_line(&e, "database: ");
+	ck_assert_msg(strstr(e.msg, "stays running") != NULL, "%s", e.msg);
+	allow_connections(admin, 1);
+	expect(other->conn, "SELECT status FROM runs WHERE id = $1", 1, q,
+	    "running");
+	tp_db_close(other);
+	PQfinish(admin);
+	tp_db_close(db);
+	free(conninfo);
+}
+END_TEST
+
+/* The id of a process that has ended. */
+static pid_t
+ended_process(void)
+{
+	pid_t pid = fork();
+
+	ck_assert_int_ne(pid, -1);
+	if (pid == 0)
+		_exit(0);
+	ck_assert_int_eq(waitpid(pid, NULL, 0), pid);
+	return pid;
+}
+
+/* Opening marks failed the runs left running by processes of this host
+ * that have ended; those of live processes and of other hosts stay. */
+START_TEST(test_sweep)
+{
+	char *conninfo = fixture_db_fresh("db"), host[256] = "", dead[16],
+	    alive[16];
+	tp_db *db = open_db(conninfo, "train"), *db2;
+	const char *q[3] = {host, dead, alive};
+
+	gethostname(host, sizeof(host) - 1);
+	snprintf(dead, sizeof(dead), "%d", (int)ended_process());
+	snprintf(alive, sizeof(alive), "%d", (int)getpid());
+	fixture_exec(db, "INSERT INTO runs (tool, host, pid, version) VALUES "
+	    "('predict', $1, $2, 'x'), ('train', $1, $3, 'x'), "
+	    "('predict', 'elsewhere.example', $2, 'x')", 3, q);
+	fixture_exec(db, "INSERT INTO runs (tool, host, pid, version, status, "
+	    "finished_at) VALUES ('predict', $1, $2, 'x', 'finished', now())",
+	    2, q);
+	db2 = open_db(conninfo, "train");
+	expect(db->conn, "SELECT string_agg(status || ' ' || coalesce(error, "
+	    "'-') || ' ' || (finished_at IS NOT NULL), ', ' ORDER BY id) "
+	    "FROM runs", 0, NULL,
+	    "failed the process ended without finishing its run true, "
+	    "running - false, running - false, finished - true");
+	tp_db_close(db2);
+	tp_db_close(db);
+	free(conninfo);
+}
+END_TEST
+
 Suite *
 db_suite(void)
 {
@@ -593,6 +743,7 @@ db_suite(void)
 	tcase_add_test(tc, test_unreachable);
 	tcase_add_test(tc, test_migrations);
 	tcase_add_test(tc, test_connection_lost);
+	tcase_add_test(tc, test_reconnect);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("statements");
@@ -609,6 +760,8 @@ db_suite(void)
 	tcase_add_test(tc, test_epochs);
 	tcase_add_test(tc, test_datasets);
 	tcase_add_test(tc, test_json);
+	tcase_add_test(tc, test_run_finish_reconnects);
+	tcase_add_test(tc, test_sweep);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -5,11 +5,22 @@
  * line ends, quotes and backslashes intact), a send when max_rows rows
  * wait, and the sends that fail (bad data, a revoked right, a dropped
  * connection), whose rows are counted as lost and leave the buffer empty.
+ * With a spool: the batches of a lost connection kept on disk, the
+ * connection tried again after a backoff, the spool sent first and once
+ * (a batch recorded already is only removed), another run's batches, a
+ * batch the database refuses set aside, and the last flush that tries
+ * whatever the backoff.
  */
+#define _GNU_SOURCE /* nftw, strptime, timegm */
+#include <fcntl.h>
+#include <ftw.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "base/clock.h"
 #include "db/db.h"
@@ -37,10 +48,28 @@ START_TEST(test_log_buffer)
 	ck_assert_int_eq(tp_predlog_add(&l, "ab", -6, 0.75f, 1,
 	    "{\"a\":\"x\\ty\\\\\",\"b\":\"\t\n\r\"}", &e), TP_OK);
 	ck_assert_uint_eq(l.rows, 2);
-	char *text = strndup(l.buf, l.len);
-	ck_assert_str_eq(text,
-	    "12\tab\t5\t0.25\t0\t\\N\n"
-	    "12\tab\t-6\t0.75\t1\t{\"a\":\"x\\\\ty\\\\\\\\\",\"b\":\"\\t\\n\\r\"}\n");
+	/* Each row ends with the time it was made, in UTC to the
+	 * microsecond. */
+	char *text = strndup(l.buf, l.len), *line = text;
+	time_t now = time(NULL);
+	struct tm tm;
+	for (int i = 0; i < 2; i++) {
+		char *end = strchr(line, '\n'), *tab;
+		ck_assert_ptr_nonnull(end);
+		*end = '\0';
+		tab = strrchr(line, '\t');
+		ck_assert_ptr_nonnull(tab);
+		*tab = '\0';
+		ck_assert_msg(strlen(tab + 1) == 29 && strcmp(tab + 27, "+00") == 0,
+		    "%s", tab + 1);
+		memset(&tm, 0, sizeof(tm));
+		ck_assert_ptr_nonnull(strptime(tab + 1, "%Y-%m-%d %H:%M:%S", &tm));
+		ck_assert_msg(labs((long)(timegm(&tm) - now)) < 60, "%s", tab + 1);
+		line = end + 1;
+	}
+	ck_assert_str_eq(text, "12\tab\t5\t0.25\t0\t\\N");
+	ck_assert_str_eq(text + strlen(text) + 31,
+	    "12\tab\t-6\t0.75\t1\t{\"a\":\"x\\\\ty\\\\\\\\\",\"b\":\"\\t\\n\\r\"}");
 	free(text);
 
 	/* Due at max_rows rows, or once the oldest has waited max_wait. */
@@ -171,6 +200,14 @@ START_TEST(test_flush_rows)
 		    want[i].id, prob);
 		free(prob);
 	}
+	/* The batch is recorded with its rows; the time is the rows'. */
+	char batch[64];
+	snprintf(batch, sizeof(batch), "%s 1 3 false true", run);
+	fixture_value_is(l.db, "SELECT run_id || ' ' || batch || ' ' || rows || "
+	    "' ' || spooled || ' ' || (sent_by = run_id) FROM "
+	    "prediction_batches", 0, NULL, batch);
+	fixture_value_is(l.db, "SELECT count(*) FROM predictions WHERE "
+	    "abs(extract(epoch FROM predicted_at - now())) < 60", 0, NULL, "3");
 	fixture_value_is(l.db, "SELECT features FROM predictions "
 	    "WHERE row_id = 5", 0, NULL, NULL);
 	fixture_value_is(l.db, "SELECT features::text FROM predictions "
@@ -277,37 +314,409 @@ START_TEST(test_flush_revoked)
 }
 END_TEST
 
+/* The server ends db's connection, and has ended it (the wait of up to
+ * 60 s) when this returns. */
+static void
+terminate(tp_db *db, tp_db *admin)
+{
+	char pid[16];
+	const char *p[] = {pid};
+
+	snprintf(pid, sizeof(pid), "%d", PQbackendPID(db->conn));
+	fixture_value_is(admin, "SELECT pg_terminate_backend($1, 60000)", 1, p,
+	    "t");
+}
+
 START_TEST(test_flush_connection_lost)
 {
 	tp_predlog l;
 	tp_db *admin;
 	tp_err e = {0};
-	char pid[16];
 
 	log_open(&l);
 	admin = fixture_db_connect("predlog", "predict");
 	add(&l, 1, 0.5f, 1, NULL);
 	ck_assert_int_eq(tp_predlog_flush(&l, &e), TP_OK);
 
-	/* The server ends the log's connection, and has ended it (the wait
-	 * of up to 60 s) before the next send. */
-	snprintf(pid, sizeof(pid), "%d", PQbackendPID(l.db->conn));
-	const char *p[] = {pid};
-	fixture_value_is(admin, "SELECT pg_terminate_backend($1, 60000)", 1, p,
-	    "t");
+	/* Without a spool, the rows of a lost connection are lost. */
+	terminate(l.db, admin);
 	add(&l, 2, 0.5f, 1, NULL);
 	add(&l, 3, 0.5f, 1, NULL);
 	add(&l, 4, 0.5f, 1, NULL);
 	flush_fails(&l, TP_EUNAVAILABLE, "terminat");
 	ck_assert_uint_eq(l.lost, 3);
-	/* Every later send fails too, and empties the buffer each time. */
+	/* Every send fails too until the backoff is over, and empties the
+	 * buffer each time. */
+	ck_assert(l.retry_at > tp_clock());
 	add(&l, 5, 0.5f, 1, NULL);
-	flush_fails(&l, TP_EUNAVAILABLE, "");
+	flush_fails(&l, TP_EUNAVAILABLE, "the connection is lost");
 	ck_assert_uint_eq(l.lost, 4);
 	ck_assert_uint_eq(l.logged, 1);
 	rows_are(admin, "1");
+	/* Then the connection is made again. */
+	l.retry_at = 0;
+	add(&l, 6, 0.5f, 1, NULL);
+	ck_assert_msg(tp_predlog_flush(&l, &e) == TP_OK, "%s", e.msg);
+	ck_assert_uint_eq(l.db->resets, 1);
+	ck_assert_uint_eq(l.logged, 2);
+	rows_are(admin, "2");
 	tp_db_close(admin);
 	log_close(&l);
+}
+END_TEST
+
+/* The notes the log gave, a line each, and how many said a failure. */
+typedef struct {
+	int failures;
+	char text[16384];
+} notes;
+
+static void
+on_note(void *ctx, int failed, const char *msg)
+{
+	notes *n = ctx;
+	size_t len = strlen(n->text);
+
+	n->failures += failed;
+	snprintf(n->text + len, sizeof(n->text) - len, "%s\n", msg);
+}
+
+/* Whether the notes hold text. */
+static int
+noted(const notes *n, const char *text)
+{
+	if (strstr(n->text, text) != NULL)
+		return 1;
+	fprintf(stderr, "the notes lack \"%s\":\n%s", text, n->text);
+	return 0;
+}
+
+static int
+remove_entry(const char *path, const struct stat *st, int flag,
+    struct FTW *ftw)
+{
+	return remove(path);
+}
+
+/* A log of a new run with a spool folder of its own, which the test
+ * removes with spool_close. */
+static void
+spool_open(tp_predlog *l, notes *n)
+{
+	char dir[] = "/tmp/tabpipe-spool-XXXXXX", want[256];
+	tp_err e = {0};
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	log_open(l);
+	l->note = on_note;
+	l->ctx = n;
+	ck_assert_msg(tp_predlog_spool(l, dir, &e) == TP_OK, "%s", e.msg);
+	snprintf(want, sizeof(want), "%s/%s", dir, l->db->id);
+	ck_assert_str_eq(l->spool, want);
+	ck_assert_int_eq(l->pending, 1);
+}
+
+static void
+spool_close(tp_predlog *l)
+{
+	char *dir = strdup(l->spool);
+
+	ck_assert_ptr_nonnull(dir);
+	*strrchr(dir, '/') = '\0';
+	nftw(dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+	free(dir);
+	log_close(l);
+}
+
+/* The rows of file name in l's spool; -1 when there is none. */
+static long
+spool_rows(const tp_predlog *l, const char *name)
+{
+	char path[512];
+	FILE *f;
+	long n = 0;
+	int c;
+
+	snprintf(path, sizeof(path), "%s/%s", l->spool, name);
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	while ((c = getc(f)) != EOF)
+		n += c == '\n';
+	fclose(f);
+	return n;
+}
+
+/* The name of batch n of run. */
+static const char *
+batch_name(int64_t run, int n)
+{
+	static char name[48];
+
+	snprintf(name, sizeof(name), "%lld-%d", (long long)run, n);
+	return name;
+}
+
+/* Puts text in the spool as the file name, as a log would. */
+static void
+spool_put(const tp_predlog *l, const char *name, const char *text)
+{
+	char path[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", l->spool, name);
+	mkdir(l->spool, 0700);
+	ck_assert_ptr_nonnull(f = fopen(path, "w"));
+	fputs(text, f);
+	ck_assert_int_eq(fclose(f), 0);
+}
+
+/* One row of run, id, in COPY text, as the spool keeps it. */
+static const char *
+row_text(int64_t run, int64_t id, const char *features)
+{
+	static char text[256];
+
+	snprintf(text, sizeof(text), "%lld\t" SHA "\t%lld\t0.5\t1\t%s\t"
+	    "2026-01-02 03:04:05.000006+00\n", (long long)run, (long long)id,
+	    features);
+	return text;
+}
+
+/* Whether the suite's database takes connections, said over a connection
+ * to another. */
+static void
+connections(int allow)
+{
+	PGconn *c = PQconnectdb(fixture_server());
+	PGresult *r = PQexec(c, allow ?
+	    "ALTER DATABASE test_unit_predlog ALLOW_CONNECTIONS true" :
+	    "ALTER DATABASE test_unit_predlog ALLOW_CONNECTIONS false");
+
+	ck_assert_msg(PQresultStatus(r) == PGRES_COMMAND_OK, "%s",
+	    PQerrorMessage(c));
+	PQclear(r);
+	PQfinish(c);
+}
+
+START_TEST(test_spool_connection_lost)
+{
+	tp_predlog l;
+	notes n = {0};
+	tp_db *admin;
+	tp_err e = {0};
+
+	spool_open(&l, &n);
+	admin = fixture_db_connect("predlog", "predict");
+	add(&l, 1, 0.5f, 1, NULL);
+	ck_assert_msg(tp_predlog_flush(&l, &e) == TP_OK, "%s", e.msg);
+	ck_assert_int_eq(l.pending, 0); /* an empty spool, looked at */
+	ck_assert_int_eq(l.batch, 1);
+
+	/* The connection is lost: the batch is kept in the spool, whole,
+	 * and said; the flush succeeds, since nothing is lost. */
+	terminate(l.db, admin);
+	add(&l, 2, 0.5f, 1, NULL);
+	add(&l, 3, 0.5f, 1, "{\"a\":\"\\t\"}");
+	ck_assert_msg(tp_predlog_flush(&l, &e) == TP_OK, "%s", e.msg);
+	ck_assert_uint_eq(l.rows, 0);
+	ck_assert_uint_eq(l.lost, 0);
+	ck_assert_uint_eq(l.spooled, 2);
+	ck_assert_uint_eq(l.unsent, 2);
+	ck_assert_int_eq(spool_rows(&l, batch_name(l.run, 2)), 2);
+	ck_assert_int_eq(n.failures, 1);
+	ck_assert(strstr(n.text, "database: logging 2 predictions failed: ") ==
+	    n.text);
+	ck_assert(noted(&n, "2 predictions kept in "));
+	rows_are(admin, "1");
+
+	/* Until the backoff is over the connection is not tried: a batch
+	 * due goes to the spool at once. */
+	ck_assert(l.retry_at > tp_clock());
+	ck_assert_int_eq(tp_predlog_due(&l, tp_clock()), 0);
+	ck_assert_int_eq(tp_predlog_due(&l, l.retry_at), 1);
+	ck_assert(tp_predlog_wait(&l, tp_clock()) > 0);
+	add(&l, 4, 0.5f, 1, NULL);
+	ck_assert_msg(tp_predlog_flush(&l, &e) == TP_OK, "%s", e.msg);
+	ck_assert_int_eq(spool_rows(&l, batch_name(l.run, 3)), 1);
+	ck_assert_uint_eq(l.db->resets, 0);
+
+	/* A try that fails (the database takes no connection) doubles the
+	 * backoff. */
+	connections(0);
+	double backoff = l.backoff;
+	l.retry_at = 0;
+	add(&l, 5, 0.5f, 1, NULL);
+	ck_assert_msg(tp_predlog_flush(&l, &e) == TP_OK, "%s", e.msg);
+	ck_assert_int_eq(spool_rows(&l, batch_name(l.run, 4)), 1);
+	ck_assert_double_eq(l.backoff, 2 * backoff);
+	ck_assert(noted(&n, "database: cannot reconnect: "));
+	connections(1);
+
+	/* Once it is over: the connection again, the spool's batches first,
+	 * each once with its record, then the new one. */
+	l.retry_at = 0;
+	add(&l, 6, 0.5f, 1, NULL);
+	ck_assert_msg(tp_predlog_flush(&l, &e) == TP_OK, "%s", e.msg);
+	ck_assert_uint_eq(l.db->resets, 1);
+	rows_are(admin, "6");
+	fixture_value_is(admin, "SELECT count(DISTINCT row_id) FROM predictions",
+	    0, NULL, "6");
+	fixture_value_is(admin, "SELECT features ->> 'a' FROM predictions "
+	    "WHERE row_id = 3", 0, NULL, "\t");
+	fixture_value_is(admin, "SELECT string_agg(batch || ' ' || rows || ' ' "
+	    "|| spooled, ', ' ORDER BY batch) FROM prediction_batches", 0, NULL,
+	    "1 1 false, 2 2 true, 3 1 true, 4 1 true, 5 1 false");
+	for (int b = 2; b <= 4; b++)
+		ck_assert_int_eq(spool_rows(&l, batch_name(l.run, b)), -1);
+	ck_assert_uint_eq(l.replayed, 4);
+	ck_assert_uint_eq(l.logged, 6);
+	ck_assert_uint_eq(l.unsent, 0);
+	ck_assert_uint_eq(l.lost, 0);
+	ck_assert_int_eq(l.pending, 0);
+	ck_assert_double_eq(l.backoff, 0);
+	ck_assert(noted(&n, "database: reconnected\n"));
+	ck_assert(noted(&n, "4 predictions sent from the spool"));
+	tp_db_close(admin);
+	spool_close(&l);
+}
+END_TEST
+
+START_TEST(test_spool_once)
+{
+	tp_predlog l, l2;
+	notes n = {0};
+	int64_t run2, run3;
+	tp_err e = {0};
+	char other[512], dir[512];
+
+	spool_open(&l, &n);
+	add(&l, 7, 0.5f, 1, NULL);
+	ck_assert_msg(tp_predlog_flush(&l, &e) == TP_OK, "%s", e.msg);
+
+	/* A batch sent and committed whose file stayed (the process ended
+	 * before removing it, or the commit's answer was lost): found
+	 * recorded, removed, not sent again. */
+	spool_put(&l, batch_name(l.run, 1), row_text(l.run, 99, "\\N"));
+	l.pending = 1;
+	ck_assert_msg(tp_predlog_flush(&l, &e) == TP_OK, "%s", e.msg);
+	ck_assert_int_eq(spool_rows(&l, batch_name(l.run, 1)), -1);
+	rows_are(l.db, "1");
+	ck_assert_uint_eq(l.replayed, 0);
+
+	/* Another run's batch, left by a run that ended with the database
+	 * away, is sent by the next log's last flush, with no rows of its
+	 * own; files that are no batch, and another database's spool,
+	 * stay. */
+	ck_assert_int_eq(tp_db_run_start(l.db, NULL, NULL, &run2, &e), TP_OK);
+	spool_put(&l, batch_name(run2, 3), row_text(run2, 8, "{}"));
+	spool_put(&l, ".9-1.tmp", row_text(run2, 9, "{}"));
+	spool_put(&l, "notes", "");
+	snprintf(other, sizeof(other), "%s/../other-database", l.spool);
+	ck_assert_int_eq(mkdir(other, 0700), 0);
+	snprintf(other, sizeof(other), "%s/../other-database/%s", l.spool,
+	    batch_name(run2, 4));
+	FILE *f = fopen(other, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs(row_text(run2, 10, "{}"), f);
+	fclose(f);
+
+	ck_assert_int_eq(tp_db_run_start(l.db, NULL, NULL, &run3, &e), TP_OK);
+	tp_predlog_init(&l2, l.db, run3);
+	*strrchr(strcpy(dir, l.spool), '/') = '\0';
+	ck_assert_int_eq(tp_predlog_spool(&l2, dir, &e), TP_OK);
+	ck_assert_msg(tp_predlog_finish(&l2, &e) == TP_OK, "%s", e.msg);
+	rows_are(l.db, "2");
+	char want[64], r2[24];
+	snprintf(r2, sizeof(r2), "%lld", (long long)run2);
+	const char *p[] = {r2};
+	snprintf(want, sizeof(want), "3 1 true %lld", (long long)run3);
+	fixture_value_is(l.db, "SELECT batch || ' ' || rows || ' ' || spooled "
+	    "|| ' ' || sent_by FROM prediction_batches WHERE run_id = $1", 1, p,
+	    want);
+	fixture_value_is(l.db, "SELECT row_id FROM predictions WHERE "
+	    "run_id = $1", 1, p, "8");
+	ck_assert_uint_eq(l2.replayed, 1);
+	ck_assert_uint_eq(l2.unsent, 0);
+	ck_assert_int_eq(spool_rows(&l, batch_name(run2, 3)), -1);
+	ck_assert_int_eq(spool_rows(&l, ".9-1.tmp"), 1);
+	ck_assert_int_eq(spool_rows(&l, "notes"), 0);
+	ck_assert_ptr_nonnull(f = fopen(other, "r"));
+	fclose(f);
+	tp_predlog_free(&l2);
+	spool_close(&l);
+}
+END_TEST
+
+START_TEST(test_spool_rejected)
+{
+	tp_predlog l;
+	notes n = {0};
+	tp_err e = {0};
+	char rejected[64];
+
+	/* A spooled batch whose rows the database refuses is set aside and
+	 * said, its rows lost; the next batches go on. */
+	spool_open(&l, &n);
+	spool_put(&l, batch_name(l.run, 1), row_text(l.run, 1, "{\"a\":"));
+	l.batch = 1;
+	add(&l, 2, 0.5f, 1, NULL);
+	ck_assert_msg(tp_predlog_flush(&l, &e) == TP_OK, "%s", e.msg);
+	snprintf(rejected, sizeof(rejected), "%s.rejected", batch_name(l.run, 1));
+	ck_assert_int_eq(spool_rows(&l, batch_name(l.run, 1)), -1);
+	ck_assert_int_eq(spool_rows(&l, rejected), 1);
+	ck_assert_int_eq(n.failures, 1);
+	ck_assert_msg(strstr(n.text, rejected) != NULL, "%s", n.text);
+	ck_assert(noted(&n, "invalid input syntax for type json"));
+	ck_assert_uint_eq(l.lost, 1);
+	ck_assert_uint_eq(l.logged, 1);
+	ck_assert_int_eq(l.pending, 0);
+	rows_are(l.db, "1");
+	spool_close(&l);
+}
+END_TEST
+
+START_TEST(test_spool_finish)
+{
+	tp_predlog l, l2;
+	notes n = {0};
+	tp_db *admin;
+	int64_t run2;
+	tp_err e = {0};
+	char dir[512];
+
+	/* The last flush tries the connection whatever the backoff; when
+	 * the database is away its rows stay in the spool, counted. */
+	spool_open(&l, &n);
+	admin = fixture_db_connect("predlog", "predict");
+	/* The spool is looked at first, so the first row is sent at once. */
+	add(&l, 1, 0.5f, 1, NULL);
+	ck_assert_uint_eq(l.logged, 1);
+	terminate(l.db, admin);
+	connections(0);
+	l.retry_at = tp_clock() + 1000;
+	add(&l, 2, 0.5f, 1, NULL);
+	ck_assert_msg(tp_predlog_finish(&l, &e) == TP_OK, "%s", e.msg);
+	ck_assert(noted(&n, "cannot reconnect"));
+	ck_assert_uint_eq(l.unsent, 1);
+	ck_assert_int_eq(spool_rows(&l, batch_name(l.run, 2)), 1);
+
+	/* The next run sends them, at its end if not before. */
+	connections(1);
+	ck_assert_int_eq(tp_db_run_start(admin, NULL, NULL, &run2, &e), TP_OK);
+	tp_predlog_init(&l2, admin, run2);
+	*strrchr(strcpy(dir, l.spool), '/') = '\0';
+	ck_assert_int_eq(tp_predlog_spool(&l2, dir, &e), TP_OK);
+	ck_assert_msg(tp_predlog_finish(&l2, &e) == TP_OK, "%s", e.msg);
+	ck_assert_uint_eq(l2.replayed, 1);
+	rows_are(admin, "2");
+	ck_assert_int_eq(spool_rows(&l, batch_name(l.run, 2)), -1);
+	/* And the first run's count of what waits is its spool's. */
+	l.retry_at = tp_clock() + 1000;
+	ck_assert_msg(tp_predlog_finish(&l, &e) == TP_OK, "%s", e.msg);
+	ck_assert_uint_eq(l.unsent, 0);
+	tp_predlog_free(&l2);
+	tp_db_close(admin);
+	spool_close(&l);
 }
 END_TEST
 
@@ -324,6 +733,14 @@ predlog_suite(void)
 	tcase_add_test(tc, test_flush_bad_row);
 	tcase_add_test(tc, test_flush_revoked);
 	tcase_add_test(tc, test_flush_connection_lost);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("spool");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_spool_connection_lost);
+	tcase_add_test(tc, test_spool_once);
+	tcase_add_test(tc, test_spool_rejected);
+	tcase_add_test(tc, test_spool_finish);
 	suite_add_tcase(s, tc);
 	return s;
 }
