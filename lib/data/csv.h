@@ -45,6 +45,13 @@ const char *tp_csv_name(const tp_csv *c);
 /* 1 if the field is a missing value: unquoted and empty or "NA". */
 int tp_field_missing(const tp_field *f);
 
+/* Checks that the field's text is UTF-8 (RFC 3629: no overlong forms, no
+ * surrogates, nothing above U+10FFFF) without NUL bytes, as JSON documents
+ * and C strings need it: TP_OK, or TP_EDATA with "WHAT holds a NUL byte
+ * (byte N)" or "WHAT is not UTF-8 (byte N is 0xXX)" in e, N counting the
+ * field's bytes from 1. */
+int tp_field_check_text(const tp_field *f, const char *what, tp_err *e);
+
 
 /* Writes s as one CSV field, quoted when it holds a comma, quote, CR or LF,
  * or when it would otherwise read back as missing. */

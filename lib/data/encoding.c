@@ -1,3 +1,4 @@
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -312,22 +313,74 @@ tp_encoding_save(const tp_encoding *enc, const char *path, tp_err *e)
 }
 
 int
+tp_encoding_check_names(const tp_field *fields, size_t nfields,
+    const char *where, tp_err *e)
+{
+	for (size_t i = 0; i < nfields; i++)
+		if (tp_field_check_text(&fields[i], "the name", e) != TP_OK)
+			return tp_err_prefix(e, "%s: column %zu", where, i + 1);
+	return TP_OK;
+}
+
+int
 tp_encoding_check_header(const tp_encoding *enc, const tp_field *fields,
     size_t nfields, const char *where, tp_err *e)
 {
+	int rc;
+
+	if ((rc = tp_encoding_check_names(fields, nfields, where, e)) != TP_OK)
+		return rc;
 	if (nfields != (size_t)enc->ncols)
 		return tp_err_set(e, TP_EDATA,
-		    "%s:1: the header has %zu columns, the encoding %d", where,
+		    "%s: the header has %zu columns, the encoding %d", where,
 		    nfields, enc->ncols);
 	for (int i = 0; i < enc->ncols; i++) {
 		const char *name = enc->cols[i].name;
 		if (strlen(name) != fields[i].len ||
 		    memcmp(name, fields[i].s, fields[i].len) != 0)
 			return tp_err_set(e, TP_EDATA,
-			    "%s:1: column %d is \"%.*s\", the encoding expects \"%s\"",
+			    "%s: column %d is \"%.*s\", the encoding expects \"%s\"",
 			    where, i + 1, (int)fields[i].len, fields[i].s, name);
 	}
 	return TP_OK;
+}
+
+int
+tp_encoding_view(tp_encoding *view, const tp_encoding *enc,
+    const tp_field *fields, size_t nfields, const char *where, tp_err *e)
+{
+	int t = enc->target_col, n = 0, rc;
+
+	*view = *enc;
+	if ((view->cols = calloc((size_t)enc->ncols, sizeof(*view->cols))) ==
+	    NULL) {
+		memset(view, 0, sizeof(*view));
+		return tp_err_nomem(e, "the columns");
+	}
+	/* One column fewer than the encoding: new data, without its outcome. */
+	int unlabelled = t >= 0 && nfields + 1 == (size_t)enc->ncols;
+	for (int i = 0; i < enc->ncols; i++)
+		if (!unlabelled || i != t)
+			view->cols[n++] = enc->cols[i];
+	view->ncols = n;
+	if (unlabelled) {
+		view->target_col = -1;
+		if (enc->id_col > t)
+			view->id_col--;
+	}
+	if ((rc = tp_encoding_check_header(view, fields, nfields, where, e)) !=
+	    TP_OK)
+		tp_encoding_view_free(view);
+	return rc;
+}
+
+void
+tp_encoding_view_free(tp_encoding *view)
+{
+	if (view == NULL)
+		return;
+	free(view->cols);
+	memset(view, 0, sizeof(*view));
 }
 
 int
@@ -362,6 +415,48 @@ parse_id(const tp_field *f, int64_t *id)
 	return 0;
 }
 
+/* z * std + mean: the number that a standardised value stands for. Where
+ * the product alone overflows, fma, which rounds only the sum, still finds
+ * a sum that a double holds. */
+static double
+decoded(double z, double mean, double std)
+{
+	double x = z * std + mean;
+
+	return isfinite(x) ? x : fma(z, std, mean);
+}
+
+int
+tp_encoding_standardise(const tp_column *c, double x, float *out)
+{
+	double z = (x - c->mean) / c->std;
+
+	/* x - mean can overflow where the quotient would not. */
+	if (!isfinite(z))
+		z = x / c->std - c->mean / c->std;
+	if (!(fabs(z) <= FLT_MAX))
+		return -1;
+	/* A float32 z decodes to about x, within |x - mean| * 2^-23: only
+	 * when x or the mean is near the largest double can that be
+	 * beyond it. */
+	if ((fabs(x) >= 0x1p1020 || fabs(c->mean) >= 0x1p1020) &&
+	    !isfinite(decoded((float)z, c->mean, c->std)))
+		return -1;
+	*out = (float)z;
+	return 0;
+}
+
+/* 1, with "column N (NAME): ..." in e, when the field's text is not UTF-8
+ * or holds a NUL byte. */
+static int
+bad_text(const tp_column *c, int i, const tp_field *f, tp_err *e)
+{
+	if (tp_field_check_text(f, "the value", e) == TP_OK)
+		return 0;
+	tp_err_prefix(e, "column %d (%s)", i + 1, c->name);
+	return 1;
+}
+
 int
 tp_encoding_encode(const tp_encoding *enc, const tp_field *fields,
     int64_t record, tp_row row, uint8_t *unseen, tp_err *e)
@@ -371,6 +466,11 @@ tp_encoding_encode(const tp_encoding *enc, const tp_field *fields,
 	for (int i = 0; i < enc->ncols; i++) {
 		const tp_column *c = &enc->cols[i];
 		const tp_field *f = &fields[i];
+		/* A number or an id that parses is ASCII without NUL: their
+		 * text is checked only when they do not. */
+		if (c->kind != TP_KIND_NUMERIC && c->kind != TP_KIND_ID &&
+		    bad_text(c, i, f, e))
+			return TP_EDATA;
 		switch (c->kind) {
 		case TP_KIND_NUMERIC: {
 			double x;
@@ -379,10 +479,16 @@ tp_encoding_encode(const tp_encoding *enc, const tp_field *fields,
 				break;
 			}
 			if (tp_parse_double(f->s, f->len, &x) < 0)
-				return tp_err_set(e, TP_EDATA,
+				return bad_text(c, i, f, e) ? TP_EDATA :
+				    tp_err_set(e, TP_EDATA,
 				    "column %d (%s): \"%.*s\" is not a number", i + 1,
 				    c->name, (int)(f->len > 40 ? 40 : f->len), f->s);
-			row.num[c->slot] = (float)((x - c->mean) / c->std);
+			if (tp_encoding_standardise(c, x, &row.num[c->slot]) < 0)
+				return tp_err_set(e, TP_EDATA,
+				    "column %d (%s): \"%.*s\" is out of the range the encoding can store (mean %g, std %g)",
+				    i + 1, c->name,
+				    (int)(f->len > 40 ? 40 : f->len), f->s,
+				    c->mean, c->std);
 			break;
 		}
 		case TP_KIND_CATEGORICAL: {
@@ -405,7 +511,8 @@ tp_encoding_encode(const tp_encoding *enc, const tp_field *fields,
 		}
 		case TP_KIND_ID:
 			if (parse_id(f, row.id) < 0)
-				return tp_err_set(e, TP_EDATA,
+				return bad_text(c, i, f, e) ? TP_EDATA :
+				    tp_err_set(e, TP_EDATA,
 				    "column %d (%s): id \"%.*s\" is not an integer", i + 1,
 				    c->name, (int)(f->len > 40 ? 40 : f->len), f->s);
 			break;
@@ -432,30 +539,54 @@ tp_encoding_write_header(const tp_encoding *enc, FILE *f)
 	putc('\n', f);
 }
 
+/* Removes the zeros that end the fraction of the number in buf, and the
+ * point when no fraction is left; end is where the fraction ends. */
+static void
+trim_fraction(char *buf, char *end)
+{
+	char *p = end;
+
+	if (strchr(buf, '.') == NULL)
+		return;
+	while (p[-1] == '0')
+		p--;
+	if (p[-1] == '.')
+		p--;
+	memmove(p, end, strlen(end) + 1);
+}
+
 /* Writes z * std + mean to the decimal place that a float32 z can vouch
- * for, so that 82.2 comes back as 82.2 and not as 82.2000007. */
+ * for, so that 82.2 comes back as 82.2 and not as 82.2000007; a number of
+ * 1e17 or more with its significant digits and an exponent, 1.1e+70; an
+ * infinite one (from a stream that no tabpipe tool wrote) as inf or -inf,
+ * which no tool reads as a number. */
 static void
 put_number(FILE *f, float z, double mean, double std)
 {
-	double x = (double)z * std + mean;
-	double err = (fabs((double)z) * std + fabs(mean)) * 0x1p-24;
+	double x = decoded(z, mean, std);
+	/* Scaled first, so that it overflows only when x does. */
+	double err = fabs((double)z) * (std * 0x1p-24) + fabs(mean) * 0x1p-24;
 	char buf[64];
-	int places = err > 0 ? (int)floor(-log10(2 * err)) : 17;
+	int places;
 
-	if (places > 17)
-		places = 17;
+	if (!isfinite(x)) {
+		fputs(x < 0 ? "-inf" : "inf", f);
+		return;
+	}
+	places = err > 0 ? (int)fmin(floor(-log10(2 * err)), 17) : 17;
 	if (places < 0) {
 		double q = pow(10, -places);
 		x = round(x / q) * q;
-		places = 0;
 	}
-	snprintf(buf, sizeof(buf), "%.*f", places, x);
-	if (strchr(buf, '.') != NULL) {
-		char *end = buf + strlen(buf) - 1;
-		while (*end == '0')
-			*end-- = '\0';
-		if (*end == '.')
-			*end = '\0';
+	if (fabs(x) >= 1e17) {
+		/* Its digits from the first to the last that counts. */
+		int digits = (int)floor(log10(fabs(x))) + 1 + places;
+		snprintf(buf, sizeof(buf), "%.*e", digits > 1 ? digits - 1 : 0,
+		    x);
+		trim_fraction(buf, strchr(buf, 'e'));
+	} else {
+		snprintf(buf, sizeof(buf), "%.*f", places > 0 ? places : 0, x);
+		trim_fraction(buf, buf + strlen(buf));
 	}
 	if (strcmp(buf, "-0") == 0)
 		strcpy(buf, "0");

@@ -9,7 +9,10 @@
  * (x - mean) / std, and a missing one is NaN. The target becomes label 1 for
  * the positive value, 0 for the other one and -1 when missing. The id column,
  * if any, must hold integers; without one a row's id is its record number in
- * the input (1 for the first data row).
+ * the input (1 for the first data row). Every field is UTF-8 text without
+ * NUL bytes, which the JSON form and C strings can keep; a number whose
+ * standardised float32 would be infinite is a bad value, so that a stream
+ * holds none.
  *
  * The encoding is kept as JSON (the stream's header, the --fit file, a
  * model's metadata) with a fingerprint: the SHA-256 of its compact JSON
@@ -79,16 +82,42 @@ int tp_encoding_load(tp_encoding *enc, const char *path, tp_err *e);
 /* Writes the JSON form to path atomically. */
 int tp_encoding_save(const tp_encoding *enc, const char *path, tp_err *e);
 
-/* Checks that a CSV header has the encoding's columns in its order. */
+/* Checks that a CSV header's names are text (tp_field_check_text), and
+ * then that they are the encoding's columns in its order. where is the
+ * header's place in messages, "file:line". */
+int tp_encoding_check_names(const tp_field *fields, size_t nfields,
+    const char *where, tp_err *e);
 int tp_encoding_check_header(const tp_encoding *enc, const tp_field *fields,
     size_t nfields, const char *where, tp_err *e);
+
+/* The encoding that reads the records under a CSV header: a view of enc
+ * with all its columns, or, when the header has one column fewer and enc
+ * a target, the view without the target column, for new data that lacks
+ * its outcome: its rows are unlabelled (label -1). The header is checked
+ * against the view (tp_encoding_check_header). A view shares enc's names,
+ * vocabularies, labels and fingerprint, so enc must outlive it; only its
+ * columns array is its own, freed by tp_encoding_view_free (which accepts
+ * a zeroed view, and leaves one). On failure *view is zeroed. */
+int tp_encoding_view(tp_encoding *view, const tp_encoding *enc,
+    const tp_field *fields, size_t nfields, const char *where, tp_err *e);
+void tp_encoding_view_free(tp_encoding *view);
 
 /* Encodes one record into row; record is its record number, used as id when
  * there is no id column. *unseen gets a 1 for each categorical feature whose
  * value is present but not in the vocabulary, if unseen is not NULL.
- * On bad data returns TP_EDATA with "column NAME: what" in e. */
+ * On bad data returns TP_EDATA with "column N (NAME): what" in e: a field
+ * of any column whose text is not UTF-8 or holds a NUL byte
+ * (tp_field_check_text), a number that does not parse or whose
+ * standardised float32 is not finite, or does not decode to a finite
+ * number, an id that is not an integer, a target that is neither label. */
 int tp_encoding_encode(const tp_encoding *enc, const tp_field *fields,
     int64_t record, tp_row row, uint8_t *unseen, tp_err *e);
+
+/* A finite number x of numeric column c as a stream holds it: 0 with
+ * z = (x - mean) / std as a float32 in *out, or -1 when that float32 is
+ * not finite or would not decode to a finite number (z * std + mean), a
+ * value that no stream could hold or give back. */
+int tp_encoding_standardise(const tp_column *c, double x, float *out);
 
 /* The label of a target field: 0, 1, or -1 for missing; -2 if the value is
  * neither label. */

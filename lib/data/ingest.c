@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <float.h>
 #include <limits.h>
 #include <stddef.h>
 #include <math.h>
@@ -296,7 +297,8 @@ splitter_next(splitter *s, int label)
  * rejects the row (e holds why); any other failure stops the pass. */
 typedef int (*row_fn)(void *ctx, const tp_field *f, int64_t record,
     tp_err *e);
-/* Called with each input's header; the first call sets the columns. */
+/* Called with each input's header; the first call sets the columns. where
+ * is the header's place: "file:line", or a query's name. */
 typedef int (*header_fn)(void *ctx, const tp_field *f, size_t n,
     const char *where, tp_err *e);
 
@@ -470,6 +472,8 @@ each_row(const tp_ingest_opts *o, tp_input *in, int nin, enum pass pass,
 	int rc = TP_OK;
 
 	for (int i = 0; i < nin && rc == TP_OK; i++) {
+		const char *name = in[i].name;
+		char where[4096];
 		source src;
 		size_t ncols = 0;
 		int r;
@@ -483,19 +487,26 @@ each_row(const tp_ingest_opts *o, tp_input *in, int nin, enum pass pass,
 			    "%s: empty: no header line", in[i].name);
 		} else {
 			ncols = source_nfields(&src);
-			rc = on_header(ctx, source_fields(&src), ncols, in[i].name, e);
+			if (src.csv != NULL)
+				snprintf(where, sizeof(where), "%s:%ld", name,
+				    tp_csv_line(src.csv));
+			else
+				snprintf(where, sizeof(where), "%s", name);
+			rc = on_header(ctx, source_fields(&src), ncols, where,
+			    e);
 		}
 		while (rc == TP_OK && (r = source_next(&src, e)) > 0) {
 			record++;
-			if (pass == PASS_WRITE)
-				counts->read++;
+			counts->read++;
 			if (source_nfields(&src) != ncols)
 				rc = tp_err_set(e, TP_EDATA,
 				    "expected %zu fields, found %zu", ncols,
 				    source_nfields(&src));
 			else
 				rc = on_row(ctx, source_fields(&src), record, e);
-			if (rc == TP_EDATA)
+			/* A bad row, or a value that a usage error is found
+			 * at (a target with values that need --positive). */
+			if (rc == TP_EDATA || rc == TP_EUSAGE)
 				source_where(&src, e);
 			if (rc == TP_EDATA && pass == PASS_INFER)
 				rc = TP_OK;
@@ -514,6 +525,9 @@ each_row(const tp_ingest_opts *o, tp_input *in, int nin, enum pass pass,
 typedef struct {
 	const tp_ingest_opts *o;
 	tp_encoding *enc;       /* columns named and kinds being decided */
+	tp_strmap names;        /* the columns' names: name -> column */
+	char header[4096];      /* the first header's place, "file:line" */
+	const char *inputs;     /* the inputs' names, for what they hold */
 	uint64_t *present;      /* (ncols) values present */
 	uint64_t *numeric;      /* (ncols) of which numbers */
 	uint8_t *integer;       /* (ncols) all present values are integers */
@@ -525,9 +539,7 @@ typedef struct {
 	cJSON *schema;          /* the schema file, or NULL */
 } infer_ctx;
 
-static int given_kinds(const tp_ingest_opts *o, tp_encoding *enc,
-    uint8_t *given, const char **target, const char **positive,
-    const char **id, cJSON **schema, tp_err *e);
+static int given_kinds(infer_ctx *c, tp_err *e);
 
 static int
 same_header(const tp_encoding *enc, const tp_field *f, size_t n,
@@ -542,9 +554,13 @@ infer_header(void *vctx, const tp_field *f, size_t n, const char *where,
 {
 	infer_ctx *c = vctx;
 	tp_encoding *enc = c->enc;
+	int rc;
 
 	if (enc->ncols > 0)
 		return same_header(enc, f, n, where, e);
+	snprintf(c->header, sizeof(c->header), "%s", where);
+	if ((rc = tp_encoding_check_names(f, n, where, e)) != TP_OK)
+		return rc;
 	if ((enc->cols = calloc(n, sizeof(*enc->cols))) == NULL ||
 	    (c->present = calloc(n, sizeof(*c->present))) == NULL ||
 	    (c->numeric = calloc(n, sizeof(*c->numeric))) == NULL ||
@@ -558,14 +574,16 @@ infer_header(void *vctx, const tp_field *f, size_t n, const char *where,
 			return tp_err_nomem(e, "the columns");
 		enc->cols[i].kind = TP_KIND_IGNORE; /* undecided */
 		enc->cols[i].slot = -1;
-		for (size_t j = 0; j < i; j++)
-			if (strcmp(enc->cols[j].name, enc->cols[i].name) == 0)
-				return tp_err_set(e, TP_EDATA,
-				    "%s:1: column %zu: \"%s\" is also column %zu",
-				    where, i + 1, enc->cols[i].name, j + 1);
+		/* A set of the names so far finds a repeat in one look. */
+		long j = tp_strmap_add(&c->names, f[i].s, f[i].len, e);
+		if (j < 0)
+			return e->code;
+		if ((size_t)j < i)
+			return tp_err_set(e, TP_EDATA,
+			    "%s: column %zu: \"%s\" is also column %ld", where,
+			    i + 1, enc->cols[i].name, j + 1);
 	}
-	return given_kinds(c->o, enc, c->given, &c->target, &c->positive,
-	    &c->id, &c->schema, e);
+	return given_kinds(c, e);
 }
 
 static int
@@ -581,11 +599,45 @@ is_integer(const tp_field *f)
 	return 1;
 }
 
+/* Counts a value of the target: at most 1000, and without --positive
+ * only 0 and 1. */
+static int
+count_target(infer_ctx *c, int i, const tp_field *f, tp_err *e)
+{
+	const char *name = c->enc->cols[i].name;
+	long k;
+
+	if (c->positive == NULL && !(f->len == 1 && (f->s[0] == '0' ||
+	    f->s[0] == '1')))
+		return tp_err_set(e, TP_EUSAGE,
+		    "column %d (%s): target value \"%.*s\" is neither 0 nor 1: say which value is positive with --positive",
+		    i + 1, name, (int)(f->len > 40 ? 40 : f->len), f->s);
+	if ((k = tp_strmap_add(&c->targets, f->s, f->len, e)) < 0)
+		return e->code;
+	if (c->targets.n > 1000)
+		return tp_err_set(e, TP_EUSAGE,
+		    "column %d (%s): target \"%s\" has more than 1000 values: tabpipe predicts a binary outcome",
+		    i + 1, name, name);
+	if ((size_t)k == c->target_cap) {
+		size_t ncap = c->target_cap ? 2 * c->target_cap : 8;
+		uint64_t *nn = realloc(c->target_n, ncap * sizeof(*nn));
+		if (nn == NULL)
+			return tp_err_nomem(e, "the target's values");
+		memset(nn + c->target_cap, 0,
+		    (ncap - c->target_cap) * sizeof(*nn));
+		c->target_n = nn;
+		c->target_cap = ncap;
+	}
+	c->target_n[k]++;
+	return TP_OK;
+}
+
 static int
 infer_row(void *vctx, const tp_field *f, int64_t record, tp_err *e)
 {
 	infer_ctx *c = vctx;
 	double x;
+	int rc;
 
 	(void)record;
 	for (int i = 0; i < c->enc->ncols; i++) {
@@ -593,24 +645,13 @@ infer_row(void *vctx, const tp_field *f, int64_t record, tp_err *e)
 			continue;
 		c->present[i]++;
 		if (c->enc->cols[i].kind == TP_KIND_TARGET) {
-			long k = tp_strmap_add(&c->targets, f[i].s, f[i].len, e);
-			if (k < 0)
-				return TP_EINTERNAL;
-			if (c->targets.n > 1000)
-				return tp_err_set(e, TP_EUSAGE,
-				    "target \"%s\" has more than 1000 values: tabpipe predicts a binary outcome",
-				    c->enc->cols[i].name);
-			if ((size_t)k == c->target_cap) {
-				size_t ncap = c->target_cap ? 2 * c->target_cap : 8;
-				uint64_t *nn = realloc(c->target_n, ncap * sizeof(*nn));
-				if (nn == NULL)
-					return tp_err_nomem(e, "the target's values");
-				memset(nn + c->target_cap, 0,
-				    (ncap - c->target_cap) * sizeof(*nn));
-				c->target_n = nn;
-				c->target_cap = ncap;
-			}
-			c->target_n[k]++;
+			/* Text that no encoding can keep never becomes a
+			 * label: the row is skipped, and the next pass
+			 * rejects it. */
+			if (tp_field_check_text(&f[i], "the value", e) != TP_OK)
+				return TP_EDATA;
+			if ((rc = count_target(c, i, &f[i], e)) != TP_OK)
+				return rc;
 			continue;
 		}
 		if (tp_parse_double(f[i].s, f[i].len, &x) == 0)
@@ -621,83 +662,88 @@ infer_row(void *vctx, const tp_field *f, int64_t record, tp_err *e)
 	return TP_OK;
 }
 
+/* The column of a name that the options or the schema give, or -1 with
+ * e set: "what \"NAME\"of is not in the header". */
 static int
-find_column(const tp_encoding *enc, const char *name, const char *what,
-    tp_err *e)
+find_column(const infer_ctx *c, const char *name, const char *what,
+    const char *of, tp_err *e)
 {
-	for (int i = 0; i < enc->ncols; i++)
-		if (strcmp(enc->cols[i].name, name) == 0)
-			return i;
-	tp_err_set(e, TP_EUSAGE, "%s column \"%s\" is not in the header", what,
-	    name);
-	return -1;
+	long i = tp_strmap_find(&c->names, name, strlen(name));
+
+	if (i < 0)
+		tp_err_set(e, TP_EUSAGE, "%s: %s \"%s\"%s is not in the header",
+		    c->header, what, name, of);
+	return (int)i;
 }
 
 /* Kinds given by the schema file and the options, before any data. */
 static int
-given_kinds(const tp_ingest_opts *o, tp_encoding *enc, uint8_t *given,
-    const char **target, const char **positive, const char **id,
-    cJSON **schema, tp_err *e)
+given_kinds(infer_ctx *c, tp_err *e)
 {
-	*target = o->target;
-	*positive = o->positive;
-	*id = o->id;
-	*schema = NULL;
+	const tp_ingest_opts *o = c->o;
+	tp_encoding *enc = c->enc;
+
+	c->target = o->target;
+	c->positive = o->positive;
+	c->id = o->id;
+	c->schema = NULL;
 	if (o->schema != NULL) {
-		char *text;
+		char *text, of[4200];
 		int rc = tp_read_file(o->schema, &text, NULL, e);
-		const cJSON *cols, *col;
+		const cJSON *cols, *col, *json;
 		if (rc != TP_OK)
 			return rc;
-		*schema = cJSON_Parse(text);
+		json = c->schema = cJSON_Parse(text);
 		free(text);
-		if (!cJSON_IsObject(*schema))
+		if (!cJSON_IsObject(json))
 			return tp_err_set(e, TP_EDATA, "%s: not a JSON object",
 			    o->schema);
-		const cJSON *t = cJSON_GetObjectItemCaseSensitive(*schema, "target");
-		const cJSON *p = cJSON_GetObjectItemCaseSensitive(*schema, "positive");
-		const cJSON *d = cJSON_GetObjectItemCaseSensitive(*schema, "id");
-		if (*target == NULL && cJSON_IsString(t))
-			*target = t->valuestring;
-		if (*positive == NULL && cJSON_IsString(p))
-			*positive = p->valuestring;
-		if (*id == NULL && cJSON_IsString(d))
-			*id = d->valuestring;
-		cols = cJSON_GetObjectItemCaseSensitive(*schema, "columns");
+		const cJSON *t = cJSON_GetObjectItemCaseSensitive(json, "target");
+		const cJSON *p = cJSON_GetObjectItemCaseSensitive(json, "positive");
+		const cJSON *d = cJSON_GetObjectItemCaseSensitive(json, "id");
+		if (c->target == NULL && cJSON_IsString(t))
+			c->target = t->valuestring;
+		if (c->positive == NULL && cJSON_IsString(p))
+			c->positive = p->valuestring;
+		if (c->id == NULL && cJSON_IsString(d))
+			c->id = d->valuestring;
+		cols = cJSON_GetObjectItemCaseSensitive(json, "columns");
 		if (cols != NULL && !cJSON_IsObject(cols))
 			return tp_err_set(e, TP_EDATA,
 			    "%s: \"columns\" must be an object of column name to kind",
 			    o->schema);
+		snprintf(of, sizeof(of), " of the schema %s", o->schema);
 		cJSON_ArrayForEach(col, cols) {
 			enum tp_kind kind;
-			int i = find_column(enc, col->string, "schema", e);
+			int i = find_column(c, col->string, "column", of, e);
 			if (i < 0)
-				return tp_err_prefix(e, "%s", o->schema);
+				return TP_EUSAGE;
 			if (!cJSON_IsString(col) ||
 			    tp_kind_parse(col->valuestring, &kind) < 0)
 				return tp_err_set(e, TP_EDATA,
 				    "%s: column \"%s\": kind must be numeric, categorical, id, target or ignore",
 				    o->schema, col->string);
 			enc->cols[i].kind = kind;
-			given[i] = 1;
+			c->given[i] = 1;
 		}
 	}
 	for (int i = 0; i < enc->ncols; i++)
-		if (given[i] && enc->cols[i].kind == TP_KIND_TARGET && *target == NULL)
-			*target = enc->cols[i].name;
-	if (*target != NULL) {
-		int i = find_column(enc, *target, "target", e);
+		if (c->given[i] && enc->cols[i].kind == TP_KIND_TARGET &&
+		    c->target == NULL)
+			c->target = enc->cols[i].name;
+	if (c->target != NULL) {
+		int i = find_column(c, c->target, "target column", "", e);
 		if (i < 0)
 			return TP_EUSAGE;
 		enc->cols[i].kind = TP_KIND_TARGET;
-		given[i] = 1;
+		c->given[i] = 1;
 	}
-	if (*id != NULL) {
-		int i = find_column(enc, *id, "id", e);
+	if (c->id != NULL) {
+		int i = find_column(c, c->id, "id column", "", e);
 		if (i < 0)
 			return TP_EUSAGE;
 		enc->cols[i].kind = TP_KIND_ID;
-		given[i] = 1;
+		c->given[i] = 1;
 	}
 	return TP_OK;
 }
@@ -708,7 +754,7 @@ decide_kinds(infer_ctx *c, tp_err *e)
 {
 	tp_encoding *enc = c->enc;
 	const uint8_t *given = c->given;
-	const char *positive = c->positive;
+	const char *positive = c->positive ? c->positive : "1";
 
 	enc->id_col = enc->target_col = -1;
 	for (int i = 0; i < enc->ncols; i++) {
@@ -728,32 +774,29 @@ decide_kinds(infer_ctx *c, tp_err *e)
 			    &enc->target_col;
 			if (*where >= 0)
 				return tp_err_set(e, TP_EUSAGE,
-				    "columns \"%s\" and \"%s\" are both of kind %s",
-				    enc->cols[*where].name, col->name,
-				    tp_kind_name(col->kind));
+				    "%s: columns \"%s\" and \"%s\" are both of kind %s",
+				    c->header, enc->cols[*where].name,
+				    col->name, tp_kind_name(col->kind));
 			*where = i;
 		}
 		if (col->kind == TP_KIND_NUMERIC) {
 			col->slot = enc->nnum++;
-			col->std = 1;
+			/* Until the statistics are known, a scale under which
+			 * every finite number encodes: the fit's pass checks
+			 * its rows' numbers against this, not against
+			 * statistics it has yet to compute. */
+			col->std = DBL_MAX;
 		} else if (col->kind == TP_KIND_CATEGORICAL)
 			col->slot = enc->ncat++;
 	}
 	if (enc->target_col < 0)
 		return TP_OK;
 	/* The labels: the positive value, and the most frequent other one.
-	 * Rows with any third value are bad rows of the later passes. */
+	 * Rows with any third value are bad rows of the later passes. Without
+	 * --positive, every value is 0 or 1 (count_target). */
 	const tp_strmap *v = &c->targets;
 	const char *name = enc->cols[enc->target_col].name;
 	long pk, nk = -1;
-	if (positive == NULL) {
-		for (size_t k = 0; k < v->n; k++)
-			if (strcmp(v->keys[k], "0") != 0 && strcmp(v->keys[k], "1") != 0)
-				return tp_err_set(e, TP_EUSAGE,
-				    "target \"%s\" has the value \"%s\": say which value is positive with --positive",
-				    name, v->keys[k]);
-		positive = "1";
-	}
 	pk = tp_strmap_find(v, positive, strlen(positive));
 	if (pk < 0 && v->n > 0 && strcmp(positive, "1") != 0) {
 		char seen[256] = "";
@@ -761,8 +804,8 @@ decide_kinds(infer_ctx *c, tp_err *e)
 			snprintf(seen + strlen(seen), sizeof(seen) - strlen(seen),
 			    "%s\"%.60s\"", k ? ", " : "", v->keys[k]);
 		return tp_err_set(e, TP_EUSAGE,
-		    "positive label \"%s\" is not a value of target \"%s\" (%s%s)",
-		    positive, name, seen, v->n > 3 ? ", ..." : "");
+		    "%s: positive label \"%s\" is not a value of target \"%s\" (%s%s)",
+		    c->inputs, positive, name, seen, v->n > 3 ? ", ..." : "");
 	}
 	for (size_t k = 0; k < v->n; k++)
 		if ((long)k != pk && (nk < 0 || c->target_n[k] > c->target_n[nk] ||
@@ -787,8 +830,13 @@ typedef struct {
 	tp_strmap *values;      /* (ncols) categorical values seen */
 	uint64_t **counts;      /* (ncols) count of each value */
 	size_t *countcap;       /* (ncols) */
-	double *mean, *m2;      /* (ncols) running statistics (Welford) */
+	double *mean, *m2;      /* (ncols) running statistics (Welford), in
+	                           units of 2^scale */
+	int *scale;             /* (ncols) 2^scale > the largest |value| */
+	double *limit, *inv;    /* (ncols) 2^scale (inf past a double's range)
+	                           and 2^-scale */
 	uint64_t *n;            /* (ncols) */
+	uint64_t fitted;        /* rows the statistics are of */
 } fit_ctx;
 
 static int
@@ -809,6 +857,7 @@ fit_row(void *vctx, const tp_field *f, int64_t record, tp_err *e)
 		return rc;
 	if (splitter_next(&c->split, *row.label) != 0)
 		return TP_OK;
+	c->fitted++;
 	for (int i = 0; i < c->enc->ncols; i++) {
 		const tp_column *col = &c->enc->cols[i];
 		if (tp_field_missing(&f[i]))
@@ -816,6 +865,22 @@ fit_row(void *vctx, const tp_field *f, int64_t record, tp_err *e)
 		if (col->kind == TP_KIND_NUMERIC) {
 			double x;
 			tp_parse_double(f[i].s, f[i].len, &x);
+			/* Welford's update on x / 2^scale, a power of two
+			 * above |x| so far: no sum of squares overflows, even
+			 * of numbers near the largest double, and scaling by
+			 * a power of two rounds nothing (Welford, 1962, and
+			 * Knuth, TAOCP vol. 2, 4.2.2). */
+			if (fabs(x) >= c->limit[i]) {
+				int ex, by;
+				frexp(x, &ex);
+				by = c->scale[i] - ex;
+				c->mean[i] = ldexp(c->mean[i], by);
+				c->m2[i] = ldexp(c->m2[i], 2 * by);
+				c->scale[i] = ex;
+				c->limit[i] = ldexp(1, ex);
+				c->inv[i] = ldexp(1, -ex);
+			}
+			x *= c->inv[i];
 			double d = x - c->mean[i];
 			c->mean[i] += d / (double)++c->n[i];
 			c->m2[i] += d * (x - c->mean[i]);
@@ -866,8 +931,14 @@ fit_finish(fit_ctx *c, tp_err *e)
 		tp_column *col = &c->enc->cols[i];
 		if (col->kind == TP_KIND_NUMERIC) {
 			double var = c->n[i] > 0 ? c->m2[i] / (double)c->n[i] : 0;
-			col->mean = c->n[i] > 0 ? c->mean[i] : 0;
-			col->std = sqrt(var);
+			double mean = c->n[i] > 0 ? c->mean[i] : 0;
+			col->mean = ldexp(mean, c->scale[i]);
+			col->std = ldexp(sqrt(var), c->scale[i]);
+			/* Values below 2^scale have a standard deviation below
+			 * it too; only rounding, of values as large as the
+			 * largest double, could carry it past. */
+			if (isinf(col->std))
+				col->std = DBL_MAX;
 			/* A constant column: any scale will do; 1 keeps its
 			 * values at zero. */
 			if (!(col->std > 1e-12 * fabs(col->mean)) || col->std == 0)
@@ -911,6 +982,9 @@ fit_free(fit_ctx *c)
 	free(c->countcap);
 	free(c->mean);
 	free(c->m2);
+	free(c->scale);
+	free(c->limit);
+	free(c->inv);
 	free(c->n);
 	tp_batch_free(&c->row);
 }
@@ -918,6 +992,7 @@ fit_free(fit_ctx *c)
 static void
 infer_free(infer_ctx *c)
 {
+	tp_strmap_free(&c->names);
 	free(c->present);
 	free(c->numeric);
 	free(c->integer);
@@ -927,19 +1002,36 @@ infer_free(infer_ctx *c)
 	cJSON_Delete(c->schema);
 }
 
+/* The inputs' names, for a message about what they hold together:
+ * "a.csv", "a.csv, b.csv", "a.csv, b.csv, c.csv, ..." */
+static void
+inputs_name(const tp_input *in, int nin, char *buf, size_t size)
+{
+	size_t len = 0;
+
+	buf[0] = '\0';
+	for (int i = 0; i < nin && i < 3 && len < size; i++)
+		len += (size_t)snprintf(buf + len, size - len, "%s%s",
+		    i ? ", " : "", in[i].name);
+	if (nin > 3 && len < size)
+		snprintf(buf + len, size - len, ", ...");
+}
+
 int
 tp_ingest_fit(const tp_ingest_opts *o, tp_input *in, int nin,
     tp_encoding *enc, tp_err *e)
 {
-	infer_ctx ic = {.o = o, .enc = enc};
+	char inputs[1024];
+	infer_ctx ic = {.o = o, .enc = enc, .inputs = inputs};
 	fit_ctx fc = {.o = o, .enc = enc};
-	tp_ingest_counts unused = {0};
+	tp_ingest_counts infer_counts = {0}, fit_counts = {0};
 	size_t n;
 	int rc;
 
 	memset(enc, 0, sizeof(*enc));
+	inputs_name(in, nin, inputs, sizeof(inputs));
 	if ((rc = each_row(o, in, nin, PASS_INFER, infer_header, infer_row,
-	    &ic, &unused, e)) != TP_OK ||
+	    &ic, &infer_counts, e)) != TP_OK ||
 	    (rc = decide_kinds(&ic, e)) != TP_OK)
 		goto out;
 	n = (size_t)enc->ncols;
@@ -951,14 +1043,29 @@ tp_ingest_fit(const tp_ingest_opts *o, tp_input *in, int nin,
 	    (fc.countcap = calloc(n, sizeof(*fc.countcap))) == NULL ||
 	    (fc.mean = calloc(n, sizeof(*fc.mean))) == NULL ||
 	    (fc.m2 = calloc(n, sizeof(*fc.m2))) == NULL ||
+	    (fc.scale = calloc(n, sizeof(*fc.scale))) == NULL ||
+	    (fc.limit = malloc(n * sizeof(*fc.limit))) == NULL ||
+	    (fc.inv = malloc(n * sizeof(*fc.inv))) == NULL ||
 	    (fc.n = calloc(n, sizeof(*fc.n))) == NULL) {
 		rc = tp_err_nomem(e, "the fit");
 		goto out;
 	}
+	for (size_t i = 0; i < n; i++)
+		fc.limit[i] = fc.inv[i] = 1; /* scale 0 */
 	if ((rc = each_row(o, in, nin, PASS_FIT, fit_header, fit_row, &fc,
-	    &unused, e)) != TP_OK)
+	    &fit_counts, e)) != TP_OK)
 		goto out;
-	rc = fit_finish(&fc, e);
+	/* Vocabularies and statistics of nothing would be an encoding that
+	 * encodes everything as missing or unseen. */
+	if (fit_counts.read == 0)
+		rc = tp_err_set(e, TP_EDATA,
+		    "%s: no data rows to fit an encoding on", inputs);
+	else if (fc.fitted == 0)
+		rc = tp_err_set(e, TP_EDATA,
+		    "%s: none of the %llu rows read is left to fit an encoding on (rejected, or dealt to the parts of the split other than train)",
+		    inputs, (unsigned long long)fit_counts.read);
+	else
+		rc = fit_finish(&fc, e);
 out:
 	infer_free(&ic);
 	fit_free(&fc);
@@ -971,6 +1078,7 @@ out:
 typedef struct {
 	const tp_ingest_opts *o;
 	const tp_encoding *enc;
+	tp_encoding view;         /* enc as the current input's header has it */
 	splitter split;
 	tp_batch row;             /* the row being encoded */
 	uint8_t *unseen;          /* (ncat) its values not in the vocabulary */
@@ -978,11 +1086,16 @@ typedef struct {
 	tp_ingest_counts *counts;
 } write_ctx;
 
+/* A header with the encoding's columns, or with all but the target's:
+ * new data, whose rows are written unlabelled. */
 static int
 write_header(void *vctx, const tp_field *f, size_t n, const char *where,
     tp_err *e)
 {
-	return same_header(((write_ctx *)vctx)->enc, f, n, where, e);
+	write_ctx *c = vctx;
+
+	tp_encoding_view_free(&c->view);
+	return tp_encoding_view(&c->view, c->enc, f, n, where, e);
 }
 
 static int
@@ -992,8 +1105,8 @@ write_row(void *vctx, const tp_field *f, int64_t record, tp_err *e)
 	tp_row from = tp_batch_row(&c->row, 0), to;
 	int rc, part;
 
-	if ((rc = tp_encoding_encode(c->enc, f, record, from, c->unseen, e)) !=
-	    TP_OK)
+	if ((rc = tp_encoding_encode(&c->view, f, record, from, c->unseen,
+	    e)) != TP_OK)
 		return rc;
 	part = splitter_next(&c->split, *from.label);
 	to = tp_stream_writer_row(c->out[part]);
@@ -1022,6 +1135,7 @@ tp_ingest_write(const tp_ingest_opts *o, tp_input *in, int nin,
 	else
 		rc = each_row(o, in, nin, PASS_WRITE, write_header, write_row,
 		    &c, counts, e);
+	tp_encoding_view_free(&c.view);
 	free(c.unseen);
 	tp_batch_free(&c.row);
 	return rc;

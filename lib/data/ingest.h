@@ -87,12 +87,15 @@ void tp_inputs_close(tp_input *in, int n);
  * messages, N from 1. */
 int tp_input_query(tp_input **out, tp_db *db, const char *sql, tp_err *e);
 
-/* Fits an encoding on the inputs (on the training part when splitting). */
+/* Fits an encoding on the inputs (on the training part when splitting):
+ * on at least one row, or TP_EDATA. Errors of the header name its place,
+ * and those of the target's values as a whole the inputs. */
 int tp_ingest_fit(const tp_ingest_opts *o, tp_input *in, int nin,
     tp_encoding *enc, tp_err *e);
 
 /* Encodes the inputs with enc into out[0] (or out[0..nsplit-1] when
- * splitting), and counts. */
+ * splitting), and counts. An input whose header lacks exactly the target
+ * column is read with labels missing (tp_encoding_view). */
 int tp_ingest_write(const tp_ingest_opts *o, tp_input *in, int nin,
     const tp_encoding *enc, tp_stream_writer **out, tp_ingest_counts *counts,
     tp_err *e);

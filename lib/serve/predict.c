@@ -77,37 +77,17 @@ struct tp_predict_source {
 	tp_stream_reader *stream;  /* a tensor stream, or */
 	tp_csv *csv;               /* CSV, with: */
 	const tp_encoding *model;  /* the model's encoding */
-	tp_encoding view;          /* the one the CSV is read with */
-	int own_cols;              /* view.cols is ours (no target column) */
+	tp_encoding view;          /* the view of it the CSV is read with */
 	int64_t record;            /* CSV data records read */
 	char *name;
 };
 
-/* The model's encoding less its target column: a view that shares the
- * columns' vocabularies, for CSV without the outcome. Only its columns
- * array is its own. */
-static int
-without_target(const tp_encoding *enc, tp_encoding *view, tp_err *e)
-{
-	int t = enc->target_col, n = 0;
-
-	*view = *enc;
-	if ((view->cols = calloc((size_t)enc->ncols, sizeof(*view->cols))) == NULL)
-		return tp_err_nomem(e, "the columns");
-	for (int i = 0; i < enc->ncols; i++)
-		if (i != t)
-			view->cols[n++] = enc->cols[i];
-	view->ncols = n;
-	view->target_col = -1;
-	if (enc->id_col > t)
-		view->id_col--;
-	return TP_OK;
-}
-
+/* The header, and the view of the model's encoding that reads the rows
+ * under it: with the target column or without. */
 static int
 csv_header(tp_predict_source *s, tp_err *e)
 {
-	const tp_encoding *enc = s->model;
+	char where[4096];
 	int r = tp_csv_next(s->csv, e);
 
 	if (r < 0)
@@ -115,17 +95,9 @@ csv_header(tp_predict_source *s, tp_err *e)
 	if (r == 0)
 		return tp_err_set(e, TP_EDATA, "%s: empty: no header line",
 		    s->name);
-	size_t n = tp_csv_nfields(s->csv);
-	if (enc->target_col >= 0 && n + 1 == (size_t)enc->ncols) {
-		int rc = without_target(enc, &s->view, e);
-		if (rc != TP_OK)
-			return rc;
-		s->own_cols = 1;
-	} else {
-		s->view = *enc;
-	}
-	return tp_encoding_check_header(&s->view, tp_csv_fields(s->csv), n,
-	    s->name, e);
+	snprintf(where, sizeof(where), "%s:%ld", s->name, tp_csv_line(s->csv));
+	return tp_encoding_view(&s->view, s->model, tp_csv_fields(s->csv),
+	    tp_csv_nfields(s->csv), where, e);
 }
 
 int
@@ -167,8 +139,7 @@ tp_predict_source_close(tp_predict_source *s)
 		return;
 	tp_stream_reader_close(s->stream);
 	tp_csv_close(s->csv);
-	if (s->own_cols)
-		free(s->view.cols);
+	tp_encoding_view_free(&s->view);
 	free(s->name);
 	free(s);
 }

@@ -110,3 +110,61 @@ printf 'a,y\n1,no\n2,yes\n3,maybe\n4,no\n' >"$T/three.csv"
 run_status "a third target value stops the run" 65 tabpipe-ingest --target y --positive yes -o "$T/x.tps" "$T/three.csv"
 err_has "it is placed" "$T/three.csv:4: column 2 (y): \"maybe\" is neither label"
 run_status "and can be skipped" 0 tabpipe-ingest --target y --positive yes --max-rejects 1 -o "$T/x.tps" "$T/three.csv"
+
+# The fit's errors name the file, and the header's line where it has one.
+run_status "an unknown target column is placed" 64 tabpipe-ingest --target Nope -o "$T/x.tps" "$DATA/lending_club.csv"
+err_has "at the header's line" "$DATA/lending_club.csv:1: target column \"Nope\" is not in the header"
+run_status "a target without --positive is placed" 64 tabpipe-ingest --target Class -o "$T/x.tps" "$DATA/lending_club.csv"
+err_has "at the first value that is neither 0 nor 1" "$DATA/lending_club.csv:2: column 23 (Class): target value \"good\" is neither 0 nor 1"
+printf 'a,y\n1,good\n2,good\n' >"$T/one.csv"
+run_status "a single class that is not the positive one exits 64" 64 tabpipe-ingest --target y --positive bad -o "$T/x.tps" "$T/one.csv"
+err_has "the file is named" "$T/one.csv: positive label \"bad\" is not a value of target \"y\" (\"good\")"
+
+# Fitting on no rows is an error.
+printf 'a,y\n' >"$T/head.csv"
+run_status "a header alone cannot be fitted" 65 tabpipe-ingest --target y --positive bad --fit "$T/head.json" -o "$T/x.tps" "$T/head.csv"
+err_has "it says so" "$T/head.csv: no data rows to fit an encoding on"
+yes_that "no encoding is saved" test ! -e "$T/head.json"
+
+# Text that JSON and C strings cannot keep is a bad value, placed.
+printf 'a,Class\nx,bad\nx\0y,good\n' >"$T/nul.csv"
+run_status "a NUL byte in a value exits 65" 65 tabpipe-ingest --target Class --positive bad --fit "$T/nul.json" -o "$T/x.tps" "$T/nul.csv"
+err_has "it is placed" "$T/nul.csv:3: column 1 (a): the value holds a NUL byte (byte 2)"
+yes_that "no encoding is saved" test ! -e "$T/nul.json"
+printf 'a,Class\nx,bad\ncaf\351,good\n' >"$T/latin1.csv"
+run_status "a value that is not UTF-8 exits 65" 65 tabpipe-ingest --target Class --positive bad -o "$T/x.tps" "$T/latin1.csv"
+err_has "it is placed" "$T/latin1.csv:3: column 1 (a): the value is not UTF-8 (byte 4 is 0xe9)"
+printf 'caf\351,Class\nx,bad\n' >"$T/latin1-head.csv"
+run_status "a name that is not UTF-8 exits 65" 65 tabpipe-ingest --target Class --positive bad -o "$T/x.tps" "$T/latin1-head.csv"
+err_has "it is placed" "$T/latin1-head.csv:1: column 1: the name is not UTF-8 (byte 4 is 0xe9)"
+printf 'ville,Class\nK\303\270benhavn,bad\nZ\303\274rich,good\n' >"$T/utf8.csv"
+run_status "UTF-8 values are fitted" 0 tabpipe-ingest -q --target Class --positive bad --fit "$T/utf8.json" -o "$T/utf8.tps" "$T/utf8.csv"
+yes_that "and kept as text in the encoding" test "$(jq -r '.columns[0].vocabulary[0]' "$T/utf8.json")" = "$(printf 'K\303\270benhavn')"
+
+# Numbers near the largest double: an encoding that reads back, a stream
+# whose CSV ingests again to the same bytes, and a number too far from
+# the fitted ones is a bad value.
+printf 'a,y\n1,0\n1e155,1\n-1e155,0\n2,1\n' >"$T/big.csv"
+run_status "a number near 1e155 is fitted" 0 tabpipe-ingest -q --target y --fit "$T/big.json" -o "$T/big.tps" "$T/big.csv"
+yes_that "its encoding holds a finite std" jq -e '.columns[0].std | isinfinite | not' "$T/big.json"
+run_status "and reads back" 0 tabpipe-ingest --encoding "$T/big.json" -o "$T/x.tps" "$T/big.csv"
+run_status "its stream is written back as CSV" 0 tabpipe-cat "$T/big.tps"
+cp "$T/out" "$T/big-back.csv"
+tabpipe-ingest -q --encoding "$T/big.json" -o "$T/big-again.tps" "$T/big-back.csv"
+same "which ingests again to the same stream" "$T/big.tps" "$T/big-again.tps"
+printf 'a,y\n1,0\n2,1\n3,0\n' >"$T/small.csv"
+tabpipe-ingest -q --target y --fit "$T/small.json" -o "$T/x.tps" "$T/small.csv"
+printf 'a,y\n2,0\n1e300,1\n' >"$T/far.csv"
+run_status "a number out of the encoding's range exits 65" 65 tabpipe-ingest --encoding "$T/small.json" -o "$T/x.tps" "$T/far.csv"
+err_has "it is placed" "$T/far.csv:3: column 1 (a): \"1e300\" is out of the range the encoding can store"
+run_status "and can be skipped" 0 tabpipe-ingest --encoding "$T/small.json" --max-rejects 1 -o "$T/x.tps" "$T/far.csv"
+
+# New applications come without the target: read unlabelled.
+sed 's/,[^,]*$//' "$T/new.csv" >"$T/unlabelled.csv"
+run_status "an encoding applies to data without its target" 0 tabpipe-ingest --encoding "$T/enc.json" -o "$T/unlabelled.tps" "$T/unlabelled.csv"
+tabpipe-cat "$T/unlabelled.tps" | sed 's/,[^,]*$//' | tail -n +2 >"$T/unlabelled-back.csv"
+tabpipe-cat "$T/new.tps" | sed 's/,[^,]*$//' | tail -n +2 >"$T/labelled-back.csv"
+yes_that "its rows come back" test "$(wc -l <"$T/unlabelled-back.csv")" -eq 49
+same "as those of the labelled data" "$T/labelled-back.csv" "$T/unlabelled-back.csv"
+labelled=$(tabpipe-cat "$T/unlabelled.tps" | tail -n +2 | grep -vc ',NA$')
+yes_that "every label is missing" test "$labelled" -eq 0

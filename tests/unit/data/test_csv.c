@@ -1,7 +1,8 @@
 /*
  * test_csv: the CSV reader (records, quoting, line ends, line numbers,
- * errors, long records) and the quoting of tp_csv_put_field. The numbers
- * it reads are parsed by base/number.h, tested in base/test_number.c.
+ * errors, long records), the check of a field's text (UTF-8 without NUL
+ * bytes) and the quoting of tp_csv_put_field. The numbers it reads are
+ * parsed by base/number.h, tested in base/test_number.c.
  */
 #define _GNU_SOURCE /* fopencookie */
 #include <stdio.h>
@@ -500,6 +501,54 @@ START_TEST(test_buffer_boundary)
 }
 END_TEST
 
+/* Text that JSON and C strings can keep: UTF-8 without NUL bytes. */
+START_TEST(test_field_text)
+{
+	static const struct {
+		const char *s;
+		size_t len;
+		const char *msg; /* NULL: good text */
+	} cases[] = {
+		{"", 0, NULL},
+		{"plain ascii, ~\x7f", 15, NULL},
+		{"\xc3\xa9t\xc3\xa9", 5, NULL},              /* U+00E9 */
+		{"\xe2\x82\xac", 3, NULL},                   /* U+20AC */
+		{"\xef\xbf\xbf", 3, NULL},                   /* U+FFFF */
+		{"\xf0\x9d\x84\x9e", 4, NULL},               /* U+1D11E */
+		{"\xf4\x8f\xbf\xbf", 4, NULL},               /* U+10FFFF */
+		{"x\0y", 3, "the value holds a NUL byte (byte 2)"},
+		{"\0", 1, "the value holds a NUL byte (byte 1)"},
+		{"\xc3\xa9\0", 3, "the value holds a NUL byte (byte 3)"},
+		{"x\xff", 2, "the value is not UTF-8 (byte 2 is 0xff)"},
+		{"\x80", 1, "the value is not UTF-8 (byte 1 is 0x80)"},
+		{"caf\xe9", 4, "the value is not UTF-8 (byte 4 is 0xe9)"},
+		{"\xc3", 1, "the value is not UTF-8 (byte 1 is 0xc3)"},
+		{"\xc3x", 2, "the value is not UTF-8 (byte 1 is 0xc3)"},
+		{"\xc0\xaf", 2, "the value is not UTF-8 (byte 1 is 0xc0)"},
+		{"\xc1\xbf", 2, "the value is not UTF-8 (byte 1 is 0xc1)"},
+		{"\xe0\x80\xaf", 3, "the value is not UTF-8 (byte 1 is 0xe0)"},
+		{"\xed\xa0\x80", 3, "the value is not UTF-8 (byte 1 is 0xed)"},
+		{"\xe2\x82", 2, "the value is not UTF-8 (byte 1 is 0xe2)"},
+		{"\xf0\x8f\xbf\xbf", 4, "the value is not UTF-8 (byte 1 is 0xf0)"},
+		{"\xf4\x90\x80\x80", 4, "the value is not UTF-8 (byte 1 is 0xf4)"},
+		{"\xf5\x80\x80\x80", 4, "the value is not UTF-8 (byte 1 is 0xf5)"},
+		{"ab\xf0\x9d\x84", 5, "the value is not UTF-8 (byte 3 is 0xf0)"},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		tp_field f = {cases[i].s, cases[i].len, 0};
+		tp_err e = {0};
+		int rc = tp_field_check_text(&f, "the value", &e);
+		if (cases[i].msg == NULL) {
+			ck_assert_msg(rc == TP_OK, "case %zu: %s", i, e.msg);
+			continue;
+		}
+		ck_assert_msg(rc == TP_EDATA, "case %zu passed", i);
+		ck_assert_str_eq(e.msg, cases[i].msg);
+	}
+}
+END_TEST
+
 START_TEST(test_put_field)
 {
 	static const char *const values[] = {
@@ -616,6 +665,7 @@ csv_suite(void)
 	tcase_add_test(tc, test_line_numbers);
 	tcase_add_test(tc, test_raw);
 	tcase_add_test(tc, test_errors);
+	tcase_add_test(tc, test_field_text);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("long");

@@ -1,9 +1,11 @@
 /*
  * test_encoding: the JSON form and its fingerprint (round trip, edits and
  * damage rejected), the encoding of a row (standardised numbers, missing
- * values, unseen categories, labels, ids, bad values), header checks and the
- * CSV written back.
+ * values, unseen categories, labels, ids, bad values, text that is not
+ * UTF-8, numbers out of range), header checks and the view without the
+ * target, and the CSV written back, extreme numbers included.
  */
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -514,6 +516,106 @@ START_TEST(test_no_id)
 }
 END_TEST
 
+/* Encodes the record f of enc's six columns, which must be bad data with
+ * the message want. */
+static void
+expect_bad(const tp_encoding *enc, const tp_field *f, const char *want)
+{
+	tp_err e = {0};
+	rowbuf b;
+
+	ck_assert_int_eq(tp_encoding_encode(enc, f, 1, row_of(&b), NULL, &e),
+	    TP_EDATA);
+	ck_assert_str_eq(e.msg, want);
+}
+
+/* A field whose text JSON and C strings cannot keep is a bad value, in
+ * any column: a NUL byte, or bytes that are not UTF-8. */
+START_TEST(test_encode_text)
+{
+	tp_encoding enc;
+	tp_err e = {0};
+	uint8_t unseen[2];
+	rowbuf b;
+	tp_field f[] = {fld("1"), fld("40"), fld("rome"), fld("bad"), fld(""),
+	    fld("1")};
+
+	make_encoding(&enc, 1);
+	f[2] = (tp_field){"ro\0me", 5, 0};
+	expect_bad(&enc, f,
+	    "column 3 (city): the value holds a NUL byte (byte 3)");
+	f[2] = quoted("r\xf4me");
+	expect_bad(&enc, f,
+	    "column 3 (city): the value is not UTF-8 (byte 2 is 0xf4)");
+	/* UTF-8 that is not in the vocabulary is an unseen value. */
+	f[2] = fld("r\xc3\xb4me");
+	ck_assert_int_eq(tp_encoding_encode(&enc, f, 1, row_of(&b), unseen, &e),
+	    TP_OK);
+	ck_assert_int_eq(b.cat[0], 0);
+	ck_assert_int_eq(unseen[0], 1);
+	f[2] = fld("rome");
+	f[3] = fld("b\xe1" "d");
+	expect_bad(&enc, f,
+	    "column 4 (y): the value is not UTF-8 (byte 2 is 0xe1)");
+	f[3] = fld("bad");
+	f[4] = (tp_field){"x\0", 2, 0};
+	expect_bad(&enc, f,
+	    "column 5 (junk): the value holds a NUL byte (byte 2)");
+	f[4] = fld("");
+	/* In a number or an id, rather than "is not a number". */
+	f[5] = (tp_field){"1\0", 2, 0};
+	expect_bad(&enc, f,
+	    "column 6 (income): the value holds a NUL byte (byte 2)");
+	f[5] = fld("1");
+	f[0] = fld("1\xff");
+	expect_bad(&enc, f,
+	    "column 1 (id): the value is not UTF-8 (byte 2 is 0xff)");
+	tp_encoding_free(&enc);
+}
+END_TEST
+
+/* A number whose standardised value a float32 cannot hold, or that would
+ * not come back as a finite number, is a bad value. */
+START_TEST(test_encode_range)
+{
+	tp_encoding enc;
+	tp_err e = {0};
+	rowbuf b;
+	tp_field f[] = {fld("1"), fld("1e300"), fld("rome"), fld("bad"),
+	    fld(""), fld("1")};
+
+	make_encoding(&enc, 1);
+	expect_bad(&enc, f,
+	    "column 2 (age): \"1e300\" is out of the range the encoding can store (mean 40, std 10)");
+	f[1] = fld("-3.5e39");
+	expect_bad(&enc, f,
+	    "column 2 (age): \"-3.5e39\" is out of the range the encoding can store (mean 40, std 10)");
+	/* Just inside float32's range. */
+	f[1] = fld("3.4e39");
+	ck_assert_int_eq(tp_encoding_encode(&enc, f, 1, row_of(&b), NULL, &e),
+	    TP_OK);
+	ck_assert_float_eq(b.num[0], (float)((3.4e39 - 40) / 10));
+	/* x - mean beyond a double, (x - mean) / std within. */
+	enc.cols[1].mean = -1.5e308;
+	enc.cols[1].std = 1e308;
+	f[1] = fld("1.5e308");
+	ck_assert_int_eq(tp_encoding_encode(&enc, f, 1, row_of(&b), NULL, &e),
+	    TP_OK);
+	ck_assert_float_eq(b.num[0], 3.0f);
+	/* Its float, rounded up and decoded, would exceed a double: no tool
+	 * could write it back. */
+	enc.cols[1].mean = 0;
+	enc.cols[1].std = 7e307;
+	f[1] = fld("1.797693e308");
+	ck_assert_int_eq(tp_encoding_encode(&enc, f, 1, row_of(&b), NULL, &e),
+	    TP_OK);
+	f[1] = fld("1.7976931e308");
+	expect_bad(&enc, f,
+	    "column 2 (age): \"1.7976931e308\" is out of the range the encoding can store (mean 0, std 7e+307)");
+	tp_encoding_free(&enc);
+}
+END_TEST
+
 START_TEST(test_label)
 {
 	tp_encoding enc;
@@ -557,19 +659,108 @@ START_TEST(test_header)
 	    fld("junk"), fld("income")};
 
 	make_encoding(&enc, 1);
-	ck_assert_int_eq(tp_encoding_check_header(&enc, ok, 6, "in.csv", &e),
+	ck_assert_int_eq(tp_encoding_check_header(&enc, ok, 6, "in.csv:1", &e),
 	    TP_OK);
-	ck_assert_int_eq(tp_encoding_check_header(&enc, ok, 5, "in.csv", &e),
+	ck_assert_int_eq(tp_encoding_check_header(&enc, ok, 5, "in.csv:1", &e),
 	    TP_EDATA);
 	ck_assert_str_eq(e.msg, "in.csv:1: the header has 5 columns, the encoding 6");
-	ck_assert_int_eq(tp_encoding_check_header(&enc, wrong, 6, "in.csv", &e),
-	    TP_EDATA);
+	ck_assert_int_eq(tp_encoding_check_header(&enc, wrong, 6, "in.csv:1",
+	    &e), TP_EDATA);
 	ck_assert_str_eq(e.msg,
 	    "in.csv:1: column 3 is \"town\", the encoding expects \"city\"");
-	ck_assert_int_eq(tp_encoding_check_header(&enc, prefix, 6, "in.csv",
+	ck_assert_int_eq(tp_encoding_check_header(&enc, prefix, 6, "in.csv:1",
 	    &e), TP_EDATA);
 	ck_assert_str_eq(e.msg,
 	    "in.csv:1: column 2 is \"ag\", the encoding expects \"age\"");
+	tp_encoding_free(&enc);
+}
+END_TEST
+
+/* A header that lacks exactly the target column is read with a view of
+ * the encoding without it: unlabelled rows, the same fingerprint. */
+START_TEST(test_view)
+{
+	tp_encoding enc, v;
+	tp_err e = {0};
+	rowbuf b;
+	tp_field full[] = {fld("id"), fld("age"), fld("city"), fld("y"),
+	    fld("junk"), fld("income")};
+	tp_field lack[] = {fld("id"), fld("age"), fld("city"), fld("junk"),
+	    fld("income")};
+	tp_field other[] = {fld("id"), fld("age"), fld("y"), fld("junk"),
+	    fld("income")};
+
+	make_encoding(&enc, 1);
+	ck_assert_int_eq(tp_encoding_view(&v, &enc, full, 6, "in.csv:1", &e),
+	    TP_OK);
+	ck_assert_int_eq(v.ncols, 6);
+	ck_assert_int_eq(v.target_col, 3);
+	tp_encoding_view_free(&v);
+
+	ck_assert_int_eq(tp_encoding_view(&v, &enc, lack, 5, "in.csv:1", &e),
+	    TP_OK);
+	ck_assert_int_eq(v.ncols, 5);
+	ck_assert_int_eq(v.target_col, -1);
+	ck_assert_int_eq(v.id_col, 0);
+	ck_assert_int_eq(v.ncat, 1);
+	ck_assert_int_eq(v.nnum, 2);
+	ck_assert_str_eq(v.fingerprint, enc.fingerprint);
+	ck_assert_str_eq(v.cols[3].name, "junk");
+	{
+		tp_field f[] = {fld("17"), fld("55"), fld("rome"), fld("x"),
+		    fld("1250.5")};
+		ck_assert_int_eq(tp_encoding_encode(&v, f, 3, row_of(&b), NULL,
+		    &e), TP_OK);
+		ck_assert_int_eq(b.id, 17);
+		ck_assert_int_eq(b.label, -1);
+		ck_assert_float_eq(b.num[0], 1.5f);
+		ck_assert_float_eq(b.num[1], 1.0f);
+		ck_assert_int_eq(b.cat[0], 2);
+	}
+	tp_encoding_view_free(&v);
+	tp_encoding_view_free(&v);
+	/* The encoding is whole after its views are gone. */
+	ck_assert_int_eq(enc.ncols, 6);
+	ck_assert_str_eq(enc.cols[3].name, "y");
+	ck_assert_uint_eq(enc.cols[2].vocab.n, 3);
+
+	/* Another column missing: the header is compared with the view. */
+	ck_assert_int_eq(tp_encoding_view(&v, &enc, other, 5, "in.csv:1", &e),
+	    TP_EDATA);
+	ck_assert_str_eq(e.msg,
+	    "in.csv:1: column 3 is \"y\", the encoding expects \"city\"");
+	ck_assert_ptr_null(v.cols);
+	ck_assert_int_eq(tp_encoding_view(&v, &enc, lack, 4, "in.csv:1", &e),
+	    TP_EDATA);
+	ck_assert_str_eq(e.msg,
+	    "in.csv:1: the header has 4 columns, the encoding 6");
+
+	/* An id after the target moves down with the columns. */
+	tp_encoding_free(&enc);
+	memset(&enc, 0, sizeof(enc));
+	enc.id_col = enc.target_col = -1;
+	enc.cols = calloc(3, sizeof(*enc.cols));
+	ck_assert_ptr_nonnull(enc.cols);
+	enc.ncols = 3;
+	add_col(&enc, 0, "y", TP_KIND_TARGET);
+	add_col(&enc, 1, "key", TP_KIND_ID);
+	add_col(&enc, 2, "age", TP_KIND_NUMERIC);
+	enc.cols[2].std = 1;
+	enc.labels[1] = strdup("bad");
+	ck_assert_int_eq(tp_encoding_fingerprint(&enc, &e), TP_OK);
+	{
+		tp_field h[] = {fld("key"), fld("age")};
+		tp_field f[] = {fld("99"), fld("2")};
+		ck_assert_int_eq(tp_encoding_view(&v, &enc, h, 2, "in.csv:1",
+		    &e), TP_OK);
+		ck_assert_int_eq(v.id_col, 0);
+		ck_assert_int_eq(tp_encoding_encode(&v, f, 1, row_of(&b), NULL,
+		    &e), TP_OK);
+		ck_assert_int_eq(b.id, 99);
+		ck_assert_float_eq(b.num[0], 2.0f);
+		ck_assert_int_eq(b.label, -1);
+		tp_encoding_view_free(&v);
+	}
 	tp_encoding_free(&enc);
 }
 END_TEST
@@ -618,6 +809,55 @@ START_TEST(test_write_row)
 }
 END_TEST
 
+/* Any float of a stream is written as text that says what it is:
+ * infinities as such, huge numbers in full or with an exponent, never
+ * cut short. */
+START_TEST(test_write_extremes)
+{
+	static const struct {
+		float z;
+		double mean, std;
+		const char *want;
+	} cases[] = {
+		{INFINITY, 40, 10, "inf"},
+		{-INFINITY, 40, 10, "-inf"},
+		{FLT_MAX, 0, 1e300, "inf"},
+		{-FLT_MAX, 40, 10, "-3.402823e+39"},
+		{1, 1e70, 1e69, "1.1e+70"},
+		{0.5f, -1e300, 1e300, "-5e+299"},
+		{1, 1e16, 1e15, "11000000000000000"},
+		{0, 0, 1, "0"},
+		{-0.0f, 0, 1, "0"},
+		{1e-30f, 0, 1e-300, "0"},
+	};
+	tp_encoding enc;
+	tp_err e = {0};
+	rowbuf b;
+
+	make_encoding(&enc, 1);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		tp_field in[] = {fld("1"), fld("40"), fld("paris"), fld("good"),
+		    fld(""), fld("1")};
+		char *text = NULL, want[128];
+		size_t len = 0;
+		FILE *f = open_memstream(&text, &len);
+		ck_assert_ptr_nonnull(f);
+		ck_assert_int_eq(tp_encoding_encode(&enc, in, 1, row_of(&b),
+		    NULL, &e), TP_OK);
+		enc.cols[5].mean = cases[i].mean;
+		enc.cols[5].std = cases[i].std;
+		b.num[1] = cases[i].z;
+		tp_encoding_write_row(&enc, f, row_of(&b));
+		ck_assert_int_eq(fclose(f), 0);
+		snprintf(want, sizeof(want), "1,40,paris,good,%s\n",
+		    cases[i].want);
+		ck_assert_str_eq(text, want);
+		free(text);
+	}
+	tp_encoding_free(&enc);
+}
+END_TEST
+
 START_TEST(test_kinds)
 {
 	static const char *const names[] = {"ignore", "numeric", "categorical",
@@ -649,10 +889,14 @@ encoding_suite(void)
 	tc = tcase_create("rows");
 	tcase_add_test(tc, test_encode);
 	tcase_add_test(tc, test_encode_errors);
+	tcase_add_test(tc, test_encode_text);
+	tcase_add_test(tc, test_encode_range);
 	tcase_add_test(tc, test_no_id);
 	tcase_add_test(tc, test_label);
 	tcase_add_test(tc, test_header);
+	tcase_add_test(tc, test_view);
 	tcase_add_test(tc, test_write_row);
+	tcase_add_test(tc, test_write_extremes);
 	tcase_add_test(tc, test_kinds);
 	suite_add_tcase(s, tc);
 	return s;

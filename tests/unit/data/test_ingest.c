@@ -1,9 +1,12 @@
 /*
  * test_ingest: fitting an encoding on CSV (kinds, vocabulary order and
- * limits, statistics on the training rows only), the stratified split
- * (exact shares, deterministic for a seed), bad rows (the exact messages,
- * skipping, the rejects file), and a round trip of both real data sets
- * through a stream, compared value by value with the CSV.
+ * limits, statistics on the training rows only and near the largest
+ * double, at least one row, errors placed, a header of 200,000 columns),
+ * applying one to data without its target, the stratified split (exact
+ * shares, deterministic for a seed), bad rows (the exact messages,
+ * skipping, the rejects file, NUL bytes and text that is not UTF-8), and a
+ * round trip of both real data sets through a stream, compared value by
+ * value with the CSV.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -49,14 +52,22 @@ text_close(text *t)
 	t->f = NULL;
 }
 
+/* Fits an encoding on the len bytes of s, a file named t.csv. */
 static int
-fit_text(const tp_ingest_opts *o, const char *s, tp_encoding *enc, tp_err *e)
+fit_bytes(const tp_ingest_opts *o, const char *s, size_t len,
+    tp_encoding *enc, tp_err *e)
 {
-	tp_input in = {.name = "t.csv", .f = text_file(s, strlen(s))};
+	tp_input in = {.name = "t.csv", .f = text_file(s, len)};
 	int rc = tp_ingest_fit(o, &in, 1, enc, e);
 
 	fclose(in.f);
 	return rc;
+}
+
+static int
+fit_text(const tp_ingest_opts *o, const char *s, tp_encoding *enc, tp_err *e)
+{
+	return fit_bytes(o, s, strlen(s), enc, e);
 }
 
 /* A stream written to memory. */
@@ -65,12 +76,14 @@ typedef struct {
 	size_t len;
 } blob;
 
-/* Encodes s with enc into nout streams; returns tp_ingest_write's status. */
+/* Encodes the len bytes of s with enc into nout streams; returns
+ * tp_ingest_write's status. */
 static int
-write_text(const tp_ingest_opts *o, const char *s, const tp_encoding *enc,
-    int nout, blob *out, tp_ingest_counts *counts, tp_err *e)
+write_bytes(const tp_ingest_opts *o, const char *s, size_t len,
+    const tp_encoding *enc, int nout, blob *out, tp_ingest_counts *counts,
+    tp_err *e)
 {
-	tp_input in = {.name = "t.csv", .f = text_file(s, strlen(s))};
+	tp_input in = {.name = "t.csv", .f = text_file(s, len)};
 	tp_stream_writer *w[TP_SPLIT_MAX] = {0};
 	FILE *f[TP_SPLIT_MAX] = {0};
 	int rc;
@@ -93,6 +106,13 @@ write_text(const tp_ingest_opts *o, const char *s, const tp_encoding *enc,
 	}
 	fclose(in.f);
 	return rc;
+}
+
+static int
+write_text(const tp_ingest_opts *o, const char *s, const tp_encoding *enc,
+    int nout, blob *out, tp_ingest_counts *counts, tp_err *e)
+{
+	return write_bytes(o, s, strlen(s), enc, nout, out, counts, e);
 }
 
 /* Reads a whole stream into b; its encoding must be enc. */
@@ -262,13 +282,13 @@ START_TEST(test_kind_options)
 	ck_assert_int_eq(fit_text(&o, "x,t\n1,good\n2,bad\n", &enc, &e),
 	    TP_EUSAGE);
 	ck_assert_str_eq(e.msg,
-	    "target \"t\" has the value \"good\": say which value is positive with --positive");
+	    "t.csv:2: column 2 (t): target value \"good\" is neither 0 nor 1: say which value is positive with --positive");
 	ck_assert_ptr_null(enc.cols);
 	o.positive = "ugly";
 	ck_assert_int_eq(fit_text(&o, "x,t\n1,good\n2,bad\n", &enc, &e),
 	    TP_EUSAGE);
 	ck_assert_str_eq(e.msg,
-	    "positive label \"ugly\" is not a value of target \"t\" (\"good\", \"bad\")");
+	    "t.csv: positive label \"ugly\" is not a value of target \"t\" (\"good\", \"bad\")");
 	o.positive = "bad";
 	/* A third target value is a bad row. */
 	ck_assert_int_eq(fit_text(&o, "x,t\n1,good\n2,bad\n3,ugly\n", &enc, &e),
@@ -284,7 +304,8 @@ START_TEST(test_kind_options)
 	o.max_rejects = 0;
 	o.target = "nope";
 	ck_assert_int_eq(fit_text(&o, "x,t\n1,good\n", &enc, &e), TP_EUSAGE);
-	ck_assert_str_eq(e.msg, "target column \"nope\" is not in the header");
+	ck_assert_str_eq(e.msg,
+	    "t.csv:1: target column \"nope\" is not in the header");
 	o.target = NULL;
 	ck_assert_int_eq(fit_text(&o, "a,b,a\n1,2,3\n", &enc, &e), TP_EDATA);
 	ck_assert_str_eq(e.msg, "t.csv:1: column 3: \"a\" is also column 1");
@@ -896,6 +917,345 @@ round_trip(const char *file, const char *target, const char *cat_col,
 	tp_encoding_free(&enc);
 }
 
+/* The fit's errors that no single row causes name the input, and those of
+ * the header its line. */
+START_TEST(test_fit_errors_placed)
+{
+	tp_ingest_opts o = {.target = "t", .positive = "bad", .min_count = 1};
+	tp_encoding enc;
+	tp_err e = {0};
+	text t;
+
+	/* One class only, and not the positive one. */
+	ck_assert_int_eq(fit_text(&o, "x,t\n1,good\n2,good\n", &enc, &e),
+	    TP_EUSAGE);
+	ck_assert_str_eq(e.msg,
+	    "t.csv: positive label \"bad\" is not a value of target \"t\" (\"good\")");
+	/* Two files: both named. */
+	{
+		static const char a[] = "x,t\n1,good\n", b[] = "x,t\n2,good\n";
+		tp_input in[2] = {
+			{.name = "a.csv", .f = text_file(a, strlen(a))},
+			{.name = "b.csv", .f = text_file(b, strlen(b))},
+		};
+		ck_assert_int_eq(tp_ingest_fit(&o, in, 2, &enc, &e), TP_EUSAGE);
+		ck_assert_str_eq(e.msg,
+		    "a.csv, b.csv: positive label \"bad\" is not a value of target \"t\" (\"good\")");
+		fclose(in[0].f);
+		fclose(in[1].f);
+	}
+	/* The header's own line, after empty lines. */
+	o.target = "T";
+	ck_assert_int_eq(fit_text(&o, "\n\nx,t\n1,good\n", &enc, &e),
+	    TP_EUSAGE);
+	ck_assert_str_eq(e.msg,
+	    "t.csv:3: target column \"T\" is not in the header");
+	o.target = "t";
+	o.id = "k";
+	ck_assert_int_eq(fit_text(&o, "x,t\n1,good\n", &enc, &e), TP_EUSAGE);
+	ck_assert_str_eq(e.msg,
+	    "t.csv:1: id column \"k\" is not in the header");
+	o.id = NULL;
+	/* More than 1000 values: the row of the 1001st. */
+	o.positive = "v0";
+	text_open(&t);
+	fputs("x,t\n", t.f);
+	for (int i = 0; i <= 1000; i++)
+		fprintf(t.f, "%d,v%d\n", i, i);
+	text_close(&t);
+	ck_assert_int_eq(fit_text(&o, t.buf, &enc, &e), TP_EUSAGE);
+	ck_assert_str_eq(e.msg,
+	    "t.csv:1002: column 2 (t): target \"t\" has more than 1000 values: tabpipe predicts a binary outcome");
+	free(t.buf);
+}
+END_TEST
+
+/* An encoding is fitted on at least one row. */
+START_TEST(test_no_rows)
+{
+	tp_ingest_opts o = {.target = "y", .positive = "bad", .min_count = 1};
+	tp_encoding enc;
+	tp_err e = {0};
+
+	ck_assert_int_eq(fit_text(&o, "a,y\n", &enc, &e), TP_EDATA);
+	ck_assert_str_eq(e.msg, "t.csv: no data rows to fit an encoding on");
+	ck_assert_ptr_null(enc.cols);
+	ck_assert_int_eq(fit_text(&o, "a,y\n\n\r\n", &enc, &e), TP_EDATA);
+	ck_assert_str_eq(e.msg, "t.csv: no data rows to fit an encoding on");
+	/* Every row rejected. */
+	o.max_rejects = 2;
+	ck_assert_int_eq(fit_text(&o, "a,y\n1\n2\n", &enc, &e), TP_EDATA);
+	ck_assert_str_eq(e.msg,
+	    "t.csv: none of the 2 rows read is left to fit an encoding on (rejected, or dealt to the parts of the split other than train)");
+	/* Every row dealt to the test part. */
+	o.max_rejects = 0;
+	ck_assert_int_eq(tp_ingest_parse_split(&o, "1/999", &e), TP_OK);
+	ck_assert_int_eq(fit_text(&o, "a,y\n1,bad\n2,bad\n", &enc, &e),
+	    TP_EDATA);
+	ck_assert_str_eq(e.msg,
+	    "t.csv: none of the 2 rows read is left to fit an encoding on (rejected, or dealt to the parts of the split other than train)");
+	ck_assert_ptr_null(enc.cols);
+}
+END_TEST
+
+/* A NUL byte in a field, which neither JSON nor C strings keep: a bad
+ * value at its line and column, in fitting and in applying. */
+START_TEST(test_nul_byte)
+{
+	static const char csv[] = "a,Class\nx,bad\nx\0y,good\n";
+	static const char head[] = "a\0b,Class\nx,bad\n";
+	tp_ingest_opts o = {.target = "Class", .positive = "bad",
+	    .min_count = 1};
+	tp_ingest_counts counts;
+	tp_encoding enc;
+	tp_err e = {0};
+	blob s;
+
+	ck_assert_int_eq(fit_bytes(&o, csv, sizeof(csv) - 1, &enc, &e),
+	    TP_EDATA);
+	ck_assert_str_eq(e.msg,
+	    "t.csv:3: column 1 (a): the value holds a NUL byte (byte 2)");
+	ck_assert_int_eq(fit_bytes(&o, head, sizeof(head) - 1, &enc, &e),
+	    TP_EDATA);
+	ck_assert_str_eq(e.msg,
+	    "t.csv:1: column 1: the name holds a NUL byte (byte 2)");
+	/* Skipped, it is no value of the vocabulary. */
+	o.max_rejects = 1;
+	ck_assert_int_eq(fit_bytes(&o, csv, sizeof(csv) - 1, &enc, &e), TP_OK);
+	expect_vocab(&enc.cols[0], "x");
+	ck_assert_int_eq(write_bytes(&o, csv, sizeof(csv) - 1, &enc, 1, &s,
+	    &counts, &e), TP_OK);
+	ck_assert_uint_eq(counts.rejected, 1);
+	ck_assert_uint_eq(counts.written[0], 1);
+	free(s.buf);
+	/* Applied, it is no unseen value either. */
+	o.max_rejects = 0;
+	ck_assert_int_eq(write_bytes(&o, csv, sizeof(csv) - 1, &enc, 1, &s,
+	    &counts, &e), TP_EDATA);
+	ck_assert_str_eq(e.msg,
+	    "t.csv:3: column 1 (a): the value holds a NUL byte (byte 2)");
+	free(s.buf);
+	ck_assert_int_eq(write_bytes(&o, head, sizeof(head) - 1, &enc, 1, &s,
+	    &counts, &e), TP_EDATA);
+	ck_assert_str_eq(e.msg,
+	    "t.csv:1: column 1: the name holds a NUL byte (byte 2)");
+	free(s.buf);
+	tp_encoding_free(&enc);
+}
+END_TEST
+
+/* Text that is not UTF-8 never reaches an encoding: not in a name, a
+ * category or a label. */
+START_TEST(test_bad_utf8)
+{
+	tp_ingest_opts o = {.target = "y", .positive = "bad", .min_count = 1};
+	tp_ingest_counts counts;
+	tp_encoding enc;
+	tp_err e = {0};
+	blob s;
+	const char *csv = "a,y\nx,bad\n\xc3\xa9t\xc3\xa9,good\nx\xff,good\n"
+	    "z,g\xe9nial\nx,good\n";
+
+	ck_assert_int_eq(fit_text(&o, csv, &enc, &e), TP_EDATA);
+	ck_assert_str_eq(e.msg,
+	    "t.csv:4: column 1 (a): the value is not UTF-8 (byte 2 is 0xff)");
+	ck_assert_int_eq(fit_text(&o, "a,\xe9t\xe9\n1,2\n", &enc, &e),
+	    TP_EDATA);
+	ck_assert_str_eq(e.msg,
+	    "t.csv:1: column 2: the name is not UTF-8 (byte 1 is 0xe9)");
+	/* Skipped rows leave no trace: the target's third value, seen
+	 * more often than good, is not the negative label. */
+	o.max_rejects = 2;
+	ck_assert_int_eq(fit_text(&o, "a,y\nx,bad\nz,g\xe9nial\nz,g\xe9nial\n"
+	    "x,good\n", &enc, &e), TP_OK);
+	ck_assert_str_eq(enc.labels[0], "good");
+	tp_encoding_free(&enc);
+	ck_assert_int_eq(fit_text(&o, csv, &enc, &e), TP_OK);
+	expect_vocab(&enc.cols[0], "x|\xc3\xa9t\xc3\xa9");
+	ck_assert_str_eq(enc.labels[0], "good");
+	ck_assert_int_eq(write_text(&o, csv, &enc, 1, &s, &counts, &e), TP_OK);
+	ck_assert_uint_eq(counts.rejected, 2);
+	ck_assert_uint_eq(counts.written[0], 3);
+	free(s.buf);
+	tp_encoding_free(&enc);
+}
+END_TEST
+
+/* Numbers near the largest double: statistics without overflow, and a
+ * value that its column's encoding cannot store is a bad value. */
+START_TEST(test_huge_numbers)
+{
+	tp_ingest_opts o = {.target = "y", .min_count = 1};
+	tp_ingest_counts counts;
+	tp_encoding enc, back;
+	tp_err e = {0};
+	tp_batch b;
+	blob s;
+	const char *csv = "a,y\n1,0\n1e155,1\n-1e155,0\n2,1\n";
+	const char *edge = "a,y\n1.7976931348623157e308,0\n"
+	    "-1.7976931348623157e308,1\n1.7976931348623157e308,1\n";
+
+	ck_assert_int_eq(fit_text(&o, csv, &enc, &e), TP_OK);
+	ck_assert(isfinite(enc.cols[0].std));
+	ck_assert_double_eq_tol(enc.cols[0].std, 1e155 * sqrt(0.5),
+	    1e-12 * 1e155);
+	/* 0.75, less what the sum of 1e155 and -1e155 leaves of it. */
+	ck_assert_double_eq_tol(enc.cols[0].mean, 0.75, 1e-12 * 1e155);
+	{
+		cJSON *json = tp_encoding_to_json(&enc);
+		char *printed = cJSON_PrintUnformatted(json);
+		cJSON *again = cJSON_Parse(printed);
+		ck_assert_ptr_nonnull(again);
+		ck_assert_int_eq(tp_encoding_from_json(&back, again, "again",
+		    &e), TP_OK);
+		ck_assert_str_eq(back.fingerprint, enc.fingerprint);
+		tp_encoding_free(&back);
+		cJSON_Delete(again);
+		cJSON_Delete(json);
+		free(printed);
+	}
+	ck_assert_int_eq(write_text(&o, csv, &enc, 1, &s, &counts, &e), TP_OK);
+	read_blob(&s, &enc, &b);
+	ck_assert_uint_eq(b.n, 4);
+	for (size_t i = 0; i < b.n; i++)
+		ck_assert(isfinite(b.num[i]));
+	ck_assert_float_eq_tol(b.num[1], (float)sqrt(2), 1e-6);
+	tp_batch_free(&b);
+	free(s.buf);
+	tp_encoding_free(&enc);
+
+	/* The largest doubles, of both signs. */
+	ck_assert_int_eq(fit_text(&o, edge, &enc, &e), TP_OK);
+	ck_assert(isfinite(enc.cols[0].mean));
+	ck_assert(isfinite(enc.cols[0].std));
+	ck_assert_double_eq_tol(enc.cols[0].std,
+	    1.7976931348623157e308 / 3 * sqrt(8.0), 1e-12 * 1e308);
+	ck_assert_int_eq(write_text(&o, edge, &enc, 1, &s, &counts, &e), TP_OK);
+	free(s.buf);
+	tp_encoding_free(&enc);
+
+	/* Applied to a number far from the fitted ones. */
+	ck_assert_int_eq(fit_text(&o, "a,y\n1,0\n2,1\n3,0\n", &enc, &e), TP_OK);
+	ck_assert_int_eq(write_text(&o, "a,y\n2,0\n1e300,1\n", &enc, 1, &s,
+	    &counts, &e), TP_EDATA);
+	ck_assert_str_eq(e.msg,
+	    "t.csv:3: column 1 (a): \"1e300\" is out of the range the encoding can store (mean 2, std 0.816497)");
+	free(s.buf);
+	o.max_rejects = 1;
+	ck_assert_int_eq(write_text(&o, "a,y\n2,0\n1e300,1\n", &enc, 1, &s,
+	    &counts, &e), TP_OK);
+	ck_assert_uint_eq(counts.rejected, 1);
+	ck_assert_uint_eq(counts.written[0], 1);
+	free(s.buf);
+	tp_encoding_free(&enc);
+}
+END_TEST
+
+/* New data without the target column: read unlabelled, with the encoding
+ * it was fitted with. */
+START_TEST(test_apply_without_target)
+{
+	tp_ingest_opts o = {.target = "y", .positive = "bad", .min_count = 1};
+	tp_ingest_counts counts;
+	tp_encoding enc;
+	tp_err e = {0};
+	tp_batch b;
+	blob s;
+
+	ck_assert_int_eq(fit_text(&o, "c,y,x\na,bad,1\nb,good,3\n", &enc, &e),
+	    TP_OK);
+	ck_assert_int_eq(write_text(&o, "c,x\nb,3\nz,NA\na,1\n", &enc, 1, &s,
+	    &counts, &e), TP_OK);
+	ck_assert_uint_eq(counts.written[0], 3);
+	read_blob(&s, &enc, &b);
+	ck_assert_uint_eq(b.n, 3);
+	for (size_t i = 0; i < b.n; i++) {
+		tp_row r = tp_batch_row(&b, i);
+		ck_assert_int_eq(*r.label, -1);
+		ck_assert_int_eq(*r.id, (int64_t)i + 1);
+	}
+	ck_assert_int_eq(b.cat[0], 2);
+	ck_assert_int_eq(b.cat[1], 0);
+	ck_assert_int_eq(b.cat[2], 1);
+	ck_assert_float_eq(b.num[0], 1.0f);
+	ck_assert(isnan(b.num[1]));
+	ck_assert_float_eq(b.num[2], -1.0f);
+	tp_batch_free(&b);
+	free(s.buf);
+	/* A file with the target and one without, one after the other. */
+	{
+		static const char a[] = "c,y,x\na,bad,1\n", c[] = "c,x\nb,3\n";
+		tp_input in[2] = {
+			{.name = "a.csv", .f = text_file(a, strlen(a))},
+			{.name = "c.csv", .f = text_file(c, strlen(c))},
+		};
+		tp_stream_writer *w;
+		FILE *f;
+		s.buf = NULL;
+		f = open_memstream(&s.buf, &s.len);
+		ck_assert_ptr_nonnull(f);
+		ck_assert_int_eq(tp_stream_writer_open(&w, f, "out", &enc, &e),
+		    TP_OK);
+		ck_assert_int_eq(tp_ingest_write(&o, in, 2, &enc, &w, &counts,
+		    &e), TP_OK);
+		ck_assert_int_eq(tp_stream_writer_close(w, NULL, &e), TP_OK);
+		ck_assert_int_eq(fclose(f), 0);
+		read_blob(&s, &enc, &b);
+		ck_assert_uint_eq(b.n, 2);
+		ck_assert_int_eq(b.label[0], 1);
+		ck_assert_int_eq(b.label[1], -1);
+		tp_batch_free(&b);
+		free(s.buf);
+		fclose(in[0].f);
+		fclose(in[1].f);
+	}
+	/* Another column missing is still a header that does not match. */
+	ck_assert_int_eq(write_text(&o, "y,x\nbad,3\n", &enc, 1, &s, &counts,
+	    &e), TP_EDATA);
+	ck_assert_str_eq(e.msg,
+	    "t.csv:1: column 1 is \"y\", the encoding expects \"c\"");
+	free(s.buf);
+	tp_encoding_free(&enc);
+}
+END_TEST
+
+/* The header's names are checked for repeats in one pass over them: a
+ * header of 200,000 columns is fitted within Check's default timeout
+ * (comparing every pair took minutes). */
+START_TEST(test_many_columns)
+{
+	enum { NCOLS = 200000 };
+	tp_ingest_opts o = {.min_count = 1};
+	tp_encoding enc;
+	tp_err e = {0};
+	text t;
+
+	text_open(&t);
+	for (int i = 0; i < NCOLS; i++)
+		fprintf(t.f, "%sc%d", i ? "," : "", i);
+	fputs("\n", t.f);
+	for (int i = 0; i < NCOLS; i++)
+		fprintf(t.f, "%s%d", i ? "," : "", i % 7);
+	fputs("\n", t.f);
+	text_close(&t);
+	ck_assert_int_eq(fit_text(&o, t.buf, &enc, &e), TP_OK);
+	ck_assert_int_eq(enc.ncols, NCOLS);
+	ck_assert_int_eq(enc.nnum, NCOLS);
+	tp_encoding_free(&enc);
+	free(t.buf);
+
+	text_open(&t);
+	for (int i = 0; i < NCOLS; i++)
+		fprintf(t.f, "c%d,", i);
+	fputs("c5\n", t.f);
+	text_close(&t);
+	ck_assert_int_eq(fit_text(&o, t.buf, &enc, &e), TP_EDATA);
+	ck_assert_str_eq(e.msg,
+	    "t.csv:1: column 200001: \"c5\" is also column 6");
+	free(t.buf);
+}
+END_TEST
+
 START_TEST(test_lending_club)
 {
 	round_trip("lending_club.csv", "Class", "sub_grade", "int_rate", 0);
@@ -919,6 +1279,15 @@ ingest_suite(void)
 	tcase_add_test(tc, test_kind_options);
 	tcase_add_test(tc, test_vocabulary);
 	tcase_add_test(tc, test_numeric_threshold);
+	tcase_add_test(tc, test_fit_errors_placed);
+	tcase_add_test(tc, test_no_rows);
+	tcase_add_test(tc, test_huge_numbers);
+	tcase_add_test(tc, test_apply_without_target);
+	suite_add_tcase(s, tc);
+
+	/* Check's default timeout. */
+	tc = tcase_create("wide");
+	tcase_add_test(tc, test_many_columns);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("split");
@@ -934,6 +1303,8 @@ ingest_suite(void)
 	tcase_add_test(tc, test_bad_rows_fail);
 	tcase_add_test(tc, test_bad_rows_skipped);
 	tcase_add_test(tc, test_reject_last_line);
+	tcase_add_test(tc, test_nul_byte);
+	tcase_add_test(tc, test_bad_utf8);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("real data");
