@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/text.h"
 #include "data/csv.h"
 
 enum { CHUNK = 1 << 20 };
@@ -297,63 +298,19 @@ tp_field_missing(const tp_field *f)
 	    (f->len == 0 || (f->len == 2 && f->s[0] == 'N' && f->s[1] == 'A'));
 }
 
-/* The length of the UTF-8 sequence at s (of n bytes), or 0 if none starts
- * there. The second byte's range rules out overlong forms, surrogates and
- * code points above U+10FFFF (RFC 3629, section 4). */
-static size_t
-utf8_sequence(const unsigned char *s, size_t n)
-{
-	unsigned char lo = 0x80, hi = 0xBF;
-	size_t len;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xC2 && s[0] <= 0xDF)
-		len = 2;
-	else if (s[0] >= 0xE0 && s[0] <= 0xEF) {
-		len = 3;
-		if (s[0] == 0xE0)
-			lo = 0xA0;
-		else if (s[0] == 0xED)
-			hi = 0x9F;
-	} else if (s[0] >= 0xF0 && s[0] <= 0xF4) {
-		len = 4;
-		if (s[0] == 0xF0)
-			lo = 0x90;
-		else if (s[0] == 0xF4)
-			hi = 0x8F;
-	} else
-		return 0;
-	if (n < len || s[1] < lo || s[1] > hi)
-		return 0;
-	for (size_t i = 2; i < len; i++)
-		if (s[i] < 0x80 || s[i] > 0xBF)
-			return 0;
-	return len;
-}
-
 int
 tp_field_check_text(const tp_field *f, const char *what, tp_err *e)
 {
-	const unsigned char *s = (const unsigned char *)f->s;
-	size_t i = 0;
+	size_t i = tp_text_end(f->s, f->len);
+	unsigned char c = i < f->len ? (unsigned char)f->s[i] : 0;
 
-	while (i < f->len) {
-		size_t n;
-		if (s[i] >= 0x01 && s[i] <= 0x7F) {
-			i++; /* ASCII, the common case */
-			continue;
-		}
-		if (s[i] == 0)
-			return tp_err_set(e, TP_EDATA,
-			    "%s holds a NUL byte (byte %zu)", what, i + 1);
-		if ((n = utf8_sequence(s + i, f->len - i)) == 0)
-			return tp_err_set(e, TP_EDATA,
-			    "%s is not UTF-8 (byte %zu is 0x%02x)", what, i + 1,
-			    s[i]);
-		i += n;
-	}
-	return TP_OK;
+	if (i == f->len)
+		return TP_OK;
+	if (c == 0)
+		return tp_err_set(e, TP_EDATA, "%s holds a NUL byte (byte %zu)",
+		    what, i + 1);
+	return tp_err_set(e, TP_EDATA, "%s is not UTF-8 (byte %zu is 0x%02x)",
+	    what, i + 1, c);
 }
 
 void

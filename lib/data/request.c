@@ -8,6 +8,7 @@
 #include <cjson/cJSON.h>
 
 #include "base/number.h"
+#include "base/text.h"
 #include "data/request.h"
 
 /* The text of a JSON number as a CSV field would hold it: the shortest
@@ -36,34 +37,6 @@ json_type(const cJSON *v)
 	if (cJSON_IsObject(v))
 		return "an object";
 	return "no JSON value";
-}
-
-/* The offset of the first byte of s[0..n) that is not in a well-formed
- * UTF-8 sequence (RFC 3629: no overlong forms, no surrogates, nothing past
- * U+10FFFF), or n. The database takes nothing else as text. */
-static size_t
-utf8_end(const unsigned char *s, size_t n)
-{
-	size_t i = 0;
-
-	while (i < n) {
-		unsigned c = s[i];
-		size_t k = c < 0x80 ? 0 : c >= 0xc2 && c <= 0xdf ? 1 :
-		    c >= 0xe0 && c <= 0xef ? 2 : c >= 0xf0 && c <= 0xf4 ? 3 : 4;
-		/* The second byte's range, which rules out what the first
-		 * alone cannot. */
-		unsigned lo = c == 0xe0 ? 0xa0 : c == 0xf0 ? 0x90 : 0x80;
-		unsigned hi = c == 0xed ? 0x9f : c == 0xf4 ? 0x8f : 0xbf;
-
-		if (c == 0 || k == 4 || n - i <= k)
-			return i;
-		for (size_t j = 1; j <= k; j++)
-			if (s[i + j] < (j == 1 ? lo : 0x80) ||
-			    s[i + j] > (j == 1 ? hi : 0xbf))
-				return i;
-		i += k + 1;
-	}
-	return n;
 }
 
 /*
@@ -298,10 +271,11 @@ request_value(const tp_column *c, const cJSON *v, tp_row row, tp_err *e)
 			    "column \"%s\": expected a number, found %s", c->name,
 			    json_type(v));
 		}
-		if (!isfinite(x))
-			return tp_err_set(e, TP_EDATA,
-			    "column \"%s\": the number is out of range", c->name);
-		row.num[c->slot] = (float)((x - c->mean) / c->std);
+		if (!isfinite(x) ||
+		    tp_encoding_standardise(c, x, &row.num[c->slot]) < 0)
+			return tp_err_set(e, TP_EDATA, "column \"%s\": %g is out of "
+			    "the range the encoding can store (mean %g, std %g)",
+			    c->name, x, c->mean, c->std);
 		return TP_OK;
 	case TP_KIND_CATEGORICAL:
 		if (cJSON_IsString(v)) {
@@ -336,7 +310,7 @@ tp_request_parse_id(const tp_encoding *enc, const char *line, size_t len,
 		*features = NULL;
 	*id = NULL;
 	/* JSON is UTF-8 with no NUL, and the log's text must be. */
-	if ((bad = utf8_end((const unsigned char *)line, len)) < len)
+	if ((bad = tp_text_end(line, len)) < len)
 		return line[bad] == '\0' ?
 		    tp_err_set(e, TP_EDATA, "not JSON: byte %zu: a NUL byte",
 		    bad + 1) :

@@ -82,7 +82,12 @@ run_status "a query failing on its data exits 65" 65 tabpipe-ingest -q -o "$T/x.
 	--query "SELECT 1 / (n - 5) AS x FROM $table"
 err_has "with PostgreSQL's message" "query: division by zero"
 yes_that "and the run is recorded as failed" test "$(q "SELECT error FROM runs ORDER BY id DESC LIMIT 1")" = "query: division by zero"
-run_status "a query of no rows writes an empty stream" 0 tabpipe-ingest -q -o "$T/empty.tps" \
+run_status "a query of no rows cannot be fitted" 65 tabpipe-ingest -q -o "$T/empty.tps" \
+	--query "SELECT \"Status\", \"Age\" FROM $table WHERE false"
+err_has "it says so" "query: no data rows to fit an encoding on"
+tabpipe-ingest -q --fit "$T/sa.json" -o "$T/x.tps" --query "SELECT \"Status\", \"Age\" FROM $table"
+run_status "a query of no rows, with an encoding, writes an empty stream" 0 \
+	tabpipe-ingest -q --encoding "$T/sa.json" -o "$T/empty.tps" \
 	--query "SELECT \"Status\", \"Age\" FROM $table WHERE false"
 yes_that "that reads back" test "$(tabpipe-cat "$T/empty.tps")" = "Status,Age"
 run_status "an unreachable database exits 69" 69 tabpipe-ingest --db "host=$T/nowhere connect_timeout=2" \
