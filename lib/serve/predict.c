@@ -47,12 +47,21 @@ void
 tp_predict_write(FILE *f, enum tp_predict_format fmt, int64_t id,
     float prob, int label, int version)
 {
-	if (fmt == TP_PREDICT_CSV) {
-		fprintf(f, "%lld,%.9g,%d\n", (long long)id, (double)prob, label);
-		return;
-	}
-	fprintf(f, "{\"id\":%lld,\"probability\":%.9g,\"label\":%d",
-	    (long long)id, (double)prob, label);
+	char text[24];
+
+	snprintf(text, sizeof(text), "%lld", (long long)id);
+	if (fmt == TP_PREDICT_CSV)
+		fprintf(f, "%s,%.9g,%d\n", text, (double)prob, label);
+	else
+		tp_predict_write_line(f, text, prob, label, version);
+}
+
+void
+tp_predict_write_line(FILE *f, const char *id, float prob, int label,
+    int version)
+{
+	fprintf(f, "{\"id\":%s,\"probability\":%.9g,\"label\":%d", id,
+	    (double)prob, label);
 	if (version > 0)
 		fprintf(f, ",\"version\":%d", version);
 	fputs("}\n", f);

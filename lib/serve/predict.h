@@ -57,6 +57,10 @@ void tp_predict_write_header(FILE *f, enum tp_predict_format fmt);
 /* One prediction; version (JSON lines only) is left out when 0. */
 void tp_predict_write(FILE *f, enum tp_predict_format fmt, int64_t id,
     float prob, int label, int version);
+/* The same as a JSON line whose id is JSON text: a number, or a string as
+ * a request wrote it, quotes included. */
+void tp_predict_write_line(FILE *f, const char *id, float prob, int label,
+    int version);
 /* {"error":"msg"} and a newline, msg escaped as JSON needs. */
 void tp_predict_write_error(FILE *f, const char *msg);
 

@@ -164,23 +164,6 @@ log_failed(server *s, const tp_err *le)
 	note(s, 1, "%s", le->msg);
 }
 
-/* The answer to a request, as tp_predict_write's JSON lines have it, but
- * for an id given as a string, which is given back as written. */
-static void
-write_answer(FILE *f, const char *id, int64_t n, float prob, int label,
-    int version)
-{
-	if (id == NULL) {
-		tp_predict_write(f, TP_PREDICT_JSONL, n, prob, label, version);
-		return;
-	}
-	fprintf(f, "{\"id\":%s,\"probability\":%.9g,\"label\":%d", id,
-	    (double)prob, label);
-	if (version > 0)
-		fprintf(f, ",\"version\":%d", version);
-	fputs("}\n", f);
-}
-
 static int
 answer(server *s, const char *line, size_t len, tp_err *e)
 {
@@ -208,8 +191,10 @@ answer(server *s, const char *line, size_t len, tp_err *e)
 			return rc;
 		}
 		int label = tp_predictor_label(s->p, prob);
-		write_answer(o->out, id, *row.id, prob, label,
-		    s->p->vm.version.version);
+		char number[24];
+		snprintf(number, sizeof(number), "%lld", (long long)*row.id);
+		tp_predict_write_line(o->out, id != NULL ? id : number, prob,
+		    label, s->p->vm.version.version);
 		/* The answer matters more than its record: a log that cannot
 		 * be sent is said and the serving goes on. */
 		if (o->log != NULL && tp_predlog_add(o->log, s->p->vm.meta.sha256,
