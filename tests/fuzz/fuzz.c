@@ -40,35 +40,6 @@ fuzz_fail(const char *fmt, ...)
 	abort();
 }
 
-int
-fuzz_utf8(const void *p, size_t len)
-{
-	const unsigned char *s = p;
-	size_t i = 0;
-
-	while (i < len) {
-		unsigned c = s[i];
-		size_t n = c < 0x80 ? 0 : c >= 0xc2 && c <= 0xdf ? 1 :
-		    c >= 0xe0 && c <= 0xef ? 2 : c >= 0xf0 && c <= 0xf4 ? 3 : 9;
-		if (n == 9 || len - i <= n)
-			return n == 0;
-		unsigned lo = 0x80, hi = 0xbf;
-		if (c == 0xe0)
-			lo = 0xa0;
-		else if (c == 0xed)
-			hi = 0x9f;
-		else if (c == 0xf0)
-			lo = 0x90;
-		else if (c == 0xf4)
-			hi = 0x8f;
-		for (size_t k = 1; k <= n; k++, lo = 0x80, hi = 0xbf)
-			if (s[i + k] < lo || s[i + k] > hi)
-				return 0;
-		i += n + 1;
-	}
-	return 1;
-}
-
 char *
 fuzz_encoding_again(const tp_encoding *enc, const char *what)
 {

@@ -41,10 +41,6 @@ FILE *fuzz_memout(char **buf, size_t *len);
 void fuzz_fail(const char *fmt, ...)
 	__attribute__((noreturn, format(printf, 1, 2)));
 
-/* Whether the len bytes at p are UTF-8 as RFC 3629 defines it: no
- * overlong forms, no surrogates, nothing above U+10FFFF. */
-int fuzz_utf8(const void *p, size_t len);
-
 /* Writes enc as JSON (compact, as a stream's header holds it) and reads
  * it back as a reader does; aborts unless it reads back as the same
  * encoding, naming it what. The JSON text, to free. */

@@ -4,8 +4,8 @@
  * tp_encoding_from_json (lib/data/encoding.h). An encoding it accepts
  * must be usable as the tools use one:
  *   - written as JSON again, it reads back with the same fingerprint;
- *   - when its names and categories are UTF-8 (what CSV input may hold),
- *     a CSV header of its own columns passes its check;
+ *   - when its names and categories are text that ingest takes (UTF-8
+ *     without NUL), a CSV header of its own columns passes its check;
  *   - a row of its first categories and its means encodes, and writes
  *     back as CSV as tabpipe-cat writes it.
  * A change of bytes almost always breaks the fingerprint, which the reader
@@ -58,22 +58,31 @@ record(const tp_encoding *enc, int names, char (*num)[32])
 	return f;
 }
 
-/* Whether the names, categories and labels of enc are text that a CSV
- * file can hold for ingest: UTF-8 (JSON's strings hold no NUL). */
+/* Whether s is text that ingest takes: UTF-8 without NUL bytes. */
+static int
+text(const char *s, size_t len)
+{
+	tp_field f = {.s = s, .len = len};
+
+	return tp_field_check_text(&f, "text", NULL) == TP_OK;
+}
+
+/* Whether the names, categories and labels of enc are all text that
+ * ingest takes. */
 static int
 csv_text(const tp_encoding *enc)
 {
 	for (int i = 0; i < enc->ncols; i++) {
 		const tp_column *c = &enc->cols[i];
-		if (!fuzz_utf8(c->name, strlen(c->name)))
+		if (!text(c->name, strlen(c->name)))
 			return 0;
 		for (size_t k = 0; k < c->vocab.n; k++)
-			if (!fuzz_utf8(c->vocab.keys[k], c->vocab.lens[k]))
+			if (!text(c->vocab.keys[k], c->vocab.lens[k]))
 				return 0;
 	}
 	for (int i = 0; i < 2; i++)
 		if (enc->labels[i] != NULL &&
-		    !fuzz_utf8(enc->labels[i], strlen(enc->labels[i])))
+		    !text(enc->labels[i], strlen(enc->labels[i])))
 			return 0;
 	return 1;
 }
