@@ -18,6 +18,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "base/text.h"
 #include "data/csv.h"
 #include "data/encoding.h"
 #include "data/stream.h"
@@ -58,13 +59,11 @@ record(const tp_encoding *enc, int names, char (*num)[32])
 	return f;
 }
 
-/* Whether s is text that ingest takes: UTF-8 without NUL bytes. */
+/* Whether s is text that ingest takes (lib/base/text.h). */
 static int
 text(const char *s, size_t len)
 {
-	tp_field f = {.s = s, .len = len};
-
-	return tp_field_check_text(&f, "text", NULL) == TP_OK;
+	return tp_text_end(s, len) == len;
 }
 
 /* Whether the names, categories and labels of enc are all text that
