@@ -555,18 +555,23 @@ trim_fraction(char *buf, char *end)
 	memmove(p, end, strlen(end) + 1);
 }
 
-/* Writes z * std + mean to the decimal place that a float32 z can vouch
- * for, so that 82.2 comes back as 82.2 and not as 82.2000007; a number of
- * 1e17 or more with its significant digits and an exponent, 1.1e+70; an
- * infinite one (from a stream that no tabpipe tool wrote) as inf or -inf,
- * which no tool reads as a number. */
+/* Writes z * std + mean of column c to the decimal place that a float32 z
+ * and the double mean can vouch for, so that 82.2 comes back as 82.2 and
+ * not as 82.2000007; a number of 1e17 or more with its significant digits
+ * and an exponent, 1.1e+70; an infinite one (from a stream that no tabpipe
+ * tool wrote) as inf or -inf, which no tool reads as a number. What
+ * tabpipe-cat writes ingests again to the same z: where those digits would
+ * not (near float32's limits, or in a column whose mean is far beyond its
+ * spread), all 17 of the double's are written. */
 static void
-put_number(FILE *f, float z, double mean, double std)
+put_number(FILE *f, const tp_column *c, float z)
 {
-	double x = decoded(z, mean, std);
+	double x = decoded(z, c->mean, c->std), back;
 	/* Scaled first, so that it overflows only when x does. */
-	double err = fabs((double)z) * (std * 0x1p-24) + fabs(mean) * 0x1p-24;
+	double err = fabs((double)z) * (c->std * 0x1p-24) +
+	    fabs(c->mean) * 0x1p-53;
 	char buf[64];
+	float again;
 	int places;
 
 	if (!isfinite(x)) {
@@ -579,8 +584,9 @@ put_number(FILE *f, float z, double mean, double std)
 		x = round(x / q) * q;
 	}
 	if (fabs(x) >= 1e17) {
-		/* Its digits from the first to the last that counts. */
-		int digits = (int)floor(log10(fabs(x))) + 1 + places;
+		/* Its digits from the first to the last that counts, of the
+		 * 17 that a double holds. */
+		int digits = (int)fmin(floor(log10(fabs(x))) + 1 + places, 17);
 		snprintf(buf, sizeof(buf), "%.*e", digits > 1 ? digits - 1 : 0,
 		    x);
 		trim_fraction(buf, strchr(buf, 'e'));
@@ -588,6 +594,9 @@ put_number(FILE *f, float z, double mean, double std)
 		snprintf(buf, sizeof(buf), "%.*f", places > 0 ? places : 0, x);
 		trim_fraction(buf, buf + strlen(buf));
 	}
+	if (tp_parse_double(buf, strlen(buf), &back) < 0 ||
+	    tp_encoding_standardise(c, back, &again) < 0 || again != z)
+		snprintf(buf, sizeof(buf), "%.17g", decoded(z, c->mean, c->std));
 	if (strcmp(buf, "-0") == 0)
 		strcpy(buf, "0");
 	fputs(buf, f);
@@ -611,7 +620,7 @@ tp_encoding_write_row(const tp_encoding *enc, FILE *f, tp_row row)
 			if (isnan(z))
 				fputs("NA", f);
 			else
-				put_number(f, z, c->mean, c->std);
+				put_number(f, c, z);
 			break;
 		}
 		case TP_KIND_CATEGORICAL: {

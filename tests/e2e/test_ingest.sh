@@ -152,6 +152,13 @@ run_status "its stream is written back as CSV" 0 tabpipe-cat "$T/big.tps"
 cp "$T/out" "$T/big-back.csv"
 tabpipe-ingest -q --encoding "$T/big.json" -o "$T/big-again.tps" "$T/big-back.csv"
 same "which ingests again to the same stream" "$T/big.tps" "$T/big-again.tps"
+# A constant column of huge values: its mean is far beyond its spread.
+printf 'c,y\n8802222222222222222222222222222222222222222222200,0\n8802222222222222222222222222222222222222222222200,1\n' >"$T/flat.csv"
+tabpipe-ingest -q --target y --fit "$T/flat.json" -o "$T/flat.tps" "$T/flat.csv"
+tabpipe-cat "$T/flat.tps" >"$T/flat-back.csv"
+run_status "a constant huge column written back ingests again" 0 \
+	tabpipe-ingest -q --encoding "$T/flat.json" -o "$T/flat-again.tps" "$T/flat-back.csv"
+same "to the same stream" "$T/flat.tps" "$T/flat-again.tps"
 printf 'a,y\n1,0\n2,1\n3,0\n' >"$T/small.csv"
 tabpipe-ingest -q --target y --fit "$T/small.json" -o "$T/x.tps" "$T/small.csv"
 printf 'a,y\n2,0\n1e300,1\n' >"$T/far.csv"

@@ -822,19 +822,24 @@ START_TEST(test_write_extremes)
 		{INFINITY, 40, 10, "inf"},
 		{-INFINITY, 40, 10, "-inf"},
 		{FLT_MAX, 0, 1e300, "inf"},
-		{-FLT_MAX, 40, 10, "-3.402823e+39"},
+		/* Its 7 digits would read back as another float: all 17. */
+		{-FLT_MAX, 40, 10, "-3.4028234663852886e+39"},
 		{1, 1e70, 1e69, "1.1e+70"},
 		{0.5f, -1e300, 1e300, "-5e+299"},
 		{1, 1e16, 1e15, "11000000000000000"},
 		{0, 0, 1, "0"},
 		{-0.0f, 0, 1, "0"},
 		{1e-30f, 0, 1e-300, "0"},
+		/* A constant column of huge values: the float32 digits do not
+		 * read back to z = 0, the double's do. */
+		{0, 8.8022222222222217e48, 1, "8.8022222222222217e+48"},
 	};
 	tp_encoding enc;
 	tp_err e = {0};
 	rowbuf b;
 
 	make_encoding(&enc, 1);
+	double mean = enc.cols[5].mean, std = enc.cols[5].std;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		tp_field in[] = {fld("1"), fld("40"), fld("paris"), fld("good"),
 		    fld(""), fld("1")};
@@ -842,6 +847,8 @@ START_TEST(test_write_extremes)
 		size_t len = 0;
 		FILE *f = open_memstream(&text, &len);
 		ck_assert_ptr_nonnull(f);
+		enc.cols[5].mean = mean;
+		enc.cols[5].std = std;
 		ck_assert_int_eq(tp_encoding_encode(&enc, in, 1, row_of(&b),
 		    NULL, &e), TP_OK);
 		enc.cols[5].mean = cases[i].mean;
