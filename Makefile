@@ -139,10 +139,14 @@ check: all $(UNIT_RUNNER)
 	sh tests/man.sh $(MAN1) $(MAN5) $(MAN7)
 	sh tests/usage.sh $(BUILD)/bin
 	sh tests/suites.sh
-	sh tests/shellcheck.sh $(SCRIPTS) $(wildcard tests/*.sh bench/*.sh)
+	sh tests/shellcheck.sh $(SCRIPTS) \
+		$(wildcard tests/*.sh tests/fuzz/*.sh bench/*.sh)
 
+# clang where there is one: its UBSan also checks pointer arithmetic (an
+# offset applied to a null pointer), which gcc's does not.
+ASAN_CC = $(if $(shell command -v clang 2>/dev/null),clang,$(CC))
 check-asan:
-	$(MAKE) BUILD=build-asan SAN=1 check
+	$(MAKE) BUILD=build-asan SAN=1 CC=$(ASAN_CC) check
 
 # Memcheck sees reads of uninitialised memory, which the sanitizers do not.
 check-valgrind: all $(UNIT_RUNNER)

@@ -10,7 +10,7 @@ START_TEST(well_formed)
 	static const char *const good[] = {
 		"", "plain ascii", "caf\xc3\xa9", "\xe2\x82\xac 5",
 		"\xf0\x9f\x92\xb0", "\xed\x9f\xbf", "\xee\x80\x80",
-		"\xf4\x8f\xbf\xbf", "\xef\xbb\xbf" "bom",
+		"\xf4\x8f\xbf\xbf", ("\xef\xbb\xbf" "bom"),
 	};
 
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
