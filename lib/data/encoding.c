@@ -6,6 +6,7 @@
 #include "base/fileio.h"
 #include "base/number.h"
 #include "base/sha256.h"
+#include "base/text.h"
 #include "data/encoding.h"
 
 static const char *const kind_names[] = {
@@ -142,6 +143,15 @@ bad(tp_err *e, const char *where, const char *what)
 	return tp_err_set(e, TP_EDATA, "%s: encoding: %s", where, what);
 }
 
+/* Whether s is text that ingest would have taken (base/text.h). */
+static int
+is_text(const char *s)
+{
+	size_t len = strlen(s);
+
+	return tp_text_end(s, len) == len;
+}
+
 int
 tp_encoding_from_json(tp_encoding *enc, const cJSON *json, const char *where,
     tp_err *e)
@@ -182,6 +192,11 @@ tp_encoding_from_json(tp_encoding *enc, const cJSON *json, const char *where,
 			    where, n);
 			goto fail;
 		}
+		if (!is_text(name->valuestring)) {
+			tp_err_set(e, TP_EDATA, "%s: encoding: column %d: its name is not UTF-8 text",
+			    where, n);
+			goto fail;
+		}
 		if ((c->name = strdup(name->valuestring)) == NULL) {
 			rc = tp_err_nomem(e, "an encoding");
 			goto fail;
@@ -209,8 +224,8 @@ tp_encoding_from_json(tp_encoding *enc, const cJSON *json, const char *where,
 				goto fail;
 			}
 			cJSON_ArrayForEach(s, v) {
-				if (!cJSON_IsString(s)) {
-					tp_err_set(e, TP_EDATA, "%s: encoding: column %s: vocabulary entries must be strings",
+				if (!cJSON_IsString(s) || !is_text(s->valuestring)) {
+					tp_err_set(e, TP_EDATA, "%s: encoding: column %s: vocabulary entries must be strings of UTF-8 text",
 					    where, c->name);
 					goto fail;
 				}

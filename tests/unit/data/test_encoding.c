@@ -326,7 +326,16 @@ START_TEST(test_bad_json)
 	expect_bad_json("{\"format\":\"tabpipe-encoding\",\"version\":1,"
 	    "\"labels\":[],\"columns\":[{\"name\":\"c\",\"kind\":\"categorical\","
 	    "\"vocabulary\":[\"a\",1]}],\"fingerprint\":\"\"}",
-	    "x.json: encoding: column c: vocabulary entries must be strings");
+	    "x.json: encoding: column c: vocabulary entries must be strings of UTF-8 text");
+	/* What ingest refuses, an encoding refuses too. */
+	expect_bad_json("{\"format\":\"tabpipe-encoding\",\"version\":1,"
+	    "\"labels\":[],\"columns\":[{\"name\":\"c\",\"kind\":\"categorical\","
+	    "\"vocabulary\":[\"a\",\"caf\xe9\"]}],\"fingerprint\":\"\"}",
+	    "x.json: encoding: column c: vocabulary entries must be strings of UTF-8 text");
+	expect_bad_json("{\"format\":\"tabpipe-encoding\",\"version\":1,"
+	    "\"labels\":[],\"columns\":[{\"name\":\"\xff\",\"kind\":\"numeric\","
+	    "\"mean\":0,\"std\":1}],\"fingerprint\":\"\"}",
+	    "x.json: encoding: column 1: its name is not UTF-8 text");
 }
 END_TEST
 
