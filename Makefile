@@ -12,7 +12,7 @@ DESTDIR =
 
 CC = cc
 PKG_CONFIG = pkg-config
-PKGS = libcjson zlib openblas libpq
+PKGS = libcjson zlib openblas libpq libmicrohttpd
 BUILD = build
 
 OPT = -O3
@@ -196,6 +196,8 @@ bench: all
 	sh bench/ingest.sh
 bench-serve: all
 	sh bench/serve.sh
+bench-http: all
+	BUILD=$(BUILD) sh bench/http.sh
 bench-train: all
 	BUILD=$(BUILD) BASE=$(BASE) sh bench/train.sh
 bench-quality: all
@@ -208,7 +210,7 @@ clean:
 
 .PHONY: FORCE all check check-asan check-valgrind fuzz fuzz-build fuzz-bins \
 	$(FUZZ_TARGETS:%=fuzz-run-%) install demo train monitor registry db-start \
-	db-stop bench bench-serve bench-train bench-quality bench-layers clean
+	db-stop bench bench-serve bench-http bench-train bench-quality bench-layers clean
 .SECONDARY:
 
 # The golden test's reference: weights and inputs from C, outputs and

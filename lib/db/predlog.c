@@ -85,38 +85,19 @@ reserve(tp_predlog *l, size_t more, tp_err *e)
 	return TP_OK;
 }
 
-int
-tp_predlog_add(tp_predlog *l, const char *model_sha256, int64_t id,
-    float prob, int label, const char *features, tp_err *e)
+/* Appends s to the buffer as a field of COPY's text format, in which a
+ * backslash starts an escape and tabs and line ends delimit; NULL is \N.
+ * Room for twice s's bytes has been made. */
+static void
+put_text(tp_predlog *l, const char *s)
 {
-	char head[256], when[48];
-	int n = snprintf(head, sizeof(head), "%lld\t%s\t%lld\t%.9g\t%d\t",
-	    (long long)l->run, model_sha256, (long long)id, (double)prob, label);
-	size_t flen = features != NULL ? strlen(features) : 0, wlen;
-	struct timespec ts;
-	struct tm tm;
-	int rc;
-
-	/* The time it was made, which a batch sent late from the spool
-	 * keeps: UTC, to the microsecond. */
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	wlen = strftime(when, sizeof(when), "\t%Y-%m-%d %H:%M:%S", &tm);
-	wlen += (size_t)snprintf(when + wlen, sizeof(when) - wlen, ".%06ld+00",
-	    ts.tv_nsec / 1000);
-	/* Escaping can at most double the features' bytes. */
-	if ((rc = reserve(l, (size_t)n + 2 * flen + wlen + 3, e)) != TP_OK)
-		return rc;
-	memcpy(l->buf + l->len, head, (size_t)n);
-	l->len += (size_t)n;
-	if (features == NULL) {
+	if (s == NULL) {
 		memcpy(l->buf + l->len, "\\N", 2);
 		l->len += 2;
+		return;
 	}
-	for (size_t i = 0; i < flen; i++) {
-		/* COPY's text format: a backslash starts an escape, and tab and
-		 * line ends delimit. */
-		char c = features[i], *p = l->buf + l->len;
+	for (; *s != '\0'; s++) {
+		char c = *s, *p = l->buf + l->len;
 		const char *esc = c == '\\' ? "\\\\" : c == '\t' ? "\\t" :
 		    c == '\n' ? "\\n" : c == '\r' ? "\\r" : NULL;
 		if (esc != NULL) {
@@ -127,9 +108,46 @@ tp_predlog_add(tp_predlog *l, const char *model_sha256, int64_t id,
 			l->len++;
 		}
 	}
-	memcpy(l->buf + l->len, when, wlen);
-	l->len += wlen;
-	l->buf[l->len++] = '\n';
+}
+
+int
+tp_predlog_add(tp_predlog *l, const tp_prediction *p, tp_err *e)
+{
+	char head[256], tail[64], item[16], version[16], latency[32];
+	int n = snprintf(head, sizeof(head), "%lld\t%s\t%lld\t%.9g\t%d\t",
+	    (long long)l->run, p->model_sha256, (long long)p->id,
+	    (double)p->prob, p->label);
+	size_t flen = p->features != NULL ? strlen(p->features) : 0;
+	size_t rlen = p->request_id != NULL ? strlen(p->request_id) : 0, tlen;
+	struct timespec ts;
+	struct tm tm;
+	int rc;
+
+	/* The time it was made, which a batch sent late from the spool
+	 * keeps: UTC, to the microsecond. */
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	tlen = strftime(tail, sizeof(tail), "\t%Y-%m-%d %H:%M:%S", &tm);
+	tlen += (size_t)snprintf(tail + tlen, sizeof(tail) - tlen,
+	    ".%06ld+00\t", ts.tv_nsec / 1000);
+	/* Escaping can at most double the features' and the id's bytes. */
+	if ((rc = reserve(l, (size_t)n + 2 * flen + tlen + 2 * rlen + 96,
+	    e)) != TP_OK)
+		return rc;
+	memcpy(l->buf + l->len, head, (size_t)n);
+	l->len += (size_t)n;
+	put_text(l, p->features);
+	memcpy(l->buf + l->len, tail, tlen);
+	l->len += tlen;
+	put_text(l, p->request_id);
+	/* The numbers of the request's columns, \N where they do not apply. */
+	snprintf(item, sizeof(item), "%d", p->request_item);
+	snprintf(version, sizeof(version), "%d", p->model_version);
+	snprintf(latency, sizeof(latency), "%.6g", p->latency);
+	l->len += (size_t)snprintf(l->buf + l->len, l->cap - l->len,
+	    "\t%s\t%s\t%s\n", p->request_id != NULL ? item : "\\N",
+	    p->model_version > 0 ? version : "\\N",
+	    p->latency >= 0 ? latency : "\\N");
 	if (l->rows++ == 0)
 		l->since = tp_clock();
 	if (tp_predlog_due(l, tp_clock()))
@@ -193,6 +211,24 @@ statement(tp_predlog *l, const char *sql, int n, const char *const *params,
 	return rc;
 }
 
+/* The COPY of rows in text: a spool written before version 3 of the
+ * schema holds rows of 7 columns, without the request's. */
+static const char *
+copy_statement(const char *text, size_t len)
+{
+	const char *nl = memchr(text, '\n', len);
+	size_t tabs = 0;
+
+	for (const char *c = text; c < (nl != NULL ? nl : text + len); c++)
+		tabs += *c == '\t';
+	if (tabs == 6)
+		return "COPY predictions (run_id, model_sha256, row_id, "
+		    "probability, label, features, predicted_at) FROM STDIN";
+	return "COPY predictions (run_id, model_sha256, row_id, probability, "
+	    "label, features, predicted_at, request_id, request_item, "
+	    "model_version, latency_seconds) FROM STDIN";
+}
+
 /* The rows, text[0..len), into the predictions table with COPY. */
 static int
 copy(tp_predlog *l, const char *text, size_t len, size_t rows, tp_err *e)
@@ -202,8 +238,7 @@ copy(tp_predlog *l, const char *text, size_t len, size_t rows, tp_err *e)
 	PGresult *r;
 	int rc = TP_OK;
 
-	r = PQexec(conn, "COPY predictions (run_id, model_sha256, row_id, "
-	    "probability, label, features, predicted_at) FROM STDIN");
+	r = PQexec(conn, copy_statement(text, len));
 	if (PQresultStatus(r) != PGRES_COPY_IN) {
 		rc = copy_error(l, r, rows, e);
 		PQclear(r);

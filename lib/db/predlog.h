@@ -80,10 +80,21 @@ void tp_predlog_init(tp_predlog *l, tp_db *db, int64_t run);
 int tp_predlog_spool(tp_predlog *l, const char *dir, tp_err *e);
 /* Frees the buffer and the spool's name, sending nothing: flush first. */
 void tp_predlog_free(tp_predlog *l);
-/* Adds one row (features: the request's JSON, or NULL) and sends the
- * buffer when it is due. */
-int tp_predlog_add(tp_predlog *l, const char *model_sha256, int64_t id,
-    float prob, int label, const char *features, tp_err *e);
+/* One prediction as the log keeps it. */
+typedef struct {
+	const char *model_sha256;
+	int model_version;      /* the registered version; 0: none */
+	int64_t id;             /* the row's id */
+	float prob;
+	int label;
+	const char *features;   /* the request's JSON, or NULL */
+	const char *request_id; /* a server's request, or NULL */
+	int request_item;       /* the application's place in its request */
+	double latency;         /* seconds from request to answer; < 0: none */
+} tp_prediction;
+
+/* Adds one row and sends the buffer when it is due. */
+int tp_predlog_add(tp_predlog *l, const tp_prediction *p, tp_err *e);
 /* Whether the log is due at time now: the buffer, or a spool or a lost
  * connection to try again; and the seconds until it will be for time's
  * sake, -1 when nothing waits. */

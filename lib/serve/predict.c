@@ -219,8 +219,11 @@ tp_predict_run(tp_predictor *p, tp_predict_source *src, FILE *out,
 			int label = tp_predictor_label(p, prob[i]);
 			tp_predict_write(out, fmt, b.id[i], prob[i], label, 0);
 			c->positives += (uint64_t)label;
-			if (log != NULL && (rc = tp_predlog_add(log, p->vm.meta.sha256,
-			    b.id[i], prob[i], label, NULL, e)) != TP_OK)
+			tp_prediction logged = {.model_sha256 = p->vm.meta.sha256,
+			    .model_version = p->vm.version.version, .id = b.id[i],
+			    .prob = prob[i], .label = label, .latency = -1};
+			if (log != NULL && (rc = tp_predlog_add(log, &logged, e)) !=
+			    TP_OK)
 				goto out;
 		}
 		c->rows += b.n;

@@ -2,17 +2,15 @@
 #include <errno.h>
 #include <math.h>
 #include <poll.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <cjson/cJSON.h>
-
 #include "base/clock.h"
 #include "data/request.h"
 #include "model/score.h"
+#include "serve/follow.h"
 #include "serve/serve.h"
 
 typedef struct {
@@ -24,144 +22,37 @@ typedef struct {
 	size_t start, len, cap; /* from buf + start, len of them */
 	int skipping;         /* dropping the rest of a request too long */
 	int64_t line;         /* lines read */
-	char *name;           /* the model's name, when listening */
-	unsigned resets;      /* the connection's resets at the LISTEN */
+	tp_follow follow;     /* reloads and the log */
 } server;
 
-static void
-note(const server *s, int failed, const char *fmt, ...)
+/* Puts a reloaded model in place, with a row shaped as its encoding. */
+static int
+install(void *ctx, tp_predictor *np, tp_err *e)
 {
-	char msg[1536];
-	va_list ap;
-
-	if (s->o->note == NULL)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	/* libpq's messages end with a line end and may hold more: one line. */
-	size_t n = strlen(msg);
-	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
-		msg[--n] = '\0';
-	for (char *q = msg; *q != '\0'; q++)
-		if (*q == '\n' || *q == '\t')
-			*q = ' ';
-	s->o->note(s->o->ctx, failed, msg);
-}
-
-/* Loads the model again and puts it in place of the one serving, which
- * stays when anything fails. */
-static void
-reload(server *s, const char *why)
-{
-	tp_predictor np;
+	server *s = ctx;
 	tp_batch row = {0};
-	tp_err e = {0};
-
-	if (tp_predictor_open(&np, s->o->db, s->o->ref, s->o->nthreads,
-	    &e) != TP_OK ||
-	    tp_batch_init(&row, np.vm.enc.ncat, np.vm.enc.nnum, 1, &e) != TP_OK) {
-		tp_predictor_free(&np);
-		s->c->reload_failures++;
-		note(s, 1, "%s: reload failed, still serving %s: %s", why,
-		    s->p->vm.path, e.msg);
-		return;
-	}
-	tp_predictor_free(s->p);
-	*s->p = np;
-	tp_batch_free(&s->row);
-	s->row = row;
-	s->c->reloads++;
-	if (s->p->vm.version.version > 0)
-		note(s, 0, "%s: reloaded %s, version %d", why, s->p->vm.path,
-		    s->p->vm.version.version);
-	else
-		note(s, 0, "%s: reloaded %s", why, s->p->vm.path);
-}
-
-/* Whether the reference now names another file than the one serving. */
-static int
-stale(server *s)
-{
-	tp_model_version v;
-	tp_err e = {0};
-	int r;
-
-	if (tp_version_find(s->o->db, s->o->ref, &v, &e) != TP_OK)
-		return 0;
-	r = strcmp(v.sha256, s->p->vm.meta.sha256) != 0;
-	tp_version_free(&v);
-	return r;
-}
-
-/* Listens for promotions on the connection as it is now: at the start,
- * and again once a lost connection is made again, which ends a LISTEN. */
-static int
-subscribe(server *s, tp_err *e)
-{
 	int rc;
 
-	s->resets = s->o->db->resets;
-	if ((rc = tp_db_exec(s->o->db, "LISTEN tabpipe_production", 0, NULL,
-	    NULL, e)) != TP_OK)
+	if ((rc = tp_batch_init(&row, np->vm.enc.ncat, np->vm.enc.nnum, 1,
+	    e)) != TP_OK) {
+		tp_predictor_free(np);
 		return rc;
-	/* A promotion between the load and the LISTEN sent its notification
-	 * to nobody. */
-	if (stale(s))
-		reload(s, "a new version");
+	}
+	tp_predictor_free(s->p);
+	*s->p = *np;
+	tp_batch_free(&s->row);
+	s->row = row;
 	return TP_OK;
 }
 
-static int
-listen_start(server *s, tp_err *e)
-{
-	const char *at = strrchr(s->o->ref, '@');
-
-	if ((s->name = strndup(s->o->ref, (size_t)(at - s->o->ref))) == NULL)
-		return tp_err_nomem(e, "a model's name");
-	return subscribe(s, e);
-}
-
-/* After a reconnection, which the prediction log makes: listening again. */
-static int
-resubscribe(server *s)
-{
-	tp_err e = {0};
-
-	if (subscribe(s, &e) != TP_OK) {
-		note(s, 1, "%s: no reloads on promotion", e.msg);
-		return 0;
-	}
-	note(s, 0, "database: listening for promotions again");
-	return 1;
-}
-
-/* Acts on the notifications that libpq has read: one reload for all of
- * those that name the model. */
+/* The follower's notes, passed on to the server's caller. */
 static void
-notifications(server *s)
+relay(void *ctx, int failed, const char *msg)
 {
-	PGconn *conn = s->o->db->conn;
-	PGnotify *n;
-	int ours = 0;
+	const server *s = ctx;
 
-	while ((n = PQnotifies(conn)) != NULL) {
-		cJSON *j = cJSON_Parse(n->extra);
-		const cJSON *m = cJSON_GetObjectItemCaseSensitive(j, "model");
-		if (strcmp(n->relname, "tabpipe_production") == 0 &&
-		    cJSON_IsString(m) && strcmp(m->valuestring, s->name) == 0)
-			ours = 1;
-		cJSON_Delete(j);
-		PQfreemem(n);
-	}
-	if (ours)
-		reload(s, "a new Production version");
-}
-
-static void
-log_failed(server *s, const tp_err *le)
-{
-	note(s, 1, "%s", le->msg);
+	if (s->o->note != NULL)
+		s->o->note(s->o->ctx, failed, msg);
 }
 
 static int
@@ -197,9 +88,13 @@ answer(server *s, const char *line, size_t len, tp_err *e)
 		    label, s->p->vm.version.version);
 		/* The answer matters more than its record: a log that cannot
 		 * be sent is said and the serving goes on. */
-		if (o->log != NULL && tp_predlog_add(o->log, s->p->vm.meta.sha256,
-		    *row.id, prob, label, features, &re) != TP_OK)
-			log_failed(s, &re);
+		tp_prediction logged = {.model_sha256 = s->p->vm.meta.sha256,
+		    .model_version = s->p->vm.version.version, .id = *row.id,
+		    .prob = prob, .label = label, .features = features,
+		    .latency = -1};
+		if (o->log != NULL && tp_predlog_add(o->log, &logged, &re) !=
+		    TP_OK)
+			relay(s, 1, re.msg);
 		free(features);
 		free(id);
 	}
@@ -292,34 +187,28 @@ fill(server *s, int *eof, tp_err *e)
 
 /* Waits for input, a notification or a signal, or until the log is due. */
 static int
-wait_for(server *s, int listening, int *input, int *socket_ready, tp_err *e)
+wait_for(server *s, int *input, int *notified, tp_err *e)
 {
-	struct pollfd fds[2] = {{.fd = s->o->in, .events = POLLIN}};
+	struct pollfd fds[2] = {{.fd = s->o->in, .events = POLLIN},
+	    {.fd = tp_follow_fd(&s->follow), .events = POLLIN}};
 	struct timespec ts, *timeout = NULL;
-	nfds_t n = 1;
+	double w = tp_follow_wait(&s->follow, tp_clock());
 
-	*input = *socket_ready = 0;
-	if (listening) {
-		fds[1] = (struct pollfd){.fd = PQsocket(s->o->db->conn),
-		    .events = POLLIN};
-		n = 2;
+	*input = *notified = 0;
+	if (w >= 0) {
+		ts.tv_sec = (time_t)w;
+		ts.tv_nsec = (long)((w - floor(w)) * 1e9);
+		timeout = &ts;
 	}
-	if (s->o->log != NULL) {
-		double w = tp_predlog_wait(s->o->log, tp_clock());
-		if (w >= 0) {
-			ts.tv_sec = (time_t)w;
-			ts.tv_nsec = (long)((w - floor(w)) * 1e9);
-			timeout = &ts;
-		}
-	}
-	if (ppoll(fds, n, timeout, s->o->wait_mask) < 0) {
+	/* A negative descriptor is left out by poll. */
+	if (ppoll(fds, 2, timeout, s->o->wait_mask) < 0) {
 		if (errno == EINTR)
 			return TP_OK;
 		return tp_err_set(e, TP_EIO, "waiting for requests: %s",
 		    strerror(errno));
 	}
 	*input = fds[0].revents != 0;
-	*socket_ready = n == 2 && fds[1].revents != 0;
+	*notified = fds[1].revents != 0;
 	return TP_OK;
 }
 
@@ -327,28 +216,28 @@ int
 tp_serve(const tp_serve_opts *o, tp_predictor *p, tp_serve_counts *c,
     tp_err *e)
 {
-	server s = {.o = o, .p = p, .c = c};
-	int rc, eof = 0, listener = 0, listening = 0, input, socket_ready;
-	tp_err le = {0};
+	server s = {.o = o, .p = p, .c = c, .follow = {.db = o->db,
+	    .ref = o->ref, .nthreads = o->nthreads, .log = o->log,
+	    .install = install, .note = relay}};
+	int rc, eof = 0, input = 0, notified = 0;
 
 	memset(c, 0, sizeof(*c));
+	s.follow.ctx = &s;
 	if ((rc = tp_batch_init(&s.row, p->vm.enc.ncat, p->vm.enc.nnum, 1, e)) !=
 	    TP_OK)
 		return rc;
-	if (o->db != NULL && tp_version_is_ref(o->ref)) {
-		if ((rc = listen_start(&s, e)) != TP_OK)
-			goto out;
-		listener = listening = 1;
-	}
+	if ((rc = tp_follow_start(&s.follow, p, e)) != TP_OK)
+		goto out;
 	while (rc == TP_OK) {
 		if (o->stop != NULL && *o->stop)
 			break;
 		if (o->reload != NULL && *o->reload) {
 			*o->reload = 0;
-			reload(&s, "SIGHUP");
+			tp_err re = {0};
+			tp_follow_reload(&s.follow, "SIGHUP", &re);
 		}
-		if (listening)
-			notifications(&s);
+		tp_follow_step(&s.follow, notified);
+		notified = 0;
 		if (next_line(&s, &rc, e))
 			continue;
 		if (eof) {
@@ -359,28 +248,16 @@ tp_serve(const tp_serve_opts *o, tp_predictor *p, tp_serve_counts *c,
 			}
 			break;
 		}
-		if (o->log != NULL && tp_predlog_due(o->log, tp_clock()) &&
-		    tp_predlog_flush(o->log, &le) != TP_OK)
-			log_failed(&s, &le);
-		if (listener && o->db->resets != s.resets)
-			listening = resubscribe(&s);
-		if ((rc = wait_for(&s, listening, &input, &socket_ready, e)) !=
-		    TP_OK)
+		if ((rc = wait_for(&s, &input, &notified, e)) != TP_OK)
 			break;
-		if (socket_ready && !PQconsumeInput(o->db->conn)) {
-			note(&s, 1, "database: connection lost, no reloads on "
-			    "promotion until it is made again: %s",
-			    PQerrorMessage(o->db->conn));
-			listening = 0;
-		}
 		if (input)
 			rc = fill(&s, &eof, e);
 	}
 out:
-	if (o->log != NULL && tp_predlog_finish(o->log, &le) != TP_OK)
-		log_failed(&s, &le);
+	tp_follow_finish(&s.follow);
+	c->reloads = s.follow.reloads;
+	c->reload_failures = s.follow.reload_failures;
 	tp_batch_free(&s.row);
 	free(s.buf);
-	free(s.name);
 	return rc;
 }

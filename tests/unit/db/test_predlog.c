@@ -44,31 +44,39 @@ START_TEST(test_log_buffer)
 	l.max_wait = 1e9;
 	ck_assert_int_eq(tp_predlog_due(&l, tp_clock() + 1e6), 0);
 	ck_assert_double_eq(tp_predlog_wait(&l, 0), -1);
-	ck_assert_int_eq(tp_predlog_add(&l, "ab", 5, 0.25f, 0, NULL, &e), TP_OK);
-	ck_assert_int_eq(tp_predlog_add(&l, "ab", -6, 0.75f, 1,
-	    "{\"a\":\"x\\ty\\\\\",\"b\":\"\t\n\r\"}", &e), TP_OK);
+	tp_prediction plain = {.model_sha256 = "ab", .id = 5, .prob = 0.25f,
+	    .latency = -1};
+	tp_prediction served = {.model_sha256 = "ab", .model_version = 3,
+	    .id = -6, .prob = 0.75f, .label = 1,
+	    .features = "{\"a\":\"x\\ty\\\\\",\"b\":\"\t\n\r\"}",
+	    .request_id = "r\\1", .request_item = 2, .latency = 0.5};
+	ck_assert_int_eq(tp_predlog_add(&l, &plain, &e), TP_OK);
+	ck_assert_int_eq(tp_predlog_add(&l, &served, &e), TP_OK);
 	ck_assert_uint_eq(l.rows, 2);
-	/* Each row ends with the time it was made, in UTC to the
-	 * microsecond. */
-	char *text = strndup(l.buf, l.len), *line = text;
+	/* Each row has the time it was made, in UTC to the microsecond,
+	 * then the request's columns. */
+	char *text = strndup(l.buf, l.len), *line = text, *row[2];
+	const char *request[] = {"\\N\t\\N\t\\N\t\\N", "r\\\\1\t2\t3\t0.5"};
 	time_t now = time(NULL);
 	struct tm tm;
 	for (int i = 0; i < 2; i++) {
-		char *end = strchr(line, '\n'), *tab;
+		char *end = strchr(line, '\n'), *tab = line;
 		ck_assert_ptr_nonnull(end);
 		*end = '\0';
-		tab = strrchr(line, '\t');
-		ck_assert_ptr_nonnull(tab);
-		*tab = '\0';
-		ck_assert_msg(strlen(tab + 1) == 29 && strcmp(tab + 27, "+00") == 0,
-		    "%s", tab + 1);
+		row[i] = line;
+		for (int f = 0; f < 6; f++)
+			ck_assert_ptr_nonnull(tab = strchr(tab, '\t') + 1);
+		ck_assert_msg(strlen(tab) > 30 && strncmp(tab + 26, "+00\t", 4) == 0,
+		    "%s", tab);
+		ck_assert_str_eq(tab + 30, request[i]);
 		memset(&tm, 0, sizeof(tm));
-		ck_assert_ptr_nonnull(strptime(tab + 1, "%Y-%m-%d %H:%M:%S", &tm));
-		ck_assert_msg(labs((long)(timegm(&tm) - now)) < 60, "%s", tab + 1);
+		ck_assert_ptr_nonnull(strptime(tab, "%Y-%m-%d %H:%M:%S", &tm));
+		ck_assert_msg(labs((long)(timegm(&tm) - now)) < 60, "%s", tab);
+		tab[-1] = '\0';
 		line = end + 1;
 	}
-	ck_assert_str_eq(text, "12\tab\t5\t0.25\t0\t\\N");
-	ck_assert_str_eq(text + strlen(text) + 31,
+	ck_assert_str_eq(row[0], "12\tab\t5\t0.25\t0\t\\N");
+	ck_assert_str_eq(row[1],
 	    "12\tab\t-6\t0.75\t1\t{\"a\":\"x\\\\ty\\\\\\\\\",\"b\":\"\\t\\n\\r\"}");
 	free(text);
 
@@ -112,10 +120,11 @@ log_close(tp_predlog *l)
 static void
 add(tp_predlog *l, int64_t id, float prob, int label, const char *features)
 {
+	tp_prediction p = {.model_sha256 = SHA, .id = id, .prob = prob,
+	    .label = label, .features = features, .latency = -1};
 	tp_err e = {0};
 
-	ck_assert_msg(tp_predlog_add(l, SHA, id, prob, label, features, &e) ==
-	    TP_OK, "%s", e.msg);
+	ck_assert_msg(tp_predlog_add(l, &p, &e) == TP_OK, "%s", e.msg);
 }
 
 /* The rows in the predictions table, as text. */
