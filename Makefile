@@ -54,7 +54,8 @@ TOOLS = $(patsubst tools/%.c,%,$(filter-out tools/tool.c,$(wildcard tools/*.c)))
 UNIT_SRCS = $(wildcard tests/unit/*/test_*.c)
 UNIT_SUITES = $(patsubst test_%.c,%,$(notdir $(UNIT_SRCS)))
 
-LIB_OBJS = $(LIB_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/lib/db/migrations.o
+LIB_OBJS = $(LIB_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/lib/db/migrations.o \
+	$(BUILD)/lib/serve/openapi.o
 
 # CUDA=1 adds the GPU backend (lib/model/cuda/) to the library and its tests.
 ifeq ($(CUDA),1)
@@ -80,6 +81,16 @@ $(BUILD)/lib/db/migrations.c: lib/db/sql/embed.sh lib/db/sql/*.sql
 	sh lib/db/sql/embed.sh lib/db/sql/*.sql >$@
 
 $(BUILD)/lib/db/migrations.o: $(BUILD)/lib/db/migrations.c lib/db/db.h
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+# The OpenAPI document that tabpipe-serve answers, as a C string.
+$(BUILD)/lib/serve/openapi.c: lib/serve/openapi.json
+	@mkdir -p $(@D)
+	{ echo '/* Made from lib/serve/openapi.json by the Makefile; do not edit. */'; \
+	  echo '#include "serve/http.h"'; echo 'const char tp_http_openapi[] ='; \
+	  sed 's/\\/\\\\/g; s/"/\\"/g; s/^/\t"/; s/$$/\\n"/' $<; echo ';'; } >$@
+
+$(BUILD)/lib/serve/openapi.o: $(BUILD)/lib/serve/openapi.c lib/serve/http.h
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/lib/%.o: lib/%.c $(LIB_HEADERS)

@@ -41,10 +41,7 @@ static const tp_opt options[] = {
 	    .help = "log every prediction in the database"},
 	{OPT(serve), .name = "serve", .type = TP_OPT_FLAG,
 	    .help = "answer JSON requests on standard input, one a line"},
-	{OPT(spool), .name = "spool", .arg = "dir", .type = TP_OPT_STRING,
-	    .env = "TABPIPE_SPOOL",
-	    .help = "where predictions wait while the database is away "
-	    "($TABPIPE_HOME/spool, or var/spool)"},
+	TOOL_SPOOL(settings, spool),
 	TOOL_QUIET(settings, quiet),
 	{0},
 };
@@ -63,13 +60,6 @@ on_stop(int sig)
 {
 	(void)sig;
 	stop = 1;
-}
-
-static void
-note(void *ctx, int failed, const char *msg)
-{
-	if (failed || !*(const int *)ctx)
-		tool_warn("%s", msg);
 }
 
 /* Serves requests from standard input until its end, or SIGTERM or SIGINT;
@@ -100,7 +90,7 @@ serve(tp_db *db, const char *ref, int nthreads, int *quiet, tp_predlog *log,
 		.in = STDIN_FILENO, .out = stdout, .db = db, .ref = ref,
 		.nthreads = nthreads, .log = log, .reload = &hup, .stop = &stop,
 		.wait_mask = &wait_mask, .max_line = TP_SERVE_MAX_LINE,
-		.note = note, .ctx = quiet,
+		.note = tool_note, .ctx = quiet,
 	};
 	return tp_serve(&o, p, counts, e);
 }
@@ -173,28 +163,6 @@ result_json(const settings *s, const tp_predict_counts *counts,
 	return r;
 }
 
-/* The prediction log of the run, with its spool: --spool, TABPIPE_SPOOL,
- * or the spool of the tools' state folder. */
-static void
-log_open(tp_predlog *log, tp_db *db, int64_t run, const char *spool,
-    int *quiet)
-{
-	const char *home = getenv("TABPIPE_HOME");
-	char dflt[4096];
-	tp_err e = {0};
-
-	tp_predlog_init(log, db, run);
-	log->note = note;
-	log->ctx = quiet;
-	if (spool == NULL) {
-		snprintf(dflt, sizeof(dflt), "%s/spool", home != NULL &&
-		    *home != '\0' ? home : "var");
-		spool = dflt;
-	}
-	if (tp_predlog_spool(log, spool, &e) != TP_OK)
-		tool_warn("%s: predictions that cannot be sent will be lost", e.msg);
-}
-
 int
 main(int argc, char **argv)
 {
@@ -247,7 +215,7 @@ main(int argc, char **argv)
 	run = tool_run_start(db, params, inputs);
 	/* Serving keeps a record of every answer; a batch only on request. */
 	if (db != NULL && (s.log || s.serve)) {
-		log_open(&log, db, run, s.spool, &s.quiet);
+		tool_log_open(&log, db, run, s.spool, &s.quiet);
 		logp = &log;
 	}
 

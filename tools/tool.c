@@ -500,3 +500,30 @@ tool_run_finish(tp_db *db, int64_t run, int status, const char *error,
 	tp_db_close(db);
 	return status;
 }
+
+void
+tool_note(void *ctx, int failed, const char *msg)
+{
+	if (failed || !*(const int *)ctx)
+		tool_warn("%s", msg);
+}
+
+void
+tool_log_open(tp_predlog *log, tp_db *db, int64_t run, const char *spool,
+    int *quiet)
+{
+	const char *home = getenv("TABPIPE_HOME");
+	char dflt[4096];
+	tp_err e = {0};
+
+	tp_predlog_init(log, db, run);
+	log->note = tool_note;
+	log->ctx = quiet;
+	if (spool == NULL) {
+		snprintf(dflt, sizeof(dflt), "%s/spool", home != NULL &&
+		    *home != '\0' ? home : "var");
+		spool = dflt;
+	}
+	if (tp_predlog_spool(log, spool, &e) != TP_OK)
+		tool_warn("%s: predictions that cannot be sent will be lost", e.msg);
+}

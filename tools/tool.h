@@ -15,6 +15,7 @@
 #include "base/err.h"
 #include "base/option.h"
 #include "db/db.h"
+#include "db/predlog.h"
 #include "model/score.h"
 #include "train/train.h"
 
@@ -53,6 +54,13 @@ int tool_given(const char *key);
 #define TOOL_QUIET(settings, member) {.key = "quiet", .name = "quiet", \
 	.letter = 'q', .type = TP_OPT_FLAG, .offset = offsetof(settings, member), \
 	.help = "nothing on standard error but errors"}
+
+/* --spool, for the table of a tool that logs predictions; its field is a
+ * const char *. */
+#define TOOL_SPOOL(settings, member) {.key = "spool", .name = "spool", \
+	.arg = "dir", .type = TP_OPT_STRING, .offset = offsetof(settings, member), \
+	.env = "TABPIPE_SPOOL", .help = "where predictions wait while the " \
+	"database is away ($TABPIPE_HOME/spool, or var/spool)"}
 
 /* Prints the usage and the options to stdout and exits 0 (status 0), or
  * the usage to stderr and exits 64. */
@@ -104,6 +112,16 @@ int64_t tool_run_start(tp_db *db, const cJSON *params, const cJSON *inputs);
  * recording's own failure when status was 0. Closes db. */
 int tool_run_finish(tp_db *db, int64_t run, int status, const char *error,
     const cJSON *result);
+
+/* A library's note of what happened (a reload, a failed send): said on
+ * stderr when failed, or when *(int *)ctx, the tool's quiet, is 0. */
+void tool_note(void *ctx, int failed, const char *msg);
+/* The prediction log of the run, with its spool: spool (--spool or
+ * TABPIPE_SPOOL), or the spool of the tools' state folder; its notes go
+ * through tool_note with quiet. A spool that cannot be kept is said, and
+ * the log goes on without. */
+void tool_log_open(tp_predlog *log, tp_db *db, int64_t run,
+    const char *spool, int *quiet);
 
 /* The progress callback's context: prints an epoch's report as one line on
  * stderr unless quiet, and records it when there is a database. */

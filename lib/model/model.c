@@ -352,6 +352,27 @@ tp_model_freeze(tp_model *m, tp_err *e)
 	return TP_OK;
 }
 
+int
+tp_model_copy(tp_model *dst, const tp_model *src, const tp_encoding *enc,
+    int nthreads, tp_err *e)
+{
+	int rc;
+
+	if ((rc = tp_model_init(dst, &src->cfg, enc, src->seed, nthreads,
+	    e)) != TP_OK)
+		return rc;
+	if (dst->nfloats != src->nfloats) {
+		tp_model_free(dst);
+		return tp_err_set(e, TP_EINTERNAL,
+		    "a copy of the model has %zu parameters, the model %zu",
+		    dst->nfloats, src->nfloats);
+	}
+	memcpy(dst->params, src->params, src->nfloats * sizeof(float));
+	if ((rc = tp_model_freeze(dst, e)) != TP_OK)
+		tp_model_free(dst);
+	return rc;
+}
+
 /* A step is followed by new parameters: a frozen model's copy goes. */
 static void
 thaw(tp_model *m)

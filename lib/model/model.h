@@ -119,6 +119,12 @@ const tp_param *tp_model_param(const tp_model *m, const char *name);
  * a frozen model. */
 int tp_model_freeze(tp_model *m, tp_err *e);
 
+/* A frozen copy of src (trained on the encoding enc) for scoring on
+ * nthreads threads of its own: a server's threads each score with their
+ * own, since a model's activations are its threads'. */
+int tp_model_copy(tp_model *dst, const tp_model *src, const tp_encoding *enc,
+    int nthreads, tp_err *e);
+
 /* Sets the classifier's output biases to (0, log(prior / (1 - prior))), so
  * that the untrained head predicts about `prior` for every row and the
  * first steps learn features instead of the base rate (0 < prior < 1). */

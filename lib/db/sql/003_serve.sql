@@ -10,3 +10,9 @@ ALTER TABLE predictions
 
 CREATE INDEX predictions_request ON predictions (request_id, request_item)
     WHERE request_id IS NOT NULL;
+
+-- The HTTP server records its runs as the other tools do.
+ALTER TABLE runs DROP CONSTRAINT runs_tool_check;
+ALTER TABLE runs ADD CONSTRAINT runs_tool_check CHECK (tool IN ('ingest',
+    'validate', 'pretrain', 'train', 'evaluate', 'predict', 'promote',
+    'drift', 'serve'));

@@ -167,6 +167,42 @@ START_TEST(predict_in_chunks)
 }
 END_TEST
 
+/* A copy scores as its model does, frozen, with a seed of its own that
+ * gives other initial weights; a copy of another encoding's size is
+ * refused. */
+START_TEST(copy_scores_alike)
+{
+	tp_encoding enc, other;
+	tp_model m, c, bad;
+	tp_err e;
+	float pm[ROWS], pc[ROWS];
+
+	fixture_model_encoding(&enc);
+	ck_assert_int_eq(tp_model_init(&m, &small, &enc, 3, 2, &e), TP_OK);
+	tp_model_plan(&m, ROWS, &e);
+	tp_model_classify_step(&m, cat, num, label, NULL, ROWS, 1);
+	for (size_t i = 0; i < m.nfloats; i++)
+		m.params[i] -= 0.1f * m.grads[i];
+	ck_assert_int_eq(tp_model_copy(&c, &m, &enc, 1, &e), TP_OK);
+	ck_assert_ptr_nonnull(c.weight_t);
+	ck_assert_int_eq(c.nthreads, 1);
+	ck_assert_mem_eq(c.params, m.params, m.nfloats * sizeof(float));
+	ck_assert_int_eq(tp_model_plan(&c, ROWS, &e), TP_OK);
+	tp_model_predict(&m, cat, num, ROWS, pm);
+	tp_model_predict(&c, cat, num, ROWS, pc);
+	for (int i = 0; i < ROWS; i++)
+		ck_assert_float_eq_tol(pc[i], pm[i], 1e-6f);
+
+	fixture_model_encoding(&other);
+	ck_assert_int_eq(tp_strmap_add(&other.cols[0].vocab, "d", 1, &e), 3);
+	ck_assert_int_eq(tp_model_copy(&bad, &m, &other, 1, &e), TP_EINTERNAL);
+	tp_model_free(&c);
+	tp_model_free(&m);
+	tp_encoding_free(&enc);
+	tp_encoding_free(&other);
+}
+END_TEST
+
 START_TEST(names_follow_pytorch)
 {
 	tp_encoding enc;
@@ -255,6 +291,7 @@ model_suite(void)
 	tcase_add_test(tc, contrastive_gradients);
 	tcase_add_test(tc, threads_agree);
 	tcase_add_test(tc, predict_in_chunks);
+	tcase_add_test(tc, copy_scores_alike);
 	tcase_add_test(tc, names_follow_pytorch);
 	tcase_add_test(tc, file_round_trip);
 	suite_add_tcase(s, tc);
