@@ -68,13 +68,19 @@ tp_predict_write_line(FILE *f, const char *id, float prob, int label,
 }
 
 void
-tp_predict_write_error(FILE *f, const char *msg)
+tp_predict_write_error(FILE *f, const char *msg, const char *code,
+    const char *field)
 {
 	cJSON *j = cJSON_CreateObject();
 	char *text;
 
-	if (j != NULL)
+	if (j != NULL) {
 		cJSON_AddStringToObject(j, "error", msg);
+		if (code != NULL)
+			cJSON_AddStringToObject(j, "code", code);
+		if (field != NULL && *field != '\0')
+			cJSON_AddStringToObject(j, "field", field);
+	}
 	text = j != NULL ? cJSON_PrintUnformatted(j) : NULL;
 	/* Without memory for the message, the client still gets an answer. */
 	fprintf(f, "%s\n", text != NULL ? text : "{\"error\":\"out of memory\"}");

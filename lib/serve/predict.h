@@ -61,8 +61,11 @@ void tp_predict_write(FILE *f, enum tp_predict_format fmt, int64_t id,
  * a request wrote it, quotes included. */
 void tp_predict_write_line(FILE *f, const char *id, float prob, int label,
     int version);
-/* {"error":"msg"} and a newline, msg escaped as JSON needs. */
-void tp_predict_write_error(FILE *f, const char *msg);
+/* {"error":"msg","code":"code","field":"field"} and a newline, escaped
+ * as JSON needs; code and field are left out when NULL or "" (the codes
+ * are lib/data/request.h's). */
+void tp_predict_write_error(FILE *f, const char *msg, const char *code,
+    const char *field);
 
 /* Rows to score. */
 typedef struct tp_predict_source tp_predict_source;

@@ -61,16 +61,18 @@ answer(server *s, const char *line, size_t len, tp_err *e)
 	const tp_serve_opts *o = s->o;
 	tp_row row = tp_batch_row(&s->row, 0);
 	char *features = NULL, *id = NULL;
+	/* The serving contract: every feature given, null when missing. */
+	tp_request_info info = {.strict = 1};
 	tp_err re = {0};
 	float prob;
 	int rc;
 
 	s->c->requests++;
-	rc = tp_request_parse_id(&s->p->vm.enc, line, len, s->line, row,
-	    o->log != NULL ? &features : NULL, &id, &re);
+	rc = tp_request_parse_info(&s->p->vm.enc, line, len, s->line, row,
+	    o->log != NULL ? &features : NULL, &id, &info, &re);
 	if (rc == TP_EDATA) {
 		s->c->errors++;
-		tp_predict_write_error(o->out, re.msg);
+		tp_predict_write_error(o->out, re.msg, info.code, info.field);
 	} else if (rc != TP_OK) {
 		*e = re;
 		return rc;
@@ -113,7 +115,7 @@ too_long(server *s, tp_err *e)
 	s->c->errors++;
 	snprintf(msg, sizeof(msg), "a request is longer than %zu bytes",
 	    s->o->max_line);
-	tp_predict_write_error(s->o->out, msg);
+	tp_predict_write_error(s->o->out, msg, "too_large", NULL);
 	if (fflush(s->o->out) != 0 || ferror(s->o->out))
 		return tp_err_set(e, TP_EIO, "output: write error: %s",
 		    strerror(errno));

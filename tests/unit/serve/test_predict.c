@@ -25,14 +25,16 @@ START_TEST(test_output_lines)
 	tp_predict_write_header(f, TP_PREDICT_JSONL);
 	tp_predict_write(f, TP_PREDICT_JSONL, 5, 1.0f / 3, 1, 0);
 	tp_predict_write(f, TP_PREDICT_JSONL, 6, 0.5f, 1, 2);
-	tp_predict_write_error(f, "column \"a\\b\"\n");
+	tp_predict_write_error(f, "column \"a\\b\"\n", NULL, NULL);
+	tp_predict_write_error(f, "unknown", "unknown_field", "x\"");
 	s = fixture_written(f);
 	ck_assert_str_eq(s,
 	    "id,probability,label\n"
 	    "-4,0.100000001,0\n"
 	    "{\"id\":5,\"probability\":0.333333343,\"label\":1}\n"
 	    "{\"id\":6,\"probability\":0.5,\"label\":1,\"version\":2}\n"
-	    "{\"error\":\"column \\\"a\\\\b\\\"\\n\"}\n");
+	    "{\"error\":\"column \\\"a\\\\b\\\"\\n\"}\n"
+	    "{\"error\":\"unknown\",\"code\":\"unknown_field\",\"field\":\"x\\\"\"}\n");
 	/* %.9g gives the float back. */
 	ck_assert_float_eq(strtof("0.333333343", NULL), 1.0f / 3);
 	free(s);

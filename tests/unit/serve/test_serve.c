@@ -100,8 +100,10 @@ START_TEST(test_serve_loop)
 	ck_assert_int_eq(tp_score(&p.vm.model, &b, &prob, &e), TP_OK);
 	snprintf(want, sizeof(want),
 	    "{\"id\":4,\"probability\":%.9g,\"label\":1}\n"
-	    "{\"error\":\"unknown column \\\"x\\\"\"}\n"
-	    "{\"error\":\"a request is longer than 64 bytes\"}\n"
+	    "{\"error\":\"unknown column \\\"x\\\"\",\"code\":\"unknown_field\","
+	    "\"field\":\"x\"}\n"
+	    "{\"error\":\"a request is longer than 64 bytes\",\"code\":"
+	    "\"too_large\"}\n"
 	    "{\"id\":9,\"probability\":%.9g,\"label\":1}\n",
 	    (double)prob, (double)prob);
 	answers = serve_text("\n{\"x\":1}\n\n{\"id\":4,\"home\":\"own\",\"age\":40}"
@@ -110,7 +112,8 @@ START_TEST(test_serve_loop)
 	    "{\"id\":9,\"home\":\"own\",\"age\":40}", path, &p, &reload, &n, &c);
 	/* The answers come in the order of the requests: the first error
 	 * line is the second request's. */
-	ck_assert_msg(strstr(answers, "{\"error\":\"unknown column \\\"x\\\"\"}\n{\"id\":4") == answers,
+	ck_assert_msg(strstr(answers, "{\"error\":\"unknown column \\\"x\\\"\",\"code\":"
+	    "\"unknown_field\",\"field\":\"x\"}\n{\"id\":4") == answers,
 	    "%s", answers);
 	ck_assert_str_eq(strstr(answers, "{\"id\":4"), want);
 	ck_assert_uint_eq(c.requests, 5);
@@ -135,7 +138,8 @@ START_TEST(test_serve_loop)
 	/* A failed reload keeps the model. */
 	ck_assert_int_eq(unlink(path), 0);
 	reload = 1;
-	answers = serve_text("{}\n", path, &p, &reload, &n, &c);
+	answers = serve_text("{\"home\":null,\"age\":null}\n", path, &p, &reload,
+	    &n, &c);
 	ck_assert_uint_eq(c.reload_failures, 1);
 	ck_assert_int_eq(n.failures, 1);
 	ck_assert_msg(strstr(n.last, "SIGHUP: reload failed, still serving ") ==
@@ -174,6 +178,9 @@ START_TEST(test_serve_nothing)
 }
 END_TEST
 
+/* The fixture's features, each missing. */
+#define NULLS "\"home\":null,\"age\":null"
+
 START_TEST(test_serve_ids)
 {
 	char path[] = "/tmp/tabpipe-serve-XXXXXX";
@@ -185,8 +192,9 @@ START_TEST(test_serve_ids)
 
 	model_open(path, &enc, &p);
 	/* An id past 2^53 comes back exact, a string one as written. */
-	answers = serve_text("{\"id\":9007199254740993}\n"
-	    "{\"id\":\"a-\\u0031\"}\n{\"id\":\"007\"}\n", path, &p, NULL, &n, &c);
+	answers = serve_text("{\"id\":9007199254740993," NULLS "}\n"
+	    "{\"id\":\"a-\\u0031\"," NULLS "}\n{\"id\":\"007\"," NULLS "}\n",
+	    path, &p, NULL, &n, &c);
 	line = answers;
 	ck_assert_msg(strncmp(line, "{\"id\":9007199254740993,\"probability\":",
 	    37) == 0, "%s", answers);
