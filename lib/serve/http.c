@@ -27,7 +27,7 @@
 #include "serve/card.h"
 #include "serve/follow.h"
 #include "serve/http.h"
-#include "serve/metrics.h"
+#include "serve/httpstats.h"
 
 /* A loaded model with its card, shared by the requests that score with
  * it: freed when the last reference goes. */

@@ -4,7 +4,7 @@
  * POST /v1/predict scores one application or a batch under the serving
  * contract (lib/data/request.h); GET /v1/model gives the model's card
  * (lib/serve/card.h); POST /v1/reload loads the model again; /health/live,
- * /health/ready, /metrics (lib/serve/metrics.h) and /openapi.json say how
+ * /health/ready, /metrics (lib/serve/httpstats.h) and /openapi.json say how
  * the server is. Access is the tokens' and the rate limit's
  * (lib/serve/access.h). Every answer is JSON, errors too, with the field
  * and the batch's item they concern, and carries X-Request-Id.

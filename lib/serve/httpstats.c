@@ -2,7 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "serve/metrics.h"
+#include "serve/httpstats.h"
 
 const char *const tp_route_paths[TP_NROUTES] = {
 	"/v1/predict", "/v1/model", "/v1/reload", "/health/live",

@@ -1,5 +1,5 @@
 /*
- * metrics: what an HTTP server counts, in Prometheus's text format (0.0.4).
+ * httpstats: what an HTTP server counts, in Prometheus's text format (0.0.4).
  *
  * Requests by endpoint and status, and a histogram of their latency by
  * endpoint; the rows scored and the categorical values not in a model's
@@ -9,8 +9,8 @@
  * server knows of itself at the time of a scrape (its model, reloads, the
  * prediction log) is given to the rendering.
  */
-#ifndef TP_METRICS_H
-#define TP_METRICS_H
+#ifndef TP_HTTPSTATS_H
+#define TP_HTTPSTATS_H
 
 #include <stdatomic.h>
 #include <stdint.h>
