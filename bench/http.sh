@@ -15,7 +15,11 @@
 # tabpipe-serve's requests a second to each peer's. The peer runs with one
 # uvicorn worker and with one a core (PEER_WORKERS, default "1 NPROC"),
 # each worker with PEER_TORCH_THREADS PyTorch threads (default 1, its
-# fastest here: see bench/http_peer.py).
+# fastest here: see bench/http_peer.py). The fair peer is the one with a
+# worker a core, on as many cores as tabpipe-serve's two scoring threads;
+# one worker is held to about one core by Python's lock. The table's last
+# line gives tabpipe-serve's ratio to the faster peer of each row. wrk
+# (two threads) runs on the same cores and takes its share of them.
 #
 # Then tabpipe-serve alone:
 #   memory   VmRSS and VmHWM (/proc/PID/status) at start, after the
@@ -255,8 +259,19 @@ BEGIN {
 	printf "%-7s %5d  %-14s %10.0f %12.0f %9.3f %9.3f %7d  %s\n", $1, $2, $3, $4, apps,
 	    $5 / 1000, $6 / 1000, $7, ratio
 	bad += $7
+	k = $1 " " $2
+	if ($3 != "tabpipe-serve" && $4 > best[k]) best[k] = $4
+	if (!(k in seen)) { seen[k] = 1; order[++n] = k }
 }
-END { printf "failed requests in the table: %d\n", bad }' "$results"
+END {
+	printf "failed requests in the table: %d\n", bad
+	line = ""
+	for (i = 1; i <= n; i++)
+		if ((order[i] in tp) && best[order[i]] > 0)
+			line = line sprintf("%s%s: %.2fx", line == "" ? "" : ", ", order[i],
+			    tp[order[i]] / best[order[i]])
+	if (line != "") print "tabpipe-serve / the faster peer: " line
+}' "$results"
 if awk '{ bad += $7 } END { exit bad == 0 }' "$results"; then failed=1; fi
 
 if [ -n "$tp_pid" ] && [ "$mem_requests" -gt 0 ]; then

@@ -32,10 +32,12 @@ does; there is no /v1/reload, /v1/model or /metrics (the benchmark does
 not use them on the peer).
 """
 
+import asyncio.base_events
 import hashlib
 import json
 import math
 import os
+import socket
 import sys
 import uuid
 
@@ -54,6 +56,20 @@ from fastapi.responses import Response  # noqa: E402
 # reference.py puts tests/golden on the path: the model module and its
 # safetensors reader.
 import tabtransformer  # noqa: E402
+
+
+# With --workers above 1, uvicorn 0.17 binds the listening socket itself as
+# socket.socket(AF_INET), whose proto is 0, not IPPROTO_TCP; asyncio then
+# leaves TCP_NODELAY off on its connections (base_events._set_nodelay checks
+# the proto), and each answer, written as headers then body, waits for the
+# client's delayed ACK: 48 ms a request at one connection instead of 3. The
+# peer gets what one worker gets: TCP_NODELAY on every TCP connection.
+def _set_nodelay(sock):
+    if sock.family in (socket.AF_INET, socket.AF_INET6) and sock.type == socket.SOCK_STREAM:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+asyncio.base_events._set_nodelay = _set_nodelay
 
 MAX_BATCH = int(os.environ.get("TABPIPE_PEER_MAX_BATCH", "1000"))
 MAX_BODY = int(os.environ.get("TABPIPE_PEER_MAX_BODY", "1048576"))
