@@ -71,8 +71,8 @@ static const tp_opt options[] = {
 	    .min = 0, .max = 1e6, .flags = TP_OPT_RECORD,
 	    .help = "requests a second for each token or address; 0: no limit"},
 	{OPT(burst), .name = "burst", .arg = "n", .type = TP_OPT_DOUBLE,
-	    .min = 1, .max = 1e9, .flags = TP_OPT_RECORD,
-	    .help = "requests at once over the rate (twice the rate)"},
+	    .min = 0, .max = 1e9, .flags = TP_OPT_RECORD,
+	    .help = "requests at once over the rate; 0: twice the rate"},
 	{OPT(max_batch), .name = "max-batch", .arg = "n", .type = TP_OPT_INT,
 	    .min = 1, .max = 100000, .flags = TP_OPT_RECORD,
 	    .help = "applications in one request"},
@@ -182,8 +182,10 @@ main(int argc, char **argv)
 		tool_die(TP_EUSAGE, "--require-token needs the tokens: give --tokens");
 	if ((s.tls_cert == NULL) != (s.tls_key == NULL))
 		tool_die(TP_EUSAGE, "HTTPS needs both --tls-cert and --tls-key");
-	if (!tool_given("burst"))
+	if (s.burst == 0)
 		s.burst = s.rate * 2 < 1 ? 1 : s.rate * 2;
+	else if (s.burst < 1)
+		tool_die(TP_EUSAGE, "--burst: a bucket holds at least 1 request");
 	/* The signals are this thread's, blocked in every thread that the
 	 * server starts; a client gone is an error of its write, not a
 	 * signal. */

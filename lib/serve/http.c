@@ -590,7 +590,7 @@ reload(tp_http *h, struct MHD_Connection *c, request *r)
 
 	if (ask_reload(h, "POST /v1/reload", 1, msg, sizeof(msg)) != TP_OK)
 		return fail(h, c, r, MHD_HTTP_INTERNAL_SERVER_ERROR,
-		    "reload_failed", msg, NULL, -1, NULL, NULL);
+		    "internal", msg, NULL, -1, NULL, NULL);
 	s = acquire(h);
 	ret = ok(h, c, r, "{\"reloaded\":true,\"model\":%s}", s->card.model);
 	release(h, s);
@@ -602,12 +602,12 @@ ready(tp_http *h, const char **why)
 {
 	*why = NULL;
 	if (atomic_load(&h->draining))
-		*why = "the server is stopping";
+		*why = "stopping";
 	/* Predictions are kept when the database takes them or the spool
 	 * does. */
 	else if (h->o->db != NULL && !atomic_load(&h->db_ok) &&
 	    (h->o->log == NULL || h->o->log->spool == NULL))
-		*why = "the database is away and there is no spool";
+		*why = "the database is away, and there is no spool";
 	return *why == NULL;
 }
 
@@ -620,9 +620,15 @@ health(tp_http *h, struct MHD_Connection *c, request *r)
 
 	if (r->route == TP_ROUTE_LIVE)
 		return ok(h, c, r, "{\"status\":\"live\"}");
-	if (!ready(h, &why))
-		return fail(h, c, r, MHD_HTTP_SERVICE_UNAVAILABLE, "not_ready",
-		    why, NULL, -1, NULL, NULL);
+	/* Not an error of the client's: the answer a load balancer reads. */
+	if (!ready(h, &why)) {
+		char *body = NULL;
+		if (asprintf(&body, "{\"status\":\"not ready\",\"reason\":"
+		    "\"%s\"}", why) < 0)
+			return MHD_NO;
+		return respond(h, c, r, MHD_HTTP_SERVICE_UNAVAILABLE, body, NULL,
+		    NULL, NULL);
+	}
 	s = acquire(h);
 	ret = ok(h, c, r, "{\"status\":\"ready\",\"database\":%s,\"model\":%s}",
 	    h->o->db == NULL ? "null" : atomic_load(&h->db_ok) ? "\"connected\"" :
