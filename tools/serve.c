@@ -178,6 +178,8 @@ main(int argc, char **argv)
 	tool_init("serve", families, "", NULL);
 	if (tool_parse(argc, argv) < argc)
 		tool_usage(TP_EUSAGE);
+	if (s.model == NULL)
+		tool_die(TP_EUSAGE, "-m is required: the model file or registry reference to serve");
 	if (s.require_token && s.tokens == NULL)
 		tool_die(TP_EUSAGE, "--require-token needs the tokens: give --tokens");
 	if ((s.tls_cert == NULL) != (s.tls_key == NULL))

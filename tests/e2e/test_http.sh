@@ -399,13 +399,13 @@ post /v1/predict "$T/huge.json"
 is_error "a number past float32" 400 bad_value Income
 sed 's/}$/,"Seniority":3}/' "$T/one.json" >"$T/twice.json"
 post /v1/predict "$T/twice.json"
-is_error "a key given twice" 400 bad_value Seniority
+is_error "a key given twice" 400 bad_json Seniority
 variant idarray '.id = [1]'
 post /v1/predict "$T/idarray.json"
 is_error "an array for the id" 400 wrong_type id
 printf '42' >"$T/num.json"
 post /v1/predict "$T/num.json"
-is_error "a number for a body" 400 bad_json
+is_error "a number for a body" 400 wrong_type
 x=$(printf '\377')
 LC_ALL=C sed "s/\"Home\":\"[^\"]*\"/\"Home\":\"r${x}nt\"/" "$T/one.json" >"$T/latin1.json"
 post /v1/predict "$T/latin1.json"

@@ -5,6 +5,10 @@
  *   - whole, as one request, to tp_request_parse (lib/data/request.h):
  *     a request it accepts gives a row that the model can take, and its
  *     features as JSON;
+ *   - as an HTTP body (tabpipe-serve's), split into its applications by
+ *     tp_request_split, each read by the serving contract: the spans lie
+ *     in the body, one for an object and 1 to MAX_BATCH for an array,
+ *     and every refusal has a message and one of the documented codes;
  *   - as the input of the JSON-lines loop, tp_serve (lib/serve/serve.h),
  *     through a file descriptor: every answer is one line of JSON, an
  *     object with "error" or with "id" (a number, or a string as the
@@ -39,8 +43,9 @@
 	"5,bad,0,parents,41,married,NA\n" \
 	"6,good,1,owner,36,single,214\n"
 
-/* Requests longer than this are answered with an error at once. */
-enum { MAX_LINE = 1024 };
+/* Requests longer than this are answered with an error at once; a body
+ * holds at most MAX_BATCH applications. */
+enum { MAX_LINE = 1024, MAX_BATCH = 4 };
 
 static tp_predictor model;
 
@@ -109,6 +114,64 @@ parse_one(const uint8_t *data, size_t size)
 	tp_batch_free(&b);
 }
 
+/* A refusal of the serving contract: TP_EDATA, a message, a known code. */
+static void
+check_refusal(int rc, const tp_err *e, const tp_request_info *info)
+{
+	static const char *const codes[] = {"bad_json", "unknown_field",
+	    "wrong_type", "missing_field", "bad_value", "empty_batch",
+	    "too_large"};
+	size_t k = 0;
+
+	if (rc != TP_EDATA || e->msg[0] == '\0' || info->code == NULL)
+		fuzz_fail("a body refused with status %d, code %s: \"%s\"", rc,
+		    info->code != NULL ? info->code : "none", e->msg);
+	while (k < sizeof(codes) / sizeof(codes[0]) &&
+	    strcmp(codes[k], info->code) != 0)
+		k++;
+	if (k == sizeof(codes) / sizeof(codes[0]))
+		fuzz_fail("an undocumented code: %s", info->code);
+}
+
+/* The bytes as an HTTP body. */
+static void
+split_body(const uint8_t *data, size_t size)
+{
+	const tp_encoding *enc = &model.vm.enc;
+	tp_request_info info = {.strict = 1};
+	tp_request_span *spans;
+	unsigned char unseen[16];
+	size_t n;
+	int batch, rc;
+	tp_batch b;
+	tp_err e = {0};
+
+	rc = tp_request_split((const char *)data, size, MAX_BATCH, &spans, &n,
+	    &batch, &info, &e);
+	if (rc != TP_OK) {
+		check_refusal(rc, &e, &info);
+		return;
+	}
+	if (n < 1 || n > MAX_BATCH || (!batch && n != 1))
+		fuzz_fail("%zu applications in a body (batch %d)", n, batch);
+	if (tp_batch_init(&b, enc->ncat, enc->nnum, 1, &e) != TP_OK)
+		fuzz_fail("%s", e.msg);
+	for (size_t i = 0; i < n; i++) {
+		tp_request_info one = {.strict = 1, .unseen = unseen};
+		char *id = NULL;
+		if (spans[i].at > size || spans[i].len > size - spans[i].at)
+			fuzz_fail("application %zu lies outside the body", i);
+		rc = tp_request_parse_info(enc, (const char *)data + spans[i].at,
+		    spans[i].len, (int64_t)i, tp_batch_row(&b, 0), NULL, &id,
+		    &one, &e);
+		if (rc != TP_OK)
+			check_refusal(rc, &e, &one);
+		free(id);
+	}
+	free(spans);
+	tp_batch_free(&b);
+}
+
 /* One line of the loop's answers. */
 static void
 check_answer(const char *line, size_t len)
@@ -167,6 +230,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	parse_one(data, size);
+	split_body(data, size);
 	serve(data, size);
 	return 0;
 }
