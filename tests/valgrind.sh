@@ -46,4 +46,28 @@ run "$bin/tabpipe-drift" -q -m "$work/model.st" \
 	--reference "$work/d.train.tps" -o "$work/drift.json" \
 	"$work/d.test.tps" || status=$?
 [ "$status" -le 1 ] || exit "$status"
+# The server, asked a few things with curl, then stopped with SIGTERM.
+echo "valgrind: $bin/tabpipe-serve" >&2
+# shellcheck disable=SC2086 # $vg is a command line
+$vg "$bin/tabpipe-serve" -m "$work/model.st" --listen 127.0.0.1:0 \
+	2>"$work/serve.err" &
+pid=$!
+url=
+for _ in $(seq 600); do
+	url=$(sed -n 's|^tabpipe-serve: listening on \(http://.*\)$|\1|p' "$work/serve.err")
+	[ -n "$url" ] && break
+	sleep 0.1
+done
+[ -n "$url" ] || { cat "$work/serve.err" >&2; exit 1; }
+app=$(awk -F, 'NR == 1 { for (i = 2; i <= NF; i++) name[i] = $i; next }
+NR == 2 { printf "{"; for (i = 2; i <= NF; i++)
+	printf "%s%s:%s", i > 2 ? "," : "", name[i], $i; print "}"; exit }' "$work/small.csv")
+for body in "$app" "[$app,$app]" '{"x":1}'; do
+	curl -s -H 'Content-Type: application/json' -d "$body" "$url/v1/predict" >/dev/null
+done
+for path in /v1/model /metrics /health/ready /nowhere; do
+	curl -s "$url$path" >/dev/null
+done
+kill -TERM "$pid"
+wait "$pid"
 echo "valgrind: no errors" >&2

@@ -82,7 +82,9 @@ struct tp_http {
 	atomic_int draining;
 	atomic_int db_ok;            /* the database is connected */
 	atomic_uint_fast64_t inflight, connections, requests, errors;
-	/* The log's counts, as the control thread last saw them. */
+	/* The follower's and the log's counts, as the control thread last
+	 * saw them. */
+	atomic_uint_fast64_t reloads, reload_failures;
 	atomic_uint_fast64_t queued_rows, logged, spooled, replayed, lost;
 };
 
@@ -281,6 +283,8 @@ respond(tp_http *h, struct MHD_Connection *c, request *r, int status,
 	struct MHD_Response *resp;
 	enum MHD_Result ret;
 
+	if (body == NULL)
+		return MHD_NO;
 	resp = MHD_create_response_from_buffer(strlen(body), body,
 	    MHD_RESPMEM_MUST_FREE);
 	if (resp == NULL) {
@@ -385,8 +389,8 @@ enqueue(tp_http *h, const served *s, int64_t id, float prob, int label,
 	q->item = item;
 	q->latency = latency;
 	first = h->nqueue == 1;
-	pthread_mutex_unlock(&h->cmu);
 	atomic_store(&h->queued_rows, h->nqueue);
+	pthread_mutex_unlock(&h->cmu);
 	/* The control thread is woken by the first row after a drain; the
 	 * rest wait with it. */
 	if (first) {
@@ -650,14 +654,12 @@ metrics(tp_http *h, struct MHD_Connection *c, request *r)
 		.spooled = atomic_load(&h->spooled),
 		.replayed = atomic_load(&h->replayed),
 		.lost = atomic_load(&h->lost),
+		.reloads = atomic_load(&h->reloads),
+		.reload_failures = atomic_load(&h->reload_failures),
 		.connections = atomic_load(&h->connections),
 	};
 	char *text;
 
-	pthread_mutex_lock(&h->cmu);
-	st.reloads = h->follow.reloads;
-	st.reload_failures = h->follow.reload_failures;
-	pthread_mutex_unlock(&h->cmu);
 	/* The request being answered is counted with the others. */
 	text = tp_metrics_render(&h->metrics, &st);
 	release(h, s);
@@ -1002,12 +1004,15 @@ reloads(tp_http *h)
 	pthread_mutex_unlock(&h->cmu);
 }
 
-/* What the log has done, for /metrics, and whether the database is
- * there, for /health/ready. */
+/* What the follower and the log have done, for /metrics, and whether
+ * the database is there, for /health/ready. */
 static void
 observe_log(tp_http *h)
 {
 	const tp_predlog *l = h->o->log;
+
+	atomic_store(&h->reloads, h->follow.reloads);
+	atomic_store(&h->reload_failures, h->follow.reload_failures);
 
 	if (h->o->db != NULL)
 		atomic_store(&h->db_ok, PQstatus(h->o->db->conn) == CONNECTION_OK);

@@ -748,6 +748,34 @@ else
 	skip "HTTPS" "openssl cannot make a certificate here"
 fi
 
+# Socket activation: the listening socket is systemd's (here its
+# systemd-socket-activate's), passed as descriptor 3 with LISTEN_FDS.
+activated() { grep -q 'listening on 1 socket from systemd' "$T/act.err"; }
+if command -v systemd-socket-activate >/dev/null 2>&1; then
+	# A free port: one that tabpipe-serve was given and let go.
+	start free -m "$a"
+	stop "a server ends with 0"
+	systemd-socket-activate -l "127.0.0.1:$port" \
+		tabpipe-serve -m "$a" 2>"$T/act.err" &
+	spid=$!
+	pids="$pids $spid"
+	sname=act
+	# The activator starts the server at the first connection.
+	wait_until 30 curl -s "http://127.0.0.1:$port/health/live"
+	url=http://127.0.0.1:$port
+	post /v1/predict "$T/one.json"
+	check "a server on systemd's socket answers" eq "$code $(probs "$T/body")" "200 $(ref a 1 | probs /dev/stdin)"
+	check "and says whose socket it is" activated
+	stop "the activated server ends with 0"
+	# shellcheck disable=SC2016 # the inner shell's $$, which exec keeps
+	sh -c 'LISTEN_FDS=1 LISTEN_PID=$$ exec tabpipe-serve -m "$1" --listen 127.0.0.1:0' \
+		sh "$a" >/dev/null 2>"$T/both.err"
+	code=$?
+	check "systemd's sockets and --listen together exit 64" eq "$code" 64
+else
+	skip "socket activation" "no systemd-socket-activate"
+fi
+
 if [ -z "$db" ]; then
 	for c in "a reference's server" "reloads, SIGHUP and a promotion under load" \
 		"every prediction logged" "the database away under load"; do
