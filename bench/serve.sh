@@ -2,9 +2,10 @@
 # Serving benchmark: how long tabpipe-predict --serve takes to answer one
 # request, model time and JSON included. A model of the default size is
 # trained for one epoch on data/lending_club.csv; its rows, as JSON objects
-# of raw values, are sent N at a time (default 2,000) through a pipe, and
-# each is answered before the next is read. The time of a run of one
-# request (start-up: loading the model) is taken from that of N, so
+# of raw values by the serving contract (every feature a key), are sent N
+# at a time (default 2,000) through a pipe, and each is answered before
+# the next is read. The time of a run of one request (start-up: loading
+# the model) is taken from that of N, so
 #
 #   per request = (t(N) - t(1)) / (N - 1)
 #
@@ -35,16 +36,17 @@ echo "training a model of the default size for one epoch..." >&2
 "$bin/tabpipe-train" -q --epochs 1 --valid "$work/lc.valid.tps" \
 	-o "$work/model.safetensors" "$work/lc.train.tps"
 
-# The CSV's rows as requests: the header's names as keys, quoted values as
-# strings, NA as missing, the target left out.
+# The CSV's rows as requests by the serving contract: the header's names
+# as keys, every feature one (null for NA or an empty field), quoted values
+# as strings, the target left out.
 awk -F, -v n="$requests" '
 NR == 1 { for (i = 1; i <= NF; i++) { gsub(/"/, "", $i); key[i] = $i }; next }
 NR > n + 1 { exit }
 {
 	line = "{\"id\": " NR - 1
 	for (i = 1; i <= NF; i++) {
-		if (key[i] == "Class" || $i == "NA" || $i == "") continue
-		line = line ", \"" key[i] "\": " $i
+		if (key[i] == "Class") continue
+		line = line ", \"" key[i] "\": " ($i == "NA" || $i == "" ? "null" : $i)
 	}
 	print line "}"
 }' data/lending_club.csv >"$work/requests.jsonl"
@@ -52,6 +54,14 @@ head -n 1 "$work/requests.jsonl" >"$work/one.jsonl"
 n=$(wc -l <"$work/requests.jsonl")
 
 serve() { "$bin/tabpipe-predict" -q --serve -m "$work/model.safetensors"; }
+# What is timed must be scoring: every request is answered with a
+# probability, none with an error line.
+serve <"$work/requests.jsonl" >"$work/answers.jsonl"
+if [ "$(grep -c '"probability"' "$work/answers.jsonl")" -ne "$n" ]; then
+	echo "bench/serve.sh: not every request is scored:" >&2
+	grep -m 3 '"error"' "$work/answers.jsonl" >&2
+	exit 1
+fi
 input=$work/one.jsonl
 i=0
 while [ $i -lt "$runs" ]; do seconds serve; i=$((i + 1)); done | median >"$work/t1"

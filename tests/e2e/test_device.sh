@@ -70,6 +70,23 @@ for tool in train pretrain evaluate predict; do
 	device "" run_status "$tool: an empty TABPIPE_DEVICE is the CPU" 0 $tool
 done
 
+# --serve scores on the CPU: --device cpu is taken, and a request by the
+# serving contract (every feature a key, null for a missing value) scores
+# as without the option; a request without every feature is refused the
+# same way.
+jq -c '[.columns[] | select(.kind == "numeric" or .kind == "categorical")
+	| {(.name): null}] | add | .Seniority = 9 | .Home = "rent"' \
+	"$T/enc.json" >"$T/requests"
+echo '{"Seniority": 9, "Home": "rent"}' >>"$T/requests"
+tabpipe-predict -q --serve -m "$T/cpu.model" <"$T/requests" >"$T/cpu.serve"
+yes_that "a complete request is scored" test \
+	"$(sed -n 1p "$T/cpu.serve" | cut -c1-22)" = '{"id":1,"probability":'
+yes_that "a partial one refused" test "$(sed -n 2p "$T/cpu.serve" | sed 's/.*"code"/"code"/')" = \
+	'"code":"missing_field","field":"Time"}'
+run_status "predict --serve --device cpu exits 0" 0 \
+	tabpipe-predict -q --serve --device cpu -m "$T/cpu.model" <"$T/requests"
+same "predict --serve --device cpu gives the answers of no option" "$T/cpu.serve" "$T/out"
+
 # What --device cuda says decides which of the checks below apply.
 tabpipe-evaluate --device cuda -m "$T/none" "$T/none" >/dev/null 2>"$T/probe"
 probe=$?
@@ -147,6 +164,9 @@ if [ -s "$T/gpu-on-cpu.pred" ] &&
 else
 	not_ok "the CPU and the GPU give its probabilities within 1e-4"
 fi
+run_status "predict --serve --device cuda exits 64" 64 \
+	tabpipe-predict --serve --device cuda -m "$T/gpu.model" <"$T/requests"
+err_has "serving is on the CPU" "--serve scores on the CPU: it takes no --device cuda"
 run_status "evaluate --device cuda exits 0" 0 \
 	tabpipe-evaluate -q --device cuda -m "$T/gpu.model" "$te"
 # shellcheck disable=SC2086

@@ -94,12 +94,26 @@ yes_that "and a failed run" test \
 	"$(q "SELECT status FROM runs WHERE tool = 'drift' ORDER BY id DESC LIMIT 1")" = failed
 yes_that "still one report more" test "$(q "SELECT count(*) FROM drift_reports")" -eq $((before + 1))
 
-# Logged predictions: requests with a much larger Income than in training.
+# Logged predictions: requests with a much larger Income than in training,
+# by the serving contract: every feature of the encoding a key, null but
+# for the members given.
+# request MEMBERS: one request line, MEMBERS the text of a JSON object's
+# members.
+request() {
+	jq -c --argjson set "{$1}" '[.columns[]
+		| select(.kind == "numeric" or .kind == "categorical")
+		| {(.name): null}] | add + $set' "$T/enc.json"
+}
 for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
-	echo "{\"id\": $i, \"Income\": $((400 + i * 20)), \"Home\": \"owner\", \"Age\": $((20 + i))}"
+	request "\"id\": $i, \"Income\": $((400 + i * 20)), \"Home\": \"owner\", \"Age\": $((20 + i))"
 done >"$T/requests.jsonl"
-tabpipe-predict -q --serve --log -m "$T/m.safetensors" <"$T/requests.jsonl" >/dev/null
+run_status "the predictor serves the requests" 0 tabpipe-predict --serve --log \
+	-m "$T/m.safetensors" <"$T/requests.jsonl"
+yes_that "every one is scored" test "$(grep -c '"probability"' "$T/out")" = 20
+err_has "none with an error" "served 20 requests (0 with errors)"
 yes_that "the predictor logged the requests" test "$(q "SELECT count(*) FROM predictions WHERE features IS NOT NULL")" -ge 20
+yes_that "with every feature, null where missing" test \
+	"$(q "SELECT count(*) FROM predictions WHERE features->'Seniority' = 'null'::jsonb")" -eq 20
 run_status "--since compares the logged predictions" 1 tabpipe-drift -m "$T/m.safetensors" \
 	--since '1 hour' --reference "$T/cd.train.tps"
 yes_that "only the features the requests hold" test \

@@ -119,39 +119,150 @@ run_status "a stream given as CSV exits 65" 65 tabpipe-predict --csv -m "$a" "$T
 run_status "a full disk exits 74" 74 sh -c 'tabpipe-predict -m "$1" "$2" >/dev/full' sh "$a" "$T/test.tps"
 run_status "a stream given as the model exits 65" 65 tabpipe-predict -m "$T/test.tps" "$T/test.tps"
 
-# Serving: one line in, one line out, and errors do not stop it.
+# Serving: one line in, one line out, and errors do not stop it. Requests
+# follow the serving contract: every feature of the model is a key, null
+# for a missing value, and a key the model does not know is refused.
+# The model's features: the CSV's columns but the target.
+features=$(head -n 1 "$T/test.csv" | tr ',' '\n' | grep -vx Status | tr '\n' ' ')
+yes_that "which are the encoding's features" test "$features" = "$(jq -r '.columns[]
+	| select(.kind == "numeric" or .kind == "categorical") | .name' "$T/enc.json" | tr '\n' ' ')"
+
+# request [NAME VALUE]...: one request line of every feature, null, but for
+# the members given: VALUE, as JSON text, in NAME's place, or no member
+# NAME when VALUE is empty; a NAME that is no feature (the id, or a key the
+# model does not know) comes first, in the order given.
+request() {
+	awk -v features="$features" 'BEGIN {
+		n = split(features, f, " ")
+		for (i = 1; i <= n; i++)
+			feature[f[i]] = 1
+		line = ""
+		for (i = 1; i + 1 < ARGC; i += 2) {
+			given[ARGV[i]] = 1
+			value[ARGV[i]] = ARGV[i + 1]
+			if (!(ARGV[i] in feature))
+				line = line ", \"" ARGV[i] "\": " ARGV[i + 1]
+		}
+		for (i = 1; i <= n; i++) {
+			if (!(f[i] in given))
+				line = line ", \"" f[i] "\": null"
+			else if (value[f[i]] != "")
+				line = line ", \"" f[i] "\": " value[f[i]]
+		}
+		print "{" substr(line, 3) "}"
+		exit
+	}' "$@"
+}
+
 req=$(awk -F, 'NR == 1 { for (i = 2; i <= NF; i++) h[i] = $i }
 	NR == 2 { printf "{\"id\": 41"; for (i = 2; i <= NF; i++) {
 		v = ($i ~ /^-?[0-9.]+$/) ? $i : "\"" $i "\""; printf ", \"%s\": %s", h[i], v }
 		print "}" }' "$T/test.csv")
-printf '%s\n{"Seniority": \n{"Salary": 1}\n{"Seniority": "nine"}\n{"Home": ["rent"]}\n{"Seniority": 9, "Home": "castle"}\n\n{}\n' "$req" >"$T/requests"
+{
+	printf '%s\n' "$req" '{"Seniority": '
+	request Salary 1
+	request Seniority '"nine"'
+	request Home '["rent"]'
+	request Seniority 9 Home '"castle"'
+	echo
+	request
+	# Partial requests, as the lenient reading took them: refused.
+	echo '{"Seniority": 9, "Home": "castle"}'
+	request Seniority 9 Age ''
+	echo '{}'
+	# Wrong types and bad values, of features and of the id.
+	request Records true
+	request Age '{"years": 30}'
+	request Income 1e300
+	request Seniority '""'
+	request id 1.5
+	request id true
+	request id 9223372036854775808
+	# The target is accepted and not used; a key given twice is not JSON.
+	request Status '"bad"'
+	request Home '"rent"' | sed 's/"Home": "rent"/&, "Home": "owner"/'
+	echo '[1]'
+} >"$T/requests"
 run_status "serve an empty input" 0 tabpipe-predict --serve -m "$a" </dev/null
 yes_that "which has no answer" test ! -s "$T/out"
 err_has "and no request" "served 0 requests"
 
 # Ids: exact 64-bit integers, or strings given back as written.
-printf '%s\n' '{"id": 9007199254740993, "Seniority": 9}' '{"id": 1234567890123456789}' \
-	'{"id": "req-7"}' '{"id": "0042"}' 'null' '{"id": -9223372036854775808}' >"$T/ids"
+{
+	request id 9007199254740993 Seniority 9
+	request id 1234567890123456789
+	request id '"req-7"'
+	request id '"0042"'
+	echo null
+	request id -9223372036854775808
+} >"$T/ids"
 run_status "serve requests of every kind of id" 0 tabpipe-predict --serve -m "$a" <"$T/ids"
+yes_that "every request is answered" test "$(wc -l <"$T/out")" = 6
 yes_that "an id past 2^53 comes back exact" test "$(sed -n 1p "$T/out" | cut -d, -f1)" = '{"id":9007199254740993'
 yes_that "and any 64-bit one" test "$(sed -n 2p "$T/out" | cut -d, -f1)" = '{"id":1234567890123456789'
 yes_that "a string id comes back as given" test "$(sed -n 3p "$T/out" | cut -d, -f1)" = '{"id":"req-7"'
 yes_that "digits in a string too" test "$(sed -n 4p "$T/out" | cut -d, -f1)" = '{"id":"0042"'
-yes_that "a null request is said to be null" test "$(sed -n 5p "$T/out")" = \
-	'{"error":"a request is one JSON object of feature values, found null"}'
+yes_that "a null request is said to be null, of the wrong type" test "$(sed -n 5p "$T/out")" = \
+	'{"error":"a request is one JSON object of feature values, found null","code":"wrong_type"}'
 yes_that "the smallest id" test "$(sed -n 6p "$T/out" | cut -d, -f1)" = '{"id":-9223372036854775808'
+err_has "a summary of the ids' requests" "served 6 requests (1 with errors)"
 
+# answer N: the last run's Nth answer (a blank request line has none).
+answer() { sed -n "$1p" "$T/out"; }
 run_status "serve a file's model" 0 tabpipe-predict --serve -m "$a" <"$T/requests"
-yes_that "one answer a request, blank lines skipped" test "$(wc -l <"$T/out")" = 7
-yes_that "a request scores as its CSV row does" test "$(head -n 1 "$T/out")" = \
+yes_that "one answer a request, blank lines skipped" test "$(wc -l <"$T/out")" = 20
+yes_that "a request scores as its CSV row does" test "$(answer 1)" = \
 	"{\"id\":41,\"probability\":$(sed -n 2p "$T/stream.csv" | cut -d, -f2),\"label\":$(sed -n 2p "$T/stream.csv" | cut -d, -f3)}"
-out_has "bad JSON gets an error line" '{"error":"not JSON: byte'
-out_has "an unknown column is named" '{"error":"unknown column \"Salary\""}'
-out_has "a numeric column refuses a word" '{"error":"column \"Seniority\": \"nine\" is not a number"}'
-out_has "a value of the wrong type" '{"error":"column \"Home\": expected a string, found an array"}'
-yes_that "an unseen category and missing values are scored" test "$(sed -n 6p "$T/out" | cut -c1-22)" = '{"id":6,"probability":'
-yes_that "an empty request is all missing values, its id the line number" test "$(sed -n 7p "$T/out" | cut -c1-22)" = '{"id":8,"probability":'
-err_has "a summary at the end" "served 7 requests (4 with errors)"
+yes_that "bad JSON gets an error line with its code" test "$(answer 2)" = \
+	'{"error":"not JSON: byte 14","code":"bad_json"}'
+yes_that "an unknown key is refused and named" test "$(answer 3)" = \
+	'{"error":"unknown column \"Salary\"","code":"unknown_field","field":"Salary"}'
+yes_that "a numeric feature refuses a word, a bad value" test "$(answer 4)" = \
+	'{"error":"column \"Seniority\": \"nine\" is not a number","code":"bad_value","field":"Seniority"}'
+yes_that "a value of the wrong type" test "$(answer 5)" = \
+	'{"error":"column \"Home\": expected a string, found an array","code":"wrong_type","field":"Home"}'
+yes_that "an unseen category and null values are scored" test "$(answer 6 | cut -c1-22)" = '{"id":6,"probability":'
+yes_that "a request of every feature null is scored, its id the line number" test "$(answer 7 | cut -c1-22)" = '{"id":8,"probability":'
+yes_that "a request without every feature is refused, naming the first missing" test "$(answer 8)" = \
+	'{"error":"column \"Time\" is missing: every feature is given, null when its value is missing","code":"missing_field","field":"Time"}'
+yes_that "one feature left out is named" test "$(answer 9)" = \
+	'{"error":"column \"Age\" is missing: every feature is given, null when its value is missing","code":"missing_field","field":"Age"}'
+yes_that "an empty request misses the first feature" test "$(answer 10)" = \
+	'{"error":"column \"Seniority\" is missing: every feature is given, null when its value is missing","code":"missing_field","field":"Seniority"}'
+yes_that "a boolean is of the wrong type" test "$(answer 11)" = \
+	'{"error":"column \"Records\": expected a string, found a boolean","code":"wrong_type","field":"Records"}'
+yes_that "an object too" test "$(answer 12)" = \
+	'{"error":"column \"Age\": expected a number, found an object","code":"wrong_type","field":"Age"}'
+yes_that "a number out of the encoding's range is a bad value" test "$(answer 13 | sed 's/ (mean.*"code"/ "code"/')" = \
+	'{"error":"column \"Income\": 1e+300 is out of the range the encoding can store "code":"bad_value","field":"Income"}'
+yes_that "an empty string is no number" test "$(answer 14)" = \
+	'{"error":"column \"Seniority\": \"\" is not a number","code":"bad_value","field":"Seniority"}'
+yes_that "an id that is not an integer is a bad value" test "$(answer 15)" = \
+	'{"error":"\"id\": 1.5 is not an integer","code":"bad_value","field":"id"}'
+yes_that "an id of the wrong type" test "$(answer 16)" = \
+	'{"error":"\"id\": an id is an integer or a string, found a boolean","code":"wrong_type","field":"id"}'
+yes_that "an id past 64 bits is a bad value" test "$(answer 17)" = \
+	'{"error":"\"id\": 9223372036854775808 is out of range: an id is a 64-bit integer","code":"bad_value","field":"id"}'
+yes_that "the target is taken and not used" test "$(answer 18 | cut -d, -f2-)" = "$(answer 7 | cut -d, -f2-)"
+yes_that "a key given twice is not JSON" test "$(answer 19)" = \
+	'{"error":"column \"Home\" is given twice","code":"bad_json","field":"Home"}'
+yes_that "an array is not a request" test "$(answer 20)" = \
+	'{"error":"a request is one JSON object of feature values, found an array","code":"wrong_type"}'
+yes_that "every error line has a code" test "$(grep -c '"error":.*"code":"[a-z_]*"' "$T/out")" = 16
+err_has "a summary at the end" "served 20 requests (16 with errors)"
+scored=$(answer 1)
+# A line longer than 1 MiB is too large, and the next request is answered.
+{
+	printf '{"Seniority": "'
+	head -c 1100000 /dev/zero | tr '\0' 9
+	printf '"}\n'
+	request
+} >"$T/long"
+run_status "serve a request too long" 0 tabpipe-predict --serve -m "$a" <"$T/long"
+yes_that "is answered with an error line, too large" test "$(answer 1)" = \
+	'{"error":"a request is longer than 1048576 bytes","code":"too_large"}'
+yes_that "and the next request is scored" test "$(answer 2 | cut -c1-22)" = '{"id":2,"probability":'
+err_has "both counted" "served 2 requests (1 with errors)"
 
 # SIGHUP reloads the file; a failed reload keeps the model serving.
 cp "$a" "$T/live.safetensors"
@@ -163,7 +274,7 @@ pid=$!
 exec 3>"$T/pipe"
 echo "$req" >&3
 wait_lines "$T/answers" 1
-yes_that "the server answers at once" test "$(sed -n 1p "$T/answers")" = "$(head -n 1 "$T/out")"
+yes_that "the server answers at once" test "$(sed -n 1p "$T/answers")" = "$scored"
 cp "$b" "$T/live.tmp" && mv "$T/live.tmp" "$T/live.safetensors"
 kill -HUP "$pid"
 wait_for "$T/serve.err" "SIGHUP: reloaded"
@@ -200,7 +311,10 @@ echo "$req" >&3
 wait_lines "$T/answers" 2
 yes_that "a promotion switches the server to the new version" test "$(sed -n 2p "$T/answers")" = "$(sed 's/}$/,"version":2}/' "$T/b.answer")"
 echo '{"Seniority": [' >&3
-wait_lines "$T/answers" 3
+echo '{"Seniority": 9}' >&3
+wait_lines "$T/answers" 4
+yes_that "a partial request is refused by the new version too" test "$(sed -n 4p "$T/answers")" = \
+	'{"error":"column \"Home\" is missing: every feature is given, null when its value is missing","code":"missing_field","field":"Home"}'
 end_server "the registry's server ends with 0"
 run=$(q "SELECT max(id) FROM runs WHERE tool = 'predict'")
 yes_that "serving is a finished predict run" test "$(q "SELECT status FROM runs WHERE id = $run")" = finished
@@ -208,6 +322,8 @@ yes_that "every answer is logged, errors are not" test "$(q "SELECT count(*) FRO
 yes_that "with the request's features" test "$(q "SELECT features->>'Home' FROM predictions WHERE run_id = $run LIMIT 1")" = "$(sed -n 2p "$T/test.csv" | cut -d, -f3)"
 yes_that "and the model of each answer" test "$(q "SELECT count(DISTINCT model_sha256) FROM predictions WHERE run_id = $run")" = 2
 yes_that "the run's result counts the reload" test "$(q "SELECT result->>'reloads' FROM runs WHERE id = $run")" = 1
+yes_that "and the requests, the refused among them" test "$(q "SELECT (result->>'requests') || ' ' || (result->>'errors') FROM runs WHERE id = $run")" = "4 2"
+yes_that "as its summary says" grep -qF "served 4 requests (2 with errors)" "$T/serve.err"
 
 tabpipe-predict -q --db "$db" --serve -m "$a" <"$T/ids" >/dev/null
 run=$(q "SELECT max(id) FROM runs WHERE tool = 'predict'")
@@ -215,6 +331,7 @@ yes_that "the log keeps the ids exact" test "$(q "SELECT string_agg(row_id::text
 	"-9223372036854775808 3 42 9007199254740993 1234567890123456789"
 yes_that "and the requests with them" test "$(q "SELECT string_agg(features->>'id', ' ' ORDER BY row_id) FROM predictions WHERE run_id = $run")" = \
 	"-9223372036854775808 req-7 0042 9007199254740993 1234567890123456789"
+yes_that "whole, the null values included" test "$(q "SELECT count(*) FROM predictions WHERE run_id = $run AND features->'Price' = 'null'::jsonb")" = 5
 
 run_status "--log records a batch" 0 tabpipe-predict --db "$db" --log -m loans@production "$T/test.tps"
 run=$(q "SELECT max(id) FROM runs WHERE tool = 'predict'")
@@ -266,7 +383,7 @@ serve_from() {
 send() {
 	i=$1
 	while [ "$i" -le "$2" ]; do
-		printf '{"id": %d, "Seniority": %d, "Home": "rent"}\n' "$i" $((i % 20)) >&3
+		request id "$i" Seniority $((i % 20)) Home '"rent"' >&3
 		i=$((i + 1))
 	done
 }
@@ -295,6 +412,7 @@ yes_that "its batches were sent as spooled" test "$(q2 "SELECT count(*) > 0 FROM
 yes_that "the run is finished" test "$(q2 "SELECT status FROM runs WHERE tool = 'predict'")" = finished
 yes_that "and says what it logged" test "$(q2 "SELECT result->>'logged' FROM runs WHERE tool = 'predict'")" = 30
 yes_that "the server said it reconnected" grep -q "database: reconnected" "$T/serve.err"
+yes_that "and that it served every request" grep -qF "served 30 requests (0 with errors)" "$T/serve.err"
 
 # A server that ends with the database away leaves its predictions in the
 # spool and its run running; the next run sends them, and the next tool
