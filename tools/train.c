@@ -46,6 +46,8 @@ inputs(const tp_batch *train, const tp_batch *valid, const tp_encoding *enc,
 	tp_batch_fingerprint(valid, valid_fingerprint);
 	cJSON_AddStringToObject(j, "train", train_fingerprint);
 	cJSON_AddStringToObject(j, "valid", valid_fingerprint);
+	cJSON_AddNumberToObject(j, "train_rows", (double)train->n);
+	cJSON_AddNumberToObject(j, "valid_rows", (double)valid->n);
 	cJSON_AddStringToObject(j, "encoding", enc->fingerprint);
 	if (encoder != NULL)
 		cJSON_AddStringToObject(j, "encoder", encoder->sha256);

@@ -21,7 +21,8 @@ file_name(const char *path)
 
 /* What the registry holds of a registered version and its training data:
  * its name, stage and metrics, and the rows of the data set of the
- * model's fingerprint; nulls for a file that is no version. */
+ * model's fingerprint (ingest's record, or else the training run's); nulls
+ * for a file that is no version. */
 static int
 registry(cJSON *card, char **name, const tp_predictor *p, tp_db *db,
     tp_err *e)
@@ -33,10 +34,12 @@ registry(cJSON *card, char **name, const tp_predictor *p, tp_db *db,
 
 	snprintf(id, sizeof(id), "%lld", (long long)p->vm.version.id);
 	if (db != NULL && p->vm.version.id > 0 && (rc = tp_db_exec(db,
-	    "SELECT m.name, v.stage, v.metrics::text, (SELECT d.rows "
+	    "SELECT m.name, v.stage, v.metrics::text, coalesce((SELECT d.rows "
 	    "FROM datasets d WHERE d.fingerprint = $2 ORDER BY d.id DESC "
-	    "LIMIT 1) FROM model_versions v JOIN models m ON m.id = v.model_id "
-	    "WHERE v.id = $1", 2, params, &r, e)) != TP_OK)
+	    "LIMIT 1), (r.inputs->>'train_rows')::bigint) "
+	    "FROM model_versions v JOIN models m ON m.id = v.model_id "
+	    "LEFT JOIN runs r ON r.id = v.run_id WHERE v.id = $1", 2, params,
+	    &r, e)) != TP_OK)
 		return rc;
 	if (r != NULL && PQntuples(r) == 1) {
 		cJSON *metrics = cJSON_Parse(PQgetvalue(r, 0, 2));

@@ -811,6 +811,12 @@ run_status "version $first to Production" 0 tabpipe-promote -q --db "$db" loans 
 start reg --db "$db" -m loans@production --tokens "$tokens" --spool "$T/spool.reg" || exit 1
 http GET /v1/model
 check "a reference's server serves its Production version" eq "$code $(j '[.name, .version, .stage, .sha256] | map(tostring) | join(" ")')" "200 loans $first Production $sha1"
+# The same number, which jsonb and cJSON write with other digits.
+check "its card has the validation metrics registered with it" jq -e --arg v \
+	"$(q "SELECT v.metrics->>'valid_auc' FROM model_versions v JOIN models m ON m.id = v.model_id WHERE m.name = 'loans' AND v.version = $first")" \
+	'.metrics.valid_auc - ($v | tonumber) | . * . < 1e-24' "$T/body"
+check "and the rows of its training data" eq "$(j '.training.rows')" \
+	"$(($(tabpipe-cat "$T/cd.train.tps" | wc -l) - 1))"
 http GET /health/ready
 check "and is ready" eq "$code" 200
 rm -f "$T/L.main.out"
