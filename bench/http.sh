@@ -89,20 +89,8 @@ echo "training a model of the default size for one epoch..." >&2
 	-o "$work/lending_club.safetensors" "$work/lc.train.tps"
 model=$work/lending_club.safetensors
 
-# The CSV's first rows as applications: the header's names as keys, quoted
-# values as strings, NA or empty as null (every feature must be there), the
-# target left out, the record number as id.
-awk -F, -v n="$batch" '
-NR == 1 { for (i = 1; i <= NF; i++) { gsub(/"/, "", $i); key[i] = $i }; next }
-NR > n + 1 { exit }
-{
-	line = "{\"id\":" NR - 1
-	for (i = 1; i <= NF; i++) {
-		if (key[i] == "Class") continue
-		line = line ",\"" key[i] "\":" ($i == "NA" || $i == "" ? "null" : $i)
-	}
-	print line "}"
-}' data/lending_club.csv >"$work/apps.jsonl"
+# The CSV's first rows as applications, the record number as id.
+sh scripts/applications -n "$batch" -t Class data/lending_club.csv >"$work/apps.jsonl"
 head -n 1 "$work/apps.jsonl" >"$work/single.json"
 { printf '['; paste -sd, "$work/apps.jsonl"; printf ']\n'; } >"$work/batch.json"
 

@@ -36,20 +36,9 @@ echo "training a model of the default size for one epoch..." >&2
 "$bin/tabpipe-train" -q --epochs 1 --valid "$work/lc.valid.tps" \
 	-o "$work/model.safetensors" "$work/lc.train.tps"
 
-# The CSV's rows as requests by the serving contract: the header's names
-# as keys, every feature one (null for NA or an empty field), quoted values
-# as strings, the target left out.
-awk -F, -v n="$requests" '
-NR == 1 { for (i = 1; i <= NF; i++) { gsub(/"/, "", $i); key[i] = $i }; next }
-NR > n + 1 { exit }
-{
-	line = "{\"id\": " NR - 1
-	for (i = 1; i <= NF; i++) {
-		if (key[i] == "Class") continue
-		line = line ", \"" key[i] "\": " ($i == "NA" || $i == "" ? "null" : $i)
-	}
-	print line "}"
-}' data/lending_club.csv >"$work/requests.jsonl"
+# The CSV's rows as requests by the serving contract.
+sh scripts/applications -n "$requests" -t Class data/lending_club.csv \
+	>"$work/requests.jsonl"
 head -n 1 "$work/requests.jsonl" >"$work/one.jsonl"
 n=$(wc -l <"$work/requests.jsonl")
 

@@ -59,9 +59,7 @@ for _ in $(seq 600); do
 	sleep 0.1
 done
 [ -n "$url" ] || { cat "$work/serve.err" >&2; exit 1; }
-app=$(awk -F, 'NR == 1 { for (i = 2; i <= NF; i++) name[i] = $i; next }
-NR == 2 { printf "{"; for (i = 2; i <= NF; i++)
-	printf "%s%s:%s", i > 2 ? "," : "", name[i], $i; print "}"; exit }' "$work/small.csv")
+app=$(sh scripts/applications -n 1 -t Status "$work/small.csv")
 for body in "$app" "[$app,$app]" '{"x":1}'; do
 	curl -s -H 'Content-Type: application/json' -d "$body" "$url/v1/predict" >/dev/null
 done
