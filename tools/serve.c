@@ -243,10 +243,11 @@ main(int argc, char **argv)
 	}
 	/* That predictions went unrecorded, or wait in the spool for a later
 	 * run, fails the run. */
-	if (rc == TP_OK && o.log != NULL && log.lost > 0)
+	if (rc == TP_OK && o.log != NULL && log.lost + counts.unqueued > 0)
 		rc = tp_err_set(&e, TP_EUNAVAILABLE,
 		    "database: %llu prediction%s could not be logged",
-		    (unsigned long long)log.lost, log.lost == 1 ? "" : "s");
+		    (unsigned long long)(log.lost + counts.unqueued),
+		    log.lost + counts.unqueued == 1 ? "" : "s");
 	else if (rc == TP_OK && o.log != NULL && log.unsent > 0)
 		rc = tp_err_set(&e, TP_EUNAVAILABLE,
 		    "database: %llu prediction%s could not be sent: they wait in "

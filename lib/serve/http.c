@@ -82,6 +82,7 @@ struct tp_http {
 	atomic_int draining;
 	atomic_int db_ok;            /* the database is connected */
 	atomic_uint_fast64_t inflight, connections, requests, errors;
+	atomic_uint_fast64_t unqueued;   /* predictions no memory could queue */
 	/* The follower's and the log's counts, as the control thread last
 	 * saw them. */
 	atomic_uint_fast64_t reloads, reload_failures;
@@ -372,7 +373,7 @@ enqueue(tp_http *h, const served *s, int64_t id, float prob, int label,
 		if (nq == NULL) {
 			pthread_mutex_unlock(&h->cmu);
 			free(features);
-			atomic_fetch_add(&h->lost, 1);
+			atomic_fetch_add(&h->unqueued, 1);
 			return;
 		}
 		h->queue = nq;
@@ -653,7 +654,7 @@ metrics(tp_http *h, struct MHD_Connection *c, request *r)
 		.logged = atomic_load(&h->logged),
 		.spooled = atomic_load(&h->spooled),
 		.replayed = atomic_load(&h->replayed),
-		.lost = atomic_load(&h->lost),
+		.lost = atomic_load(&h->lost) + atomic_load(&h->unqueued),
 		.reloads = atomic_load(&h->reloads),
 		.reload_failures = atomic_load(&h->reload_failures),
 		.connections = atomic_load(&h->connections),
@@ -1291,6 +1292,7 @@ tp_http_stop(tp_http *h, double grace, tp_http_counts *c)
 		c->requests = atomic_load(&h->requests);
 		c->errors = atomic_load(&h->errors);
 		c->rows = atomic_load(&h->metrics.rows);
+		c->unqueued = atomic_load(&h->unqueued);
 		c->reloads = h->follow.reloads;
 		c->reload_failures = h->follow.reload_failures;
 	}

@@ -75,6 +75,8 @@ typedef struct {
 	uint64_t requests;          /* answered */
 	uint64_t errors;            /* of which with a status of 400 or more */
 	uint64_t rows;              /* applications scored */
+	uint64_t unqueued;          /* predictions lost before the log, for
+	                               want of memory */
 	uint64_t reloads, reload_failures;
 } tp_http_counts;
 
