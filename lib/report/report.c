@@ -1,0 +1,1618 @@
+/* report: the HTML document of tabpipe-report (report.h). */
+#include "report/report.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "report/svg.h"
+
+/* ---- reading the reports ---- */
+
+enum tp_report_kind
+tp_report_kind(const cJSON *doc)
+{
+	if (!cJSON_IsObject(doc))
+		return TP_REPORT_UNKNOWN;
+	if (cJSON_HasObjectItem(doc, "auc") &&
+	    cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(doc, "confusion")))
+		return TP_REPORT_EVALUATION;
+	if (cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(doc, "checks")) &&
+	    cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(doc, "columns")))
+		return TP_REPORT_VALIDATION;
+	if (cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(doc, "features")) &&
+	    cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(doc, "thresholds")))
+		return TP_REPORT_DRIFT;
+	return TP_REPORT_UNKNOWN;
+}
+
+static const cJSON *
+get(const cJSON *o, const char *key)
+{
+	return cJSON_GetObjectItemCaseSensitive(o, key);
+}
+
+/* A number member, NaN when it is null, missing or not a number. */
+static double
+num(const cJSON *o, const char *key)
+{
+	const cJSON *v = get(o, key);
+	return cJSON_IsNumber(v) ? v->valuedouble : NAN;
+}
+
+static const char *
+str(const cJSON *o, const char *key)
+{
+	const cJSON *v = get(o, key);
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* The document being made. */
+typedef struct {
+	const tp_report_input *in;
+	tp_svg_buf h;          /* the HTML */
+	tp_report *out;
+	void **allocs;         /* freed at the end */
+	size_t nallocs;
+	tp_err *e;
+	int failed;            /* a status already in e */
+} doc;
+
+/* Memory that lives until the document is made; NULL (and failed) when
+ * there is none. */
+static void *
+keep(doc *d, size_t size)
+{
+	void *p, **a;
+
+	if (d->failed)
+		return NULL;
+	if ((a = realloc(d->allocs, (d->nallocs + 1) * sizeof(*a))) == NULL ||
+	    (p = calloc(1, size ? size : 1)) == NULL) {
+		if (a != NULL)
+			d->allocs = a;
+		d->failed = tp_err_nomem(d->e, "the report");
+		return NULL;
+	}
+	d->allocs = a;
+	d->allocs[d->nallocs++] = p;
+	return p;
+}
+
+static int
+bad(doc *d, const char *source, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int
+bad(doc *d, const char *source, const char *fmt, ...)
+{
+	char what[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	if (!d->failed)
+		d->failed = tp_err_set(d->e, TP_EDATA, "%s: %s", source, what);
+	return d->failed;
+}
+
+/* An array member: NULL when it is missing or null; a failure when it is
+ * something else. */
+static const cJSON *
+array(doc *d, const cJSON *o, const char *key, const char *source)
+{
+	const cJSON *v = get(o, key);
+
+	if (v == NULL || cJSON_IsNull(v))
+		return NULL;
+	if (!cJSON_IsArray(v)) {
+		bad(d, source, "\"%s\" is not an array", key);
+		return NULL;
+	}
+	return v;
+}
+
+/* The numbers of an array (null: NaN) into a new (n) array; a member
+ * that is not a number or null fails. */
+static double *
+numbers(doc *d, const cJSON *a, const char *what, const char *source,
+    size_t *n)
+{
+	size_t len = (size_t)cJSON_GetArraySize(a), i = 0;
+	double *v = keep(d, len * sizeof(double));
+	const cJSON *x;
+
+	*n = 0;
+	if (v == NULL)
+		return NULL;
+	cJSON_ArrayForEach(x, a) {
+		if (cJSON_IsNumber(x))
+			v[i] = x->valuedouble;
+		else if (cJSON_IsNull(x))
+			v[i] = NAN;
+		else {
+			bad(d, source, "%s[%zu] is not a number", what, i);
+			return NULL;
+		}
+		i++;
+	}
+	*n = len;
+	return v;
+}
+
+/* Members kx and ky of each object of array key of o into new arrays:
+ * n 0 when the array is missing. */
+static int
+points(doc *d, const cJSON *o, const char *key, const char *kx,
+    const char *ky, const char *source, double **x, double **y, size_t *n)
+{
+	const cJSON *a = array(d, o, key, source), *p;
+	size_t len, i = 0;
+
+	*n = 0;
+	*x = *y = NULL;
+	if (a == NULL)
+		return d->failed;
+	len = (size_t)cJSON_GetArraySize(a);
+	if ((*x = keep(d, len * sizeof(double))) == NULL ||
+	    (*y = keep(d, len * sizeof(double))) == NULL)
+		return d->failed;
+	cJSON_ArrayForEach(p, a) {
+		const cJSON *vx = get(p, kx), *vy = get(p, ky);
+		if (!cJSON_IsObject(p))
+			return bad(d, source, "%s[%zu] is not an object", key, i);
+		if ((vx && !cJSON_IsNumber(vx) && !cJSON_IsNull(vx)) ||
+		    (vy && !cJSON_IsNumber(vy) && !cJSON_IsNull(vy)))
+			return bad(d, source, "%s[%zu]: \"%s\" or \"%s\" is not a "
+			    "number", key, i, kx, ky);
+		(*x)[i] = num(p, kx);
+		(*y)[i] = num(p, ky);
+		i++;
+	}
+	*n = len;
+	return TP_OK;
+}
+
+/* ---- writing ---- */
+
+#define P(...) tp_svg_printf(&d->h, __VA_ARGS__)
+#define S(s) tp_svg_puts(&d->h, s)
+#define E(s) tp_svg_escape(&d->h, s)
+
+/* A number with dec decimals, or a dash. */
+static void
+put_num(tp_svg_buf *b, double x, int dec)
+{
+	if (!isfinite(x))
+		tp_svg_puts(b, "\xE2\x80\x94");
+	else
+		tp_svg_printf(b, "%.*f", dec, x == 0 ? 0 : x);
+}
+
+/* A count with thousands apart: 12,345. */
+static void
+put_count(tp_svg_buf *b, double x)
+{
+	char buf[64];
+	int n, i;
+
+	if (!isfinite(x)) {
+		tp_svg_puts(b, "\xE2\x80\x94");
+		return;
+	}
+	n = snprintf(buf, sizeof(buf), "%.0f", fabs(x));
+	if (x < 0)
+		tp_svg_puts(b, "-");
+	for (i = 0; i < n; i++) {
+		if (i > 0 && (n - i) % 3 == 0)
+			tp_svg_puts(b, ",");
+		tp_svg_printf(b, "%c", buf[i]);
+	}
+}
+
+static void
+put_pct(tp_svg_buf *b, double x, int dec)
+{
+	if (!isfinite(x)) {
+		tp_svg_puts(b, "\xE2\x80\x94");
+		return;
+	}
+	tp_svg_printf(b, "%.*f%%", dec, 100 * x == 0 ? 0 : 100 * x);
+}
+
+/* "12,345" into buf. */
+static const char *
+count_text(char *buf, size_t len, double x)
+{
+	tp_svg_buf b = {0};
+
+	put_count(&b, x);
+	snprintf(buf, len, "%s", b.s ? b.s : "");
+	tp_svg_buf_free(&b);
+	return buf;
+}
+
+/* The file name of a path: what comes after its last '/'. */
+static const char *
+base_name(const char *path)
+{
+	const char *s = path ? strrchr(path, '/') : NULL;
+	return s ? s + 1 : path ? path : "";
+}
+
+/* A chart's name, unique in the document and safe as a file name. */
+static char *
+chart_name(doc *d, const char *base)
+{
+	size_t n = strlen(base);
+	char *name = keep(d, n + 16);
+
+	if (name == NULL)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		char c = base[i];
+		name[i] = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-' ?
+		    c : '_';
+	}
+	for (int k = 2;; k++) {
+		int taken = 0;
+		for (int i = 0; i < d->out->ncharts && !taken; i++)
+			taken = strcmp(d->out->charts[i].name, name) == 0;
+		if (!taken)
+			return name;
+		snprintf(name + n, 16, "-%d", k);
+	}
+}
+
+/* Adds a chart made in svg to the document and to the list. */
+static void
+chart_add(doc *d, const char *name, tp_svg_buf *svg)
+{
+	tp_report_chart *c;
+
+	if (svg->nomem || d->failed) {
+		if (!d->failed)
+			d->failed = tp_err_nomem(d->e, "a chart");
+		tp_svg_buf_free(svg);
+		return;
+	}
+	c = realloc(d->out->charts, (size_t)(d->out->ncharts + 1) * sizeof(*c));
+	if (c == NULL || (c[d->out->ncharts].name = strdup(name)) == NULL) {
+		if (c != NULL)
+			d->out->charts = c;
+		d->failed = tp_err_nomem(d->e, "a chart");
+		tp_svg_buf_free(svg);
+		return;
+	}
+	d->out->charts = c;
+	c[d->out->ncharts].svg = svg->s;
+	d->out->ncharts++;
+	S("<figure>");
+	S(svg->s);
+	S("</figure>\n");
+	svg->s = NULL;
+	tp_svg_buf_free(svg);
+}
+
+static void
+row_text(doc *d, const char *th, const char *value)
+{
+	S("<tr><th>");
+	E(th);
+	S("</th><td>");
+	E(value ? value : "\xE2\x80\x94");
+	S("</td></tr>\n");
+}
+
+/* ---- the model card ---- */
+
+int
+tp_report_card(const cJSON *metadata, const char *path, const char *sha256,
+    cJSON **card, tp_err *e)
+{
+	cJSON *c = cJSON_CreateObject(), *feats;
+	const char *v;
+	char *name;
+	size_t n;
+
+	*card = NULL;
+	if (c == NULL)
+		return tp_err_nomem(e, "the model's card");
+	n = strlen(base_name(path));
+	if ((name = strdup(base_name(path))) == NULL) {
+		cJSON_Delete(c);
+		return tp_err_nomem(e, "the model's card");
+	}
+	if (n > 12 && strcmp(name + n - 12, ".safetensors") == 0)
+		name[n - 12] = '\0';
+	cJSON_AddStringToObject(c, "name", name);
+	free(name);
+	cJSON_AddStringToObject(c, "path", path);
+	if (sha256)
+		cJSON_AddStringToObject(c, "sha256", sha256);
+	if ((v = str(metadata, "threshold")) != NULL) {
+		char *end;
+		double t = strtod(v, &end);
+		if (end == v || *end != '\0' || !isfinite(t))
+			goto bad_member;
+		cJSON_AddNumberToObject(c, "threshold", t);
+	}
+	static const char *const texts[] = {"threshold_rule", "run_id",
+	    "data_fingerprint"};
+	for (size_t i = 0; i < 3; i++)
+		if ((v = str(metadata, texts[i])) != NULL && *v != '\0')
+			cJSON_AddStringToObject(c, texts[i], v);
+	/* The JSON members: config, history, and the encoding's columns. */
+	static const char *const jsons[] = {"config", "history", "encoding"};
+	for (size_t i = 0; i < 3; i++) {
+		cJSON *j;
+		if ((v = str(metadata, jsons[i])) == NULL)
+			continue;
+		if ((j = cJSON_Parse(v)) == NULL ||
+		    (i == 1 ? !cJSON_IsArray(j) : !cJSON_IsObject(j))) {
+			cJSON_Delete(j);
+			cJSON_Delete(c);
+			return tp_err_set(e, TP_EDATA, "%s: the metadata's \"%s\" is "
+			    "not a JSON %s", path, jsons[i], i == 1 ? "array" : "object");
+		}
+		if (i < 2) {
+			cJSON_AddItemToObject(c, jsons[i], j);
+			continue;
+		}
+		feats = cJSON_AddArrayToObject(c, "features");
+		const cJSON *col;
+		cJSON_ArrayForEach(col, get(j, "columns")) {
+			const char *kind = str(col, "kind"), *cn = str(col, "name");
+			if (kind == NULL || cn == NULL)
+				continue;
+			if (strcmp(kind, "target") == 0)
+				cJSON_AddStringToObject(c, "target", cn);
+			else if (strcmp(kind, "numeric") == 0 ||
+			    strcmp(kind, "categorical") == 0) {
+				cJSON *f = cJSON_CreateObject();
+				cJSON_AddStringToObject(f, "name", cn);
+				cJSON_AddStringToObject(f, "kind", kind);
+				cJSON_AddItemToArray(feats, f);
+			}
+		}
+		cJSON_Delete(j);
+	}
+	*card = c;
+	return TP_OK;
+bad_member:
+	cJSON_Delete(c);
+	return tp_err_set(e, TP_EDATA, "%s: the metadata's \"threshold\" is not "
+	    "a number", path);
+}
+
+/* The training chart: loss, validation loss and AUC by epoch. */
+static void
+training_chart(doc *d, const cJSON *history, const char *source)
+{
+	static const struct {
+		const char *key, *alt, *name;
+		int style;
+	} keys[] = {
+		{"loss", NULL, "training loss", TP_SVG_LINE | TP_SVG_MARKERS},
+		{"valid_loss", "valid_log_loss", "validation loss",
+		    TP_SVG_LINE | TP_SVG_MARKERS | TP_SVG_DASHED},
+		{"valid_auc", NULL, "validation AUC", TP_SVG_LINE | TP_SVG_MARKERS},
+	};
+	tp_svg_series s[3];
+	int ns = 0, n = cJSON_GetArraySize(history);
+	double *x, ymax = 1;
+	const cJSON *p;
+	char note[128], *name;
+
+	if (n == 0 || (x = keep(d, (size_t)n * sizeof(double))) == NULL)
+		return;
+	for (size_t k = 0; k < 3; k++) {
+		double *y = keep(d, (size_t)n * sizeof(double));
+		int i = 0, any = 0;
+		if (y == NULL)
+			return;
+		cJSON_ArrayForEach(p, history) {
+			if (!cJSON_IsObject(p)) {
+				bad(d, source, "history[%d] is not an object", i);
+				return;
+			}
+			x[i] = isfinite(num(p, "epoch")) ? num(p, "epoch") : i + 1;
+			y[i] = num(p, keys[k].key);
+			if (!isfinite(y[i]) && keys[k].alt)
+				y[i] = num(p, keys[k].alt);
+			if (isfinite(y[i])) {
+				any = 1;
+				ymax = fmax(ymax, y[i]);
+			}
+			i++;
+		}
+		if (any)
+			s[ns++] = (tp_svg_series){.name = keys[k].name, .x = x, .y = y,
+			    .n = (size_t)n, .style = keys[k].style, .color = (int)k};
+	}
+	if (ns == 0 || (name = chart_name(d, "training")) == NULL)
+		return;
+	snprintf(note, sizeof(note), "%d epoch%s, from %s", n, n == 1 ? "" : "s",
+	    source);
+	tp_svg_chart c = {.name = name, .title = "Training", .note = note,
+	    .xlabel = "epoch", .ylabel = "loss; AUC", .ymin = 0, .ymax = ymax};
+	if (n == 1) {
+		c.xmin = x[0] - 1;
+		c.xmax = x[0] + 1;
+	}
+	tp_svg_buf b = {0};
+	tp_svg_lines(&b, &c, s, ns);
+	chart_add(d, name, &b);
+}
+
+static void
+section_card(doc *d)
+{
+	const cJSON *card = d->in->card, *reg = get(d->in->registry, "version");
+	const cJSON *history = get(card, "history"), *cfg = get(card, "config");
+	const char *hsource = "the model file";
+	char buf[128];
+
+	if (card == NULL && reg == NULL && d->in->notes == NULL)
+		return;
+	S("<section id=\"card\">\n<h2>Model card</h2>\n<table class=\"kv\">\n");
+	row_text(d, "Name", str(reg, "name") ? str(reg, "name") :
+	    str(card, "name"));
+	if (reg) {
+		snprintf(buf, sizeof(buf), "%.0f", num(reg, "version"));
+		row_text(d, "Version", buf);
+		row_text(d, "Stage", str(reg, "stage"));
+		row_text(d, "Registered", str(reg, "created"));
+	}
+	if (card) {
+		row_text(d, "File", str(card, "path"));
+		S("<tr><th>SHA-256</th><td><code>");
+		E(str(card, "sha256") ? str(card, "sha256") : "\xE2\x80\x94");
+		S("</code></td></tr>\n");
+	}
+	S("<tr><th>Training data</th><td><code>");
+	E(str(card, "data_fingerprint") ? str(card, "data_fingerprint") :
+	    "\xE2\x80\x94");
+	S("</code>");
+	if (reg && isfinite(num(reg, "rows"))) {
+		S(", ");
+		put_count(&d->h, num(reg, "rows"));
+		S(" rows");
+	}
+	S("</td></tr>\n");
+	if (reg && str(reg, "trained_by"))
+		row_text(d, "Trained by", str(reg, "trained_by"));
+	if (str(card, "run_id") || (reg && isfinite(num(reg, "run")))) {
+		if (str(card, "run_id"))
+			snprintf(buf, sizeof(buf), "%s", str(card, "run_id"));
+		else
+			snprintf(buf, sizeof(buf), "%.0f", num(reg, "run"));
+		row_text(d, "Training run", buf);
+	}
+	if (card && isfinite(num(card, "threshold"))) {
+		S("<tr><th>Decision threshold</th><td>");
+		put_num(&d->h, num(card, "threshold"), 4);
+		S(": rows scored at or above it are called positive; chosen by ");
+		E(str(card, "threshold_rule") ? str(card, "threshold_rule") :
+		    "a rule the model file does not record");
+		S("</td></tr>\n");
+	}
+	if (str(card, "target"))
+		row_text(d, "Target", str(card, "target"));
+	if (cJSON_IsArray(get(card, "features"))) {
+		const cJSON *f;
+		int nn = 0, nc = 0, first = 1;
+		cJSON_ArrayForEach(f, get(card, "features")) {
+			if (strcmp(str(f, "kind"), "numeric") == 0)
+				nn++;
+			else
+				nc++;
+		}
+		P("<tr><th>Features</th><td>%d numeric, %d categorical: ", nn, nc);
+		cJSON_ArrayForEach(f, get(card, "features")) {
+			if (!first)
+				S(", ");
+			E(str(f, "name"));
+			first = 0;
+		}
+		S("</td></tr>\n");
+	}
+	if (cJSON_IsObject(cfg)) {
+		const cJSON *k;
+		int first = 1;
+		S("<tr><th>Configuration</th><td>");
+		cJSON_ArrayForEach(k, cfg) {
+			if (!first)
+				S(", ");
+			first = 0;
+			E(k->string);
+			S(" ");
+			if (cJSON_IsNumber(k)) {
+				tp_svg_number(&d->h, k->valuedouble, 6);
+			} else if (cJSON_IsString(k)) {
+				E(k->valuestring);
+			} else {
+				char *t = cJSON_PrintUnformatted(k);
+				E(t ? t : "?");
+				free(t);
+			}
+		}
+		S("</td></tr>\n");
+	}
+	S("</table>\n");
+	if (!cJSON_IsArray(history) || cJSON_GetArraySize(history) == 0) {
+		history = get(d->in->registry, "epochs");
+		hsource = "the registry's record of the training run";
+	}
+	if (cJSON_IsArray(history) && cJSON_GetArraySize(history) > 0) {
+		S("<div class=\"charts\">\n");
+		training_chart(d, history, hsource);
+		S("</div>\n");
+	}
+	S("<h3>Intended use and limitations</h3>\n");
+	if (d->in->notes) {
+		S("<div class=\"notes\">");
+		E(d->in->notes);
+		S("</div>\n");
+	} else
+		S("<p class=\"muted\">Not stated: tabpipe-report --notes FILE puts "
+		    "them here.</p>\n");
+	S("</section>\n");
+}
+
+/* ---- performance ---- */
+
+/* The label of evaluation i in legends and headings. */
+static const char *
+eval_label(doc *d, int i, char *buf, size_t len)
+{
+	if (d->in->nevaluations == 1)
+		snprintf(buf, len, "%s", base_name(d->in->evaluation[i].source));
+	else
+		snprintf(buf, len, "%s: %s", i == 0 ? "champion" : "challenger",
+		    base_name(d->in->evaluation[i].source));
+	return buf;
+}
+
+static void
+data_note(const cJSON *ev, char *buf, size_t len)
+{
+	char a[32], b[32];
+	double pos = num(ev, "positives"), lab = num(ev, "labelled");
+
+	snprintf(buf, len, "%s labelled rows, %s positives (%.1f%%)",
+	    count_text(a, sizeof(a), lab), count_text(b, sizeof(b), pos),
+	    lab > 0 ? 100 * pos / lab : 0);
+}
+
+/* A curve of every evaluation: members kx, ky of array key. */
+static void
+curves(doc *d, const char *cname, const char *key, const char *kx,
+    const char *ky, const char *auc_key, const char *auc_name,
+    tp_svg_chart *c, int markers, int from_origin)
+{
+	tp_svg_series s[2];
+	int ns = 0;
+	char labels[2][300], note[200];
+	tp_svg_buf b = {0};
+
+	for (int i = 0; i < d->in->nevaluations; i++) {
+		const cJSON *ev = d->in->evaluation[i].json;
+		double *x, *y, *w = NULL;
+		size_t n;
+		if (points(d, ev, key, kx, ky, d->in->evaluation[i].source, &x, &y,
+		    &n) != TP_OK)
+			return;
+		if (n == 0)
+			continue;
+		if (from_origin) { /* the curve starts at (0, 0) */
+			double *x2 = keep(d, (n + 1) * sizeof(double));
+			double *y2 = keep(d, (n + 1) * sizeof(double));
+			if (x2 == NULL || y2 == NULL)
+				return;
+			memcpy(x2 + 1, x, n * sizeof(double));
+			memcpy(y2 + 1, y, n * sizeof(double));
+			x = x2;
+			y = y2;
+			n++;
+		}
+		if (markers) {
+			double *dummy;
+			size_t m;
+			if (points(d, ev, key, "rows", kx, d->in->evaluation[i].source,
+			    &w, &dummy, &m) != TP_OK)
+				return;
+		}
+		eval_label(d, i, labels[i], 200);
+		if (auc_key) {
+			size_t l = strlen(labels[i]);
+			snprintf(labels[i] + l, sizeof(labels[i]) - l, " (%s %.3f)",
+			    auc_name, num(ev, auc_key));
+		}
+		s[ns++] = (tp_svg_series){.name = labels[i], .x = x, .y = y, .n = n,
+		    .style = markers ? TP_SVG_LINE | TP_SVG_MARKERS : TP_SVG_LINE,
+		    .color = i, .weight = w};
+	}
+	if (ns == 0 || (c->name = chart_name(d, cname)) == NULL)
+		return;
+	data_note(d->in->evaluation[0].json, note, sizeof(note));
+	if (d->in->nevaluations == 2)
+		snprintf(note, sizeof(note), "champion and challenger on the same "
+		    "axes");
+	c->note = note;
+	tp_svg_lines(&b, c, s, ns);
+	chart_add(d, c->name, &b);
+}
+
+static void
+score_histogram(doc *d, const cJSON *ev, const char *source)
+{
+	const cJSON *h = get(ev, "score_histogram");
+	size_t ne, nn, np;
+	double *edges, *neg, *pos, sn = 0, sp = 0;
+	char note[200], *name;
+	tp_svg_buf b = {0};
+
+	if (h == NULL || cJSON_IsNull(h))
+		return;
+	if (!cJSON_IsObject(h)) {
+		bad(d, source, "\"score_histogram\" is not an object");
+		return;
+	}
+	const cJSON *ae = array(d, h, "edges", source), *an = array(d, h,
+	    "negatives", source), *ap = array(d, h, "positives", source);
+	if (ae == NULL || an == NULL || ap == NULL) {
+		bad(d, source, "\"score_histogram\" lacks its edges, negatives or "
+		    "positives");
+		return;
+	}
+	if ((edges = numbers(d, ae, "score_histogram.edges", source, &ne)) == NULL ||
+	    (neg = numbers(d, an, "score_histogram.negatives", source, &nn)) == NULL ||
+	    (pos = numbers(d, ap, "score_histogram.positives", source, &np)) == NULL)
+		return;
+	if (ne < 2 || nn != ne - 1 || np != ne - 1) {
+		bad(d, source, "score_histogram: %zu edges for %zu and %zu bins",
+		    ne, nn, np);
+		return;
+	}
+	for (size_t i = 0; i + 1 < ne; i++) {
+		if (!(edges[i + 1] > edges[i])) {
+			bad(d, source, "score_histogram: its edges do not increase");
+			return;
+		}
+		sn += isfinite(neg[i]) ? neg[i] : 0;
+		sp += isfinite(pos[i]) ? pos[i] : 0;
+	}
+	/* Each class's shares, so that the shapes compare whatever the
+	 * classes' sizes. */
+	for (size_t i = 0; i + 1 < ne; i++) {
+		neg[i] = sn > 0 ? neg[i] / sn : 0;
+		pos[i] = sp > 0 ? pos[i] / sp : 0;
+	}
+	if ((name = chart_name(d, "score-histogram")) == NULL)
+		return;
+	char a[32], c2[32];
+	snprintf(note, sizeof(note), "%s negatives, %s positives; each class's "
+	    "share of its rows", count_text(a, sizeof(a), sn),
+	    count_text(c2, sizeof(c2), sp));
+	tp_svg_series s[2] = {
+		{.name = "negatives (label 0)", .y = neg, .n = ne - 1, .color = 0},
+		{.name = "positives (label 1)", .y = pos, .n = ne - 1, .color = 1},
+	};
+	char vl[64];
+	snprintf(vl, sizeof(vl), "threshold %.3f", num(ev, "threshold"));
+	tp_svg_chart c = {.name = name, .title = "Scores by class", .note = note,
+	    .xlabel = "predicted probability", .ylabel = "share of the class",
+	    .ypercent = 1, .has_vline = isfinite(num(ev, "threshold")),
+	    .vline = num(ev, "threshold"), .vlabel = vl};
+	tp_svg_histogram(&b, &c, edges, (int)(ne - 1), s, 2);
+	chart_add(d, name, &b);
+}
+
+/* The KS chart: the share of each class scored below each threshold. */
+static void
+ks_chart(doc *d, const cJSON *ev, const char *source)
+{
+	double *fpr, *tpr, *thr, *dummy;
+	size_t n, m;
+	char note[200], vl[64], *name;
+	tp_svg_buf b = {0};
+
+	if (points(d, ev, "roc", "fpr", "tpr", source, &fpr, &tpr, &n) != TP_OK ||
+	    points(d, ev, "roc", "threshold", "fpr", source, &thr, &dummy,
+	    &m) != TP_OK || n == 0)
+		return;
+	double *neg = keep(d, n * sizeof(double)), *pos = keep(d,
+	    n * sizeof(double)), best = -1, at = NAN;
+	if (neg == NULL || pos == NULL)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		thr[i] = fmin(1, fmax(0, thr[i]));
+		neg[i] = 1 - fpr[i];
+		pos[i] = 1 - tpr[i];
+		if (isfinite(neg[i] - pos[i]) && neg[i] - pos[i] > best) {
+			best = neg[i] - pos[i];
+			at = thr[i];
+		}
+	}
+	if (isfinite(num(ev, "ks_threshold")))
+		at = num(ev, "ks_threshold");
+	if ((name = chart_name(d, "ks")) == NULL)
+		return;
+	snprintf(note, sizeof(note), "KS %.3f: the largest gap between the "
+	    "classes' distributions", num(ev, "ks"));
+	snprintf(vl, sizeof(vl), "KS at %.3f", at);
+	tp_svg_series s[2] = {
+		{.name = "negatives (label 0)", .x = thr, .y = neg, .n = n,
+		    .style = TP_SVG_LINE, .color = 0},
+		{.name = "positives (label 1)", .x = thr, .y = pos, .n = n,
+		    .style = TP_SVG_LINE, .color = 1},
+	};
+	tp_svg_chart c = {.name = name, .title = "Kolmogorov-Smirnov",
+	    .note = note, .xlabel = "threshold (predicted probability)",
+	    .ylabel = "share of the class scored below", .xmin = 0, .xmax = 1,
+	    .ymin = 0, .ymax = 1, .ypercent = 1, .has_vline = isfinite(at),
+	    .vline = at, .vlabel = vl};
+	tp_svg_lines(&b, &c, s, 2);
+	chart_add(d, name, &b);
+}
+
+/* Gains and lift: from each evaluation's "gains", when it has them. */
+static void
+gains_charts(doc *d)
+{
+	tp_svg_series g[2], l[2];
+	int ng = 0;
+	char labels[2][200], *labs[10], lbuf[10][8];
+	size_t maxn = 0;
+
+	for (int i = 0; i < d->in->nevaluations; i++) {
+		const cJSON *ev = d->in->evaluation[i].json;
+		const char *src = d->in->evaluation[i].source;
+		double *x, *y, *dec, *lift;
+		size_t n, m;
+		if (points(d, ev, "gains", "cumulative_rows_share",
+		    "cumulative_positives_share", src, &x, &y, &n) != TP_OK ||
+		    points(d, ev, "gains", "decile", "lift", src, &dec, &lift,
+		    &m) != TP_OK)
+			return;
+		if (n == 0)
+			continue;
+		double *x2 = keep(d, (n + 1) * sizeof(double));
+		double *y2 = keep(d, (n + 1) * sizeof(double));
+		if (x2 == NULL || y2 == NULL)
+			return;
+		memcpy(x2 + 1, x, n * sizeof(double));
+		memcpy(y2 + 1, y, n * sizeof(double));
+		eval_label(d, i, labels[i], sizeof(labels[i]));
+		g[ng] = (tp_svg_series){.name = labels[i], .x = x2, .y = y2,
+		    .n = n + 1, .style = TP_SVG_LINE | TP_SVG_MARKERS, .color = i};
+		l[ng] = (tp_svg_series){.name = labels[i], .y = lift, .n = n,
+		    .color = i};
+		ng++;
+		if (n > maxn)
+			maxn = n;
+	}
+	if (ng == 0)
+		return;
+	char note[200], *name;
+	tp_svg_buf b = {0};
+	data_note(d->in->evaluation[0].json, note, sizeof(note));
+	if ((name = chart_name(d, "gains")) == NULL)
+		return;
+	tp_svg_chart c = {.name = name, .title = "Cumulative gains",
+	    .note = note, .xlabel = "share of rows, highest scores first",
+	    .ylabel = "share of positives found", .xmin = 0, .xmax = 1, .ymin = 0,
+	    .ymax = 1, .diagonal = 1, .xpercent = 1, .ypercent = 1};
+	tp_svg_lines(&b, &c, g, ng);
+	chart_add(d, name, &b);
+	if (maxn > 10)
+		maxn = 10;
+	for (size_t k = 0; k < maxn; k++) {
+		snprintf(lbuf[k], sizeof(lbuf[k]), "%zu", k + 1);
+		labs[k] = lbuf[k];
+	}
+	for (int i = 0; i < ng; i++)
+		if (l[i].n > maxn)
+			l[i].n = maxn;
+	if ((name = chart_name(d, "lift")) == NULL)
+		return;
+	tp_svg_chart lc = {.name = name, .title = "Lift by decile", .note = note,
+	    .xlabel = "decile (1: the highest scores)",
+	    .ylabel = "positive rate / overall rate", .has_hline = 1, .hline = 1};
+	tp_svg_bars(&b, &lc, (const char *const *)labs, (int)maxn, l, ng);
+	chart_add(d, name, &b);
+}
+
+static void
+confusion_chart(doc *d, const cJSON *ev)
+{
+	const cJSON *m = get(ev, "confusion");
+	double v[4] = {num(m, "tp"), num(m, "fn"), num(m, "fp"), num(m, "tn")};
+	static const char *const rows[] = {"actual positive", "actual negative"};
+	static const char *const cols[] = {"called positive", "called negative"};
+	char note[128], *name;
+	tp_svg_buf b = {0};
+
+	if ((name = chart_name(d, "confusion")) == NULL)
+		return;
+	snprintf(note, sizeof(note), "at the threshold %.4f",
+	    num(ev, "threshold"));
+	tp_svg_chart c = {.name = name, .title = "Confusion matrix", .note = note,
+	    .width = 360, .height = 300};
+	tp_svg_grid(&b, &c, rows, 2, cols, 2, v);
+	chart_add(d, name, &b);
+}
+
+/* The measures of the tables: key, name, decimals, higher is better. */
+static const struct {
+	const char *key, *name;
+	int dec, higher;
+} measures[] = {
+	{"auc", "ROC AUC", 4, 1}, {"gini", "Gini", 4, 1}, {"ks", "KS", 4, 1},
+	{"pr_auc", "PR AUC (average precision)", 4, 1},
+	{"log_loss", "log loss", 4, 0}, {"brier", "Brier score", 4, 0},
+	{"threshold", "threshold", 4, -1}, {"f1", "F1 at the threshold", 4, 1},
+	{"precision", "precision at the threshold", 4, 1},
+	{"recall", "recall at the threshold", 4, 1},
+	{"accuracy", "accuracy at the threshold", 4, 1},
+};
+
+static void
+section_performance(doc *d)
+{
+	const cJSON *ev = d->in->evaluation[0].json;
+	const char *src = d->in->evaluation[0].source;
+	const cJSON *model = get(ev, "model");
+	char note[200];
+
+	if (d->in->nevaluations == 0)
+		return;
+	S("<section id=\"performance\">\n<h2>Performance</h2>\n<p>");
+	data_note(ev, note, sizeof(note));
+	E(note);
+	S(" of ");
+	put_count(&d->h, num(ev, "rows"));
+	S(" rows, from <code>");
+	E(src);
+	S("</code>");
+	if (str(model, "sha256")) {
+		S("; model <code>");
+		tp_svg_printf(&d->h, "%.12s", str(model, "sha256"));
+		S("</code>");
+	}
+	if (str(ev, "data_fingerprint")) {
+		S(", data <code>");
+		tp_svg_printf(&d->h, "%.12s", str(ev, "data_fingerprint"));
+		S("</code>");
+	}
+	S(".");
+	if (d->in->nevaluations == 2)
+		S(" The curves show the champion and the challenger on the same "
+		    "axes; the histogram, the KS curve and the confusion matrix are "
+		    "the champion's.");
+	S("</p>\n<table class=\"metrics\">\n");
+	for (size_t i = 0; i < sizeof(measures) / sizeof(measures[0]); i++) {
+		S("<tr><th>");
+		E(measures[i].name);
+		S("</th><td class=\"n\">");
+		put_num(&d->h, num(ev, measures[i].key), measures[i].dec);
+		S("</td></tr>\n");
+	}
+	S("</table>\n<div class=\"charts\">\n");
+	tp_svg_chart roc = {.title = "ROC curve", .xlabel = "false positive rate",
+	    .ylabel = "true positive rate", .xmin = 0, .xmax = 1, .ymin = 0,
+	    .ymax = 1, .diagonal = 1};
+	curves(d, "roc", "roc", "fpr", "tpr", "auc", "AUC", &roc, 0, 0);
+	tp_svg_chart pr = {.title = "Precision and recall", .xlabel = "recall",
+	    .ylabel = "precision", .xmin = 0, .xmax = 1, .ymin = 0, .ymax = 1};
+	if (isfinite(num(ev, "positives")) && num(ev, "labelled") > 0) {
+		pr.has_hline = 1;
+		pr.hline = num(ev, "positives") / num(ev, "labelled");
+	}
+	curves(d, "pr", "pr", "recall", "precision", "pr_auc", "AP", &pr, 0, 0);
+	tp_svg_chart cal = {.title = "Calibration", .xlabel = "mean predicted "
+	    "probability in the bin", .ylabel = "observed positive rate",
+	    .xmin = 0, .xmax = 1, .ymin = 0, .ymax = 1, .diagonal = 1};
+	curves(d, "calibration", "calibration", "mean_predicted", "observed_rate",
+	    NULL, NULL, &cal, 1, 0);
+	score_histogram(d, ev, src);
+	ks_chart(d, ev, src);
+	gains_charts(d);
+	confusion_chart(d, ev);
+	S("</div>\n");
+	/* The calibration's bins, so that each point's weight can be read. */
+	const cJSON *bins = array(d, ev, "calibration", src), *bin;
+	if (bins != NULL && cJSON_GetArraySize(bins) > 0) {
+		S("<details><summary>Calibration bins</summary>\n<table>\n<tr><th>"
+		    "probability</th><th class=\"n\">rows</th><th class=\"n\">mean "
+		    "predicted</th><th class=\"n\">observed rate</th></tr>\n");
+		cJSON_ArrayForEach(bin, bins) {
+			S("<tr><td>");
+			put_num(&d->h, num(bin, "lower"), 2);
+			S(" to ");
+			put_num(&d->h, num(bin, "upper"), 2);
+			S("</td><td class=\"n\">");
+			put_count(&d->h, num(bin, "rows"));
+			S("</td><td class=\"n\">");
+			put_num(&d->h, num(bin, "mean_predicted"), 4);
+			S("</td><td class=\"n\">");
+			put_num(&d->h, num(bin, "observed_rate"), 4);
+			S("</td></tr>\n");
+		}
+		S("</table>\n</details>\n");
+	}
+	const cJSON *gains = array(d, ev, "gains", src), *g;
+	if (gains != NULL && cJSON_GetArraySize(gains) > 0) {
+		S("<h3>Gains table</h3>\n<table>\n<tr><th class=\"n\">decile</th>"
+		    "<th class=\"n\">rows</th><th class=\"n\">positives</th>"
+		    "<th class=\"n\">lowest score</th><th class=\"n\">cumulative "
+		    "share of positives</th><th class=\"n\">lift</th>"
+		    "<th class=\"n\">cumulative lift</th></tr>\n");
+		cJSON_ArrayForEach(g, gains) {
+			S("<tr><td class=\"n\">");
+			put_count(&d->h, num(g, "decile"));
+			S("</td><td class=\"n\">");
+			put_count(&d->h, num(g, "rows"));
+			S("</td><td class=\"n\">");
+			put_count(&d->h, num(g, "positives"));
+			S("</td><td class=\"n\">");
+			put_num(&d->h, num(g, "score_min"), 4);
+			S("</td><td class=\"n\">");
+			put_pct(&d->h, num(g, "cumulative_positives_share"), 1);
+			S("</td><td class=\"n\">");
+			put_num(&d->h, num(g, "lift"), 2);
+			S("</td><td class=\"n\">");
+			put_num(&d->h, num(g, "cumulative_lift"), 2);
+			S("</td></tr>\n");
+		}
+		S("</table>\n");
+	}
+	S("</section>\n");
+}
+
+static void
+section_champion(doc *d)
+{
+	const cJSON *a = d->in->evaluation[0].json, *b = d->in->evaluation[1].json;
+	const char *fa = str(a, "data_fingerprint"), *fb = str(b,
+	    "data_fingerprint");
+
+	if (d->in->nevaluations != 2)
+		return;
+	S("<section id=\"champion\">\n<h2>Champion and challenger</h2>\n<p>"
+	    "Champion: <code>");
+	E(d->in->evaluation[0].source);
+	S("</code>; challenger: <code>");
+	E(d->in->evaluation[1].source);
+	S("</code>. ");
+	if (fa && fb && strcmp(fa, fb) == 0)
+		S("Both were evaluated on the same data.");
+	else
+		S("<span class=\"bad\">They were evaluated on different data: the "
+		    "comparison is not like for like.</span>");
+	S(" The better value of each measure is in bold.</p>\n<table class=\""
+	    "metrics\">\n<tr><th>measure</th><th class=\"n\">champion</th><th "
+	    "class=\"n\">challenger</th><th class=\"n\">challenger &#8722; "
+	    "champion</th></tr>\n");
+	for (size_t i = 0; i < sizeof(measures) / sizeof(measures[0]); i++) {
+		double x = num(a, measures[i].key), y = num(b, measures[i].key);
+		int h = measures[i].higher, wa = 0, wb = 0;
+		if (h >= 0 && isfinite(x) && isfinite(y) && x != y) {
+			wa = h ? x > y : x < y;
+			wb = !wa;
+		}
+		S("<tr><th>");
+		E(measures[i].name);
+		S(wa ? "</th><td class=\"n\"><b>" : "</th><td class=\"n\">");
+		put_num(&d->h, x, measures[i].dec);
+		S(wa ? "</b></td><td class=\"n\">" : "</td><td class=\"n\">");
+		S(wb ? "<b>" : "");
+		put_num(&d->h, y, measures[i].dec);
+		S(wb ? "</b></td><td class=\"n\">" : "</td><td class=\"n\">");
+		if (isfinite(y - x) && y - x > 0)
+			S("+");
+		put_num(&d->h, y - x, measures[i].dec);
+		S("</td></tr>\n");
+	}
+	S("<tr><th>rows</th><td class=\"n\">");
+	put_count(&d->h, num(a, "rows"));
+	S("</td><td class=\"n\">");
+	put_count(&d->h, num(b, "rows"));
+	S("</td><td></td></tr>\n</table>\n</section>\n");
+}
+
+/* ---- drift ---- */
+
+typedef struct {
+	const cJSON *stat;
+	int score;
+	int rank;              /* 2 significant, 1 moderate, 0 none */
+	double psi;
+} drift_row;
+
+static int
+drift_order(const void *pa, const void *pb)
+{
+	const drift_row *a = pa, *b = pb;
+	double x = isfinite(a->psi) ? a->psi : -1, y = isfinite(b->psi) ?
+	    b->psi : -1;
+	int da = cJSON_IsTrue(get(a->stat, "drift")), db =
+	    cJSON_IsTrue(get(b->stat, "drift"));
+
+	if (da != db)
+		return db - da;
+	if (a->rank != b->rank)
+		return b->rank - a->rank;
+	if (x != y)
+		return x < y ? 1 : -1;
+	return strcmp(str(a->stat, "name") ? str(a->stat, "name") : "",
+	    str(b->stat, "name") ? str(b->stat, "name") : "");
+}
+
+static void
+drift_chart(doc *d, const drift_row *r, const char *source)
+{
+	const cJSON *h = get(r->stat, "histogram"), *lab;
+	const char *name = str(r->stat, "name") ? str(r->stat, "name") : "?";
+	size_t nr, nc, nl;
+	double *ref, *cur;
+	char title[300], note[200], base[300], *cname, a[32], b2[32];
+	tp_svg_buf b = {0};
+
+	if (h == NULL || cJSON_IsNull(h))
+		return;
+	if (!cJSON_IsObject(h)) {
+		bad(d, source, "%s's \"histogram\" is not an object", name);
+		return;
+	}
+	const cJSON *al = array(d, h, "labels", source), *ar = array(d, h,
+	    "reference", source), *ac = array(d, h, "current", source);
+	if (al == NULL || ar == NULL || ac == NULL) {
+		bad(d, source, "%s's histogram lacks its labels or shares", name);
+		return;
+	}
+	if ((ref = numbers(d, ar, "histogram.reference", source, &nr)) == NULL ||
+	    (cur = numbers(d, ac, "histogram.current", source, &nc)) == NULL)
+		return;
+	nl = (size_t)cJSON_GetArraySize(al);
+	if (nr != nl || nc != nl) {
+		bad(d, source, "%s's histogram: %zu labels, %zu reference and %zu "
+		    "current shares", name, nl, nr, nc);
+		return;
+	}
+	const char **labels = keep(d, (nl ? nl : 1) * sizeof(char *));
+	size_t i = 0;
+	if (labels == NULL)
+		return;
+	cJSON_ArrayForEach(lab, al) {
+		if (!cJSON_IsString(lab)) {
+			bad(d, source, "%s's histogram: label %zu is not text", name, i);
+			return;
+		}
+		labels[i++] = lab->valuestring;
+	}
+	snprintf(base, sizeof(base), "drift-%s", name);
+	if ((cname = chart_name(d, base)) == NULL)
+		return;
+	snprintf(title, sizeof(title), "%s%s: PSI %.3f (%s)", name,
+	    r->score ? " (the model's score)" : "", r->psi,
+	    str(r->stat, "level") ? str(r->stat, "level") : "?");
+	snprintf(note, sizeof(note), "reference %s rows, current %s rows%s",
+	    count_text(a, sizeof(a), num(r->stat, "reference_rows")),
+	    count_text(b2, sizeof(b2), num(r->stat, "current_rows")),
+	    cJSON_IsTrue(get(r->stat, "drift")) ? "; drifts" : "");
+	tp_svg_series s[2] = {
+		{.name = "reference", .y = ref, .n = nl, .color = 0},
+		{.name = "current", .y = cur, .n = nl, .color = 1},
+	};
+	tp_svg_chart c = {.name = cname, .title = title, .note = note,
+	    .ylabel = "share of rows", .ypercent = 1, .height = 300};
+	tp_svg_bars(&b, &c, labels, (int)nl, s, 2);
+	chart_add(d, cname, &b);
+}
+
+static void
+section_drift(doc *d)
+{
+	const cJSON *j = d->in->drift.json, *f;
+	const char *src = d->in->drift.source;
+	const cJSON *feats, *score = get(j, "score"), *t = get(j, "thresholds");
+	drift_row *rows;
+	int n = 0, drifting = 0;
+
+	if (j == NULL)
+		return;
+	if ((feats = array(d, j, "features", src)) == NULL)
+		return;
+	rows = keep(d, (size_t)(cJSON_GetArraySize(feats) + 1) * sizeof(*rows));
+	if (rows == NULL)
+		return;
+	cJSON_ArrayForEach(f, feats) {
+		if (!cJSON_IsObject(f) || str(f, "name") == NULL) {
+			bad(d, src, "features[%d] is not a feature's object", n);
+			return;
+		}
+		rows[n++] = (drift_row){.stat = f};
+	}
+	if (cJSON_IsObject(score))
+		rows[n++] = (drift_row){.stat = score, .score = 1};
+	for (int i = 0; i < n; i++) {
+		const char *lv = str(rows[i].stat, "level");
+		rows[i].rank = lv == NULL ? 0 : strcmp(lv, "significant") == 0 ? 2 :
+		    strcmp(lv, "moderate") == 0;
+		rows[i].psi = num(rows[i].stat, "psi");
+		drifting += cJSON_IsTrue(get(rows[i].stat, "drift"));
+	}
+	qsort(rows, (size_t)n, sizeof(*rows), drift_order);
+	const cJSON *ref = get(j, "reference"), *cur = get(j, "current");
+	S("<section id=\"drift\">\n<h2>Drift</h2>\n<p>");
+	if (cJSON_IsTrue(get(j, "drift")))
+		P("<span class=\"bad\">Drift: %d of %d compared drift%s.</span>",
+		    drifting, n, drifting == 1 ? "s" : "");
+	else
+		P("<span class=\"ok\">No drift</span> in the %d compared.", n);
+	S(" Reference: <code>");
+	E(str(ref, "source") ? str(ref, "source") : str(ref, "since") ?
+	    str(ref, "since") : "?");
+	S("</code>, ");
+	put_count(&d->h, num(ref, "rows"));
+	S(" rows; current: <code>");
+	E(str(cur, "source") ? str(cur, "source") : str(cur, "since") ?
+	    str(cur, "since") : "?");
+	S("</code>, ");
+	put_count(&d->h, num(cur, "rows"));
+	S(" rows. PSI from ");
+	put_num(&d->h, num(t, "psi_moderate"), 2);
+	S(" is moderate, from ");
+	put_num(&d->h, num(t, "psi_significant"), 2);
+	S(" significant; a feature drifts when significant, or moderate with "
+	    "its test's p-value under ");
+	put_num(&d->h, num(t, "alpha"), 2);
+	S(". From <code>");
+	E(src);
+	S("</code>; most severe first.</p>\n<table>\n<tr><th>feature</th><th>"
+	    "kind</th><th>level</th><th class=\"n\">PSI</th><th class=\"n\">KS"
+	    "</th><th class=\"n\">KS p</th><th class=\"n\">&#967;&#178; p</th>"
+	    "<th class=\"n\">JS</th><th class=\"n\">missing (ref., cur.)</th>"
+	    "<th>drifts</th></tr>\n");
+	for (int i = 0; i < n; i++) {
+		const cJSON *s = rows[i].stat;
+		int dr = cJSON_IsTrue(get(s, "drift"));
+		S(dr ? "<tr class=\"drifts\"><td>" : "<tr><td>");
+		E(str(s, "name"));
+		if (rows[i].score)
+			S(" (score)");
+		S("</td><td>");
+		E(str(s, "kind") ? str(s, "kind") : "");
+		S("</td><td>");
+		E(str(s, "level") ? str(s, "level") : "");
+		S("</td><td class=\"n\">");
+		put_num(&d->h, num(s, "psi"), 4);
+		S("</td><td class=\"n\">");
+		put_num(&d->h, num(s, "ks"), 4);
+		S("</td><td class=\"n\">");
+		put_num(&d->h, num(s, "ks_p"), 4);
+		S("</td><td class=\"n\">");
+		put_num(&d->h, num(s, "chi2_p"), 4);
+		S("</td><td class=\"n\">");
+		put_num(&d->h, num(s, "js"), 4);
+		S("</td><td class=\"n\">");
+		put_pct(&d->h, num(s, "reference_rows") > 0 ?
+		    num(s, "reference_missing") / num(s, "reference_rows") : NAN, 1);
+		S(", ");
+		put_pct(&d->h, num(s, "current_rows") > 0 ?
+		    num(s, "current_missing") / num(s, "current_rows") : NAN, 1);
+		S(dr ? "</td><td class=\"bad\">yes</td></tr>\n" :
+		    "</td><td>no</td></tr>\n");
+	}
+	S("</table>\n<div class=\"charts\">\n");
+	for (int i = 0; i < n && !d->failed; i++)
+		drift_chart(d, &rows[i], src);
+	S("</div>\n</section>\n");
+}
+
+/* ---- data quality ---- */
+
+static void
+section_quality(doc *d)
+{
+	const cJSON *j = d->in->validation.json, *c;
+	const char *src = d->in->validation.source;
+	const cJSON *cb = get(j, "class_balance"), *dup = get(j, "duplicates");
+	const cJSON *checks, *cols;
+
+	if (j == NULL)
+		return;
+	if ((checks = array(d, j, "checks", src)) == NULL ||
+	    (cols = array(d, j, "columns", src)) == NULL)
+		return;
+	S("<section id=\"quality\">\n<h2>Data quality</h2>\n<p>");
+	S(cJSON_IsTrue(get(j, "passed")) ? "<span class=\"ok\">Every check "
+	    "passed</span>" : "<span class=\"bad\">A check failed</span>");
+	S(" on ");
+	put_count(&d->h, num(j, "rows"));
+	S(" rows of <code>");
+	E(src);
+	S("</code>. Classes: ");
+	put_count(&d->h, num(cb, "positive"));
+	S(" positive, ");
+	put_count(&d->h, num(cb, "negative"));
+	S(" negative, ");
+	put_count(&d->h, num(cb, "unlabelled"));
+	S(" unlabelled (positive rate ");
+	put_pct(&d->h, num(cb, "positive_rate"), 1);
+	S("); duplicate rows: ");
+	put_count(&d->h, num(dup, "rows"));
+	S(" (");
+	put_pct(&d->h, num(dup, "rate"), 2);
+	S(").</p>\n<table>\n<tr><th>check</th><th>column</th><th class=\"n\">"
+	    "value</th><th class=\"n\">limit</th><th>passed</th></tr>\n");
+	/* The failed checks first. */
+	for (int pass = 0; pass < 2; pass++)
+		cJSON_ArrayForEach(c, checks) {
+			int ok = cJSON_IsTrue(get(c, "passed"));
+			if (ok != pass)
+				continue;
+			S(ok ? "<tr><td>" : "<tr class=\"drifts\"><td>");
+			E(str(c, "check") ? str(c, "check") : "?");
+			S("</td><td>");
+			E(str(c, "column") ? str(c, "column") : "");
+			S("</td><td class=\"n\">");
+			put_num(&d->h, num(c, "value"), 4);
+			S("</td><td class=\"n\">");
+			E(str(c, "limit") ? str(c, "limit") : "");
+			S(" ");
+			put_num(&d->h, num(c, "threshold"), 4);
+			S(ok ? "</td><td>yes</td></tr>\n" :
+			    "</td><td class=\"bad\">no</td></tr>\n");
+		}
+	S("</table>\n<h3>Columns</h3>\n<table>\n<tr><th>column</th><th>kind</th>"
+	    "<th class=\"n\">present</th><th class=\"n\">missing</th>"
+	    "<th class=\"n\">unseen</th><th class=\"n\">categories</th>"
+	    "<th class=\"n\">min</th><th class=\"n\">mean</th><th class=\"n\">"
+	    "max</th><th class=\"n\">std</th><th class=\"n\">AUC alone</th>"
+	    "</tr>\n");
+	cJSON_ArrayForEach(c, cols) {
+		S("<tr><td>");
+		E(str(c, "name") ? str(c, "name") : "?");
+		if (cJSON_IsTrue(get(c, "constant")))
+			S(" <span class=\"bad\">(constant)</span>");
+		S("</td><td>");
+		E(str(c, "kind") ? str(c, "kind") : "");
+		S("</td><td class=\"n\">");
+		put_count(&d->h, num(c, "count"));
+		S("</td><td class=\"n\">");
+		put_pct(&d->h, num(c, "missing_rate"), 1);
+		S("</td><td class=\"n\">");
+		put_pct(&d->h, num(c, "unseen_rate"), 1);
+		S("</td><td class=\"n\">");
+		put_count(&d->h, num(c, "categories"));
+		static const char *const st[] = {"min", "mean", "max", "std"};
+		for (int k = 0; k < 4; k++) {
+			S("</td><td class=\"n\">");
+			tp_svg_buf *h = &d->h;
+			double v = num(c, st[k]);
+			if (isfinite(v))
+				tp_svg_printf(h, "%.4g", v == 0 ? 0 : v);
+			else
+				S("\xE2\x80\x94");
+		}
+		S("</td><td class=\"n\">");
+		put_num(&d->h, num(c, "auc"), 3);
+		S("</td></tr>\n");
+	}
+	S("</table>\n<p class=\"muted\">AUC alone: the column's own ROC AUC "
+	    "against the target (the larger of AUC and 1 &#8722; AUC); near 1 is "
+	    "a sign of leakage.</p>\n</section>\n");
+}
+
+/* ---- the registry ---- */
+
+static void
+section_registry(doc *d)
+{
+	const cJSON *reg = d->in->registry, *v, *x;
+	const cJSON *versions = get(reg, "versions"), *changes = get(reg,
+	    "changes");
+	const char *src = "the registry";
+
+	if (reg == NULL)
+		return;
+	S("<section id=\"registry\">\n<h2>Registry history</h2>\n<p>");
+	E(str(get(reg, "version"), "name") ? str(get(reg, "version"), "name") :
+	    "?");
+	P(": %d version%s, %d stage change%s.</p>\n",
+	    cJSON_GetArraySize(versions), cJSON_GetArraySize(versions) == 1 ?
+	    "" : "s", cJSON_GetArraySize(changes),
+	    cJSON_GetArraySize(changes) == 1 ? "" : "s");
+	int n = cJSON_GetArraySize(versions);
+	if (n > 0) {
+		double *ver, *eauc, *vauc;
+		size_t m;
+		if (points(d, reg, "versions", "version", "eval_auc", src, &ver,
+		    &eauc, &m) != TP_OK || points(d, reg, "versions", "version",
+		    "valid_auc", src, &ver, &vauc, &m) != TP_OK)
+			return;
+		tp_svg_series s[2];
+		int ns = 0, ae = 0, av = 0;
+		for (size_t i = 0; i < m; i++) {
+			ae |= isfinite(eauc[i]);
+			av |= isfinite(vauc[i]);
+		}
+		if (ae)
+			s[ns++] = (tp_svg_series){.name = "newest evaluation's AUC",
+			    .x = ver, .y = eauc, .n = m, .color = 0,
+			    .style = TP_SVG_LINE | TP_SVG_MARKERS};
+		if (av)
+			s[ns++] = (tp_svg_series){.name = "validation AUC at training",
+			    .x = ver, .y = vauc, .n = m, .color = 2,
+			    .style = TP_SVG_LINE | TP_SVG_MARKERS | TP_SVG_DASHED};
+		if (ns > 0) {
+			char *name = chart_name(d, "registry-auc"), note[64];
+			tp_svg_buf b = {0};
+			if (name == NULL)
+				return;
+			snprintf(note, sizeof(note), "%d version%s, in the order "
+			    "registered", n, n == 1 ? "" : "s");
+			tp_svg_chart c = {.name = name, .title = "AUC by version",
+			    .note = note, .xlabel = "version", .ylabel = "ROC AUC"};
+			if (m == 1) {
+				c.xmin = ver[0] - 1;
+				c.xmax = ver[0] + 1;
+			}
+			S("<div class=\"charts\">\n");
+			tp_svg_lines(&b, &c, s, ns);
+			chart_add(d, name, &b);
+			S("</div>\n");
+		}
+		S("<table>\n<tr><th class=\"n\">version</th><th>stage</th><th>"
+		    "registered (UTC)</th><th>SHA-256</th><th class=\"n\">"
+		    "validation AUC</th><th class=\"n\">evaluation AUC</th></tr>\n");
+		cJSON_ArrayForEach(v, versions) {
+			S("<tr><td class=\"n\">");
+			put_count(&d->h, num(v, "version"));
+			S("</td><td>");
+			E(str(v, "stage") ? str(v, "stage") : "");
+			S("</td><td>");
+			E(str(v, "created") ? str(v, "created") : "");
+			S("</td><td><code>");
+			tp_svg_printf(&d->h, "%.12s", str(v, "sha256") ? str(v,
+			    "sha256") : "");
+			S("</code></td><td class=\"n\">");
+			put_num(&d->h, num(v, "valid_auc"), 4);
+			S("</td><td class=\"n\">");
+			put_num(&d->h, num(v, "eval_auc"), 4);
+			S("</td></tr>\n");
+		}
+		S("</table>\n");
+	}
+	S("<h3>Stage changes</h3>\n");
+	if (cJSON_GetArraySize(changes) == 0)
+		S("<p class=\"muted\">None yet.</p>\n");
+	else {
+		S("<table>\n<tr><th>when (UTC)</th><th class=\"n\">version</th>"
+		    "<th>from</th><th>to</th><th>who</th><th>why</th></tr>\n");
+		cJSON_ArrayForEach(x, changes) {
+			S("<tr><td>");
+			E(str(x, "changed") ? str(x, "changed") : "");
+			S("</td><td class=\"n\">");
+			put_count(&d->h, num(x, "version"));
+			S("</td><td>");
+			E(str(x, "from") ? str(x, "from") : "");
+			S("</td><td>");
+			E(str(x, "to") ? str(x, "to") : "");
+			S("</td><td>");
+			E(str(x, "user") ? str(x, "user") : "");
+			S("</td><td>");
+			E(str(x, "reason") ? str(x, "reason") : "");
+			S("</td></tr>\n");
+		}
+		S("</table>\n");
+	}
+	S("</section>\n");
+}
+
+/* ---- the document ---- */
+
+static const char style[] =
+    "body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,Helvetica,"
+    "Arial,sans-serif;color:#222;background:#fff;max-width:1180px;margin:0 "
+    "auto;padding:12px 24px 40px;line-height:1.45;font-size:15px}\n"
+    "h1{font-size:26px;margin:12px 0 4px}\n"
+    "h2{font-size:20px;margin:36px 0 10px;padding-bottom:4px;border-bottom:"
+    "2px solid #0072B2}\n"
+    "h3{font-size:16px;margin:20px 0 6px}\n"
+    "nav{margin:6px 0 10px;font-size:14px}nav a{margin-right:14px;color:"
+    "#0072B2}\n"
+    "table{border-collapse:collapse;margin:8px 0 12px;font-size:14px}\n"
+    "th,td{padding:4px 10px;border-bottom:1px solid #ddd;text-align:left;"
+    "vertical-align:top}\n"
+    "th{font-weight:600;background:#f4f6f8}table.kv th{width:11em}\n"
+    ".n{text-align:right;font-variant-numeric:tabular-nums}\n"
+    "code{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:13px;"
+    "word-break:break-all}\n"
+    ".charts{display:flex;flex-wrap:wrap;gap:14px;margin:10px 0}\n"
+    "figure{margin:0}svg.chart{max-width:100%;height:auto;border:1px solid "
+    "#e2e2e2;border-radius:3px}\n"
+    ".bad{color:#B34700;font-weight:600}.ok{color:#007A5A;font-weight:600}\n"
+    "tr.drifts td{background:#fff1e6}\n"
+    ".muted{color:#666}\n"
+    ".summary{display:flex;flex-wrap:wrap;gap:10px;margin:12px 0}\n"
+    ".summary div{border:1px solid #ccd;border-radius:4px;padding:6px 14px;"
+    "min-width:7em}\n"
+    ".summary b{display:block;font-size:22px}\n"
+    ".notes{white-space:pre-wrap;background:#f6f6f6;border-left:4px solid "
+    "#0072B2;padding:8px 12px}\n"
+    "footer{margin-top:40px;color:#666;font-size:13px}\n"
+    "@page{size:A4;margin:14mm}\n"
+    "@media print{body{max-width:none;padding:0;font-size:10pt}"
+    "nav{display:none}h2{break-after:avoid}figure,tr{break-inside:avoid}"
+    "svg.chart{width:86mm;border:none}.charts{gap:4mm}details>*{display:"
+    "block}a{color:inherit;text-decoration:none}}\n";
+
+/* The figures at the top: what a reader wants first. */
+static void
+summary(doc *d)
+{
+	const cJSON *ev = d->in->evaluation[0].json, *dr = d->in->drift.json,
+	    *va = d->in->validation.json;
+	const cJSON *reg = get(d->in->registry, "version");
+
+	if (ev == NULL && dr == NULL && va == NULL && reg == NULL)
+		return;
+	S("<div class=\"summary\">\n");
+	if (reg) {
+		S("<div>stage<b>");
+		E(str(reg, "stage") ? str(reg, "stage") : "?");
+		S("</b></div>\n");
+	}
+	if (ev) {
+		S("<div>ROC AUC<b>");
+		put_num(&d->h, num(ev, "auc"), 3);
+		S("</b></div>\n<div>Gini<b>");
+		put_num(&d->h, num(ev, "gini"), 3);
+		S("</b></div>\n<div>KS<b>");
+		put_num(&d->h, num(ev, "ks"), 3);
+		S("</b></div>\n<div>rows evaluated<b>");
+		put_count(&d->h, num(ev, "labelled"));
+		S("</b></div>\n");
+	}
+	if (dr) {
+		S("<div>drift<b");
+		S(cJSON_IsTrue(get(dr, "drift")) ? " class=\"bad\">found" :
+		    " class=\"ok\">none");
+		S("</b></div>\n");
+	}
+	if (va) {
+		S("<div>data checks<b");
+		S(cJSON_IsTrue(get(va, "passed")) ? " class=\"ok\">passed" :
+		    " class=\"bad\">failed");
+		S("</b></div>\n");
+	}
+	S("</div>\n");
+}
+
+int
+tp_report_make(tp_report *r, const tp_report_input *in, tp_err *e)
+{
+	doc dd = {.in = in, .out = r, .e = e}, *d = &dd;
+	const cJSON *card = in->card, *reg = get(in->registry, "version");
+	const char *name = str(reg, "name") ? str(reg, "name") : str(card,
+	    "name");
+
+	memset(r, 0, sizeof(*r));
+	for (int i = 0; i < in->nevaluations; i++)
+		if (tp_report_kind(in->evaluation[i].json) != TP_REPORT_EVALUATION)
+			return tp_err_set(e, TP_EDATA, "%s: not a report of "
+			    "tabpipe-evaluate", in->evaluation[i].source);
+	if (in->validation.json && tp_report_kind(in->validation.json) !=
+	    TP_REPORT_VALIDATION)
+		return tp_err_set(e, TP_EDATA, "%s: not a report of "
+		    "tabpipe-validate", in->validation.source);
+	if (in->drift.json && tp_report_kind(in->drift.json) != TP_REPORT_DRIFT)
+		return tp_err_set(e, TP_EDATA, "%s: not a report of tabpipe-drift",
+		    in->drift.source);
+	S("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>"
+	    "\n<meta name=\"viewport\" content=\"width=device-width, "
+	    "initial-scale=1\"/>\n<title>");
+	S("Model report");
+	if (name) {
+		S(": ");
+		E(name);
+	}
+	S("</title>\n<style>\n");
+	S(style);
+	S("</style>\n</head>\n<body>\n<header>\n<h1>Model report");
+	if (name) {
+		S(": ");
+		E(name);
+		if (reg && isfinite(num(reg, "version")))
+			P(" version %.0f", num(reg, "version"));
+	}
+	S("</h1>\n<nav>");
+	if (card || reg || in->notes)
+		S("<a href=\"#card\">Model card</a>");
+	if (in->nevaluations > 0)
+		S("<a href=\"#performance\">Performance</a>");
+	if (in->nevaluations > 1)
+		S("<a href=\"#champion\">Champion and challenger</a>");
+	if (in->drift.json)
+		S("<a href=\"#drift\">Drift</a>");
+	if (in->validation.json)
+		S("<a href=\"#quality\">Data quality</a>");
+	if (in->registry)
+		S("<a href=\"#registry\">Registry history</a>");
+	S("</nav>\n");
+	summary(d);
+	S("</header>\n");
+	section_card(d);
+	section_performance(d);
+	section_champion(d);
+	section_drift(d);
+	section_quality(d);
+	section_registry(d);
+	S("<footer>Made by ");
+	E(in->generator ? in->generator : "tabpipe-report");
+	S(" from ");
+	{
+		int any = 0;
+		for (int i = 0; i < in->nevaluations; i++, any = 1) {
+			S(any ? ", <code>" : "<code>");
+			E(in->evaluation[i].source);
+			S("</code>");
+		}
+		const tp_report_doc *o[] = {&in->validation, &in->drift};
+		for (int i = 0; i < 2; i++)
+			if (o[i]->json) {
+				S(any ? ", <code>" : "<code>");
+				E(o[i]->source);
+				S("</code>");
+				any = 1;
+			}
+		if (card) {
+			S(any ? ", <code>" : "<code>");
+			E(str(card, "path") ? str(card, "path") : "the model");
+			S("</code>");
+			any = 1;
+		}
+		if (in->registry) {
+			S(any ? " and the registry" : "the registry");
+			any = 1;
+		}
+		if (!any)
+			S("nothing: give reports, a model or a database");
+	}
+	S(".</footer>\n</body>\n</html>\n");
+	for (size_t i = 0; i < d->nallocs; i++)
+		free(d->allocs[i]);
+	free(d->allocs);
+	if (!d->failed && d->h.nomem)
+		d->failed = tp_err_nomem(e, "the report");
+	if (d->failed) {
+		tp_svg_buf_free(&d->h);
+		tp_report_free(r);
+		return d->failed;
+	}
+	r->html = d->h.s;
+	r->len = d->h.len;
+	return TP_OK;
+}
+
+void
+tp_report_free(tp_report *r)
+{
+	if (r == NULL)
+		return;
+	for (int i = 0; i < r->ncharts; i++) {
+		free(r->charts[i].name);
+		free(r->charts[i].svg);
+	}
+	free(r->charts);
+	free(r->html);
+	memset(r, 0, sizeof(*r));
+}
