@@ -28,7 +28,7 @@ static const tp_opt options[] = {
 	{OPT(notes), .name = "notes", .arg = "file", .type = TP_OPT_STRING,
 	    .help = "intended use and limitations, plain text"},
 	{OPT(out), .name = "output", .letter = 'o', .arg = "report.html",
-	    .type = TP_OPT_STRING, .help = "where the document goes (report.html)"},
+	    .type = TP_OPT_STRING, .help = "where the document goes"},
 	{OPT(svg_dir), .name = "svg-dir", .arg = "dir", .type = TP_OPT_STRING,
 	    .help = "write each chart as DIR/NAME.svg too"},
 	{0},
