@@ -86,6 +86,41 @@ present_sorted(const float *x, size_t n, size_t stride, size_t *npresent,
 	return v;
 }
 
+/* Each bin's share of a side's rows: the division tp_stats_psi and
+ * tp_stats_jensenshannon make, over a sum taken in the same order, so that
+ * the shares are the very numbers the PSI and JS were computed from. */
+static void
+shares(const double *counts, int n, double *share)
+{
+	double sum = 0;
+
+	for (int i = 0; i < n; i++)
+		sum += counts[i];
+	for (int i = 0; i < n; i++)
+		share[i] = sum > 0 ? counts[i] / sum : NAN;
+}
+
+/* s's shares, and its nbins edges too when edges is set, in one block. */
+static int
+histogram_alloc(tp_drift_stat *s, int edges)
+{
+	double *h = malloc((size_t)s->nbins * (edges ? 3 : 2) * sizeof(double));
+
+	if (h == NULL)
+		return -1;
+	s->share[0] = h;
+	s->share[1] = h + s->nbins;
+	s->edges = edges ? h + 2 * s->nbins : NULL;
+	return 0;
+}
+
+void
+tp_drift_stat_free(tp_drift_stat *s)
+{
+	free(s->share[0]);
+	s->share[0] = s->share[1] = s->edges = NULL;
+}
+
 /* Counts sorted values per bin: bin b < nedges holds the values below
  * edges[b] and not below edges[b - 1]; the last value bin those from the
  * last edge up. */
@@ -112,6 +147,8 @@ tp_drift_numeric(tp_drift_stat *s, const float *ref, size_t nref,
 	int nedges = 0, rc = TP_OK;
 
 	s->categorical = 0;
+	s->share[0] = s->share[1] = s->edges = NULL;
+	s->vocab = NULL;
 	s->rows[0] = nref;
 	s->rows[1] = ncur;
 	s->chi2 = s->chi2_p = NAN;
@@ -131,6 +168,10 @@ tp_drift_numeric(tp_drift_stat *s, const float *ref, size_t nref,
 	/* Value bins 0..nedges, then the missing bin; the current data's
 	 * counts follow the reference's. */
 	s->nbins = nedges + 2;
+	if (histogram_alloc(s, nr + nc > 0) < 0) {
+		rc = tp_err_nomem(e, "a feature's histogram");
+		goto out;
+	}
 	double *rcount = counts, *ccount = counts + s->nbins;
 	count_bins(r, nr, edges, nedges, rcount);
 	count_bins(c, nc, edges, nedges, ccount);
@@ -138,6 +179,17 @@ tp_drift_numeric(tp_drift_stat *s, const float *ref, size_t nref,
 	ccount[nedges + 1] = (double)s->missing[1];
 	s->psi = tp_stats_psi(rcount, ccount, (size_t)s->nbins, TP_DRIFT_EPS);
 	s->js = tp_stats_jensenshannon(rcount, ccount, (size_t)s->nbins);
+	shares(rcount, s->nbins, s->share[0]);
+	shares(ccount, s->nbins, s->share[1]);
+	/* The outer bins are open-ended; closing them at the least and the
+	 * greatest value of both sides gives a chart its axis and keeps every
+	 * present value inside its bin's interval. */
+	if (s->edges != NULL) {
+		s->edges[0] = nr == 0 ? c[0] : nc == 0 ? r[0] : fmin(r[0], c[0]);
+		memcpy(s->edges + 1, edges, (size_t)nedges * sizeof(double));
+		s->edges[nedges + 1] = nr == 0 ? c[nc - 1] : nc == 0 ?
+		    r[nr - 1] : fmax(r[nr - 1], c[nc - 1]);
+	}
 	if (nr > 0 && nc > 0) {
 		tp_ks_result ks;
 		tp_stats_ks_2samp(r, nr, c, nc, &ks);
@@ -164,6 +216,8 @@ tp_drift_categorical(tp_drift_stat *s, const int32_t *ref, size_t nref,
 {
 	double *counts = calloc(2 * (size_t)ncats, sizeof(double));
 
+	s->share[0] = s->share[1] = s->edges = NULL;
+	s->vocab = NULL;
 	if (counts == NULL)
 		return tp_err_nomem(e, "a feature's categories");
 	for (int side = 0; side < 2; side++) {
@@ -188,6 +242,12 @@ tp_drift_categorical(tp_drift_stat *s, const int32_t *ref, size_t nref,
 	s->missing[0] = (uint64_t)counts[0];
 	s->missing[1] = (uint64_t)counts[ncats];
 	s->nbins = ncats;
+	if (histogram_alloc(s, 0) < 0) {
+		free(counts);
+		return tp_err_nomem(e, "a feature's histogram");
+	}
+	shares(counts, ncats, s->share[0]);
+	shares(counts + ncats, ncats, s->share[1]);
 	s->psi = tp_stats_psi(counts, counts + ncats, (size_t)ncats, TP_DRIFT_EPS);
 	s->js = tp_stats_jensenshannon(counts, counts + ncats, (size_t)ncats);
 	s->ks = s->ks_p = NAN;
@@ -197,6 +257,24 @@ tp_drift_categorical(tp_drift_stat *s, const int32_t *ref, size_t nref,
 	verdict(s, o);
 	free(counts);
 	return TP_OK;
+}
+
+/* An edge z of the stream in the CSV's units. The float32 that held a
+ * value knew it only to within std |z| 2^-24, so the decimal of fewest
+ * places that near is as true, and reads as the CSV wrote it: 67 and 0,
+ * not 66.9999987 and 2e-07. */
+static double
+destandardise(double z, const tp_column *c)
+{
+	double x = z * c->std + c->mean, y, tol = c->std * fabs(z) * 0x1p-24;
+	char buf[48];
+
+	for (int d = 0; d < 17 && fabs(x) < 1e15; d++) {
+		snprintf(buf, sizeof(buf), "%.*f", d, x);
+		if (tp_parse_double(buf, strlen(buf), &y) == 0 && fabs(y - x) <= tol)
+			return y;
+	}
+	return x;
 }
 
 static void
@@ -218,6 +296,7 @@ tp_drift_compare(tp_drift_report *r, const tp_encoding *enc,
 	r->enc = enc;
 	r->nfeatures = 0;
 	r->has_score = 0;
+	memset(&r->score, 0, sizeof(r->score));
 	if ((r->features = calloc((size_t)enc->ncols + 1, sizeof(*r->features))) == NULL)
 		return tp_err_nomem(e, "the drift report");
 	for (int i = 0; i < enc->ncols; i++) {
@@ -237,6 +316,11 @@ tp_drift_compare(tp_drift_report *r, const tp_encoding *enc,
 			    (size_t)cur->ncat, (int)c->vocab.n + 1, o, e);
 		if (rc != TP_OK)
 			return tp_err_prefix(e, "column %s", c->name);
+		/* The stream holds (x - mean) / std; a person reads x. */
+		for (int b = 0; s->edges != NULL && b < s->nbins; b++)
+			s->edges[b] = destandardise(s->edges[b], c);
+		if (s->categorical)
+			s->vocab = &c->vocab;
 		r->nfeatures++;
 	}
 	update_verdict(r);
@@ -249,6 +333,7 @@ tp_drift_compare_score(tp_drift_report *r, const float *ref, size_t nref,
 {
 	int rc;
 
+	tp_drift_stat_free(&r->score);
 	memset(&r->score, 0, sizeof(r->score));
 	r->score.name = "score";
 	if ((rc = tp_drift_numeric(&r->score, ref, nref, 1, cur, ncur, 1,
@@ -284,9 +369,13 @@ tp_drift_compare_model(tp_drift_report *r, tp_model *m, const tp_batch *ref,
 void
 tp_drift_report_free(tp_drift_report *r)
 {
+	for (int i = 0; r->features != NULL && i < r->nfeatures; i++)
+		tp_drift_stat_free(&r->features[i]);
 	free(r->features);
 	r->features = NULL;
 	r->nfeatures = 0;
+	tp_drift_stat_free(&r->score);
+	r->has_score = 0;
 }
 
 int
@@ -317,10 +406,73 @@ add_number(cJSON *o, const char *key, double x)
 		cJSON_AddNullToObject(o, key);
 }
 
+/* Bin b's name as a person reads it: a numeric value bin by its interval
+ * (the last one closed, as it holds its greatest value), a category by its
+ * value. */
+static cJSON *
+bin_label(const tp_drift_stat *s, int b)
+{
+	char buf[80];
+
+	if (s->categorical) {
+		if (b == 0)
+			return cJSON_CreateString("missing or unseen");
+		if (s->vocab != NULL && (size_t)b <= s->vocab->n)
+			return cJSON_CreateString(s->vocab->keys[b - 1]);
+		snprintf(buf, sizeof(buf), "%d", b);
+	} else if (b == s->nbins - 1)
+		return cJSON_CreateString("missing");
+	else if (s->edges == NULL)
+		return cJSON_CreateString("present");
+	else
+		snprintf(buf, sizeof(buf), b == s->nbins - 2 ? "[%g, %g]" :
+		    "[%g, %g)", s->edges[b], s->edges[b + 1]);
+	return cJSON_CreateString(buf);
+}
+
+/* The bins, their edges and each side's shares. The missing bin goes last
+ * for a categorical feature too (it is index 0), so that every chart reads
+ * alike. NULL on no memory. */
+static cJSON *
+histogram_json(const tp_drift_stat *s)
+{
+	cJSON *h = cJSON_CreateObject(), *labels, *side[2], *edges = NULL;
+	int n = s->nbins;
+
+	if (h == NULL)
+		return NULL;
+	labels = cJSON_AddArrayToObject(h, "labels");
+	if (s->edges != NULL)
+		edges = cJSON_AddArrayToObject(h, "edges");
+	else
+		cJSON_AddNullToObject(h, "edges");
+	side[0] = cJSON_AddArrayToObject(h, "reference");
+	side[1] = cJSON_AddArrayToObject(h, "current");
+	for (int i = 0; labels != NULL && side[0] != NULL && side[1] != NULL &&
+	    i < n; i++) {
+		int b = s->categorical ? (i + 1) % n : i;
+		cJSON_AddItemToArray(labels, bin_label(s, b));
+		for (int k = 0; k < 2; k++)
+			cJSON_AddItemToArray(side[k], isfinite(s->share[k][b]) ?
+			    cJSON_CreateNumber(s->share[k][b]) : cJSON_CreateNull());
+	}
+	for (int i = 0; edges != NULL && i < n; i++)
+		cJSON_AddItemToArray(edges, isfinite(s->edges[i]) ?
+		    cJSON_CreateNumber(s->edges[i]) : cJSON_CreateNull());
+	if (labels == NULL || side[0] == NULL || side[1] == NULL ||
+	    cJSON_GetArraySize(labels) != n || cJSON_GetArraySize(side[0]) != n ||
+	    cJSON_GetArraySize(side[1]) != n || cJSON_GetArraySize(h) != 4 ||
+	    (s->edges != NULL && cJSON_GetArraySize(edges) != n)) {
+		cJSON_Delete(h);
+		return NULL;
+	}
+	return h;
+}
+
 static cJSON *
 stat_json(const tp_drift_stat *s)
 {
-	cJSON *o = cJSON_CreateObject();
+	cJSON *o = cJSON_CreateObject(), *h;
 
 	if (o == NULL)
 		return NULL;
@@ -347,6 +499,13 @@ stat_json(const tp_drift_stat *s)
 		cJSON_AddNullToObject(o, "chi2_dof");
 	add_number(o, "js", s->js);
 	cJSON_AddBoolToObject(o, "drift", s->drift);
+	/* An object without its histogram is dropped, and the report with it. */
+	if ((h = histogram_json(s)) == NULL ||
+	    !cJSON_AddItemToObject(o, "histogram", h)) {
+		cJSON_Delete(h);
+		cJSON_Delete(o);
+		return NULL;
+	}
 	return o;
 }
 

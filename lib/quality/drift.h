@@ -22,6 +22,10 @@
  * With large samples a test rejects for shifts too small to matter, so a
  * p-value alone never makes drift. The report drifts when any feature or
  * the score does.
+ *
+ * Each comparison keeps its histogram, so that a chart draws the very
+ * shares PSI and JS were computed from: each bin's share of each side,
+ * and for a numeric feature the value bins' edges.
  */
 #ifndef TP_DRIFT_H
 #define TP_DRIFT_H
@@ -70,10 +74,22 @@ typedef struct {
 	int chi2_dof;
 	enum tp_drift_level level;
 	int drift;
+	double *share[2];       /* (nbins) each bin's count over its side's
+	                           rows, reference and current, in bin order
+	                           (numeric: the value bins up, then the
+	                           missing one; categorical: by index); NaN on
+	                           a side without rows */
+	double *edges;          /* numeric: (nbins) the edges of the nbins - 1
+	                           value bins, the outer ones the least and the
+	                           greatest present value of both sides; NULL
+	                           when neither has one, and for categorical */
+	const tp_strmap *vocab; /* categorical: the vocabulary that names the
+	                           bins, or NULL to number them */
 } tp_drift_stat;
 
 /* Compares n values of a numeric feature, ref[i * rstride] with
- * cur[i * cstride]. */
+ * cur[i * cstride]. s's previous contents are ignored: its shares and
+ * edges are new, to free with tp_drift_stat_free. */
 int tp_drift_numeric(tp_drift_stat *s, const float *ref, size_t nref,
     size_t rstride, const float *cur, size_t ncur, size_t cstride,
     const tp_drift_opts *o, tp_err *e);
@@ -83,6 +99,8 @@ int tp_drift_numeric(tp_drift_stat *s, const float *ref, size_t nref,
 int tp_drift_categorical(tp_drift_stat *s, const int32_t *ref, size_t nref,
     size_t rstride, const int32_t *cur, size_t ncur, size_t cstride,
     int ncats, const tp_drift_opts *o, tp_err *e);
+/* Frees a comparison's shares and edges; accepts a zeroed s. */
+void tp_drift_stat_free(tp_drift_stat *s);
 
 const char *tp_drift_level_name(enum tp_drift_level l);
 
@@ -107,12 +125,13 @@ typedef struct {
 
 /* Compares every feature of ref and cur (both shaped as enc), or those
  * with a non-zero flag in compare (indexed by column, may be NULL). Sets
- * every member of r but side[]. */
+ * every member of r but side[]; a numeric feature's edges are in the
+ * CSV's units (destandardised with enc's mean and std). */
 int tp_drift_compare(tp_drift_report *r, const tp_encoding *enc,
     const tp_batch *ref, const tp_batch *cur, const uint8_t *compare,
     const tp_drift_opts *o, tp_err *e);
 /* Adds the comparison of a model's scores of the reference and current
- * rows, and updates the verdict. */
+ * rows (replacing an earlier one), and updates the verdict. */
 int tp_drift_compare_score(tp_drift_report *r, const float *ref, size_t nref,
     const float *cur, size_t ncur, tp_err *e);
 /* The score's drift: m's probabilities for ref's rows against its
@@ -127,7 +146,8 @@ void tp_drift_report_free(tp_drift_report *r); /* accepts a zeroed r */
  * score counts as index nfeatures). */
 int tp_drift_count(const tp_drift_report *r, int *worst);
 
-/* The JSON report; NULL on no memory. */
+/* The JSON report; NULL on no memory. Each feature's and the score's
+ * "histogram" lists its bins with the missing one last. */
 cJSON *tp_drift_report_json(const tp_drift_report *r);
 
 /* The predictions logged over the last `since` (a PostgreSQL interval,

@@ -45,6 +45,30 @@ yes_that "unseen Home values are counted as missing or unseen" test \
 	"$(jq -r '.features[] | select(.name == "Home") | .current_missing' "$T/out")" -gt 800
 yes_that "Seniority does not drift" test \
 	"$(jq -r '.features[] | select(.name == "Seniority") | .drift' "$T/out")" = false
+# Each histogram, as a chart draws it: a label per bin, shares summing to
+# 1 that give back PSI (empty shares counting as epsilon) and JS.
+# shellcheck disable=SC2016 # jq's variables
+psi_js='.thresholds.epsilon as $eps
+	| [(.features + [.score])[] | select(. != null) | . as $f | .histogram
+	| ([.reference, .current] | transpose) as $b
+	| select((.labels | length) != $f.bins
+		or ((.reference | add) - 1 | fabs) > 1e-12
+		or ((.current | add) - 1 | fabs) > 1e-12
+		or (([$b[] | (if .[0] == 0 then $eps else .[0] end) as $r
+			| (if .[1] == 0 then $eps else .[1] end) as $c
+			| ($c - $r) * ($c / $r | log)] | add) - $f.psi | fabs) > 1e-12
+		or (([$b[] | ((.[0] + .[1]) / 2) as $m
+			| (if .[0] > 0 then .[0] * (.[0] / $m | log2) else 0 end)
+			+ (if .[1] > 0 then .[1] * (.[1] / $m | log2) else 0 end)]
+			| add / 2 | sqrt) - $f.js | fabs) > 1e-12)
+	| $f.name] | join(",")'
+yes_that "every histogram gives back its PSI and JS" test "$(jq -r "$psi_js" "$T/out")" = ""
+yes_that "Income's edges are in the CSV's units" test \
+	"$(jq -c '.features[] | select(.name == "Income") | .histogram | [.edges[0], .edges[-1], .labels[0], .labels[-1]]' "$T/out")" = \
+	'[8,1438.5,"[8, 67)","missing"]'
+yes_that "Home's bins are its categories, missing or unseen last" test \
+	"$(jq -c '.features[] | select(.name == "Home") | .histogram | [.edges, .labels[0], .labels[-1], .current[-1] > 0.19]' "$T/out")" = \
+	'[null,"owner","missing or unseen",true]'
 run_status "large PSI thresholds calm it" 0 tabpipe-drift -q \
 	--psi-significant 100 --psi-moderate 100 --reference "$T/cd.train.tps" "$T/shifted.tps"
 yes_that "-q prints nothing on stderr" test ! -s "$T/err"
@@ -73,6 +97,9 @@ run_status "with a model, no drift between the parts" 0 tabpipe-drift -m "$T/m.s
 	--reference "$T/cd.train.tps" "$T/cd.test.tps"
 yes_that "the score is compared" test "$(jq -r '.score.name' "$T/out")" = score
 yes_that "with its PSI" test "$(jq -r '.score.psi | type' "$T/out")" = number
+yes_that "and its histogram, of probabilities" test \
+	"$(jq -r '.score.histogram | .edges[0] >= 0 and .edges[-1] <= 1 and .labels[-1] == "missing"' "$T/out")" = true
+yes_that "which gives back the score's PSI and JS" test "$(jq -r "$psi_js" "$T/out")" = ""
 
 if [ -z "${TABPIPE_DB:-}" ]; then
 	echo "not ok - TABPIPE_DB is not set: run under scripts/pg-server run"

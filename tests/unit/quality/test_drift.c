@@ -66,6 +66,63 @@ read_sample(FILE *f, const char *tag, size_t *n)
 	return x;
 }
 
+/* PSI from shares as drift.h defines it, the empty ones counting as
+ * TP_DRIFT_EPS. */
+static double
+psi_of(const double *r, const double *c, int n)
+{
+	double psi = 0;
+
+	for (int i = 0; i < n; i++) {
+		double a = r[i] == 0 ? TP_DRIFT_EPS : r[i];
+		double b = c[i] == 0 ? TP_DRIFT_EPS : c[i];
+		psi += (b - a) * log(b / a);
+	}
+	return psi;
+}
+
+/* The Jensen-Shannon distance of base 2 from shares, 0 ln 0 being 0. */
+static double
+js_of(const double *r, const double *c, int n)
+{
+	double d = 0;
+
+	for (int i = 0; i < n; i++) {
+		double m = (r[i] + c[i]) / 2;
+		if (r[i] > 0)
+			d += r[i] * log2(r[i] / m);
+		if (c[i] > 0)
+			d += c[i] * log2(c[i] / m);
+	}
+	return sqrt(fmax(d, 0) / 2);
+}
+
+/* A comparison's histogram: each side's shares sum to 1 and give back its
+ * PSI and JS; the edges rise. */
+static void
+check_histogram(const tp_drift_stat *s, const char *name)
+{
+	for (int k = 0; k < 2; k++) {
+		double sum = 0;
+		for (int b = 0; b < s->nbins; b++) {
+			ck_assert_msg(s->share[k][b] >= 0, "%s: a negative share", name);
+			sum += s->share[k][b];
+		}
+		ck_assert_msg(fabs(sum - 1) < 1e-12, "%s: shares sum to %.17g",
+		    name, sum);
+	}
+	ck_assert_msg(fabs(psi_of(s->share[0], s->share[1], s->nbins) - s->psi) < 1e-12,
+	    "%s: PSI of the shares %.17g, reported %.17g", name,
+	    psi_of(s->share[0], s->share[1], s->nbins), s->psi);
+	ck_assert_msg(fabs(js_of(s->share[0], s->share[1], s->nbins) - s->js) < 1e-12,
+	    "%s: JS of the shares %.17g, reported %.17g", name,
+	    js_of(s->share[0], s->share[1], s->nbins), s->js);
+	if (s->categorical || s->edges == NULL)
+		return;
+	for (int b = 1; b < s->nbins; b++)
+		ck_assert_msg(s->edges[b] >= s->edges[b - 1], "%s: edge %d falls", name, b);
+}
+
 START_TEST(test_cases)
 {
 	FILE *f = open_data("cases.txt");
@@ -119,6 +176,8 @@ START_TEST(test_cases)
 		ck_assert_msg(s.nbins == bins, "%s: %d bins, expected %d", name, s.nbins, bins);
 		ck_assert_uint_eq(s.rows[0], nr);
 		ck_assert_uint_eq(s.rows[1], nc);
+		check_histogram(&s, name);
+		tp_drift_stat_free(&s);
 		free(ref);
 		free(cur);
 		ncases++;
@@ -146,9 +205,11 @@ START_TEST(test_verdict)
 	ck_assert_int_eq(tp_drift_numeric(&s, ref, 100, 1, cur, 100, 1, &o, &e), TP_OK);
 	ck_assert_int_eq(s.level, TP_DRIFT_NONE);
 	ck_assert_int_eq(s.drift, 0);
+	tp_drift_stat_free(&s);
 	ck_assert_int_eq(tp_drift_numeric(&s, ref, 100, 1, far, 100, 1, &o, &e), TP_OK);
 	ck_assert_int_eq(s.level, TP_DRIFT_SIGNIFICANT);
 	ck_assert_int_eq(s.drift, 1);
+	tp_drift_stat_free(&s);
 	/* Moderate PSI drifts only with p < alpha. */
 	o.psi_moderate = 0;
 	o.psi_significant = 100;
@@ -156,9 +217,11 @@ START_TEST(test_verdict)
 	ck_assert_int_eq(s.level, TP_DRIFT_MODERATE);
 	ck_assert(s.ks_p > 0.05);
 	ck_assert_int_eq(s.drift, 0);
+	tp_drift_stat_free(&s);
 	ck_assert_int_eq(tp_drift_numeric(&s, ref, 100, 1, far, 100, 1, &o, &e), TP_OK);
 	ck_assert_int_eq(s.level, TP_DRIFT_MODERATE);
 	ck_assert_int_eq(s.drift, 1);
+	tp_drift_stat_free(&s);
 	ck_assert_str_eq(tp_drift_level_name(TP_DRIFT_MODERATE), "moderate");
 }
 END_TEST
@@ -180,6 +243,20 @@ START_TEST(test_missing_only)
 	/* Shares (0, 1) against (1/2, 1/2); the empty one counts as 1e-4. */
 	ck_assert_double_eq_tol(s.psi, (0.5 - 1e-4) * log(0.5 / 1e-4) +
 	    (0.5 - 1) * log(0.5), 1e-12);
+	/* The value bin is the current's one value, closed on both sides. */
+	ck_assert_double_eq(s.edges[0], 1);
+	ck_assert_double_eq(s.edges[1], 1);
+	check_histogram(&s, "missing only");
+	tp_drift_stat_free(&s);
+
+	/* No present value on either side: no edges to draw. */
+	ck_assert_int_eq(tp_drift_numeric(&s, ref, 3, 1, ref, 2, 1,
+	    &tp_drift_defaults, &e), TP_OK);
+	ck_assert_int_eq(s.nbins, 2);
+	ck_assert_ptr_null(s.edges);
+	ck_assert_double_eq(s.share[0][1], 1);
+	ck_assert_double_eq(s.share[1][1], 1);
+	tp_drift_stat_free(&s);
 }
 END_TEST
 
@@ -192,6 +269,7 @@ START_TEST(test_bad_index)
 	ck_assert_int_eq(tp_drift_categorical(&s, ref, 3, 1, cur, 2, 1, 3,
 	    &tp_drift_defaults, &e), TP_EDATA);
 	ck_assert_ptr_nonnull(strstr(e.msg, "current row 2"));
+	ck_assert_ptr_null(s.share[0]);
 }
 END_TEST
 
@@ -271,6 +349,219 @@ START_TEST(test_report)
 }
 END_TEST
 
+/* A JSON array of n numbers into x. */
+static void
+numbers(const cJSON *a, double *x, int n, const char *what)
+{
+	ck_assert_msg(cJSON_IsArray(a) && cJSON_GetArraySize(a) == n,
+	    "%s: not an array of %d", what, n);
+	for (int i = 0; i < n; i++) {
+		cJSON *v = cJSON_GetArrayItem(a, i);
+		ck_assert_msg(cJSON_IsNumber(v), "%s[%d]: not a number", what, i);
+		x[i] = v->valuedouble;
+	}
+}
+
+/* One object's histogram as the report prints it, read back: as many
+ * labels and shares as bins, shares summing to 1 that give back the
+ * object's PSI and JS. The shares go into r and c (room for 16). */
+static int
+check_emitted(const cJSON *o, double *r, double *c)
+{
+	const char *name = cJSON_GetObjectItem(o, "name")->valuestring;
+	cJSON *h = cJSON_GetObjectItem(o, "histogram");
+	int n = cJSON_GetObjectItem(o, "bins")->valueint;
+	double psi = cJSON_GetObjectItem(o, "psi")->valuedouble;
+	double js = cJSON_GetObjectItem(o, "js")->valuedouble;
+
+	ck_assert_msg(cJSON_IsObject(h) && cJSON_GetArraySize(h) == 4,
+	    "%s: no histogram of 4 members", name);
+	ck_assert_int_le(n, 16);
+	ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(h, "labels")), n);
+	numbers(cJSON_GetObjectItem(h, "reference"), r, n, name);
+	numbers(cJSON_GetObjectItem(h, "current"), c, n, name);
+	double sr = 0, sc = 0;
+	for (int b = 0; b < n; b++) {
+		sr += r[b];
+		sc += c[b];
+	}
+	ck_assert_msg(fabs(sr - 1) < 1e-12 && fabs(sc - 1) < 1e-12,
+	    "%s: shares sum to %.17g and %.17g", name, sr, sc);
+	ck_assert_msg(fabs(psi_of(r, c, n) - psi) < 1e-12,
+	    "%s: PSI of the shares %.17g, reported %.17g", name, psi_of(r, c, n), psi);
+	ck_assert_msg(fabs(js_of(r, c, n) - js) < 1e-12,
+	    "%s: JS of the shares %.17g, reported %.17g", name, js_of(r, c, n), js);
+	return n;
+}
+
+/* The histograms of a report, through its printed text: a numeric
+ * feature in the CSV's units with missing values on both sides, a
+ * categorical one with an unseen category, and the score. */
+START_TEST(test_histogram)
+{
+	tp_encoding enc = {0};
+	tp_column cols[2] = {
+		{.name = "x", .kind = TP_KIND_NUMERIC, .slot = 0, .mean = 10, .std = 2},
+		{.name = "c", .kind = TP_KIND_CATEGORICAL, .slot = 0},
+	};
+	tp_batch ref = {0}, cur = {0};
+	tp_drift_report r = {0};
+	tp_drift_opts o = tp_drift_defaults;
+	tp_err e = {0};
+	float rscore[40], cscore[40];
+	double rs[16], cs[16], edges[16];
+
+	ck_assert_int_ge(tp_strmap_add(&cols[1].vocab, "rent", 4, &e), 0);
+	ck_assert_int_ge(tp_strmap_add(&cols[1].vocab, "owner", 5, &e), 0);
+	enc.cols = cols;
+	enc.ncols = 2;
+	enc.ncat = enc.nnum = 1;
+	enc.id_col = enc.target_col = -1;
+	strcpy(enc.fingerprint, "f");
+	ck_assert_int_eq(tp_batch_init(&ref, 1, 1, 40, &e), TP_OK);
+	ck_assert_int_eq(tp_batch_init(&cur, 1, 1, 40, &e), TP_OK);
+	/* Reference x: 0..35 standardised, 4 missing; current: moved up by
+	 * 10, 8 missing. Reference c: rent 30, owner 10; current: rent 20,
+	 * owner 10, 10 unseen or missing. */
+	for (int i = 0; i < 40; i++) {
+		ref.num[i] = i < 36 ? (float)i : NAN;
+		cur.num[i] = i < 32 ? (float)(i + 10) : NAN;
+		ref.cat[i] = i < 30 ? 1 : 2;
+		cur.cat[i] = i < 20 ? 1 : i < 30 ? 2 : 0;
+		rscore[i] = (float)i / 40;
+		cscore[i] = (float)i / 80;
+	}
+	ref.n = cur.n = 40;
+	o.bins = 4;
+	ck_assert_int_eq(tp_drift_compare(&r, &enc, &ref, &cur, NULL, &o, &e), TP_OK);
+	ck_assert_int_eq(tp_drift_compare_score(&r, rscore, 40, cscore, 40, &e), TP_OK);
+	cJSON *j0 = tp_drift_report_json(&r);
+	ck_assert_ptr_nonnull(j0);
+	char *text = cJSON_Print(j0);
+	cJSON *j = cJSON_Parse(text);
+	ck_assert_ptr_nonnull(j);
+	cJSON *x = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "features"), 0);
+	cJSON *c = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "features"), 1);
+	cJSON *sc = cJSON_GetObjectItem(j, "score");
+
+	/* x: cut at the reference's quartiles 8.75, 17.5, 26.25, which are
+	 * 27.5, 45, 62.5 in the CSV's units; the outer edges are the least
+	 * present value (0 -> 10) and the greatest (41 -> 92). */
+	int n = check_emitted(x, rs, cs);
+	ck_assert_int_eq(n, 5);
+	cJSON *hx = cJSON_GetObjectItem(x, "histogram");
+	numbers(cJSON_GetObjectItem(hx, "edges"), edges, 5, "x edges");
+	const double want[5] = {10, 27.5, 45, 62.5, 92};
+	for (int b = 0; b < 5; b++)
+		ck_assert_double_eq_tol(edges[b], want[b], 1e-12);
+	const char *xlabels[5] = {"[10, 27.5)", "[27.5, 45)", "[45, 62.5)",
+	    "[62.5, 92]", "missing"};
+	for (int b = 0; b < 5; b++)
+		ck_assert_str_eq(cJSON_GetArrayItem(cJSON_GetObjectItem(hx,
+		    "labels"), b)->valuestring, xlabels[b]);
+	/* The reference's values 0..8, 9..17, 18..26, 27..35, then missing;
+	 * the current's 10..17, 18..26, 27..41 (none below 8.75). */
+	const double xr[5] = {9. / 40, 9. / 40, 9. / 40, 9. / 40, 4. / 40};
+	const double xc[5] = {0, 8. / 40, 9. / 40, 15. / 40, 8. / 40};
+	for (int b = 0; b < 5; b++) {
+		ck_assert_double_eq(rs[b], xr[b]);
+		ck_assert_double_eq(cs[b], xc[b]);
+	}
+
+	/* c: the categories in the vocabulary's order, the missing or unseen
+	 * bin (index 0) last. */
+	n = check_emitted(c, rs, cs);
+	ck_assert_int_eq(n, 3);
+	cJSON *hc = cJSON_GetObjectItem(c, "histogram");
+	ck_assert(cJSON_IsNull(cJSON_GetObjectItem(hc, "edges")));
+	const char *clabels[3] = {"rent", "owner", "missing or unseen"};
+	const double cr[3] = {0.75, 0.25, 0}, cc[3] = {0.5, 0.25, 0.25};
+	for (int b = 0; b < 3; b++) {
+		ck_assert_str_eq(cJSON_GetArrayItem(cJSON_GetObjectItem(hc,
+		    "labels"), b)->valuestring, clabels[b]);
+		ck_assert_double_eq(rs[b], cr[b]);
+		ck_assert_double_eq(cs[b], cc[b]);
+	}
+
+	/* The score: probabilities, not destandardised; its missing bin is
+	 * empty on both sides. */
+	n = check_emitted(sc, rs, cs);
+	ck_assert_int_eq(n, 5);
+	numbers(cJSON_GetObjectItem(cJSON_GetObjectItem(sc, "histogram"),
+	    "edges"), edges, 5, "score edges");
+	ck_assert_double_eq(edges[0], 0);
+	ck_assert_double_eq_tol(edges[2], 19.5 / 40, 1e-7);
+	/* cJSON prints 15 digits when they read back within an ulp. */
+	ck_assert_double_eq_tol(edges[4], 39.f / 40, 1e-15);
+	ck_assert_double_eq(rs[4], 0);
+	ck_assert_double_eq(cs[4], 0);
+
+	cJSON_free(text);
+	cJSON_Delete(j);
+	cJSON_Delete(j0);
+	tp_drift_report_free(&r);
+	tp_batch_free(&ref);
+	tp_batch_free(&cur);
+	tp_strmap_free(&cols[1].vocab);
+}
+END_TEST
+
+/* Edges in the CSV's units read as the CSV wrote them, though the stream
+ * held each value as a float32 of (x - mean) / std. */
+START_TEST(test_edges_units)
+{
+	tp_encoding enc = {0};
+	tp_column col = {.name = "Income", .kind = TP_KIND_NUMERIC, .slot = 0,
+	    .mean = 141.6878, .std = 80.749};
+	const double v[5] = {0, 8, 67, 83.4, 1438.5};
+	tp_batch b = {0};
+	tp_drift_report r = {0};
+	tp_drift_opts o = tp_drift_defaults;
+	tp_err e = {0};
+
+	enc.cols = &col;
+	enc.ncols = 1;
+	enc.nnum = 1;
+	enc.id_col = enc.target_col = -1;
+	ck_assert_int_eq(tp_batch_init(&b, 0, 1, 5, &e), TP_OK);
+	for (int i = 0; i < 5; i++)
+		b.num[i] = (float)((v[i] - col.mean) / col.std);
+	b.n = 5;
+	o.bins = 8;
+	ck_assert_int_eq(tp_drift_compare(&r, &enc, &b, &b, NULL, &o, &e), TP_OK);
+	/* Cut at the values and halfway between them, on the float32 values;
+	 * 0, not 1e-7. Halfway between values on either side of the mean the
+	 * two float32 errors can add up past the bound, and the edge keeps
+	 * its digits. */
+	const double want[9] = {0, 4, 8, 37.5, 67, 75.2, 83.4, 760.95, 1438.5};
+	const tp_drift_stat *s = &r.features[0];
+	ck_assert_int_eq(s->nbins, 9);
+	for (int i = 0; i < 9; i++)
+		ck_assert_msg(i == 7 ? fabs(s->edges[i] - want[i]) < 1e-4 :
+		    s->edges[i] == want[i], "edge %d: %.17g, expected %g", i,
+		    s->edges[i], want[i]);
+	tp_drift_report_free(&r);
+	tp_batch_free(&b);
+}
+END_TEST
+
+/* The checks above are tight enough to see a bin's worth of difference:
+ * moving a share of 1e-6 between bins, or leaving out the missing bin,
+ * moves PSI and JS by far more than 1e-12. */
+START_TEST(test_histogram_checks_can_fail)
+{
+	double r[3] = {0.5, 0.3, 0.2}, c[3] = {0.4, 0.4, 0.2};
+	double psi = psi_of(r, c, 3), js = js_of(r, c, 3);
+	double moved[3] = {0.4 + 1e-6, 0.4 - 1e-6, 0.2};
+	double short_r[2] = {0.5 / 0.8, 0.3 / 0.8}, short_c[2] = {0.5, 0.5};
+
+	ck_assert(fabs(psi_of(r, moved, 3) - psi) > 1e-10);
+	ck_assert(fabs(js_of(r, moved, 3) - js) > 1e-10);
+	ck_assert(fabs(psi_of(short_r, short_c, 2) - psi) > 1e-3);
+	ck_assert(fabs(js_of(short_r, short_c, 2) - js) > 1e-3);
+}
+END_TEST
+
 Suite *
 drift_suite(void)
 {
@@ -283,6 +574,9 @@ drift_suite(void)
 	tcase_add_test(tc, test_missing_only);
 	tcase_add_test(tc, test_bad_index);
 	tcase_add_test(tc, test_report);
+	tcase_add_test(tc, test_histogram);
+	tcase_add_test(tc, test_edges_units);
+	tcase_add_test(tc, test_histogram_checks_can_fail);
 	suite_add_tcase(s, tc);
 	return s;
 }
