@@ -1,7 +1,10 @@
 /* tabpipe-evaluate: a model's measures on a labelled stream. */
+#include <math.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/fileio.h"
 #include "data/stream.h"
@@ -13,7 +16,7 @@ typedef struct {
 	int bins, threads;
 	enum tp_device device;
 	const char *db, *model, *out;
-	int quiet;
+	int json, quiet;
 } settings;
 
 #define OPT(field) .key = #field, .offset = offsetof(settings, field)
@@ -27,6 +30,8 @@ static const tp_opt options[] = {
 	    .help = "CPU threads that score"},
 	TP_DEVICE_OPTION(settings, device),
 	TP_DB_OPTION(settings, db),
+	{OPT(json), .name = "json", .type = TP_OPT_FLAG,
+	    .help = "the full report as JSON, on a terminal too"},
 	{OPT(model), .name = "model", .letter = 'm', .arg = "model",
 	    .type = TP_OPT_STRING, .flags = TP_OPT_REQUIRED,
 	    .help = "the model file, or a registry reference (NAME@production)"},
@@ -67,6 +72,102 @@ measure(const settings *s, tp_versioned_model *vm, const char *path,
 	return rc;
 }
 
+/* v in format, or "n/a" where the measure is not defined (NaN). The text
+ * lives in one of 16 buffers taken in turn: enough for the numbers of one
+ * printf. */
+static const char *
+num(const char *format, double v)
+{
+	static char buf[16][32];
+	static int next;
+	char *b = buf[next++ % 16];
+
+	if (isnan(v))
+		return "n/a";
+	snprintf(b, sizeof(buf[0]), format, v);
+	return b;
+}
+
+/* The calibration in a few lines: the bins that have rows, with the
+ * row-weighted mean of |predicted - observed| (the expected calibration
+ * error); more than 10 such bins would not fit the screen, and the JSON
+ * has them. */
+static void
+summary_calibration(const tp_evaluation *ev)
+{
+	double gap = 0;
+	int used = 0;
+
+	for (int b = 0; b < ev->nbins; b++) {
+		const tp_calibration_bin *c = &ev->calibration[b];
+		if (c->rows == 0)
+			continue;
+		used++;
+		gap += (double)c->rows * fabs(c->mean_predicted - c->observed_rate);
+	}
+	printf("\nCalibration, %d bins: mean gap between predicted and observed %s\n",
+	    ev->nbins, num("%.4f", gap / (double)ev->labelled));
+	if (used > 10) {
+		printf("  %d bins have rows: --json lists them\n", used);
+		return;
+	}
+	for (int b = 0; b < ev->nbins; b++) {
+		const tp_calibration_bin *c = &ev->calibration[b];
+		if (c->rows > 0)
+			printf("  %c%.3f, %.3f]  %8llu rows  predicted %.4f  observed %.4f\n",
+			    b == 0 ? '[' : '(', c->lower, c->upper,
+			    (unsigned long long)c->rows, c->mean_predicted,
+			    c->observed_rate);
+	}
+}
+
+/* The report as a person reads it on a terminal: one screen (under 40
+ * lines of 80 columns) of what the JSON holds, without the curves'
+ * thousands of points. */
+static void
+summary(const settings *s, const tp_versioned_model *vm,
+    const tp_evaluation *ev, const char *data)
+{
+	size_t len = strlen(s->model);
+	const char *name = len > 40 ? s->model + len - 37 : s->model;
+
+	printf("Model %s%s", len > 40 ? "..." : "", name);
+	if (vm->version.version > 0)
+		printf(", version %d", vm->version.version);
+	printf(" (%.12s)\n", vm->meta.sha256);
+	printf("Data %.12s: %llu rows, %llu labelled, %llu positive (%s%%)\n\n",
+	    data,
+	    (unsigned long long)ev->rows, (unsigned long long)ev->labelled,
+	    (unsigned long long)ev->positives,
+	    num("%.1f", 100.0 * (double)ev->positives / (double)ev->labelled));
+	printf("AUC %s   Gini %s   KS %s%s   PR-AUC %s\n",
+	    num("%.4f", ev->auc), num("%.4f", ev->gini), num("%.4f", ev->ks),
+	    isnan(ev->ks_threshold) ? "" : num(" at %.4f", ev->ks_threshold),
+	    num("%.4f", ev->pr_auc));
+	printf("Log loss %s   Brier %s\n\n", num("%.4f", ev->log_loss),
+	    num("%.4f", ev->brier));
+	printf("Threshold %.4f: precision %.4f  recall %.4f  F1 %.4f  accuracy %.4f\n\n",
+	    ev->threshold, ev->precision, ev->recall, ev->f1, ev->accuracy);
+	printf("            predicted 1  predicted 0\n");
+	printf("  actual 1  %11llu  %11llu\n", (unsigned long long)ev->tp,
+	    (unsigned long long)ev->fn);
+	printf("  actual 0  %11llu  %11llu\n\n", (unsigned long long)ev->fp,
+	    (unsigned long long)ev->tn);
+	printf("Gains by decile, highest scores first\n");
+	printf("  decile      rows  positives  min score  cum rows  cum pos  lift  cum lift\n");
+	for (int d = 0; d < TP_DECILES; d++) {
+		const tp_gains_decile *g = &ev->gains[d];
+		printf("  %6d  %8llu  %9llu  %9s  %8s  %7s  %4s  %8s\n",
+		    d + 1, (unsigned long long)g->rows,
+		    (unsigned long long)g->positives, num("%.4f", g->score_min),
+		    num("%.1f%%", 100 * g->cumulative_rows_share),
+		    num("%.1f%%", 100 * g->cumulative_positives_share),
+		    num("%.2f", g->lift), num("%.2f", g->cumulative_lift));
+	}
+	summary_calibration(ev);
+	printf("\nThe full report, with the curves: --json, or -o report.json\n");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -82,13 +183,16 @@ main(int argc, char **argv)
 	int64_t run = 0, id = 0;
 	tp_db *db;
 	tp_err e = {0};
-	int rc;
+	int rc, terminal;
 
 	tool_init("evaluate", families, "[file]", NULL);
 	tool_parse(argc, argv);
 	path = tool_input(argc, argv, "-");
 	if (s.model == NULL)
 		tool_die(TP_EUSAGE, "-m is required: name the model file or registry reference to evaluate");
+	/* As git and jq choose: a person at a terminal gets a screen, a
+	 * script (a pipe, a file, -o, --json) the report it always had. */
+	terminal = !s.json && !tool_given("out") && isatty(STDOUT_FILENO);
 	tool_device(s.device);
 	db = tool_db_open(s.db);
 
@@ -109,15 +213,19 @@ main(int argc, char **argv)
 		rc = tp_err_nomem(&e, "the report");
 		goto fail;
 	}
-	if ((rc = tool_write_report(s.out, json, &e)) != TP_OK ||
-	    (db != NULL && (rc = tp_evaluation_record(db, run, vm.version.id,
+	if (terminal)
+		summary(&s, &vm, &ev, data);
+	else
+		rc = tool_write_report(s.out, json, &e);
+	if (rc != TP_OK || (db != NULL && (rc = tp_evaluation_record(db, run, vm.version.id,
 	    vm.meta.sha256, data, ev.rows, json, &id, &e)) != TP_OK))
 		goto fail;
 	result = cJSON_CreateObject();
 	cJSON_AddNumberToObject(result, "evaluation", (double)id);
 	cJSON_AddItemToObject(result, "auc", cJSON_Duplicate(cJSON_GetObjectItem(json, "auc"), 0));
 	cJSON_AddItemToObject(result, "f1", cJSON_Duplicate(cJSON_GetObjectItem(json, "f1"), 0));
-	if (!s.quiet)
+	/* The summary on the screen already says what this line does. */
+	if (!s.quiet && !terminal)
 		fprintf(stderr, "%s: %llu rows, %llu labelled, %llu positive: AUC %.4f, KS %.4f, F1 %.4f at threshold %.4f\n",
 		    tool_name(), (unsigned long long)ev.rows,
 		    (unsigned long long)ev.labelled, (unsigned long long)ev.positives,

@@ -47,6 +47,7 @@ curves(tp_evaluation *ev, const scored *s, size_t m, tp_err *e)
 		ev->roc[0] = (tp_roc_point){0, 0, s[0].p + 1};
 		ev->nroc = 1;
 		ev->ks = 0;
+		ev->ks_threshold = ev->roc[0].threshold;
 	}
 	if (ev->pr != NULL)
 		ev->pr_auc = 0;
@@ -59,7 +60,10 @@ curves(tp_evaluation *ev, const scored *s, size_t m, tp_err *e)
 		if (ev->roc != NULL) {
 			tp_roc_point *r = &ev->roc[ev->nroc++];
 			*r = (tp_roc_point){fp / nneg, tp / npos, s[i].p};
-			ev->ks = fmax(ev->ks, fabs(r->tpr - r->fpr));
+			if (fabs(r->tpr - r->fpr) > ev->ks) {
+				ev->ks = fabs(r->tpr - r->fpr);
+				ev->ks_threshold = r->threshold;
+			}
 		}
 		if (ev->pr != NULL) {
 			/* Listed by increasing threshold, as scikit-learn does. */
@@ -122,6 +126,72 @@ calibration(tp_evaluation *ev, const scored *s, size_t m, int bins,
 	return TP_OK;
 }
 
+double
+tp_score_edge(int b)
+{
+	return (double)b / TP_SCORE_BINS;
+}
+
+/* numpy.histogram's placement, floor(p * 20), the last bin taking 1.
+ * numpy moves a value by one bin where rounding put it on the wrong side
+ * of an edge; a float times 20 is exact in a double, and no float lies
+ * between i / 20 and the double nearest it, so here none is. */
+static void
+score_histogram(tp_evaluation *ev, const scored *s, size_t m)
+{
+	for (size_t i = 0; i < m; i++) {
+		double p = s[i].p;
+		int b = p <= 0 ? 0 : p >= 1 ? TP_SCORE_BINS - 1 :
+		    (int)(p * TP_SCORE_BINS);
+		(s[i].y ? ev->histogram_positives : ev->histogram_negatives)[b]++;
+	}
+}
+
+/* The decile of the i-th of m rows as numpy.array_split(rows, 10) cuts
+ * them: the first m % 10 deciles have m / 10 + 1 rows, the others m / 10. */
+static int
+decile_of(size_t i, size_t m)
+{
+	size_t q = m / TP_DECILES, r = m % TP_DECILES;
+
+	if (i < r * (q + 1))
+		return (int)(i / (q + 1));
+	return (int)(r + (i - r * (q + 1)) / q);
+}
+
+/* The gains table from the m labelled rows sorted by decreasing
+ * probability. A run of tied probabilities goes whole to the decile of
+ * its first row: which of them a cut would leave on each side is only
+ * the order of the rows, and the decile of a score would then depend on
+ * it. The shares and lifts are NaN where they divide by 0. */
+static void
+gains(tp_evaluation *ev, const scored *s, size_t m)
+{
+	double npos = (double)ev->positives, rate = npos / (double)m;
+	uint64_t rows = 0, positives = 0;
+
+	for (size_t i = 0, j; i < m; i = j) {
+		tp_gains_decile *g = &ev->gains[decile_of(i, m)];
+		for (j = i; j < m && s[j].p == s[i].p; j++) {
+			g->rows++;
+			g->positives += (uint64_t)s[j].y;
+		}
+		g->score_min = s[j - 1].p;
+	}
+	for (int d = 0; d < TP_DECILES; d++) {
+		tp_gains_decile *g = &ev->gains[d];
+		if (g->rows == 0)
+			g->score_min = NAN;
+		rows += g->rows;
+		positives += g->positives;
+		g->cumulative_rows_share = (double)rows / (double)m;
+		g->cumulative_positives_share = (double)positives / npos;
+		g->lift = (double)g->positives / (double)g->rows / rate;
+		g->cumulative_lift = g->cumulative_positives_share /
+		    g->cumulative_rows_share;
+	}
+}
+
 /* The rates of the confusion matrix, 0 where scikit-learn's
  * zero_division=0 makes 0/0 zero. */
 static double
@@ -140,7 +210,8 @@ tp_evaluate(tp_evaluation *ev, const float *prob, const int8_t *label,
 	int rc;
 
 	memset(ev, 0, sizeof(*ev));
-	ev->auc = ev->gini = ev->ks = ev->pr_auc = ev->log_loss = ev->brier = NAN;
+	ev->auc = ev->gini = ev->ks = ev->ks_threshold = NAN;
+	ev->pr_auc = ev->log_loss = ev->brier = NAN;
 	ev->f1 = ev->precision = ev->recall = ev->accuracy = NAN;
 	ev->threshold = threshold;
 	ev->rows = n;
@@ -182,6 +253,8 @@ tp_evaluate(tp_evaluation *ev, const float *prob, const int8_t *label,
 		ev->gini = 2 * ev->auc - 1;
 	}
 	qsort(s, m, sizeof(*s), by_p_desc);
+	score_histogram(ev, s, m);
+	gains(ev, s, m);
 	if ((rc = curves(ev, s, m, e)) == TP_OK)
 		rc = calibration(ev, s, m, bins, e);
 out:
@@ -238,6 +311,47 @@ append(cJSON *array, cJSON *item)
 	return 1;
 }
 
+/* "score_histogram": {"edges", "negatives", "positives"}; 0 when memory
+ * runs out. */
+static int
+histogram_json(cJSON *j, const tp_evaluation *ev)
+{
+	cJSON *h = cJSON_AddObjectToObject(j, "score_histogram");
+	cJSON *edges = cJSON_AddArrayToObject(h, "edges");
+	cJSON *neg = cJSON_AddArrayToObject(h, "negatives");
+	cJSON *pos = cJSON_AddArrayToObject(h, "positives");
+	int ok = h != NULL;
+
+	for (int b = 0; b <= TP_SCORE_BINS; b++)
+		ok = append(edges, cJSON_CreateNumber(tp_score_edge(b))) && ok;
+	for (int b = 0; b < TP_SCORE_BINS; b++) {
+		ok = append(neg, cJSON_CreateNumber(
+		    (double)ev->histogram_negatives[b])) && ok;
+		ok = append(pos, cJSON_CreateNumber(
+		    (double)ev->histogram_positives[b])) && ok;
+	}
+	return ok;
+}
+
+static cJSON *
+decile_json(int decile, const tp_gains_decile *g)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	if (o == NULL || !put(o, "decile", decile) ||
+	    !put(o, "rows", (double)g->rows) ||
+	    !put(o, "positives", (double)g->positives) ||
+	    !put(o, "score_min", g->score_min) ||
+	    !put(o, "cumulative_rows_share", g->cumulative_rows_share) ||
+	    !put(o, "cumulative_positives_share", g->cumulative_positives_share) ||
+	    !put(o, "lift", g->lift) ||
+	    !put(o, "cumulative_lift", g->cumulative_lift)) {
+		cJSON_Delete(o);
+		return NULL;
+	}
+	return o;
+}
+
 cJSON *
 tp_evaluation_json(const tp_evaluation *ev, const char *model_sha256,
     int version, const char *data_fingerprint)
@@ -253,6 +367,7 @@ tp_evaluation_json(const tp_evaluation *ev, const char *model_sha256,
 	ok = put(j, "auc", ev->auc) && ok;
 	ok = put(j, "gini", ev->gini) && ok;
 	ok = put(j, "ks", ev->ks) && ok;
+	ok = put(j, "ks_threshold", ev->ks_threshold) && ok;
 	ok = put(j, "pr_auc", ev->pr_auc) && ok;
 	ok = put(j, "log_loss", ev->log_loss) && ok;
 	ok = put(j, "brier", ev->brier) && ok;
@@ -282,6 +397,10 @@ tp_evaluation_json(const tp_evaluation *ev, const char *model_sha256,
 		}
 		ok = append(o, bin) && ok;
 	}
+	ok = histogram_json(j, ev) && ok;
+	o = cJSON_AddArrayToObject(j, "gains");
+	for (int d = 0; d < TP_DECILES; d++)
+		ok = append(o, decile_json(d + 1, &ev->gains[d])) && ok;
 	o = cJSON_AddArrayToObject(j, "roc");
 	for (size_t i = 0; i < ev->nroc; i++)
 		ok = append(o, point("fpr", ev->roc[i].fpr, "tpr", ev->roc[i].tpr,

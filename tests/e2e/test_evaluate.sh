@@ -1,7 +1,9 @@
 #!/bin/sh
 # tabpipe-evaluate end to end: a small model on the credit data's test part,
-# the report's keys, its record in the database (TABPIPE_DB), references to
-# registered versions, and bad input.
+# the report's keys, its score histogram, gains and KS threshold against
+# its other members, its record in the database (TABPIPE_DB), references
+# to registered versions, the summary on a terminal and the JSON
+# elsewhere, and bad input.
 . ./lib.sh
 
 if [ -z "${TABPIPE_DB:-}" ]; then
@@ -35,7 +37,51 @@ cp "$T/out" "$T/report.json"
 err_has "a summary on stderr" "671 rows, 671 labelled"
 yes_that "the report has exactly the documented keys" test "$(json "$T/report.json" \
 	"SELECT string_agg(k, ',' ORDER BY k) FROM jsonb_object_keys(:'doc'::jsonb) k")" = \
-	"accuracy,auc,brier,calibration,confusion,data_fingerprint,f1,gini,ks,labelled,log_loss,model,positives,pr,pr_auc,precision,recall,roc,rows,threshold"
+	"accuracy,auc,brier,calibration,confusion,data_fingerprint,f1,gains,gini,ks,ks_threshold,labelled,log_loss,model,positives,pr,pr_auc,precision,recall,roc,rows,score_histogram,threshold"
+yes_that "the histogram has 21 edges from 0 to 1, 20 bins of each class" test "$(json "$T/report.json" \
+	"SELECT jsonb_array_length(h->'edges') = 21 AND (h->'edges'->>0)::float8 = 0
+	    AND (h->'edges'->>3)::float8 = 0.15 AND (h->'edges'->>20)::float8 = 1
+	    AND jsonb_array_length(h->'negatives') = 20 AND jsonb_array_length(h->'positives') = 20
+	  FROM (SELECT :'doc'::jsonb->'score_histogram' h) x")" = t
+yes_that "its counts sum to the labelled rows, its positives to the positives" test "$(json "$T/report.json" \
+	"SELECT (SELECT sum(v::int) FROM jsonb_array_elements_text(d->'score_histogram'->'negatives') v)
+	      + (SELECT sum(v::int) FROM jsonb_array_elements_text(d->'score_histogram'->'positives') v)
+	      = (d->>'labelled')::int
+	    AND (SELECT sum(v::int) FROM jsonb_array_elements_text(d->'score_histogram'->'positives') v)
+	      = (d->>'positives')::int
+	  FROM (SELECT :'doc'::jsonb d) x")" = t
+yes_that "the gains have deciles 1 to 10 whose rows and positives sum to the totals" test "$(json "$T/report.json" \
+	"SELECT string_agg(g->>'decile', ',' ORDER BY n) = '1,2,3,4,5,6,7,8,9,10'
+	    AND sum((g->>'rows')::int) = (d->>'labelled')::int
+	    AND sum((g->>'positives')::int) = (d->>'positives')::int
+	  FROM (SELECT :'doc'::jsonb d) x, jsonb_array_elements(d->'gains') WITH ORDINALITY AS a(g, n)
+	  GROUP BY d")" = t
+yes_that "the 10th decile's cumulative shares are 1" test "$(json "$T/report.json" \
+	"SELECT (g->>'cumulative_rows_share')::float8 = 1 AND (g->>'cumulative_positives_share')::float8 = 1
+	    AND (g->>'cumulative_lift')::float8 = 1
+	  FROM (SELECT :'doc'::jsonb->'gains'->9 g) x")" = t
+yes_that "each decile's shares, lifts and lowest score agree with its counts" test "$(json "$T/report.json" \
+	"SELECT bool_and(
+	      abs((g->>'cumulative_rows_share')::float8 - cr::float8 / (d->>'labelled')::int) < 1e-12
+	      AND abs((g->>'cumulative_positives_share')::float8 - cp::float8 / (d->>'positives')::int) < 1e-12
+	      AND abs((g->>'cumulative_lift')::float8 - (g->>'cumulative_positives_share')::float8
+	        / (g->>'cumulative_rows_share')::float8) < 1e-12
+	      AND abs((g->>'lift')::float8 - (g->>'positives')::float8 / (g->>'rows')::int
+	        / ((d->>'positives')::float8 / (d->>'labelled')::int)) < 1e-12
+	      AND (n = 1 OR (g->>'score_min')::float8 <= prev))
+	  FROM (SELECT d, g, n,
+	      sum((g->>'rows')::int) OVER w AS cr, sum((g->>'positives')::int) OVER w AS cp,
+	      lag((g->>'score_min')::float8) OVER w AS prev
+	    FROM (SELECT :'doc'::jsonb d) x, jsonb_array_elements(d->'gains') WITH ORDINALITY AS a(g, n)
+	    WINDOW w AS (ORDER BY n)) y")" = t
+yes_that "KS at ks_threshold is ks" test "$(json "$T/report.json" \
+	"SELECT count(*) > 0 AND bool_and(abs(abs((r->>'tpr')::float8 - (r->>'fpr')::float8)
+	      - (d->>'ks')::float8) < 1e-12)
+	  FROM (SELECT :'doc'::jsonb d) x, jsonb_array_elements(d->'roc') r
+	  WHERE (r->>'threshold')::float8 = (d->>'ks_threshold')::float8")" = t
+yes_that "and no point has a larger |tpr - fpr|" test "$(json "$T/report.json" \
+	"SELECT max(abs((r->>'tpr')::float8 - (r->>'fpr')::float8)) = (d->>'ks')::float8
+	  FROM (SELECT :'doc'::jsonb d) x, jsonb_array_elements(d->'roc') r GROUP BY d")" = t
 yes_that "the measures are numbers in range" test "$(json "$T/report.json" \
 	"SELECT (d->>'rows')::int = 671 AND (d->>'auc')::float8 BETWEEN 0 AND 1
 	    AND abs((d->>'gini')::float8 - (2 * (d->>'auc')::float8 - 1)) < 1e-12
@@ -57,6 +103,40 @@ yes_that "it holds the report, the version, the fingerprints and the rows" test 
 	      WHERE m.name = '$model' AND v.version = 1)
 	  FROM evaluations e ORDER BY e.id DESC LIMIT 1")" = t
 yes_that "its run is an evaluate run, finished" test "$(q "SELECT r.tool || ' ' || r.status FROM evaluations e JOIN runs r ON r.id = e.run_id ORDER BY e.id DESC LIMIT 1")" = "evaluate finished"
+
+# A person at a terminal gets one screen; anything else the JSON.
+# script(1) gives the tool a terminal, as a person's shell would.
+tty_eval() { script -qec "tabpipe-evaluate $*" /dev/null </dev/null; }
+if command -v script >/dev/null 2>&1 && script -qec true /dev/null </dev/null >/dev/null 2>&1; then
+	before=$(q "SELECT count(*) FROM evaluations")
+	run_status "on a terminal" 0 tty_eval -m "$T/m.safetensors" "$T/cd.test.tps"
+	tr -d '\r' <"$T/out" >"$T/screen"
+	cp "$T/screen" "$T/out"
+	out_has "a summary of the rows" "671 rows, 671 labelled, $(json "$T/report.json" "SELECT :'doc'::jsonb->>'positives'") positive"
+	out_has "the ranking measures" "AUC $(json "$T/report.json" "SELECT round((:'doc'::jsonb->>'auc')::numeric, 4)")"
+	out_has "the confusion matrix" "predicted 1  predicted 0"
+	out_has "the gains" "Gains by decile"
+	out_has "the calibration" "Calibration, 10 bins"
+	yes_that "not the JSON" test "$(grep -c '[{"]' "$T/screen")" = 0
+	yes_that "nor the line on standard error" test "$(grep -c '^tabpipe-evaluate:' "$T/screen")" = 0
+	yes_that "under 40 lines" test "$(wc -l <"$T/screen")" -lt 40
+	yes_that "of 80 columns at most" test "$(awk '{ if (length($0) > m) m = length($0) } END { print m + 0 }' "$T/screen")" -le 80
+	yes_that "the gains' table has its 10 deciles" test "$(grep -cE '^ +([1-9]|10) +[0-9]+ +[0-9]+ ' "$T/screen")" = 10
+	yes_that "and the evaluation is recorded" test "$(q "SELECT count(*) FROM evaluations")" = $((before + 1))
+	run_status "on a terminal with --json" 0 tty_eval -q --json -m "$T/m.safetensors" "$T/cd.test.tps"
+	tr -d '\r' <"$T/out" >"$T/tty.json"
+	same "gives the JSON report" "$T/report.json" "$T/tty.json"
+	run_status "on a terminal with -o" 0 tty_eval -q -m "$T/m.safetensors" -o "$T/tty-o.json" "$T/cd.test.tps"
+	yes_that "writes the report and nothing on the terminal" test ! -s "$T/out"
+	same "the same report" "$T/report.json" "$T/tty-o.json"
+	run_status "on a terminal with -o -" 0 tty_eval -q -m "$T/m.safetensors" -o - "$T/cd.test.tps"
+	tr -d '\r' <"$T/out" >"$T/tty-dash.json"
+	same "gives the JSON report" "$T/report.json" "$T/tty-dash.json"
+else
+	skip "on a terminal" "no script(1) that runs a command (Debian: util-linux)"
+fi
+tabpipe-evaluate -q -m "$T/m.safetensors" "$T/cd.test.tps" 2>"$T/err" | cat >"$T/piped.json"
+same "a pipe gets the JSON report" "$T/report.json" "$T/piped.json"
 
 run_status "a registry reference with -o" 0 tabpipe-evaluate -q -m "$model@latest" -o "$T/ref.json" "$T/cd.test.tps"
 same "gives the same report" "$T/report.json" "$T/ref.json"

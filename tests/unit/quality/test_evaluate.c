@@ -2,9 +2,12 @@
  * test_evaluate: every measure of an evaluation against scikit-learn's, on
  * the fixed inputs of $TP_TESTDATA/evaluate/cases.json (tied scores, bin
  * edges, missing labels, one class only, no rows) that
- * tests/evaluate/reference.py wrote; the report's JSON keys; bad input.
+ * tests/evaluate/reference.py wrote; the score histogram, the gains table
+ * and the KS threshold against values worked out by hand; the report's
+ * JSON keys; bad input.
  */
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -175,6 +178,184 @@ START_TEST(test_sklearn)
 }
 END_TEST
 
+/* The bins of the probabilities as floats: exact edges (0.25, 0.5, 1
+ * closed), floats either side of an inexact one (0.2f is above 0.2, 0.95f
+ * below 0.95), and an unlabelled row that counts nowhere. */
+START_TEST(test_score_histogram)
+{
+	static const float p[] = {0.0f, 0.25f, 0.2f, 0.95f, 0.5f, 1.0f,
+	    0.999f, 0.3f};
+	static const int8_t y[] = {0, 1, 0, 1, 1, 0, 1, -1};
+	static const uint64_t neg[TP_SCORE_BINS] = {[0] = 1, [4] = 1, [19] = 1};
+	static const uint64_t pos[TP_SCORE_BINS] = {[5] = 1, [10] = 1,
+	    [18] = 1, [19] = 1};
+	tp_evaluation ev;
+	tp_err e = {0};
+
+	ck_assert_int_eq(tp_evaluate(&ev, p, y, 8, 0.5, 10, &e), TP_OK);
+	for (int b = 0; b < TP_SCORE_BINS; b++) {
+		ck_assert_msg(ev.histogram_negatives[b] == neg[b],
+		    "bin %d: %ju negatives, expected %ju", b,
+		    (uintmax_t)ev.histogram_negatives[b], (uintmax_t)neg[b]);
+		ck_assert_msg(ev.histogram_positives[b] == pos[b],
+		    "bin %d: %ju positives, expected %ju", b,
+		    (uintmax_t)ev.histogram_positives[b], (uintmax_t)pos[b]);
+	}
+	ck_assert_double_eq(tp_score_edge(0), 0);
+	ck_assert_double_eq(tp_score_edge(3), 0.15);
+	ck_assert_double_eq(tp_score_edge(TP_SCORE_BINS), 1);
+	tp_evaluation_free(&ev);
+}
+END_TEST
+
+/* 23 labelled rows (and an unlabelled one above them all), given out of
+ * order: numpy.array_split gives deciles 1-3 three rows and the others
+ * two. Sorted, rows 5-7 tie at 0.7 and go whole to decile 2, which then
+ * has 5 rows and decile 3 one; rows 11-14 tie at 0.45 and go to decile
+ * 5, which leaves decile 6 empty. */
+static const float gains_p[] = {
+	0.05f, 0.45f, 0.7f, 0.95f, 0.1f, 0.45f, 0.5f, 0.7f, 0.15f, 0.9f,
+	0.2f, 0.25f, 0.99f, 0.3f, 0.85f, 0.35f, 0.45f, 0.4f, 0.6f, 0.45f,
+	0.8f, 0.55f, 0.75f, 0.7f};
+/* By sorted position: 0.95 0.9 0.85 | 0.8 0.75 0.7 0.7 0.7 | 0.6 |
+ * 0.55 0.5 | 0.45 x4 | - | 0.4 0.35 | 0.3 0.25 | 0.2 0.15 | 0.1 0.05. */
+static const int8_t gains_y[] = {
+	0, 1, 1, 1, 0, 0, 0, 1, 1, 1,
+	0, 0, -1, 0, 0, 1, 1, 0, 0, 0,
+	1, 1, 0, 0};
+
+START_TEST(test_gains)
+{
+	static const uint64_t rows[] = {3, 5, 1, 2, 4, 0, 2, 2, 2, 2};
+	static const uint64_t positives[] = {2, 3, 0, 1, 2, 0, 1, 0, 1, 0};
+	static const float score_min[] = {0.85f, 0.7f, 0.6f, 0.5f, 0.45f, 0,
+	    0.35f, 0.25f, 0.15f, 0.05f};
+	float p[24];
+	int8_t y[24];
+	double crows = 0, cpos = 0;
+	tp_evaluation ev;
+	tp_err e = {0};
+
+	memcpy(p, gains_p, sizeof(p));
+	memcpy(y, gains_y, sizeof(y));
+	for (int round = 0; round < 2; round++) {
+		ck_assert_int_eq(tp_evaluate(&ev, p, y, 24, 0.5, 10, &e), TP_OK);
+		ck_assert_uint_eq(ev.labelled, 23);
+		ck_assert_uint_eq(ev.positives, 10);
+		crows = cpos = 0;
+		for (int d = 0; d < TP_DECILES; d++) {
+			const tp_gains_decile *g = &ev.gains[d];
+			crows += (double)rows[d];
+			cpos += (double)positives[d];
+			ck_assert_msg(g->rows == rows[d] &&
+			    g->positives == positives[d],
+			    "round %d, decile %d: %ju rows, %ju positives, expected %ju, %ju",
+			    round, d + 1, (uintmax_t)g->rows,
+			    (uintmax_t)g->positives, (uintmax_t)rows[d],
+			    (uintmax_t)positives[d]);
+			if (rows[d] == 0) {
+				ck_assert(isnan(g->score_min));
+				ck_assert(isnan(g->lift));
+			} else {
+				ck_assert_double_eq(g->score_min, score_min[d]);
+				ck_assert_double_eq_tol(g->lift, (double)positives[d] /
+				    (double)rows[d] / (10.0 / 23), 1e-12);
+			}
+			ck_assert_double_eq_tol(g->cumulative_rows_share,
+			    crows / 23, 1e-15);
+			ck_assert_double_eq_tol(g->cumulative_positives_share,
+			    cpos / 10, 1e-15);
+			ck_assert_double_eq_tol(g->cumulative_lift,
+			    cpos / 10 / (crows / 23), 1e-12);
+		}
+		/* A few by hand: 2/3 of decile 1 is positive, the overall
+		 * rate is 10/23; decile 2 ends 8/23 of the rows with 5/10 of
+		 * the positives. */
+		ck_assert_double_eq_tol(ev.gains[0].lift, 46.0 / 30, 1e-12);
+		ck_assert_double_eq_tol(ev.gains[1].cumulative_lift, 11.5 / 8, 1e-12);
+		ck_assert_double_eq(ev.gains[9].cumulative_rows_share, 1);
+		ck_assert_double_eq(ev.gains[9].cumulative_positives_share, 1);
+		tp_evaluation_free(&ev);
+		/* The tied rows' labels in another order (the 0.7s at 2, 7,
+		 * 23 and the 0.45s at 1, 5, 16, 19) change nothing. */
+		y[2] = 0, y[23] = 1;
+		y[1] = 0, y[19] = 1;
+	}
+}
+END_TEST
+
+/* Too few rows for ten deciles: one row each for the first ones, the
+ * others empty, their shares those of the rows above them. */
+START_TEST(test_gains_few_rows)
+{
+	static const float p[] = {0.2f, 0.9f, 0.4f};
+	static const int8_t y[] = {0, 1, 0};
+	tp_evaluation ev;
+	tp_err e = {0};
+
+	ck_assert_int_eq(tp_evaluate(&ev, p, y, 3, 0.5, 10, &e), TP_OK);
+	ck_assert_uint_eq(ev.gains[0].rows, 1);
+	ck_assert_uint_eq(ev.gains[2].rows, 1);
+	ck_assert_uint_eq(ev.gains[3].rows, 0);
+	ck_assert_double_eq(ev.gains[0].score_min, 0.9f);
+	ck_assert_double_eq(ev.gains[0].lift, 3);
+	ck_assert_double_eq(ev.gains[1].lift, 0);
+	ck_assert_double_eq(ev.gains[9].cumulative_rows_share, 1);
+	ck_assert_double_eq(ev.gains[9].cumulative_lift, 1);
+	ck_assert_double_eq_tol(ev.gains[1].cumulative_rows_share, 2.0 / 3, 1e-15);
+	ck_assert_double_eq_tol(ev.gains[1].cumulative_lift, 1.5, 1e-15);
+	tp_evaluation_free(&ev);
+	/* No positive: no share of them, no lift. */
+	ck_assert_int_eq(tp_evaluate(&ev, p, (const int8_t[]){0, 0, 0}, 3,
+	    0.5, 10, &e), TP_OK);
+	ck_assert(isnan(ev.gains[0].cumulative_positives_share));
+	ck_assert(isnan(ev.gains[0].lift));
+	ck_assert_double_eq(ev.gains[0].cumulative_rows_share, 1.0 / 3);
+	tp_evaluation_free(&ev);
+}
+END_TEST
+
+/* KS and where it is: the largest |tpr - fpr|, at the first (highest)
+ * threshold that reaches it, and an inverted model's too. */
+START_TEST(test_ks_threshold)
+{
+	static const struct {
+		float p[6];
+		int8_t y[6];
+		size_t n;
+		double ks, at;
+	} want[] = {
+		/* tpr - fpr: 1/3, 0, 1/3, 2/3, 1/3, 0 */
+		{{0.9f, 0.8f, 0.7f, 0.6f, 0.5f, 0.4f}, {1, 0, 1, 1, 0, 0}, 6,
+		    2.0 / 3, 0.6f},
+		/* 1/2, 0, 1/2, 0: the first of the two */
+		{{0.6f, 0.7f, 0.8f, 0.9f}, {0, 1, 0, 1}, 4, 0.5, 0.9f},
+		/* tpr 0, fpr 1: |-1| */
+		{{0.9f, 0.1f}, {0, 1}, 2, 1, 0.9f},
+		/* every row tied: tpr = fpr at both points, KS 0 at the
+		 * first, whose threshold is above them all (p + 1) */
+		{{0.5f, 0.5f}, {0, 1}, 2, 0, 1.5},
+	};
+	tp_evaluation ev;
+	tp_err e = {0};
+
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		ck_assert_int_eq(tp_evaluate(&ev, want[i].p, want[i].y,
+		    want[i].n, 0.5, 10, &e), TP_OK);
+		ck_assert_msg(fabs(ev.ks - want[i].ks) < 1e-15 &&
+		    ev.ks_threshold == want[i].at,
+		    "case %zu: ks %.17g at %.17g, expected %.17g at %.17g", i,
+		    ev.ks, ev.ks_threshold, want[i].ks, want[i].at);
+		tp_evaluation_free(&ev);
+	}
+	/* One class: neither. */
+	ck_assert_int_eq(tp_evaluate(&ev, want[0].p,
+	    (const int8_t[]){1, 1, 1}, 3, 0.5, 10, &e), TP_OK);
+	ck_assert(isnan(ev.ks) && isnan(ev.ks_threshold));
+	tp_evaluation_free(&ev);
+}
+END_TEST
+
 /* The report has the documented keys, nulls where a measure is not
  * defined, and the model's and data's identities. */
 START_TEST(test_json)
@@ -182,9 +363,13 @@ START_TEST(test_json)
 	static const float p[] = {0.2f, 0.7f, 0.7f, 0.9f};
 	static const int8_t y[] = {1, 1, 1, -1};
 	static const char *const keys[] = {"rows", "labelled", "positives",
-	    "auc", "gini", "ks", "pr_auc", "log_loss", "brier", "threshold",
-	    "f1", "precision", "recall", "accuracy", "confusion", "calibration",
-	    "roc", "pr", "model", "data_fingerprint"};
+	    "auc", "gini", "ks", "ks_threshold", "pr_auc", "log_loss", "brier",
+	    "threshold", "f1", "precision", "recall", "accuracy", "confusion",
+	    "calibration", "score_histogram", "gains", "roc", "pr", "model",
+	    "data_fingerprint"};
+	static const char *const decile_keys[] = {"decile", "rows",
+	    "positives", "score_min", "cumulative_rows_share",
+	    "cumulative_positives_share", "lift", "cumulative_lift"};
 	tp_evaluation ev;
 	tp_err e = {0};
 	cJSON *j;
@@ -202,6 +387,34 @@ START_TEST(test_json)
 		    "no key %s", keys[i]);
 	ck_assert(cJSON_IsNull(item(j, "auc")));
 	ck_assert(cJSON_IsNull(item(j, "ks")));
+	ck_assert(cJSON_IsNull(item(j, "ks_threshold")));
+	o = item(j, "score_histogram");
+	ck_assert_int_eq(cJSON_GetArraySize(item(o, "edges")), TP_SCORE_BINS + 1);
+	ck_assert_double_eq(cJSON_GetArrayItem(item(o, "edges"), 3)->valuedouble, 0.15);
+	ck_assert_double_eq(cJSON_GetArrayItem(item(o, "edges"), 20)->valuedouble, 1);
+	ck_assert_int_eq(cJSON_GetArraySize(item(o, "negatives")), TP_SCORE_BINS);
+	/* 0.7f is 0.69999998...: in [0.65, 0.7), not [0.7, 0.75). */
+	ck_assert_double_eq(cJSON_GetArrayItem(item(o, "positives"), 13)->valuedouble, 2);
+	ck_assert_double_eq(cJSON_GetArrayItem(item(o, "positives"), 4)->valuedouble, 1);
+	ck_assert_int_eq(cJSON_GetArraySize(item(j, "gains")), TP_DECILES);
+	/* Three positive rows, two of them tied: decile 1 takes both,
+	 * decile 2 none, decile 3 the last. */
+	o = cJSON_GetArrayItem(item(j, "gains"), 0);
+	for (size_t i = 0; i < sizeof(decile_keys) / sizeof(decile_keys[0]); i++)
+		ck_assert_msg(item(o, decile_keys[i]) != NULL, "no key gains[0].%s",
+		    decile_keys[i]);
+	ck_assert_int_eq(cJSON_GetArraySize(o), 8);
+	ck_assert_double_eq(item(o, "decile")->valuedouble, 1);
+	ck_assert_double_eq(item(o, "rows")->valuedouble, 2);
+	ck_assert_double_eq(item(o, "lift")->valuedouble, 1);
+	o = cJSON_GetArrayItem(item(j, "gains"), 1);
+	ck_assert_double_eq(item(o, "decile")->valuedouble, 2);
+	ck_assert(cJSON_IsNull(item(o, "score_min")));
+	ck_assert(cJSON_IsNull(item(o, "lift")));
+	ck_assert_double_eq_tol(item(o, "cumulative_rows_share")->valuedouble,
+	    2.0 / 3, 1e-15);
+	o = cJSON_GetArrayItem(item(j, "gains"), 2);
+	ck_assert_double_eq(item(o, "score_min")->valuedouble, 0.2f);
 	ck_assert_double_eq(item(j, "pr_auc")->valuedouble, 1);
 	ck_assert_int_eq(cJSON_GetArraySize(item(j, "roc")), 0);
 	ck_assert_int_eq(cJSON_GetArraySize(item(j, "pr")), 3);
@@ -246,6 +459,10 @@ evaluate_suite(void)
 	TCase *tc = tcase_create("evaluate");
 
 	tcase_add_test(tc, test_sklearn);
+	tcase_add_test(tc, test_score_histogram);
+	tcase_add_test(tc, test_gains);
+	tcase_add_test(tc, test_gains_few_rows);
+	tcase_add_test(tc, test_ks_threshold);
 	tcase_add_test(tc, test_json);
 	tcase_add_test(tc, test_bad_input);
 	suite_add_tcase(s, tc);
