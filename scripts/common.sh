@@ -224,6 +224,66 @@ WHERE m.name = :'model' AND v.stage = 'Production';
 EOF
 }
 
+# The metrics files, in $TABPIPE_HOME/metrics, are for node_exporter's
+# textfile collector (scripts/prometheus/README.md). Each metric name has
+# one owner: scripts/pipeline writes the tabpipe_pipeline_* names and
+# tabpipe_production_version, scripts/monitor the tabpipe_monitor_* names,
+# tabpipe-serve its own on /metrics; and every series the scripts write
+# has a model label, the model's registry name.
+
+# prom_escape TEXT: TEXT as a label value of Prometheus's text format
+# writes it (backslash, double quote and newline escaped).
+prom_escape() {
+	printf '%s\n' "$1" | sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' |
+		awk 'NR > 1 { printf "\\n" } { printf "%s", $0 }'
+}
+
+# The label that every series carries: model="NAME".
+prom_model="model=\"$(prom_escape "$TABPIPE_MODEL")\""
+
+# prom_help NAME TYPE HELP...: the HELP and TYPE lines of a metric.
+prom_help() {
+	name=$1 type=$2
+	shift 2
+	printf '# HELP %s %s\n# TYPE %s %s\n' "$name" "$*" "$name" "$type"
+}
+
+# prom_series NAME VALUE [LABELS]: one series, with the model's label
+# first and LABELS (as k="v",k2="v2", already escaped) after it.
+prom_series() {
+	printf '%s{%s%s} %s\n' "$1" "$prom_model" "${3:+,$3}" "$2"
+}
+
+# prom_value FILE NAME: the value of the model's series NAME in FILE (the
+# first when it has several), or nothing.
+prom_value() {
+	[ -f "$1" ] || return 0
+	P="$2{$prom_model" awk 'index($0, ENVIRON["P"]) == 1 { print $NF; exit }' "$1"
+}
+
+# prom_carry FILE NAME...: the model's series of the metrics NAME... in
+# FILE, with their HELP and TYPE lines, as they are there: the figures of
+# an earlier run that this one kept.
+prom_carry() {
+	[ -f "$1" ] || return 0
+	f=$1
+	shift
+	P="{$prom_model" awk -v names="$*" '
+	BEGIN { n = split(names, list, " "); for (i = 1; i <= n; i++) want[list[i]] = 1 }
+	/^# (HELP|TYPE) / { if (want[$3]) head[$3] = head[$3] $0 "\n"; next }
+	{
+		name = $0
+		sub(/[{ ].*/, "", name)
+		if (want[name] && index($0, name ENVIRON["P"]) == 1)
+			body[name] = body[name] $0 "\n"
+	}
+	END {
+		for (i = 1; i <= n; i++)
+			if (body[list[i]] != "")
+				printf "%s%s", head[list[i]], body[list[i]]
+	}' "$f"
+}
+
 # prom_write FILE: standard input to FILE, atomically, for Prometheus's
 # textfile collector (which must never read half a file).
 prom_write() {

@@ -55,10 +55,12 @@ SQL
 run_status "the first pipeline run promotes" 0 sh "$scripts/pipeline"
 err_has "it logs the promotion" "to Production"
 if [ "$(production)" = 1 ]; then ok "version 1 is in Production"; else not_ok "version 1 is in Production (got '$(production)')"; fi
+# Every series has the model's label (its name needs no escaping).
 prom=$TABPIPE_HOME/metrics/tabpipe_pipeline.prom
-yes_that "the pipeline wrote its metrics" grep -qx "tabpipe_pipeline_promoted 1" "$prom"
-yes_that "with the Production version" grep -qx "tabpipe_production_version 1" "$prom"
-yes_that "and the candidate's AUC" grep -q '^tabpipe_candidate_metric{metric="auc"} 0\.' "$prom"
+label="model=\"$TABPIPE_MODEL\""
+yes_that "the pipeline wrote its metrics" grep -qxF "tabpipe_pipeline_promoted{$label} 1" "$prom"
+yes_that "with the Production version" grep -qxF "tabpipe_production_version{$label} 1" "$prom"
+yes_that "and the candidate's AUC" grep -qF "tabpipe_pipeline_candidate_metric{$label,metric=\"auc\"} 0." "$prom"
 
 cp "$T/batch.csv" "$TABPIPE_HOME/incoming/"
 run_status "the monitor on a batch like the history" 0 sh "$scripts/monitor"
@@ -68,14 +70,14 @@ if [ "$(versions)" = 1 ]; then ok "no new version"; else not_ok "no new version 
 yes_that "the batch left the inbox" test ! -e "$TABPIPE_HOME/incoming/batch.csv"
 yes_that "for the data" test -n "$(find "$TABPIPE_HOME/data" -name '*batch.csv')"
 prom=$TABPIPE_HOME/metrics/tabpipe_monitor.prom
-yes_that "the monitor wrote its metrics" grep -qx "tabpipe_monitor_retrained 0" "$prom"
-yes_that "with the 7-day average" grep -q '^tabpipe_monitor_metric_7d{metric="auc"} 0\.' "$prom"
-yes_that "and PSI per feature" grep -q '^tabpipe_monitor_psi{feature="Income"}' "$prom"
+yes_that "the monitor wrote its metrics" grep -qxF "tabpipe_monitor_retrained{$label} 0" "$prom"
+yes_that "with the 7-day average" grep -qF "tabpipe_monitor_metric_7d{$label,metric=\"auc\"} 0." "$prom"
+yes_that "and PSI per feature" grep -qF "tabpipe_monitor_psi{$label,feature=\"Income\"} " "$prom"
 
 MODEL_OPTS="$MODEL_OPTS --lr 1e30" run_status "a pipeline whose training diverges fails" 65 sh "$scripts/pipeline"
 err_has "it names the step" "train failed (exit 65); stopped"
 if [ "$(production)" = 1 ]; then ok "Production is as it was"; else not_ok "Production is as it was (got '$(production)')"; fi
-yes_that "the metrics say it failed" grep -qx "tabpipe_pipeline_status 65" "$TABPIPE_HOME/metrics/tabpipe_pipeline.prom"
+yes_that "the metrics say it failed" grep -qxF "tabpipe_pipeline_status{$label} 65" "$TABPIPE_HOME/metrics/tabpipe_pipeline.prom"
 
 # Two monitors at once on the shifted batch: one runs (and retrains), the
 # other finds the lock taken.
@@ -98,7 +100,7 @@ cat "$T/m1.err" "$T/m2.err" >"$T/err"
 err_has "the shifted batch drifts" "drift: found"
 err_has "the monitor says why it retrains" "retraining: the new data drift significantly"
 if [ "$(versions)" = 2 ]; then ok "the retraining registered version 2"; else not_ok "the retraining registered version 2 (got $(versions))"; fi
-yes_that "the monitor says it retrained" grep -qx "tabpipe_monitor_retrained 1" "$TABPIPE_HOME/metrics/tabpipe_monitor.prom"
+yes_that "the monitor says it retrained" grep -qxF "tabpipe_monitor_retrained{$label} 1" "$TABPIPE_HOME/metrics/tabpipe_monitor.prom"
 
 # The password of a URI, after the user or as a parameter, is kept off
 # psql's command line as well, and the query still runs.
