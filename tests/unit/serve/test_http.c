@@ -193,7 +193,7 @@ START_TEST(test_http_serve)
 
 	tp_http_stop(h, 1, &c);
 	ck_assert_uint_eq(c.reloads, 1);
-	ck_assert_uint_ge(c.requests, 7);
+	ck_assert_uint_ge(c.requests, 6);
 	ck_assert_uint_eq(c.errors, 2);
 	ck_assert_uint_ge(c.rows, 4);
 	unlink(path);
