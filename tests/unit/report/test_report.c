@@ -1,0 +1,570 @@
+/*
+ * test_report: the document made from reports written by hand
+ * ($TP_TESTDATA/report/): which sections and charts it has and how many
+ * series each, the geometry of the charts read back from their pixels
+ * (the ROC curve from (0, 0) to (1, 1) and monotone, the calibration
+ * points at the bins' mean predictions, the histograms' and drift bars'
+ * heights at the shares), drift sorted by severity, old reports without
+ * the newer members, escaping, the same bytes twice, the model's card
+ * from a file's metadata, and bad members named with their file.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "base/fileio.h"
+#include "report/report.h"
+#include "suites.h"
+
+static cJSON *
+load(const char *name)
+{
+	const char *dir = getenv("TP_TESTDATA");
+	char path[1024], *text;
+	size_t len;
+	tp_err e = {0};
+	cJSON *j;
+
+	ck_assert_msg(dir != NULL, "TP_TESTDATA is not set: run with TP_TESTDATA=tests/data");
+	snprintf(path, sizeof(path), "%s/report/%s", dir, name);
+	ck_assert_msg(tp_read_file(path, &text, &len, &e) == TP_OK, "%s", e.msg);
+	j = cJSON_Parse(text);
+	free(text);
+	return j;
+}
+
+/* The inputs, loaded, to free with inputs_free. */
+typedef struct {
+	cJSON *ev, *ch, *val, *drift, *meta, *card;
+	tp_report_input in;
+} inputs;
+
+static void
+inputs_load(inputs *x, const char *ev, const char *drift)
+{
+	tp_err e = {0};
+
+	memset(x, 0, sizeof(*x));
+	x->ev = load(ev);
+	x->val = load("validation.json");
+	x->drift = load(drift);
+	x->meta = load("metadata.json");
+	ck_assert_ptr_nonnull(x->ev);
+	ck_assert_int_eq(tp_report_card(x->meta, "models/m.safetensors",
+	    "0123abcd", &x->card, &e), TP_OK);
+	x->in = (tp_report_input){
+		.evaluation = {{x->ev, ev}}, .nevaluations = 1,
+		.validation = {x->val, "validation.json"},
+		.drift = {x->drift, "new <batch> & co.json"},
+		.card = x->card, .notes = "Use: <review> & \"rank\".\n",
+		.generator = "test",
+	};
+}
+
+static void
+inputs_free(inputs *x)
+{
+	cJSON_Delete(x->ev);
+	cJSON_Delete(x->ch);
+	cJSON_Delete(x->val);
+	cJSON_Delete(x->drift);
+	cJSON_Delete(x->meta);
+	cJSON_Delete(x->card);
+}
+
+static int
+count(const char *s, const char *end, const char *what)
+{
+	int n = 0;
+	for (const char *p = s; (p = strstr(p, what)) != NULL && (!end || p < end);
+	    p++)
+		n++;
+	return n;
+}
+
+/* A chart of the document, by name. */
+typedef struct {
+	const char *start, *end;  /* <svg ... </svg> */
+	double left, top, width, height, x0, x1, y0, y1;
+	int series;
+} chart;
+
+static int
+find(const tp_report *r, const char *name, chart *c)
+{
+	char key[256];
+	const char *p;
+
+	snprintf(key, sizeof(key), "data-chart=\"%s\"", name);
+	if ((p = strstr(r->html, key)) == NULL)
+		return 0;
+	memset(c, 0, sizeof(*c));
+	for (c->start = p; strncmp(c->start, "<svg", 4) != 0; c->start--)
+		;
+	c->end = strstr(p, "</svg>");
+	ck_assert_int_eq(sscanf(p + strlen(key), " data-series=\"%d\"",
+	    &c->series), 1);
+	p = strstr(p, "data-plot=\"");
+	ck_assert_int_eq(sscanf(p, "data-plot=\"%lf %lf %lf %lf\" data-x=\"%lf "
+	    "%lf\" data-y=\"%lf %lf\"", &c->left, &c->top, &c->width, &c->height,
+	    &c->x0, &c->x1, &c->y0, &c->y1), 8);
+	ck_assert_int_eq(count(c->start, c->end, "class=\"series\""), c->series);
+	return 1;
+}
+
+static double
+data_x(const chart *c, double px)
+{
+	return c->x0 + (px - c->left) / c->width * (c->x1 - c->x0);
+}
+
+static double
+data_y(const chart *c, double py)
+{
+	return c->y0 + (c->top + c->height - py) / c->height * (c->y1 - c->y0);
+}
+
+/* Series i's element. */
+static const char *
+series(const chart *c, int i)
+{
+	const char *p = c->start;
+	for (int k = 0; k <= i; k++) {
+		p = strstr(p + (k > 0), "class=\"series\"");
+		ck_assert_msg(p != NULL && p < c->end, "no series %d", i);
+	}
+	return p;
+}
+
+/* The values of attribute attr (" cx=\"") of the elements named tag in
+ * the series element at s. */
+static int
+attrs(const char *s, const char *tag, const char *attr, double *v, int max)
+{
+	const char *end = strstr(s, "</g>"), *p = s;
+	int n = 0;
+
+	while ((p = strstr(p, tag)) != NULL && p < end) {
+		const char *q = strstr(p, attr);
+		ck_assert_int_lt(n, max);
+		v[n++] = strtod(q + strlen(attr), NULL);
+		p++;
+	}
+	return n;
+}
+
+static int
+path_points(const char *s, double *x, double *y, int max)
+{
+	const char *p = strstr(s, " d=\"");
+	int n = 0;
+
+	ck_assert_ptr_nonnull(p);
+	for (p += 4; *p == 'M' || *p == 'L' || *p == ' ';) {
+		char *end;
+		if (*p++ == ' ')
+			continue;
+		ck_assert_int_lt(n, max);
+		x[n] = strtod(p, &end);
+		y[n] = strtod(end, &end);
+		p = end;
+		n++;
+	}
+	return n;
+}
+
+static void
+make(tp_report *r, const tp_report_input *in)
+{
+	tp_err e = {0};
+	ck_assert_msg(tp_report_make(r, in, &e) == TP_OK, "%s", e.msg);
+	ck_assert_ptr_nonnull(r->html);
+	ck_assert_uint_eq(strlen(r->html), r->len);
+}
+
+START_TEST(test_kinds)
+{
+	static const struct {
+		const char *file;
+		enum tp_report_kind kind;
+	} cases[] = {
+		{"evaluation.json", TP_REPORT_EVALUATION},
+		{"evaluation-old.json", TP_REPORT_EVALUATION},
+		{"validation.json", TP_REPORT_VALIDATION},
+		{"drift.json", TP_REPORT_DRIFT},
+		{"unknown.json", TP_REPORT_UNKNOWN},
+		{"metadata.json", TP_REPORT_UNKNOWN},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		cJSON *j = load(cases[i].file);
+		ck_assert_msg(tp_report_kind(j) == cases[i].kind, "%s", cases[i].file);
+		cJSON_Delete(j);
+	}
+	ck_assert_int_eq(tp_report_kind(NULL), TP_REPORT_UNKNOWN);
+}
+END_TEST
+
+START_TEST(test_sections_and_charts)
+{
+	static const struct {
+		const char *name;
+		int series;
+	} want[] = {
+		{"training", 3}, {"roc", 1}, {"pr", 1}, {"calibration", 1},
+		{"score-histogram", 2}, {"ks", 2}, {"gains", 1}, {"lift", 1},
+		{"confusion", 1}, {"drift-income", 2}, {"drift-home", 2},
+		{"drift-age", 2}, {"drift-score", 2},
+	};
+	inputs x;
+	tp_report r, again;
+	chart c;
+
+	inputs_load(&x, "evaluation.json", "drift.json");
+	make(&r, &x.in);
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		ck_assert_msg(find(&r, want[i].name, &c), "no chart %s", want[i].name);
+		ck_assert_msg(c.series == want[i].series, "%s: %d series",
+		    want[i].name, c.series);
+	}
+	ck_assert_int_eq(r.ncharts, (int)(sizeof(want) / sizeof(want[0])));
+	for (int i = 0; i < r.ncharts; i++)
+		ck_assert_ptr_nonnull(strstr(r.html, r.charts[i].svg));
+	ck_assert_ptr_nonnull(strstr(r.html, "<section id=\"card\">"));
+	ck_assert_ptr_nonnull(strstr(r.html, "<section id=\"performance\">"));
+	ck_assert_ptr_nonnull(strstr(r.html, "<section id=\"drift\">"));
+	ck_assert_ptr_nonnull(strstr(r.html, "<section id=\"quality\">"));
+	ck_assert_ptr_null(strstr(r.html, "<section id=\"champion\">"));
+	ck_assert_ptr_null(strstr(r.html, "<section id=\"registry\">"));
+	ck_assert_ptr_null(strstr(r.html, "<script"));
+	ck_assert_ptr_null(strstr(r.html, "http://www.w3.org/1999"));
+	ck_assert_ptr_null(strstr(r.html, "src="));
+	ck_assert_ptr_nonnull(strstr(r.html, "@media print"));
+	ck_assert_ptr_nonnull(strstr(r.html, "best F1 on the validation rows"));
+	/* Balanced. */
+	ck_assert_int_eq(count(r.html, NULL, "<section"),
+	    count(r.html, NULL, "</section>"));
+	ck_assert_int_eq(count(r.html, NULL, "<table"),
+	    count(r.html, NULL, "</table>"));
+	ck_assert_int_eq(count(r.html, NULL, "<tr"), count(r.html, NULL, "</tr>"));
+	ck_assert_int_eq(count(r.html, NULL, "<svg"), count(r.html, NULL,
+	    "</svg>"));
+	/* The same bytes again. */
+	make(&again, &x.in);
+	ck_assert_uint_eq(again.len, r.len);
+	ck_assert(memcmp(again.html, r.html, r.len) == 0);
+	tp_report_free(&again);
+	tp_report_free(&r);
+	inputs_free(&x);
+}
+END_TEST
+
+START_TEST(test_roc_geometry)
+{
+	inputs x;
+	tp_report r;
+	chart c;
+	double px[256], py[256];
+	int n;
+
+	inputs_load(&x, "evaluation.json", "drift.json");
+	make(&r, &x.in);
+	ck_assert(find(&r, "roc", &c));
+	n = path_points(series(&c, 0), px, py, 256);
+	ck_assert_int_ge(n, 3);
+	ck_assert_double_eq_tol(data_x(&c, px[0]), 0, 1e-3);
+	ck_assert_double_eq_tol(data_y(&c, py[0]), 0, 1e-3);
+	ck_assert_double_eq_tol(data_x(&c, px[n - 1]), 1, 1e-3);
+	ck_assert_double_eq_tol(data_y(&c, py[n - 1]), 1, 1e-3);
+	for (int i = 1; i < n; i++) {
+		ck_assert_msg(px[i] >= px[i - 1], "x goes back at point %d", i);
+		ck_assert_msg(py[i] <= py[i - 1], "y goes down at point %d", i);
+	}
+	tp_report_free(&r);
+	inputs_free(&x);
+}
+END_TEST
+
+START_TEST(test_calibration_geometry)
+{
+	inputs x;
+	tp_report r;
+	chart c;
+	double cx[16], cy[16];
+	const cJSON *bin;
+	int n, k = 0;
+
+	inputs_load(&x, "evaluation.json", "drift.json");
+	make(&r, &x.in);
+	ck_assert(find(&r, "calibration", &c));
+	n = attrs(series(&c, 0), "<circle", " cx=\"", cx, 16);
+	ck_assert_int_eq(attrs(series(&c, 0), "<circle", " cy=\"", cy, 16), n);
+	cJSON_ArrayForEach(bin, cJSON_GetObjectItem(x.ev, "calibration")) {
+		const cJSON *m = cJSON_GetObjectItem(bin, "mean_predicted");
+		if (!cJSON_IsNumber(m))
+			continue;
+		ck_assert_int_lt(k, n);
+		ck_assert_double_eq_tol(data_x(&c, cx[k]), m->valuedouble, 2e-3);
+		ck_assert_double_eq_tol(data_y(&c, cy[k]), cJSON_GetObjectItem(bin,
+		    "observed_rate")->valuedouble, 2e-3);
+		k++;
+	}
+	ck_assert_int_eq(k, n);
+	ck_assert_int_ge(n, 3);
+	tp_report_free(&r);
+	inputs_free(&x);
+}
+END_TEST
+
+/* Bars' heights in data units, against want (n). */
+static void
+heights_are(const chart *c, int s, const double *want, int n)
+{
+	double h[64];
+	ck_assert_int_eq(attrs(series(c, s), "<rect", " height=\"", h, 64), n);
+	for (int i = 0; i < n; i++)
+		ck_assert_msg(fabs(h[i] / c->height * (c->y1 - c->y0) - want[i]) <
+		    2e-3, "bar %d of series %d: %g, want %g", i, s,
+		    h[i] / c->height * (c->y1 - c->y0), want[i]);
+}
+
+START_TEST(test_histogram_heights)
+{
+	inputs x;
+	tp_report r;
+	chart c;
+	double share[2][20], sum[2] = {0, 0};
+	const cJSON *h;
+
+	inputs_load(&x, "evaluation.json", "drift.json");
+	make(&r, &x.in);
+	h = cJSON_GetObjectItem(x.ev, "score_histogram");
+	for (int k = 0; k < 2; k++)
+		for (int i = 0; i < 20; i++)
+			sum[k] += cJSON_GetArrayItem(cJSON_GetObjectItem(h, k ?
+			    "positives" : "negatives"), i)->valuedouble;
+	for (int k = 0; k < 2; k++)
+		for (int i = 0; i < 20; i++)
+			share[k][i] = cJSON_GetArrayItem(cJSON_GetObjectItem(h, k ?
+			    "positives" : "negatives"), i)->valuedouble / sum[k];
+	ck_assert(find(&r, "score-histogram", &c));
+	ck_assert_double_eq(c.x0, 0);
+	ck_assert_double_eq(c.x1, 1);
+	heights_are(&c, 0, share[0], 20);
+	heights_are(&c, 1, share[1], 20);
+
+	/* Drift: the shares as they are. */
+	const cJSON *f = cJSON_GetArrayItem(cJSON_GetObjectItem(x.drift,
+	    "features"), 0), *hist = cJSON_GetObjectItem(f, "histogram");
+	double ref[8], cur[8];
+	int n = cJSON_GetArraySize(cJSON_GetObjectItem(hist, "reference"));
+	for (int i = 0; i < n; i++) {
+		ref[i] = cJSON_GetArrayItem(cJSON_GetObjectItem(hist, "reference"),
+		    i)->valuedouble;
+		cur[i] = cJSON_GetArrayItem(cJSON_GetObjectItem(hist, "current"),
+		    i)->valuedouble;
+	}
+	ck_assert(find(&r, "drift-income", &c));
+	ck_assert_double_eq(c.y0, 0);
+	heights_are(&c, 0, ref, n);
+	heights_are(&c, 1, cur, n);
+	tp_report_free(&r);
+	inputs_free(&x);
+}
+END_TEST
+
+START_TEST(test_drift_order)
+{
+	inputs x;
+	tp_report r;
+	const char *order[] = {"drift-income", "drift-score", "drift-age",
+	    "drift-home"};
+	const char *row[] = {"<td>income</td>", "<td>score (score)</td>",
+	    "<td>age</td>", "<td>home</td>"};
+
+	inputs_load(&x, "evaluation.json", "drift.json");
+	make(&r, &x.in);
+	/* Drifting first, then by level, then by PSI. */
+	for (int i = 1; i < 4; i++) {
+		ck_assert_msg(strstr(r.html, order[i - 1]) < strstr(r.html, order[i]),
+		    "%s before %s", order[i - 1], order[i]);
+		ck_assert_msg(strstr(r.html, row[i - 1]) < strstr(r.html, row[i]),
+		    "%s before %s", row[i - 1], row[i]);
+	}
+	tp_report_free(&r);
+	inputs_free(&x);
+}
+END_TEST
+
+START_TEST(test_escaping)
+{
+	inputs x;
+	tp_report r;
+
+	inputs_load(&x, "evaluation.json", "drift.json");
+	make(&r, &x.in);
+	ck_assert_ptr_nonnull(strstr(r.html, "new &lt;batch&gt; &amp; co.json"));
+	ck_assert_ptr_nonnull(strstr(r.html, "new &lt;batch&gt; &amp; co.tps"));
+	ck_assert_ptr_nonnull(strstr(r.html, "&lt;other &amp; &quot;x&quot;&gt;"));
+	ck_assert_ptr_nonnull(strstr(r.html,
+	    "Use: &lt;review&gt; &amp; &quot;rank&quot;."));
+	ck_assert_ptr_null(strstr(r.html, "<batch>"));
+	ck_assert_ptr_null(strstr(r.html, "<review>"));
+	ck_assert_ptr_null(strstr(r.html, "<other"));
+	tp_report_free(&r);
+	inputs_free(&x);
+}
+END_TEST
+
+START_TEST(test_old_reports)
+{
+	inputs x;
+	tp_report r;
+	chart c;
+
+	inputs_load(&x, "evaluation-old.json", "drift-old.json");
+	make(&r, &x.in);
+	ck_assert(find(&r, "roc", &c));
+	ck_assert(find(&r, "ks", &c));
+	ck_assert(!find(&r, "gains", &c));
+	ck_assert(!find(&r, "lift", &c));
+	ck_assert(!find(&r, "score-histogram", &c));
+	ck_assert(!find(&r, "drift-income", &c));
+	ck_assert_ptr_nonnull(strstr(r.html, "<section id=\"drift\">"));
+	ck_assert_ptr_null(strstr(r.html, "Gains table"));
+	tp_report_free(&r);
+	inputs_free(&x);
+}
+END_TEST
+
+START_TEST(test_champion)
+{
+	inputs x;
+	tp_report r;
+	chart c;
+
+	inputs_load(&x, "evaluation.json", "drift.json");
+	x.ch = load("challenger.json");
+	x.in.evaluation[1] = (tp_report_doc){x.ch, "challenger.json"};
+	x.in.nevaluations = 2;
+	make(&r, &x.in);
+	ck_assert_ptr_nonnull(strstr(r.html, "<section id=\"champion\">"));
+	ck_assert(find(&r, "roc", &c));
+	ck_assert_int_eq(c.series, 2);
+	ck_assert(find(&r, "pr", &c));
+	ck_assert_int_eq(c.series, 2);
+	ck_assert(find(&r, "calibration", &c));
+	ck_assert_int_eq(c.series, 2);
+	ck_assert(find(&r, "gains", &c)); /* the challenger has none */
+	ck_assert_int_eq(c.series, 1);
+	ck_assert(find(&r, "score-histogram", &c));
+	ck_assert_int_eq(c.series, 2);
+	ck_assert_ptr_nonnull(strstr(r.html, "champion: evaluation.json"));
+	ck_assert_ptr_nonnull(strstr(r.html, "challenger: challenger.json"));
+	tp_report_free(&r);
+	inputs_free(&x);
+}
+END_TEST
+
+START_TEST(test_card)
+{
+	cJSON *meta = load("metadata.json"), *card;
+	tp_err e = {0};
+
+	ck_assert_int_eq(tp_report_card(meta, "dir/loans v2.safetensors", "ab",
+	    &card, &e), TP_OK);
+	ck_assert_str_eq(cJSON_GetObjectItem(card, "name")->valuestring,
+	    "loans v2");
+	ck_assert_double_eq(cJSON_GetObjectItem(card, "threshold")->valuedouble,
+	    0.4);
+	ck_assert_str_eq(cJSON_GetObjectItem(card, "target")->valuestring,
+	    "status");
+	ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(card,
+	    "features")), 2);
+	ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(card,
+	    "history")), 3);
+	ck_assert_str_eq(cJSON_GetObjectItem(card, "threshold_rule")->valuestring,
+	    "best F1 on the validation rows");
+	cJSON_Delete(card);
+
+	/* An old file: no history, no rule. */
+	cJSON_DeleteItemFromObject(meta, "history");
+	cJSON_DeleteItemFromObject(meta, "threshold_rule");
+	ck_assert_int_eq(tp_report_card(meta, "m.safetensors", "ab", &card, &e),
+	    TP_OK);
+	ck_assert_ptr_null(cJSON_GetObjectItem(card, "history"));
+	tp_report_input in = {.card = card};
+	tp_report r;
+	make(&r, &in);
+	ck_assert_ptr_null(strstr(r.html, "data-chart=\"training\""));
+	ck_assert_ptr_nonnull(strstr(r.html, "a rule the model file does not "
+	    "record"));
+	tp_report_free(&r);
+	cJSON_Delete(card);
+
+	cJSON_ReplaceItemInObject(meta, "config", cJSON_CreateString("{"));
+	ck_assert_int_eq(tp_report_card(meta, "bad.safetensors", "ab", &card, &e),
+	    TP_EDATA);
+	ck_assert_ptr_null(card);
+	ck_assert_ptr_nonnull(strstr(e.msg, "bad.safetensors"));
+	ck_assert_ptr_nonnull(strstr(e.msg, "config"));
+	cJSON_Delete(meta);
+}
+END_TEST
+
+START_TEST(test_bad_members)
+{
+	static const struct {
+		const char *file, *drift, *what;
+	} cases[] = {
+		{"bad-roc.json", "drift.json", "\"roc\" is not an array"},
+		{"evaluation.json", "bad-histogram.json", "income's histogram"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		inputs x;
+		tp_report r;
+		tp_err e = {0};
+		inputs_load(&x, cases[i].file, cases[i].drift);
+		x.in.drift.source = cases[i].drift;
+		ck_assert_int_eq(tp_report_make(&r, &x.in, &e), TP_EDATA);
+		ck_assert_ptr_null(r.html);
+		ck_assert_msg(strstr(e.msg, strcmp(cases[i].file, "bad-roc.json") ?
+		    cases[i].drift : cases[i].file) != NULL, "%s", e.msg);
+		ck_assert_msg(strstr(e.msg, cases[i].what) != NULL, "%s", e.msg);
+		inputs_free(&x);
+	}
+	/* A report given as another kind. */
+	inputs x;
+	tp_report r;
+	tp_err e = {0};
+	inputs_load(&x, "evaluation.json", "drift.json");
+	x.in.validation = (tp_report_doc){x.drift, "d.json"};
+	ck_assert_int_eq(tp_report_make(&r, &x.in, &e), TP_EDATA);
+	ck_assert_ptr_nonnull(strstr(e.msg, "d.json: not a report of "
+	    "tabpipe-validate"));
+	inputs_free(&x);
+}
+END_TEST
+
+Suite *
+report_suite(void)
+{
+	Suite *s = suite_create("report");
+	TCase *tc = tcase_create("report");
+
+	tcase_add_test(tc, test_kinds);
+	tcase_add_test(tc, test_sections_and_charts);
+	tcase_add_test(tc, test_roc_geometry);
+	tcase_add_test(tc, test_calibration_geometry);
+	tcase_add_test(tc, test_histogram_heights);
+	tcase_add_test(tc, test_drift_order);
+	tcase_add_test(tc, test_escaping);
+	tcase_add_test(tc, test_old_reports);
+	tcase_add_test(tc, test_champion);
+	tcase_add_test(tc, test_card);
+	tcase_add_test(tc, test_bad_members);
+	suite_add_tcase(s, tc);
+	return s;
+}
