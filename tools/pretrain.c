@@ -12,6 +12,26 @@ typedef struct {
 	int quiet;
 } settings;
 
+/* The progress callback's context: the tool's report of each epoch, and
+ * the epochs' history that the encoder's file keeps. */
+typedef struct {
+	tool_progress tool;
+	cJSON *history;
+} epochs_progress;
+
+/* Pretraining has no validation: an epoch's loss is all there is. */
+static void
+epoch_report(void *ctx, const tp_epoch_report *r)
+{
+	epochs_progress *p = ctx;
+	cJSON *j = cJSON_CreateObject();
+
+	cJSON_AddNumberToObject(j, "epoch", r->epoch);
+	cJSON_AddNumberToObject(j, "loss", r->loss);
+	cJSON_AddItemToArray(p->history, j);
+	tool_epoch_report(&p->tool, r);
+}
+
 static const tp_opt options[] = {
 	TP_DB_OPTION(settings, db),
 	{.key = "out", .offset = offsetof(settings, out), .name = "output",
@@ -34,7 +54,7 @@ main(int argc, char **argv)
 	tp_batch data = {0};
 	tp_model m = {0};
 	tp_model_meta meta = {.threshold = 0.5, .parts = TP_WITH_PROJECTOR};
-	tool_progress progress = {0};
+	epochs_progress progress = {0};
 	cJSON *params = NULL, *inputs = NULL;
 	const char *path;
 	tp_err e = {0};
@@ -51,10 +71,12 @@ main(int argc, char **argv)
 	if ((rc = tp_config_check(&o.model, &e)) != TP_OK)
 		tool_die(rc, "%s", e.msg);
 	tool_device(o.device);
-	progress.db = tool_db_open(s.db);
-	progress.quiet = s.quiet;
-	o.progress = tool_epoch_report;
+	progress.tool.db = tool_db_open(s.db);
+	progress.tool.quiet = s.quiet;
+	o.progress = epoch_report;
 	o.ctx = &progress;
+	if ((progress.history = cJSON_CreateArray()) == NULL)
+		tool_die(TP_EINTERNAL, "out of memory");
 
 	if ((rc = tp_stream_load(path, &enc, &data, &e)) != TP_OK)
 		goto fail;
@@ -63,12 +85,17 @@ main(int argc, char **argv)
 	inputs = cJSON_CreateObject();
 	cJSON_AddStringToObject(inputs, "data", meta.data_fingerprint);
 	cJSON_AddStringToObject(inputs, "encoding", enc.fingerprint);
-	progress.run = tool_run_start(progress.db, params, inputs);
-	if (progress.run > 0)
+	progress.tool.run = tool_run_start(progress.tool.db, params, inputs);
+	if (progress.tool.run > 0)
 		snprintf(meta.run_id, sizeof(meta.run_id), "%lld",
-		    (long long)progress.run);
-	if ((rc = tp_pretrain(&o, &enc, &data, &m, &e)) != TP_OK ||
-	    (rc = tp_model_save(s.out, &m, &enc, &meta, &e)) != TP_OK)
+		    (long long)progress.tool.run);
+	if ((rc = tp_pretrain(&o, &enc, &data, &m, &e)) != TP_OK)
+		goto fail;
+	if ((meta.history = cJSON_PrintUnformatted(progress.history)) == NULL) {
+		rc = tp_err_nomem(&e, "the history");
+		goto fail;
+	}
+	if ((rc = tp_model_save(s.out, &m, &enc, &meta, &e)) != TP_OK)
 		goto fail;
 	if (!s.quiet)
 		fprintf(stderr, "%s: encoder in %s\n", tool_name(), s.out);
@@ -76,9 +103,11 @@ main(int argc, char **argv)
 fail:
 	rc = tool_report(&e);
 done:
-	rc = tool_run_finish(progress.db, progress.run, rc, e.msg, NULL);
+	rc = tool_run_finish(progress.tool.db, progress.tool.run, rc, e.msg, NULL);
 	cJSON_Delete(params);
 	cJSON_Delete(inputs);
+	cJSON_Delete(progress.history);
+	tp_model_meta_free(&meta);
 	tp_model_free(&m);
 	tp_batch_free(&data);
 	tp_encoding_free(&enc);

@@ -1,7 +1,9 @@
 /* tabpipe-train: a classifier from a labelled stream. */
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/fileio.h"
 #include "data/stream.h"
@@ -32,6 +34,131 @@ static const tp_opt options[] = {
 	    .help = "where the model goes"},
 	{0},
 };
+
+/* The progress callback's context: the tool's report of each epoch, and
+ * the epochs' history that the model file keeps. With a checkpoint the
+ * history is kept beside it too (CHECKPOINT.history), since a resumed run
+ * reports only the epochs it runs and the checkpoint, lib/train's, has no
+ * room for it: the file is written after each checkpoint, so that it holds
+ * the checkpoint's epochs, but for one when the run was killed between
+ * the two. */
+typedef struct {
+	tool_progress tool;
+	cJSON *history;      /* the epochs so far, in order */
+	char *kept;          /* CHECKPOINT.history, or NULL */
+	int resumed;         /* the first report after --resume is to come */
+	int warned;          /* the history could not be kept once: said */
+} epochs_progress;
+
+/* What the history keeps of an epoch: the report, but for its times,
+ * which would make two runs of the same seed differ in their bytes. */
+static cJSON *
+epoch_json(const tp_epoch_report *r)
+{
+	cJSON *j = cJSON_CreateObject();
+
+	cJSON_AddNumberToObject(j, "epoch", r->epoch);
+	cJSON_AddNumberToObject(j, "loss", r->loss);
+	cJSON_AddNumberToObject(j, "valid_auc", r->valid_auc);
+	cJSON_AddNumberToObject(j, "valid_loss", r->valid_loss);
+	cJSON_AddBoolToObject(j, "best", r->best);
+	return j;
+}
+
+/* Drops the epochs from `from` on, those a resumed run runs again, and
+ * what is no epoch (a file edited by hand). */
+static void
+history_cut(cJSON *history, int from)
+{
+	for (int i = cJSON_GetArraySize(history) - 1; i >= 0; i--) {
+		const cJSON *ep = cJSON_GetObjectItemCaseSensitive(
+		    cJSON_GetArrayItem(history, i), "epoch");
+		if (!cJSON_IsNumber(ep) || ep->valuedouble >= from)
+			cJSON_DeleteItemFromArray(history, i);
+	}
+}
+
+static void
+history_keep(epochs_progress *p)
+{
+	char *text = cJSON_PrintUnformatted(p->history);
+	tp_outfile o = {0};
+	tp_err e = {0};
+	int rc;
+
+	if (text == NULL)
+		rc = tp_err_nomem(&e, "the history");
+	else if ((rc = tp_outfile_open(&o, p->kept, &e)) == TP_OK) {
+		fprintf(o.f, "%s\n", text);
+		rc = tp_outfile_commit(&o, &e);
+	}
+	free(text);
+	/* The history is a record, not the work: the run goes on without
+	 * it, said once. */
+	if (rc != TP_OK && !p->warned) {
+		tool_report(&e);
+		tool_warn("the history of the epochs is not kept beside the "
+		    "checkpoint: a resumed run's model file will lack the "
+		    "epochs before it");
+		p->warned = 1;
+	}
+}
+
+static void
+epoch_report(void *ctx, const tp_epoch_report *r)
+{
+	epochs_progress *p = ctx;
+
+	if (p->resumed) {
+		history_cut(p->history, r->epoch);
+		int kept = cJSON_GetArraySize(p->history);
+		if (kept < r->epoch - 1)
+			tool_warn("%s holds %d of the %d epochs of the checkpoint: "
+			    "the model file's history lacks the others", p->kept,
+			    kept, r->epoch - 1);
+		p->resumed = 0;
+	}
+	cJSON_AddItemToArray(p->history, epoch_json(r));
+	if (p->kept != NULL)
+		history_keep(p);
+	tool_epoch_report(&p->tool, r);
+}
+
+/* The history of the checkpoint to resume from, or an empty one. A
+ * history that cannot be read beside a checkpoint that can is said, and
+ * the model file's starts at the resumed epoch; a missing checkpoint is
+ * tp_train's to refuse. */
+static int
+history_open(epochs_progress *p, const tp_train_opts *o, tp_err *e)
+{
+	char *text = NULL;
+	size_t len;
+	tp_err why = {0};
+
+	if (o->checkpoint != NULL) {
+		size_t n = strlen(o->checkpoint) + sizeof(".history");
+		if ((p->kept = malloc(n)) == NULL)
+			return tp_err_nomem(e, "a file name");
+		snprintf(p->kept, n, "%s.history", o->checkpoint);
+	}
+	if (o->resume) {
+		p->resumed = 1;
+		if (tp_read_file(p->kept, &text, &len, &why) != TP_OK) {
+			if (access(o->checkpoint, F_OK) == 0)
+				tool_warn("%s; the model file's history starts at "
+				    "the resumed epoch", why.msg);
+		} else if (!cJSON_IsArray(p->history = cJSON_Parse(text))) {
+			tool_warn("%s: not a history of epochs; the model file's "
+			    "history starts at the resumed epoch", p->kept);
+			cJSON_Delete(p->history);
+			p->history = NULL;
+		}
+		free(text);
+	}
+	if (p->history == NULL && (p->history = cJSON_CreateArray()) == NULL)
+		return tp_err_nomem(e, "the history");
+	return TP_OK;
+}
 
 /* The run's inputs: the fingerprints of the data, of its encoding and of
  * the encoder's bytes. */
@@ -116,7 +243,7 @@ main(int argc, char **argv)
 	tp_st_file encoder = {0};
 	tp_model m = {0};
 	tp_model_meta meta = {.parts = TP_WITH_HEAD};
-	tool_progress progress = {0};
+	epochs_progress progress = {0};
 	cJSON *params = NULL, *in = NULL, *result = NULL;
 	const char *path;
 	tp_err e = {0};
@@ -135,14 +262,15 @@ main(int argc, char **argv)
 	tool_device(o.device);
 	if (s.name != NULL && strcmp(s.out, "-") == 0)
 		tool_die(TP_EUSAGE, "--name registers the model file: give -o a file, not standard output");
-	progress.db = tool_db_open(s.db);
-	if (s.name != NULL && progress.db == NULL)
+	progress.tool.db = tool_db_open(s.db);
+	if (s.name != NULL && progress.tool.db == NULL)
 		tool_die(TP_EUSAGE, "--name registers the model in the registry: give a database with --db or TABPIPE_DB");
-	o.progress = tool_epoch_report;
+	o.progress = epoch_report;
 	o.ctx = &progress;
-	progress.quiet = s.quiet;
+	progress.tool.quiet = s.quiet;
 
-	if ((rc = tp_stream_load(path, &enc, &train, &e)) != TP_OK ||
+	if ((rc = history_open(&progress, &o, &e)) != TP_OK ||
+	    (rc = tp_stream_load(path, &enc, &train, &e)) != TP_OK ||
 	    (rc = tp_stream_load(s.valid, &venc, &valid, &e)) != TP_OK ||
 	    (s.encoder != NULL &&
 	    (rc = tp_st_open(&encoder, s.encoder, &e)) != TP_OK))
@@ -150,25 +278,41 @@ main(int argc, char **argv)
 	o.encoder = s.encoder != NULL ? &encoder : NULL;
 	params = tool_params();
 	in = inputs(&train, &valid, &enc, o.encoder, meta.data_fingerprint);
-	progress.run = tool_run_start(progress.db, params, in);
-	if (progress.run > 0)
+	progress.tool.run = tool_run_start(progress.tool.db, params, in);
+	if (progress.tool.run > 0)
 		snprintf(meta.run_id, sizeof(meta.run_id), "%lld",
-		    (long long)progress.run);
+		    (long long)progress.tool.run);
 	if ((rc = check_streams(&s, path, &enc, &venc, &e)) != TP_OK ||
 	    (rc = tp_train(&o, &enc, &train, &valid, &m, &res, &e)) != TP_OK)
 		goto fail;
 	meta.threshold = res.threshold;
+	if (o.threshold >= 0)
+		snprintf(meta.threshold_rule, sizeof(meta.threshold_rule),
+		    "given: %.9g", o.threshold);
+	else
+		snprintf(meta.threshold_rule, sizeof(meta.threshold_rule),
+		    "best F1 on the validation rows");
+	/* A run resumed from its last epoch reports none: its history is the
+	 * checkpoint's, as far as the checkpoint went. */
+	history_cut(progress.history, res.epochs_run + 1);
+	if ((meta.history = cJSON_PrintUnformatted(progress.history)) == NULL) {
+		rc = tp_err_nomem(&e, "the history");
+		goto fail;
+	}
 	if ((rc = tp_model_save(s.out, &m, &enc, &meta, &e)) != TP_OK ||
-	    (rc = finish(&s, &progress, &res, &result, &e)) != TP_OK)
+	    (rc = finish(&s, &progress.tool, &res, &result, &e)) != TP_OK)
 		goto fail;
 	goto done;
 fail:
 	rc = tool_report(&e);
 done:
-	rc = tool_run_finish(progress.db, progress.run, rc, e.msg, result);
+	rc = tool_run_finish(progress.tool.db, progress.tool.run, rc, e.msg, result);
 	cJSON_Delete(params);
 	cJSON_Delete(in);
 	cJSON_Delete(result);
+	cJSON_Delete(progress.history);
+	free(progress.kept);
+	tp_model_meta_free(&meta);
 	tp_st_close(&encoder);
 	tp_model_free(&m);
 	tp_batch_free(&train);

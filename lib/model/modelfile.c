@@ -12,6 +12,58 @@ wanted(const tp_param *p, int parts)
 	    (p->part == TP_PART_PROJECTOR && (parts & TP_WITH_PROJECTOR));
 }
 
+/* Why text is not a history (a JSON array of objects, each with a number
+ * "epoch"), or NULL when it is one. */
+static const char *
+history_fault(const char *text, cJSON **parsed)
+{
+	cJSON *j = cJSON_Parse(text), *item;
+
+	*parsed = NULL;
+	if (j == NULL)
+		return "it is not JSON";
+	if (!cJSON_IsArray(j)) {
+		cJSON_Delete(j);
+		return "it is not a JSON array";
+	}
+	cJSON_ArrayForEach(item, j)
+		if (!cJSON_IsObject(item) || !cJSON_IsNumber(
+		    cJSON_GetObjectItemCaseSensitive(item, "epoch"))) {
+			cJSON_Delete(j);
+			return "an element is not an object with a number \"epoch\"";
+		}
+	*parsed = j;
+	return NULL;
+}
+
+void
+tp_model_meta_free(tp_model_meta *meta)
+{
+	if (meta == NULL)
+		return;
+	free(meta->history);
+	meta->history = NULL;
+}
+
+int
+tp_model_history(const tp_st_file *f, char **history, tp_err *e)
+{
+	const char *text = tp_st_meta(f, "history"), *why;
+	cJSON *j;
+
+	*history = NULL;
+	if (text == NULL)
+		return TP_OK;
+	if ((why = history_fault(text, &j)) != NULL)
+		return tp_err_set(e, TP_EDATA, "%s: its history is not the "
+		    "epochs of a training (%s): the file was edited by hand or "
+		    "by another program", f->path, why);
+	cJSON_Delete(j);
+	if ((*history = strdup(text)) == NULL)
+		return tp_err_nomem(e, "a model's history");
+	return TP_OK;
+}
+
 int
 tp_model_save(const char *path, const tp_model *m, const tp_encoding *enc,
     const tp_model_meta *meta, tp_err *e)
@@ -20,13 +72,29 @@ tp_model_save(const char *path, const tp_model *m, const tp_encoding *enc,
 	cJSON *md = cJSON_CreateObject(), *cfg = tp_config_to_json(&m->cfg);
 	cJSON *ej = tp_encoding_to_json(enc);
 	char *cfgs = cfg ? cJSON_PrintUnformatted(cfg) : NULL;
-	char *encs = ej ? cJSON_PrintUnformatted(ej) : NULL;
+	char *encs = ej ? cJSON_PrintUnformatted(ej) : NULL, *hist = NULL;
+	cJSON *hj = NULL;
 	char thr[32], parts[64];
+	const char *why;
 	int n = 0, rc;
 
 	if (t == NULL || md == NULL || cfgs == NULL || encs == NULL) {
 		rc = tp_err_nomem(e, "a model file");
 		goto out;
+	}
+	/* Checked here too, so that no file is written that its reader
+	 * would refuse; written compact, so that the same history gives the
+	 * same bytes. */
+	if (meta->history != NULL) {
+		if ((why = history_fault(meta->history, &hj)) != NULL) {
+			rc = tp_err_set(e, TP_EUSAGE, "%s: the history to save is "
+			    "not the epochs of a training (%s)", path, why);
+			goto out;
+		}
+		if ((hist = cJSON_PrintUnformatted(hj)) == NULL) {
+			rc = tp_err_nomem(e, "a model's history");
+			goto out;
+		}
 	}
 	snprintf(thr, sizeof(thr), "%.9g", meta->threshold);
 	snprintf(parts, sizeof(parts), "encoder%s%s",
@@ -39,6 +107,10 @@ tp_model_save(const char *path, const tp_model *m, const tp_encoding *enc,
 	cJSON_AddStringToObject(md, "threshold", thr);
 	cJSON_AddStringToObject(md, "run_id", meta->run_id);
 	cJSON_AddStringToObject(md, "data_fingerprint", meta->data_fingerprint);
+	if (meta->threshold_rule[0] != '\0')
+		cJSON_AddStringToObject(md, "threshold_rule", meta->threshold_rule);
+	if (hist != NULL)
+		cJSON_AddStringToObject(md, "history", hist);
 	for (int i = 0; i < m->nparam; i++) {
 		const tp_param *p = &m->param[i];
 		if (!wanted(p, meta->parts))
@@ -56,6 +128,8 @@ out:
 	free(t);
 	free(cfgs);
 	free(encs);
+	free(hist);
+	cJSON_Delete(hj);
 	cJSON_Delete(md);
 	cJSON_Delete(cfg);
 	cJSON_Delete(ej);
@@ -155,6 +229,10 @@ tp_model_parse(const tp_st_file *f, tp_model *m, tp_encoding *enc,
 	}
 	if ((rc = need_digest(f, e)) != TP_OK)
 		goto out;
+	if ((need & TP_WITH_HISTORY) &&
+	    (rc = tp_model_history(f, &meta->history, e)) != TP_OK)
+		goto out;
+	need &= ~TP_WITH_HISTORY;
 	if ((need & meta->parts) != need) {
 		rc = tp_err_set(e, TP_EDATA,
 		    "%s: holds %s, not the %s this needs (a pretrained encoder is not a classifier: train one with tabpipe-train --encoder)",
@@ -176,6 +254,9 @@ tp_model_parse(const tp_st_file *f, tp_model *m, tp_encoding *enc,
 	snprintf(meta->data_fingerprint, sizeof(meta->data_fingerprint), "%s",
 	    tp_st_meta(f, "data_fingerprint") ?
 	    tp_st_meta(f, "data_fingerprint") : "");
+	snprintf(meta->threshold_rule, sizeof(meta->threshold_rule), "%s",
+	    tp_st_meta(f, "threshold_rule") ?
+	    tp_st_meta(f, "threshold_rule") : "");
 	if ((j = cJSON_Parse(cfgs)) == NULL ||
 	    (rc = tp_config_from_json(&cfg, j, e)) != TP_OK) {
 		rc = j == NULL ? tp_err_set(e, TP_EDATA, "config is not JSON") : rc;
@@ -196,6 +277,7 @@ out:
 	if (rc != TP_OK) {
 		tp_model_free(m);
 		tp_encoding_free(enc);
+		tp_model_meta_free(meta);
 	}
 	return rc;
 }

@@ -5,6 +5,12 @@
 # runs differ in that one field (test_db.sh covers tracking).
 unset TABPIPE_DB
 
+# meta FILE KEY: the member KEY of a model file's __metadata__, raw.
+meta() {
+	n=$(od -A n -t u8 -N 8 "$1" | tr -d ' ')
+	tail -c +9 "$1" | head -c "$n" | jq -r ".__metadata__.$2"
+}
+
 small="--layers 1 --d-model 8 --heads 2 --d-ff 16 --head-hidden 8 --batch 128"
 tabpipe-ingest -q --target Status --positive bad --fit "$T/enc.json" \
 	--split 70/15/15 --seed 3 --out "$T/cd" "$DATA/credit_data.csv"
@@ -21,6 +27,19 @@ run_status "train a small model" 0 tabpipe-train $small --epochs 2 --seed 5 \
 err_has "progress per epoch" "epoch 2/2: loss"
 err_has "a summary" "valid AUC"
 yes_that "the model is written" test -s "$T/a.safetensors"
+yes_that "its history holds the two epochs" \
+	test "$(meta "$T/a.safetensors" history | jq -c 'map(.epoch)')" = "[1,2]"
+yes_that "each as the progress reports it, but for its times" \
+	test "$(meta "$T/a.safetensors" history | jq -c '.[0] | keys')" = \
+	'["best","epoch","loss","valid_auc","valid_loss"]'
+yes_that "the first epoch is the best so far" \
+	test "$(meta "$T/a.safetensors" history | jq '.[0].best')" = true
+yes_that "the threshold rule says how it was chosen" \
+	test "$(meta "$T/a.safetensors" threshold_rule)" = "best F1 on the validation rows"
+# shellcheck disable=SC2086
+tabpipe-train -q $small --epochs 1 --seed 5 --threshold 0.4 --valid "$T/cd.valid.tps" \
+	-o "$T/given.safetensors" "$T/cd.train.tps"
+yes_that "or that it was given" test "$(meta "$T/given.safetensors" threshold_rule)" = "given: 0.4"
 # shellcheck disable=SC2086
 tabpipe-train -q $small --epochs 2 --seed 5 --valid "$T/cd.valid.tps" \
 	-o "$T/b.safetensors" <"$T/cd.train.tps"
@@ -71,6 +90,22 @@ run_status "--resume continues it" 0 tabpipe-train $small --epochs 4 --seed 5 --
 	--checkpoint "$T/cut.ckpt" --resume --valid "$T/cd.valid.tps" \
 	-o "$T/cut.safetensors" "$T/cd.train.tps"
 same "resumed and uninterrupted runs give the same bytes" "$T/full.safetensors" "$T/cut.safetensors"
+yes_that "the resumed model's history holds every epoch once" \
+	test "$(meta "$T/cut.safetensors" history | jq -c 'map(.epoch)')" = "[1,2,3,4]"
+yes_that "the history is kept beside the checkpoint" \
+	test "$(jq -c 'map(.epoch)' "$T/cut.ckpt.history")" = "[1,2,3,4]"
+# shellcheck disable=SC2086
+run_status "a run resumed from its last epoch" 0 tabpipe-train -q $small --epochs 4 --seed 5 \
+	--dropout 0.2 --checkpoint "$T/cut.ckpt" --resume --valid "$T/cd.valid.tps" \
+	-o "$T/again.safetensors" "$T/cd.train.tps"
+same "keeps the checkpoint's history" "$T/full.safetensors" "$T/again.safetensors"
+rm "$T/cut.ckpt.history"
+# shellcheck disable=SC2086
+run_status "a checkpoint without its history still resumes" 0 tabpipe-train $small --epochs 4 \
+	--seed 5 --dropout 0.2 --checkpoint "$T/cut.ckpt" --resume --valid "$T/cd.valid.tps" \
+	-o "$T/again.safetensors" "$T/cd.train.tps"
+err_has "saying the history is lost" "the model file's history starts at the resumed epoch"
+yes_that "with the epochs it has" test "$(meta "$T/again.safetensors" history)" = "[]"
 # shellcheck disable=SC2086
 run_status "--resume with other options exits 64" 64 tabpipe-train $small --epochs 4 --seed 9 \
 	--checkpoint "$T/cut.ckpt" --resume --valid "$T/cd.valid.tps" \
@@ -99,6 +134,9 @@ run_status "pretrain --help exits 0" 0 tabpipe-pretrain --help
 run_status "pretrain an encoder" 0 tabpipe-pretrain $small --epochs 1 --corruption resample \
 	-o "$T/enc.safetensors" "$T/cd.train.tps"
 err_has "pretrain reports its epochs" "epoch 1/1: loss"
+yes_that "the encoder's history holds its epochs' losses" \
+	test "$(meta "$T/enc.safetensors" history | jq -c 'map(keys)')" = '[["epoch","loss"]]'
+yes_that "and no threshold rule" test "$(meta "$T/enc.safetensors" threshold_rule)" = null
 # shellcheck disable=SC2086
 run_status "train from the encoder" 0 tabpipe-train -q $small --epochs 1 \
 	--encoder "$T/enc.safetensors" --valid "$T/cd.valid.tps" -o "$T/e.safetensors" "$T/cd.train.tps"

@@ -5,8 +5,11 @@
  * file holds and the parts a caller needs; the refusals of a bad
  * threshold, a weight that is not finite and metadata that lacks a key;
  * a pretrained encoder copied into a model of the same encoding and
- * sizes, and refused for another; and the digest of the tensors: every
- * flipped byte of their data refused, and a file without the digest too.
+ * sizes, and refused for another; the digest of the tensors: every
+ * flipped byte of their data refused, and a file without the digest too;
+ * and the training's history and threshold rule: saved and read back when
+ * asked for, absent in older files, and a history that is no list of
+ * epochs refused, on saving and on loading.
  */
 #define _GNU_SOURCE /* memmem */
 #include <fcntl.h>
@@ -642,6 +645,154 @@ START_TEST(no_digest)
 }
 END_TEST
 
+static const char saved_history[] =
+    "[{\"epoch\":1,\"loss\":0.52,\"valid_auc\":0.71,\"valid_loss\":0.49,"
+    "\"best\":true},{\"epoch\":2,\"loss\":0.47,\"valid_auc\":null,"
+    "\"valid_loss\":0.5,\"best\":false}]";
+
+/* Loads fx's file with need and checks the history (NULL: none) and the
+ * rule it gives; everything loaded is freed after. */
+static void
+history_is(const fixture *fx, int need, const char *history,
+    const char *rule)
+{
+	tp_model m;
+	tp_encoding enc;
+	tp_model_meta meta;
+	tp_err e = {0};
+
+	ck_assert_msg(tp_model_load(fx->path, &m, &enc, &meta, need, 1, &e) ==
+	    TP_OK, "%s", e.msg);
+	if (history == NULL)
+		ck_assert_ptr_null(meta.history);
+	else
+		ck_assert_pstr_eq(meta.history, history);
+	ck_assert_str_eq(meta.threshold_rule, rule);
+	tp_model_meta_free(&meta);
+	ck_assert_ptr_null(meta.history);
+	tp_model_meta_free(&meta);
+	tp_model_free(&m);
+	tp_encoding_free(&enc);
+}
+
+/* The history and the rule come back as saved, but the history only when
+ * asked for: the loads that score never hold it, and so never have it to
+ * free. */
+START_TEST(history_round_trip)
+{
+	static const char rule[] = "best F1 on the validation rows";
+	fixture fx;
+	tp_model m;
+	tp_encoding enc;
+	tp_model_meta meta;
+	tp_st_file f;
+	char *text;
+	tp_err e = {0};
+
+	fixture_open(&fx, TP_WITH_HEAD);
+	/* Written compact, whatever the white space it was given in. */
+	fx.meta.history = "[ {\"epoch\": 1, \"loss\": 0.52, \"valid_auc\": "
+	    "0.71, \"valid_loss\": 0.49, \"best\": true},\n {\"epoch\": 2, "
+	    "\"loss\": 0.47, \"valid_auc\": null, \"valid_loss\": 0.5, "
+	    "\"best\": false} ]";
+	snprintf(fx.meta.threshold_rule, sizeof(fx.meta.threshold_rule), "%s",
+	    rule);
+	fixture_save(&fx);
+	history_is(&fx, TP_WITH_HEAD | TP_WITH_HISTORY, saved_history, rule);
+	history_is(&fx, TP_WITH_HEAD, NULL, rule);
+	/* TP_WITH_HISTORY is no part: it comes without the head, and the
+	 * parts the file holds are still checked. */
+	history_is(&fx, TP_WITH_HISTORY, saved_history, rule);
+	ck_assert_int_eq(tp_model_load(fx.path, &m, &enc, &meta,
+	    TP_WITH_PROJECTOR | TP_WITH_HISTORY, 1, &e), TP_EDATA);
+	ck_assert_ptr_null(meta.history);
+
+	ck_assert_int_eq(tp_st_open(&f, fx.path, &e), TP_OK);
+	ck_assert_int_eq(tp_model_history(&f, &text, &e), TP_OK);
+	ck_assert_str_eq(text, saved_history);
+	free(text);
+	tp_st_close(&f);
+
+	/* An empty history is one: a run of no epochs. */
+	fx.meta.history = "[]";
+	fixture_save(&fx);
+	history_is(&fx, TP_WITH_HEAD | TP_WITH_HISTORY, "[]", rule);
+	fixture_close(&fx);
+}
+END_TEST
+
+/* A file written before files had them (or by a caller that gives none)
+ * loads, with no history and no rule; nothing is written for them. */
+START_TEST(history_absent)
+{
+	fixture fx;
+	tp_st_file f;
+	char *text = (char *)"x";
+	tp_err e = {0};
+
+	fixture_open(&fx, TP_WITH_HEAD);
+	fixture_save(&fx);
+	ck_assert_int_eq(tp_st_open(&f, fx.path, &e), TP_OK);
+	ck_assert_ptr_null(tp_st_meta(&f, "history"));
+	ck_assert_ptr_null(tp_st_meta(&f, "threshold_rule"));
+	ck_assert_int_eq(tp_model_history(&f, &text, &e), TP_OK);
+	ck_assert_ptr_null(text);
+	tp_st_close(&f);
+	history_is(&fx, TP_WITH_HEAD | TP_WITH_HISTORY, NULL, "");
+	fixture_close(&fx);
+}
+END_TEST
+
+/* A history that is no list of epochs is refused where it is read, with
+ * the file and what is wrong, since a report would draw it wrong; a load
+ * that does not ask for it is not stopped by it (the metadata are not
+ * under the digest, and scoring does not need them). Saving one is
+ * refused too, and writes nothing. */
+START_TEST(history_malformed)
+{
+	static const struct {
+		const char *text, *why;
+	} bad[] = {
+		{"[{\"epoch\":1", "it is not JSON"},
+		{"{\"epoch\":1}", "it is not a JSON array"},
+		{"[1,2]", "an element is not an object with a number \"epoch\""},
+		{"[{\"loss\":0.5}]", "an element is not an object"},
+		{"[{\"epoch\":\"1\"}]", "an element is not an object"},
+	};
+	fixture fx;
+	tp_model m;
+	tp_encoding enc;
+	tp_model_meta meta;
+	tp_err e = {0};
+
+	fixture_open(&fx, TP_WITH_HEAD);
+	fx.meta.history = "[]";
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		save_edited(&fx, "history", bad[i].text);
+		ck_assert_msg(tp_model_load(fx.path, &m, &enc, &meta,
+		    TP_WITH_HEAD | TP_WITH_HISTORY, 1, &e) == TP_EDATA,
+		    "%s taken", bad[i].text);
+		ck_assert_ptr_nonnull(strstr(e.msg, fx.path));
+		ck_assert_msg(strstr(e.msg, "its history is not the epochs of a "
+		    "training") != NULL && strstr(e.msg, bad[i].why) != NULL,
+		    "%s: %s", bad[i].text, e.msg);
+		ck_assert_ptr_null(meta.history);
+		ck_assert_ptr_null(m.params);
+		history_is(&fx, TP_WITH_HEAD, NULL, "");
+	}
+
+	unlink(fx.path);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		fx.meta.history = (char *)bad[i].text;
+		ck_assert_int_eq(tp_model_save(fx.path, &fx.m, &fx.enc, &fx.meta,
+		    &e), TP_EUSAGE);
+		ck_assert_ptr_nonnull(strstr(e.msg, bad[i].why));
+		ck_assert_int_eq(access(fx.path, F_OK), -1);
+	}
+	fixture_close(&fx);
+}
+END_TEST
+
 START_TEST(no_file)
 {
 	tp_model m;
@@ -673,6 +824,9 @@ modelfile_suite(void)
 	tcase_add_test(tc, load_encoder);
 	tcase_add_test(tc, flipped_data);
 	tcase_add_test(tc, no_digest);
+	tcase_add_test(tc, history_round_trip);
+	tcase_add_test(tc, history_absent);
+	tcase_add_test(tc, history_malformed);
 	tcase_add_test(tc, no_file);
 	suite_add_tcase(s, tc);
 	return s;
