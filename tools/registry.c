@@ -1,5 +1,6 @@
 /* tabpipe-registry: the models, versions, runs, evaluations and stage
- * changes of the registry, as a table or as JSON. */
+ * changes of the registry, the epochs of a version's training and two
+ * versions side by side, as a table or as JSON. */
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,7 +13,9 @@ static const char forms[] =
     "       tabpipe-registry [-q] [--db conninfo] [--json] versions NAME\n"
     "       tabpipe-registry [-q] [--db conninfo] [--json] runs [--tool name] [--limit n]\n"
     "       tabpipe-registry [-q] [--db conninfo] [--json] evaluations NAME\n"
-    "       tabpipe-registry [-q] [--db conninfo] [--json] audit NAME\n";
+    "       tabpipe-registry [-q] [--db conninfo] [--json] audit NAME\n"
+    "       tabpipe-registry [-q] [--db conninfo] [--json] epochs NAME@VERSION\n"
+    "       tabpipe-registry [-q] [--db conninfo] [--json] compare A B\n";
 
 typedef struct {
 	const char *db, *tool;
@@ -36,7 +39,8 @@ static const tp_opt options[] = {
 
 /* A column of the table: the key of the rows' objects and how to show it:
  * 'd' an integer, 'f' a metric (4 decimals), 'h' a digest (12 characters),
- * 's' text. */
+ * 's' text, 'v' any value (a number in 6 digits, which a parameter such as
+ * 1e-05 needs, a digest as 'h'), 'g' a signed difference. */
 typedef struct {
 	const char *key;
 	const char *heading;
@@ -65,11 +69,25 @@ static const column evaluations_cols[] = {
 	{"auc", "AUC", 'f'}, {"f1", "F1", 'f'}, {"log_loss", "LOG_LOSS", 'f'},
 	{"run", "RUN", 'd'}, {NULL, NULL, 0},
 };
+static const column epochs_cols[] = {
+	{"epoch", "EPOCH", 'd'}, {"loss", "LOSS", 'f'},
+	{"valid_auc", "VALID_AUC", 'f'}, {"valid_loss", "VALID_LOSS", 'f'},
+	{"best", "BEST", 's'}, {"rows_per_s", "ROWS/S", 'd'},
+	{"seconds", "SECONDS", 'f'}, {"source", "SOURCE", 's'},
+	{NULL, NULL, 0},
+};
 static const column audit_cols[] = {
 	{"id", "ID", 'd'}, {"changed", "CHANGED", 's'},
 	{"version", "VERSION", 'd'}, {"from", "FROM", 's'}, {"to", "TO", 's'},
 	{"user", "USER", 's'}, {"reason", "REASON", 's'}, {NULL, NULL, 0},
 };
+
+/* Whether s is a SHA-256 as hex, which a table shortens. */
+static int
+digest(const char *s)
+{
+	return strlen(s) == 64 && strspn(s, "0123456789abcdef") == 64;
+}
 
 /* The text of one cell, to free; control characters become '?' so that a
  * row stays one line. */
@@ -84,13 +102,19 @@ cell(const cJSON *row, const column *col)
 	if (cJSON_IsNumber(v)) {
 		if (col->kind == 'f')
 			snprintf(buf, sizeof(buf), "%.4f", v->valuedouble);
+		else if (col->kind == 'v')
+			snprintf(buf, sizeof(buf), "%.6g", v->valuedouble);
+		else if (col->kind == 'g')
+			snprintf(buf, sizeof(buf), v->valuedouble == 0 ? "0" :
+			    "%+.6g", v->valuedouble);
 		else
 			snprintf(buf, sizeof(buf), "%.0f", v->valuedouble);
 		return strdup(buf);
 	}
 	if (!cJSON_IsString(v))
 		return cJSON_PrintUnformatted(v);
-	s = col->kind == 'h' ? strndup(v->valuestring, 12) : strdup(v->valuestring);
+	s = col->kind == 'h' || (col->kind == 'v' && digest(v->valuestring)) ?
+	    strndup(v->valuestring, 12) : strdup(v->valuestring);
 	for (char *p = s; p != NULL && *p != '\0'; p++)
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)
 			*p = '?';
@@ -135,7 +159,8 @@ table(const cJSON *rows, const column *cols)
 		for (int j = 0; j < ncols; j++) {
 			const char *s = i < 0 ? cols[j].heading : cells[i * ncols + j];
 			int pad = (int)(w[j] - width(s)), last = j == ncols - 1;
-			int right = cols[j].kind == 'd' || cols[j].kind == 'f';
+			int right = cols[j].kind == 'd' || cols[j].kind == 'f' ||
+			    cols[j].kind == 'g';
 			if (right)
 				printf("%*s", pad, "");
 			fputs(s, stdout);
@@ -156,6 +181,12 @@ main(int argc, char **argv)
 	tool_options families[] = {{options, &s}, {NULL, NULL}};
 	const char *what;
 	const column *cols;
+	/* compare's: its columns are headed by the references compared. */
+	column compare_cols[] = {
+		{"section", "SECTION", 's'}, {"name", "NAME", 's'},
+		{"a", "A", 'v'}, {"b", "B", 'v'},
+		{"difference", "DIFFERENCE", 'g'}, {NULL, NULL, 0},
+	};
 	cJSON *rows = NULL;
 	int first, rc;
 	tp_db *db;
@@ -168,12 +199,15 @@ main(int argc, char **argv)
 	if (argc < 1)
 		tool_usage(TP_EUSAGE);
 	what = argv[0];
-	int named = strcmp(what, "versions") == 0 ||
-	    strcmp(what, "evaluations") == 0 || strcmp(what, "audit") == 0;
-	if (!named && strcmp(what, "models") != 0 && strcmp(what, "runs") != 0)
+	/* How many operands each listing takes after its name. */
+	int operands = strcmp(what, "compare") == 0 ? 2 :
+	    strcmp(what, "versions") == 0 || strcmp(what, "evaluations") == 0 ||
+	    strcmp(what, "audit") == 0 || strcmp(what, "epochs") == 0 ? 1 :
+	    strcmp(what, "models") == 0 || strcmp(what, "runs") == 0 ? 0 : -1;
+	if (operands < 0)
 		tool_die(TP_EUSAGE, "\"%s\" is not models, versions, runs, "
-		    "evaluations or audit", what);
-	if (argc != (named ? 2 : 1))
+		    "evaluations, audit, epochs or compare", what);
+	if (argc != operands + 1)
 		tool_usage(TP_EUSAGE);
 	if ((tool_given("tool") || tool_given("limit")) &&
 	    strcmp(what, "runs") != 0)
@@ -194,9 +228,17 @@ main(int argc, char **argv)
 	} else if (strcmp(what, "evaluations") == 0) {
 		cols = evaluations_cols;
 		rc = tp_registry_evaluations(db, argv[1], &rows, &e);
-	} else {
+	} else if (strcmp(what, "audit") == 0) {
 		cols = audit_cols;
 		rc = tp_registry_audit(db, argv[1], &rows, &e);
+	} else if (strcmp(what, "epochs") == 0) {
+		cols = epochs_cols;
+		rc = tp_registry_epochs(db, argv[1], &rows, &e);
+	} else {
+		compare_cols[2].heading = argv[1];
+		compare_cols[3].heading = argv[2];
+		cols = compare_cols;
+		rc = tp_registry_compare(db, argv[1], argv[2], &rows, &e);
 	}
 	tp_db_close(db);
 	if (rc != TP_OK)

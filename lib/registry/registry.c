@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "model/modelfile.h"
+#include "model/safetensors.h"
 #include "registry/registry.h"
 #include "registry/version.h"
 
@@ -568,4 +570,283 @@ tp_registry_audit(tp_db *db, const char *name, cJSON **rows, tp_err *e)
 	    "c.from_stage AS \"from\", c.to_stage AS \"to\", c.db_user AS "
 	    "\"user\", c.reason FROM stage_changes c JOIN model_versions v "
 	    "ON v.id = c.version_id WHERE v.model_id = $1) t", rows, e);
+}
+
+/* The keys of an epoch's row, in the order of the report (lib/train); the
+ * run records the validation's log loss as valid_log_loss. */
+static const char *const epoch_keys[] = {"epoch", "loss", "valid_auc",
+    "valid_loss", "best", "rows_per_s", "seconds"};
+
+/* The history of v's file as rows: the keys of epoch_keys, null where the
+ * history has none (it keeps no times), and source "file". */
+static int
+file_epochs(const tp_model_version *v, const char *ref, cJSON **rows,
+    tp_err *e)
+{
+	tp_st_file f = {0};
+	char *text = NULL;
+	cJSON *h = NULL, *item;
+	int rc;
+
+	*rows = NULL;
+	if ((rc = tp_st_read(&f, v->path, e)) != TP_OK)
+		tp_err_prefix(e, "%s (version %d)", ref, v->version);
+	else if (strcmp(f.sha256, v->sha256) != 0)
+		rc = tp_err_set(e, TP_EDATA, "%s: %s is not the file registered "
+		    "as version %d (its SHA-256 differs)", ref, v->path,
+		    v->version);
+	if (rc != TP_OK || (rc = tp_st_parse(&f, e)) != TP_OK ||
+	    (rc = tp_model_history(&f, &text, e)) != TP_OK)
+		goto out;
+	if ((*rows = cJSON_CreateArray()) == NULL ||
+	    (text != NULL && (h = cJSON_Parse(text)) == NULL)) {
+		rc = tp_err_nomem(e, "a history");
+		goto out;
+	}
+	cJSON_ArrayForEach(item, h) {
+		cJSON *row = cJSON_CreateObject();
+		for (size_t k = 0; k < sizeof(epoch_keys) / sizeof(epoch_keys[0]); k++) {
+			const cJSON *x = cJSON_GetObjectItemCaseSensitive(item,
+			    epoch_keys[k]);
+			cJSON_AddItemToObject(row, epoch_keys[k], x != NULL ?
+			    cJSON_Duplicate(x, 1) : cJSON_CreateNull());
+		}
+		cJSON_AddStringToObject(row, "source", "file");
+		cJSON_AddItemToArray(*rows, row);
+	}
+out:
+	if (rc != TP_OK) {
+		cJSON_Delete(*rows);
+		*rows = NULL;
+	}
+	cJSON_Delete(h);
+	free(text);
+	tp_st_close(&f);
+	return rc;
+}
+
+static double
+epoch_of(const cJSON *row)
+{
+	return metric_value(row, "epoch");
+}
+
+int
+tp_registry_epochs(tp_db *db, const char *ref, cJSON **rows, tp_err *e)
+{
+	tp_model_version v = {0};
+	cJSON *file = NULL, *merged, *item = NULL;
+	char id[24];
+	const char *p[] = {id};
+	tp_err why = {0};
+	int rc;
+
+	*rows = NULL;
+	if ((rc = tp_version_find(db, ref, &v, e)) != TP_OK)
+		return rc;
+	snprintf(id, sizeof(id), "%lld", (long long)v.id);
+	if ((rc = listing(db, "SELECT coalesce(json_agg(t ORDER BY t.epoch), "
+	    "'[]') FROM (SELECT p.epoch, p.metrics -> 'loss' AS loss, "
+	    "p.metrics -> 'valid_auc' AS valid_auc, p.metrics -> "
+	    "'valid_log_loss' AS valid_loss, p.metrics -> 'best' AS best, "
+	    "p.metrics -> 'rows_per_s' AS rows_per_s, p.metrics -> 'seconds' "
+	    "AS seconds, 'database' AS source FROM model_versions v JOIN "
+	    "epochs p ON p.run_id = v.run_id WHERE v.id = $1) t", 1, p, rows,
+	    e)) != TP_OK)
+		goto out;
+	/* The run's records have the times the file does not keep: the file
+	 * fills in only the epochs the run did not record. */
+	if (file_epochs(&v, ref, &file, &why) != TP_OK) {
+		if (cJSON_GetArraySize(*rows) == 0) {
+			rc = tp_err_set(e, why.code, "%s", why.msg);
+			cJSON_Delete(*rows);
+			*rows = NULL;
+		}
+		goto out;
+	}
+	/* Both are in the order of their epochs: merged, the run's row of an
+	 * epoch that both have. */
+	if ((merged = cJSON_CreateArray()) == NULL) {
+		rc = tp_err_nomem(e, "the epochs");
+		goto out;
+	}
+	while (cJSON_GetArraySize(*rows) > 0 || cJSON_GetArraySize(file) > 0) {
+		double d = cJSON_GetArraySize(*rows) > 0 ?
+		    epoch_of(cJSON_GetArrayItem(*rows, 0)) : INFINITY;
+		double f = cJSON_GetArraySize(file) > 0 ?
+		    epoch_of(cJSON_GetArrayItem(file, 0)) : INFINITY;
+		if (f < d)
+			item = cJSON_DetachItemFromArray(file, 0);
+		else {
+			if (!(d < f))
+				cJSON_Delete(cJSON_DetachItemFromArray(file, 0));
+			item = cJSON_DetachItemFromArray(*rows, 0);
+		}
+		cJSON_AddItemToArray(merged, item);
+	}
+	cJSON_Delete(*rows);
+	*rows = merged;
+out:
+	cJSON_Delete(file);
+	tp_version_free(&v);
+	return rc;
+}
+
+/* What the registry has of one version for a comparison, as one JSON
+ * object; its newest evaluation is null when there is none. */
+static int
+version_facts(tp_db *db, const char *ref, cJSON **facts, tp_err *e)
+{
+	tp_model_version v = {0};
+	char id[24];
+	const char *p[] = {id};
+	int rc;
+
+	*facts = NULL;
+	if ((rc = tp_version_find(db, ref, &v, e)) != TP_OK)
+		return rc;
+	snprintf(id, sizeof(id), "%lld", (long long)v.id);
+	tp_version_free(&v);
+	return listing(db, "SELECT json_build_object('model', m.name, "
+	    "'version', v.version, 'stage', v.stage, 'created', "
+	    UTC("v.created_at") ", 'sha256', v.sha256, 'run', v.run_id, "
+	    "'params', r.params, 'inputs', r.inputs, 'metrics', v.metrics, "
+	    "'evaluation', (SELECT json_build_object('id', e.id, 'created', "
+	    UTC("e.created_at") ", 'data', e.data_fingerprint, 'rows', e.rows, "
+	    "'metrics', e.metrics) FROM evaluations e WHERE "
+	    EVALUATES("e", "v") " ORDER BY e.created_at DESC, e.id DESC LIMIT "
+	    "1)) FROM model_versions v JOIN models m ON m.id = v.model_id "
+	    "LEFT JOIN runs r ON r.id = v.run_id WHERE v.id = $1", 1, p, facts,
+	    e);
+}
+
+/* Adds the row of name in section to rows, unless the section has it. */
+static void
+compare_row(cJSON *rows, const char *section, const char *name,
+    const cJSON *a, const cJSON *b, int measure)
+{
+	const cJSON *row;
+	cJSON *r;
+
+	cJSON_ArrayForEach(row, rows)
+		if (strcmp(cJSON_GetObjectItemCaseSensitive(row,
+		    "section")->valuestring, section) == 0 &&
+		    strcmp(cJSON_GetObjectItemCaseSensitive(row,
+		    "name")->valuestring, name) == 0)
+			return;
+	if ((r = cJSON_CreateObject()) == NULL)
+		return;
+	cJSON_AddStringToObject(r, "section", section);
+	cJSON_AddStringToObject(r, "name", name);
+	cJSON_AddItemToObject(r, "a", a ? cJSON_Duplicate(a, 1) :
+	    cJSON_CreateNull());
+	cJSON_AddItemToObject(r, "b", b ? cJSON_Duplicate(b, 1) :
+	    cJSON_CreateNull());
+	if (measure && cJSON_IsNumber(a) && cJSON_IsNumber(b)) {
+		/* To 15 digits, as many as a decimal number of the registry
+		 * keeps: 0.72 - 0.71 is 0.01, not 0.010000000000000009. */
+		char d[32];
+		snprintf(d, sizeof(d), "%.15g", b->valuedouble - a->valuedouble);
+		cJSON_AddNumberToObject(r, "difference", strtod(d, NULL));
+	} else
+		cJSON_AddNullToObject(r, "difference");
+	cJSON_AddItemToArray(rows, r);
+}
+
+static int
+by_name(const void *x, const void *y)
+{
+	return strcmp(*(const char *const *)x, *(const char *const *)y);
+}
+
+/* The rows of the members of a and b (objects, or null), by name (the
+ * database keeps no order of its own for them); an object inside is its
+ * members, named "outer.inner", and an array (a curve, a histogram) is
+ * left out: it is no one number to set beside another. */
+static void
+compare_members(cJSON *rows, const char *section, const char *prefix,
+    const cJSON *a, const cJSON *b)
+{
+	const cJSON *side[] = {a, b}, *x;
+	const char **names;
+	int n = 0;
+
+	names = calloc((size_t)(cJSON_GetArraySize(a) + cJSON_GetArraySize(b)) + 1,
+	    sizeof(*names));
+	if (names == NULL)
+		return;
+	for (int s = 0; s < 2; s++) {
+		if (!cJSON_IsObject(side[s]))
+			continue;
+		cJSON_ArrayForEach(x, side[s])
+			if (s == 0 ||
+			    cJSON_GetObjectItemCaseSensitive(a, x->string) == NULL)
+				names[n++] = x->string;
+	}
+	qsort(names, (size_t)n, sizeof(*names), by_name);
+	for (int i = 0; i < n; i++) {
+		const cJSON *xa = cJSON_GetObjectItemCaseSensitive(a, names[i]);
+		const cJSON *xb = cJSON_GetObjectItemCaseSensitive(b, names[i]);
+		size_t len = strlen(prefix) + strlen(names[i]) + 2;
+		char *name = malloc(len);
+		if (name == NULL)
+			break;
+		snprintf(name, len, "%s%s%s", prefix, *prefix ? "." : "", names[i]);
+		if (cJSON_IsObject(xa) || cJSON_IsObject(xb))
+			compare_members(rows, section, name, xa, xb);
+		else if (!cJSON_IsArray(xa) && !cJSON_IsArray(xb))
+			compare_row(rows, section, name, xa, xb, 1);
+		free(name);
+	}
+	free(names);
+}
+
+int
+tp_registry_compare(tp_db *db, const char *a, const char *b, cJSON **rows,
+    tp_err *e)
+{
+	static const char *const about[] = {"model", "version", "stage",
+	    "created", "sha256", "run"};
+	static const char *const evaluated[] = {"id", "created", "data",
+	    "rows"};
+	static const struct {
+		const char *section, *key;
+	} groups[] = {{"param", "params"}, {"input", "inputs"},
+	    {"metric", "metrics"}};
+	cJSON *fa = NULL, *fb = NULL;
+	const cJSON *ea, *eb;
+	int rc;
+
+	*rows = NULL;
+	if ((rc = version_facts(db, a, &fa, e)) != TP_OK ||
+	    (rc = version_facts(db, b, &fb, e)) != TP_OK)
+		goto out;
+	if ((*rows = cJSON_CreateArray()) == NULL) {
+		rc = tp_err_nomem(e, "a comparison");
+		goto out;
+	}
+	for (size_t i = 0; i < sizeof(about) / sizeof(about[0]); i++)
+		compare_row(*rows, "version", about[i],
+		    cJSON_GetObjectItemCaseSensitive(fa, about[i]),
+		    cJSON_GetObjectItemCaseSensitive(fb, about[i]), 0);
+	for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
+		compare_members(*rows, groups[i].section, "",
+		    cJSON_GetObjectItemCaseSensitive(fa, groups[i].key),
+		    cJSON_GetObjectItemCaseSensitive(fb, groups[i].key));
+	ea = cJSON_GetObjectItemCaseSensitive(fa, "evaluation");
+	eb = cJSON_GetObjectItemCaseSensitive(fb, "evaluation");
+	/* Which evaluation and of what data come first: metrics of two data
+	 * sets are no comparison of the models. */
+	for (size_t i = 0; i < sizeof(evaluated) / sizeof(evaluated[0]); i++)
+		compare_row(*rows, "evaluation", evaluated[i],
+		    cJSON_GetObjectItemCaseSensitive(ea, evaluated[i]),
+		    cJSON_GetObjectItemCaseSensitive(eb, evaluated[i]),
+		    strcmp(evaluated[i], "rows") == 0);
+	compare_members(*rows, "evaluation", "",
+	    cJSON_GetObjectItemCaseSensitive(ea, "metrics"),
+	    cJSON_GetObjectItemCaseSensitive(eb, "metrics"));
+out:
+	cJSON_Delete(fa);
+	cJSON_Delete(fb);
+	return rc;
 }

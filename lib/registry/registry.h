@@ -10,6 +10,14 @@
  *
  * The listings return a JSON array of objects, one per row, with the keys
  * that tabpipe-registry(1) documents.
+ *
+ * The epochs of a version are those its training run recorded, and those
+ * its file's history holds that the run did not record (a run resumed
+ * from a checkpoint records only the epochs it ran; a file trained
+ * without a database has only its history). A comparison sets two
+ * versions side by side: what they are, their runs' parameters and
+ * inputs, their registered metrics and the metrics of their newest
+ * evaluations, with the difference of the numbers.
  */
 #ifndef TP_REGISTRY_H
 #define TP_REGISTRY_H
@@ -56,5 +64,19 @@ int tp_registry_runs(tp_db *db, const char *tool, long limit, cJSON **rows,
 int tp_registry_evaluations(tp_db *db, const char *name, cJSON **rows,
     tp_err *e);
 int tp_registry_audit(tp_db *db, const char *name, cJSON **rows, tp_err *e);
+
+/* The epochs of the version ref names (tp_version_find's references),
+ * oldest first: the run's, and the file's history for the others. The
+ * file is read only when it is whole (its registered SHA-256); one that
+ * cannot be read is the error when the run recorded no epoch, and is
+ * passed over otherwise. */
+int tp_registry_epochs(tp_db *db, const char *ref, cJSON **rows,
+    tp_err *e);
+/* The versions a and b side by side: rows of section ("version", "param",
+ * "input", "metric", "evaluation"), name, a, b and difference (b - a
+ * where both are numbers, and they are measures rather than ids; null
+ * otherwise). */
+int tp_registry_compare(tp_db *db, const char *a, const char *b,
+    cJSON **rows, tp_err *e);
 
 #endif

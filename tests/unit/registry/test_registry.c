@@ -7,7 +7,9 @@
  * role without the right refused, and the listings read back. A version's
  * file is any file (its SHA-256 is what is checked) and evaluations are
  * written with SQL, so that the metrics are exactly the ones each check
- * needs; racing promotions are tests/e2e/test_promote.sh's.
+ * needs; racing promotions are tests/e2e/test_promote.sh's. The epochs of
+ * a version, from its run and from its file's history, and two versions
+ * compared.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +20,7 @@
 
 #include "base/fileio.h"
 #include "fixture.h"
+#include "model/modelfile.h"
 #include "registry/gate.h"
 #include "registry/registry.h"
 #include "registry/version.h"
@@ -51,6 +54,20 @@ registry_close(registry *r)
 	tp_db_close(r->admin);
 }
 
+/* A new file of r's, removed at the end, open in *fd; its name. */
+static char *
+new_file(registry *r, int *fd)
+{
+	char *path;
+
+	ck_assert_int_lt(r->nfiles, MAX_FILES);
+	path = r->files[r->nfiles++];
+	snprintf(path, sizeof(r->files[0]), "/tmp/tabpipe-registry-XXXXXX");
+	*fd = mkstemp(path);
+	ck_assert_int_ne(*fd, -1);
+	return path;
+}
+
 /* Registers a new file, holding text, as version want of name (the next
  * one); returns the file's name. */
 static const char *
@@ -60,11 +77,7 @@ version(registry *r, const char *name, const char *text, int want)
 	tp_err e = {0};
 	int fd, v = 0;
 
-	ck_assert_int_lt(r->nfiles, MAX_FILES);
-	path = r->files[r->nfiles++];
-	snprintf(path, sizeof(r->files[0]), "/tmp/tabpipe-registry-XXXXXX");
-	fd = mkstemp(path);
-	ck_assert_int_ne(fd, -1);
+	path = new_file(r, &fd);
 	ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
 	ck_assert_int_eq(close(fd), 0);
 	ck_assert_msg(tp_file_sha256(path, sha, &e) == TP_OK, "%s", e.msg);
@@ -579,6 +592,236 @@ START_TEST(test_listings)
 }
 END_TEST
 
+/* A run of train with params (JSON); its id, to free. */
+static char *
+train_run(registry *r, const char *params)
+{
+	const char *p[] = {params};
+
+	return fixture_value(r->admin, "INSERT INTO runs (tool, status, host, "
+	    "pid, version, finished_at, params) VALUES ('train', 'finished', "
+	    "'test', 1, 'test', now(), $1::jsonb) RETURNING id", 1, p);
+}
+
+/* Epoch n of run, recorded as the tools record it. */
+static void
+run_epoch(registry *r, const char *run, const char *n, const char *metrics)
+{
+	const char *p[] = {run, n, metrics};
+
+	fixture_exec(r->admin, "INSERT INTO epochs (run_id, epoch, metrics) "
+	    "VALUES ($1, $2, $3::jsonb)", 3, p);
+}
+
+/* A model file with history (NULL: none), registered as version want of
+ * name from run (NULL: none) with metrics (JSON); returns its name. */
+static const char *
+trained(registry *r, const char *name, const char *history, const char *run,
+    const char *metrics, int want)
+{
+	tp_config cfg = {.layers = 1, .d_model = 8, .heads = 2, .d_ff = 16,
+	    .head_hidden = 8, .proj_dim = 8, .dropout = 0.1f};
+	tp_model_meta meta = {.threshold = 0.5, .parts = TP_WITH_HEAD,
+	    .history = (char *)history};
+	tp_encoding enc;
+	tp_model m;
+	cJSON *mj = cJSON_Parse(metrics);
+	char *path, sha[65];
+	tp_err e = {0};
+	int fd, v = 0;
+
+	path = new_file(r, &fd);
+	close(fd);
+	fixture_model_encoding(&enc);
+	ck_assert_msg(tp_model_init(&m, &cfg, &enc, 1, 1, &e) == TP_OK, "%s",
+	    e.msg);
+	ck_assert_msg(tp_model_save(path, &m, &enc, &meta, &e) == TP_OK, "%s",
+	    e.msg);
+	tp_model_free(&m);
+	tp_encoding_free(&enc);
+	ck_assert_msg(tp_file_sha256(path, sha, &e) == TP_OK, "%s", e.msg);
+	ck_assert_msg(tp_version_register(r->admin, name, path, sha,
+	    run ? atoll(run) : 0, mj, &v, &e) == TP_OK, "%s", e.msg);
+	ck_assert_int_eq(v, want);
+	cJSON_Delete(mj);
+	return path;
+}
+
+/* The epochs of ref as "epoch:source,...". */
+static void
+epochs_are(registry *r, const char *ref, const char *want)
+{
+	cJSON *rows, *row;
+	char got[256] = "";
+	tp_err e = {0};
+
+	ck_assert_msg(tp_registry_epochs(r->db, ref, &rows, &e) == TP_OK, "%s",
+	    e.msg);
+	cJSON_ArrayForEach(row, rows)
+		snprintf(got + strlen(got), sizeof(got) - strlen(got), "%s%d:%s",
+		    *got ? "," : "", (int)num(row, "epoch"), str(row, "source"));
+	ck_assert_str_eq(got, want);
+	cJSON_Delete(rows);
+}
+
+/* A resumed run records the epochs it ran, its file's history holds them
+ * all: the run's rows, with their times, and the file's for the others;
+ * a version of no run has its file's; a file of no history, none. */
+START_TEST(test_epochs)
+{
+	registry r;
+	cJSON *rows, *row;
+	tp_err e = {0};
+	char *run;
+	const char *file;
+
+	registry_open(&r);
+	run = train_run(&r, "{}");
+	run_epoch(&r, run, "2", "{\"loss\":0.5,\"valid_auc\":0.7,"
+	    "\"valid_log_loss\":0.45,\"best\":true,\"rows_per_s\":1000,"
+	    "\"seconds\":1.5}");
+	run_epoch(&r, run, "3", "{\"loss\":0.4,\"valid_auc\":0.69,"
+	    "\"valid_log_loss\":0.46,\"best\":false,\"rows_per_s\":900,"
+	    "\"seconds\":1.6}");
+	file = trained(&r, "loans", "[{\"epoch\":1,\"loss\":0.6,"
+	    "\"valid_auc\":0.65,\"valid_loss\":0.5,\"best\":true},"
+	    "{\"epoch\":2,\"loss\":0.51},{\"epoch\":3,\"loss\":0.41}]", run,
+	    "{}", 1);
+	trained(&r, "loans", "[{\"epoch\":1,\"loss\":0.7}]", NULL, "{}", 2);
+	trained(&r, "loans", NULL, NULL, "{}", 3);
+
+	ck_assert_msg(tp_registry_epochs(r.db, "loans@1", &rows, &e) == TP_OK,
+	    "%s", e.msg);
+	ck_assert_int_eq(cJSON_GetArraySize(rows), 3);
+	row = cJSON_GetArrayItem(rows, 0);
+	ck_assert_str_eq(str(row, "source"), "file");
+	ck_assert_double_eq(num(row, "loss"), 0.6);
+	ck_assert_double_eq(num(row, "valid_loss"), 0.5);
+	ck_assert(yes(row, "best"));
+	ck_assert(cJSON_IsNull(cJSON_GetObjectItem(row, "seconds")));
+	/* The run's row of an epoch both have: the times are the run's. */
+	row = cJSON_GetArrayItem(rows, 1);
+	ck_assert_str_eq(str(row, "source"), "database");
+	ck_assert_double_eq(num(row, "loss"), 0.5);
+	ck_assert_double_eq(num(row, "valid_loss"), 0.45);
+	ck_assert_double_eq(num(row, "seconds"), 1.5);
+	ck_assert_double_eq(num(row, "rows_per_s"), 1000);
+	cJSON_Delete(rows);
+	epochs_are(&r, "loans@2", "1:file");
+	epochs_are(&r, "loans@3", "");
+	epochs_are(&r, "loans@latest", "");
+
+	/* A file gone or changed: the run's epochs alone, or, when the run
+	 * has none, the error. */
+	unlink(file);
+	epochs_are(&r, "loans@1", "2:database,3:database");
+	ck_assert_int_eq(truncate(r.files[1], 10), 0);
+	ck_assert_int_eq(tp_registry_epochs(r.db, "loans@2", &rows, &e),
+	    TP_EDATA);
+	ck_assert_ptr_null(rows);
+	has(e.msg, "is not the file registered as version 2");
+	unlink(r.files[1]);
+	ck_assert_int_eq(tp_registry_epochs(r.db, "loans@2", &rows, &e),
+	    TP_ENOINPUT);
+	has(e.msg, "loans@2 (version 2)");
+
+	ck_assert_int_eq(tp_registry_epochs(r.db, "loans@9", &rows, &e),
+	    TP_ENOINPUT);
+	ck_assert_int_eq(tp_registry_epochs(r.db, "loans", &rows, &e),
+	    TP_EUSAGE);
+	ck_assert_ptr_null(rows);
+	free(run);
+	registry_close(&r);
+}
+END_TEST
+
+/* The row of section and name of a comparison. */
+static const cJSON *
+compared(const cJSON *rows, const char *section, const char *name)
+{
+	const cJSON *row;
+
+	cJSON_ArrayForEach(row, rows)
+		if (strcmp(str(row, "section"), section) == 0 &&
+		    strcmp(str(row, "name"), name) == 0)
+			return row;
+	ck_abort_msg("no row %s %s", section, name);
+	return NULL;
+}
+
+static int
+null(const cJSON *row, const char *key)
+{
+	return cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(row, key));
+}
+
+/* Two versions side by side: the differences of numbers that measure,
+ * none of ids, of texts or where one side has nothing; an evaluation's
+ * objects are their members and its curves are left out. */
+START_TEST(test_compare)
+{
+	registry r;
+	cJSON *rows;
+	const cJSON *row;
+	tp_err e = {0};
+	char *ra, *rb, *ev[2];
+
+	registry_open(&r);
+	ra = train_run(&r, "{\"lr\":0.001,\"seed\":1}");
+	rb = train_run(&r, "{\"lr\":0.002,\"seed\":1,\"balanced\":true}");
+	trained(&r, "loans", "[]", ra, "{\"valid_auc\":0.7}", 1);
+	trained(&r, "loans", "[]", rb, "{\"valid_auc\":0.74,\"epochs\":3}", 2);
+	ev[0] = evaluate(&r, "loans", 1, "d1", "{\"auc\":0.71,\"confusion\":"
+	    "{\"tp\":5,\"fp\":1},\"roc\":[{\"fpr\":0,\"tpr\":0}]}");
+	ev[1] = evaluate(&r, "loans", 2, "d1", "{\"auc\":0.76,\"confusion\":"
+	    "{\"tp\":7,\"fp\":1}}");
+
+	ck_assert_msg(tp_registry_compare(r.db, "loans@1", "loans@latest",
+	    &rows, &e) == TP_OK, "%s", e.msg);
+	row = compared(rows, "version", "version");
+	ck_assert_int_eq(num(row, "a"), 1);
+	ck_assert_int_eq(num(row, "b"), 2);
+	ck_assert(null(row, "difference"));
+	ck_assert_str_eq(str(compared(rows, "version", "model"), "b"), "loans");
+	row = compared(rows, "param", "lr");
+	ck_assert_double_eq(num(row, "difference"), 0.001);
+	ck_assert_double_eq(num(compared(rows, "param", "seed"), "difference"),
+	    0);
+	row = compared(rows, "param", "balanced");
+	ck_assert(null(row, "a"));
+	ck_assert(yes(row, "b"));
+	ck_assert(null(row, "difference"));
+	ck_assert_double_eq(num(compared(rows, "metric", "valid_auc"),
+	    "difference"), 0.04);
+	ck_assert(null(compared(rows, "metric", "epochs"), "a"));
+	row = compared(rows, "evaluation", "id");
+	ck_assert_int_eq(num(row, "a"), atoi(ev[0]));
+	ck_assert(null(row, "difference"));
+	ck_assert_str_eq(str(compared(rows, "evaluation", "data"), "a"), "d1");
+	ck_assert_double_eq(num(compared(rows, "evaluation", "auc"),
+	    "difference"), 0.05);
+	ck_assert_double_eq(num(compared(rows, "evaluation", "confusion.tp"),
+	    "difference"), 2);
+	ck_assert_double_eq(num(compared(rows, "evaluation", "confusion.fp"),
+	    "difference"), 0);
+	cJSON_ArrayForEach(row, rows)
+		ck_assert_str_ne(str(row, "name"), "roc");
+	cJSON_Delete(rows);
+
+	ck_assert_int_eq(tp_registry_compare(r.db, "loans@1", "loans@3", &rows,
+	    &e), TP_ENOINPUT);
+	ck_assert_ptr_null(rows);
+	has(e.msg, "loans@3");
+	ck_assert_int_eq(tp_registry_compare(r.db, "nosuch@1", "loans@1",
+	    &rows, &e), TP_ENOINPUT);
+	free(ra);
+	free(rb);
+	free(ev[0]);
+	free(ev[1]);
+	registry_close(&r);
+}
+END_TEST
+
 Suite *
 registry_suite(void)
 {
@@ -591,6 +834,8 @@ registry_suite(void)
 	tcase_add_test(tc, test_rollback);
 	tcase_add_test(tc, test_rights);
 	tcase_add_test(tc, test_listings);
+	tcase_add_test(tc, test_epochs);
+	tcase_add_test(tc, test_compare);
 	suite_add_tcase(s, tc);
 	return s;
 }
