@@ -227,6 +227,7 @@ tp_versioned_model_free(tp_versioned_model *vm)
 	tp_model_free(&vm->model);
 	tp_encoding_free(&vm->enc);
 	tp_version_free(&vm->version);
+	tp_model_meta_free(&vm->meta);
 	free(vm->path);
 	memset(vm, 0, sizeof(*vm));
 }
