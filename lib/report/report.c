@@ -223,6 +223,33 @@ put_pct(tp_svg_buf *b, double x, int dec)
 	tp_svg_printf(b, "%.*f%%", dec, 100 * x == 0 ? 0 : 100 * x);
 }
 
+/* A count as a count, another number with 4 significant digits. */
+static void
+put_value(tp_svg_buf *b, double x)
+{
+	if (isfinite(x) && x == floor(x) && fabs(x) < 1e15)
+		put_count(b, x);
+	else if (isfinite(x))
+		tp_svg_printf(b, "%.4g", x);
+	else
+		tp_svg_puts(b, "\xE2\x80\x94");
+}
+
+/* A statistic in the data's units: 12,345 from a thousand on, 0 for
+ * what float32's rounding left of it, else 4 significant digits. */
+static void
+put_stat(tp_svg_buf *b, double x)
+{
+	if (!isfinite(x))
+		tp_svg_puts(b, "\xE2\x80\x94");
+	else if (fabs(x) >= 1000)
+		put_count(b, round(x));
+	else if (fabs(x) < 1e-4)
+		tp_svg_puts(b, "0");
+	else
+		tp_svg_printf(b, "%.4g", x);
+}
+
 /* "12,345" into buf. */
 static const char *
 count_text(char *buf, size_t len, double x)
@@ -439,7 +466,8 @@ training_chart(doc *d, const cJSON *history, const char *source)
 	snprintf(note, sizeof(note), "%d epoch%s, from %s", n, n == 1 ? "" : "s",
 	    source);
 	tp_svg_chart c = {.name = name, .title = "Training", .note = note,
-	    .xlabel = "epoch", .ylabel = "loss; AUC", .ymin = 0, .ymax = ymax};
+	    .xlabel = "epoch", .ylabel = "loss; AUC", .ymin = 0, .ymax = ymax,
+	    .xinteger = 1};
 	if (n == 1) {
 		c.xmin = x[0] - 1;
 		c.xmax = x[0] + 1;
@@ -754,7 +782,7 @@ ks_chart(doc *d, const cJSON *ev, const char *source)
 	};
 	tp_svg_chart c = {.name = name, .title = "Kolmogorov-Smirnov",
 	    .note = note, .xlabel = "threshold (predicted probability)",
-	    .ylabel = "share of the class scored below", .xmin = 0, .xmax = 1,
+	    .ylabel = "share scored below", .xmin = 0, .xmax = 1,
 	    .ymin = 0, .ymax = 1, .ypercent = 1, .has_vline = isfinite(at),
 	    .vline = at, .vlabel = vl};
 	tp_svg_lines(&b, &c, s, 2);
@@ -823,7 +851,7 @@ gains_charts(doc *d)
 		return;
 	tp_svg_chart lc = {.name = name, .title = "Lift by decile", .note = note,
 	    .xlabel = "decile (1: the highest scores)",
-	    .ylabel = "positive rate / overall rate", .has_hline = 1, .hline = 1};
+	    .ylabel = "lift (x the overall rate)", .has_hline = 1, .hline = 1};
 	tp_svg_bars(&b, &lc, (const char *const *)labs, (int)maxn, l, ng);
 	chart_add(d, name, &b);
 }
@@ -1250,10 +1278,25 @@ section_quality(doc *d)
 	put_count(&d->h, num(dup, "rows"));
 	S(" (");
 	put_pct(&d->h, num(dup, "rate"), 2);
-	S(").</p>\n<table>\n<tr><th>check</th><th>column</th><th class=\"n\">"
-	    "value</th><th class=\"n\">limit</th><th>passed</th></tr>\n");
-	/* The failed checks first. */
-	for (int pass = 0; pass < 2; pass++)
+	S(").</p>\n");
+	/* The failed checks in sight, the passed ones folded. */
+	int npassed = 0, nfailed = 0;
+	cJSON_ArrayForEach(c, checks) {
+		if (cJSON_IsTrue(get(c, "passed")))
+			npassed++;
+		else
+			nfailed++;
+	}
+	for (int pass = 0; pass < 2; pass++) {
+		if ((pass ? npassed : nfailed) == 0)
+			continue;
+		if (pass)
+			P("<details><summary>%d check%s passed</summary>\n", npassed,
+			    npassed == 1 ? "" : "s");
+		else
+			P("<h3>Failed checks</h3>\n");
+		S("<table>\n<tr><th>check</th><th>column</th><th class=\"n\">"
+		    "value</th><th class=\"n\">limit</th><th>passed</th></tr>\n");
 		cJSON_ArrayForEach(c, checks) {
 			int ok = cJSON_IsTrue(get(c, "passed"));
 			if (ok != pass)
@@ -1263,15 +1306,17 @@ section_quality(doc *d)
 			S("</td><td>");
 			E(str(c, "column") ? str(c, "column") : "");
 			S("</td><td class=\"n\">");
-			put_num(&d->h, num(c, "value"), 4);
+			put_value(&d->h, num(c, "value"));
 			S("</td><td class=\"n\">");
 			E(str(c, "limit") ? str(c, "limit") : "");
 			S(" ");
-			put_num(&d->h, num(c, "threshold"), 4);
+			put_value(&d->h, num(c, "threshold"));
 			S(ok ? "</td><td>yes</td></tr>\n" :
 			    "</td><td class=\"bad\">no</td></tr>\n");
 		}
-	S("</table>\n<h3>Columns</h3>\n<table>\n<tr><th>column</th><th>kind</th>"
+		S(pass ? "</table>\n</details>\n" : "</table>\n");
+	}
+	S("<h3>Columns</h3>\n<table>\n<tr><th>column</th><th>kind</th>"
 	    "<th class=\"n\">present</th><th class=\"n\">missing</th>"
 	    "<th class=\"n\">unseen</th><th class=\"n\">categories</th>"
 	    "<th class=\"n\">min</th><th class=\"n\">mean</th><th class=\"n\">"
@@ -1295,12 +1340,7 @@ section_quality(doc *d)
 		static const char *const st[] = {"min", "mean", "max", "std"};
 		for (int k = 0; k < 4; k++) {
 			S("</td><td class=\"n\">");
-			tp_svg_buf *h = &d->h;
-			double v = num(c, st[k]);
-			if (isfinite(v))
-				tp_svg_printf(h, "%.4g", v == 0 ? 0 : v);
-			else
-				S("\xE2\x80\x94");
+			put_stat(&d->h, num(c, st[k]));
 		}
 		S("</td><td class=\"n\">");
 		put_num(&d->h, num(c, "auc"), 3);
@@ -1360,7 +1400,8 @@ section_registry(doc *d)
 			snprintf(note, sizeof(note), "%d version%s, in the order "
 			    "registered", n, n == 1 ? "" : "s");
 			tp_svg_chart c = {.name = name, .title = "AUC by version",
-			    .note = note, .xlabel = "version", .ylabel = "ROC AUC"};
+			    .note = note, .xlabel = "version", .ylabel = "ROC AUC",
+			    .xinteger = 1};
 			if (m == 1) {
 				c.xmin = ver[0] - 1;
 				c.xmax = ver[0] + 1;
@@ -1378,7 +1419,7 @@ section_registry(doc *d)
 			put_count(&d->h, num(v, "version"));
 			S("</td><td>");
 			E(str(v, "stage") ? str(v, "stage") : "");
-			S("</td><td>");
+			S("</td><td class=\"t\">");
 			E(str(v, "created") ? str(v, "created") : "");
 			S("</td><td><code>");
 			tp_svg_printf(&d->h, "%.12s", str(v, "sha256") ? str(v,
@@ -1398,7 +1439,7 @@ section_registry(doc *d)
 		S("<table>\n<tr><th>when (UTC)</th><th class=\"n\">version</th>"
 		    "<th>from</th><th>to</th><th>who</th><th>why</th></tr>\n");
 		cJSON_ArrayForEach(x, changes) {
-			S("<tr><td>");
+			S("<tr><td class=\"t\">");
 			E(str(x, "changed") ? str(x, "changed") : "");
 			S("</td><td class=\"n\">");
 			put_count(&d->h, num(x, "version"));
@@ -1436,12 +1477,13 @@ static const char style[] =
     ".n{text-align:right;font-variant-numeric:tabular-nums}\n"
     "code{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:13px;"
     "word-break:break-all}\n"
-    ".charts{display:flex;flex-wrap:wrap;gap:14px;margin:10px 0}\n"
-    "figure{margin:0}svg.chart{max-width:100%;height:auto;border:1px solid "
-    "#e2e2e2;border-radius:3px}\n"
+    ".charts{display:grid;grid-template-columns:repeat(auto-fill,minmax("
+    "440px,1fr));gap:14px;margin:10px 0}\n"
+    "figure{margin:0}svg.chart{display:block;width:100%;height:auto;border:"
+    "1px solid #e2e2e2;border-radius:3px}\n"
     ".bad{color:#B34700;font-weight:600}.ok{color:#007A5A;font-weight:600}\n"
     "tr.drifts td{background:#fff1e6}\n"
-    ".muted{color:#666}\n"
+    ".muted{color:#666}td.t{white-space:nowrap}\n"
     ".summary{display:flex;flex-wrap:wrap;gap:10px;margin:12px 0}\n"
     ".summary div{border:1px solid #ccd;border-radius:4px;padding:6px 14px;"
     "min-width:7em}\n"
@@ -1452,8 +1494,8 @@ static const char style[] =
     "@page{size:A4;margin:14mm}\n"
     "@media print{body{max-width:none;padding:0;font-size:10pt}"
     "nav{display:none}h2{break-after:avoid}figure,tr{break-inside:avoid}"
-    "svg.chart{width:86mm;border:none}.charts{gap:4mm}details>*{display:"
-    "block}a{color:inherit;text-decoration:none}}\n";
+    ".charts{grid-template-columns:1fr 1fr;gap:4mm}svg.chart{border:none}"
+    "a{color:inherit;text-decoration:none}}\n";
 
 /* The figures at the top: what a reader wants first. */
 static void

@@ -418,6 +418,8 @@ x_axis(tp_svg_buf *b, const tp_svg_chart *c, const frame *f)
 	tp_svg_puts(b, "<g class=\"axis x\">\n");
 	for (int i = 0; i < n; i++) {
 		double x = px(f, ticks[i]);
+		if (c->xinteger && ticks[i] != floor(ticks[i]))
+			continue;
 		tp_svg_printf(b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" "
 		    "y2=\"%.1f\" stroke=\"#333333\"/>", x, base, x, base + 4);
 		tp_svg_printf(b, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" "
@@ -631,6 +633,9 @@ bars_range(frame *f, const tp_svg_chart *c, const tp_svg_series *s, int ns,
 	}
 }
 
+/* The most pixels a turned label of a bar chart takes. */
+#define LABEL_ROOM 96.0
+
 void
 tp_svg_bars(tp_svg_buf *b, const tp_svg_chart *c, const char *const *labels,
     int ncat, const tp_svg_series *s, int ns)
@@ -648,19 +653,44 @@ tp_svg_bars(tp_svg_buf *b, const tp_svg_chart *c, const char *const *labels,
 		slot = (w - 76.0) / (ncat > 0 ? ncat : 1);
 	}
 	rotate = longest + 6 > slot;
-	open_chart(b, c, &f, s, ns, rotate ? (int)fmin(longest * 0.7, 70) : 0);
+	/* Turned labels read upwards from the axis; one longer than their
+	 * room is cut, whole in its tooltip. */
+	/* The chart grows by their room, so that its plot keeps its size. */
+	tp_svg_chart grown = *c;
+	int room = rotate ? (int)fmin(longest, LABEL_ROOM) : 0;
+	grown.height = (c->height > 0 ? c->height : 320) + room;
+	open_chart(b, &grown, &f, s, ns, room);
 	y_axis(b, c, &f);
 	tp_svg_puts(b, "<g class=\"axis x\">\n");
 	for (int k = 0; k < ncat; k++) {
 		double x = px(&f, k + 0.5), y = f.top + f.height + 14;
-		if (rotate)
-			tp_svg_printf(b, "<text transform=\"translate(%.1f %.1f) "
-			    "rotate(-40)\" text-anchor=\"end\" fill=\"#333333\">",
-			    x + 3, y - 4);
-		else
+		if (!rotate) {
 			tp_svg_printf(b, "<text x=\"%.1f\" y=\"%.1f\" "
 			    "text-anchor=\"middle\" fill=\"#333333\">", x, y);
-		tp_svg_escape(b, labels[k]);
+			tp_svg_escape(b, labels[k]);
+			tp_svg_puts(b, "</text>\n");
+			continue;
+		}
+		tp_svg_printf(b, "<text transform=\"translate(%.1f %.1f) "
+		    "rotate(-90)\" text-anchor=\"end\" fill=\"#333333\">", x + 4,
+		    y - 8);
+		if (text_width(labels[k], 11) <= LABEL_ROOM)
+			tp_svg_escape(b, labels[k]);
+		else {
+			char cut[64];
+			size_t n = (size_t)(LABEL_ROOM / (11 * 0.56)) - 1;
+			snprintf(cut, sizeof(cut), "%s", labels[k]);
+			if (n >= sizeof(cut))
+				n = sizeof(cut) - 1;
+			while (n > 0 && ((unsigned char)cut[n] & 0xC0) == 0x80)
+				n--; /* not inside a character */
+			cut[n] = '\0';
+			tp_svg_puts(b, "<title>");
+			tp_svg_escape(b, labels[k]);
+			tp_svg_puts(b, "</title>");
+			tp_svg_escape(b, cut);
+			tp_svg_puts(b, "\xE2\x80\xA6");
+		}
 		tp_svg_puts(b, "</text>\n");
 	}
 	x_label(b, c, &f);

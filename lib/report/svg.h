@@ -92,6 +92,7 @@ typedef struct {
 	int has_hline;         /* a grey horizontal line at y = hline */
 	double hline;
 	int xpercent, ypercent;/* tick labels as percentages of 1 */
+	int xinteger;          /* x ticks at whole numbers only (versions) */
 } tp_svg_chart;
 
 /* Appends the chart to b. Lines: the series' points in data units. */
