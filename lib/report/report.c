@@ -594,15 +594,30 @@ section_card(doc *d)
 
 /* ---- performance ---- */
 
-/* The label of evaluation i in legends and headings. */
+/* The label of evaluation i in legends and headings: the model it
+ * measured, as a person names it (its registered version, or the start of
+ * its SHA-256), else the report's file. */
 static const char *
 eval_label(doc *d, int i, char *buf, size_t len)
 {
+	const cJSON *model = cJSON_GetObjectItemCaseSensitive(
+	    d->in->evaluation[i].json, "model");
+	const cJSON *version = cJSON_GetObjectItemCaseSensitive(model, "version");
+	const cJSON *sha = cJSON_GetObjectItemCaseSensitive(model, "sha256");
+	char what[64];
+
+	if (cJSON_IsNumber(version))
+		snprintf(what, sizeof(what), "version %d", version->valueint);
+	else if (cJSON_IsString(sha) && strlen(sha->valuestring) >= 12)
+		snprintf(what, sizeof(what), "model %.12s", sha->valuestring);
+	else
+		snprintf(what, sizeof(what), "%s",
+		    base_name(d->in->evaluation[i].source));
 	if (d->in->nevaluations == 1)
-		snprintf(buf, len, "%s", base_name(d->in->evaluation[i].source));
+		snprintf(buf, len, "%s", what);
 	else
 		snprintf(buf, len, "%s: %s", i == 0 ? "champion" : "challenger",
-		    base_name(d->in->evaluation[i].source));
+		    what);
 	return buf;
 }
 

@@ -461,8 +461,10 @@ START_TEST(test_champion)
 	ck_assert_int_eq(c.series, 1);
 	ck_assert(find(&r, "score-histogram", &c));
 	ck_assert_int_eq(c.series, 2);
-	ck_assert_ptr_nonnull(strstr(r.html, "champion: evaluation.json"));
-	ck_assert_ptr_nonnull(strstr(r.html, "challenger: challenger.json"));
+	/* Each named by the model it measured: a file's by its SHA-256, a
+	 * registered one by its version. */
+	ck_assert_ptr_nonnull(strstr(r.html, "champion: model aaaaaaaaaaaa"));
+	ck_assert_ptr_nonnull(strstr(r.html, "challenger: version 2"));
 	tp_report_free(&r);
 	inputs_free(&x);
 }
