@@ -406,13 +406,43 @@ add_number(cJSON *o, const char *key, double x)
 		cJSON_AddNullToObject(o, key);
 }
 
+/* The fewest significant digits, from 3 to 17, that write every edge of s
+ * apart from its neighbours, so that a label reads "[0.016, 0.02)" rather
+ * than with seven digits, and never as an empty interval. */
+static int
+edge_digits(const tp_drift_stat *s)
+{
+	char a[40], b[40];
+	int p;
+
+	for (p = 3; p < 17; p++) {
+		int apart = 1;
+		for (int i = 0; apart && i + 1 < s->nbins; i++) {
+			snprintf(a, sizeof(a), "%.*g", p, s->edges[i]);
+			snprintf(b, sizeof(b), "%.*g", p, s->edges[i + 1]);
+			apart = s->edges[i] == s->edges[i + 1] || strcmp(a, b) != 0;
+		}
+		if (apart)
+			break;
+	}
+	return p;
+}
+
+/* An edge as a label writes it: no "-0", which a rounded edge of the
+ * stream's precision can be. */
+static double
+edge(double x)
+{
+	return x == 0 ? 0 : x;
+}
+
 /* Bin b's name as a person reads it: a numeric value bin by its interval
  * (the last one closed, as it holds its greatest value), a category by its
  * value. */
 static cJSON *
 bin_label(const tp_drift_stat *s, int b)
 {
-	char buf[80];
+	char buf[96];
 
 	if (s->categorical) {
 		if (b == 0)
@@ -424,9 +454,11 @@ bin_label(const tp_drift_stat *s, int b)
 		return cJSON_CreateString("missing");
 	else if (s->edges == NULL)
 		return cJSON_CreateString("present");
-	else
-		snprintf(buf, sizeof(buf), b == s->nbins - 2 ? "[%g, %g]" :
-		    "[%g, %g)", s->edges[b], s->edges[b + 1]);
+	else {
+		int p = edge_digits(s);
+		snprintf(buf, sizeof(buf), b == s->nbins - 2 ? "[%.*g, %.*g]" :
+		    "[%.*g, %.*g)", p, edge(s->edges[b]), p, edge(s->edges[b + 1]));
+	}
 	return cJSON_CreateString(buf);
 }
 

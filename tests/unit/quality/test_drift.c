@@ -495,6 +495,14 @@ START_TEST(test_histogram)
 	ck_assert_double_eq_tol(edges[4], 39.f / 40, 1e-15);
 	ck_assert_double_eq(rs[4], 0);
 	ck_assert_double_eq(cs[4], 0);
+	/* Labels of as few digits as keep the edges apart: the score's
+	 * float32 edges (39/40 is 0.975000024) read as a person writes them. */
+	const char *slabels[5] = {"[0, 0.244)", "[0.244, 0.487)",
+	    "[0.487, 0.731)", "[0.731, 0.975]", "missing"};
+	for (int b = 0; b < 5; b++)
+		ck_assert_str_eq(cJSON_GetArrayItem(cJSON_GetObjectItem(
+		    cJSON_GetObjectItem(sc, "histogram"), "labels"), b)->valuestring,
+		    slabels[b]);
 
 	cJSON_free(text);
 	cJSON_Delete(j);
