@@ -16,6 +16,7 @@
 
 typedef struct {
 	const char *db, *model, *notes, *out, *svg_dir;
+	int quiet;
 } settings;
 
 #define OPT(field) .key = #field, .offset = offsetof(settings, field)
@@ -31,6 +32,7 @@ static const tp_opt options[] = {
 	    .type = TP_OPT_STRING, .help = "where the document goes"},
 	{OPT(svg_dir), .name = "svg-dir", .arg = "dir", .type = TP_OPT_STRING,
 	    .help = "write each chart as DIR/NAME.svg too"},
+	TOOL_QUIET(settings, quiet),
 	{0},
 };
 
@@ -223,6 +225,10 @@ main(int argc, char **argv)
 		goto fail;
 	if (s.svg_dir != NULL && (rc = write_svgs(s.svg_dir, &r, &e)) != TP_OK)
 		goto fail;
+	if (!s.quiet)
+		tool_warn("%s: %d chart%s%s%s", s.out, r.ncharts,
+		    r.ncharts == 1 ? "" : "s", s.svg_dir != NULL ? ", also in " : "",
+		    s.svg_dir != NULL ? s.svg_dir : "");
 	goto done;
 fail:
 	rc = tool_report(&e);
