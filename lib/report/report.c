@@ -49,6 +49,13 @@ str(const cJSON *o, const char *key)
 	return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
+/* A text member, or fallback when it is missing or not text. */
+static const char *
+str_or(const cJSON *o, const char *key, const char *fallback)
+{
+	return str(o, key) ? str(o, key) : fallback;
+}
+
 /* The document being made. */
 typedef struct {
 	const tp_report_input *in;
@@ -178,6 +185,9 @@ points(doc *d, const cJSON *o, const char *key, const char *kx,
 
 /* ---- writing ---- */
 
+/* What the document shows for a value that is not there: an em dash. */
+#define DASH "\xE2\x80\x94"
+
 #define P(...) tp_svg_printf(&d->h, __VA_ARGS__)
 #define S(s) tp_svg_puts(&d->h, s)
 #define E(s) tp_svg_escape(&d->h, s)
@@ -187,7 +197,7 @@ static void
 put_num(tp_svg_buf *b, double x, int dec)
 {
 	if (!isfinite(x))
-		tp_svg_puts(b, "\xE2\x80\x94");
+		tp_svg_puts(b, DASH);
 	else
 		tp_svg_printf(b, "%.*f", dec, x == 0 ? 0 : x);
 }
@@ -196,28 +206,17 @@ put_num(tp_svg_buf *b, double x, int dec)
 static void
 put_count(tp_svg_buf *b, double x)
 {
-	char buf[64];
-	int n, i;
-
-	if (!isfinite(x)) {
-		tp_svg_puts(b, "\xE2\x80\x94");
-		return;
-	}
-	n = snprintf(buf, sizeof(buf), "%.0f", fabs(x));
-	if (x < 0)
-		tp_svg_puts(b, "-");
-	for (i = 0; i < n; i++) {
-		if (i > 0 && (n - i) % 3 == 0)
-			tp_svg_puts(b, ",");
-		tp_svg_printf(b, "%c", buf[i]);
-	}
+	if (!isfinite(x))
+		tp_svg_puts(b, DASH);
+	else
+		tp_svg_count(b, x);
 }
 
 static void
 put_pct(tp_svg_buf *b, double x, int dec)
 {
 	if (!isfinite(x)) {
-		tp_svg_puts(b, "\xE2\x80\x94");
+		tp_svg_puts(b, DASH);
 		return;
 	}
 	tp_svg_printf(b, "%.*f%%", dec, 100 * x == 0 ? 0 : 100 * x);
@@ -232,7 +231,7 @@ put_value(tp_svg_buf *b, double x)
 	else if (isfinite(x))
 		tp_svg_printf(b, "%.4g", x);
 	else
-		tp_svg_puts(b, "\xE2\x80\x94");
+		tp_svg_puts(b, DASH);
 }
 
 /* A statistic in the data's units: 12,345 from a thousand on, 0 for
@@ -241,7 +240,7 @@ static void
 put_stat(tp_svg_buf *b, double x)
 {
 	if (!isfinite(x))
-		tp_svg_puts(b, "\xE2\x80\x94");
+		tp_svg_puts(b, DASH);
 	else if (fabs(x) >= 1000)
 		put_count(b, round(x));
 	else if (fabs(x) < 1e-4)
@@ -325,14 +324,200 @@ chart_add(doc *d, const char *name, tp_svg_buf *svg)
 	tp_svg_buf_free(svg);
 }
 
+/* A row of a table whose rows are named: the name; the caller writes
+ * the cells and ends it ("</tr>"). */
 static void
-row_text(doc *d, const char *th, const char *value)
+row_head(doc *d, const char *th)
 {
 	S("<tr><th>");
 	E(th);
-	S("</th><td>");
-	E(value ? value : "\xE2\x80\x94");
+	S("</th>");
+}
+
+/* A row of a table of names and values, up to its value, which the
+ * caller writes and ends ("</td></tr>"). */
+static void
+row_open(doc *d, const char *th)
+{
+	row_head(d, th);
+	S("<td>");
+}
+
+static void
+row_text(doc *d, const char *th, const char *value)
+{
+	row_open(d, th);
+	E(value ? value : DASH);
 	S("</td></tr>\n");
+}
+
+/* A row whose value is an identifier, whole; the caller may add to it
+ * and ends it. */
+static void
+row_code_open(doc *d, const char *th, const char *value)
+{
+	row_open(d, th);
+	S("<code>");
+	E(value ? value : DASH);
+	S("</code>");
+}
+
+/* The start of a long identifier (a SHA-256, a data fingerprint) in
+ * <code>: twelve characters tell them apart and keep the tables narrow. */
+static void
+put_code(doc *d, const char *id)
+{
+	char start[13];
+
+	snprintf(start, sizeof(start), "%s", id ? id : "");
+	S("<code>");
+	E(start);
+	S("</code>");
+}
+
+/* ---- tables of JSON rows ---- */
+
+/* How a cell shows its row's member. */
+enum cell_format {
+	CELL_NUMBER,   /* a number with the column's decimals */
+	CELL_COUNT,    /* a count: 12,345 */
+	CELL_PERCENT,  /* a share of 1 as a percentage, the column's decimals */
+	CELL_VALUE,    /* a count as a count, another number to 4 digits */
+	CELL_STAT,     /* a statistic in the data's units */
+	CELL_TEXT,     /* text, escaped; the column's fallback when missing */
+	CELL_CODE,     /* an identifier's start (put_code) */
+	CELL_FLAG,     /* true or false as yes or no; see column.bad */
+	CELL_CUSTOM,   /* the column's write */
+};
+
+/* Where a cell's content sits: by the class of the style sheet. */
+enum cell_align {
+	ALIGN_TEXT,    /* to the left */
+	ALIGN_NUMBER,  /* to the right, in figures of one width: "n" */
+	ALIGN_TIME,    /* to the left, on one line: "t" */
+};
+
+static const char *const align_class[] = {
+	[ALIGN_TEXT] = "", [ALIGN_NUMBER] = " class=\"n\"",
+	[ALIGN_TIME] = " class=\"t\"",
+};
+
+/* A column of a table whose rows are JSON objects. */
+typedef struct {
+	const char *header;    /* HTML as it is: it may hold entities */
+	const char *key;       /* the row's member */
+	enum cell_format format;
+	int decimals;          /* CELL_NUMBER and CELL_PERCENT's */
+	enum cell_align align; /* a number's header is aligned as its cells */
+	const char *fallback;  /* CELL_TEXT's text for a missing member; NULL: "" */
+	int bad;               /* CELL_FLAG: the value (1 true, 0 false) that is
+	                        * bad; its cell says so in class "bad", and its
+	                        * row is marked (class "drifts") */
+	void (*write)(doc *d, const cJSON *row); /* CELL_CUSTOM: the content */
+} column;
+
+#define NCOLUMNS(c) (sizeof(c) / sizeof((c)[0]))
+/* The two common kinds: a member as a number, and as text. */
+#define NUMBER_COLUMN(h, k, f, dec) {.header = h, .key = k, .format = f, \
+	.decimals = dec, .align = ALIGN_NUMBER}
+#define TEXT_COLUMN(h, k) {.header = h, .key = k, .format = CELL_TEXT}
+
+/* x as format shows a number (CELL_NUMBER to CELL_STAT). */
+static void
+put_number_as(tp_svg_buf *b, enum cell_format format, int decimals, double x)
+{
+	switch (format) {
+	case CELL_COUNT: put_count(b, x); break;
+	case CELL_PERCENT: put_pct(b, x, decimals); break;
+	case CELL_VALUE: put_value(b, x); break;
+	case CELL_STAT: put_stat(b, x); break;
+	default: put_num(b, x, decimals); break;
+	}
+}
+
+static int
+flag_is_bad(const column *c, const cJSON *row)
+{
+	return c->format == CELL_FLAG &&
+	    cJSON_IsTrue(get(row, c->key)) == c->bad;
+}
+
+static void
+table_head(doc *d, const column *c, size_t n)
+{
+	S("<tr>");
+	for (size_t i = 0; i < n; i++) {
+		S(c[i].align == ALIGN_NUMBER ? "<th class=\"n\">" : "<th>");
+		S(c[i].header);
+		S("</th>");
+	}
+	S("</tr>\n");
+}
+
+static void
+table_row(doc *d, const column *c, size_t n, const cJSON *row)
+{
+	int marked = 0;
+
+	for (size_t i = 0; i < n; i++)
+		marked |= flag_is_bad(&c[i], row);
+	S(marked ? "<tr class=\"drifts\">" : "<tr>");
+	for (size_t i = 0; i < n; i++) {
+		P("<td%s>", flag_is_bad(&c[i], row) ? " class=\"bad\"" :
+		    align_class[c[i].align]);
+		switch (c[i].format) {
+		case CELL_TEXT:
+			E(str_or(row, c[i].key, c[i].fallback ? c[i].fallback : ""));
+			break;
+		case CELL_CODE:
+			put_code(d, str(row, c[i].key));
+			break;
+		case CELL_FLAG:
+			S(cJSON_IsTrue(get(row, c[i].key)) ? "yes" : "no");
+			break;
+		case CELL_CUSTOM:
+			c[i].write(d, row);
+			break;
+		default:
+			put_number_as(&d->h, c[i].format, c[i].decimals,
+			    num(row, c[i].key));
+		}
+		S("</td>");
+	}
+	S("</tr>\n");
+}
+
+/* The table's start and its header row; rows by table_row, then
+ * "</table>". */
+static void
+table_open(doc *d, const column *c, size_t n)
+{
+	S("<table>\n");
+	table_head(d, c, n);
+}
+
+/* A table of the objects of the array rows, a row each. */
+static void
+table_of(doc *d, const column *c, size_t n, const cJSON *rows)
+{
+	const cJSON *row;
+
+	table_open(d, c, n);
+	cJSON_ArrayForEach(row, rows)
+		table_row(d, c, n, row);
+	S("</table>\n");
+}
+
+/* A measure's cell: in bold when it is the better of two, with its sign
+ * when it is their difference. */
+static void
+measure_cell(doc *d, double x, int decimals, int bold, int difference)
+{
+	S(bold ? "<td class=\"n\"><b>" : "<td class=\"n\">");
+	if (difference && isfinite(x) && x > 0)
+		S("+");
+	put_num(&d->h, x, decimals);
+	S(bold ? "</b></td>" : "</td>");
 }
 
 /* ---- the model card ---- */
@@ -488,8 +673,7 @@ section_card(doc *d)
 	if (card == NULL && reg == NULL && d->in->notes == NULL)
 		return;
 	S("<section id=\"card\">\n<h2>Model card</h2>\n<table class=\"kv\">\n");
-	row_text(d, "Name", str(reg, "name") ? str(reg, "name") :
-	    str(card, "name"));
+	row_text(d, "Name", str_or(reg, "name", str(card, "name")));
 	if (reg) {
 		snprintf(buf, sizeof(buf), "%.0f", num(reg, "version"));
 		row_text(d, "Version", buf);
@@ -498,14 +682,10 @@ section_card(doc *d)
 	}
 	if (card) {
 		row_text(d, "File", str(card, "path"));
-		S("<tr><th>SHA-256</th><td><code>");
-		E(str(card, "sha256") ? str(card, "sha256") : "\xE2\x80\x94");
-		S("</code></td></tr>\n");
+		row_code_open(d, "SHA-256", str(card, "sha256"));
+		S("</td></tr>\n");
 	}
-	S("<tr><th>Training data</th><td><code>");
-	E(str(card, "data_fingerprint") ? str(card, "data_fingerprint") :
-	    "\xE2\x80\x94");
-	S("</code>");
+	row_code_open(d, "Training data", str(card, "data_fingerprint"));
 	if (reg && isfinite(num(reg, "rows"))) {
 		S(", ");
 		put_count(&d->h, num(reg, "rows"));
@@ -522,11 +702,11 @@ section_card(doc *d)
 		row_text(d, "Training run", buf);
 	}
 	if (card && isfinite(num(card, "threshold"))) {
-		S("<tr><th>Decision threshold</th><td>");
+		row_open(d, "Decision threshold");
 		put_num(&d->h, num(card, "threshold"), 4);
 		S(": rows scored at or above it are called positive; chosen by ");
-		E(str(card, "threshold_rule") ? str(card, "threshold_rule") :
-		    "a rule the model file does not record");
+		E(str_or(card, "threshold_rule",
+		    "a rule the model file does not record"));
 		S("</td></tr>\n");
 	}
 	if (str(card, "target"))
@@ -540,7 +720,8 @@ section_card(doc *d)
 			else
 				nc++;
 		}
-		P("<tr><th>Features</th><td>%d numeric, %d categorical: ", nn, nc);
+		row_open(d, "Features");
+		P("%d numeric, %d categorical: ", nn, nc);
 		cJSON_ArrayForEach(f, get(card, "features")) {
 			if (!first)
 				S(", ");
@@ -552,7 +733,7 @@ section_card(doc *d)
 	if (cJSON_IsObject(cfg)) {
 		const cJSON *k;
 		int first = 1;
-		S("<tr><th>Configuration</th><td>");
+		row_open(d, "Configuration");
 		cJSON_ArrayForEach(k, cfg) {
 			if (!first)
 				S(", ");
@@ -632,6 +813,25 @@ data_note(const cJSON *ev, char *buf, size_t len)
 	    lab > 0 ? 100 * pos / lab : 0);
 }
 
+/* Puts (0, 0) before the n points (x, y): a cumulative curve starts
+ * there, whatever its first point. 0 when there is no memory. */
+static int
+start_at_origin(doc *d, double **x, double **y, size_t *n)
+{
+	double *x2 = keep(d, (*n + 1) * sizeof(double));
+	double *y2 = keep(d, (*n + 1) * sizeof(double));
+
+	if (x2 == NULL || y2 == NULL)
+		return 0;
+	/* keep's memory is zeroed: the origin is there already. */
+	memcpy(x2 + 1, *x, *n * sizeof(double));
+	memcpy(y2 + 1, *y, *n * sizeof(double));
+	*x = x2;
+	*y = y2;
+	(*n)++;
+	return 1;
+}
+
 /* A curve of every evaluation: members kx, ky of array key. */
 static void
 curves(doc *d, const char *cname, const char *key, const char *kx,
@@ -652,17 +852,8 @@ curves(doc *d, const char *cname, const char *key, const char *kx,
 			return;
 		if (n == 0)
 			continue;
-		if (from_origin) { /* the curve starts at (0, 0) */
-			double *x2 = keep(d, (n + 1) * sizeof(double));
-			double *y2 = keep(d, (n + 1) * sizeof(double));
-			if (x2 == NULL || y2 == NULL)
-				return;
-			memcpy(x2 + 1, x, n * sizeof(double));
-			memcpy(y2 + 1, y, n * sizeof(double));
-			x = x2;
-			y = y2;
-			n++;
-		}
+		if (from_origin && !start_at_origin(d, &x, &y, &n))
+			return;
 		if (markers) {
 			double *dummy;
 			size_t m;
@@ -825,20 +1016,17 @@ gains_charts(doc *d)
 			return;
 		if (n == 0)
 			continue;
-		double *x2 = keep(d, (n + 1) * sizeof(double));
-		double *y2 = keep(d, (n + 1) * sizeof(double));
-		if (x2 == NULL || y2 == NULL)
+		size_t deciles = n;
+		if (!start_at_origin(d, &x, &y, &n))
 			return;
-		memcpy(x2 + 1, x, n * sizeof(double));
-		memcpy(y2 + 1, y, n * sizeof(double));
 		eval_label(d, i, labels[i], sizeof(labels[i]));
-		g[ng] = (tp_svg_series){.name = labels[i], .x = x2, .y = y2,
-		    .n = n + 1, .style = TP_SVG_LINE | TP_SVG_MARKERS, .color = i};
-		l[ng] = (tp_svg_series){.name = labels[i], .y = lift, .n = n,
+		g[ng] = (tp_svg_series){.name = labels[i], .x = x, .y = y, .n = n,
+		    .style = TP_SVG_LINE | TP_SVG_MARKERS, .color = i};
+		l[ng] = (tp_svg_series){.name = labels[i], .y = lift, .n = deciles,
 		    .color = i};
 		ng++;
-		if (n > maxn)
-			maxn = n;
+		if (deciles > maxn)
+			maxn = deciles;
 	}
 	if (ng == 0)
 		return;
@@ -906,6 +1094,33 @@ static const struct {
 };
 
 static void
+write_bin_range(doc *d, const cJSON *bin)
+{
+	put_num(&d->h, num(bin, "lower"), 2);
+	S(" to ");
+	put_num(&d->h, num(bin, "upper"), 2);
+}
+
+/* The calibration's bins, so that each point's weight can be read. */
+static const column calibration_columns[] = {
+	{"probability", .format = CELL_CUSTOM, .write = write_bin_range},
+	NUMBER_COLUMN("rows", "rows", CELL_COUNT, 0),
+	NUMBER_COLUMN("mean predicted", "mean_predicted", CELL_NUMBER, 4),
+	NUMBER_COLUMN("observed rate", "observed_rate", CELL_NUMBER, 4),
+};
+
+static const column gains_columns[] = {
+	NUMBER_COLUMN("decile", "decile", CELL_COUNT, 0),
+	NUMBER_COLUMN("rows", "rows", CELL_COUNT, 0),
+	NUMBER_COLUMN("positives", "positives", CELL_COUNT, 0),
+	NUMBER_COLUMN("lowest score", "score_min", CELL_NUMBER, 4),
+	NUMBER_COLUMN("cumulative share of positives",
+	    "cumulative_positives_share", CELL_PERCENT, 1),
+	NUMBER_COLUMN("lift", "lift", CELL_NUMBER, 2),
+	NUMBER_COLUMN("cumulative lift", "cumulative_lift", CELL_NUMBER, 2),
+};
+
+static void
 section_performance(doc *d)
 {
 	const cJSON *ev = d->in->evaluation[0].json;
@@ -924,14 +1139,12 @@ section_performance(doc *d)
 	E(src);
 	S("</code>");
 	if (str(model, "sha256")) {
-		S("; model <code>");
-		tp_svg_printf(&d->h, "%.12s", str(model, "sha256"));
-		S("</code>");
+		S("; model ");
+		put_code(d, str(model, "sha256"));
 	}
 	if (str(ev, "data_fingerprint")) {
-		S(", data <code>");
-		tp_svg_printf(&d->h, "%.12s", str(ev, "data_fingerprint"));
-		S("</code>");
+		S(", data ");
+		put_code(d, str(ev, "data_fingerprint"));
 	}
 	S(".");
 	if (d->in->nevaluations == 2)
@@ -940,11 +1153,9 @@ section_performance(doc *d)
 		    "the champion's.");
 	S("</p>\n<table class=\"metrics\">\n");
 	for (size_t i = 0; i < sizeof(measures) / sizeof(measures[0]); i++) {
-		S("<tr><th>");
-		E(measures[i].name);
-		S("</th><td class=\"n\">");
-		put_num(&d->h, num(ev, measures[i].key), measures[i].dec);
-		S("</td></tr>\n");
+		row_head(d, measures[i].name);
+		measure_cell(d, num(ev, measures[i].key), measures[i].dec, 0, 0);
+		S("</tr>\n");
 	}
 	S("</table>\n<div class=\"charts\">\n");
 	tp_svg_chart roc = {.title = "ROC curve", .xlabel = "false positive rate",
@@ -968,55 +1179,27 @@ section_performance(doc *d)
 	gains_charts(d);
 	confusion_chart(d, ev);
 	S("</div>\n");
-	/* The calibration's bins, so that each point's weight can be read. */
-	const cJSON *bins = array(d, ev, "calibration", src), *bin;
+	const cJSON *bins = array(d, ev, "calibration", src);
 	if (bins != NULL && cJSON_GetArraySize(bins) > 0) {
-		S("<details><summary>Calibration bins</summary>\n<table>\n<tr><th>"
-		    "probability</th><th class=\"n\">rows</th><th class=\"n\">mean "
-		    "predicted</th><th class=\"n\">observed rate</th></tr>\n");
-		cJSON_ArrayForEach(bin, bins) {
-			S("<tr><td>");
-			put_num(&d->h, num(bin, "lower"), 2);
-			S(" to ");
-			put_num(&d->h, num(bin, "upper"), 2);
-			S("</td><td class=\"n\">");
-			put_count(&d->h, num(bin, "rows"));
-			S("</td><td class=\"n\">");
-			put_num(&d->h, num(bin, "mean_predicted"), 4);
-			S("</td><td class=\"n\">");
-			put_num(&d->h, num(bin, "observed_rate"), 4);
-			S("</td></tr>\n");
-		}
-		S("</table>\n</details>\n");
+		S("<details><summary>Calibration bins</summary>\n");
+		table_of(d, calibration_columns, NCOLUMNS(calibration_columns), bins);
+		S("</details>\n");
 	}
-	const cJSON *gains = array(d, ev, "gains", src), *g;
+	const cJSON *gains = array(d, ev, "gains", src);
 	if (gains != NULL && cJSON_GetArraySize(gains) > 0) {
-		S("<h3>Gains table</h3>\n<table>\n<tr><th class=\"n\">decile</th>"
-		    "<th class=\"n\">rows</th><th class=\"n\">positives</th>"
-		    "<th class=\"n\">lowest score</th><th class=\"n\">cumulative "
-		    "share of positives</th><th class=\"n\">lift</th>"
-		    "<th class=\"n\">cumulative lift</th></tr>\n");
-		cJSON_ArrayForEach(g, gains) {
-			S("<tr><td class=\"n\">");
-			put_count(&d->h, num(g, "decile"));
-			S("</td><td class=\"n\">");
-			put_count(&d->h, num(g, "rows"));
-			S("</td><td class=\"n\">");
-			put_count(&d->h, num(g, "positives"));
-			S("</td><td class=\"n\">");
-			put_num(&d->h, num(g, "score_min"), 4);
-			S("</td><td class=\"n\">");
-			put_pct(&d->h, num(g, "cumulative_positives_share"), 1);
-			S("</td><td class=\"n\">");
-			put_num(&d->h, num(g, "lift"), 2);
-			S("</td><td class=\"n\">");
-			put_num(&d->h, num(g, "cumulative_lift"), 2);
-			S("</td></tr>\n");
-		}
-		S("</table>\n");
+		S("<h3>Gains table</h3>\n");
+		table_of(d, gains_columns, NCOLUMNS(gains_columns), gains);
 	}
 	S("</section>\n");
 }
+
+/* The header of the measures side by side (the rows are the measures). */
+static const column champion_columns[] = {
+	{.header = "measure"},
+	{.header = "champion", .align = ALIGN_NUMBER},
+	{.header = "challenger", .align = ALIGN_NUMBER},
+	{.header = "challenger &#8722; champion", .align = ALIGN_NUMBER},
+};
 
 static void
 section_champion(doc *d)
@@ -1039,9 +1222,8 @@ section_champion(doc *d)
 		S("<span class=\"bad\">They were evaluated on different data: the "
 		    "comparison is not like for like.</span>");
 	S(" The better value of each measure is in bold.</p>\n<table class=\""
-	    "metrics\">\n<tr><th>measure</th><th class=\"n\">champion</th><th "
-	    "class=\"n\">challenger</th><th class=\"n\">challenger &#8722; "
-	    "champion</th></tr>\n");
+	    "metrics\">\n");
+	table_head(d, champion_columns, NCOLUMNS(champion_columns));
 	for (size_t i = 0; i < sizeof(measures) / sizeof(measures[0]); i++) {
 		double x = num(a, measures[i].key), y = num(b, measures[i].key);
 		int h = measures[i].higher, wa = 0, wb = 0;
@@ -1049,20 +1231,14 @@ section_champion(doc *d)
 			wa = h ? x > y : x < y;
 			wb = !wa;
 		}
-		S("<tr><th>");
-		E(measures[i].name);
-		S(wa ? "</th><td class=\"n\"><b>" : "</th><td class=\"n\">");
-		put_num(&d->h, x, measures[i].dec);
-		S(wa ? "</b></td><td class=\"n\">" : "</td><td class=\"n\">");
-		S(wb ? "<b>" : "");
-		put_num(&d->h, y, measures[i].dec);
-		S(wb ? "</b></td><td class=\"n\">" : "</td><td class=\"n\">");
-		if (isfinite(y - x) && y - x > 0)
-			S("+");
-		put_num(&d->h, y - x, measures[i].dec);
-		S("</td></tr>\n");
+		row_head(d, measures[i].name);
+		measure_cell(d, x, measures[i].dec, wa, 0);
+		measure_cell(d, y, measures[i].dec, wb, 0);
+		measure_cell(d, y - x, measures[i].dec, 0, 1);
+		S("</tr>\n");
 	}
-	S("<tr><th>rows</th><td class=\"n\">");
+	row_head(d, "rows");
+	S("<td class=\"n\">");
 	put_count(&d->h, num(a, "rows"));
 	S("</td><td class=\"n\">");
 	put_count(&d->h, num(b, "rows"));
@@ -1093,15 +1269,14 @@ drift_order(const void *pa, const void *pb)
 		return b->rank - a->rank;
 	if (x != y)
 		return x < y ? 1 : -1;
-	return strcmp(str(a->stat, "name") ? str(a->stat, "name") : "",
-	    str(b->stat, "name") ? str(b->stat, "name") : "");
+	return strcmp(str_or(a->stat, "name", ""), str_or(b->stat, "name", ""));
 }
 
 static void
 drift_chart(doc *d, const drift_row *r, const char *source)
 {
 	const cJSON *h = get(r->stat, "histogram"), *lab;
-	const char *name = str(r->stat, "name") ? str(r->stat, "name") : "?";
+	const char *name = str_or(r->stat, "name", "?");
 	size_t nr, nc, nl;
 	double *ref, *cur;
 	char title[300], note[200], base[300], *cname, a[32], b2[32];
@@ -1144,7 +1319,7 @@ drift_chart(doc *d, const drift_row *r, const char *source)
 		return;
 	snprintf(title, sizeof(title), "%s%s: PSI %.3f (%s)", name,
 	    r->score ? " (the model's score)" : "", r->psi,
-	    str(r->stat, "level") ? str(r->stat, "level") : "?");
+	    str_or(r->stat, "level", "?"));
 	snprintf(note, sizeof(note), "reference %s rows, current %s rows%s",
 	    count_text(a, sizeof(a), num(r->stat, "reference_rows")),
 	    count_text(b2, sizeof(b2), num(r->stat, "current_rows")),
@@ -1157,6 +1332,57 @@ drift_chart(doc *d, const drift_row *r, const char *source)
 	    .ylabel = "share of rows", .ypercent = 1, .height = 300};
 	tp_svg_bars(&b, &c, labels, (int)nl, s, 2);
 	chart_add(d, cname, &b);
+}
+
+/* A feature's name; the model's score, compared as a feature is, says
+ * it is. */
+static void
+write_drift_name(doc *d, const cJSON *stat)
+{
+	E(str_or(stat, "name", ""));
+	if (stat == get(d->in->drift.json, "score"))
+		S(" (score)");
+}
+
+static double
+missing_share(const cJSON *stat, const char *missing, const char *rows)
+{
+	return num(stat, rows) > 0 ? num(stat, missing) / num(stat, rows) : NAN;
+}
+
+static void
+write_missing_shares(doc *d, const cJSON *stat)
+{
+	put_pct(&d->h, missing_share(stat, "reference_missing",
+	    "reference_rows"), 1);
+	S(", ");
+	put_pct(&d->h, missing_share(stat, "current_missing", "current_rows"),
+	    1);
+}
+
+static const column drift_columns[] = {
+	{.header = "feature", .format = CELL_CUSTOM, .write = write_drift_name},
+	TEXT_COLUMN("kind", "kind"),
+	TEXT_COLUMN("level", "level"),
+	NUMBER_COLUMN("PSI", "psi", CELL_NUMBER, 4),
+	NUMBER_COLUMN("KS", "ks", CELL_NUMBER, 4),
+	NUMBER_COLUMN("KS p", "ks_p", CELL_NUMBER, 4),
+	NUMBER_COLUMN("&#967;&#178; p", "chi2_p", CELL_NUMBER, 4),
+	NUMBER_COLUMN("JS", "js", CELL_NUMBER, 4),
+	{.header = "missing (ref., cur.)", .format = CELL_CUSTOM,
+	    .align = ALIGN_NUMBER, .write = write_missing_shares},
+	{.header = "drifts", .key = "drift", .format = CELL_FLAG, .bad = 1},
+};
+
+/* A sample of drift's: its source (or since when) and its rows. */
+static void
+drift_sample(doc *d, const cJSON *sample)
+{
+	S("<code>");
+	E(str_or(sample, "source", str_or(sample, "since", "?")));
+	S("</code>, ");
+	put_count(&d->h, num(sample, "rows"));
+	S(" rows");
 }
 
 static void
@@ -1199,17 +1425,11 @@ section_drift(doc *d)
 		    drifting, n, drifting == 1 ? "s" : "");
 	else
 		P("<span class=\"ok\">No drift</span> in the %d compared.", n);
-	S(" Reference: <code>");
-	E(str(ref, "source") ? str(ref, "source") : str(ref, "since") ?
-	    str(ref, "since") : "?");
-	S("</code>, ");
-	put_count(&d->h, num(ref, "rows"));
-	S(" rows; current: <code>");
-	E(str(cur, "source") ? str(cur, "source") : str(cur, "since") ?
-	    str(cur, "since") : "?");
-	S("</code>, ");
-	put_count(&d->h, num(cur, "rows"));
-	S(" rows. PSI from ");
+	S(" Reference: ");
+	drift_sample(d, ref);
+	S("; current: ");
+	drift_sample(d, cur);
+	S(". PSI from ");
 	put_num(&d->h, num(t, "psi_moderate"), 2);
 	S(" is moderate, from ");
 	put_num(&d->h, num(t, "psi_significant"), 2);
@@ -1218,41 +1438,10 @@ section_drift(doc *d)
 	put_num(&d->h, num(t, "alpha"), 2);
 	S(". From <code>");
 	E(src);
-	S("</code>; most severe first.</p>\n<table>\n<tr><th>feature</th><th>"
-	    "kind</th><th>level</th><th class=\"n\">PSI</th><th class=\"n\">KS"
-	    "</th><th class=\"n\">KS p</th><th class=\"n\">&#967;&#178; p</th>"
-	    "<th class=\"n\">JS</th><th class=\"n\">missing (ref., cur.)</th>"
-	    "<th>drifts</th></tr>\n");
-	for (int i = 0; i < n; i++) {
-		const cJSON *s = rows[i].stat;
-		int dr = cJSON_IsTrue(get(s, "drift"));
-		S(dr ? "<tr class=\"drifts\"><td>" : "<tr><td>");
-		E(str(s, "name"));
-		if (rows[i].score)
-			S(" (score)");
-		S("</td><td>");
-		E(str(s, "kind") ? str(s, "kind") : "");
-		S("</td><td>");
-		E(str(s, "level") ? str(s, "level") : "");
-		S("</td><td class=\"n\">");
-		put_num(&d->h, num(s, "psi"), 4);
-		S("</td><td class=\"n\">");
-		put_num(&d->h, num(s, "ks"), 4);
-		S("</td><td class=\"n\">");
-		put_num(&d->h, num(s, "ks_p"), 4);
-		S("</td><td class=\"n\">");
-		put_num(&d->h, num(s, "chi2_p"), 4);
-		S("</td><td class=\"n\">");
-		put_num(&d->h, num(s, "js"), 4);
-		S("</td><td class=\"n\">");
-		put_pct(&d->h, num(s, "reference_rows") > 0 ?
-		    num(s, "reference_missing") / num(s, "reference_rows") : NAN, 1);
-		S(", ");
-		put_pct(&d->h, num(s, "current_rows") > 0 ?
-		    num(s, "current_missing") / num(s, "current_rows") : NAN, 1);
-		S(dr ? "</td><td class=\"bad\">yes</td></tr>\n" :
-		    "</td><td>no</td></tr>\n");
-	}
+	S("</code>; most severe first.</p>\n");
+	table_open(d, drift_columns, NCOLUMNS(drift_columns));
+	for (int i = 0; i < n; i++)
+		table_row(d, drift_columns, NCOLUMNS(drift_columns), rows[i].stat);
 	S("</table>\n<div class=\"charts\">\n");
 	for (int i = 0; i < n && !d->failed; i++)
 		drift_chart(d, &rows[i], src);
@@ -1260,6 +1449,47 @@ section_drift(doc *d)
 }
 
 /* ---- data quality ---- */
+
+static void
+write_check_limit(doc *d, const cJSON *check)
+{
+	E(str_or(check, "limit", ""));
+	S(" ");
+	put_value(&d->h, num(check, "threshold"));
+}
+
+static const column check_columns[] = {
+	{.header = "check", .key = "check", .format = CELL_TEXT,
+	    .fallback = "?"},
+	TEXT_COLUMN("column", "column"),
+	NUMBER_COLUMN("value", "value", CELL_VALUE, 0),
+	{.header = "limit", .format = CELL_CUSTOM, .align = ALIGN_NUMBER,
+	    .write = write_check_limit},
+	{.header = "passed", .key = "passed", .format = CELL_FLAG, .bad = 0},
+};
+
+/* A column's name, and whether it never changes: of no use to a model. */
+static void
+write_column_name(doc *d, const cJSON *col)
+{
+	E(str_or(col, "name", "?"));
+	if (cJSON_IsTrue(get(col, "constant")))
+		S(" <span class=\"bad\">(constant)</span>");
+}
+
+static const column profile_columns[] = {
+	{.header = "column", .format = CELL_CUSTOM, .write = write_column_name},
+	TEXT_COLUMN("kind", "kind"),
+	NUMBER_COLUMN("present", "count", CELL_COUNT, 0),
+	NUMBER_COLUMN("missing", "missing_rate", CELL_PERCENT, 1),
+	NUMBER_COLUMN("unseen", "unseen_rate", CELL_PERCENT, 1),
+	NUMBER_COLUMN("categories", "categories", CELL_COUNT, 0),
+	NUMBER_COLUMN("min", "min", CELL_STAT, 0),
+	NUMBER_COLUMN("mean", "mean", CELL_STAT, 0),
+	NUMBER_COLUMN("max", "max", CELL_STAT, 0),
+	NUMBER_COLUMN("std", "std", CELL_STAT, 0),
+	NUMBER_COLUMN("AUC alone", "auc", CELL_NUMBER, 3),
+};
 
 static void
 section_quality(doc *d)
@@ -1310,68 +1540,45 @@ section_quality(doc *d)
 			    npassed == 1 ? "" : "s");
 		else
 			P("<h3>Failed checks</h3>\n");
-		S("<table>\n<tr><th>check</th><th>column</th><th class=\"n\">"
-		    "value</th><th class=\"n\">limit</th><th>passed</th></tr>\n");
-		cJSON_ArrayForEach(c, checks) {
-			int ok = cJSON_IsTrue(get(c, "passed"));
-			if (ok != pass)
-				continue;
-			S(ok ? "<tr><td>" : "<tr class=\"drifts\"><td>");
-			E(str(c, "check") ? str(c, "check") : "?");
-			S("</td><td>");
-			E(str(c, "column") ? str(c, "column") : "");
-			S("</td><td class=\"n\">");
-			put_value(&d->h, num(c, "value"));
-			S("</td><td class=\"n\">");
-			E(str(c, "limit") ? str(c, "limit") : "");
-			S(" ");
-			put_value(&d->h, num(c, "threshold"));
-			S(ok ? "</td><td>yes</td></tr>\n" :
-			    "</td><td class=\"bad\">no</td></tr>\n");
-		}
+		table_open(d, check_columns, NCOLUMNS(check_columns));
+		cJSON_ArrayForEach(c, checks)
+			if (cJSON_IsTrue(get(c, "passed")) == pass)
+				table_row(d, check_columns, NCOLUMNS(check_columns), c);
 		S(pass ? "</table>\n</details>\n" : "</table>\n");
 	}
-	S("<h3>Columns</h3>\n<table>\n<tr><th>column</th><th>kind</th>"
-	    "<th class=\"n\">present</th><th class=\"n\">missing</th>"
-	    "<th class=\"n\">unseen</th><th class=\"n\">categories</th>"
-	    "<th class=\"n\">min</th><th class=\"n\">mean</th><th class=\"n\">"
-	    "max</th><th class=\"n\">std</th><th class=\"n\">AUC alone</th>"
-	    "</tr>\n");
-	cJSON_ArrayForEach(c, cols) {
-		S("<tr><td>");
-		E(str(c, "name") ? str(c, "name") : "?");
-		if (cJSON_IsTrue(get(c, "constant")))
-			S(" <span class=\"bad\">(constant)</span>");
-		S("</td><td>");
-		E(str(c, "kind") ? str(c, "kind") : "");
-		S("</td><td class=\"n\">");
-		put_count(&d->h, num(c, "count"));
-		S("</td><td class=\"n\">");
-		put_pct(&d->h, num(c, "missing_rate"), 1);
-		S("</td><td class=\"n\">");
-		put_pct(&d->h, num(c, "unseen_rate"), 1);
-		S("</td><td class=\"n\">");
-		put_count(&d->h, num(c, "categories"));
-		static const char *const st[] = {"min", "mean", "max", "std"};
-		for (int k = 0; k < 4; k++) {
-			S("</td><td class=\"n\">");
-			put_stat(&d->h, num(c, st[k]));
-		}
-		S("</td><td class=\"n\">");
-		put_num(&d->h, num(c, "auc"), 3);
-		S("</td></tr>\n");
-	}
-	S("</table>\n<p class=\"muted\">AUC alone: the column's own ROC AUC "
+	S("<h3>Columns</h3>\n");
+	table_of(d, profile_columns, NCOLUMNS(profile_columns), cols);
+	S("<p class=\"muted\">AUC alone: the column's own ROC AUC "
 	    "against the target (the larger of AUC and 1 &#8722; AUC); near 1 is "
 	    "a sign of leakage.</p>\n</section>\n");
 }
 
 /* ---- the registry ---- */
 
+static const column version_columns[] = {
+	NUMBER_COLUMN("version", "version", CELL_COUNT, 0),
+	TEXT_COLUMN("stage", "stage"),
+	{.header = "registered (UTC)", .key = "created", .format = CELL_TEXT,
+	    .align = ALIGN_TIME},
+	{.header = "SHA-256", .key = "sha256", .format = CELL_CODE},
+	NUMBER_COLUMN("validation AUC", "valid_auc", CELL_NUMBER, 4),
+	NUMBER_COLUMN("evaluation AUC", "eval_auc", CELL_NUMBER, 4),
+};
+
+static const column change_columns[] = {
+	{.header = "when (UTC)", .key = "changed", .format = CELL_TEXT,
+	    .align = ALIGN_TIME},
+	NUMBER_COLUMN("version", "version", CELL_COUNT, 0),
+	TEXT_COLUMN("from", "from"),
+	TEXT_COLUMN("to", "to"),
+	TEXT_COLUMN("who", "user"),
+	TEXT_COLUMN("why", "reason"),
+};
+
 static void
 section_registry(doc *d)
 {
-	const cJSON *reg = d->in->registry, *v, *x;
+	const cJSON *reg = d->in->registry;
 	const cJSON *versions = get(reg, "versions"), *changes = get(reg,
 	    "changes");
 	const char *src = "the registry";
@@ -1379,8 +1586,7 @@ section_registry(doc *d)
 	if (reg == NULL)
 		return;
 	S("<section id=\"registry\">\n<h2>Registry history</h2>\n<p>");
-	E(str(get(reg, "version"), "name") ? str(get(reg, "version"), "name") :
-	    "?");
+	E(str_or(get(reg, "version"), "name", "?"));
 	P(": %d version%s, %d stage change%s.</p>\n",
 	    cJSON_GetArraySize(versions), cJSON_GetArraySize(versions) == 1 ?
 	    "" : "s", cJSON_GetArraySize(changes),
@@ -1426,50 +1632,13 @@ section_registry(doc *d)
 			chart_add(d, name, &b);
 			S("</div>\n");
 		}
-		S("<table>\n<tr><th class=\"n\">version</th><th>stage</th><th>"
-		    "registered (UTC)</th><th>SHA-256</th><th class=\"n\">"
-		    "validation AUC</th><th class=\"n\">evaluation AUC</th></tr>\n");
-		cJSON_ArrayForEach(v, versions) {
-			S("<tr><td class=\"n\">");
-			put_count(&d->h, num(v, "version"));
-			S("</td><td>");
-			E(str(v, "stage") ? str(v, "stage") : "");
-			S("</td><td class=\"t\">");
-			E(str(v, "created") ? str(v, "created") : "");
-			S("</td><td><code>");
-			tp_svg_printf(&d->h, "%.12s", str(v, "sha256") ? str(v,
-			    "sha256") : "");
-			S("</code></td><td class=\"n\">");
-			put_num(&d->h, num(v, "valid_auc"), 4);
-			S("</td><td class=\"n\">");
-			put_num(&d->h, num(v, "eval_auc"), 4);
-			S("</td></tr>\n");
-		}
-		S("</table>\n");
+		table_of(d, version_columns, NCOLUMNS(version_columns), versions);
 	}
 	S("<h3>Stage changes</h3>\n");
 	if (cJSON_GetArraySize(changes) == 0)
 		S("<p class=\"muted\">None yet.</p>\n");
-	else {
-		S("<table>\n<tr><th>when (UTC)</th><th class=\"n\">version</th>"
-		    "<th>from</th><th>to</th><th>who</th><th>why</th></tr>\n");
-		cJSON_ArrayForEach(x, changes) {
-			S("<tr><td class=\"t\">");
-			E(str(x, "changed") ? str(x, "changed") : "");
-			S("</td><td class=\"n\">");
-			put_count(&d->h, num(x, "version"));
-			S("</td><td>");
-			E(str(x, "from") ? str(x, "from") : "");
-			S("</td><td>");
-			E(str(x, "to") ? str(x, "to") : "");
-			S("</td><td>");
-			E(str(x, "user") ? str(x, "user") : "");
-			S("</td><td>");
-			E(str(x, "reason") ? str(x, "reason") : "");
-			S("</td></tr>\n");
-		}
-		S("</table>\n");
-	}
+	else
+		table_of(d, change_columns, NCOLUMNS(change_columns), changes);
 	S("</section>\n");
 }
 
@@ -1512,6 +1681,43 @@ static const char style[] =
     ".charts{grid-template-columns:1fr 1fr;gap:4mm}svg.chart{border:none}"
     "a{color:inherit;text-decoration:none}}\n";
 
+/* A figure of the summary: its name, then its value in bold, coloured
+ * by verdict ("ok", "bad") or not (NULL); figure_close ends it. */
+static void
+figure_open(doc *d, const char *name, const char *verdict)
+{
+	P("<div>%s<b", name);
+	if (verdict)
+		P(" class=\"%s\"", verdict);
+	S(">");
+}
+
+static void
+figure_close(doc *d)
+{
+	S("</b></div>\n");
+}
+
+/* A figure that is a verdict: good or bad, in words. */
+static void
+figure_verdict(doc *d, const char *name, int good, const char *good_word,
+    const char *bad_word)
+{
+	figure_open(d, name, good ? "ok" : "bad");
+	S(good ? good_word : bad_word);
+	figure_close(d);
+}
+
+/* The evaluation's figures at the top. */
+static const struct {
+	const char *name, *key;
+	enum cell_format format;
+	int decimals;
+} evaluation_figures[] = {
+	{"ROC AUC", "auc", CELL_NUMBER, 3}, {"Gini", "gini", CELL_NUMBER, 3},
+	{"KS", "ks", CELL_NUMBER, 3}, {"rows evaluated", "labelled", CELL_COUNT, 0},
+};
+
 /* The figures at the top: what a reader wants first. */
 static void
 summary(doc *d)
@@ -1524,34 +1730,36 @@ summary(doc *d)
 		return;
 	S("<div class=\"summary\">\n");
 	if (reg) {
-		S("<div>stage<b>");
-		E(str(reg, "stage") ? str(reg, "stage") : "?");
-		S("</b></div>\n");
+		figure_open(d, "stage", NULL);
+		E(str_or(reg, "stage", "?"));
+		figure_close(d);
 	}
-	if (ev) {
-		S("<div>ROC AUC<b>");
-		put_num(&d->h, num(ev, "auc"), 3);
-		S("</b></div>\n<div>Gini<b>");
-		put_num(&d->h, num(ev, "gini"), 3);
-		S("</b></div>\n<div>KS<b>");
-		put_num(&d->h, num(ev, "ks"), 3);
-		S("</b></div>\n<div>rows evaluated<b>");
-		put_count(&d->h, num(ev, "labelled"));
-		S("</b></div>\n");
+	for (size_t i = 0; ev && i < sizeof(evaluation_figures) /
+	    sizeof(evaluation_figures[0]); i++) {
+		figure_open(d, evaluation_figures[i].name, NULL);
+		put_number_as(&d->h, evaluation_figures[i].format,
+		    evaluation_figures[i].decimals,
+		    num(ev, evaluation_figures[i].key));
+		figure_close(d);
 	}
-	if (dr) {
-		S("<div>drift<b");
-		S(cJSON_IsTrue(get(dr, "drift")) ? " class=\"bad\">found" :
-		    " class=\"ok\">none");
-		S("</b></div>\n");
-	}
-	if (va) {
-		S("<div>data checks<b");
-		S(cJSON_IsTrue(get(va, "passed")) ? " class=\"ok\">passed" :
-		    " class=\"bad\">failed");
-		S("</b></div>\n");
-	}
+	if (dr)
+		figure_verdict(d, "drift", !cJSON_IsTrue(get(dr, "drift")), "none",
+		    "found");
+	if (va)
+		figure_verdict(d, "data checks", cJSON_IsTrue(get(va, "passed")),
+		    "passed", "failed");
 	S("</div>\n");
+}
+
+/* One more of the footer's sources, after a comma when there is one
+ * before it. */
+static void
+footer_source(doc *d, int *any, const char *name)
+{
+	S(*any ? ", <code>" : "<code>");
+	E(name);
+	S("</code>");
+	*any = 1;
 }
 
 int
@@ -1559,8 +1767,7 @@ tp_report_make(tp_report *r, const tp_report_input *in, tp_err *e)
 {
 	doc dd = {.in = in, .out = r, .e = e}, *d = &dd;
 	const cJSON *card = in->card, *reg = get(in->registry, "version");
-	const char *name = str(reg, "name") ? str(reg, "name") : str(card,
-	    "name");
+	const char *name = str_or(reg, "name", str(card, "name"));
 
 	memset(r, 0, sizeof(*r));
 	for (int i = 0; i < in->nevaluations; i++)
@@ -1618,25 +1825,14 @@ tp_report_make(tp_report *r, const tp_report_input *in, tp_err *e)
 	S(" from ");
 	{
 		int any = 0;
-		for (int i = 0; i < in->nevaluations; i++, any = 1) {
-			S(any ? ", <code>" : "<code>");
-			E(in->evaluation[i].source);
-			S("</code>");
-		}
+		for (int i = 0; i < in->nevaluations; i++)
+			footer_source(d, &any, in->evaluation[i].source);
 		const tp_report_doc *o[] = {&in->validation, &in->drift};
 		for (int i = 0; i < 2; i++)
-			if (o[i]->json) {
-				S(any ? ", <code>" : "<code>");
-				E(o[i]->source);
-				S("</code>");
-				any = 1;
-			}
-		if (card) {
-			S(any ? ", <code>" : "<code>");
-			E(str(card, "path") ? str(card, "path") : "the model");
-			S("</code>");
-			any = 1;
-		}
+			if (o[i]->json)
+				footer_source(d, &any, o[i]->source);
+		if (card)
+			footer_source(d, &any, str_or(card, "path", "the model"));
 		if (in->registry) {
 			S(any ? " and the registry" : "the registry");
 			any = 1;

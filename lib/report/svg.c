@@ -120,6 +120,46 @@ tp_svg_number(tp_svg_buf *b, double x, int decimals)
 }
 
 void
+tp_svg_count(tp_svg_buf *b, double x)
+{
+	char digits[64], out[96];
+	int n = snprintf(digits, sizeof(digits), "%.0f", fabs(x)), o = 0;
+
+	if (x < 0)
+		out[o++] = '-';
+	for (int i = 0; i < n; i++) {
+		if (i > 0 && (n - i) % 3 == 0)
+			out[o++] = ',';
+		out[o++] = digits[i];
+	}
+	out[o] = '\0';
+	tp_svg_puts(b, out);
+}
+
+/* n numbers apart by spaces, as an attribute's list ("60 52 384 224"). */
+static void
+number_list(tp_svg_buf *b, const double *v, int n, int decimals)
+{
+	for (int i = 0; i < n; i++) {
+		if (i > 0)
+			tp_svg_puts(b, " ");
+		tp_svg_number(b, v[i], decimals);
+	}
+}
+
+/* The attributes  NAME="V"  of n names and values in pixels (2 decimals),
+ * each after a space: an element's place and size. */
+static void
+pixel_attrs(tp_svg_buf *b, const char *const *names, const double *v, int n)
+{
+	for (int i = 0; i < n; i++) {
+		tp_svg_printf(b, " %s=\"", names[i]);
+		tp_svg_number(b, v[i], 2);
+		tp_svg_puts(b, "\"");
+	}
+}
+
+void
 tp_svg_buf_free(tp_svg_buf *b)
 {
 	if (b == NULL)
@@ -252,23 +292,19 @@ tick_label(tp_svg_buf *b, double t, double step, int percent)
 		step *= 100;
 	}
 	dec = step >= 1 ? 0 : (int)ceil(-log10(step) - 1e-9);
-	if (fabs(t) >= 10000 && dec == 0) {
-		/* 12,500: thousands apart */
-		char buf[64], out[96];
-		int n = snprintf(buf, sizeof(buf), "%.0f", fabs(t)), o = 0;
-		if (t < 0)
-			out[o++] = '-';
-		for (int i = 0; i < n; i++) {
-			if (i > 0 && (n - i) % 3 == 0)
-				out[o++] = ',';
-			out[o++] = buf[i];
-		}
-		out[o] = '\0';
-		tp_svg_puts(b, out);
-	} else
+	if (fabs(t) >= 10000 && dec == 0)
+		tp_svg_count(b, t);
+	else
 		tp_svg_number(b, t, dec);
 	if (percent)
 		tp_svg_puts(b, "%");
+}
+
+/* The pixels a legend's item takes: its swatch, its name and a gap. */
+static double
+legend_width(const tp_svg_series *s)
+{
+	return 22 + text_width(s->name, 11) + 14;
 }
 
 /* The svg element, the title, the note and the legend; sets the plot's
@@ -294,7 +330,7 @@ open_chart(tp_svg_buf *b, const tp_svg_chart *c, frame *f,
 	double lx = f->left, ly, top;
 	int rows = ns > 1 ? 1 : 0;
 	for (i = 0; ns > 1 && i < ns; i++) {
-		double wi = 22 + text_width(s[i].name, 11) + 14;
+		double wi = legend_width(&s[i]);
 		if (lx + wi > f->w - 8 && lx > f->left) {
 			rows++;
 			lx = f->left;
@@ -305,22 +341,14 @@ open_chart(tp_svg_buf *b, const tp_svg_chart *c, frame *f,
 	top = ly + rows * 16 + (rows ? 6 : 0);
 	f->top = top;
 	f->height = f->h - top - 44 - bottom_room;
-	tp_svg_printf(b, " data-plot=\"");
-	tp_svg_number(b, f->left, 2);
-	tp_svg_puts(b, " ");
-	tp_svg_number(b, f->top, 2);
-	tp_svg_puts(b, " ");
-	tp_svg_number(b, f->width, 2);
-	tp_svg_puts(b, " ");
-	tp_svg_number(b, f->height, 2);
+	const double plot[] = {f->left, f->top, f->width, f->height};
+	const double xs[] = {f->xmin, f->xmax}, ys[] = {f->ymin, f->ymax};
+	tp_svg_puts(b, " data-plot=\"");
+	number_list(b, plot, 4, 2);
 	tp_svg_puts(b, "\" data-x=\"");
-	tp_svg_number(b, f->xmin, 9);
-	tp_svg_puts(b, " ");
-	tp_svg_number(b, f->xmax, 9);
+	number_list(b, xs, 2, 9);
 	tp_svg_puts(b, "\" data-y=\"");
-	tp_svg_number(b, f->ymin, 9);
-	tp_svg_puts(b, " ");
-	tp_svg_number(b, f->ymax, 9);
+	number_list(b, ys, 2, 9);
 	tp_svg_puts(b, "\">\n<title>");
 	tp_svg_escape(b, c->title ? c->title : c->name);
 	tp_svg_puts(b, "</title>\n<rect width=\"100%\" height=\"100%\" "
@@ -339,7 +367,7 @@ open_chart(tp_svg_buf *b, const tp_svg_chart *c, frame *f,
 	lx = f->left;
 	ly += 4;
 	for (i = 0; ns > 1 && i < ns; i++) {
-		double wi = 22 + text_width(s[i].name, 11) + 14;
+		double wi = legend_width(&s[i]);
 		if (lx + wi > f->w - 8 && lx > f->left) {
 			ly += 16;
 			lx = f->left;
@@ -361,6 +389,18 @@ open_chart(tp_svg_buf *b, const tp_svg_chart *c, frame *f,
 	}
 }
 
+/* The y axis's name, upright along it. */
+static void
+y_label(tp_svg_buf *b, const tp_svg_chart *c, const frame *f)
+{
+	if (c->ylabel == NULL)
+		return;
+	tp_svg_printf(b, "<text transform=\"translate(13 %.1f) rotate(-90)\" "
+	    "text-anchor=\"middle\" fill=\"#333333\">", f->top + f->height / 2);
+	tp_svg_escape(b, c->ylabel);
+	tp_svg_puts(b, "</text>\n");
+}
+
 /* The y axis: grid lines, ticks and labels, and its name; the x axis's
  * line. */
 static void
@@ -380,13 +420,7 @@ y_axis(tp_svg_buf *b, const tp_svg_chart *c, const frame *f)
 		tick_label(b, ticks[i], step, c->ypercent);
 		tp_svg_puts(b, "</text>\n");
 	}
-	if (c->ylabel) {
-		tp_svg_printf(b, "<text transform=\"translate(13 %.1f) rotate(-90)\" "
-		    "text-anchor=\"middle\" fill=\"#333333\">",
-		    f->top + f->height / 2);
-		tp_svg_escape(b, c->ylabel);
-		tp_svg_puts(b, "</text>\n");
-	}
+	y_label(b, c, f);
 	tp_svg_printf(b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
 	    "stroke=\"#333333\"/>\n", f->left, f->top, f->left,
 	    f->top + f->height);
@@ -556,13 +590,11 @@ tp_svg_lines(tp_svg_buf *b, const tp_svg_chart *c, const tp_svg_series *s,
 				continue;
 			if (s[i].weight && wmax > 0)
 				r = 2.5 + 7.5 * sqrt(fmax(0, s[i].weight[k]) / wmax);
-			tp_svg_puts(b, "<circle cx=\"");
-			tp_svg_number(b, px(&f, x), 2);
-			tp_svg_puts(b, "\" cy=\"");
-			tp_svg_number(b, py(&f, y), 2);
-			tp_svg_puts(b, "\" r=\"");
-			tp_svg_number(b, r, 2);
-			tp_svg_printf(b, "\" fill=\"%s\" fill-opacity=\"0.75\" "
+			static const char *const circle[] = {"cx", "cy", "r"};
+			const double at[] = {px(&f, x), py(&f, y), r};
+			tp_svg_puts(b, "<circle");
+			pixel_attrs(b, circle, at, 3);
+			tp_svg_printf(b, " fill=\"%s\" fill-opacity=\"0.75\" "
 			    "stroke=\"#ffffff\"><title>", col);
 			tp_svg_escape(b, s[i].name);
 			tp_svg_puts(b, ": ");
@@ -595,15 +627,11 @@ bar(tp_svg_buf *b, const frame *f, double x0, double x1, double v,
 		top = base;
 		base = t;
 	}
-	tp_svg_puts(b, "<rect x=\"");
-	tp_svg_number(b, x0, 2);
-	tp_svg_puts(b, "\" y=\"");
-	tp_svg_number(b, top, 2);
-	tp_svg_puts(b, "\" width=\"");
-	tp_svg_number(b, fmax(0, x1 - x0), 2);
-	tp_svg_puts(b, "\" height=\"");
-	tp_svg_number(b, base - top, 2);
-	tp_svg_printf(b, "\" fill=\"%s\"", col);
+	static const char *const rect[] = {"x", "y", "width", "height"};
+	const double at[] = {x0, top, fmax(0, x1 - x0), base - top};
+	tp_svg_puts(b, "<rect");
+	pixel_attrs(b, rect, at, 4);
+	tp_svg_printf(b, " fill=\"%s\"", col);
 	if (opacity < 1)
 		tp_svg_printf(b, " fill-opacity=\"%.2f\" stroke=\"%s\"", opacity, col);
 	tp_svg_puts(b, "><title>");
@@ -774,12 +802,7 @@ tp_svg_grid(tp_svg_buf *b, const tp_svg_chart *c, const char *const *rows,
 		tp_svg_puts(b, "</text>\n");
 	}
 	x_label(b, c, &f);
-	if (c->ylabel) {
-		tp_svg_printf(b, "<text transform=\"translate(13 %.1f) rotate(-90)\" "
-		    "text-anchor=\"middle\" fill=\"#333333\">", f.top + f.height / 2);
-		tp_svg_escape(b, c->ylabel);
-		tp_svg_puts(b, "</text>\n");
-	}
+	y_label(b, c, &f);
 	tp_svg_puts(b, "</g>\n");
 	series_open(b, &one);
 	for (int r = 0; r < nrows; r++)

@@ -47,6 +47,9 @@ void tp_svg_escape(tp_svg_buf *b, const char *s);
 /* x with at most decimals decimals, trailing zeros dropped, no "-0";
  * "0" for a number that is not finite. */
 void tp_svg_number(tp_svg_buf *b, double x, int decimals);
+/* x rounded to a whole number, thousands apart: 12,345 (the report's
+ * counts and the axes' large ticks read alike). */
+void tp_svg_count(tp_svg_buf *b, double x);
 void tp_svg_buf_free(tp_svg_buf *b); /* accepts a zeroed b */
 
 /* The palette's colour i (modulo its size), as "#RRGGBB": blue,

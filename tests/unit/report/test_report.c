@@ -36,10 +36,12 @@ load(const char *name)
 	return j;
 }
 
-/* The inputs, loaded, to free with inputs_free. */
+/* The inputs, loaded, and the document made of them; to free with
+ * inputs_free. */
 typedef struct {
 	cJSON *ev, *ch, *val, *drift, *meta, *card;
 	tp_report_input in;
+	tp_report r;           /* made by report_of or make, or zeroed */
 } inputs;
 
 static void
@@ -67,6 +69,7 @@ inputs_load(inputs *x, const char *ev, const char *drift)
 static void
 inputs_free(inputs *x)
 {
+	tp_report_free(&x->r);
 	cJSON_Delete(x->ev);
 	cJSON_Delete(x->ch);
 	cJSON_Delete(x->val);
@@ -185,6 +188,36 @@ make(tp_report *r, const tp_report_input *in)
 	ck_assert_uint_eq(strlen(r->html), r->len);
 }
 
+/* The document of the reports ev and drift with the other inputs. */
+static void
+report_of(inputs *x, const char *ev, const char *drift)
+{
+	inputs_load(x, ev, drift);
+	make(&x->r, &x->in);
+}
+
+/* html holds each of the n texts (want 1), or none of them (want 0). */
+static void
+holds(const char *html, const char *const *texts, size_t n, int want)
+{
+	for (size_t i = 0; i < n; i++)
+		ck_assert_msg((strstr(html, texts[i]) != NULL) == want, "%s %s",
+		    want ? "no" : "an unwanted", texts[i]);
+}
+
+#define NTEXTS(a) (sizeof(a) / sizeof((a)[0]))
+
+/* The document has the chart name, with series series. */
+static void
+chart_is(const tp_report *r, const char *name, int series)
+{
+	chart c;
+
+	ck_assert_msg(find(r, name, &c), "no chart %s", name);
+	ck_assert_msg(c.series == series, "%s: %d series, want %d", name,
+	    c.series, series);
+}
+
 START_TEST(test_kinds)
 {
 	static const struct {
@@ -218,45 +251,40 @@ START_TEST(test_sections_and_charts)
 		{"confusion", 1}, {"drift-income", 2}, {"drift-home", 2},
 		{"drift-age", 2}, {"drift-score", 2},
 	};
+	static const char *const present[] = {
+		"<section id=\"card\">", "<section id=\"performance\">",
+		"<section id=\"drift\">", "<section id=\"quality\">",
+		"@media print", "best F1 on the validation rows",
+	};
+	/* No sections without their input, nothing from elsewhere. */
+	static const char *const absent[] = {
+		"<section id=\"champion\">", "<section id=\"registry\">",
+		"<script", "http://www.w3.org/1999", "src=",
+	};
+	static const char *const balanced[][2] = {
+		{"<section", "</section>"}, {"<table", "</table>"}, {"<tr", "</tr>"},
+		{"<svg", "</svg>"},
+	};
 	inputs x;
-	tp_report r, again;
-	chart c;
+	tp_report again;
 
-	inputs_load(&x, "evaluation.json", "drift.json");
-	make(&r, &x.in);
-	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
-		ck_assert_msg(find(&r, want[i].name, &c), "no chart %s", want[i].name);
-		ck_assert_msg(c.series == want[i].series, "%s: %d series",
-		    want[i].name, c.series);
-	}
-	ck_assert_int_eq(r.ncharts, (int)(sizeof(want) / sizeof(want[0])));
-	for (int i = 0; i < r.ncharts; i++)
-		ck_assert_ptr_nonnull(strstr(r.html, r.charts[i].svg));
-	ck_assert_ptr_nonnull(strstr(r.html, "<section id=\"card\">"));
-	ck_assert_ptr_nonnull(strstr(r.html, "<section id=\"performance\">"));
-	ck_assert_ptr_nonnull(strstr(r.html, "<section id=\"drift\">"));
-	ck_assert_ptr_nonnull(strstr(r.html, "<section id=\"quality\">"));
-	ck_assert_ptr_null(strstr(r.html, "<section id=\"champion\">"));
-	ck_assert_ptr_null(strstr(r.html, "<section id=\"registry\">"));
-	ck_assert_ptr_null(strstr(r.html, "<script"));
-	ck_assert_ptr_null(strstr(r.html, "http://www.w3.org/1999"));
-	ck_assert_ptr_null(strstr(r.html, "src="));
-	ck_assert_ptr_nonnull(strstr(r.html, "@media print"));
-	ck_assert_ptr_nonnull(strstr(r.html, "best F1 on the validation rows"));
-	/* Balanced. */
-	ck_assert_int_eq(count(r.html, NULL, "<section"),
-	    count(r.html, NULL, "</section>"));
-	ck_assert_int_eq(count(r.html, NULL, "<table"),
-	    count(r.html, NULL, "</table>"));
-	ck_assert_int_eq(count(r.html, NULL, "<tr"), count(r.html, NULL, "</tr>"));
-	ck_assert_int_eq(count(r.html, NULL, "<svg"), count(r.html, NULL,
-	    "</svg>"));
+	report_of(&x, "evaluation.json", "drift.json");
+	for (size_t i = 0; i < NTEXTS(want); i++)
+		chart_is(&x.r, want[i].name, want[i].series);
+	ck_assert_int_eq(x.r.ncharts, (int)NTEXTS(want));
+	for (int i = 0; i < x.r.ncharts; i++)
+		ck_assert_ptr_nonnull(strstr(x.r.html, x.r.charts[i].svg));
+	holds(x.r.html, present, NTEXTS(present), 1);
+	holds(x.r.html, absent, NTEXTS(absent), 0);
+	for (size_t i = 0; i < NTEXTS(balanced); i++)
+		ck_assert_msg(count(x.r.html, NULL, balanced[i][0]) ==
+		    count(x.r.html, NULL, balanced[i][1]), "%s is not balanced",
+		    balanced[i][0]);
 	/* The same bytes again. */
 	make(&again, &x.in);
-	ck_assert_uint_eq(again.len, r.len);
-	ck_assert(memcmp(again.html, r.html, r.len) == 0);
+	ck_assert_uint_eq(again.len, x.r.len);
+	ck_assert(memcmp(again.html, x.r.html, x.r.len) == 0);
 	tp_report_free(&again);
-	tp_report_free(&r);
 	inputs_free(&x);
 }
 END_TEST
@@ -264,14 +292,12 @@ END_TEST
 START_TEST(test_roc_geometry)
 {
 	inputs x;
-	tp_report r;
 	chart c;
 	double px[256], py[256];
 	int n;
 
-	inputs_load(&x, "evaluation.json", "drift.json");
-	make(&r, &x.in);
-	ck_assert(find(&r, "roc", &c));
+	report_of(&x, "evaluation.json", "drift.json");
+	ck_assert(find(&x.r, "roc", &c));
 	n = path_points(series(&c, 0), px, py, 256);
 	ck_assert_int_ge(n, 3);
 	ck_assert_double_eq_tol(data_x(&c, px[0]), 0, 1e-3);
@@ -282,7 +308,6 @@ START_TEST(test_roc_geometry)
 		ck_assert_msg(px[i] >= px[i - 1], "x goes back at point %d", i);
 		ck_assert_msg(py[i] <= py[i - 1], "y goes down at point %d", i);
 	}
-	tp_report_free(&r);
 	inputs_free(&x);
 }
 END_TEST
@@ -290,15 +315,13 @@ END_TEST
 START_TEST(test_calibration_geometry)
 {
 	inputs x;
-	tp_report r;
 	chart c;
 	double cx[16], cy[16];
 	const cJSON *bin;
 	int n, k = 0;
 
-	inputs_load(&x, "evaluation.json", "drift.json");
-	make(&r, &x.in);
-	ck_assert(find(&r, "calibration", &c));
+	report_of(&x, "evaluation.json", "drift.json");
+	ck_assert(find(&x.r, "calibration", &c));
 	n = attrs(series(&c, 0), "<circle", " cx=\"", cx, 16);
 	ck_assert_int_eq(attrs(series(&c, 0), "<circle", " cy=\"", cy, 16), n);
 	cJSON_ArrayForEach(bin, cJSON_GetObjectItem(x.ev, "calibration")) {
@@ -313,7 +336,6 @@ START_TEST(test_calibration_geometry)
 	}
 	ck_assert_int_eq(k, n);
 	ck_assert_int_ge(n, 3);
-	tp_report_free(&r);
 	inputs_free(&x);
 }
 END_TEST
@@ -333,13 +355,11 @@ heights_are(const chart *c, int s, const double *want, int n)
 START_TEST(test_histogram_heights)
 {
 	inputs x;
-	tp_report r;
 	chart c;
 	double share[2][20], sum[2] = {0, 0};
 	const cJSON *h;
 
-	inputs_load(&x, "evaluation.json", "drift.json");
-	make(&r, &x.in);
+	report_of(&x, "evaluation.json", "drift.json");
 	h = cJSON_GetObjectItem(x.ev, "score_histogram");
 	for (int k = 0; k < 2; k++)
 		for (int i = 0; i < 20; i++)
@@ -349,7 +369,7 @@ START_TEST(test_histogram_heights)
 		for (int i = 0; i < 20; i++)
 			share[k][i] = cJSON_GetArrayItem(cJSON_GetObjectItem(h, k ?
 			    "positives" : "negatives"), i)->valuedouble / sum[k];
-	ck_assert(find(&r, "score-histogram", &c));
+	ck_assert(find(&x.r, "score-histogram", &c));
 	ck_assert_double_eq(c.x0, 0);
 	ck_assert_double_eq(c.x1, 1);
 	heights_are(&c, 0, share[0], 20);
@@ -366,11 +386,10 @@ START_TEST(test_histogram_heights)
 		cur[i] = cJSON_GetArrayItem(cJSON_GetObjectItem(hist, "current"),
 		    i)->valuedouble;
 	}
-	ck_assert(find(&r, "drift-income", &c));
+	ck_assert(find(&x.r, "drift-income", &c));
 	ck_assert_double_eq(c.y0, 0);
 	heights_are(&c, 0, ref, n);
 	heights_are(&c, 1, cur, n);
-	tp_report_free(&r);
 	inputs_free(&x);
 }
 END_TEST
@@ -378,63 +397,56 @@ END_TEST
 START_TEST(test_drift_order)
 {
 	inputs x;
-	tp_report r;
 	const char *order[] = {"drift-income", "drift-score", "drift-age",
 	    "drift-home"};
 	const char *row[] = {"<td>income</td>", "<td>score (score)</td>",
 	    "<td>age</td>", "<td>home</td>"};
 
-	inputs_load(&x, "evaluation.json", "drift.json");
-	make(&r, &x.in);
+	report_of(&x, "evaluation.json", "drift.json");
 	/* Drifting first, then by level, then by PSI. */
 	for (int i = 1; i < 4; i++) {
-		ck_assert_msg(strstr(r.html, order[i - 1]) < strstr(r.html, order[i]),
+		const char *html = x.r.html;
+		ck_assert_msg(strstr(html, order[i - 1]) < strstr(html, order[i]),
 		    "%s before %s", order[i - 1], order[i]);
-		ck_assert_msg(strstr(r.html, row[i - 1]) < strstr(r.html, row[i]),
+		ck_assert_msg(strstr(html, row[i - 1]) < strstr(html, row[i]),
 		    "%s before %s", row[i - 1], row[i]);
 	}
-	tp_report_free(&r);
 	inputs_free(&x);
 }
 END_TEST
 
 START_TEST(test_escaping)
 {
+	static const char *const escaped[] = {
+		"new &lt;batch&gt; &amp; co.json", "new &lt;batch&gt; &amp; co.tps",
+		"&lt;other &amp; &quot;x&quot;&gt;",
+		"Use: &lt;review&gt; &amp; &quot;rank&quot;.",
+	};
+	static const char *const raw[] = {"<batch>", "<review>", "<other"};
 	inputs x;
-	tp_report r;
 
-	inputs_load(&x, "evaluation.json", "drift.json");
-	make(&r, &x.in);
-	ck_assert_ptr_nonnull(strstr(r.html, "new &lt;batch&gt; &amp; co.json"));
-	ck_assert_ptr_nonnull(strstr(r.html, "new &lt;batch&gt; &amp; co.tps"));
-	ck_assert_ptr_nonnull(strstr(r.html, "&lt;other &amp; &quot;x&quot;&gt;"));
-	ck_assert_ptr_nonnull(strstr(r.html,
-	    "Use: &lt;review&gt; &amp; &quot;rank&quot;."));
-	ck_assert_ptr_null(strstr(r.html, "<batch>"));
-	ck_assert_ptr_null(strstr(r.html, "<review>"));
-	ck_assert_ptr_null(strstr(r.html, "<other"));
-	tp_report_free(&r);
+	report_of(&x, "evaluation.json", "drift.json");
+	holds(x.r.html, escaped, NTEXTS(escaped), 1);
+	holds(x.r.html, raw, NTEXTS(raw), 0);
 	inputs_free(&x);
 }
 END_TEST
 
 START_TEST(test_old_reports)
 {
+	/* The charts and table of members the older reports lack. */
+	static const char *const newer[] = {
+		"data-chart=\"gains\"", "data-chart=\"lift\"",
+		"data-chart=\"score-histogram\"", "data-chart=\"drift-income\"",
+		"Gains table",
+	};
 	inputs x;
-	tp_report r;
-	chart c;
 
-	inputs_load(&x, "evaluation-old.json", "drift-old.json");
-	make(&r, &x.in);
-	ck_assert(find(&r, "roc", &c));
-	ck_assert(find(&r, "ks", &c));
-	ck_assert(!find(&r, "gains", &c));
-	ck_assert(!find(&r, "lift", &c));
-	ck_assert(!find(&r, "score-histogram", &c));
-	ck_assert(!find(&r, "drift-income", &c));
-	ck_assert_ptr_nonnull(strstr(r.html, "<section id=\"drift\">"));
-	ck_assert_ptr_null(strstr(r.html, "Gains table"));
-	tp_report_free(&r);
+	report_of(&x, "evaluation-old.json", "drift-old.json");
+	chart_is(&x.r, "roc", 1);
+	chart_is(&x.r, "ks", 2);
+	holds(x.r.html, newer, NTEXTS(newer), 0);
+	ck_assert_ptr_nonnull(strstr(x.r.html, "<section id=\"drift\">"));
 	inputs_free(&x);
 }
 END_TEST
@@ -442,30 +454,22 @@ END_TEST
 START_TEST(test_champion)
 {
 	inputs x;
-	tp_report r;
-	chart c;
 
 	inputs_load(&x, "evaluation.json", "drift.json");
 	x.ch = load("challenger.json");
 	x.in.evaluation[1] = (tp_report_doc){x.ch, "challenger.json"};
 	x.in.nevaluations = 2;
-	make(&r, &x.in);
-	ck_assert_ptr_nonnull(strstr(r.html, "<section id=\"champion\">"));
-	ck_assert(find(&r, "roc", &c));
-	ck_assert_int_eq(c.series, 2);
-	ck_assert(find(&r, "pr", &c));
-	ck_assert_int_eq(c.series, 2);
-	ck_assert(find(&r, "calibration", &c));
-	ck_assert_int_eq(c.series, 2);
-	ck_assert(find(&r, "gains", &c)); /* the challenger has none */
-	ck_assert_int_eq(c.series, 1);
-	ck_assert(find(&r, "score-histogram", &c));
-	ck_assert_int_eq(c.series, 2);
+	make(&x.r, &x.in);
+	ck_assert_ptr_nonnull(strstr(x.r.html, "<section id=\"champion\">"));
+	chart_is(&x.r, "roc", 2);
+	chart_is(&x.r, "pr", 2);
+	chart_is(&x.r, "calibration", 2);
+	chart_is(&x.r, "gains", 1); /* the challenger has none */
+	chart_is(&x.r, "score-histogram", 2); /* the champion's two classes */
 	/* Each named by the model it measured: a file's by its SHA-256, a
 	 * registered one by its version. */
-	ck_assert_ptr_nonnull(strstr(r.html, "champion: model aaaaaaaaaaaa"));
-	ck_assert_ptr_nonnull(strstr(r.html, "challenger: version 2"));
-	tp_report_free(&r);
+	ck_assert_ptr_nonnull(strstr(x.r.html, "champion: model aaaaaaaaaaaa"));
+	ck_assert_ptr_nonnull(strstr(x.r.html, "challenger: version 2"));
 	inputs_free(&x);
 }
 END_TEST
@@ -526,12 +530,11 @@ START_TEST(test_bad_members)
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		inputs x;
-		tp_report r;
 		tp_err e = {0};
 		inputs_load(&x, cases[i].file, cases[i].drift);
 		x.in.drift.source = cases[i].drift;
-		ck_assert_int_eq(tp_report_make(&r, &x.in, &e), TP_EDATA);
-		ck_assert_ptr_null(r.html);
+		ck_assert_int_eq(tp_report_make(&x.r, &x.in, &e), TP_EDATA);
+		ck_assert_ptr_null(x.r.html);
 		ck_assert_msg(strstr(e.msg, strcmp(cases[i].file, "bad-roc.json") ?
 		    cases[i].drift : cases[i].file) != NULL, "%s", e.msg);
 		ck_assert_msg(strstr(e.msg, cases[i].what) != NULL, "%s", e.msg);
@@ -539,11 +542,10 @@ START_TEST(test_bad_members)
 	}
 	/* A report given as another kind. */
 	inputs x;
-	tp_report r;
 	tp_err e = {0};
 	inputs_load(&x, "evaluation.json", "drift.json");
 	x.in.validation = (tp_report_doc){x.drift, "d.json"};
-	ck_assert_int_eq(tp_report_make(&r, &x.in, &e), TP_EDATA);
+	ck_assert_int_eq(tp_report_make(&x.r, &x.in, &e), TP_EDATA);
 	ck_assert_ptr_nonnull(strstr(e.msg, "d.json: not a report of "
 	    "tabpipe-validate"));
 	inputs_free(&x);
