@@ -570,6 +570,20 @@ trim_fraction(char *buf, char *end)
 	memmove(p, end, strlen(end) + 1);
 }
 
+double
+tp_encoding_decode(const tp_column *c, double z)
+{
+	double x = z * c->std + c->mean, y, tol = c->std * fabs(z) * 0x1p-24;
+	char buf[48];
+
+	for (int d = 0; d < 17 && fabs(x) < 1e15; d++) {
+		snprintf(buf, sizeof(buf), "%.*f", d, x);
+		if (tp_parse_double(buf, strlen(buf), &y) == 0 && fabs(y - x) <= tol)
+			return y == 0 ? 0 : y;
+	}
+	return x;
+}
+
 /* Writes z * std + mean of column c to the decimal place that a float32 z
  * and the double mean can vouch for, so that 82.2 comes back as 82.2 and
  * not as 82.2000007; a number of 1e17 or more with its significant digits

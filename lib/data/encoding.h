@@ -118,6 +118,13 @@ int tp_encoding_encode(const tp_encoding *enc, const tp_field *fields,
  * not finite or would not decode to a finite number (z * std + mean), a
  * value that no stream could hold or give back. */
 int tp_encoding_standardise(const tp_column *c, double x, float *out);
+/* The value in the CSV's units of a stream's z of numeric column c: the
+ * decimal of fewest places within what the float32 that held it vouches
+ * for (std |z| 2^-24), which reads as the CSV wrote it, 67 and 0 rather
+ * than 66.9999987 and 2e-07; z * std + mean itself where none is that
+ * near. For what tools say of a stream's values (its extremes, the edges
+ * of bins), not for rewriting it (see tp_encoding_write_row). */
+double tp_encoding_decode(const tp_column *c, double z);
 
 /* The label of a target field: 0, 1, or -1 for missing; -2 if the value is
  * neither label. */

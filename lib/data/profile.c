@@ -157,9 +157,7 @@ tp_profile_stream(tp_profile *p, tp_stream_reader *r, tp_err *e)
 		tp_column_profile *cp = &p->cols[j];
 		cp->auc = NAN;
 		if (c->kind == TP_KIND_NUMERIC) {
-			double mean = 0, m2 = 0;
-			cp->min = INFINITY;
-			cp->max = -INFINITY;
+			double mean = 0, m2 = 0, zmin = INFINITY, zmax = -INFINITY;
 			for (size_t i = 0; i < all.n; i++) {
 				float z = all.num[i * nn + (size_t)c->slot];
 				if (isnan(z)) {
@@ -169,13 +167,17 @@ tp_profile_stream(tp_profile *p, tp_stream_reader *r, tp_err *e)
 				double x = (double)z * c->std + c->mean, d = x - mean;
 				mean += d / (double)++cp->present;
 				m2 += d * (x - mean);
-				cp->min = fmin(cp->min, x);
-				cp->max = fmax(cp->max, x);
+				zmin = fmin(zmin, z);
+				zmax = fmax(zmax, z);
 			}
 			cp->mean = mean;
 			cp->std = cp->present ? sqrt(m2 / (double)cp->present) : 0;
+			/* The extremes as the CSV wrote them: 0, not -1.07e-08. */
+			cp->min = cp->present ? tp_encoding_decode(c, zmin) : INFINITY;
+			cp->max = cp->present ? tp_encoding_decode(c, zmax) :
+			    -INFINITY;
 			cp->constant = cp->present == 0 ||
-			    (cp->missing == 0 && cp->min == cp->max);
+			    (cp->missing == 0 && zmin == zmax);
 			double auc = tp_roc_auc(all.num + c->slot, nn, all.label,
 			    all.n, e);
 			if (auc < 0) {

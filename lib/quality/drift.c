@@ -259,24 +259,6 @@ tp_drift_categorical(tp_drift_stat *s, const int32_t *ref, size_t nref,
 	return TP_OK;
 }
 
-/* An edge z of the stream in the CSV's units. The float32 that held a
- * value knew it only to within std |z| 2^-24, so the decimal of fewest
- * places that near is as true, and reads as the CSV wrote it: 67 and 0,
- * not 66.9999987 and 2e-07. */
-static double
-destandardise(double z, const tp_column *c)
-{
-	double x = z * c->std + c->mean, y, tol = c->std * fabs(z) * 0x1p-24;
-	char buf[48];
-
-	for (int d = 0; d < 17 && fabs(x) < 1e15; d++) {
-		snprintf(buf, sizeof(buf), "%.*f", d, x);
-		if (tp_parse_double(buf, strlen(buf), &y) == 0 && fabs(y - x) <= tol)
-			return y;
-	}
-	return x;
-}
-
 static void
 update_verdict(tp_drift_report *r)
 {
@@ -318,7 +300,7 @@ tp_drift_compare(tp_drift_report *r, const tp_encoding *enc,
 			return tp_err_prefix(e, "column %s", c->name);
 		/* The stream holds (x - mean) / std; a person reads x. */
 		for (int b = 0; s->edges != NULL && b < s->nbins; b++)
-			s->edges[b] = destandardise(s->edges[b], c);
+			s->edges[b] = tp_encoding_decode(c, s->edges[b]);
 		if (s->categorical)
 			s->vocab = &c->vocab;
 		r->nfeatures++;

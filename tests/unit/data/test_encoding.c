@@ -874,6 +874,26 @@ START_TEST(test_write_extremes)
 }
 END_TEST
 
+/* A stream's value in the CSV's units, as a tool says it: the CSV's own
+ * decimals, which the float32 vouches for, and never -0. */
+START_TEST(test_decode)
+{
+	const tp_column c = {.kind = TP_KIND_NUMERIC, .mean = 7.9180925666199258,
+	    .std = 8.1681501496120141};
+	static const double values[] = {0, 67, 82.2, 1438.5, -3.25, 0.001};
+	float z;
+
+	for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+		ck_assert_int_eq(tp_encoding_standardise(&c, values[i], &z), 0);
+		/* What z * std + mean gives is not the CSV's number... */
+		if (values[i] == 0 || values[i] == 67)
+			ck_assert_double_ne((double)z * c.std + c.mean, values[i]);
+		ck_assert_double_eq(tp_encoding_decode(&c, z), values[i]);
+	}
+	ck_assert(!signbit(tp_encoding_decode(&c, -c.mean / c.std)));
+}
+END_TEST
+
 START_TEST(test_kinds)
 {
 	static const char *const names[] = {"ignore", "numeric", "categorical",
@@ -913,6 +933,7 @@ encoding_suite(void)
 	tcase_add_test(tc, test_view);
 	tcase_add_test(tc, test_write_row);
 	tcase_add_test(tc, test_write_extremes);
+	tcase_add_test(tc, test_decode);
 	tcase_add_test(tc, test_kinds);
 	suite_add_tcase(s, tc);
 	return s;
