@@ -9,13 +9,14 @@
 #include "base/fileio.h"
 #include "data/stream.h"
 #include "quality/evaluate.h"
+#include "quality/fairness.h"
 #include "registry/version.h"
 #include "tool.h"
 
 typedef struct {
 	int bins, threads;
 	enum tp_device device;
-	const char *db, *model, *out;
+	const char *db, *model, *out, *group, *group_file;
 	int json, quiet;
 } settings;
 
@@ -30,6 +31,12 @@ static const tp_opt options[] = {
 	    .help = "CPU threads that score"},
 	TP_DEVICE_OPTION(settings, device),
 	TP_DB_OPTION(settings, db),
+	{OPT(group), .name = "group", .arg = "column", .type = TP_OPT_STRING,
+	    .flags = TP_OPT_RECORD,
+	    .help = "measures by group of this column's values (fairness)"},
+	{OPT(group_file), .name = "group-file", .arg = "file.csv",
+	    .type = TP_OPT_STRING, .flags = TP_OPT_RECORD,
+	    .help = "a CSV that holds --group's column, matched by id"},
 	{OPT(json), .name = "json", .type = TP_OPT_FLAG,
 	    .help = "the full report as JSON, on a terminal too"},
 	{OPT(model), .name = "model", .letter = 'm', .arg = "model",
@@ -44,7 +51,8 @@ static const tp_opt options[] = {
 /* The model's probabilities for b's rows, on the device, measured. */
 static int
 measure(const settings *s, tp_versioned_model *vm, const char *path,
-    const tp_encoding *enc, const tp_batch *b, tp_evaluation *ev, tp_err *e)
+    const tp_encoding *enc, const tp_batch *b, tp_evaluation *ev,
+    float **probp, tp_err *e)
 {
 	tp_scorer *scorer = NULL;
 	float *prob = NULL;
@@ -62,7 +70,7 @@ measure(const settings *s, tp_versioned_model *vm, const char *path,
 	    s->bins, e)) != TP_OK)
 		tp_err_prefix(e, "%s", s->model);
 	tp_scorer_close(scorer);
-	free(prob);
+	*probp = prob;
 	if (rc == TP_OK && ev->labelled == 0)
 		rc = tp_err_set(e, TP_EDATA, "%s: no row has a label: evaluating takes the target's values", path);
 	if (rc == TP_OK && (ev->positives == 0 || ev->positives == ev->labelled))
@@ -121,12 +129,40 @@ summary_calibration(const tp_evaluation *ev)
 	}
 }
 
+/* The measures by group in a few lines: a line a group (10 at most; the
+ * JSON has them all), the groups under four-fifths marked with a "*". */
+static void
+summary_fairness(const tp_fairness *f, const char *column)
+{
+	printf("\nBy %.30s, approved when p < %.4f: %d group%s under 4/5 of the most\n",
+	    column, f->threshold, f->adverse, f->adverse == 1 ? "" : "s");
+	printf("  %-11s %7s %6s %6s %8s %6s %6s %6s %6s %6s\n", "group", "rows",
+	    "pos", "AUC", "approved", "impact", "TPR", "FPR", "pred", "obs");
+	for (int k = 0; k < f->ngroups && k < 10; k++) {
+		const tp_fairness_group *g = &f->groups[k];
+		printf("  %-11.11s %7llu %6llu %6s %8s %5s%c %6s %6s %6s %6s\n",
+		    g->name, (unsigned long long)g->rows,
+		    (unsigned long long)g->positives, num("%.4f", g->auc),
+		    num("%.1f%%", 100 * g->approval_rate),
+		    num("%.3f", g->impact_ratio), g->adverse ? '*' : ' ',
+		    num("%.3f", g->tpr), num("%.3f", g->fpr),
+		    num("%.3f", g->mean_predicted), num("%.3f", g->observed_rate));
+	}
+	if (f->ngroups > 10)
+		printf("  %d groups in all: --json lists them\n", f->ngroups);
+	if (f->most_approved >= 0)
+		printf("  most approved: %.30s\n", f->groups[f->most_approved].name);
+	if (!isnan(f->tpr_gap))
+		printf("  largest TPR gap %.4f: %.25s against %.25s\n", f->tpr_gap,
+		    f->groups[f->tpr_highest].name, f->groups[f->tpr_lowest].name);
+}
+
 /* The report as a person reads it on a terminal: one screen (under 40
  * lines of 80 columns) of what the JSON holds, without the curves'
  * thousands of points. */
 static void
 summary(const settings *s, const tp_versioned_model *vm,
-    const tp_evaluation *ev, const char *data)
+    const tp_evaluation *ev, const tp_fairness *f, const char *data)
 {
 	size_t len = strlen(s->model);
 	const char *name = len > 40 ? s->model + len - 37 : s->model;
@@ -165,6 +201,8 @@ summary(const settings *s, const tp_versioned_model *vm,
 		    num("%.2f", g->lift), num("%.2f", g->cumulative_lift));
 	}
 	summary_calibration(ev);
+	if (s->group != NULL)
+		summary_fairness(f, s->group);
 	printf("\nThe full report, with the curves: --json, or -o report.json\n");
 }
 
@@ -177,6 +215,9 @@ main(int argc, char **argv)
 	tp_encoding enc = {0};
 	tp_batch b = {0};
 	tp_evaluation ev = {0};
+	tp_grouping groups = {0};
+	tp_fairness fair = {0};
+	float *prob = NULL;
 	cJSON *params = NULL, *inputs = NULL, *json = NULL, *result = NULL;
 	char data[65];
 	const char *path;
@@ -190,6 +231,8 @@ main(int argc, char **argv)
 	path = tool_input(argc, argv, "-");
 	if (s.model == NULL)
 		tool_die(TP_EUSAGE, "-m is required: name the model file or registry reference to evaluate");
+	if (s.group_file != NULL && s.group == NULL)
+		tool_die(TP_EUSAGE, "--group-file needs --group: name the column of the file to group by");
 	/* As git and jq choose: a person at a terminal gets a screen, a
 	 * script (a pipe, a file, -o, --json) the report it always had. */
 	terminal = !s.json && !tool_given("out") && isatty(STDOUT_FILENO);
@@ -206,15 +249,24 @@ main(int argc, char **argv)
 	cJSON_AddStringToObject(inputs, "encoding", enc.fingerprint);
 	cJSON_AddStringToObject(inputs, "model", vm.meta.sha256);
 	run = tool_run_start(db, params, inputs);
-	if ((rc = measure(&s, &vm, path, &enc, &b, &ev, &e)) != TP_OK)
+	if ((rc = measure(&s, &vm, path, &enc, &b, &ev, &prob, &e)) != TP_OK)
+		goto fail;
+	if (s.group != NULL && ((rc = s.group_file != NULL ?
+	    tp_grouping_from_csv(&groups, &enc, &b, s.group, s.group_file, &e) :
+	    tp_grouping_from_stream(&groups, &enc, &b, s.group, &e)) != TP_OK ||
+	    (rc = tp_fairness_measure(&fair, prob, b.label, groups.group, b.n,
+	    (const char *const *)groups.names, groups.ngroups,
+	    vm.meta.threshold, &e)) != TP_OK))
 		goto fail;
 	if ((json = tp_evaluation_json(&ev, vm.meta.sha256, vm.version.version,
-	    data)) == NULL) {
+	    data)) == NULL || (s.group != NULL &&
+	    !cJSON_AddItemToObject(json, "fairness",
+	    tp_fairness_json(&fair, s.group)))) {
 		rc = tp_err_nomem(&e, "the report");
 		goto fail;
 	}
 	if (terminal)
-		summary(&s, &vm, &ev, data);
+		summary(&s, &vm, &ev, &fair, data);
 	else
 		rc = tool_write_report(s.out, json, &e);
 	if (rc != TP_OK || (db != NULL && (rc = tp_evaluation_record(db, run, vm.version.id,
@@ -240,6 +292,9 @@ done:
 	cJSON_Delete(json);
 	cJSON_Delete(result);
 	tp_evaluation_free(&ev);
+	tp_fairness_free(&fair);
+	tp_grouping_free(&groups);
+	free(prob);
 	tp_batch_free(&b);
 	tp_encoding_free(&enc);
 	tp_versioned_model_free(&vm);

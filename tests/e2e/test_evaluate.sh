@@ -3,7 +3,8 @@
 # the report's keys, its score histogram, gains and KS threshold against
 # its other members, its record in the database (TABPIPE_DB), references
 # to registered versions, the summary on a terminal and the JSON
-# elsewhere, and bad input.
+# elsewhere, fairness by group (from the stream and from a CSV), and bad
+# input.
 . ./lib.sh
 
 if [ -z "${TABPIPE_DB:-}" ]; then
@@ -154,6 +155,88 @@ yes_that "has no version" grep -q '"version":[[:space:]]*null' "$T/unreg.json"
 yes_that "nor has its record" test "$(q "SELECT version_id IS NULL FROM evaluations ORDER BY id DESC LIMIT 1")" = t
 run_status "with --bins 4" 0 tabpipe-evaluate -q --bins 4 -m "$T/m.safetensors" "$T/cd.test.tps"
 yes_that "has 4 calibration bins" test "$(json "$T/out" "SELECT jsonb_array_length(:'doc'::jsonb->'calibration')")" = 4
+
+# Fairness by group: a categorical feature of the stream.
+run_status "--group Home" 0 tabpipe-evaluate -q --group Home -m "$T/m.safetensors" "$T/cd.test.tps"
+cp "$T/out" "$T/home.json"
+yes_that "the report gains fairness, and keeps the rest" test "$(json "$T/home.json" \
+	"SELECT string_agg(k, ',' ORDER BY k) FROM jsonb_object_keys(:'doc'::jsonb) k")" = \
+	"accuracy,auc,brier,calibration,confusion,data_fingerprint,f1,fairness,gains,gini,ks,ks_threshold,labelled,log_loss,model,positives,pr,pr_auc,precision,recall,roc,rows,score_histogram,threshold"
+yes_that "the rest is the report without --group" test "$(json "$T/home.json" "SELECT (:'doc'::jsonb - 'fairness')::text")" = \
+	"$(json "$T/report.json" "SELECT (:'doc'::jsonb)::text")"
+yes_that "fairness has its documented keys" test "$(json "$T/home.json" \
+	"SELECT string_agg(k, ',' ORDER BY k) FROM jsonb_object_keys(:'doc'::jsonb->'fairness') k")" = \
+	"adverse,approval,column,four_fifths,groups,most_approved,threshold,tpr_gap,tpr_highest,tpr_lowest,ungrouped"
+yes_that "and each group its own" test "$(json "$T/home.json" \
+	"SELECT string_agg(DISTINCT ks, '|') FROM (SELECT string_agg(k, ',' ORDER BY k) ks
+	  FROM jsonb_array_elements(:'doc'::jsonb->'fairness'->'groups') WITH ORDINALITY a(g, n), jsonb_object_keys(g) k
+	  GROUP BY n) x")" = \
+	"adverse,approval_rate,auc,fpr,group,impact_ratio,labelled,mean_predicted,observed_rate,positives,rows,tpr"
+# fair SQL: SQL over the fairness member f and its groups g, of $T/fair.json.
+fair() { json "$T/fair.json" "SELECT $1 FROM (SELECT :'doc'::jsonb d) x,
+	LATERAL (SELECT d->'fairness' f) y, jsonb_array_elements(d->'fairness'->'groups') g GROUP BY d, f"; }
+# check_groups WHAT: the groups of $T/fair.json against each other and
+# against the whole report's counts.
+check_groups() {
+	yes_that "$1: the groups' rows, labelled rows and positives sum to the report's" \
+		test "$(fair "sum((g->>'rows')::int) = (d->>'rows')::int AND sum((g->>'labelled')::int) = (d->>'labelled')::int
+		    AND sum((g->>'positives')::int) = (d->>'positives')::int AND (f->>'ungrouped')::int = 0")" = t
+	yes_that "$1: their approved rows are the confusion matrix's predicted 0" \
+		test "$(fair "round(sum((g->>'approval_rate')::float8 * (g->>'rows')::int)) = (d->'confusion'->>'tn')::int + (d->'confusion'->>'fn')::int")" = t
+	yes_that "$1: their declined positives are its tp" \
+		test "$(fair "round(sum(coalesce((g->>'tpr')::float8, 0) * (g->>'positives')::int)) = (d->'confusion'->>'tp')::int")" = t
+	yes_that "$1: the most approved group has the highest approval rate, impact 1" \
+		test "$(fair "max((g->>'approval_rate')::float8) = max((g->>'approval_rate')::float8) FILTER (WHERE g->>'group' = f->>'most_approved')
+		    AND bool_and((g->>'impact_ratio')::float8 = 1) FILTER (WHERE g->>'group' = f->>'most_approved')")" = t
+	yes_that "$1: each impact ratio is its approval rate over the highest" \
+		test "$(fair "bool_and(abs((g->>'impact_ratio')::float8 - (g->>'approval_rate')::float8 / (SELECT max((h->>'approval_rate')::float8) FROM jsonb_array_elements(f->'groups') h)) < 1e-12)")" = t
+	yes_that "$1: a group is adverse exactly when its ratio is under 0.8, and they are counted" \
+		test "$(fair "bool_and((g->>'adverse')::boolean = ((g->>'impact_ratio')::float8 < 0.8))
+		    AND count(*) FILTER (WHERE (g->>'adverse')::boolean) = (f->>'adverse')::int")" = t
+	yes_that "$1: the tpr gap is the highest tpr less the lowest" \
+		test "$(fair "abs(max((g->>'tpr')::float8) - min((g->>'tpr')::float8) - (f->>'tpr_gap')::float8) < 1e-12
+		    AND max((g->>'tpr')::float8) FILTER (WHERE g->>'group' = f->>'tpr_highest') = max((g->>'tpr')::float8)
+		    AND min((g->>'tpr')::float8) FILTER (WHERE g->>'group' = f->>'tpr_lowest') = min((g->>'tpr')::float8)")" = t
+	yes_that "$1: a group's observed rate is its positives over its labelled rows" \
+		test "$(fair "bool_and(abs((g->>'observed_rate')::float8 - (g->>'positives')::float8 / (g->>'labelled')::int) < 1e-12)")" = t
+}
+cp "$T/home.json" "$T/fair.json"
+check_groups "by Home"
+yes_that "by Home: the groups are the vocabulary's values" test "$(fair "bool_and(g->>'group' IN
+	    ('(missing or unseen)', 'owner', 'rent', 'parents', 'other', 'priv', 'ignore')) AND count(*) >= 5")" = t
+# The same column from the CSV the stream came from: the same groups.
+run_status "--group Home --group-file the CSV" 0 tabpipe-evaluate -q --group Home --group-file "$DATA/credit_data.csv" \
+	-m "$T/m.safetensors" "$T/cd.test.tps"
+cp "$T/out" "$T/fair.json"
+check_groups "Home from the CSV"
+yes_that "Home from the CSV: the same groups, rows and rates as from the stream" test \
+	"$(fair "string_agg(g::text, ',' ORDER BY g->>'group') FILTER (WHERE g->>'group' <> '(missing)')")" = \
+	"$(cp "$T/home.json" "$T/fair.json"; fair "string_agg(g::text, ',' ORDER BY g->>'group') FILTER (WHERE g->>'group' <> '(missing or unseen)')")"
+# A column the stream holds no groups of: from the CSV.
+run_status "--group Age --group-file the CSV" 0 tabpipe-evaluate -q --group Age --group-file "$DATA/credit_data.csv" \
+	-m "$T/m.safetensors" "$T/cd.test.tps"
+cp "$T/out" "$T/fair.json"
+check_groups "by Age"
+yes_that "by Age: a group an age" test "$(fair "count(*) > 20")" = t
+if command -v script >/dev/null 2>&1 && script -qec true /dev/null </dev/null >/dev/null 2>&1; then
+	run_status "on a terminal with --group" 0 tty_eval --group Home -m "$T/m.safetensors" "$T/cd.test.tps"
+	tr -d '\r' <"$T/out" >"$T/screen"
+	cp "$T/screen" "$T/out"
+	out_has "the groups' table" "By Home, approved when p < "
+	out_has "the tpr gap" "largest TPR gap"
+	yes_that "a line a group" test "$(grep -cE '^  (owner|rent|parents|priv|other|ignore) ' "$T/screen")" -ge 5
+	yes_that "of 80 columns at most" test "$(awk '{ if (length($0) > m) m = length($0) } END { print m + 0 }' "$T/screen")" -le 80
+fi
+run_status "--group of a numeric column exits 64" 64 tabpipe-evaluate --group Age -m "$T/m.safetensors" "$T/cd.test.tps"
+err_has "it says where its values are" "give them with --group-file"
+run_status "--group of no column exits 64" 64 tabpipe-evaluate --group Nope -m "$T/m.safetensors" "$T/cd.test.tps"
+run_status "--group-file without --group exits 64" 64 tabpipe-evaluate --group-file "$DATA/credit_data.csv" -m "$T/m.safetensors" "$T/cd.test.tps"
+run_status "a group file without the column exits 65" 65 tabpipe-evaluate --group Nope --group-file "$DATA/credit_data.csv" -m "$T/m.safetensors" "$T/cd.test.tps"
+err_has "it says so" "no column Nope in the header"
+head -n 100 "$DATA/credit_data.csv" >"$T/short.csv"
+run_status "a group file short of the stream's rows exits 65" 65 tabpipe-evaluate --group Home --group-file "$T/short.csv" -m "$T/m.safetensors" "$T/cd.test.tps"
+err_has "it names the id" "no record has id"
+run_status "a missing group file exits 66" 66 tabpipe-evaluate --group Home --group-file "$T/nothere.csv" -m "$T/m.safetensors" "$T/cd.test.tps"
 
 # One class only: no AUC, and it is said.
 { head -n 1 "$DATA/credit_data.csv"; grep '^"good"' "$DATA/credit_data.csv" | head -n 50; } >"$T/good.csv"
