@@ -10,11 +10,13 @@
 #include "data/stream.h"
 #include "quality/evaluate.h"
 #include "quality/fairness.h"
+#include "quality/importance.h"
 #include "registry/version.h"
 #include "tool.h"
 
 typedef struct {
-	int bins, threads;
+	int bins, threads, importance, repeats;
+	uint64_t seed;
 	enum tp_device device;
 	const char *db, *model, *out, *group, *group_file;
 	int json, quiet;
@@ -26,6 +28,11 @@ static const tp_opt options[] = {
 	{OPT(bins), .name = "bins", .arg = "n", .type = TP_OPT_INT, .min = 1,
 	    .max = 10000, .flags = TP_OPT_RECORD,
 	    .help = "equal-width bins of the calibration table"},
+	{OPT(repeats), .name = "repeats", .arg = "n", .type = TP_OPT_INT,
+	    .min = 1, .max = 1000, .flags = TP_OPT_RECORD,
+	    .help = "shuffles of each feature for --importance"},
+	{OPT(seed), .name = "seed", .arg = "n", .type = TP_OPT_U64,
+	    .flags = TP_OPT_RECORD, .help = "the seed of --importance's shuffles"},
 	{OPT(threads), .name = "threads", .arg = "n", .type = TP_OPT_INT,
 	    .min = 1, .max = 256, .flags = TP_OPT_RECORD,
 	    .help = "CPU threads that score"},
@@ -37,6 +44,9 @@ static const tp_opt options[] = {
 	{OPT(group_file), .name = "group-file", .arg = "file.csv",
 	    .type = TP_OPT_STRING, .flags = TP_OPT_RECORD,
 	    .help = "a CSV that holds --group's column, matched by id"},
+	{OPT(importance), .name = "importance", .type = TP_OPT_FLAG,
+	    .flags = TP_OPT_RECORD,
+	    .help = "the AUC lost when each feature is shuffled"},
 	{OPT(json), .name = "json", .type = TP_OPT_FLAG,
 	    .help = "the full report as JSON, on a terminal too"},
 	{OPT(model), .name = "model", .letter = 'm', .arg = "model",
@@ -157,12 +167,27 @@ summary_fairness(const tp_fairness *f, const char *column)
 		    f->groups[f->tpr_highest].name, f->groups[f->tpr_lowest].name);
 }
 
+/* The features that matter most to the model's AUC: the first 8 (the
+ * JSON has them all). */
+static void
+summary_importance(const tp_importance *imp)
+{
+	printf("\nAUC lost when a feature is shuffled, %d times (seed %llu)\n",
+	    imp->repeats, (unsigned long long)imp->seed);
+	for (int k = 0; k < imp->nfeatures && k < 8; k++)
+		printf("  %-30.30s %8.4f +- %.4f\n", imp->features[k].name,
+		    imp->features[k].mean, imp->features[k].std);
+	if (imp->nfeatures > 8)
+		printf("  %d features in all: --json lists them\n", imp->nfeatures);
+}
+
 /* The report as a person reads it on a terminal: one screen (under 40
  * lines of 80 columns) of what the JSON holds, without the curves'
  * thousands of points. */
 static void
 summary(const settings *s, const tp_versioned_model *vm,
-    const tp_evaluation *ev, const tp_fairness *f, const char *data)
+    const tp_evaluation *ev, const tp_fairness *f, const tp_importance *imp,
+    const char *data)
 {
 	size_t len = strlen(s->model);
 	const char *name = len > 40 ? s->model + len - 37 : s->model;
@@ -203,13 +228,15 @@ summary(const settings *s, const tp_versioned_model *vm,
 	summary_calibration(ev);
 	if (s->group != NULL)
 		summary_fairness(f, s->group);
+	if (s->importance)
+		summary_importance(imp);
 	printf("\nThe full report, with the curves: --json, or -o report.json\n");
 }
 
 int
 main(int argc, char **argv)
 {
-	settings s = {.bins = 10, .threads = 2, .out = "-"};
+	settings s = {.bins = 10, .threads = 2, .repeats = 5, .out = "-"};
 	tool_options families[] = {{options, &s}, {NULL, NULL}};
 	tp_versioned_model vm = {0};
 	tp_encoding enc = {0};
@@ -217,6 +244,7 @@ main(int argc, char **argv)
 	tp_evaluation ev = {0};
 	tp_grouping groups = {0};
 	tp_fairness fair = {0};
+	tp_importance imp = {0};
 	float *prob = NULL;
 	cJSON *params = NULL, *inputs = NULL, *json = NULL, *result = NULL;
 	char data[65];
@@ -231,6 +259,8 @@ main(int argc, char **argv)
 	path = tool_input(argc, argv, "-");
 	if (s.model == NULL)
 		tool_die(TP_EUSAGE, "-m is required: name the model file or registry reference to evaluate");
+	if (tool_given("repeats") && !s.importance)
+		tool_die(TP_EUSAGE, "--repeats needs --importance: it counts the shuffles of each feature");
 	if (s.group_file != NULL && s.group == NULL)
 		tool_die(TP_EUSAGE, "--group-file needs --group: name the column of the file to group by");
 	/* As git and jq choose: a person at a terminal gets a screen, a
@@ -258,15 +288,21 @@ main(int argc, char **argv)
 	    (const char *const *)groups.names, groups.ngroups,
 	    vm.meta.threshold, &e)) != TP_OK))
 		goto fail;
+	if (s.importance && (rc = tp_importance_measure(&imp, &vm.model, &enc,
+	    &b, s.repeats, s.seed, &e)) != TP_OK) {
+		tp_err_prefix(&e, "%s: --importance", path);
+		goto fail;
+	}
 	if ((json = tp_evaluation_json(&ev, vm.meta.sha256, vm.version.version,
 	    data)) == NULL || (s.group != NULL &&
 	    !cJSON_AddItemToObject(json, "fairness",
-	    tp_fairness_json(&fair, s.group)))) {
+	    tp_fairness_json(&fair, s.group))) || (s.importance &&
+	    !cJSON_AddItemToObject(json, "importance", tp_importance_json(&imp)))) {
 		rc = tp_err_nomem(&e, "the report");
 		goto fail;
 	}
 	if (terminal)
-		summary(&s, &vm, &ev, &fair, data);
+		summary(&s, &vm, &ev, &fair, &imp, data);
 	else
 		rc = tool_write_report(s.out, json, &e);
 	if (rc != TP_OK || (db != NULL && (rc = tp_evaluation_record(db, run, vm.version.id,
@@ -293,6 +329,7 @@ done:
 	cJSON_Delete(result);
 	tp_evaluation_free(&ev);
 	tp_fairness_free(&fair);
+	tp_importance_free(&imp);
 	tp_grouping_free(&groups);
 	free(prob);
 	tp_batch_free(&b);

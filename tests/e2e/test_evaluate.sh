@@ -3,8 +3,8 @@
 # the report's keys, its score histogram, gains and KS threshold against
 # its other members, its record in the database (TABPIPE_DB), references
 # to registered versions, the summary on a terminal and the JSON
-# elsewhere, fairness by group (from the stream and from a CSV), and bad
-# input.
+# elsewhere, fairness by group (from the stream and from a CSV),
+# permutation importance, and bad input.
 . ./lib.sh
 
 if [ -z "${TABPIPE_DB:-}" ]; then
@@ -159,13 +159,15 @@ yes_that "has 4 calibration bins" test "$(json "$T/out" "SELECT jsonb_array_leng
 # Fairness by group: a categorical feature of the stream.
 run_status "--group Home" 0 tabpipe-evaluate -q --group Home -m "$T/m.safetensors" "$T/cd.test.tps"
 cp "$T/out" "$T/home.json"
-yes_that "the report gains fairness, and keeps the rest" test "$(json "$T/home.json" \
-	"SELECT string_agg(k, ',' ORDER BY k) FROM jsonb_object_keys(:'doc'::jsonb) k")" = \
-	"accuracy,auc,brier,calibration,confusion,data_fingerprint,f1,fairness,gains,gini,ks,ks_threshold,labelled,log_loss,model,positives,pr,pr_auc,precision,recall,roc,rows,score_histogram,threshold"
-yes_that "the rest is the report without --group" test "$(json "$T/home.json" "SELECT (:'doc'::jsonb - 'fairness')::text")" = \
-	"$(json "$T/report.json" "SELECT (:'doc'::jsonb)::text")"
-yes_that "fairness has its documented keys" test "$(json "$T/home.json" \
-	"SELECT string_agg(k, ',' ORDER BY k) FROM jsonb_object_keys(:'doc'::jsonb->'fairness') k")" = \
+# has_member FILE MEMBER KEYS: the report FILE is the one without options
+# and MEMBER, whose keys are KEYS.
+has_member() {
+	yes_that "the report gains $2, and keeps the rest" test "$(json "$1" "SELECT (:'doc'::jsonb - '$2')::text")" = \
+		"$(json "$T/report.json" "SELECT (:'doc'::jsonb)::text")"
+	yes_that "$2 has its documented keys" test "$(json "$1" \
+		"SELECT string_agg(k, ',' ORDER BY k) FROM jsonb_object_keys(:'doc'::jsonb->'$2') k")" = "$3"
+}
+has_member "$T/home.json" fairness \
 	"adverse,approval,column,four_fifths,groups,most_approved,threshold,tpr_gap,tpr_highest,tpr_lowest,ungrouped"
 yes_that "and each group its own" test "$(json "$T/home.json" \
 	"SELECT string_agg(DISTINCT ks, '|') FROM (SELECT string_agg(k, ',' ORDER BY k) ks
@@ -238,12 +240,58 @@ run_status "a group file short of the stream's rows exits 65" 65 tabpipe-evaluat
 err_has "it names the id" "no record has id"
 run_status "a missing group file exits 66" 66 tabpipe-evaluate --group Home --group-file "$T/nothere.csv" -m "$T/m.safetensors" "$T/cd.test.tps"
 
+# Permutation importance.
+run_status "--importance --repeats 3 --seed 5" 0 tabpipe-evaluate -q --importance --repeats 3 --seed 5 \
+	-m "$T/m.safetensors" "$T/cd.test.tps"
+cp "$T/out" "$T/imp.json"
+has_member "$T/imp.json" importance "auc,features,metric,repeats,seed"
+yes_that "its AUC is the report's, its repeats and seed the options'" test "$(json "$T/imp.json" \
+	"SELECT (i->>'auc')::float8 = (d->>'auc')::float8 AND (i->>'repeats')::int = 3 AND (i->>'seed')::int = 5
+	    AND i->>'metric' = 'roc_auc' FROM (SELECT :'doc'::jsonb d, :'doc'::jsonb->'importance' i) x")" = t
+yes_that "a feature each of the encoding's features, with its kind" test "$(json "$T/imp.json" \
+	"SELECT string_agg(f->>'feature' || ':' || (f->>'kind'), ',' ORDER BY f->>'feature')
+	  FROM jsonb_array_elements(:'doc'::jsonb->'importance'->'features') f")" = \
+	"$(json "$T/enc.json" "SELECT string_agg((c->>'name') || ':' || (c->>'kind'), ',' ORDER BY c->>'name')
+	  FROM jsonb_array_elements(:'doc'::jsonb->'columns') c WHERE c->>'kind' IN ('categorical', 'numeric')")"
+yes_that "each with 3 losses, their mean and standard deviation" test "$(json "$T/imp.json" \
+	"SELECT bool_and(n = 3 AND abs(m - (f->>'mean')::float8) < 1e-12 AND abs(s - (f->>'std')::float8) < 1e-12)
+	  FROM jsonb_array_elements(:'doc'::jsonb->'importance'->'features') f,
+	  LATERAL (SELECT count(*) n, avg(v::float8) m, stddev_pop(v::float8) s FROM jsonb_array_elements_text(f->'losses') v) y")" = t
+yes_that "by decreasing mean loss" test "$(json "$T/imp.json" \
+	"SELECT bool_and(prev IS NULL OR prev >= m) FROM (SELECT (f->>'mean')::float8 m,
+	    lag((f->>'mean')::float8) OVER (ORDER BY n) prev
+	  FROM jsonb_array_elements(:'doc'::jsonb->'importance'->'features') WITH ORDINALITY a(f, n)) x")" = t
+yes_that "the first feature's loss is above its spread" test "$(json "$T/imp.json" \
+	"SELECT (f->>'mean')::float8 > 0.005 AND (f->>'mean')::float8 > (f->>'std')::float8
+	  FROM (SELECT :'doc'::jsonb->'importance'->'features'->0 f) x")" = t
+tabpipe-evaluate -q --importance --repeats 3 --seed 5 -m "$T/m.safetensors" -o "$T/imp2.json" "$T/cd.test.tps"
+same "the same seed gives the same report" "$T/imp.json" "$T/imp2.json"
+tabpipe-evaluate -q --importance --repeats 3 --seed 6 -m "$T/m.safetensors" -o "$T/imp3.json" "$T/cd.test.tps"
+yes_that "another seed other losses" test "$(json "$T/imp3.json" "SELECT (:'doc'::jsonb->'importance'->'features')::text")" != \
+	"$(json "$T/imp.json" "SELECT (:'doc'::jsonb->'importance'->'features')::text")"
+run_status "--importance defaults to 5 repeats" 0 tabpipe-evaluate -q --importance -m "$T/m.safetensors" "$T/cd.test.tps"
+cp "$T/out" "$T/out.json"
+yes_that "5 losses each" test "$(json "$T/out" \
+	"SELECT (:'doc'::jsonb->'importance'->>'repeats')::int = 5 AND bool_and(jsonb_array_length(f->'losses') = 5)
+	  FROM jsonb_array_elements(:'doc'::jsonb->'importance'->'features') f GROUP BY :'doc'::jsonb")" = t
+if command -v script >/dev/null 2>&1 && script -qec true /dev/null </dev/null >/dev/null 2>&1; then
+	run_status "on a terminal with --importance" 0 tty_eval --importance -m "$T/m.safetensors" "$T/cd.test.tps"
+	tr -d '\r' <"$T/out" >"$T/screen"
+	cp "$T/screen" "$T/out"
+	out_has "the losses" "AUC lost when a feature is shuffled, 5 times (seed 0)"
+	out_has "the first feature" "  $(json "$T/out.json" "SELECT :'doc'::jsonb->'importance'->'features'->0->>'feature'") "
+fi
+run_status "--repeats without --importance exits 64" 64 tabpipe-evaluate --repeats 3 -m "$T/m.safetensors" "$T/cd.test.tps"
+run_status "--repeats 0 exits 64" 64 tabpipe-evaluate --importance --repeats 0 -m "$T/m.safetensors" "$T/cd.test.tps"
+
 # One class only: no AUC, and it is said.
 { head -n 1 "$DATA/credit_data.csv"; grep '^"good"' "$DATA/credit_data.csv" | head -n 50; } >"$T/good.csv"
 tabpipe-ingest -q --encoding "$T/enc.json" -o "$T/good.tps" "$T/good.csv"
 run_status "one class only exits 0" 0 tabpipe-evaluate -m "$T/m.safetensors" "$T/good.tps"
 err_has "and says the AUC is null" "every labelled row is negative: AUC, Gini, KS and the ROC curve are null"
 yes_that "auc is null" test "$(json "$T/out" "SELECT jsonb_typeof(:'doc'::jsonb->'auc')")" = null
+run_status "one class only with --importance exits 65" 65 tabpipe-evaluate --importance -m "$T/m.safetensors" "$T/good.tps"
+err_has "and says why" "of one class"
 
 # Bad input.
 sed '1!s/^"[a-z]*"//' "$DATA/credit_data.csv" | head -n 40 >"$T/nolabel.csv"
