@@ -1120,6 +1120,278 @@ static const column gains_columns[] = {
 	NUMBER_COLUMN("cumulative lift", "cumulative_lift", CELL_NUMBER, 2),
 };
 
+/* ---- importance and fairness ---- */
+
+/* The rows of the array key of the evaluation's member (an object, in
+ * *o), each an object with the text name and, at keys (nkeys), numbers or
+ * nulls; NULL when the member is missing or null, has no row, or is not
+ * what the format says (then a failure naming it). */
+static const cJSON *
+member_rows(doc *d, const cJSON *ev, const char *member, const char *key,
+    const char *name, const char *const *keys, size_t nkeys,
+    const char *src, const cJSON **o)
+{
+	const cJSON *rows, *row;
+	int i = 0;
+
+	*o = get(ev, member);
+	if (*o == NULL || cJSON_IsNull(*o))
+		return NULL;
+	if (!cJSON_IsObject(*o)) {
+		bad(d, src, "\"%s\" is not an object", member);
+		return NULL;
+	}
+	if ((rows = array(d, *o, key, src)) == NULL) {
+		bad(d, src, "\"%s\" lacks its %s", member, key);
+		return NULL;
+	}
+	cJSON_ArrayForEach(row, rows) {
+		if (!cJSON_IsObject(row) || str(row, name) == NULL) {
+			bad(d, src, "%s.%s[%d] is not an object with its \"%s\"",
+			    member, key, i, name);
+			return NULL;
+		}
+		for (size_t k = 0; k < nkeys; k++) {
+			const cJSON *v = get(row, keys[k]);
+			if (v && !cJSON_IsNumber(v) && !cJSON_IsNull(v)) {
+				bad(d, src, "%s.%s[%d]: \"%s\" is not a number", member,
+				    key, i, keys[k]);
+				return NULL;
+			}
+		}
+		i++;
+	}
+	return i > 0 ? rows : NULL;
+}
+
+/* A feature of "importance", with its place for ties. */
+typedef struct {
+	const cJSON *f;
+	int at;
+	double mean;
+} importance_row;
+
+static int
+importance_order(const void *pa, const void *pb)
+{
+	const importance_row *a = pa, *b = pb;
+	double x = isfinite(a->mean) ? a->mean : -INFINITY;
+	double y = isfinite(b->mean) ? b->mean : -INFINITY;
+
+	if (x != y)
+		return x < y ? 1 : -1;
+	return a->at - b->at;
+}
+
+static const column importance_columns[] = {
+	{.header = "feature", .key = "feature", .format = CELL_TEXT,
+	    .fallback = "?"},
+	TEXT_COLUMN("kind", "kind"),
+	NUMBER_COLUMN("mean AUC lost", "mean", CELL_NUMBER, 4),
+	NUMBER_COLUMN("std", "std", CELL_NUMBER, 4),
+};
+
+/* The evaluation's "importance", when it has it: the mean AUC lost per
+ * feature as bars, most first, and a table with their spread. */
+static void
+importance(doc *d, const cJSON *ev, const char *src)
+{
+	static const char *const keys[] = {"mean", "std"};
+	const cJSON *imp, *feats, *f;
+	importance_row *rows;
+	const char **labels;
+	double *mean;
+	int n = 0;
+	char note[200], *name;
+	tp_svg_buf b = {0};
+
+	if ((feats = member_rows(d, ev, "importance", "features", "feature",
+	    keys, sizeof(keys) / sizeof(keys[0]), src, &imp)) == NULL)
+		return;
+	int len = cJSON_GetArraySize(feats);
+	if ((rows = keep(d, (size_t)len * sizeof(*rows))) == NULL ||
+	    (labels = keep(d, (size_t)len * sizeof(*labels))) == NULL ||
+	    (mean = keep(d, (size_t)len * sizeof(*mean))) == NULL)
+		return;
+	cJSON_ArrayForEach(f, feats) {
+		rows[n] = (importance_row){.f = f, .at = n, .mean = num(f, "mean")};
+		n++;
+	}
+	qsort(rows, (size_t)n, sizeof(*rows), importance_order);
+	for (int i = 0; i < n; i++) {
+		labels[i] = str(rows[i].f, "feature");
+		mean[i] = rows[i].mean;
+	}
+	S("<h3>Permutation importance</h3>\n<p>The ROC AUC ");
+	put_num(&d->h, num(imp, "auc"), 4);
+	S(" of the rows as they are, less that with one feature's values "
+	    "shuffled among the rows: the mean over ");
+	put_count(&d->h, num(imp, "repeats"));
+	S(" shuffles (seed ");
+	put_count(&d->h, num(imp, "seed"));
+	S("), and their standard deviation. It says what the model uses, not "
+	    "what causes default; a loss below 0 is chance.</p>\n"
+	    "<div class=\"charts\">\n");
+	if ((name = chart_name(d, "importance")) == NULL)
+		return;
+	snprintf(note, sizeof(note), "%d feature%s, most first; mean over %.0f "
+	    "shuffles, the spread in the table", n, n == 1 ? "" : "s",
+	    isfinite(num(imp, "repeats")) ? num(imp, "repeats") : 0);
+	tp_svg_series s = {.name = "mean ROC AUC lost", .y = mean, .n = (size_t)n,
+	    .color = 0};
+	tp_svg_chart c = {.name = name, .title = "Permutation importance",
+	    .note = note, .ylabel = "ROC AUC lost when shuffled", .height = 300};
+	tp_svg_bars(&b, &c, labels, n, &s, 1);
+	chart_add(d, name, &b);
+	S("</div>\n");
+	table_open(d, importance_columns, NCOLUMNS(importance_columns));
+	for (int i = 0; i < n; i++)
+		table_row(d, importance_columns, NCOLUMNS(importance_columns),
+		    rows[i].f);
+	S("</table>\n");
+}
+
+/* A group's impact ratio, marked when it is under four-fifths. */
+static void
+write_impact_ratio(doc *d, const cJSON *group)
+{
+	int adverse = cJSON_IsTrue(get(group, "adverse"));
+
+	S(adverse ? "<span class=\"bad\">" : "");
+	put_num(&d->h, num(group, "impact_ratio"), 3);
+	S(adverse ? "</span>" : "");
+}
+
+static const column fairness_columns[] = {
+	{.header = "group", .key = "group", .format = CELL_TEXT, .fallback = "?"},
+	NUMBER_COLUMN("rows", "rows", CELL_COUNT, 0),
+	NUMBER_COLUMN("positives", "positives", CELL_COUNT, 0),
+	NUMBER_COLUMN("ROC AUC", "auc", CELL_NUMBER, 4),
+	NUMBER_COLUMN("approval rate", "approval_rate", CELL_PERCENT, 1),
+	{.header = "impact ratio", .format = CELL_CUSTOM, .align = ALIGN_NUMBER,
+	    .write = write_impact_ratio},
+	{.header = "under 4/5", .key = "adverse", .format = CELL_FLAG, .bad = 1},
+	NUMBER_COLUMN("TPR", "tpr", CELL_PERCENT, 1),
+	NUMBER_COLUMN("FPR", "fpr", CELL_PERCENT, 1),
+	NUMBER_COLUMN("mean predicted", "mean_predicted", CELL_NUMBER, 4),
+	NUMBER_COLUMN("observed rate", "observed_rate", CELL_NUMBER, 4),
+};
+
+/* The approval rate (or another member) of the group named name. */
+static double
+group_measure(const cJSON *groups, const char *name, const char *key)
+{
+	const cJSON *g;
+
+	cJSON_ArrayForEach(g, groups)
+		if (name && str(g, "group") && strcmp(str(g, "group"), name) == 0)
+			return num(g, key);
+	return NAN;
+}
+
+/* The evaluation's "fairness", when it has it: approval and true
+ * positive rates by group as grouped bars, a table of each group's
+ * measures with those under four-fifths marked, and what they add to. */
+static void
+fairness(doc *d, const cJSON *ev, const char *src)
+{
+	static const char *const keys[] = {"rows", "positives", "auc",
+	    "approval_rate", "impact_ratio", "tpr", "fpr", "mean_predicted",
+	    "observed_rate"};
+	const cJSON *fair, *groups, *g;
+	const char **labels;
+	double *approval, *tpr, top = NAN;
+	int n = 0;
+	char note[300], *name;
+	tp_svg_buf b = {0};
+
+	if ((groups = member_rows(d, ev, "fairness", "groups", "group", keys,
+	    sizeof(keys) / sizeof(keys[0]), src, &fair)) == NULL)
+		return;
+	int len = cJSON_GetArraySize(groups);
+	if ((labels = keep(d, (size_t)len * sizeof(*labels))) == NULL ||
+	    (approval = keep(d, (size_t)len * sizeof(double))) == NULL ||
+	    (tpr = keep(d, (size_t)len * sizeof(double))) == NULL)
+		return;
+	cJSON_ArrayForEach(g, groups) {
+		labels[n] = str(g, "group");
+		approval[n] = num(g, "approval_rate");
+		tpr[n] = num(g, "tpr");
+		if (isfinite(approval[n]) && !(approval[n] <= top))
+			top = approval[n];
+		n++;
+	}
+	const char *most = str(fair, "most_approved");
+	const char *high = str(fair, "tpr_highest"), *low = str(fair,
+	    "tpr_lowest");
+	double gap = num(fair, "tpr_gap"), four = num(fair, "four_fifths");
+	int adverse = 0;
+	cJSON_ArrayForEach(g, groups)
+		adverse += cJSON_IsTrue(get(g, "adverse"));
+	if (!isfinite(four))
+		four = 0.8;
+	S("<h3>By group</h3>\n<p>By <code>");
+	E(str_or(fair, "column", "?"));
+	S("</code>, ");
+	P("%d group%s; a row is approved when its probability is below the "
+	    "threshold ", n, n == 1 ? "" : "s");
+	put_num(&d->h, num(fair, "threshold"), 4);
+	if (num(fair, "ungrouped") > 0) {
+		S(", and ");
+		put_count(&d->h, num(fair, "ungrouped"));
+		S(" rows of no group are left out");
+	}
+	S(". The most approved group is <b>");
+	E(most ? most : DASH);
+	S("</b> (");
+	put_pct(&d->h, group_measure(groups, most, "approval_rate"), 1);
+	S(" approved). ");
+	if (adverse > 0)
+		P("<span class=\"bad\">%d group%s fall%s under four-fifths</span>",
+		    adverse, adverse == 1 ? "" : "s", adverse == 1 ? "s" : "");
+	else
+		S("<span class=\"ok\">No group falls under four-fifths</span>");
+	S(" of its approval rate (an impact ratio under ");
+	put_num(&d->h, four, 2);
+	S("). ");
+	if (isfinite(gap) && high && low) {
+		S("The largest gap in true positive rates is ");
+		put_num(&d->h, gap, 3);
+		S(", between <b>");
+		E(high);
+		S("</b> (");
+		put_pct(&d->h, group_measure(groups, high, "tpr"), 1);
+		S(") and <b>");
+		E(low);
+		S("</b> (");
+		put_pct(&d->h, group_measure(groups, low, "tpr"), 1);
+		S(").");
+	} else
+		S("There is no gap in true positive rates: fewer than two groups "
+		    "have positives.");
+	S(" The rates describe this model on these rows, not the groups.</p>\n"
+	    "<div class=\"charts\">\n");
+	if ((name = chart_name(d, "fairness")) == NULL)
+		return;
+	snprintf(note, sizeof(note), "approved: p below %.4f; grey line: "
+	    "four-fifths of the highest approval rate", num(fair, "threshold"));
+	tp_svg_series s[2] = {
+		{.name = "approval rate", .y = approval, .n = (size_t)n, .color = 0},
+		{.name = "true positive rate", .y = tpr, .n = (size_t)n, .color = 1},
+	};
+	tp_svg_chart c = {.name = name, .title = "Approval and true positive "
+	    "rates by group", .note = note, .ylabel = "share of the group's rows",
+	    .ymin = 0, .ymax = 1, .ypercent = 1, .height = 300,
+	    .has_hline = isfinite(top), .hline = four * top};
+	tp_svg_bars(&b, &c, labels, n, s, 2);
+	chart_add(d, name, &b);
+	S("</div>\n");
+	table_of(d, fairness_columns, NCOLUMNS(fairness_columns), groups);
+	S("<p class=\"muted\">Impact ratio: the group's approval rate over the "
+	    "most approved group's; TPR and FPR: the shares of its positives and "
+	    "negatives declined (p at or above the threshold).</p>\n");
+}
+
 static void
 section_performance(doc *d)
 {
@@ -1190,6 +1462,8 @@ section_performance(doc *d)
 		S("<h3>Gains table</h3>\n");
 		table_of(d, gains_columns, NCOLUMNS(gains_columns), gains);
 	}
+	importance(d, ev, src);
+	fairness(d, ev, src);
 	S("</section>\n");
 }
 

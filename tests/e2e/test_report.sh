@@ -3,8 +3,10 @@
 # evaluation, validation and drift reports, and the document made of them:
 # well-formed, every section whose input was given, the charts by name with
 # their series counted, --svg-dir's files, champion and challenger, the
-# registry's history (TABPIPE_DB), the same bytes twice, and bad inputs
-# named with their file.
+# registry's history (TABPIPE_DB), the same bytes twice, the permutation
+# importance and the measures by group of evaluate --importance --group
+# (and nothing of them, the same bytes as before, without them), and bad
+# inputs named with their file.
 . ./lib.sh
 
 small="--layers 1 --d-model 8 --heads 2 --d-ff 16 --head-hidden 8 --batch 128 --epochs 2"
@@ -59,6 +61,8 @@ tabpipe-train -q $small --seed 9 --valid "$T/cd.valid.tps" \
 	-o "$T/c.safetensors" "$T/cd.train.tps"
 tabpipe-evaluate -q -m "$T/m.safetensors" -o "$T/eval.json" "$T/cd.test.tps"
 tabpipe-evaluate -q -m "$T/c.safetensors" -o "$T/challenger.json" "$T/cd.test.tps"
+tabpipe-evaluate -q -m "$T/m.safetensors" --importance --group Home \
+	-o "$T/groups.json" "$T/cd.test.tps"
 tabpipe-validate -q -r "$T/quality.json" "$T/cd.train.tps"
 tabpipe-drift -q -m "$T/m.safetensors" --reference "$T/cd.train.tps" \
 	-o "$T/drift.json" "$T/cd.test.tps"
@@ -141,6 +145,41 @@ run_status "reports alone, to standard output" 0 env -u TABPIPE_DB \
 	tabpipe-report -o - "$T/drift.json" "$T/quality.json"
 yes_that "the drift and quality sections only" test \
 	"$(grep -o '<section id="[a-z]*"' "$T/out" | tr '\n' ' ')" = '<section id="drift" <section id="quality" '
+
+# An evaluation with permutation importance and measures by group.
+run_status "an evaluation with --importance and --group" 0 env -u TABPIPE_DB \
+	tabpipe-report -o "$T/groups.html" "$T/groups.json"
+wellformed "it is well-formed" "$T/groups.html"
+chart_has "importance: one series" "$T/groups.html" importance 1
+chart_has "fairness: approval and true positive rates" "$T/groups.html" fairness 2
+nfeatures=$(jq '.importance.features | length' "$T/groups.json")
+bars=$(awk 'index($0, "data-chart=\"importance\"") { on = 1 }
+	on && /class="series"/ { in_series = 1 } in_series && /^<rect/ { k++ } on && /<\/svg>/ { exit } END { print k + 0 }' "$T/groups.html")
+yes_that "a bar per feature" test "$bars" = "$nfeatures"
+want=$(jq -r '.importance.features | sort_by(-.mean) | .[].feature' "$T/groups.json" | tr '\n' ' ')
+got=$(sed -n '/<h3>Permutation importance/,/<h3>By group/p' "$T/groups.html" |
+	grep -o '^<tr><td>[^<]*' | sed 's/.*<td>//' | tr '\n' ' ')
+yes_that "the features by decreasing mean loss" test "$got" = "$want"
+adverse=$(jq '.fairness.adverse' "$T/groups.json")
+marked=$(sed -n '/<h3>By group/,/<\/section>/p' "$T/groups.html" | grep -c '<tr class="drifts">')
+yes_that "the groups under four-fifths marked" test "$marked" = "$adverse"
+yes_that "the most approved group named" grep -qF \
+	"The most approved group is <b>$(jq -r .fairness.most_approved "$T/groups.json")</b>" "$T/groups.html"
+yes_that "the groups under four-fifths counted" grep -qE \
+	"(No group falls|$adverse groups? falls?) under four-fifths" "$T/groups.html"
+yes_that "the largest gap in true positive rates" grep -qF \
+	"The largest gap in true positive rates is $(jq -r '.fairness.tpr_gap * 1000 | round / 1000' "$T/groups.json")" "$T/groups.html"
+# Without the members, the same bytes as the evaluation without them.
+mkdir "$T/plain" "$T/stripped"
+cp "$T/eval.json" "$T/plain/eval.json"
+jq 'del(.importance, .fairness)' "$T/groups.json" >"$T/stripped/eval.json"
+yes_that "the evaluations agree but for the members" test \
+	"$(jq -cS . "$T/plain/eval.json")" = "$(jq -cS . "$T/stripped/eval.json")"
+(cd "$T/plain" && env -u TABPIPE_DB tabpipe-report -q -o r.html eval.json)
+(cd "$T/stripped" && env -u TABPIPE_DB tabpipe-report -q -o r.html eval.json)
+same "a report without them is as before" "$T/plain/r.html" "$T/stripped/r.html"
+yes_that "and says nothing of them" test \
+	"$(grep -c -e 'data-chart="importance"' -e 'data-chart="fairness"' -e 'four-fifths' "$T/r.html")" = 0
 
 run_status "champion and challenger" 0 env -u TABPIPE_DB tabpipe-report \
 	-o "$T/two.html" "$T/eval.json" "$T/challenger.json"

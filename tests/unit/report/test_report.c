@@ -6,7 +6,11 @@
  * points at the bins' mean predictions, the histograms' and drift bars'
  * heights at the shares), drift sorted by severity, old reports without
  * the newer members, escaping, the same bytes twice, the model's card
- * from a file's metadata, and bad members named with their file.
+ * from a file's metadata, bad members named with their file, and the
+ * permutation importance and fairness of an evaluation made by the tool
+ * (evaluation-groups.json: tabpipe-evaluate --importance --group Home):
+ * the bars at the mean losses and the groups' rates, the flagged groups'
+ * rows marked, and nothing of them in a report without them.
  */
 #include <math.h>
 #include <stdio.h>
@@ -552,6 +556,202 @@ START_TEST(test_bad_members)
 }
 END_TEST
 
+/* Bar k of series s of a bar chart as the value it stands for: its end
+ * away from the axis (y = 0), below the axis for a value below 0. */
+static int
+bar_values(const chart *c, int s, double *v, int max)
+{
+	double y[64], h[64];
+	int n = attrs(series(c, s), "<rect", " y=\"", y, 64);
+
+	ck_assert_int_eq(attrs(series(c, s), "<rect", " height=\"", h, 64), n);
+	ck_assert_int_le(n, max);
+	for (int i = 0; i < n; i++) {
+		double top = data_y(c, y[i]), bottom = data_y(c, y[i] + h[i]);
+		v[i] = fabs(bottom) < 1e-9 ? top : bottom;
+	}
+	return n;
+}
+
+/* The part of the document from the first from to the next to. */
+static void
+part(const char *html, const char *from, const char *to, const char **start,
+    const char **end)
+{
+	*start = strstr(html, from);
+	ck_assert_msg(*start != NULL, "no %s", from);
+	*end = strstr(*start, to);
+	ck_assert_msg(*end != NULL, "no %s after %s", to, from);
+}
+
+START_TEST(test_importance)
+{
+	inputs x;
+	chart c;
+	double v[64], prev = INFINITY;
+	const cJSON *imp, *f;
+	int n, i = 0;
+
+	report_of(&x, "evaluation-groups.json", "drift.json");
+	imp = cJSON_GetObjectItem(cJSON_GetObjectItem(x.ev, "importance"),
+	    "features");
+	ck_assert(find(&x.r, "importance", &c));
+	ck_assert_int_eq(c.series, 1);
+	/* A bar per feature, its height the mean loss, most first (the tool
+	 * wrote them so), one below 0 drawn below the axis. */
+	n = bar_values(&c, 0, v, 64);
+	ck_assert_int_eq(n, cJSON_GetArraySize(imp));
+	cJSON_ArrayForEach(f, imp) {
+		double mean = cJSON_GetObjectItem(f, "mean")->valuedouble;
+		ck_assert_msg(fabs(v[i] - mean) < 1e-4, "bar %d: %g, want %g", i,
+		    v[i], mean);
+		ck_assert(v[i] <= prev);
+		prev = v[i++];
+	}
+	ck_assert(v[n - 1] < 0);
+	/* The table: feature, kind, mean loss and its spread. */
+	static const char *const rows[] = {
+		"<tr><td>Job</td><td>categorical</td><td class=\"n\">0.0601</td>"
+		    "<td class=\"n\">0.0079</td></tr>",
+		"<tr><td>Marital</td><td>categorical</td><td class=\"n\">-0.0029</td>"
+		    "<td class=\"n\">0.0034</td></tr>",
+		"the mean over 5 shuffles (seed 0)",
+	};
+	holds(x.r.html, rows, NTEXTS(rows), 1);
+	inputs_free(&x);
+
+	/* Features in another order are drawn sorted all the same. */
+	inputs_load(&x, "evaluation-groups.json", "drift.json");
+	imp = cJSON_GetObjectItem(cJSON_GetObjectItem(x.ev, "importance"),
+	    "features");
+	cJSON_AddItemToArray((cJSON *)imp, cJSON_DetachItemFromArray(
+	    (cJSON *)imp, 0));
+	make(&x.r, &x.in);
+	ck_assert(find(&x.r, "importance", &c));
+	n = bar_values(&c, 0, v, 64);
+	for (int k = 1; k < n; k++)
+		ck_assert_msg(v[k] <= v[k - 1], "bar %d over bar %d", k, k - 1);
+	ck_assert(strstr(x.r.html, "<tr><td>Job</td>") <
+	    strstr(x.r.html, "<tr><td>Home</td>"));
+	inputs_free(&x);
+}
+END_TEST
+
+START_TEST(test_fairness)
+{
+	inputs x;
+	chart c;
+	double v[64], want[2][64];
+	int nw[2] = {0, 0}, adverse = 0;
+	const cJSON *fair, *g;
+	const char *start, *end;
+
+	report_of(&x, "evaluation-groups.json", "drift.json");
+	fair = cJSON_GetObjectItem(x.ev, "fairness");
+	ck_assert(find(&x.r, "fairness", &c));
+	ck_assert_int_eq(c.series, 2);
+	ck_assert_double_eq(c.y0, 0);
+	ck_assert_double_eq(c.y1, 1);
+	/* Approval rates, then true positive rates; a group with no positive
+	 * has no bar of the latter. */
+	cJSON_ArrayForEach(g, cJSON_GetObjectItem(fair, "groups")) {
+		static const char *const keys[] = {"approval_rate", "tpr"};
+		for (int k = 0; k < 2; k++)
+			if (cJSON_IsNumber(cJSON_GetObjectItem(g, keys[k])))
+				want[k][nw[k]++] = cJSON_GetObjectItem(g,
+				    keys[k])->valuedouble;
+		adverse += cJSON_IsTrue(cJSON_GetObjectItem(g, "adverse"));
+	}
+	ck_assert_int_lt(nw[1], nw[0]);
+	for (int k = 0; k < 2; k++) {
+		ck_assert_int_eq(bar_values(&c, k, v, 64), nw[k]);
+		for (int i = 0; i < nw[k]; i++)
+			ck_assert_msg(fabs(v[i] - want[k][i]) < 1e-4, "series %d bar %d: "
+			    "%g, want %g", k, i, v[i], want[k][i]);
+	}
+	/* The groups under four-fifths are marked as drifting rows are. */
+	ck_assert_int_eq(adverse, cJSON_GetObjectItem(fair, "adverse")->valueint);
+	ck_assert_int_gt(adverse, 0);
+	part(x.r.html, "<h3>By group</h3>", "</section>", &start, &end);
+	ck_assert_int_eq(count(start, end, "<tr class=\"drifts\">"), adverse);
+	ck_assert_int_eq(count(start, end, "<span class=\"bad\">0."), adverse);
+	ck_assert_int_eq(count(start, end, "<tr"), 1 + cJSON_GetArraySize(
+	    cJSON_GetObjectItem(fair, "groups")));
+	static const char *const texts[] = {
+		"The most approved group is <b>(missing or unseen)</b> (100.0% "
+		    "approved).",
+		"<span class=\"bad\">6 groups fall under four-fifths</span>",
+		"The largest gap in true positive rates is 0.379, between <b>ignore"
+		    "</b> (100.0%) and <b>owner</b> (62.1%).",
+		"<tr class=\"drifts\"><td>owner</td><td class=\"n\">317</td>"
+		    "<td class=\"n\">58</td><td class=\"n\">0.6670</td>"
+		    "<td class=\"n\">59.9%</td><td class=\"n\"><span class=\"bad\">"
+		    "0.599</span></td><td class=\"bad\">yes</td>",
+	};
+	holds(x.r.html, texts, NTEXTS(texts), 1);
+	inputs_free(&x);
+}
+END_TEST
+
+START_TEST(test_importance_fairness_absent)
+{
+	/* Reports without the members: no chart, table or word of them. */
+	static const char *const none[] = {
+		"data-chart=\"importance\"", "data-chart=\"fairness\"",
+		"Permutation importance", "By group", "four-fifths",
+	};
+	static const char *const files[] = {"evaluation.json",
+	    "evaluation-old.json"};
+	for (size_t i = 0; i < NTEXTS(files); i++) {
+		inputs x;
+		report_of(&x, files[i], "drift.json");
+		holds(x.r.html, none, NTEXTS(none), 0);
+		inputs_free(&x);
+	}
+	/* Null members are absent members. */
+	inputs x, y;
+	report_of(&y, "evaluation.json", "drift.json");
+	inputs_load(&x, "evaluation.json", "drift.json");
+	cJSON_AddNullToObject(x.ev, "importance");
+	cJSON_AddNullToObject(x.ev, "fairness");
+	make(&x.r, &x.in);
+	ck_assert_uint_eq(x.r.len, y.r.len);
+	ck_assert(memcmp(x.r.html, y.r.html, y.r.len) == 0);
+	inputs_free(&x);
+	inputs_free(&y);
+}
+END_TEST
+
+START_TEST(test_importance_fairness_bad)
+{
+	static const struct {
+		const char *member, *json, *what;
+	} cases[] = {
+		{"importance", "\"much\"", "\"importance\" is not an object"},
+		{"importance", "{\"features\": 3}", "\"features\" is not an array"},
+		{"importance", "{\"features\": [{\"feature\": \"a\", \"mean\": "
+		    "\"x\"}]}", "importance.features[0]: \"mean\""},
+		{"fairness", "[]", "\"fairness\" is not an object"},
+		{"fairness", "{\"groups\": [{\"group\": \"a\", \"tpr\": true}]}",
+		    "fairness.groups[0]: \"tpr\" is not a number"},
+		{"fairness", "{\"groups\": [7]}", "fairness.groups[0] is not"},
+	};
+	for (size_t i = 0; i < NTEXTS(cases); i++) {
+		inputs x;
+		tp_err e = {0};
+		inputs_load(&x, "evaluation.json", "drift.json");
+		cJSON_AddItemToObject(x.ev, cases[i].member,
+		    cJSON_Parse(cases[i].json));
+		ck_assert_int_eq(tp_report_make(&x.r, &x.in, &e), TP_EDATA);
+		ck_assert_ptr_null(x.r.html);
+		ck_assert_msg(strstr(e.msg, "evaluation.json: ") == e.msg, "%s",
+		    e.msg);
+		ck_assert_msg(strstr(e.msg, cases[i].what) != NULL, "%s", e.msg);
+		inputs_free(&x);
+	}
+}
+END_TEST
+
 Suite *
 report_suite(void)
 {
@@ -569,6 +769,10 @@ report_suite(void)
 	tcase_add_test(tc, test_champion);
 	tcase_add_test(tc, test_card);
 	tcase_add_test(tc, test_bad_members);
+	tcase_add_test(tc, test_importance);
+	tcase_add_test(tc, test_fairness);
+	tcase_add_test(tc, test_importance_fairness_absent);
+	tcase_add_test(tc, test_importance_fairness_bad);
 	suite_add_tcase(s, tc);
 	return s;
 }
