@@ -13,7 +13,9 @@
  * The charts, by their data-chart names: roc, pr, calibration, gains and
  * lift (a series per evaluation), score-histogram and ks (negatives and
  * positives of the first evaluation), confusion (its cells, one series),
- * training (loss, validation loss and AUC by epoch, those the history
+ * importance (the AUC each feature's shuffling costs, one series) and
+ * fairness (approval and true positive rates by group) of the first
+ * evaluation when it has them, training (loss, validation loss and AUC by epoch, those the history
  * has), drift-score and drift-FEATURE (reference and current shares per
  * bin; FEATURE with every byte but [A-Za-z0-9._-] made '_', and "-2",
  * "-3" ... added when two names meet), registry-auc (evaluation and
