@@ -70,6 +70,7 @@ info_start(tp_request_info *info, tp_request_info *lax)
 	info->field[0] = '\0';
 	info->item = -1;
 	info->nunseen = 0;
+	info->has_id = 0;
 	return info;
 }
 
@@ -463,6 +464,7 @@ tp_request_parse_info(const tp_encoding *enc, const char *text, size_t len,
 			    &exact, info, e)) != TP_OK)
 				goto out;
 			id_member = m;
+			info->has_id = !cJSON_IsNull(m);
 			continue;
 		}
 		if (col < 0) {

@@ -77,6 +77,8 @@ typedef struct {
 	long item;             /* out: the batch element a refusal of
 	                          tp_request_split concerns (from 0), else -1 */
 	int nunseen;           /* out: how many categories were unseen */
+	int has_id;            /* out: the request gave an id (not null), so
+	                          the row's is its, not the record's */
 } tp_request_info;
 
 /* As tp_request_parse_id, and info (which may be NULL: not strict) says

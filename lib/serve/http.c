@@ -401,21 +401,18 @@ enqueue(tp_http *h, const served *s, int64_t id, float prob, int label,
 	}
 }
 
-/* Where an application's id is absent: its row id is then its place in
- * the batch, and the answer gives none. */
-#define NO_ID INT64_MIN
-
-/* Appends one application's answer's members to f. */
+/* Appends one application's answer's members to f: its id when it gave
+ * one (a string as written, or its number), none otherwise. */
 static void
 put_prediction(FILE *f, const served *s, const unsigned char *unseen,
-    const char *id, int64_t row_id, float prob, int label)
+    int has_id, const char *id, int64_t row_id, float prob, int label)
 {
 	const tp_encoding *enc = &s->p.vm.enc;
 	int any = 0;
 
 	if (id != NULL)
 		fprintf(f, "\"id\":%s,", id);
-	else if (row_id != NO_ID)
+	else if (has_id)
 		fprintf(f, "\"id\":%lld,", (long long)row_id);
 	fprintf(f, "\"probability\":%.9g,\"label\":%d", (double)prob, label);
 	for (int j = 0; j < enc->ncat; j++)
@@ -434,6 +431,7 @@ typedef struct {
 	char **ids;                 /* (n) string ids as written, or NULL */
 	char **features;            /* (n) the applications' JSON, to log */
 	unsigned char *unseen;      /* (n, ncat) */
+	unsigned char *has_id;      /* (n) the application gave an id */
 } parsed;
 
 static void
@@ -448,6 +446,7 @@ parsed_free(parsed *pr, size_t n)
 	free(pr->ids);
 	free(pr->features);
 	free(pr->unseen);
+	free(pr->has_id);
 }
 
 /* Scores the applications of the body with the model serving. */
@@ -472,10 +471,10 @@ predict(tp_http *h, struct MHD_Connection *c, request *r)
 	const tp_encoding *enc = &s->p.vm.enc;
 	size_t ncat = (size_t)enc->ncat + 1;
 	parsed pr = {calloc(n, sizeof(char *)), calloc(n, sizeof(char *)),
-	    calloc(n * ncat, 1)};
+	    calloc(n * ncat, 1), calloc(n, 1)};
 	scorer *sc = scorer_for(h, s, &e);
 	if (sc == NULL || pr.ids == NULL || pr.features == NULL ||
-	    pr.unseen == NULL) {
+	    pr.unseen == NULL || pr.has_id == NULL) {
 		ret = fail(h, c, r, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal",
 		    sc == NULL ? e.msg : "out of memory", NULL, -1, NULL, NULL);
 		goto out;
@@ -484,7 +483,7 @@ predict(tp_http *h, struct MHD_Connection *c, request *r)
 		tp_request_info one = {.strict = 1, .unseen = sc->unseen,
 		    .item = -1};
 		rc = tp_request_parse_info(enc, r->body + spans[i].at,
-		    spans[i].len, NO_ID, tp_batch_row(&sc->batch, i),
+		    spans[i].len, (int64_t)i, tp_batch_row(&sc->batch, i),
 		    logging ? &pr.features[i] : NULL, &pr.ids[i], &one, &e);
 		if (rc != TP_OK) {
 			int status = rc == TP_EDATA ? MHD_HTTP_BAD_REQUEST :
@@ -496,6 +495,7 @@ predict(tp_http *h, struct MHD_Connection *c, request *r)
 			goto out;
 		}
 		memcpy(pr.unseen + i * ncat, sc->unseen, ncat);
+		pr.has_id[i] = (unsigned char)one.has_id;
 		atomic_fetch_add(&h->metrics.unseen, (uint64_t)one.nunseen);
 	}
 	sc->batch.n = n;
@@ -525,12 +525,13 @@ predict(tp_http *h, struct MHD_Connection *c, request *r)
 		 * the answer's own. */
 		if (batch)
 			fputs(i > 0 ? ",{" : "{", f);
-		put_prediction(f, s, pr.unseen + i * ncat, pr.ids[i], id,
-		    sc->prob[i], label);
+		put_prediction(f, s, pr.unseen + i * ncat, pr.has_id[i], pr.ids[i],
+		    id, sc->prob[i], label);
 		if (batch)
 			fputc('}', f);
 		if (logging) {
-			enqueue(h, s, id == NO_ID ? (int64_t)i : id, sc->prob[i],
+			/* Without an id, the row's is its place in the batch. */
+			enqueue(h, s, id, sc->prob[i],
 			    label, pr.features[i], r->request_id, (int)i, latency);
 			pr.features[i] = NULL;
 		}

@@ -510,9 +510,22 @@ START_TEST(test_request_split_bodies)
 		    spans[k].len, 1, tp_batch_row(&b, 0), NULL, &id, &info, &e),
 		    TP_OK);
 		ck_assert(b.id[0] == want[k]);
+		ck_assert_int_eq(info.has_id, 1);
 		ck_assert_ptr_null(id);
 	}
 	free(spans);
+	/* An id of null, or none: the record's number, and no id given. */
+	static const char *const none[] = {"{\"id\": null, \"home\": null, "
+	    "\"age\": null}", "{\"home\": null, \"age\": null}"};
+	for (size_t k = 0; k < 2; k++) {
+		tp_request_info info = {.strict = 1, .has_id = 1};
+		char *id;
+		ck_assert_int_eq(tp_request_parse_info(&enc, none[k],
+		    strlen(none[k]), 7, tp_batch_row(&b, 0), NULL, &id, &info, &e),
+		    TP_OK);
+		ck_assert(b.id[0] == 7);
+		ck_assert_int_eq(info.has_id, 0);
+	}
 	tp_batch_free(&b);
 	tp_encoding_free(&enc);
 }

@@ -167,6 +167,12 @@ START_TEST(test_http_serve)
 	has(a, "\"predictions\":[{\"probability\":");
 	has(a, "{\"id\":\"x\",\"probability\":");
 	free(a);
+	/* Any int64 is an id, the least too; null is none. */
+	a = ask(port, "POST", "/v1/predict", "[{\"id\":-9223372036854775808,"
+	    "\"home\":null,\"age\":null},{\"id\":null,\"home\":null,\"age\":null}]");
+	has(a, "[{\"id\":-9223372036854775808,\"probability\":");
+	has(a, "},{\"probability\":");
+	free(a);
 	a = ask(port, "POST", "/v1/predict", "[{\"home\":null,\"age\":null},"
 	    "{\"home\":null}]");
 	has(a, "HTTP/1.1 400 ");
@@ -193,9 +199,9 @@ START_TEST(test_http_serve)
 
 	tp_http_stop(h, 1, &c);
 	ck_assert_uint_eq(c.reloads, 1);
-	ck_assert_uint_ge(c.requests, 6);
+	ck_assert_uint_ge(c.requests, 7);
 	ck_assert_uint_eq(c.errors, 2);
-	ck_assert_uint_ge(c.rows, 4);
+	ck_assert_uint_ge(c.rows, 6);
 	unlink(path);
 	tp_batch_free(&b);
 	tp_encoding_free(&enc);
