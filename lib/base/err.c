@@ -48,3 +48,24 @@ tp_err_nomem(tp_err *e, const char *what)
 {
 	return tp_err_set(e, TP_EINTERNAL, "out of memory allocating %s", what);
 }
+
+void
+tp_notef(tp_note_fn *note, void *ctx, int failed, const char *fmt, ...)
+{
+	char msg[1536];
+	va_list ap;
+	size_t n;
+
+	if (note == NULL)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	n = strlen(msg);
+	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
+		msg[--n] = '\0';
+	for (char *q = msg; *q != '\0'; q++)
+		if (*q == '\n' || *q == '\t')
+			*q = ' ';
+	note(ctx, failed, msg);
+}

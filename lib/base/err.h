@@ -40,4 +40,13 @@ int tp_err_prefix(tp_err *e, const char *fmt, ...)
 /* The status for an allocation failure, with a message naming what. */
 int tp_err_nomem(tp_err *e, const char *what);
 
+/* What a long-running part of the library tells its caller as it goes (a
+ * reload, a send that failed and went to the spool), neither a result nor
+ * an error of the call: failed is set for what went wrong. */
+typedef void tp_note_fn(void *ctx, int failed, const char *msg);
+/* Formats a note and tells it to note (nothing when NULL), on one line:
+ * libpq's messages end with a line end and may hold more. */
+void tp_notef(tp_note_fn *note, void *ctx, int failed, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
 #endif

@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,25 +47,6 @@ tp_predlog_free(tp_predlog *l)
 	free(l->spool);
 	l->buf = l->spool = NULL;
 	l->len = l->cap = l->rows = 0;
-}
-
-/* Tells the note callback, if any. */
-static void
-say(const tp_predlog *l, int failed, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void
-say(const tp_predlog *l, int failed, const char *fmt, ...)
-{
-	char msg[1536];
-	va_list ap;
-
-	if (l->note == NULL)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	l->note(l->ctx, failed, msg);
 }
 
 static int
@@ -397,7 +377,7 @@ keep(tp_predlog *l, int n, const tp_err *why, tp_err *e)
 	l->unsent += rows;
 	l->pending = 1;
 	clear(l);
-	say(l, 1, "%s: %zu prediction%s kept in %s/%lld-%d", why->msg, rows,
+	tp_notef(l->note, l->ctx, 1, "%s: %zu prediction%s kept in %s/%lld-%d", why->msg, rows,
 	    rows == 1 ? "" : "s", l->spool, (long long)l->run, n);
 	return TP_OK;
 }
@@ -538,7 +518,7 @@ replay_one(tp_predlog *l, int dir, const spooled *b, uint64_t *sent,
 	} else if (refused) {
 		snprintf(aside, sizeof(aside), "%s.rejected", name);
 		renameat(dir, name, dir, aside);
-		say(l, 1, "%s: the spool's batch is set aside as %s/%s", e->msg,
+		tp_notef(l->note, l->ctx, 1, "%s: the spool's batch is set aside as %s/%s", e->msg,
 		    l->spool, aside);
 	}
 	if ((rc == TP_OK || refused) && b->run == l->run) {
@@ -577,7 +557,7 @@ replay(tp_predlog *l, tp_err *e)
 	if (rc == TP_OK)
 		l->pending = 0;
 	if (sent > 0)
-		say(l, 0, "database: %llu prediction%s sent from the spool %s",
+		tp_notef(l->note, l->ctx, 0, "database: %llu prediction%s sent from the spool %s",
 		    (unsigned long long)sent, sent == 1 ? "" : "s", l->spool);
 	return rc;
 }
@@ -603,7 +583,7 @@ ready(tp_predlog *l, int force, double now, tp_err *why)
 			return rc;
 		}
 		l->backoff = 0;
-		say(l, 0, "database: reconnected");
+		tp_notef(l->note, l->ctx, 0, "database: reconnected");
 	}
 	if (!l->pending || l->spool == NULL)
 		return TP_OK;
@@ -616,7 +596,7 @@ ready(tp_predlog *l, int force, double now, tp_err *why)
 		return rc;
 	/* A right the role lacks, or a spool that cannot be read: said, and
 	 * tried again later; the new rows go on. */
-	say(l, 1, "%s", why->msg);
+	tp_notef(l->note, l->ctx, 1, "%s", why->msg);
 	return TP_OK;
 }
 

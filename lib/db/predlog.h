@@ -65,7 +65,7 @@ typedef struct {
 	uint64_t replayed;     /* rows sent from the spool, of any run */
 	uint64_t unsent;       /* rows of this run in the spool */
 	/* Told what happened, failed set for what went wrong; may be NULL. */
-	void (*note)(void *ctx, int failed, const char *msg);
+	tp_note_fn *note;
 	void *ctx;
 } tp_predlog;
 

@@ -1,5 +1,3 @@
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -7,31 +5,6 @@
 
 #include "base/clock.h"
 #include "serve/follow.h"
-
-static void
-note(const tp_follow *f, int failed, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void
-note(const tp_follow *f, int failed, const char *fmt, ...)
-{
-	char msg[1536];
-	va_list ap;
-
-	if (f->note == NULL)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	/* libpq's messages end with a line end and may hold more: one line. */
-	size_t n = strlen(msg);
-	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
-		msg[--n] = '\0';
-	for (char *q = msg; *q != '\0'; q++)
-		if (*q == '\n' || *q == '\t')
-			*q = ' ';
-	f->note(f->ctx, failed, msg);
-}
 
 int
 tp_follow_reload(tp_follow *f, const char *why, tp_err *e)
@@ -55,7 +28,7 @@ tp_follow_reload(tp_follow *f, const char *why, tp_err *e)
 	if (rc != TP_OK) {
 		free(path);
 		f->reload_failures++;
-		note(f, 1, "%s: reload failed, still serving %s: %s", why,
+		tp_notef(f->note, f->ctx, 1, "%s: reload failed, still serving %s: %s", why,
 		    f->path, e->msg);
 		return rc;
 	}
@@ -64,9 +37,9 @@ tp_follow_reload(tp_follow *f, const char *why, tp_err *e)
 	memcpy(f->sha256, sha256, sizeof(sha256));
 	f->reloads++;
 	if (version > 0)
-		note(f, 0, "%s: reloaded %s, version %d", why, path, version);
+		tp_notef(f->note, f->ctx, 0, "%s: reloaded %s, version %d", why, path, version);
 	else
-		note(f, 0, "%s: reloaded %s", why, path);
+		tp_notef(f->note, f->ctx, 0, "%s: reloaded %s", why, path);
 	return TP_OK;
 }
 
@@ -173,7 +146,7 @@ tp_follow_step(tp_follow *f, int fd_ready)
 	tp_err e = {0};
 
 	if (fd_ready && f->listening && !PQconsumeInput(f->db->conn)) {
-		note(f, 1, "database: connection lost, no reloads on promotion "
+		tp_notef(f->note, f->ctx, 1, "database: connection lost, no reloads on promotion "
 		    "until it is made again: %s", PQerrorMessage(f->db->conn));
 		f->listening = 0;
 	}
@@ -181,14 +154,14 @@ tp_follow_step(tp_follow *f, int fd_ready)
 		notifications(f);
 	if (f->log != NULL && tp_predlog_due(f->log, tp_clock()) &&
 	    tp_predlog_flush(f->log, &e) != TP_OK)
-		note(f, 1, "%s", e.msg);
+		tp_notef(f->note, f->ctx, 1, "%s", e.msg);
 	/* The log makes a lost connection again, which ends the LISTEN. */
 	if (f->listener && f->db->resets != f->resets) {
 		if (subscribe(f, &e) != TP_OK) {
 			f->listening = 0;
-			note(f, 1, "%s: no reloads on promotion", e.msg);
+			tp_notef(f->note, f->ctx, 1, "%s: no reloads on promotion", e.msg);
 		} else {
-			note(f, 0, "database: listening for promotions again");
+			tp_notef(f->note, f->ctx, 0, "database: listening for promotions again");
 		}
 	}
 }
@@ -199,7 +172,7 @@ tp_follow_finish(tp_follow *f)
 	tp_err e = {0};
 
 	if (f->log != NULL && tp_predlog_finish(f->log, &e) != TP_OK)
-		note(f, 1, "%s", e.msg);
+		tp_notef(f->note, f->ctx, 1, "%s", e.msg);
 	free(f->name);
 	free(f->path);
 	f->name = f->path = NULL;

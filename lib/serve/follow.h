@@ -41,7 +41,7 @@ typedef struct {
 	/* Told what happened: a reload, a failed one, a send of the log that
 	 * failed, the connection lost and listened on again; failed is set
 	 * for what went wrong. May be NULL. */
-	void (*note)(void *ctx, int failed, const char *msg);
+	tp_note_fn *note;
 	void *ctx;
 	/* Kept here: */
 	char sha256[65];       /* of the model serving */

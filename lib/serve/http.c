@@ -100,24 +100,6 @@ typedef struct {
 	int answered;         /* a response is queued */
 } request;
 
-static void
-note(const tp_http *h, int failed, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void
-note(const tp_http *h, int failed, const char *fmt, ...)
-{
-	char msg[1024];
-	va_list ap;
-
-	if (h->o->note == NULL)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	h->o->note(h->o->ctx, failed, msg);
-}
-
 /* The follower's notes, passed on to the server's caller. */
 static void
 relay(void *ctx, int failed, const char *msg)
@@ -940,13 +922,9 @@ mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	tp_http *h = cls;
 	char msg[512];
-	size_t n;
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	n = strlen(msg);
-	while (n > 0 && msg[n - 1] == '\n')
-		msg[--n] = '\0';
-	note(h, 0, "http: %s", msg);
+	tp_notef(h->o->note, h->o->ctx, 0, "http: %s", msg);
 }
 
 /* The control thread. */
@@ -975,7 +953,7 @@ drain_queue(tp_http *h)
 		/* The answer has gone: a log that cannot be sent is said
 		 * and the serving goes on. */
 		if (tp_predlog_add(h->o->log, &p, &e) != TP_OK)
-			note(h, 1, "%s", e.msg);
+			relay(h, 1, e.msg);
 		free(q[i].features);
 		free(q[i].request_id);
 	}

@@ -58,7 +58,7 @@ typedef struct {
 	/* Told what happened: reloads, the log's sends, failures of the
 	 * connection; failed is set for what went wrong. Called from the
 	 * control thread and the library's. May be NULL. */
-	void (*note)(void *ctx, int failed, const char *msg);
+	tp_note_fn *note;
 	void *ctx;
 } tp_http_opts;
 

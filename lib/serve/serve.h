@@ -49,7 +49,7 @@ typedef struct {
 	/* Told what happened: a reload, a failed one, a send of the log
 	 * that failed and lost its rows, the connection lost and listened on
 	 * again; may be NULL. failed is set for what went wrong. */
-	void (*note)(void *ctx, int failed, const char *msg);
+	tp_note_fn *note;
 	void *ctx;
 } tp_serve_opts;
 

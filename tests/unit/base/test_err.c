@@ -3,6 +3,7 @@
  * and code (and its NULL error), tp_err_prefix putting the place in front,
  * both cut to the message's room, and tp_err_nomem.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "base/err.h"
@@ -95,6 +96,32 @@ START_TEST(test_prefix_long)
 }
 END_TEST
 
+/* A note reaches its callback formatted, on one line. */
+static char noted[256];
+static int noted_failed;
+
+static void
+remember(void *ctx, int failed, const char *msg)
+{
+	*(int *)ctx += 1;
+	noted_failed = failed;
+	snprintf(noted, sizeof(noted), "%s", msg);
+}
+
+START_TEST(test_notef)
+{
+	int calls = 0;
+
+	tp_notef(NULL, &calls, 1, "nobody %d", 1);
+	ck_assert_int_eq(calls, 0);
+	tp_notef(remember, &calls, 1, "database: %s", "server closed\n\tthe "
+	    "connection\n ");
+	ck_assert_int_eq(calls, 1);
+	ck_assert_int_eq(noted_failed, 1);
+	ck_assert_str_eq(noted, "database: server closed  the connection");
+}
+END_TEST
+
 START_TEST(test_nomem)
 {
 	tp_err e = {0};
@@ -117,6 +144,7 @@ err_suite(void)
 	tcase_add_test(tc, test_prefix);
 	tcase_add_test(tc, test_prefix_long);
 	tcase_add_test(tc, test_nomem);
+	tcase_add_test(tc, test_notef);
 	suite_add_tcase(s, tc);
 	return s;
 }
