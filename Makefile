@@ -34,6 +34,12 @@ ifeq ($(SAN),1)
 CFLAGS += -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
 	-fno-sanitize-recover=undefined
 LDFLAGS += -fsanitize=address,undefined
+# Check forks a process for every unit test, and LeakSanitizer's tracer,
+# stopping each one's threads at its exit, now and then dies of SIGSEGV
+# itself (a fault of the sanitizer runtime, google/sanitizers#1353), which
+# fails a test that passed. The unit tests' leaks are memcheck's to find
+# (check-valgrind runs the same tests); the tools keep LeakSanitizer.
+UNIT_ENV = ASAN_OPTIONS=detect_leaks=0
 endif
 
 # FUZZ=1 builds for libFuzzer with clang (used by fuzz, in its own folder):
@@ -144,7 +150,8 @@ $(BUILD)/tests/fuzz/fuzz_%: $(BUILD)/tests/fuzz/fuzz_%.o \
 # Unit tests find their data through TP_TESTDATA; end-to-end tests find the
 # tools through PATH and a throwaway PostgreSQL server through TABPIPE_DB.
 check: all $(UNIT_RUNNER)
-	TP_TESTDATA=tests/data TP_DATA=data sh scripts/pg-server run $(UNIT_RUNNER)
+	$(UNIT_ENV) TP_TESTDATA=tests/data TP_DATA=data sh scripts/pg-server run \
+		$(UNIT_RUNNER)
 	PATH="$(CURDIR)/$(BUILD)/bin:$$PATH" sh scripts/pg-server run \
 		sh tests/e2e/run.sh
 	sh tests/man.sh $(MAN1) $(MAN5) $(MAN7)
