@@ -231,8 +231,9 @@ clean:
 	db-stop bench bench-serve bench-http bench-train bench-quality bench-layers clean
 .SECONDARY:
 
-# The golden test's reference: weights and inputs from C, outputs and
-# gradients from the same model in PyTorch (python3-torch). The results are
+# The golden test's reference: weights and inputs from C, outputs,
+# gradients and integrated gradients from the same model in PyTorch
+# (python3-torch). The results are
 # committed, so `make check` needs no Python.
 GOLDEN = tests/data/golden
 golden: $(LIB)
@@ -242,5 +243,7 @@ golden: $(LIB)
 	$(BUILD)/tests/gen $(GOLDEN)/weights.safetensors $(GOLDEN)/inputs.safetensors
 	/usr/bin/python3 tests/golden/reference.py $(GOLDEN)/weights.safetensors \
 		$(GOLDEN)/inputs.safetensors $(GOLDEN)/reference.safetensors
+	/usr/bin/python3 tests/golden/ig_reference.py $(GOLDEN)/weights.safetensors \
+		$(GOLDEN)/inputs.safetensors $(GOLDEN)/ig_reference.safetensors
 
 .PHONY: golden

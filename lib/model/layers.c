@@ -120,7 +120,9 @@ tp_linear_backward(float *dinp, float *dweight, float *dbias,
 {
 	if (dinp != NULL)
 		tp_gemm(0, 0, N, IC, OC, 1.0f, dout, OC, weight, IC, 1.0f, dinp, IC);
-	tp_gemm(1, 0, OC, IC, N, 1.0f, dout, OC, inp, IC, 1.0f, dweight, IC);
+	if (dweight != NULL)
+		tp_gemm(1, 0, OC, IC, N, 1.0f, dout, OC, inp, IC, 1.0f, dweight,
+		    IC);
 	if (dbias != NULL)
 		for (int n = 0; n < N; n++) {
 			const float *d = dout + (size_t)n * OC;
@@ -219,10 +221,13 @@ tp_layernorm_backward(float *restrict dinp, float *restrict dweight,
 		dnormmean /= C;
 		for (c = 0; c < C; c++) {
 			float xhat = (x[c] - m) * s, g = d[c] * weight[c];
-			dbias[c] += d[c];
-			dweight[c] += xhat * d[c];
 			di[c] += s * (g - dmean - xhat * dnormmean);
 		}
+		if (dweight != NULL)
+			for (c = 0; c < C; c++) {
+				dbias[c] += d[c];
+				dweight[c] += (x[c] - m) * s * d[c];
+			}
 	}
 }
 

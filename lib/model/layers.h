@@ -48,6 +48,9 @@ void tp_linear_forward(float *out /* (N,OC) */, const float *inp /* (N,IC) */,
 void tp_linear_forward_t(float *out, const float *inp,
     const float *weight_t /* (IC,OC) */, const float *bias, int N, int IC,
     int OC);
+/* Adds the gradients into dinp, dweight and dbias; a NULL one is not
+ * computed (the gradient of the input alone, for attributions, takes half
+ * the products). */
 void tp_linear_backward(float *dinp, float *dweight, float *dbias,
     const float *dout, const float *inp, const float *weight, int N, int IC,
     int OC);
@@ -59,7 +62,8 @@ void tp_layernorm_forward(float *out /* (N,C) */, float *mean /* (N) */,
     float *rstd /* (N) */, const float *inp /* (N,C) */,
     const float *weight /* (C) */, const float *bias /* (C) */, int N, int C);
 /* dinp, dweight and dbias overlap no other argument: the definition takes
- * them restrict, so that the loop adding into them vectorises. */
+ * them restrict, so that the loop adding into them vectorises. With
+ * dweight NULL, neither it nor dbias is computed. */
 void tp_layernorm_backward(float *dinp, float *dweight, float *dbias,
     const float *dout, const float *inp, const float *mean,
     const float *rstd, const float *weight, int N, int C);

@@ -392,6 +392,8 @@ tp_model_param(const tp_model *m, const char *name)
 
 #define PW(m, i) ((m)->params + (m)->param[(i)].offset)
 #define GW(w, m, i) ((w)->grads + (m)->param[(i)].offset)
+/* A parameter's gradient in a backward that may compute none (params). */
+#define G(i) (params ? GW(w, m, (i)) : NULL)
 
 void
 tp_model_set_prior(tp_model *m, double prior)
@@ -429,25 +431,34 @@ linear(tp_model *m, int l, int which, float *out, const float *inp, int N)
 		tp_linear_forward(out, inp, PW(m, w), PW(m, b), N, IC, OC);
 }
 
-/* Tokens, encoder and pooling for R rows on one thread. With keep, each
- * layer writes its own activations, which the backward reads; without,
- * every layer reuses the first layer's, so that a prediction's working set
- * is one layer's and stays in cache, and attention keeps no weights. */
+/* The tokens of R rows, (R,T,C), into x0. */
 static void
-encode_forward(tp_model *m, tp_worker *w, const int32_t *cat,
-    const float *num, int R, int training, int keep)
+tokens_forward(const tp_model *m, float *x0, const int32_t *cat,
+    const float *num, int R)
+{
+	const tp_model_index *ix = &m->ix;
+	int T = m->T, C = m->cfg.d_model;
+
+	if (m->ncat > 0)
+		tp_embedding_forward(x0, cat, PW(m, ix->emb), m->vocab_offset, R,
+		    T, m->ncat, C);
+	if (m->nnum > 0)
+		tp_numeric_forward(x0, num, PW(m, ix->num_w), PW(m, ix->num_b),
+		    PW(m, ix->num_miss), R, T, m->ncat, m->nnum, C);
+}
+
+/* The encoder and pooling for the R rows of tokens in w->acts.x0 on one
+ * thread. With keep, each layer writes its own activations, which the
+ * backward reads; without, every layer reuses the first layer's, so that a
+ * prediction's working set is one layer's and stays in cache, and
+ * attention keeps no weights. */
+static void
+layers_forward(tp_model *m, tp_worker *w, int R, int training, int keep)
 {
 	const tp_config *c = &m->cfg;
 	int T = m->T, C = c->d_model, F = c->d_ff, N = R * T;
 	float p = training ? c->dropout : 0.0f;
 	const tp_model_index *ix = &m->ix;
-
-	if (m->ncat > 0)
-		tp_embedding_forward(w->acts.x0, cat, PW(m, ix->emb), m->vocab_offset,
-		    R, T, m->ncat, C);
-	if (m->nnum > 0)
-		tp_numeric_forward(w->acts.x0, num, PW(m, ix->num_w), PW(m, ix->num_b),
-		    PW(m, ix->num_miss), R, T, m->ncat, m->nnum, C);
 	const float *x = w->acts.x0;
 	for (int l = 0; l < c->layers; l++) {
 		tp_layer_acts *a = &w->acts.layer[keep ? l : 0];
@@ -479,16 +490,27 @@ encode_forward(tp_model *m, tp_worker *w, const int32_t *cat,
 	tp_meanpool_forward(w->acts.pooled, w->acts.lnf, R, T, C);
 }
 
+/* Tokens, encoder and pooling for R rows on one thread. */
+static void
+encode_forward(tp_model *m, tp_worker *w, const int32_t *cat,
+    const float *num, int R, int training, int keep)
+{
+	tokens_forward(m, w->acts.x0, cat, num, R);
+	layers_forward(m, w, R, training, keep);
+}
+
 static void
 zero(float *p, size_t n)
 {
 	memset(p, 0, n * sizeof(float));
 }
 
-/* The encoder's backward from w->acts.dpooled, into w->grads. */
+/* The encoder's backward from w->acts.dpooled, into w->grads; without
+ * params, only as far as the tokens' gradient, w->acts.dres, and no
+ * parameter's. */
 static void
 encode_backward(tp_model *m, tp_worker *w, const int32_t *cat,
-    const float *num, int R, int training)
+    const float *num, int R, int training, int params)
 {
 	const tp_config *c = &m->cfg;
 	int T = m->T, C = c->d_model, F = c->d_ff, N = R * T, L = c->layers;
@@ -499,7 +521,7 @@ encode_backward(tp_model *m, tp_worker *w, const int32_t *cat,
 	zero(w->acts.da, NC);
 	tp_meanpool_backward(w->acts.da, w->acts.dpooled, R, T, C);
 	zero(w->acts.dres, NC);
-	tp_layernorm_backward(w->acts.dres, GW(w, m, ix->norm_w), GW(w, m, ix->norm_b),
+	tp_layernorm_backward(w->acts.dres, G(ix->norm_w), G(ix->norm_b),
 	    w->acts.da, w->acts.layer[L - 1].out, w->acts.lnf_mean, w->acts.lnf_rstd,
 	    PW(m, ix->norm_w), N, C);
 	for (int l = L - 1; l >= 0; l--) {
@@ -510,8 +532,8 @@ encode_backward(tp_model *m, tp_worker *w, const int32_t *cat,
 		zero(w->acts.da, NC);
 		tp_dropout_backward(w->acts.da, w->acts.dres, a->f_mask, p, (long)NC);
 		zero(w->acts.dha, NF);
-		tp_linear_backward(w->acts.dha, GW(w, m, li->lin2_w),
-		    GW(w, m, li->lin2_b), w->acts.da, p > 0 ? a->ha_d : a->ha,
+		tp_linear_backward(w->acts.dha, G(li->lin2_w),
+		    G(li->lin2_b), w->acts.da, p > 0 ? a->ha_d : a->ha,
 		    PW(m, li->lin2_w), N, F, C);
 		zero(w->acts.dh, NF);
 		tp_dropout_backward(w->acts.dh, w->acts.dha, a->ha_mask, p, (long)NF);
@@ -521,33 +543,35 @@ encode_backward(tp_model *m, tp_worker *w, const int32_t *cat,
 		else
 			tp_relu_backward(w->acts.dha, w->acts.dh, a->h, (long)NF);
 		zero(w->acts.db, NC);
-		tp_linear_backward(w->acts.db, GW(w, m, li->lin1_w),
-		    GW(w, m, li->lin1_b), w->acts.dha, a->ln2, PW(m, li->lin1_w), N, C, F);
-		tp_layernorm_backward(w->acts.dres, GW(w, m, li->norm2_w),
-		    GW(w, m, li->norm2_b), w->acts.db, a->x2, a->ln2_mean, a->ln2_rstd,
+		tp_linear_backward(w->acts.db, G(li->lin1_w),
+		    G(li->lin1_b), w->acts.dha, a->ln2, PW(m, li->lin1_w), N, C, F);
+		tp_layernorm_backward(w->acts.dres, G(li->norm2_w),
+		    G(li->norm2_b), w->acts.db, a->x2, a->ln2_mean, a->ln2_rstd,
 		    PW(m, li->norm2_w), N, C);
 		/* dres is now d(x2); x2 = x + drop(out_proj(attention)). */
 		zero(w->acts.da, NC);
 		tp_dropout_backward(w->acts.da, w->acts.dres, a->ao_mask, p, (long)NC);
 		zero(w->acts.db, NC);
-		tp_linear_backward(w->acts.db, GW(w, m, li->out_w), GW(w, m, li->out_b),
+		tp_linear_backward(w->acts.db, G(li->out_w), G(li->out_b),
 		    w->acts.da, a->atty, PW(m, li->out_w), N, C, C);
 		zero(w->acts.dqkv, (size_t)N * 3 * C);
 		tp_attention_backward(w->acts.dqkv, w->acts.datt, w->acts.db, a->qkv, a->att,
 		    p > 0 ? a->att_mask : NULL, R, T, C, c->heads);
 		zero(w->acts.da, NC);
-		tp_linear_backward(w->acts.da, GW(w, m, li->in_w), GW(w, m, li->in_b),
+		tp_linear_backward(w->acts.da, G(li->in_w), G(li->in_b),
 		    w->acts.dqkv, a->ln1, PW(m, li->in_w), N, C, 3 * C);
-		tp_layernorm_backward(w->acts.dres, GW(w, m, li->norm1_w),
-		    GW(w, m, li->norm1_b), w->acts.da, x, a->ln1_mean, a->ln1_rstd,
+		tp_layernorm_backward(w->acts.dres, G(li->norm1_w),
+		    G(li->norm1_b), w->acts.da, x, a->ln1_mean, a->ln1_rstd,
 		    PW(m, li->norm1_w), N, C);
 	}
+	if (!params)
+		return;
 	if (m->ncat > 0)
-		tp_embedding_backward(GW(w, m, ix->emb), w->acts.dres, cat,
+		tp_embedding_backward(G(ix->emb), w->acts.dres, cat,
 		    m->vocab_offset, R, T, m->ncat, C);
 	if (m->nnum > 0)
-		tp_numeric_backward(GW(w, m, ix->num_w), GW(w, m, ix->num_b),
-		    GW(w, m, ix->num_miss), w->acts.dres, num, R, T, m->ncat, m->nnum, C);
+		tp_numeric_backward(G(ix->num_w), G(ix->num_b),
+		    G(ix->num_miss), w->acts.dres, num, R, T, m->ncat, m->nnum, C);
 }
 
 static void
@@ -567,13 +591,13 @@ head_forward(tp_model *m, tp_worker *w, float *logits, int R, int training)
 
 static void
 head_backward(tp_model *m, tp_worker *w, const float *dlogits, int R,
-    int training)
+    int training, int params)
 {
 	const tp_model_index *ix = &m->ix;
 	int C = m->cfg.d_model, H = m->cfg.head_hidden;
 
 	zero(w->acts.dr1, (size_t)R * H);
-	tp_linear_backward(w->acts.dr1, GW(w, m, ix->head3_w), GW(w, m, ix->head3_b),
+	tp_linear_backward(w->acts.dr1, G(ix->head3_w), G(ix->head3_b),
 	    dlogits, w->acts.r1_d, PW(m, ix->head3_w), R, H, 2);
 	zero(w->acts.dh1, (size_t)R * H);
 	tp_dropout_backward(w->acts.dh1, w->acts.dr1, w->acts.r1_mask,
@@ -581,8 +605,8 @@ head_backward(tp_model *m, tp_worker *w, const float *dlogits, int R,
 	zero(w->acts.dr1, (size_t)R * H);
 	tp_relu_backward(w->acts.dr1, w->acts.dh1, w->acts.h1, (long)R * H);
 	zero(w->acts.dpooled, (size_t)R * C);
-	tp_linear_backward(w->acts.dpooled, GW(w, m, ix->head0_w),
-	    GW(w, m, ix->head0_b), w->acts.dr1, w->acts.pooled,
+	tp_linear_backward(w->acts.dpooled, G(ix->head0_w),
+	    G(ix->head0_b), w->acts.dr1, w->acts.pooled,
 	    PW(m, ix->head0_w), R, C, H);
 }
 
@@ -696,8 +720,9 @@ run(tp_model *m, enum task task, const int32_t *cat, const float *num,
 			head_forward(m, w, m->logits + 2 * (size_t)r0, R, training);
 			break;
 		case CLASSIFY_BACKWARD:
-			head_backward(m, w, m->dlogits + 2 * (size_t)r0, R, training);
-			encode_backward(m, w, c, x, R, training);
+			head_backward(m, w, m->dlogits + 2 * (size_t)r0, R, training,
+			    1);
+			encode_backward(m, w, c, x, R, training, 1);
 			break;
 		case CONTRAST_FORWARD:
 			encode_forward(m, w, c, x, R, 1, 1);
@@ -705,7 +730,7 @@ run(tp_model *m, enum task task, const int32_t *cat, const float *num,
 			break;
 		case CONTRAST_BACKWARD:
 			projector_backward(m, w, m->dz + P * (size_t)r0, R);
-			encode_backward(m, w, c, x, R, 1);
+			encode_backward(m, w, c, x, R, 1, 1);
 			break;
 		}
 	}
@@ -738,6 +763,49 @@ tp_model_predict(tp_model *m, const int32_t *cat, const float *num, int B,
 		const float *l = m->logits + 2 * b;
 		/* softmax of two logits, as a sigmoid of their difference */
 		prob[b] = 1.0f / (1.0f + expf(l[0] - l[1]));
+	}
+}
+
+void
+tp_model_tokens(const tp_model *m, const int32_t *cat, const float *num,
+    int B, float *tokens)
+{
+	tokens_forward(m, tokens, cat, num, B);
+}
+
+/* Worker w's share of tp_model_token_gradient: R rows from row r0. */
+static void
+token_gradient_slice(tp_model *m, tp_worker *w, const float *tokens,
+    int r0, int R, float *logodds, float *grad)
+{
+	size_t per_row = (size_t)m->T * m->cfg.d_model;
+	float *logits = m->logits + 2 * (size_t)r0;
+	float *dlogits = m->dlogits + 2 * (size_t)r0;
+
+	memcpy(w->acts.x0, tokens + per_row * r0, per_row * R * sizeof(float));
+	layers_forward(m, w, R, 0, 1);
+	head_forward(m, w, logits, R, 0);
+	for (int r = 0; r < R; r++) {
+		logodds[r0 + r] = logits[2 * r + 1] - logits[2 * r];
+		dlogits[2 * r] = -1.0f;
+		dlogits[2 * r + 1] = 1.0f;
+	}
+	head_backward(m, w, dlogits, R, 0, 0);
+	encode_backward(m, w, NULL, NULL, R, 0, 0);
+	memcpy(grad + per_row * r0, w->acts.dres, per_row * R * sizeof(float));
+}
+
+void
+tp_model_token_gradient(tp_model *m, const float *tokens, int B,
+    float *logodds, float *grad)
+{
+#pragma omp parallel for num_threads(m->nthreads) schedule(static, 1)
+	for (int t = 0; t < m->nthreads; t++) {
+		int r0, R;
+		slice(m, t, B, &r0, &R);
+		if (R > 0)
+			token_gradient_slice(m, &m->workers[t], tokens, r0, R,
+			    logodds, grad);
 	}
 }
 

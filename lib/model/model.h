@@ -138,6 +138,16 @@ float tp_model_classify_step(tp_model *m, const int32_t *cat,
 /* Forward only: the probability of the positive class for B rows. */
 void tp_model_predict(tp_model *m, const int32_t *cat, const float *num,
     int B, float *prob);
+/* The tokens of B rows, (B,T,C): what the encoder reads of them. */
+void tp_model_tokens(const tp_model *m, const int32_t *cat,
+    const float *num, int B, float *tokens);
+/* For B rows given as tokens (B,T,C), each row's log-odds of the positive
+ * class (the difference of its logits) and the gradient of the log-odds
+ * with respect to the tokens, grad (B,T,C), without dropout: what
+ * attributions are made of (lib/model/explain.h). The model must be
+ * planned for B rows (tp_model_plan); no parameter's gradient changes. */
+void tp_model_token_gradient(tp_model *m, const float *tokens, int B,
+    float *logodds, float *grad);
 /* One contrastive step on 2B rows, the first B one view and the next B the
  * other view of the same rows: NT-Xent with temperature tau. */
 float tp_model_contrast_step(tp_model *m, const int32_t *cat,
