@@ -294,6 +294,35 @@ tp_read_file(const char *path, char **buf, size_t *len, tp_err *e)
 	return TP_OK;
 }
 
+int
+tp_make_folders(const char *path, unsigned mode)
+{
+	char *copy = strdup(path);
+	int bad = 0;
+
+	if (copy == NULL)
+		return -1;
+	if (*copy == '\0') {
+		free(copy);
+		errno = ENOENT;
+		return -1;
+	}
+	for (char *p = copy + 1; !bad; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		char c = *p;
+		*p = '\0';
+		bad = mkdir(copy, (mode_t)mode) != 0 && errno != EEXIST;
+		*p = c;
+		if (c == '\0')
+			break;
+	}
+	int err = errno;
+	free(copy);
+	errno = err;
+	return bad ? -1 : 0;
+}
+
 FILE *
 tp_tmpfile(void)
 {

@@ -51,6 +51,10 @@ int tp_file_sha256(const char *path, char out[65], tp_err *e);
 int tp_open_input(const char *path, FILE **f, tp_err *e);
 void tp_close_input(FILE *f); /* leaves standard input open */
 
+/* Makes the folders of path that are missing, as mkdir -p does, with mode
+ * (less the umask); 0, or -1 with errno set. */
+int tp_make_folders(const char *path, unsigned mode);
+
 /* An anonymous temporary file for reading and writing, in $TMPDIR (or
  * /tmp), gone when closed: unlike tmpfile(3), it honours TMPDIR. NULL with
  * errno set on failure. */

@@ -53,7 +53,16 @@ int
 tp_db_exec(tp_db *db, const char *sql, int n, const char *const *params,
     PGresult **res, tp_err *e)
 {
-	PGresult *r = PQexecParams(db->conn, sql, n, NULL, params, NULL, NULL, 0);
+	return tp_db_exec_binary(db, sql, n, params, NULL, NULL, 0, res, e);
+}
+
+int
+tp_db_exec_binary(tp_db *db, const char *sql, int n,
+    const char *const *params, const int *lengths, const int *formats,
+    int binary, PGresult **res, tp_err *e)
+{
+	PGresult *r = PQexecParams(db->conn, sql, n, NULL, params, lengths,
+	    formats, binary);
 	ExecStatusType st = PQresultStatus(r);
 
 	if (res != NULL)

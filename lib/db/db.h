@@ -75,6 +75,13 @@ int tp_db_reconnect(tp_db *db, tp_err *e);
  * *res is the result to PQclear (or NULL when res is NULL). */
 int tp_db_exec(tp_db *db, const char *sql, int n, const char *const *params,
     PGresult **res, tp_err *e);
+/* The same with parameters that may be binary: formats[i] 1 for params[i]
+ * of lengths[i] bytes (a bytea's bytes), 0 for text (lengths and formats
+ * NULL: all text); and, with binary, the result's values binary too (a
+ * bytea as its bytes, PQgetlength long). */
+int tp_db_exec_binary(tp_db *db, const char *sql, int n,
+    const char *const *params, const int *lengths, const int *formats,
+    int binary, PGresult **res, tp_err *e);
 /* The status of a statement that failed with result r (may be NULL), with
  * libpq's message on one line after "database: what: ": TP_EUNAVAILABLE
  * when the connection is lost, TP_ENOPERM when the role lacks a right,

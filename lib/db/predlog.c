@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "base/clock.h"
+#include "base/fileio.h"
 #include "db/predlog.h"
 
 void
@@ -294,22 +295,6 @@ back_off(tp_predlog *l, double now)
 	l->retry_at = now + l->backoff;
 }
 
-/* Makes the folders of path that are missing, as mkdir -p. */
-static int
-make_folders(char *path)
-{
-	for (char *p = path + 1;; p++) {
-		if (*p != '/' && *p != '\0')
-			continue;
-		char c = *p;
-		*p = '\0';
-		int bad = mkdir(path, 0700) != 0 && errno != EEXIST;
-		*p = c;
-		if (bad || c == '\0')
-			return bad ? -1 : 0;
-	}
-}
-
 /* Writes the buffer as the spool's file of batch n, durably: a temporary
  * file written and fsync'ed, renamed, the folder fsync'ed. */
 static int
@@ -321,7 +306,7 @@ spool_write(tp_predlog *l, int n, tp_err *e)
 
 	snprintf(name, sizeof(name), "%lld-%d", (long long)l->run, n);
 	snprintf(tmp, sizeof(tmp), ".%s.tmp", name);
-	if (make_folders(l->spool) < 0 ||
+	if (tp_make_folders(l->spool, 0700) < 0 ||
 	    (dir = open(l->spool, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
 	    (fd = openat(dir, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
 	    0600)) < 0) {

@@ -577,11 +577,12 @@ tp_registry_audit(tp_db *db, const char *name, cJSON **rows, tp_err *e)
 static const char *const epoch_keys[] = {"epoch", "loss", "valid_auc",
     "valid_loss", "best", "rows_per_s", "seconds"};
 
-/* The history of v's file as rows: the keys of epoch_keys, null where the
- * history has none (it keeps no times), and source "file". */
+/* The history of v's file (or of its bytes in the database) as rows: the
+ * keys of epoch_keys, null where the history has none (it keeps no
+ * times), and source "file". */
 static int
-file_epochs(const tp_model_version *v, const char *ref, cJSON **rows,
-    tp_err *e)
+file_epochs(tp_db *db, const tp_model_version *v, const char *ref,
+    cJSON **rows, tp_err *e)
 {
 	tp_st_file f = {0};
 	char *text = NULL;
@@ -589,13 +590,8 @@ file_epochs(const tp_model_version *v, const char *ref, cJSON **rows,
 	int rc;
 
 	*rows = NULL;
-	if ((rc = tp_st_read(&f, v->path, e)) != TP_OK)
-		tp_err_prefix(e, "%s (version %d)", ref, v->version);
-	else if (strcmp(f.sha256, v->sha256) != 0)
-		rc = tp_err_set(e, TP_EDATA, "%s: %s is not the file registered "
-		    "as version %d (its SHA-256 differs)", ref, v->path,
-		    v->version);
-	if (rc != TP_OK || (rc = tp_st_parse(&f, e)) != TP_OK ||
+	if ((rc = tp_version_read(db, ref, v, &f, e)) != TP_OK ||
+	    (rc = tp_st_parse(&f, e)) != TP_OK ||
 	    (rc = tp_model_history(&f, &text, e)) != TP_OK)
 		goto out;
 	if ((*rows = cJSON_CreateArray()) == NULL ||
@@ -656,7 +652,7 @@ tp_registry_epochs(tp_db *db, const char *ref, cJSON **rows, tp_err *e)
 		goto out;
 	/* The run's records have the times the file does not keep: the file
 	 * fills in only the epochs the run did not record. */
-	if (file_epochs(&v, ref, &file, &why) != TP_OK) {
+	if (file_epochs(db, &v, ref, &file, &why) != TP_OK) {
 		if (cJSON_GetArraySize(*rows) == 0) {
 			rc = tp_err_set(e, why.code, "%s", why.msg);
 			cJSON_Delete(*rows);

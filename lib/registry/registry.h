@@ -67,9 +67,10 @@ int tp_registry_audit(tp_db *db, const char *name, cJSON **rows, tp_err *e);
 
 /* The epochs of the version ref names (tp_version_find's references),
  * oldest first: the run's, and the file's history for the others. The
- * file is read only when it is whole (its registered SHA-256); one that
- * cannot be read is the error when the run recorded no epoch, and is
- * passed over otherwise. */
+ * file is read only when it is whole (its registered SHA-256), or else its
+ * bytes as tp_version_read gets them from the database; a version whose
+ * bytes cannot be read is the error when the run recorded no epoch, and
+ * is passed over otherwise. */
 int tp_registry_epochs(tp_db *db, const char *ref, cJSON **rows,
     tp_err *e);
 /* The versions a and b side by side: rows of section ("version", "param",

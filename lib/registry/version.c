@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "base/fileio.h"
+#include "base/sha256.h"
 #include "model/modelfile.h"
 #include "registry/version.h"
 
@@ -15,22 +16,64 @@
  * model. */
 #define REGISTER_LOCK "736501"
 
+/* The most bytes a bytea holds (1 GiB), less room for its header. */
+#define BLOB_MAX (((size_t)1 << 30) - 64)
+
+/* Keeps bytes, of SHA-256 sha256, in model_blobs unless they are there:
+ * sent only when the database lacks them, and kept once when two
+ * registrations race (the second waits for the first to commit). */
+static int
+store_blob(tp_db *db, const char *sha256, const char *bytes, size_t len,
+    tp_err *e)
+{
+	const char *p[] = {sha256, bytes};
+	const int lengths[] = {0, (int)len}, formats[] = {0, 1};
+	PGresult *r;
+	int rc, have;
+
+	if ((rc = tp_db_exec(db, "SELECT 1 FROM model_blobs WHERE sha256 = $1",
+	    1, p, &r, e)) != TP_OK)
+		return rc;
+	have = PQntuples(r) > 0;
+	PQclear(r);
+	if (have)
+		return TP_OK;
+	return tp_db_exec_binary(db, "INSERT INTO model_blobs (sha256, bytes) "
+	    "VALUES ($1, $2) ON CONFLICT (sha256) DO NOTHING", 2, p, lengths,
+	    formats, 0, NULL, e);
+}
+
 int
 tp_version_register(tp_db *db, const char *name, const char *path,
     const char *sha256, int64_t run, const cJSON *metrics, int *version,
     tp_err *e)
 {
-	char id[24], *m = tp_db_json(metrics), *abspath = realpath(path, NULL);
+	char id[24], digest[65], *m = NULL, *abspath = realpath(path, NULL);
+	char *bytes = NULL;
+	size_t len = 0;
 	PGresult *r = NULL;
 	int rc;
 
 	snprintf(id, sizeof(id), "%lld", (long long)run);
-	if (m == NULL || abspath == NULL) {
-		free(m);
-		free(abspath);
-		return abspath == NULL ? tp_err_set(e, TP_ENOINPUT,
-		    "%s: %s", path, strerror(errno)) :
-		    tp_err_nomem(e, "a model version");
+	if (abspath == NULL)
+		return tp_err_set(e, TP_ENOINPUT, "%s: %s", path, strerror(errno));
+	if ((rc = tp_read_file(abspath, &bytes, &len, e)) != TP_OK)
+		goto out;
+	tp_sha256_hex_of(bytes, len, digest);
+	if (strcmp(digest, sha256) != 0) {
+		rc = tp_err_set(e, TP_EDATA, "%s: the file changed after its "
+		    "SHA-256 was taken (%.12s..., now %.12s...): not registered",
+		    path, sha256, digest);
+		goto out;
+	}
+	if (len > BLOB_MAX) {
+		rc = tp_err_set(e, TP_EDATA, "%s: %zu bytes: the database keeps a "
+		    "model of 1 GiB at the most", path, len);
+		goto out;
+	}
+	if ((m = tp_db_json(metrics)) == NULL) {
+		rc = tp_err_nomem(e, "a model version");
+		goto out;
 	}
 	const char *p1[] = {name};
 	const char *p2[] = {name, abspath, sha256, run > 0 ? id : NULL, m};
@@ -42,23 +85,23 @@ tp_version_register(tp_db *db, const char *name, const char *path,
 	    "ON CONFLICT (name) DO NOTHING", 1, p1, NULL, e)) != TP_OK ||
 	    (rc = tp_db_exec(db, "SELECT pg_advisory_xact_lock(" REGISTER_LOCK
 	    ", id::integer) FROM models WHERE name = $1", 1, p1, NULL, e)) != TP_OK ||
+	    (rc = store_blob(db, sha256, bytes, len, e)) != TP_OK ||
 	    (rc = tp_db_exec(db, "INSERT INTO model_versions (model_id, version, "
-	    "path, sha256, run_id, metrics) SELECT m.id, coalesce((SELECT "
+	    "path, sha256, run_id, metrics, blob) SELECT m.id, coalesce((SELECT "
 	    "max(version) FROM model_versions WHERE model_id = m.id), 0) + 1, "
-	    "$2, $3, $4, $5::jsonb FROM models m WHERE m.name = $1 "
+	    "$2, $3, $4, $5::jsonb, $3 FROM models m WHERE m.name = $1 "
 	    "RETURNING version", 5, p2, &r, e)) != TP_OK ||
 	    (rc = tp_db_commit(db, e)) != TP_OK) {
 		tp_db_rollback(db);
-		PQclear(r);
-		free(m);
-		free(abspath);
-		return rc;
+		goto out;
 	}
 	*version = atoi(PQgetvalue(r, 0, 0));
+out:
 	PQclear(r);
+	free(bytes);
 	free(m);
 	free(abspath);
-	return TP_OK;
+	return rc;
 }
 
 int
@@ -69,7 +112,8 @@ tp_version_is_ref(const char *s)
 	return at != NULL && at != s && at[1] != '\0' && access(s, F_OK) != 0;
 }
 
-#define VERSION_COLUMNS "v.id, v.version, v.stage, v.sha256, v.path"
+#define VERSION_COLUMNS "v.id, v.version, v.stage, v.sha256, v.path, " \
+    "v.blob IS NOT NULL"
 
 /* Fills out from the first row of r (VERSION_COLUMNS) and clears r. */
 static int
@@ -80,6 +124,7 @@ version_from_row(PGresult *r, tp_model_version *out, tp_err *e)
 	snprintf(out->stage, sizeof(out->stage), "%s", PQgetvalue(r, 0, 2));
 	snprintf(out->sha256, sizeof(out->sha256), "%s", PQgetvalue(r, 0, 3));
 	out->path = strdup(PQgetvalue(r, 0, 4));
+	out->stored = strcmp(PQgetvalue(r, 0, 5), "t") == 0;
 	PQclear(r);
 	return out->path == NULL ? tp_err_nomem(e, "a model version") : TP_OK;
 }
@@ -169,7 +214,7 @@ tp_version_resolve(tp_db *db, const char *ref, tp_model_version *out,
 	char digest[65];
 	int rc;
 
-	if ((rc = tp_version_find(db, ref, out, e)) != TP_OK)
+	if ((rc = tp_version_find(db, ref, out, e)) != TP_OK || out->stored)
 		return rc;
 	if ((rc = tp_file_sha256(out->path, digest, e)) != TP_OK)
 		tp_err_prefix(e, "%s (version %d)", ref, out->version);
@@ -178,6 +223,104 @@ tp_version_resolve(tp_db *db, const char *ref, tp_model_version *out,
 	if (rc != TP_OK)
 		tp_version_free(out);
 	return rc;
+}
+
+int
+tp_version_cache(char *buf, size_t n, tp_err *e)
+{
+	const char *dir = getenv("TABPIPE_MODEL_CACHE");
+	const char *home = getenv("TABPIPE_HOME");
+	int len;
+
+	if (dir != NULL && *dir != '\0')
+		len = snprintf(buf, n, "%s", dir);
+	else
+		len = snprintf(buf, n, "%s/cache/models", home != NULL &&
+		    *home != '\0' ? home : "var");
+	if (len < 0 || (size_t)len >= n)
+		return tp_err_set(e, TP_EUSAGE, "the model cache's folder is "
+		    "too long a name (TABPIPE_MODEL_CACHE, TABPIPE_HOME)");
+	return TP_OK;
+}
+
+/* Fetches the bytes of v from the database into the cache file path. */
+static int
+fetch(tp_db *db, const tp_model_version *v, const char *dir,
+    const char *path, tp_err *e)
+{
+	const char *p[] = {v->sha256};
+	char digest[65];
+	tp_outfile o;
+	PGresult *r;
+	int rc;
+
+	if ((rc = tp_db_exec_binary(db, "SELECT bytes FROM model_blobs WHERE "
+	    "sha256 = $1", 1, p, NULL, NULL, 1, &r, e)) != TP_OK)
+		return rc;
+	if (PQntuples(r) == 0) {
+		PQclear(r);
+		return tp_err_set(e, TP_ENOINPUT, "the database holds no bytes "
+		    "of SHA-256 %s", v->sha256);
+	}
+	const char *bytes = PQgetvalue(r, 0, 0);
+	size_t len = (size_t)PQgetlength(r, 0, 0);
+	tp_sha256_hex_of(bytes, len, digest);
+	if (strcmp(digest, v->sha256) != 0)
+		rc = tp_err_set(e, TP_EDATA, "the database's bytes of SHA-256 %s "
+		    "have another one, %s", v->sha256, digest);
+	else if (tp_make_folders(dir, 0700) != 0)
+		rc = tp_err_set(e, TP_ECREAT, "%s: cannot make the model cache: "
+		    "%s", dir, strerror(errno));
+	else if ((rc = tp_outfile_open(&o, path, e)) == TP_OK) {
+		if (fwrite(bytes, 1, len, o.f) != len) {
+			rc = tp_err_set(e, TP_EIO, "%s: write error: %s", path,
+			    strerror(errno));
+			tp_outfile_abort(&o);
+		} else {
+			rc = tp_outfile_commit(&o, e);
+		}
+	}
+	PQclear(r);
+	return rc;
+}
+
+int
+tp_version_read(tp_db *db, const char *ref, const tp_model_version *v,
+    tp_st_file *f, tp_err *e)
+{
+	char dir[4096], path[4096 + 72];
+	tp_err why = {0};
+	int rc;
+
+	rc = tp_st_read(f, v->path, &why);
+	if (rc != TP_OK)
+		tp_err_prefix(&why, "%s (version %d)", ref, v->version);
+	else
+		rc = check_bytes(ref, v, f->sha256, &why);
+	if (rc == TP_OK)
+		return TP_OK;
+	if (!v->stored) {
+		tp_st_close(f);
+		return tp_err_set(e, rc, "%s", why.msg);
+	}
+	/* The file is not the version's: its bytes from the cache, and into
+	 * it from the database first when the cache has other bytes or
+	 * none. */
+	tp_st_close(f);
+	if ((rc = tp_version_cache(dir, sizeof(dir), e)) != TP_OK)
+		return rc;
+	snprintf(path, sizeof(path), "%s/%s", dir, v->sha256);
+	if (tp_st_read(f, path, NULL) == TP_OK &&
+	    strcmp(f->sha256, v->sha256) == 0)
+		return TP_OK;
+	tp_st_close(f);
+	if ((rc = fetch(db, v, dir, path, e)) != TP_OK ||
+	    (rc = tp_st_read(f, path, e)) != TP_OK ||
+	    (rc = check_bytes(ref, v, f->sha256, e)) != TP_OK) {
+		tp_st_close(f);
+		return tp_err_prefix(e, "%s (version %d)", ref, v->version);
+	}
+	return TP_OK;
 }
 
 int
@@ -192,12 +335,8 @@ tp_version_load(tp_versioned_model *vm, tp_db *db, const char *ref,
 		if (db == NULL)
 			return tp_err_set(e, TP_EUSAGE, "%s: a registry reference "
 			    "needs a database (--db or TABPIPE_DB)", ref);
-		if ((rc = tp_version_find(db, ref, &vm->version, e)) != TP_OK)
-			return rc;
-		if ((rc = tp_st_read(&f, vm->version.path, e)) != TP_OK)
-			tp_err_prefix(e, "%s (version %d)", ref, vm->version.version);
-		else
-			rc = check_bytes(ref, &vm->version, f.sha256, e);
+		if ((rc = tp_version_find(db, ref, &vm->version, e)) == TP_OK)
+			rc = tp_version_read(db, ref, &vm->version, &f, e);
 	} else {
 		rc = tp_st_read(&f, ref, e);
 	}

@@ -140,9 +140,14 @@ run_status "the Production version to Staging exits 1" 1 tabpipe-promote --to st
 run_status "staging gates apply" 1 tabpipe-promote --to staging --gate 'auc>0.9' "$model" 4
 err_has "no evaluation, no gate passed" "version 4 has no evaluation"
 
-# The registered file must be the one promoted.
+# The database keeps the registered bytes: the file is not needed.
 cp "$T/m4.safetensors" "$T/m4.keep"
 printf 'x' >>"$T/m4.safetensors"
+run_status "a changed model file with its bytes kept exits 1" 1 tabpipe-promote --to staging --gate 'auc>0.9' "$model" 4
+err_has "the gate, not the file, says no" "version 4 has no evaluation"
+# A version registered before the database kept bytes (migration 4): the
+# registered file must be the one promoted.
+q "UPDATE model_versions SET blob = NULL WHERE version = 4" >/dev/null
 run_status "a changed model file exits 65" 65 tabpipe-promote --to staging "$model" 4
 err_has "it says so" "its SHA-256 differs"
 mv "$T/m4.keep" "$T/m4.safetensors"

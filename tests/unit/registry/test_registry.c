@@ -2,7 +2,8 @@
  * test_registry: promotions and rollbacks against PostgreSQL, run as the
  * promoter role: gates that pass and that fail (a value, a metric missing,
  * no evaluation), the champion rule (on the same data, either way a metric
- * is better), a file replaced since it was registered, what the decision
+ * is better), a file replaced since it was registered (refused where the
+ * database has not kept the version's bytes), what the decision
  * and the audit log say, rollbacks back and forth and the ones refused, a
  * role without the right refused, and the listings read back. A version's
  * file is any file (its SHA-256 is what is checked) and evaluations are
@@ -105,6 +106,20 @@ evaluate(registry *r, const char *name, int v, const char *data,
 	    "100, $4::jsonb FROM r, model_versions v JOIN models m ON "
 	    "m.id = v.model_id WHERE m.name = $1 AND v.version = $2 "
 	    "RETURNING id", 4, p);
+}
+
+/* Makes version v of name one registered before the database kept the
+ * bytes of versions (migration 4): it has its file alone. */
+static void
+forget_bytes(registry *r, const char *name, int v)
+{
+	char vs[16];
+	const char *p[] = {name, vs};
+
+	snprintf(vs, sizeof(vs), "%d", v);
+	fixture_exec(r->admin, "UPDATE model_versions SET blob = NULL WHERE "
+	    "version = $2 AND model_id = (SELECT id FROM models WHERE name = "
+	    "$1)", 2, p);
 }
 
 /* The stages of name's versions, "1:Production,2:None". */
@@ -387,11 +402,17 @@ START_TEST(test_promote_champion)
 	cJSON_Delete(d);
 	stages_are(&r, "loans", "1:Archived,2:None,3:Archived,4:Production");
 
-	/* A file replaced since it was registered is not promoted. */
+	/* A file replaced since it was registered: the database's bytes are
+	 * the version; where it has none, it is not promoted. */
 	FILE *f = fopen(file, "w");
 	ck_assert_ptr_nonnull(f);
 	fputs("not 4", f);
 	ck_assert_int_eq(fclose(f), 0);
+	ck_assert_int_eq(promote(&r, "loans", 4, 1, NULL, NULL, 0, NULL, &d,
+	    &e), TP_NO);
+	has(e.msg, "version 4 is in Production");
+	cJSON_Delete(d);
+	forget_bytes(&r, "loans", 4);
 	ck_assert_int_eq(promote(&r, "loans", 4, 1, NULL, NULL, 0, NULL, &d,
 	    &e), TP_EDATA);
 	has(e.msg, "its SHA-256 differs");
@@ -472,7 +493,9 @@ START_TEST(test_rollback)
 	cJSON_Delete(d);
 	stages_are(&r, "loans", "1:Archived,2:Archived,3:Production");
 
-	/* The version to go back to has another file now: nothing moves. */
+	/* The version to go back to has another file now, and the database
+	 * has not kept its bytes: nothing moves. */
+	forget_bytes(&r, "loans", 2);
 	FILE *f = fopen(two, "w");
 	ck_assert_ptr_nonnull(f);
 	fputs("not 2", f);
@@ -711,9 +734,22 @@ START_TEST(test_epochs)
 	epochs_are(&r, "loans@3", "");
 	epochs_are(&r, "loans@latest", "");
 
-	/* A file gone or changed: the run's epochs alone, or, when the run
-	 * has none, the error. */
+	/* A file gone: its history from the bytes the database kept,
+	 * through the model cache. */
+	char cache[] = "/tmp/tabpipe-cache-XXXXXX", cached[128], sha[65];
+	ck_assert_ptr_nonnull(mkdtemp(cache));
+	ck_assert_int_eq(setenv("TABPIPE_MODEL_CACHE", cache, 1), 0);
+	ck_assert_msg(tp_file_sha256(file, sha, &e) == TP_OK, "%s", e.msg);
+	snprintf(cached, sizeof(cached), "%s/%s", cache, sha);
 	unlink(file);
+	epochs_are(&r, "loans@1", "1:file,2:database,3:database");
+	ck_assert_int_eq(unlink(cached), 0);
+	ck_assert_int_eq(rmdir(cache), 0);
+
+	/* Gone or changed, and the database without its bytes: the run's
+	 * epochs alone, or, when the run has none, the error. */
+	forget_bytes(&r, "loans", 1);
+	forget_bytes(&r, "loans", 2);
 	epochs_are(&r, "loans@1", "2:database,3:database");
 	ck_assert_int_eq(truncate(r.files[1], 10), 0);
 	ck_assert_int_eq(tp_registry_epochs(r.db, "loans@2", &rows, &e),

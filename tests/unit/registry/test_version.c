@@ -2,14 +2,21 @@
  * test_version: the registered versions of models, against PostgreSQL:
  * numbers 1, 2, ... per model; what reads as a reference; every form of
  * reference found (stages in any case, numbers, latest) and every way one
- * is wrong; a version found by its file's SHA-256; a registered file that
- * was replaced, refused; and models loaded from a file (with and without a
- * database) and from a reference, with the SHA-256 of the bytes loaded.
+ * is wrong; a version found by its file's SHA-256; the bytes of every
+ * version kept in the database, once; a registered file that was replaced
+ * or removed, loaded from the database through the model cache (a cached
+ * copy that was changed, fetched again), and, for a version registered
+ * before the database kept bytes, refused; and models loaded from a file
+ * (with and without a database) and from a reference, with the SHA-256 of
+ * the bytes loaded.
  */
+#include <dirent.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/fileio.h"
@@ -120,6 +127,62 @@ is_version(tp_db *db, const tp_model_version *out, const char *name,
 	free(id);
 }
 
+/* Makes version of name one registered before the database kept the bytes
+ * of versions (migration 4): it has its file alone. */
+static void
+forget_bytes(tp_db *db, const char *name, int version)
+{
+	char *id = version_id(db, name, version);
+	const char *p[] = {id};
+
+	fixture_exec(db, "UPDATE model_versions SET blob = NULL WHERE id = $1",
+	    1, p);
+	free(id);
+}
+
+/* A new, empty model cache in dir (a template ending in XXXXXX), which
+ * TABPIPE_MODEL_CACHE names. */
+static void
+cache_new(char *dir)
+{
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	ck_assert_int_eq(setenv("TABPIPE_MODEL_CACHE", dir, 1), 0);
+}
+
+/* The names of the files of the model cache dir, "NAME,...", in order. */
+static void
+cache_is(const char *dir, const char *want)
+{
+	struct dirent **names;
+	char got[512] = "";
+	int n = scandir(dir, &names, NULL, alphasort);
+
+	ck_assert_int_ge(n, 0);
+	for (int i = 0; i < n; i++) {
+		if (names[i]->d_name[0] != '.')
+			snprintf(got + strlen(got), sizeof(got) - strlen(got),
+			    "%s%s", *got ? "," : "", names[i]->d_name);
+		free(names[i]);
+	}
+	free(names);
+	ck_assert_str_eq(got, want);
+}
+
+/* Removes the model cache dir and its files. */
+static void
+cache_remove(const char *dir)
+{
+	struct dirent *d;
+	DIR *dp = opendir(dir);
+
+	ck_assert_ptr_nonnull(dp);
+	while ((d = readdir(dp)) != NULL)
+		if (d->d_name[0] != '.')
+			ck_assert_int_eq(unlinkat(dirfd(dp), d->d_name, 0), 0);
+	closedir(dp);
+	ck_assert_int_eq(rmdir(dir), 0);
+}
+
 START_TEST(test_register)
 {
 	char a[] = "/tmp/tabpipe-version-XXXXXX";
@@ -171,13 +234,40 @@ START_TEST(test_register)
 	    "id = $1", 1, p2, "{}");
 	free(id);
 
+	/* The bytes of each version, kept once: four versions of two files. */
+	fixture_value_is(db, "SELECT string_agg(convert_from(bytes, 'UTF8') "
+	    "|| ' ' || size, ',' ORDER BY bytes) FROM model_blobs", 0, NULL,
+	    "a 1,b 1");
+	fixture_value_is(db, "SELECT count(*) FROM model_versions v JOIN "
+	    "model_blobs b ON b.sha256 = v.blob WHERE v.blob = v.sha256", 0,
+	    NULL, "4");
+
 	/* A file that is not there is not registered. */
 	ck_assert_int_eq(tp_version_register(db, "loans", "/nonexistent/m.st",
 	    sha, 0, NULL, &version, &e), TP_ENOINPUT);
 	ck_assert_str_eq(e.msg, "/nonexistent/m.st: No such file or directory");
 	ck_assert_int_eq(version, -1);
+	/* Nor one whose bytes are no longer those of the SHA-256 given. */
+	rewrite(a, "not a");
+	ck_assert_int_eq(tp_version_register(db, "loans", a, sha, 0, NULL,
+	    &version, &e), TP_EDATA);
+	ck_assert_msg(strstr(e.msg, "the file changed after its SHA-256 was "
+	    "taken") != NULL, "%s", e.msg);
+	ck_assert_int_eq(version, -1);
 	fixture_value_is(db, "SELECT count(*) FROM model_versions", 0, NULL,
 	    "4");
+	fixture_value_is(db, "SELECT count(*) FROM model_blobs", 0, NULL, "2");
+	/* The database refuses bytes under another's SHA-256, and does not
+	 * say them. */
+	PGresult *r = PQexecParams(db->conn, "INSERT INTO model_blobs (sha256, "
+	    "bytes) VALUES (repeat('0', 64), 'secret')", 0, NULL, NULL, NULL,
+	    NULL, 0);
+	ck_assert_int_eq(PQresultStatus(r), PGRES_FATAL_ERROR);
+	ck_assert_msg(strstr(PQresultErrorMessage(r), "have another SHA-256") !=
+	    NULL && strstr(PQresultErrorMessage(r), "secret") == NULL, "%s",
+	    PQresultErrorMessage(r));
+	PQclear(r);
+	fixture_value_is(db, "SELECT count(*) FROM model_blobs", 0, NULL, "2");
 
 	cJSON_Delete(metrics);
 	unlink(a);
@@ -388,7 +478,22 @@ START_TEST(test_resolve)
 	is_version(db, &v, "loans", 1);
 	tp_version_free(&v);
 
-	/* The file was replaced after it was registered. */
+	/* Its bytes are in the database: the file, replaced or removed, is
+	 * not needed. */
+	rewrite(a, "not a");
+	ck_assert_msg(tp_version_resolve(db, "loans@1", &v, &e) == TP_OK, "%s",
+	    e.msg);
+	ck_assert_int_eq(v.stored, 1);
+	tp_version_free(&v);
+	ck_assert_int_eq(unlink(a), 0);
+	ck_assert_msg(tp_version_resolve(db, "loans@latest", &v, &e) == TP_OK,
+	    "%s", e.msg);
+	tp_version_free(&v);
+
+	/* A version registered before the database kept bytes: its file was
+	 * replaced after it was registered. */
+	forget_bytes(db, "loans", 1);
+	forget_bytes(db, "loans", 2);
 	rewrite(a, "not a");
 	ck_assert_int_eq(tp_version_resolve(db, "loans@latest", &v, &e),
 	    TP_EDATA);
@@ -434,6 +539,22 @@ is_model(const tp_versioned_model *vm, const tp_encoding *enc,
 	ck_assert_int_eq(vm->model.cfg.d_model, 8);
 }
 
+/* Loads the model file path, of threshold, which is no registered
+ * version. */
+static void
+loads_unregistered(tp_db *db, const char *path, const tp_encoding *enc,
+    double threshold)
+{
+	tp_versioned_model vm;
+	tp_err e = {0};
+
+	ck_assert_msg(tp_version_load(&vm, db, path, TP_WITH_HEAD, 1, &e) ==
+	    TP_OK, "%s", e.msg);
+	is_model(&vm, enc, path, threshold);
+	ck_assert_int_eq(vm.version.id, 0);
+	tp_versioned_model_free(&vm);
+}
+
 START_TEST(test_load_file)
 {
 	char path[] = "/tmp/tabpipe-version-XXXXXX";
@@ -466,11 +587,7 @@ START_TEST(test_load_file)
 
 	/* With a database, a file that is no registered version has none. */
 	db = open_db();
-	ck_assert_msg(tp_version_load(&vm, db, path, TP_WITH_HEAD, 1, &e) ==
-	    TP_OK, "%s", e.msg);
-	is_model(&vm, &enc, path, 0.25);
-	ck_assert_int_eq(vm.version.id, 0);
-	tp_versioned_model_free(&vm);
+	loads_unregistered(db, path, &enc, 0.25);
 
 	/* Not a model file; not a file. */
 	ck_assert_int_eq(unlink(like_ref), 0);
@@ -551,22 +668,107 @@ START_TEST(test_load_registered)
 }
 END_TEST
 
+/* The inode of path: a fetch writes a new file in the cache. */
+static ino_t
+inode(const char *path)
+{
+	struct stat st;
+
+	ck_assert_int_eq(stat(path, &st), 0);
+	return st.st_ino;
+}
+
+/* Loads ref: version 1 of loans, the registered bytes of sha (the model of
+ * threshold 0.25) from the cache's copy, cached. */
+static void
+loads_cached(tp_db *db, const char *ref, const char *cached,
+    const char *sha)
+{
+	tp_versioned_model vm;
+	char got[65];
+	tp_err e = {0};
+
+	ck_assert_msg(tp_version_load(&vm, db, ref, TP_WITH_HEAD, 1, &e) ==
+	    TP_OK, "%s", e.msg);
+	ck_assert_str_eq(vm.path, cached);
+	ck_assert_str_eq(vm.meta.sha256, sha);
+	ck_assert_double_eq(vm.meta.threshold, 0.25);
+	ck_assert_int_eq(vm.version.version, 1);
+	ck_assert_int_eq(vm.version.stored, 1);
+	tp_versioned_model_free(&vm);
+	sha256_of(cached, got);
+	ck_assert_str_eq(got, sha);
+}
+
 START_TEST(test_load_replaced)
 {
 	char path[] = "/tmp/tabpipe-version-XXXXXX";
-	char want[256];
+	char cache[] = "/tmp/tabpipe-cache-XXXXXX";
+	char want[256], sha[65], cached[128];
 	tp_encoding enc = {0};
 	tp_versioned_model vm;
 	tp_db *db = open_db();
 	tp_err e = {0};
+	ino_t ino;
 
 	fixture_fit(&enc, 1);
+	cache_new(cache);
 	temp_file(path, NULL);
 	fixture_save_model(&enc, 1, 0.25, path);
+	sha256_of(path, sha);
+	snprintf(cached, sizeof(cached), "%s/%s", cache, sha);
 	ck_assert_int_eq(reg(db, "loans", path, 0, NULL), 1);
 	set_stage(db, "loans", 1, "Production");
 
-	/* Another valid model file in its place: refused, not loaded. */
+	/* The file as registered: read, nothing fetched. */
+	ck_assert_msg(tp_version_load(&vm, db, "loans@production",
+	    TP_WITH_HEAD, 1, &e) == TP_OK, "%s", e.msg);
+	is_model(&vm, &enc, path, 0.25);
+	tp_versioned_model_free(&vm);
+	cache_is(cache, "");
+
+	/* Another valid model file in its place: the registered bytes,
+	 * fetched from the database into the cache, and loaded from there
+	 * again without a fetch. */
+	fixture_save_model(&enc, 2, 0.75, path);
+	loads_cached(db, "loans@production", cached, sha);
+	cache_is(cache, sha);
+	ino = inode(cached);
+	loads_cached(db, "loans@1", cached, sha);
+	ck_assert(inode(cached) == ino);
+
+	/* A cached copy with other bytes is never used: fetched again. */
+	rewrite(cached, "not a model");
+	loads_cached(db, "loans@production", cached, sha);
+	fixture_save_model(&enc, 2, 0.75, cached);
+	loads_cached(db, "loans@production", cached, sha);
+	ck_assert_int_eq(truncate(cached, 100), 0);
+	loads_cached(db, "loans@production", cached, sha);
+	cache_is(cache, sha);
+
+	/* Given by name, the file in its place is no registered version. */
+	loads_unregistered(db, path, &enc, 0.75);
+
+	/* The file gone: the cache's copy. */
+	ck_assert_int_eq(unlink(path), 0);
+	ino = inode(cached);
+	loads_cached(db, "loans@production", cached, sha);
+	ck_assert(inode(cached) == ino);
+
+	/* A cache that cannot be made: the error says where. */
+	ck_assert_int_eq(setenv("TABPIPE_MODEL_CACHE", "/dev/null/models", 1),
+	    0);
+	ck_assert_int_eq(tp_version_load(&vm, db, "loans@production",
+	    TP_WITH_HEAD, 1, &e), TP_ECREAT);
+	ck_assert_str_eq(e.msg, "loans@production (version 1): "
+	    "/dev/null/models: cannot make the model cache: Not a directory");
+	ck_assert_ptr_null(vm.path);
+	ck_assert_int_eq(setenv("TABPIPE_MODEL_CACHE", cache, 1), 0);
+
+	/* A version registered before the database kept bytes has its file
+	 * alone, whatever the cache holds: another one in its place is
+	 * refused, not loaded. */
+	forget_bytes(db, "loans", 1);
 	fixture_save_model(&enc, 2, 0.75, path);
 	ck_assert_int_eq(tp_version_load(&vm, db, "loans@production",
 	    TP_WITH_HEAD, 1, &e), TP_EDATA);
@@ -577,13 +779,6 @@ START_TEST(test_load_replaced)
 	ck_assert_ptr_null(vm.version.path);
 	ck_assert_int_eq(vm.version.id, 0);
 
-	/* Given by name it is a model file, but no registered version. */
-	ck_assert_msg(tp_version_load(&vm, db, path, TP_WITH_HEAD, 1, &e) ==
-	    TP_OK, "%s", e.msg);
-	is_model(&vm, &enc, path, 0.75);
-	ck_assert_int_eq(vm.version.id, 0);
-	tp_versioned_model_free(&vm);
-
 	/* Gone: the error says which version's file. */
 	ck_assert_int_eq(unlink(path), 0);
 	ck_assert_int_eq(tp_version_load(&vm, db, "loans@1", TP_WITH_HEAD, 1,
@@ -592,8 +787,50 @@ START_TEST(test_load_replaced)
 	    e.msg);
 	ck_assert_ptr_null(vm.path);
 
+	cache_remove(cache);
 	tp_db_close(db);
 	tp_encoding_free(&enc);
+}
+END_TEST
+
+/* Where the cache is: TABPIPE_MODEL_CACHE, else in TABPIPE_HOME, else in
+ * var; a name too long is refused. */
+START_TEST(test_cache_folder)
+{
+	static const struct {
+		const char *cache, *home, *want; /* NULL: unset */
+	} cases[] = {
+		{NULL, NULL, "var/cache/models"},
+		{NULL, "", "var/cache/models"},
+		{"", "", "var/cache/models"},
+		{NULL, "/srv/tabpipe/var", "/srv/tabpipe/var/cache/models"},
+		{"", "/srv/tabpipe/var", "/srv/tabpipe/var/cache/models"},
+		{"/cache", "/srv/tabpipe/var", "/cache"},
+		{"/cache", NULL, "/cache"},
+	};
+	char dir[64], tiny[8];
+	tp_err e = {0};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		if (cases[i].cache == NULL)
+			ck_assert_int_eq(unsetenv("TABPIPE_MODEL_CACHE"), 0);
+		else
+			ck_assert_int_eq(setenv("TABPIPE_MODEL_CACHE",
+			    cases[i].cache, 1), 0);
+		if (cases[i].home == NULL)
+			ck_assert_int_eq(unsetenv("TABPIPE_HOME"), 0);
+		else
+			ck_assert_int_eq(setenv("TABPIPE_HOME", cases[i].home, 1),
+			    0);
+		ck_assert_int_eq(tp_version_cache(dir, sizeof(dir), &e), TP_OK);
+		ck_assert_str_eq(dir, cases[i].want);
+	}
+	ck_assert_int_eq(setenv("TABPIPE_MODEL_CACHE", "/models", 1), 0);
+	ck_assert_int_eq(tp_version_cache(tiny, sizeof(tiny), &e), TP_OK);
+	ck_assert_int_eq(setenv("TABPIPE_MODEL_CACHE", "/models/", 1), 0);
+	ck_assert_int_eq(tp_version_cache(tiny, sizeof(tiny), &e), TP_EUSAGE);
+	ck_assert_str_eq(e.msg, "the model cache's folder is too long a name "
+	    "(TABPIPE_MODEL_CACHE, TABPIPE_HOME)");
 }
 END_TEST
 
@@ -613,6 +850,7 @@ version_suite(void)
 	tcase_add_test(tc, test_load_file);
 	tcase_add_test(tc, test_load_registered);
 	tcase_add_test(tc, test_load_replaced);
+	tcase_add_test(tc, test_cache_folder);
 	suite_add_tcase(s, tc);
 	return s;
 }
