@@ -17,6 +17,7 @@ typedef struct {
 	enum tp_device device;
 	const char *db, *spool;
 	int log, serve, quiet;
+	tp_why_opts why;
 } settings;
 
 #define OPT(field) .key = #field, .offset = offsetof(settings, field)
@@ -41,6 +42,18 @@ static const tp_opt options[] = {
 	    .help = "log every prediction in the database"},
 	{OPT(serve), .name = "serve", .type = TP_OPT_FLAG,
 	    .help = "answer JSON requests on standard input, one a line"},
+	{.key = "explain", .offset = offsetof(settings, why.k),
+	    .name = "explain", .arg = "k", .type = TP_OPT_INT, .min = 1,
+	    .max = TP_WHY_MAX_K, .flags = TP_OPT_RECORD,
+	    .help = "give each row the k features that raise its score most"},
+	{.key = "steps", .offset = offsetof(settings, why.steps),
+	    .name = "steps", .arg = "n", .type = TP_OPT_INT, .min = 1,
+	    .max = TP_EXPLAIN_MAX_STEPS, .flags = TP_OPT_RECORD,
+	    .help = "quadrature steps of the attributions behind --explain"},
+	{.key = "reasons", .offset = offsetof(settings, why.reasons),
+	    .name = "reasons", .arg = "file", .type = TP_OPT_STRING,
+	    .flags = TP_OPT_RECORD,
+	    .help = "reason-code texts to use instead of the model's"},
 	TOOL_SPOOL(settings, spool),
 	TOOL_QUIET(settings, quiet),
 	{0},
@@ -66,8 +79,9 @@ on_stop(int sig)
  * SIGHUP reloads the model. The signals are blocked but while waiting, so
  * that one never comes between the check of its flag and the wait. */
 static int
-serve(tp_db *db, const char *ref, int nthreads, int *quiet, tp_predlog *log,
-    tp_predictor *p, tp_serve_counts *counts, tp_err *e)
+serve(tp_db *db, const char *ref, int nthreads, const tp_why_opts *why,
+    int *quiet, tp_predlog *log, tp_predictor *p, tp_serve_counts *counts,
+    tp_err *e)
 {
 	struct sigaction sa = {0};
 	sigset_t block, wait_mask;
@@ -88,7 +102,7 @@ serve(tp_db *db, const char *ref, int nthreads, int *quiet, tp_predlog *log,
 	sigaction(SIGTERM, &sa, NULL);
 	tp_serve_opts o = {
 		.in = STDIN_FILENO, .out = stdout, .db = db, .ref = ref,
-		.nthreads = nthreads, .log = log, .reload = &hup, .stop = &stop,
+		.nthreads = nthreads, .why = why, .log = log, .reload = &hup, .stop = &stop,
 		.wait_mask = &wait_mask, .max_line = TP_SERVE_MAX_LINE,
 		.note = tool_note, .ctx = quiet,
 	};
@@ -137,6 +151,11 @@ summary(const settings *s, int rc, const tp_err *e, const tp_predictor *p,
 		tool_warn("scored %llu row%s, %llu labelled 1 at threshold %.4g",
 		    (unsigned long long)counts->rows, counts->rows == 1 ? "" : "s",
 		    (unsigned long long)counts->positives, p->vm.meta.threshold);
+	if (rc == TP_OK && !s->quiet && p->why.rows > 0)
+		tool_warn("explained %llu row%s with %d steps: attributions miss the change of log-odds by %.3g on average (largest %.3g), of a mean change %.3g",
+		    (unsigned long long)p->why.rows, p->why.rows == 1 ? "" : "s",
+		    p->why.x.steps, p->why.gap_sum / (double)p->why.rows,
+		    p->why.gap_max, p->why.change_sum / (double)p->why.rows);
 }
 
 /* The run's result: what was scored or served, and logged. */
@@ -166,7 +185,7 @@ result_json(const settings *s, const tp_predict_counts *counts,
 int
 main(int argc, char **argv)
 {
-	settings s = {.threads = 1};
+	settings s = {.threads = 1, .why = {.steps = TP_EXPLAIN_STEPS}};
 	tool_options families[] = {{options, &s}, {NULL, NULL}};
 	cJSON *params = NULL, *inputs = NULL, *result = NULL;
 	tp_predictor p = {0};
@@ -184,6 +203,8 @@ main(int argc, char **argv)
 	path = tool_input(argc, argv, "-");
 	if (s.model == NULL)
 		tool_die(TP_EUSAGE, "-m is required: the model file or registry reference to predict with");
+	if ((tool_given("steps") || tool_given("reasons")) && s.why.k == 0)
+		tool_die(TP_EUSAGE, "--steps and --reasons are for the reasons of --explain k");
 	if (s.serve && (strcmp(path, "-") != 0 || s.csv || tool_given("format")))
 		tool_die(TP_EUSAGE, "--serve reads JSON requests on standard input and answers in JSON lines: it takes no file, --csv or --format");
 	tool_device(s.device);
@@ -195,7 +216,7 @@ main(int argc, char **argv)
 	if (s.log && db == NULL)
 		tool_die(TP_EUSAGE, "--log records the predictions in the database: give one with --db or TABPIPE_DB");
 
-	if ((rc = tp_predictor_open(&p, db, s.model, s.threads, &e)) != TP_OK ||
+	if ((rc = tp_predictor_open(&p, db, s.model, s.threads, &s.why, &e)) != TP_OK ||
 	    (s.device != TP_DEVICE_CPU &&
 	    (rc = tp_scorer_open(&p.scorer, &p.vm.model, s.device, &e)) != TP_OK)) {
 		tool_report(&e);
@@ -219,8 +240,8 @@ main(int argc, char **argv)
 		logp = &log;
 	}
 
-	rc = s.serve ? serve(db, s.model, s.threads, &s.quiet, logp, &p, &served,
-	    &e) : batch(&s, path, &p, logp, &counts, &e);
+	rc = s.serve ? serve(db, s.model, s.threads, &s.why, &s.quiet, logp, &p,
+	    &served, &e) : batch(&s, path, &p, logp, &counts, &e);
 	/* A server says each failed send as it happens and goes on; that
 	 * predictions went unrecorded, or wait in the spool for a later run,
 	 * still fails the run. */

@@ -13,7 +13,7 @@
 #include "train/train.h"
 
 typedef struct {
-	const char *db, *encoder, *name, *out, *valid;
+	const char *db, *encoder, *name, *out, *valid, *reasons;
 	int quiet;
 } settings;
 
@@ -27,6 +27,9 @@ static const tp_opt options[] = {
 	    .flags = TP_OPT_RECORD,
 	    .help = "register the model file as the next version of model"},
 	TOOL_QUIET(settings, quiet),
+	{OPT(reasons), .name = "reasons", .arg = "file", .type = TP_OPT_STRING,
+	    .flags = TP_OPT_RECORD,
+	    .help = "reason-code texts for the model to keep (tabpipe-reasons(5))"},
 	{OPT(valid), .name = "valid", .arg = "file", .type = TP_OPT_STRING,
 	    .flags = TP_OPT_REQUIRED, .help = "the validation stream"},
 	{OPT(out), .name = "output", .letter = 'o', .arg = "model",
@@ -283,6 +286,9 @@ main(int argc, char **argv)
 		snprintf(meta.run_id, sizeof(meta.run_id), "%lld",
 		    (long long)progress.tool.run);
 	if ((rc = check_streams(&s, path, &enc, &venc, &e)) != TP_OK ||
+	    (s.reasons != NULL && (rc = tp_reasons_load(&meta.reasons, s.reasons,
+	    &enc, &e)) != TP_OK) ||
+	    (rc = tp_reference_fit(&meta.reference, &enc, &train, &e)) != TP_OK ||
 	    (rc = tp_train(&o, &enc, &train, &valid, &m, &res, &e)) != TP_OK)
 		goto fail;
 	meta.threshold = res.threshold;

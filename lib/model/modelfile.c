@@ -43,6 +43,60 @@ tp_model_meta_free(tp_model_meta *meta)
 		return;
 	free(meta->history);
 	meta->history = NULL;
+	tp_reference_free(&meta->reference);
+	tp_reasons_free(&meta->reasons);
+}
+
+/* The reference and reasons of f, when it has them. */
+static int
+explain_members(const tp_st_file *f, const tp_encoding *enc,
+    tp_model_meta *meta, tp_err *e)
+{
+	const char *ref = tp_st_meta(f, "reference");
+	const char *reasons = tp_st_meta(f, "reasons");
+	cJSON *j = NULL;
+	int rc = TP_OK;
+
+	if (ref != NULL) {
+		if ((j = cJSON_Parse(ref)) == NULL)
+			return tp_err_set(e, TP_EDATA,
+			    "%s: its reference profile is not JSON", f->path);
+		rc = tp_reference_from_json(&meta->reference, enc, j, f->path, e);
+		cJSON_Delete(j);
+	}
+	if (rc == TP_OK && reasons != NULL) {
+		if ((j = cJSON_Parse(reasons)) == NULL)
+			return tp_err_set(e, TP_EDATA, "%s: its reasons are not JSON",
+			    f->path);
+		rc = tp_reasons_from_json(&meta->reasons, j, f->path, enc, e);
+		cJSON_Delete(j);
+	}
+	return rc;
+}
+
+/* The JSON text of meta's reference and reasons, those it has, to free. */
+static int
+explain_texts(const tp_model_meta *meta, const tp_encoding *enc,
+    char **ref, char **reasons, tp_err *e)
+{
+	cJSON *j;
+
+	*ref = *reasons = NULL;
+	if (meta->reference.rows > 0) {
+		j = tp_reference_to_json(&meta->reference);
+		*ref = j != NULL ? cJSON_PrintUnformatted(j) : NULL;
+		cJSON_Delete(j);
+		if (*ref == NULL)
+			return tp_err_nomem(e, "a model's reference profile");
+	}
+	if (meta->reasons.lines > 0) {
+		j = tp_reasons_to_json(&meta->reasons, enc);
+		*reasons = j != NULL ? cJSON_PrintUnformatted(j) : NULL;
+		cJSON_Delete(j);
+		if (*reasons == NULL)
+			return tp_err_nomem(e, "a model's reasons");
+	}
+	return TP_OK;
 }
 
 int
@@ -73,6 +127,7 @@ tp_model_save(const char *path, const tp_model *m, const tp_encoding *enc,
 	cJSON *ej = tp_encoding_to_json(enc);
 	char *cfgs = cfg ? cJSON_PrintUnformatted(cfg) : NULL;
 	char *encs = ej ? cJSON_PrintUnformatted(ej) : NULL, *hist = NULL;
+	char *ref = NULL, *reasons = NULL;
 	cJSON *hj = NULL;
 	char thr[32], parts[64];
 	const char *why;
@@ -96,6 +151,8 @@ tp_model_save(const char *path, const tp_model *m, const tp_encoding *enc,
 			goto out;
 		}
 	}
+	if ((rc = explain_texts(meta, enc, &ref, &reasons, e)) != TP_OK)
+		goto out;
 	snprintf(thr, sizeof(thr), "%.9g", meta->threshold);
 	snprintf(parts, sizeof(parts), "encoder%s%s",
 	    meta->parts & TP_WITH_HEAD ? ",head" : "",
@@ -111,6 +168,10 @@ tp_model_save(const char *path, const tp_model *m, const tp_encoding *enc,
 		cJSON_AddStringToObject(md, "threshold_rule", meta->threshold_rule);
 	if (hist != NULL)
 		cJSON_AddStringToObject(md, "history", hist);
+	if (ref != NULL)
+		cJSON_AddStringToObject(md, "reference", ref);
+	if (reasons != NULL)
+		cJSON_AddStringToObject(md, "reasons", reasons);
 	for (int i = 0; i < m->nparam; i++) {
 		const tp_param *p = &m->param[i];
 		if (!wanted(p, meta->parts))
@@ -129,6 +190,8 @@ out:
 	free(cfgs);
 	free(encs);
 	free(hist);
+	free(ref);
+	free(reasons);
 	cJSON_Delete(hj);
 	cJSON_Delete(md);
 	cJSON_Delete(cfg);
@@ -232,7 +295,8 @@ tp_model_parse(const tp_st_file *f, tp_model *m, tp_encoding *enc,
 	if ((need & TP_WITH_HISTORY) &&
 	    (rc = tp_model_history(f, &meta->history, e)) != TP_OK)
 		goto out;
-	need &= ~TP_WITH_HISTORY;
+	int explain = need & TP_WITH_EXPLAIN;
+	need &= ~(TP_WITH_HISTORY | TP_WITH_EXPLAIN);
 	if ((need & meta->parts) != need) {
 		rc = tp_err_set(e, TP_EDATA,
 		    "%s: holds %s, not the %s this needs (a pretrained encoder is not a classifier: train one with tabpipe-train --encoder)",
@@ -270,7 +334,8 @@ tp_model_parse(const tp_st_file *f, tp_model *m, tp_encoding *enc,
 	}
 	if ((rc = tp_encoding_from_json(enc, j, path, e)) != TP_OK ||
 	    (rc = tp_model_init(m, &cfg, enc, 0, nthreads, e)) != TP_OK ||
-	    (rc = copy_tensors(f, m, meta->parts, e)) != TP_OK)
+	    (rc = copy_tensors(f, m, meta->parts, e)) != TP_OK ||
+	    (explain && (rc = explain_members(f, enc, meta, e)) != TP_OK))
 		goto out;
 out:
 	cJSON_Delete(j);

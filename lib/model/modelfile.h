@@ -7,27 +7,34 @@
  * encoder), "config" and "encoding" (JSON), "threshold" (the decision
  * threshold on the positive-class probability), "run_id" and
  * "data_fingerprint" (of the training data), "threshold_rule" (how the
- * threshold was chosen) and "history" (the epochs of the training, a
- * JSON array), and the SHA-256 of the tensors that tp_st_save adds to
+ * threshold was chosen), "history" (the epochs of the training, a
+ * JSON array), "reference" (the training rows' profile that attributions
+ * start from, lib/model/explain.h) and "reasons" (the texts of reason
+ * codes, lib/model/reasons.h), and the SHA-256 of the tensors that tp_st_save adds to
  * every file (TP_ST_DIGEST): a model file without it is refused, since
  * nothing else would tell damaged weights from trained ones. A model file
  * alone is enough to score raw CSV, and enough to tell how it was trained.
  *
- * The history and the rule came later: a file without them loads, with
- * none. The history is read only when asked for (TP_WITH_HISTORY), since
- * it is the one member a load allocates and scoring never needs it.
+ * The history, the rule, the reference and the reasons came later: a file
+ * without them loads, with none. The history is read only when asked for
+ * (TP_WITH_HISTORY), the reference and reasons likewise
+ * (TP_WITH_EXPLAIN), since they allocate and scoring never needs them.
  */
 #ifndef TP_MODELFILE_H
 #define TP_MODELFILE_H
 
 #include "base/err.h"
 #include "data/encoding.h"
+#include "model/explain.h"
 #include "model/model.h"
+#include "model/reasons.h"
 #include "model/safetensors.h"
 
-/* The parts of a model a file holds or a caller needs; TP_WITH_HISTORY is
- * no part: in need, it asks a load for meta->history too. */
-enum { TP_WITH_HEAD = 1, TP_WITH_PROJECTOR = 2, TP_WITH_HISTORY = 4 };
+/* The parts of a model a file holds or a caller needs; TP_WITH_HISTORY and
+ * TP_WITH_EXPLAIN are no parts: in need, they ask a load for
+ * meta->history, and for meta->reference and meta->reasons, too. */
+enum { TP_WITH_HEAD = 1, TP_WITH_PROJECTOR = 2, TP_WITH_HISTORY = 4,
+	TP_WITH_EXPLAIN = 8 };
 
 typedef struct {
 	double threshold;         /* decision threshold; 0.5 if none chosen */
@@ -40,9 +47,11 @@ typedef struct {
 	char *history;            /* the epochs' reports, a JSON array of
 	                             objects, compact; NULL when absent or not
 	                             asked for; owned: tp_model_meta_free */
+	tp_reference reference;   /* rows 0 when absent or not asked for */
+	tp_reasons reasons;       /* lines 0 when absent or not asked for */
 } tp_model_meta;
 
-/* Frees meta's history; accepts a zeroed meta. */
+/* Frees meta's history, reference and reasons; accepts a zeroed meta. */
 void tp_model_meta_free(tp_model_meta *meta);
 
 /* The history of a file read by tp_st_open, to free: *history is NULL

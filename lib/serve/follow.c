@@ -13,7 +13,8 @@ tp_follow_reload(tp_follow *f, const char *why, tp_err *e)
 	char *path = NULL, sha256[sizeof(f->sha256)];
 	int rc, version = 0;
 
-	if ((rc = tp_predictor_open(&np, f->db, f->ref, f->nthreads, e)) ==
+	if ((rc = tp_predictor_open(&np, f->db, f->ref, f->nthreads, f->why,
+	    e)) ==
 	    TP_OK) {
 		/* What the note says, read before install takes the model. */
 		memcpy(sha256, np.vm.meta.sha256, sizeof(sha256));

@@ -34,6 +34,7 @@ typedef struct {
 	tp_db *db;             /* NULL without a database */
 	const char *ref;       /* the model as given: file or reference */
 	int nthreads;          /* scoring threads of a reloaded model */
+	const tp_why_opts *why;/* the reasons it gives, or NULL */
 	tp_predlog *log;       /* where predictions go, or NULL */
 	/* Puts np, newly loaded, in place of the model serving; takes it,
 	 * and frees it when it fails, leaving the old one in place. */

@@ -11,14 +11,20 @@
 
 int
 tp_predictor_open(tp_predictor *p, tp_db *db, const char *ref, int nthreads,
-    tp_err *e)
+    const tp_why_opts *why, tp_err *e)
 {
-	int rc;
+	int explain = why != NULL && why->k > 0, rc;
 
 	memset(p, 0, sizeof(*p));
-	if ((rc = tp_version_load(&p->vm, db, ref, TP_WITH_HEAD, nthreads,
-	    e)) != TP_OK || (rc = tp_model_freeze(&p->vm.model, e)) != TP_OK)
+	if ((rc = tp_version_load(&p->vm, db, ref, TP_WITH_HEAD |
+	    (explain ? TP_WITH_EXPLAIN : 0), nthreads, e)) != TP_OK ||
+	    (rc = tp_model_freeze(&p->vm.model, e)) != TP_OK ||
+	    (explain && (rc = tp_why_open(&p->why, &p->vm.model, &p->vm.meta,
+	    &p->vm.enc, why, e)) != TP_OK)) {
+		if (explain)
+			tp_err_prefix(e, "%s", ref);
 		tp_predictor_free(p);
+	}
 	return rc;
 }
 
@@ -26,6 +32,7 @@ void
 tp_predictor_free(tp_predictor *p)
 {
 	tp_scorer_close(p->scorer);
+	tp_why_free(&p->why);
 	tp_versioned_model_free(&p->vm);
 	memset(p, 0, sizeof(*p));
 }
@@ -37,33 +44,42 @@ tp_predictor_label(const tp_predictor *p, float prob)
 }
 
 void
-tp_predict_write_header(FILE *f, enum tp_predict_format fmt)
+tp_predict_write_header(FILE *f, enum tp_predict_format fmt, int k)
 {
-	if (fmt == TP_PREDICT_CSV)
-		fputs("id,probability,label\n", f);
+	if (fmt != TP_PREDICT_CSV)
+		return;
+	fputs("id,probability,label", f);
+	tp_why_csv_header(f, k);
+	fputc('\n', f);
 }
 
 void
 tp_predict_write(FILE *f, enum tp_predict_format fmt, int64_t id,
-    float prob, int label, int version)
+    float prob, int label, int version, const tp_why *why, size_t i)
 {
 	char text[24];
 
 	snprintf(text, sizeof(text), "%lld", (long long)id);
-	if (fmt == TP_PREDICT_CSV)
-		fprintf(f, "%s,%.9g,%d\n", text, (double)prob, label);
-	else
-		tp_predict_write_line(f, text, prob, label, version);
+	if (fmt != TP_PREDICT_CSV) {
+		tp_predict_write_line(f, text, prob, label, version, why, i);
+		return;
+	}
+	fprintf(f, "%s,%.9g,%d", text, (double)prob, label);
+	if (why != NULL)
+		tp_why_csv(f, why, i);
+	fputc('\n', f);
 }
 
 void
 tp_predict_write_line(FILE *f, const char *id, float prob, int label,
-    int version)
+    int version, const tp_why *why, size_t i)
 {
 	fprintf(f, "{\"id\":%s,\"probability\":%.9g,\"label\":%d", id,
 	    (double)prob, label);
 	if (version > 0)
 		fprintf(f, ",\"version\":%d", version);
+	if (why != NULL)
+		tp_why_json(f, why, i);
 	fputs("}\n", f);
 }
 
@@ -216,14 +232,16 @@ tp_predict_run(tp_predictor *p, tp_predict_source *src, FILE *out,
 		rc = tp_err_nomem(e, "the probabilities");
 		goto out;
 	}
-	tp_predict_write_header(out, fmt);
+	const tp_why *why = p->why.k > 0 ? &p->why : NULL;
+	tp_predict_write_header(out, fmt, p->why.k);
 	while ((got = tp_predict_source_read(src, &b, e)) > 0) {
 		if ((rc = p->scorer != NULL ? tp_scorer_run(p->scorer, &b, prob, e) :
-		    tp_score(&p->vm.model, &b, prob, e)) != TP_OK)
+		    tp_score(&p->vm.model, &b, prob, e)) != TP_OK ||
+		    (why != NULL && (rc = tp_why_rows(&p->why, &b, e)) != TP_OK))
 			goto out;
 		for (size_t i = 0; i < b.n; i++) {
 			int label = tp_predictor_label(p, prob[i]);
-			tp_predict_write(out, fmt, b.id[i], prob[i], label, 0);
+			tp_predict_write(out, fmt, b.id[i], prob[i], label, 0, why, i);
 			c->positives += (uint64_t)label;
 			tp_prediction logged = {.model_sha256 = p->vm.meta.sha256,
 			    .model_version = p->vm.version.version, .id = b.id[i],

@@ -32,19 +32,22 @@
 #include "db/predlog.h"
 #include "model/score.h"
 #include "registry/version.h"
+#include "serve/why.h"
 
 typedef struct {
 	tp_versioned_model vm; /* the model, its encoding, threshold, file,
 	                          SHA-256 and registered version */
 	tp_scorer *scorer;     /* the device that tp_predict_run scores on
 	                          (owned); NULL: the CPU */
+	tp_why why;            /* the reasons it gives; k 0: none */
 } tp_predictor;
 
 /* Loads the model ref names (tp_version_load: a file, or with a database
  * a registry reference such as "loans@production") for scoring on
- * nthreads threads. p is initialised here. */
+ * nthreads threads, and for giving the reasons why asks for (NULL or k 0:
+ * none). p is initialised here. */
 int tp_predictor_open(tp_predictor *p, tp_db *db, const char *ref,
-    int nthreads, tp_err *e);
+    int nthreads, const tp_why_opts *why, tp_err *e);
 void tp_predictor_free(tp_predictor *p); /* accepts a zeroed p */
 
 /* 1 when prob reaches the model's threshold. */
@@ -52,15 +55,17 @@ int tp_predictor_label(const tp_predictor *p, float prob);
 
 enum tp_predict_format { TP_PREDICT_CSV, TP_PREDICT_JSONL };
 
-/* The CSV header line ("id,probability,label"); nothing for JSON lines. */
-void tp_predict_write_header(FILE *f, enum tp_predict_format fmt);
-/* One prediction; version (JSON lines only) is left out when 0. */
+/* The CSV header line ("id,probability,label", and the columns of k
+ * reasons, lib/serve/why.h); nothing for JSON lines. */
+void tp_predict_write_header(FILE *f, enum tp_predict_format fmt, int k);
+/* One prediction; version (JSON lines only) is left out when 0; with why
+ * (not NULL), row i of the rows it explained last gives its reasons. */
 void tp_predict_write(FILE *f, enum tp_predict_format fmt, int64_t id,
-    float prob, int label, int version);
+    float prob, int label, int version, const tp_why *why, size_t i);
 /* The same as a JSON line whose id is JSON text: a number, or a string as
  * a request wrote it, quotes included. */
 void tp_predict_write_line(FILE *f, const char *id, float prob, int label,
-    int version);
+    int version, const tp_why *why, size_t i);
 /* {"error":"msg","code":"code","field":"field"} and a newline, escaped
  * as JSON needs; code and field are left out when NULL or "" (the codes
  * are lib/data/request.h's). */
@@ -87,8 +92,8 @@ typedef struct {
 } tp_predict_counts;
 
 /* Scores every row of src with p, a batch at a time, writes the predictions
- * to out (the header first for CSV), and adds them to log when it is not
- * NULL. A write error on out is TP_EIO. */
+ * (and the reasons p gives) to out (the header first for CSV), and adds
+ * them to log when it is not NULL. A write error on out is TP_EIO. */
 int tp_predict_run(tp_predictor *p, tp_predict_source *src, FILE *out,
     enum tp_predict_format fmt, tp_predlog *log, tp_predict_counts *c,
     tp_err *e);

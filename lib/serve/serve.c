@@ -77,8 +77,11 @@ answer(server *s, const char *line, size_t len, tp_err *e)
 		*e = re;
 		return rc;
 	} else {
+		const tp_why *why = s->p->why.k > 0 ? &s->p->why : NULL;
 		s->row.n = 1;
-		if ((rc = tp_score(&s->p->vm.model, &s->row, &prob, e)) != TP_OK) {
+		if ((rc = tp_score(&s->p->vm.model, &s->row, &prob, e)) != TP_OK ||
+		    (why != NULL && (rc = tp_why_rows(&s->p->why, &s->row, e)) !=
+		    TP_OK)) {
 			free(features);
 			free(id);
 			return rc;
@@ -87,7 +90,7 @@ answer(server *s, const char *line, size_t len, tp_err *e)
 		char number[24];
 		snprintf(number, sizeof(number), "%lld", (long long)*row.id);
 		tp_predict_write_line(o->out, id != NULL ? id : number, prob,
-		    label, s->p->vm.version.version);
+		    label, s->p->vm.version.version, why, 0);
 		/* The answer matters more than its record: a log that cannot
 		 * be sent is said and the serving goes on. */
 		tp_prediction logged = {.model_sha256 = s->p->vm.meta.sha256,
@@ -219,7 +222,7 @@ tp_serve(const tp_serve_opts *o, tp_predictor *p, tp_serve_counts *c,
     tp_err *e)
 {
 	server s = {.o = o, .p = p, .c = c, .follow = {.db = o->db,
-	    .ref = o->ref, .nthreads = o->nthreads, .log = o->log,
+	    .ref = o->ref, .nthreads = o->nthreads, .why = o->why, .log = o->log,
 	    .install = install, .note = relay}};
 	int rc, eof = 0, input = 0, notified = 0;
 

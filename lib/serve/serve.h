@@ -41,6 +41,7 @@ typedef struct {
 	tp_db *db;                     /* NULL without a database */
 	const char *ref;               /* the model as given: file or reference */
 	int nthreads;                  /* scoring threads of a reloaded model */
+	const tp_why_opts *why;        /* the reasons to give, or NULL */
 	tp_predlog *log;               /* where predictions go, or NULL */
 	volatile sig_atomic_t *reload; /* set asynchronously: reload the model */
 	volatile sig_atomic_t *stop;   /* set asynchronously: end as at EOF */

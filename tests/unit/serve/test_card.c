@@ -27,7 +27,7 @@ START_TEST(test_card_file)
 	close(fd);
 	fixture_fit(&enc, 1);
 	fixture_save_model(&enc, 1, 0.25, path);
-	ck_assert_msg(tp_predictor_open(&p, NULL, path, 1, &e) == TP_OK, "%s",
+	ck_assert_msg(tp_predictor_open(&p, NULL, path, 1, NULL, &e) == TP_OK, "%s",
 	    e.msg);
 	ck_assert_msg(tp_card_make(&c, &p, NULL, &e) == TP_OK, "%s", e.msg);
 	/* The file's name, without its folder and suffix. */

@@ -57,7 +57,7 @@ START_TEST(test_follow_file)
 	close(fd);
 	fixture_fit(&enc, 1);
 	fixture_save_model(&enc, 1, 0.0, path);
-	ck_assert_msg(tp_predictor_open(&s.p, NULL, path, 1, &e) == TP_OK, "%s",
+	ck_assert_msg(tp_predictor_open(&s.p, NULL, path, 1, NULL, &e) == TP_OK, "%s",
 	    e.msg);
 	tp_follow f = {.ref = path, .nthreads = 1, .install = install,
 	    .note = on_note, .ctx = &s};

@@ -128,7 +128,7 @@ START_TEST(test_http_serve)
 	close(fd);
 	fixture_fit(&enc, 1);
 	fixture_save_model(&enc, 1, 0.0, path);
-	ck_assert_msg(tp_predictor_open(&p, NULL, path, 1, &e) == TP_OK, "%s",
+	ck_assert_msg(tp_predictor_open(&p, NULL, path, 1, NULL, &e) == TP_OK, "%s",
 	    e.msg);
 
 	/* What scoring the row gives. */

@@ -20,11 +20,11 @@ START_TEST(test_output_lines)
 	char *s;
 
 	ck_assert_ptr_nonnull(f);
-	tp_predict_write_header(f, TP_PREDICT_CSV);
-	tp_predict_write(f, TP_PREDICT_CSV, -4, 0.1f, 0, 3);
-	tp_predict_write_header(f, TP_PREDICT_JSONL);
-	tp_predict_write(f, TP_PREDICT_JSONL, 5, 1.0f / 3, 1, 0);
-	tp_predict_write(f, TP_PREDICT_JSONL, 6, 0.5f, 1, 2);
+	tp_predict_write_header(f, TP_PREDICT_CSV, 0);
+	tp_predict_write(f, TP_PREDICT_CSV, -4, 0.1f, 0, 3, NULL, 0);
+	tp_predict_write_header(f, TP_PREDICT_JSONL, 0);
+	tp_predict_write(f, TP_PREDICT_JSONL, 5, 1.0f / 3, 1, 0, NULL, 0);
+	tp_predict_write(f, TP_PREDICT_JSONL, 6, 0.5f, 1, 2, NULL, 0);
 	tp_predict_write_error(f, "column \"a\\b\"\n", NULL, NULL);
 	tp_predict_write_error(f, "unknown", "unknown_field", "x\"");
 	s = fixture_written(f);
