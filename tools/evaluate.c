@@ -15,7 +15,7 @@
 #include "tool.h"
 
 typedef struct {
-	int bins, threads, importance, repeats;
+	int bins, threads, importance, repeats, min_group_rows;
 	uint64_t seed;
 	enum tp_device device;
 	const char *db, *model, *out, *group, *group_file;
@@ -44,6 +44,10 @@ static const tp_opt options[] = {
 	{OPT(group_file), .name = "group-file", .arg = "file.csv",
 	    .type = TP_OPT_STRING, .flags = TP_OPT_RECORD,
 	    .help = "a CSV that holds --group's column, matched by id"},
+	{OPT(min_group_rows), .name = "min-group-rows", .arg = "n",
+	    .type = TP_OPT_INT, .min = 1, .max = 1000000000,
+	    .flags = TP_OPT_RECORD,
+	    .help = "rows a group needs to be compared with --group"},
 	{OPT(importance), .name = "importance", .type = TP_OPT_FLAG,
 	    .flags = TP_OPT_RECORD,
 	    .help = "the AUC lost when each feature is shuffled"},
@@ -140,18 +144,24 @@ summary_calibration(const tp_evaluation *ev)
 }
 
 /* The measures by group in a few lines: a line a group (10 at most; the
- * JSON has them all), the groups under four-fifths marked with a "*". */
+ * JSON has them all), the groups under four-fifths marked with a "*", the
+ * small ones, which are not compared, with a "~". */
 static void
 summary_fairness(const tp_fairness *f, const char *column)
 {
-	printf("\nBy %.30s, approved when p < %.4f: %d group%s under 4/5 of the most\n",
-	    column, f->threshold, f->adverse, f->adverse == 1 ? "" : "s");
+	int small = 0;
+
+	printf("\nBy %.20s, approved when p < %.4f: %d under 4/5 of the reference\n",
+	    column, f->threshold, f->adverse);
 	printf("  %-11s %7s %6s %6s %8s %6s %6s %6s %6s %6s\n", "group", "rows",
 	    "pos", "AUC", "approved", "impact", "TPR", "FPR", "pred", "obs");
-	for (int k = 0; k < f->ngroups && k < 10; k++) {
+	for (int k = 0; k < f->ngroups; k++) {
 		const tp_fairness_group *g = &f->groups[k];
-		printf("  %-11.11s %7llu %6llu %6s %8s %5s%c %6s %6s %6s %6s\n",
-		    g->name, (unsigned long long)g->rows,
+		small += g->small;
+		if (k >= 10)
+			continue;
+		printf("  %-11.11s %7llu%c%6llu %6s %8s %5s%c %6s %6s %6s %6s\n",
+		    g->name, (unsigned long long)g->rows, g->small ? '~' : ' ',
 		    (unsigned long long)g->positives, num("%.4f", g->auc),
 		    num("%.1f%%", 100 * g->approval_rate),
 		    num("%.3f", g->impact_ratio), g->adverse ? '*' : ' ',
@@ -160,8 +170,18 @@ summary_fairness(const tp_fairness *f, const char *column)
 	}
 	if (f->ngroups > 10)
 		printf("  %d groups in all: --json lists them\n", f->ngroups);
-	if (f->most_approved >= 0)
-		printf("  most approved: %.30s\n", f->groups[f->most_approved].name);
+	if (small > 0)
+		printf("  ~ %d group%s of under %llu rows: not compared\n", small,
+		    small == 1 ? "" : "s", (unsigned long long)f->min_rows);
+	if (f->reference >= 0 && f->min_rows > 1)
+		printf("  reference, the most approved of %llu rows or more: %.30s\n",
+		    (unsigned long long)f->min_rows, f->groups[f->reference].name);
+	else if (f->reference >= 0)
+		printf("  reference, the most approved: %.30s\n",
+		    f->groups[f->reference].name);
+	else if (f->ngroups > 0)
+		printf("  no group has %llu rows: none is compared (--min-group-rows)\n",
+		    (unsigned long long)f->min_rows);
 	if (!isnan(f->tpr_gap))
 		printf("  largest TPR gap %.4f: %.25s against %.25s\n", f->tpr_gap,
 		    f->groups[f->tpr_highest].name, f->groups[f->tpr_lowest].name);
@@ -236,7 +256,8 @@ summary(const settings *s, const tp_versioned_model *vm,
 int
 main(int argc, char **argv)
 {
-	settings s = {.bins = 10, .threads = 2, .repeats = 5, .out = "-"};
+	settings s = {.bins = 10, .threads = 2, .repeats = 5,
+	    .min_group_rows = 30, .out = "-"};
 	tool_options families[] = {{options, &s}, {NULL, NULL}};
 	tp_versioned_model vm = {0};
 	tp_encoding enc = {0};
@@ -263,6 +284,8 @@ main(int argc, char **argv)
 		tool_die(TP_EUSAGE, "--repeats needs --importance: it counts the shuffles of each feature");
 	if (s.group_file != NULL && s.group == NULL)
 		tool_die(TP_EUSAGE, "--group-file needs --group: name the column of the file to group by");
+	if (tool_given("min_group_rows") && s.group == NULL)
+		tool_die(TP_EUSAGE, "--min-group-rows needs --group: it is the rows a group needs to be compared");
 	/* As git and jq choose: a person at a terminal gets a screen, a
 	 * script (a pipe, a file, -o, --json) the report it always had. */
 	terminal = !s.json && !tool_given("out") && isatty(STDOUT_FILENO);
@@ -286,7 +309,7 @@ main(int argc, char **argv)
 	    tp_grouping_from_stream(&groups, &enc, &b, s.group, &e)) != TP_OK ||
 	    (rc = tp_fairness_measure(&fair, prob, b.label, groups.group, b.n,
 	    (const char *const *)groups.names, groups.ngroups,
-	    vm.meta.threshold, &e)) != TP_OK))
+	    vm.meta.threshold, (uint64_t)s.min_group_rows, &e)) != TP_OK))
 		goto fail;
 	if (s.importance && (rc = tp_importance_measure(&imp, &vm.model, &enc,
 	    &b, s.repeats, s.seed, &e)) != TP_OK) {

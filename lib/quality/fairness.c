@@ -19,24 +19,28 @@ ratio(double num, double den)
 
 /* The measures of groups from their counts and sums; sum[k] is the sum
  * of p over group k's labelled rows, declined_pos and declined_neg its
- * labelled rows with p >= threshold by label. */
+ * labelled rows with p >= threshold by label. Only the groups that are
+ * not small choose the reference and the tpr gap. */
 static void
 finish(tp_fairness *f, const double *sum, const uint64_t *declined_pos,
     const uint64_t *declined_neg)
 {
-	double best = -1, hi = NAN, lo = NAN;
+	double best = NAN, hi = NAN, lo = NAN;
 
 	for (int k = 0; k < f->ngroups; k++) {
 		tp_fairness_group *g = &f->groups[k];
+		g->small = g->rows < f->min_rows;
 		g->approval_rate = ratio((double)g->approved, (double)g->rows);
 		g->tpr = ratio((double)declined_pos[k], (double)g->positives);
 		g->fpr = ratio((double)declined_neg[k],
 		    (double)(g->labelled - g->positives));
 		g->mean_predicted = ratio(sum[k], (double)g->labelled);
 		g->observed_rate = ratio((double)g->positives, (double)g->labelled);
-		if (g->approval_rate > best) {
+		if (g->small)
+			continue;
+		if (f->reference < 0 || g->approval_rate > best) {
 			best = g->approval_rate;
-			f->most_approved = k;
+			f->reference = k;
 		}
 		if (isnan(g->tpr))
 			continue;
@@ -49,10 +53,12 @@ finish(tp_fairness *f, const double *sum, const uint64_t *declined_pos,
 			f->tpr_lowest = k;
 		}
 	}
+	/* Without a reference best is NaN, and so is every ratio. */
 	for (int k = 0; k < f->ngroups; k++) {
 		tp_fairness_group *g = &f->groups[k];
 		g->impact_ratio = ratio(g->approval_rate, best);
-		g->adverse = g->impact_ratio < TP_FAIRNESS_FOUR_FIFTHS;
+		g->adverse = !g->small &&
+		    g->impact_ratio < TP_FAIRNESS_FOUR_FIFTHS;
 		f->adverse += g->adverse;
 	}
 	if (f->tpr_highest >= 0 && f->tpr_highest != f->tpr_lowest)
@@ -64,7 +70,8 @@ finish(tp_fairness *f, const double *sum, const uint64_t *declined_pos,
 int
 tp_fairness_measure(tp_fairness *f, const float *prob,
     const int8_t *label, const int *group, size_t n,
-    const char *const *names, int ngroups, double threshold, tp_err *e)
+    const char *const *names, int ngroups, double threshold,
+    uint64_t min_rows, tp_err *e)
 {
 	size_t *start = calloc((size_t)ngroups + 1, sizeof(*start));
 	size_t *fill = calloc((size_t)ngroups + 1, sizeof(*fill));
@@ -78,7 +85,8 @@ tp_fairness_measure(tp_fairness *f, const float *prob,
 
 	memset(f, 0, sizeof(*f));
 	f->threshold = threshold;
-	f->most_approved = f->tpr_highest = f->tpr_lowest = -1;
+	f->min_rows = min_rows;
+	f->reference = f->tpr_highest = f->tpr_lowest = -1;
 	f->tpr_gap = NAN;
 	if (start == NULL || fill == NULL || slot == NULL || p == NULL ||
 	    y == NULL || sum == NULL || dpos == NULL || dneg == NULL ||
@@ -188,6 +196,7 @@ group_json(const tp_fairness_group *g)
 
 	if (o == NULL || cJSON_AddStringToObject(o, "group", g->name) == NULL ||
 	    !put(o, "rows", (double)g->rows) ||
+	    cJSON_AddBoolToObject(o, "small", g->small) == NULL ||
 	    !put(o, "labelled", (double)g->labelled) ||
 	    !put(o, "positives", (double)g->positives) ||
 	    !put(o, "auc", g->auc) ||
@@ -215,7 +224,9 @@ tp_fairness_json(const tp_fairness *f, const char *column)
 	ok = put(j, "threshold", f->threshold) && ok;
 	ok = cJSON_AddStringToObject(j, "approval", "p < threshold") != NULL && ok;
 	ok = put(j, "four_fifths", TP_FAIRNESS_FOUR_FIFTHS) && ok;
-	ok = put_group(f, j, "most_approved", f->most_approved) && ok;
+	ok = put(j, "min_group_rows", (double)f->min_rows) && ok;
+	ok = put_group(f, j, "reference", f->reference) && ok;
+	ok = put_group(f, j, "most_approved", f->reference) && ok;
 	ok = put(j, "adverse", f->adverse) && ok;
 	ok = put(j, "tpr_gap", f->tpr_gap) && ok;
 	ok = put_group(f, j, "tpr_highest", f->tpr_highest) && ok;

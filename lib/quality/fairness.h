@@ -16,6 +16,12 @@
  * divides by 0 is NaN: AUC without both classes, the true positive rate
  * without a positive row, the false positive rate without a negative one.
  * The numbers describe the model on these rows, not the groups.
+ *
+ * Groups of fewer rows than a minimum are small: their measures are
+ * given, but a rate of a handful of rows is mostly chance, so a small
+ * group is never the reference of the impact ratios, never flagged, and
+ * left out of the tpr gap; with no group of the minimum there is no
+ * reference, and nothing is flagged.
  */
 #ifndef TP_FAIRNESS_H
 #define TP_FAIRNESS_H
@@ -36,6 +42,7 @@
 typedef struct {
 	char *name;            /* the group's value, a copy */
 	uint64_t rows;         /* all its rows, labelled or not */
+	int small;             /* rows < the minimum: not compared */
 	uint64_t labelled;     /* its rows labelled 0 or 1 */
 	uint64_t positives;    /* its rows labelled 1 */
 	uint64_t approved;     /* its rows with p < threshold */
@@ -45,8 +52,10 @@ typedef struct {
 	double fpr;            /* declined negatives / negatives */
 	double mean_predicted; /* mean p of its labelled rows */
 	double observed_rate;  /* positives / labelled */
-	double impact_ratio;   /* approval_rate / the highest group's */
-	int adverse;           /* impact_ratio < TP_FAIRNESS_FOUR_FIFTHS */
+	double impact_ratio;   /* approval_rate / the reference's; NaN
+	                        * without a reference or when its rate is 0 */
+	int adverse;           /* !small and impact_ratio <
+	                        * TP_FAIRNESS_FOUR_FIFTHS */
 } tp_fairness_group;
 
 typedef struct {
@@ -54,32 +63,39 @@ typedef struct {
 	                            * order of the names given */
 	int ngroups;
 	double threshold;
-	int most_approved;     /* the group of the highest approval rate
-	                        * (the first of equals); -1 with no group */
+	uint64_t min_rows;     /* a group of fewer rows is small */
+	int reference;         /* the group of the highest approval rate
+	                        * among those not small (the first of
+	                        * equals); -1 when every group is small
+	                        * or there is none */
 	int adverse;           /* groups flagged */
 	double tpr_gap;        /* the highest tpr - the lowest, over the
-	                        * groups that have one; NaN with fewer than 2 */
+	                        * groups not small that have one; NaN with
+	                        * fewer than 2 */
 	int tpr_highest, tpr_lowest; /* their groups; -1 when tpr_gap is NaN */
 	uint64_t ungrouped;    /* rows of no group (group -1), left out */
 } tp_fairness;
 
 /* Measures the rows by group: row i has probability prob[i], label[i]
  * (0, 1, -1 missing) and group group[i], an index into names (ngroups),
- * or -1 for a row of no group, which is left out. A NaN probability is
+ * or -1 for a row of no group, which is left out. A group of fewer than
+ * min_rows rows is small (0 or 1: none is). A NaN probability is
  * TP_EDATA naming its row (from 1). f is filled here; groups with no row
  * are left out of it. */
 int tp_fairness_measure(tp_fairness *f, const float *prob,
     const int8_t *label, const int *group, size_t n,
-    const char *const *names, int ngroups, double threshold, tp_err *e);
+    const char *const *names, int ngroups, double threshold,
+    uint64_t min_rows, tp_err *e);
 void tp_fairness_free(tp_fairness *f); /* accepts a zeroed f */
 
 /* The report's "fairness" member: {"column", "threshold",
- * "approval": "p < threshold", "four_fifths": 0.8, "most_approved",
- * "adverse", "tpr_gap", "tpr_highest", "tpr_lowest", "ungrouped",
- * "groups": [{"group", "rows", "labelled", "positives", "auc",
- * "approval_rate", "tpr", "fpr", "mean_predicted", "observed_rate",
- * "impact_ratio", "adverse"}, ...]}, NaN as null. NULL when memory runs
- * out. */
+ * "approval": "p < threshold", "four_fifths": 0.8, "min_group_rows",
+ * "reference", "most_approved" (the reference again, under the name
+ * earlier reports gave it), "adverse", "tpr_gap", "tpr_highest",
+ * "tpr_lowest", "ungrouped", "groups": [{"group", "rows", "small",
+ * "labelled", "positives", "auc", "approval_rate", "tpr", "fpr",
+ * "mean_predicted", "observed_rate", "impact_ratio", "adverse"}, ...]},
+ * NaN and no group as null. NULL when memory runs out. */
 cJSON *tp_fairness_json(const tp_fairness *f, const char *column);
 
 /* The group of each row of a stream: group[i] indexes names, -1 for a

@@ -1262,8 +1262,17 @@ write_impact_ratio(doc *d, const cJSON *group)
 	S(adverse ? "</span>" : "");
 }
 
+/* A group's name, marked when it has too few rows to be compared. */
+static void
+write_group_name(doc *d, const cJSON *group)
+{
+	E(str_or(group, "group", "?"));
+	if (cJSON_IsTrue(get(group, "small")))
+		S(" <span class=\"muted\">(small)</span>");
+}
+
 static const column fairness_columns[] = {
-	{.header = "group", .key = "group", .format = CELL_TEXT, .fallback = "?"},
+	{.header = "group", .format = CELL_CUSTOM, .write = write_group_name},
 	NUMBER_COLUMN("rows", "rows", CELL_COUNT, 0),
 	NUMBER_COLUMN("positives", "positives", CELL_COUNT, 0),
 	NUMBER_COLUMN("ROC AUC", "auc", CELL_NUMBER, 4),
@@ -1291,7 +1300,10 @@ group_measure(const cJSON *groups, const char *name, const char *key)
 
 /* The evaluation's "fairness", when it has it: approval and true
  * positive rates by group as grouped bars, a table of each group's
- * measures with those under four-fifths marked, and what they add to. */
+ * measures with those under four-fifths marked, and what they add to.
+ * The small groups, which are not compared, say their rows in their
+ * labels and are marked in the table. A report from before
+ * "min_group_rows" names its reference "most_approved" only. */
 static void
 fairness(doc *d, const cJSON *ev, const char *src)
 {
@@ -1300,8 +1312,8 @@ fairness(doc *d, const cJSON *ev, const char *src)
 	    "observed_rate"};
 	const cJSON *fair, *groups, *g;
 	const char **labels;
-	double *approval, *tpr, top = NAN;
-	int n = 0;
+	double *approval, *tpr;
+	int n = 0, small = 0;
 	char note[300], *name;
 	tp_svg_buf b = {0};
 
@@ -1315,16 +1327,29 @@ fairness(doc *d, const cJSON *ev, const char *src)
 		return;
 	cJSON_ArrayForEach(g, groups) {
 		labels[n] = str(g, "group");
+		if (cJSON_IsTrue(get(g, "small"))) {
+			char count[32], *label;
+			size_t size;
+			small++;
+			snprintf(count, sizeof(count), " (%.0f row%s)", num(g, "rows"),
+			    num(g, "rows") == 1 ? "" : "s");
+			size = strlen(labels[n]) + strlen(count) + 1;
+			if ((label = keep(d, size)) == NULL)
+				return;
+			snprintf(label, size, "%s%s", labels[n], count);
+			labels[n] = label;
+		}
 		approval[n] = num(g, "approval_rate");
 		tpr[n] = num(g, "tpr");
-		if (isfinite(approval[n]) && !(approval[n] <= top))
-			top = approval[n];
 		n++;
 	}
-	const char *most = str(fair, "most_approved");
+	const char *most = get(fair, "reference") ? str(fair, "reference") :
+	    str(fair, "most_approved");
 	const char *high = str(fair, "tpr_highest"), *low = str(fair,
 	    "tpr_lowest");
 	double gap = num(fair, "tpr_gap"), four = num(fair, "four_fifths");
+	double least = num(fair, "min_group_rows");
+	double top = group_measure(groups, most, "approval_rate");
 	int adverse = 0;
 	cJSON_ArrayForEach(g, groups)
 		adverse += cJSON_IsTrue(get(g, "adverse"));
@@ -1341,19 +1366,33 @@ fairness(doc *d, const cJSON *ev, const char *src)
 		put_count(&d->h, num(fair, "ungrouped"));
 		S(" rows of no group are left out");
 	}
-	S(". The most approved group is <b>");
-	E(most ? most : DASH);
-	S("</b> (");
-	put_pct(&d->h, group_measure(groups, most, "approval_rate"), 1);
-	S(" approved). ");
-	if (adverse > 0)
-		P("<span class=\"bad\">%d group%s fall%s under four-fifths</span>",
-		    adverse, adverse == 1 ? "" : "s", adverse == 1 ? "s" : "");
-	else
-		S("<span class=\"ok\">No group falls under four-fifths</span>");
-	S(" of its approval rate (an impact ratio under ");
-	put_num(&d->h, four, 2);
-	S("). ");
+	S(". ");
+	if (small > 0) {
+		S("Only groups of ");
+		put_count(&d->h, least);
+		P(" rows or more are compared: %d group%s of fewer, whose rates "
+		    "are mostly chance, %s listed but never the reference, never "
+		    "flagged, and not in the gap of true positive rates. ", small,
+		    small == 1 ? "" : "s", small == 1 ? "is" : "are");
+	}
+	if (most == NULL && small == n)
+		S("No group has that many rows: none is the reference, and none "
+		    "is flagged. ");
+	else {
+		S("The most approved group is <b>");
+		E(most ? most : DASH);
+		S("</b> (");
+		put_pct(&d->h, top, 1);
+		S(" approved). ");
+		if (adverse > 0)
+			P("<span class=\"bad\">%d group%s fall%s under four-fifths</span>",
+			    adverse, adverse == 1 ? "" : "s", adverse == 1 ? "s" : "");
+		else
+			S("<span class=\"ok\">No group falls under four-fifths</span>");
+		S(" of its approval rate (an impact ratio under ");
+		put_num(&d->h, four, 2);
+		S("). ");
+	}
 	if (isfinite(gap) && high && low) {
 		S("The largest gap in true positive rates is ");
 		put_num(&d->h, gap, 3);
@@ -1367,14 +1406,16 @@ fairness(doc *d, const cJSON *ev, const char *src)
 		put_pct(&d->h, group_measure(groups, low, "tpr"), 1);
 		S(").");
 	} else
-		S("There is no gap in true positive rates: fewer than two groups "
-		    "have positives.");
+		P("There is no gap in true positive rates: fewer than two groups "
+		    "%shave positives.", small > 0 ? "compared " : "");
 	S(" The rates describe this model on these rows, not the groups.</p>\n"
 	    "<div class=\"charts\">\n");
 	if ((name = chart_name(d, "fairness")) == NULL)
 		return;
 	snprintf(note, sizeof(note), "approved: p below %.4f; grey line: "
-	    "four-fifths of the highest approval rate", num(fair, "threshold"));
+	    "four-fifths of the reference's approval rate%s",
+	    num(fair, "threshold"), small > 0 ? "; (n rows): too few to compare" :
+	    "");
 	tp_svg_series s[2] = {
 		{.name = "approval rate", .y = approval, .n = (size_t)n, .color = 0},
 		{.name = "true positive rate", .y = tpr, .n = (size_t)n, .color = 1},
@@ -1388,7 +1429,13 @@ fairness(doc *d, const cJSON *ev, const char *src)
 	S("</div>\n");
 	table_of(d, fairness_columns, NCOLUMNS(fairness_columns), groups);
 	S("<p class=\"muted\">Impact ratio: the group's approval rate over the "
-	    "most approved group's; TPR and FPR: the shares of its positives and "
+	    "reference's, the most approved group of ");
+	if (isfinite(least)) {
+		put_count(&d->h, least);
+		S(" rows or more");
+	} else
+		S("any size");
+	S("; TPR and FPR: the shares of its positives and "
 	    "negatives declined (p at or above the threshold).</p>\n");
 }
 

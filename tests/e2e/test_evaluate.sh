@@ -168,17 +168,18 @@ has_member() {
 		"SELECT string_agg(k, ',' ORDER BY k) FROM jsonb_object_keys(:'doc'::jsonb->'$2') k")" = "$3"
 }
 has_member "$T/home.json" fairness \
-	"adverse,approval,column,four_fifths,groups,most_approved,threshold,tpr_gap,tpr_highest,tpr_lowest,ungrouped"
+	"adverse,approval,column,four_fifths,groups,min_group_rows,most_approved,reference,threshold,tpr_gap,tpr_highest,tpr_lowest,ungrouped"
 yes_that "and each group its own" test "$(json "$T/home.json" \
 	"SELECT string_agg(DISTINCT ks, '|') FROM (SELECT string_agg(k, ',' ORDER BY k) ks
 	  FROM jsonb_array_elements(:'doc'::jsonb->'fairness'->'groups') WITH ORDINALITY a(g, n), jsonb_object_keys(g) k
 	  GROUP BY n) x")" = \
-	"adverse,approval_rate,auc,fpr,group,impact_ratio,labelled,mean_predicted,observed_rate,positives,rows,tpr"
+	"adverse,approval_rate,auc,fpr,group,impact_ratio,labelled,mean_predicted,observed_rate,positives,rows,small,tpr"
 # fair SQL: SQL over the fairness member f and its groups g, of $T/fair.json.
 fair() { json "$T/fair.json" "SELECT $1 FROM (SELECT :'doc'::jsonb d) x,
 	LATERAL (SELECT d->'fairness' f) y, jsonb_array_elements(d->'fairness'->'groups') g GROUP BY d, f"; }
 # check_groups WHAT: the groups of $T/fair.json against each other and
-# against the whole report's counts.
+# against the whole report's counts. The groups compared are those not
+# small, of min_group_rows rows or more; one of them is the reference.
 check_groups() {
 	yes_that "$1: the groups' rows, labelled rows and positives sum to the report's" \
 		test "$(fair "sum((g->>'rows')::int) = (d->>'rows')::int AND sum((g->>'labelled')::int) = (d->>'labelled')::int
@@ -187,18 +188,26 @@ check_groups() {
 		test "$(fair "round(sum((g->>'approval_rate')::float8 * (g->>'rows')::int)) = (d->'confusion'->>'tn')::int + (d->'confusion'->>'fn')::int")" = t
 	yes_that "$1: their declined positives are its tp" \
 		test "$(fair "round(sum(coalesce((g->>'tpr')::float8, 0) * (g->>'positives')::int)) = (d->'confusion'->>'tp')::int")" = t
-	yes_that "$1: the most approved group has the highest approval rate, impact 1" \
-		test "$(fair "max((g->>'approval_rate')::float8) = max((g->>'approval_rate')::float8) FILTER (WHERE g->>'group' = f->>'most_approved')
-		    AND bool_and((g->>'impact_ratio')::float8 = 1) FILTER (WHERE g->>'group' = f->>'most_approved')")" = t
-	yes_that "$1: each impact ratio is its approval rate over the highest" \
-		test "$(fair "bool_and(abs((g->>'impact_ratio')::float8 - (g->>'approval_rate')::float8 / (SELECT max((h->>'approval_rate')::float8) FROM jsonb_array_elements(f->'groups') h)) < 1e-12)")" = t
-	yes_that "$1: a group is adverse exactly when its ratio is under 0.8, and they are counted" \
-		test "$(fair "bool_and((g->>'adverse')::boolean = ((g->>'impact_ratio')::float8 < 0.8))
+	yes_that "$1: a group is small exactly when it has fewer than min_group_rows rows" \
+		test "$(fair "bool_and((g->>'small')::boolean = ((g->>'rows')::int < (f->>'min_group_rows')::int))")" = t
+	yes_that "$1: the reference is the most approved group not small, impact 1, and most_approved names it" \
+		test "$(fair "max((g->>'approval_rate')::float8) FILTER (WHERE NOT (g->>'small')::boolean)
+		      = max((g->>'approval_rate')::float8) FILTER (WHERE g->>'group' = f->>'reference')
+		    AND bool_and((g->>'impact_ratio')::float8 = 1 AND NOT (g->>'small')::boolean) FILTER (WHERE g->>'group' = f->>'reference')
+		    AND f->>'most_approved' = f->>'reference'")" = t
+	yes_that "$1: each impact ratio is its approval rate over the reference's" \
+		test "$(fair "bool_and(abs((g->>'impact_ratio')::float8 - (g->>'approval_rate')::float8 / (SELECT (h->>'approval_rate')::float8
+		    FROM jsonb_array_elements(f->'groups') h WHERE h->>'group' = f->>'reference')) < 1e-12)")" = t
+	yes_that "$1: a group is adverse exactly when it is not small and its ratio is under 0.8, and they are counted" \
+		test "$(fair "bool_and((g->>'adverse')::boolean = (NOT (g->>'small')::boolean AND (g->>'impact_ratio')::float8 < 0.8))
 		    AND count(*) FILTER (WHERE (g->>'adverse')::boolean) = (f->>'adverse')::int")" = t
-	yes_that "$1: the tpr gap is the highest tpr less the lowest" \
-		test "$(fair "abs(max((g->>'tpr')::float8) - min((g->>'tpr')::float8) - (f->>'tpr_gap')::float8) < 1e-12
-		    AND max((g->>'tpr')::float8) FILTER (WHERE g->>'group' = f->>'tpr_highest') = max((g->>'tpr')::float8)
-		    AND min((g->>'tpr')::float8) FILTER (WHERE g->>'group' = f->>'tpr_lowest') = min((g->>'tpr')::float8)")" = t
+	yes_that "$1: the tpr gap is the highest tpr less the lowest, of the groups not small" \
+		test "$(fair "abs(max((g->>'tpr')::float8) FILTER (WHERE NOT (g->>'small')::boolean)
+		      - min((g->>'tpr')::float8) FILTER (WHERE NOT (g->>'small')::boolean) - (f->>'tpr_gap')::float8) < 1e-12
+		    AND max((g->>'tpr')::float8) FILTER (WHERE g->>'group' = f->>'tpr_highest')
+		      = max((g->>'tpr')::float8) FILTER (WHERE NOT (g->>'small')::boolean)
+		    AND min((g->>'tpr')::float8) FILTER (WHERE g->>'group' = f->>'tpr_lowest')
+		      = min((g->>'tpr')::float8) FILTER (WHERE NOT (g->>'small')::boolean)")" = t
 	yes_that "$1: a group's observed rate is its positives over its labelled rows" \
 		test "$(fair "bool_and(abs((g->>'observed_rate')::float8 - (g->>'positives')::float8 / (g->>'labelled')::int) < 1e-12)")" = t
 }
@@ -206,6 +215,23 @@ cp "$T/home.json" "$T/fair.json"
 check_groups "by Home"
 yes_that "by Home: the groups are the vocabulary's values" test "$(fair "bool_and(g->>'group' IN
 	    ('(missing or unseen)', 'owner', 'rent', 'parents', 'other', 'priv', 'ignore')) AND count(*) >= 5")" = t
+yes_that "by Home: 30 rows the least by default, and a group of fewer, listed with its measures, is small" \
+	test "$(fair "(f->>'min_group_rows')::int = 30 AND count(*) FILTER (WHERE (g->>'small')::boolean AND g->'approval_rate' <> 'null') >= 1")" = t
+run_status "--group Home --min-group-rows 1" 0 tabpipe-evaluate -q --group Home --min-group-rows 1 -m "$T/m.safetensors" "$T/cd.test.tps"
+cp "$T/out" "$T/fair.json"
+check_groups "Home, 1 row the least"
+yes_that "Home, 1 row the least: no group small, the reference the most approved of all" \
+	test "$(fair "(f->>'min_group_rows')::int = 1 AND NOT bool_or((g->>'small')::boolean)
+	    AND max((g->>'approval_rate')::float8) = max((g->>'approval_rate')::float8) FILTER (WHERE g->>'group' = f->>'reference')")" = t
+yes_that "the run records --min-group-rows" test \
+	"$(q "SELECT params->>'min_group_rows' FROM runs WHERE tool = 'evaluate' ORDER BY id DESC LIMIT 1")" = 1
+run_status "--group Home --min-group-rows 100000" 0 tabpipe-evaluate -q --group Home --min-group-rows 100000 -m "$T/m.safetensors" "$T/cd.test.tps"
+cp "$T/out" "$T/fair.json"
+yes_that "no group of 100000 rows: every group listed and small, no reference, nothing flagged, no ratio, no tpr gap" \
+	test "$(fair "(f->>'min_group_rows')::int = 100000 AND f->'reference' = 'null' AND f->'most_approved' = 'null'
+	    AND (f->>'adverse')::int = 0 AND f->'tpr_gap' = 'null' AND f->'tpr_highest' = 'null' AND count(*) >= 5
+	    AND bool_and((g->>'small')::boolean AND NOT (g->>'adverse')::boolean AND g->'impact_ratio' = 'null')
+	    AND sum((g->>'rows')::int) = (d->>'rows')::int")" = t
 # The same column from the CSV the stream came from: the same groups.
 run_status "--group Home --group-file the CSV" 0 tabpipe-evaluate -q --group Home --group-file "$DATA/credit_data.csv" \
 	-m "$T/m.safetensors" "$T/cd.test.tps"
@@ -226,12 +252,17 @@ if command -v script >/dev/null 2>&1 && script -qec true /dev/null </dev/null >/
 	cp "$T/screen" "$T/out"
 	out_has "the groups' table" "By Home, approved when p < "
 	out_has "the tpr gap" "largest TPR gap"
+	out_has "the reference" "reference, the most approved of 30 rows or more: "
+	out_has "the small groups, marked" "of under 30 rows: not compared"
 	yes_that "a line a group" test "$(grep -cE '^  (owner|rent|parents|priv|other|ignore) ' "$T/screen")" -ge 5
 	yes_that "of 80 columns at most" test "$(awk '{ if (length($0) > m) m = length($0) } END { print m + 0 }' "$T/screen")" -le 80
 fi
 run_status "--group of a numeric column exits 64" 64 tabpipe-evaluate --group Age -m "$T/m.safetensors" "$T/cd.test.tps"
 err_has "it says where its values are" "give them with --group-file"
 run_status "--group of no column exits 64" 64 tabpipe-evaluate --group Nope -m "$T/m.safetensors" "$T/cd.test.tps"
+run_status "--min-group-rows 0 exits 64" 64 tabpipe-evaluate --group Home --min-group-rows 0 -m "$T/m.safetensors" "$T/cd.test.tps"
+run_status "--min-group-rows without --group exits 64" 64 tabpipe-evaluate --min-group-rows 5 -m "$T/m.safetensors" "$T/cd.test.tps"
+err_has "it says what it needs" "--min-group-rows needs --group"
 run_status "--group-file without --group exits 64" 64 tabpipe-evaluate --group-file "$DATA/credit_data.csv" -m "$T/m.safetensors" "$T/cd.test.tps"
 run_status "a group file without the column exits 65" 65 tabpipe-evaluate --group Nope --group-file "$DATA/credit_data.csv" -m "$T/m.safetensors" "$T/cd.test.tps"
 err_has "it says so" "no column Nope in the header"

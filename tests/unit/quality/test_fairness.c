@@ -20,9 +20,14 @@
  *   C  3 rows, no positive, none approved: rate 0; tpr and AUC null, fpr
  *      3/3 = 1; mean p (0.9 + 0.6 + 0.55) / 3 = 0.683333..., observed 0.
  *   D  no row: left out. "none": not a group name, 1 row ungrouped.
- *   B is the most approved (0.6): impact ratios A 0.5/0.6 = 0.8333 (not
- *   under 0.8), B 1, C 0 (adverse): 1 adverse group. The tpr gap is
- *   A's 2/3 - B's 1/2 = 1/6; C has no tpr.
+ *   With no minimum of rows, B is the most approved (0.6) and the
+ *   reference: impact ratios A 0.5/0.6 = 0.8333 (not under 0.8), B 1, C 0
+ *   (adverse): 1 adverse group. The tpr gap is A's 2/3 - B's 1/2 = 1/6; C
+ *   has no tpr.
+ *
+ * Small groups, on rows of their own (test_small_reference): a group of
+ * one approved row, the most approved, is not the reference; with no
+ * group of the minimum there is none (test_none_large).
  */
 #include <math.h>
 #include <stdint.h>
@@ -105,7 +110,7 @@ START_TEST(test_by_hand)
 
 	load(&r);
 	ck_assert_msg(tp_fairness_measure(&f, r.p, r.y, r.g, r.n, names, 4, 0.5,
-	    &e) == TP_OK, "%s", e.msg);
+	    1, &e) == TP_OK, "%s", e.msg);
 	ck_assert_int_eq(f.ngroups, 3);
 	for (int k = 0; k < 3; k++) {
 		const tp_fairness_group *g = &f.groups[k];
@@ -121,8 +126,9 @@ START_TEST(test_by_hand)
 		near("observed_rate", g->observed_rate, want[k].observed);
 		near("impact_ratio", g->impact_ratio, want[k].impact);
 		ck_assert_int_eq(g->adverse, want[k].adverse);
+		ck_assert_int_eq(g->small, 0);
 	}
-	ck_assert_int_eq(f.most_approved, 1);
+	ck_assert_int_eq(f.reference, 1);
 	ck_assert_int_eq(f.adverse, 1);
 	near("tpr_gap", f.tpr_gap, 1.0 / 6);
 	ck_assert_int_eq(f.tpr_highest, 0);
@@ -134,7 +140,7 @@ START_TEST(test_by_hand)
 END_TEST
 
 /* One group with a tpr: no gap; the four-fifths line itself is not
- * adverse. */
+ * adverse; groups of exactly the minimum of rows (5) are compared. */
 START_TEST(test_edges)
 {
 	/* X: 5 rows, 4 approved (0.8); Y: 5 rows, 5 approved (1): X's ratio
@@ -146,8 +152,8 @@ START_TEST(test_edges)
 	tp_fairness f;
 	tp_err e = {0};
 
-	ck_assert_int_eq(tp_fairness_measure(&f, p, y, g, 10, xy, 2, 0.5, &e), TP_OK);
-	ck_assert_int_eq(f.most_approved, 1);
+	ck_assert_int_eq(tp_fairness_measure(&f, p, y, g, 10, xy, 2, 0.5, 5, &e), TP_OK);
+	ck_assert_int_eq(f.reference, 1);
 	near("X's impact_ratio", f.groups[0].impact_ratio, 0.8);
 	ck_assert_int_eq(f.groups[0].adverse, 0);
 	ck_assert_int_eq(f.adverse, 0);
@@ -173,11 +179,13 @@ START_TEST(test_json)
 
 	load(&r);
 	ck_assert_int_eq(tp_fairness_measure(&f, r.p, r.y, r.g, r.n, names, 4,
-	    0.5, &e), TP_OK);
+	    0.5, 1, &e), TP_OK);
 	ck_assert_ptr_nonnull(j = tp_fairness_json(&f, "Sex"));
 	ck_assert_str_eq(item(j, "column")->valuestring, "Sex");
 	ck_assert_str_eq(item(j, "approval")->valuestring, "p < threshold");
+	ck_assert_str_eq(item(j, "reference")->valuestring, "B");
 	ck_assert_str_eq(item(j, "most_approved")->valuestring, "B");
+	ck_assert_int_eq(item(j, "min_group_rows")->valueint, 1);
 	ck_assert_str_eq(item(j, "tpr_highest")->valuestring, "A");
 	ck_assert_str_eq(item(j, "tpr_lowest")->valuestring, "B");
 	ck_assert_int_eq(item(j, "adverse")->valueint, 1);
@@ -189,15 +197,120 @@ START_TEST(test_json)
 	ck_assert(cJSON_IsNull(item(c, "auc")));
 	ck_assert(cJSON_IsNull(item(c, "tpr")));
 	ck_assert(cJSON_IsTrue(item(c, "adverse")));
-	const char *keys[] = {"group", "rows", "labelled", "positives", "auc",
-	    "approval_rate", "tpr", "fpr", "mean_predicted", "observed_rate",
-	    "impact_ratio", "adverse"};
+	ck_assert(cJSON_IsFalse(item(c, "small")));
+	const char *keys[] = {"group", "rows", "small", "labelled", "positives",
+	    "auc", "approval_rate", "tpr", "fpr", "mean_predicted",
+	    "observed_rate", "impact_ratio", "adverse"};
 	int k = 0;
 	cJSON_ArrayForEach(c, c) {
-		ck_assert_int_lt(k, 12);
+		ck_assert_int_lt(k, 13);
 		ck_assert_str_eq(c->string, keys[k++]);
 	}
-	ck_assert_int_eq(k, 12);
+	ck_assert_int_eq(k, 13);
+	cJSON_Delete(j);
+	tp_fairness_free(&f);
+}
+END_TEST
+
+/* Three groups at threshold 0.5, approved meaning p < 0.5:
+ *   T  1 row, positive, approved: rate 1, tpr 0/1 = 0.
+ *   X  5 rows, 3 approved (0.1, 0.2, 0.3): rate 0.6; positives 0.3 and
+ *      0.7, one declined: tpr 1/2.
+ *   Y  5 rows, 2 approved (0.2, 0.4): rate 0.4; positives 0.6, 0.9, 0.7,
+ *      all declined: tpr 1.
+ * Taken as they are, T, the most approved, would be the reference and
+ * flag X (0.6) and Y (0.4), and its one positive would make the tpr gap
+ * 1 - 0. */
+static const float small_p[] = {0.1f, 0.1f, 0.2f, 0.3f, 0.7f, 0.8f, 0.2f,
+    0.4f, 0.6f, 0.9f, 0.7f};
+static const int8_t small_y[] = {1, 0, 0, 1, 1, 0, 0, 0, 1, 1, 1};
+static const int small_g[] = {0, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2};
+static const char *const txy[] = {"T", "X", "Y"};
+
+/* With 5 rows the least: T is small, listed with its figures, but X is
+ * the reference: Y's ratio 0.4/0.6 flags it, T's 1/0.6 does not count,
+ * and the tpr gap is Y's 1 - X's 1/2. */
+START_TEST(test_small_reference)
+{
+	tp_fairness f;
+	tp_err e = {0};
+	cJSON *j;
+
+	ck_assert_msg(tp_fairness_measure(&f, small_p, small_y, small_g, 11, txy,
+	    3, 0.5, 5, &e) == TP_OK, "%s", e.msg);
+	ck_assert_int_eq(f.ngroups, 3);
+	ck_assert_int_eq(f.groups[0].small, 1);
+	ck_assert_int_eq(f.groups[1].small, 0);
+	ck_assert_int_eq(f.groups[2].small, 0);
+	near("T's approval_rate", f.groups[0].approval_rate, 1);
+	near("T's tpr", f.groups[0].tpr, 0);
+	ck_assert_int_eq(f.reference, 1);
+	near("T's impact_ratio", f.groups[0].impact_ratio, 1 / 0.6);
+	near("X's impact_ratio", f.groups[1].impact_ratio, 1);
+	near("Y's impact_ratio", f.groups[2].impact_ratio, 0.4 / 0.6);
+	ck_assert_int_eq(f.groups[0].adverse, 0);
+	ck_assert_int_eq(f.groups[1].adverse, 0);
+	ck_assert_int_eq(f.groups[2].adverse, 1);
+	ck_assert_int_eq(f.adverse, 1);
+	near("tpr_gap", f.tpr_gap, 0.5);
+	ck_assert_int_eq(f.tpr_highest, 2);
+	ck_assert_int_eq(f.tpr_lowest, 1);
+	ck_assert_ptr_nonnull(j = tp_fairness_json(&f, "Region"));
+	ck_assert_int_eq(item(j, "min_group_rows")->valueint, 5);
+	ck_assert_str_eq(item(j, "reference")->valuestring, "X");
+	ck_assert_str_eq(item(j, "most_approved")->valuestring, "X");
+	ck_assert(cJSON_IsTrue(item(cJSON_GetArrayItem(item(j, "groups"), 0), "small")));
+	ck_assert(cJSON_IsFalse(item(cJSON_GetArrayItem(item(j, "groups"), 1), "small")));
+	cJSON_Delete(j);
+	tp_fairness_free(&f);
+
+	/* A minimum of 1 takes every group: T is the reference, and flags
+	 * both others; its tpr of one positive makes the gap 1. */
+	ck_assert_int_eq(tp_fairness_measure(&f, small_p, small_y, small_g, 11,
+	    txy, 3, 0.5, 1, &e), TP_OK);
+	ck_assert_int_eq(f.reference, 0);
+	ck_assert_int_eq(f.adverse, 2);
+	near("tpr_gap", f.tpr_gap, 1);
+	ck_assert_int_eq(f.tpr_lowest, 0);
+	tp_fairness_free(&f);
+}
+END_TEST
+
+/* No group of 6 rows: every group listed and small, no reference, no
+ * ratio, nothing flagged, no tpr gap; not an error. */
+START_TEST(test_none_large)
+{
+	tp_fairness f;
+	tp_err e = {0};
+	cJSON *j;
+	const cJSON *c;
+
+	ck_assert_msg(tp_fairness_measure(&f, small_p, small_y, small_g, 11, txy,
+	    3, 0.5, 6, &e) == TP_OK, "%s", e.msg);
+	ck_assert_int_eq(f.ngroups, 3);
+	ck_assert_int_eq(f.reference, -1);
+	ck_assert_int_eq(f.adverse, 0);
+	ck_assert_msg(isnan(f.tpr_gap), "tpr_gap %g without a group compared", f.tpr_gap);
+	ck_assert_int_eq(f.tpr_highest, -1);
+	ck_assert_int_eq(f.tpr_lowest, -1);
+	for (int k = 0; k < 3; k++) {
+		ck_assert_int_eq(f.groups[k].small, 1);
+		ck_assert_int_eq(f.groups[k].adverse, 0);
+		near("impact_ratio", f.groups[k].impact_ratio, NAN);
+	}
+	near("X's approval_rate", f.groups[1].approval_rate, 0.6);
+	near("Y's tpr", f.groups[2].tpr, 1);
+	ck_assert_ptr_nonnull(j = tp_fairness_json(&f, "Region"));
+	ck_assert_int_eq(item(j, "min_group_rows")->valueint, 6);
+	ck_assert(cJSON_IsNull(item(j, "reference")));
+	ck_assert(cJSON_IsNull(item(j, "most_approved")));
+	ck_assert(cJSON_IsNull(item(j, "tpr_gap")));
+	ck_assert_int_eq(item(j, "adverse")->valueint, 0);
+	cJSON_ArrayForEach(c, item(j, "groups")) {
+		ck_assert(cJSON_IsTrue(item(c, "small")));
+		ck_assert(cJSON_IsFalse(item(c, "adverse")));
+		ck_assert(cJSON_IsNull(item(c, "impact_ratio")));
+	}
 	cJSON_Delete(j);
 	tp_fairness_free(&f);
 }
@@ -212,13 +325,13 @@ START_TEST(test_bad_input)
 	tp_fairness f;
 	tp_err e = {0};
 
-	ck_assert_int_eq(tp_fairness_measure(&f, p, y, g, 2, one, 1, 0.5, &e), TP_EDATA);
+	ck_assert_int_eq(tp_fairness_measure(&f, p, y, g, 2, one, 1, 0.5, 1, &e), TP_EDATA);
 	ck_assert_msg(strstr(e.msg, "row 2") != NULL, "%s", e.msg);
 	ck_assert_ptr_null(f.groups);
-	/* No row at all: no group, no most approved. */
-	ck_assert_int_eq(tp_fairness_measure(&f, p, y, g, 0, one, 1, 0.5, &e), TP_OK);
+	/* No row at all: no group, no reference. */
+	ck_assert_int_eq(tp_fairness_measure(&f, p, y, g, 0, one, 1, 0.5, 1, &e), TP_OK);
 	ck_assert_int_eq(f.ngroups, 0);
-	ck_assert_int_eq(f.most_approved, -1);
+	ck_assert_int_eq(f.reference, -1);
 	tp_fairness_free(&f);
 }
 END_TEST
@@ -321,6 +434,8 @@ fairness_suite(void)
 	tcase_add_test(tc, test_by_hand);
 	tcase_add_test(tc, test_edges);
 	tcase_add_test(tc, test_json);
+	tcase_add_test(tc, test_small_reference);
+	tcase_add_test(tc, test_none_large);
 	tcase_add_test(tc, test_bad_input);
 	tcase_add_test(tc, test_grouping_csv);
 	tcase_add_test(tc, test_grouping_stream);
