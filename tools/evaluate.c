@@ -15,7 +15,8 @@
 #include "tool.h"
 
 typedef struct {
-	int bins, threads, importance, repeats, min_group_rows;
+	int bins, threads, importance, repeats, min_group_rows, attribution_rows,
+	    steps;
 	uint64_t seed;
 	enum tp_device device;
 	const char *db, *model, *out, *group, *group_file;
@@ -50,7 +51,14 @@ static const tp_opt options[] = {
 	    .help = "rows a group needs to be compared with --group"},
 	{OPT(importance), .name = "importance", .type = TP_OPT_FLAG,
 	    .flags = TP_OPT_RECORD,
-	    .help = "the AUC lost when each feature is shuffled"},
+	    .help = "the AUC lost when each feature is shuffled, and its mean |attribution|"},
+	{OPT(attribution_rows), .name = "attribution-rows", .arg = "n",
+	    .type = TP_OPT_INT, .min = 1, .max = 1000000000,
+	    .flags = TP_OPT_RECORD,
+	    .help = "rows whose attributions --importance averages"},
+	{OPT(steps), .name = "steps", .arg = "n", .type = TP_OPT_INT, .min = 1,
+	    .max = TP_EXPLAIN_MAX_STEPS, .flags = TP_OPT_RECORD,
+	    .help = "quadrature steps of the attributions"},
 	{OPT(json), .name = "json", .type = TP_OPT_FLAG,
 	    .help = "the full report as JSON, on a terminal too"},
 	{OPT(model), .name = "model", .letter = 'm', .arg = "model",
@@ -188,15 +196,24 @@ summary_fairness(const tp_fairness *f, const char *column)
 }
 
 /* The features that matter most to the model's AUC: the first 8 (the
- * JSON has them all). */
+ * JSON has them all), with their mean |attribution| when measured. */
 static void
 summary_importance(const tp_importance *imp)
 {
-	printf("\nAUC lost when a feature is shuffled, %d times (seed %llu)\n",
-	    imp->repeats, (unsigned long long)imp->seed);
-	for (int k = 0; k < imp->nfeatures && k < 8; k++)
-		printf("  %-30.30s %8.4f +- %.4f\n", imp->features[k].name,
+	printf("\nAUC lost when a feature is shuffled, %d times (seed %llu)%s\n",
+	    imp->repeats, (unsigned long long)imp->seed,
+	    imp->attributed > 0 ? ";\nmean |attribution| in log-odds" : "");
+	for (int k = 0; k < imp->nfeatures && k < 8; k++) {
+		printf("  %-30.30s %8.4f +- %.4f", imp->features[k].name,
 		    imp->features[k].mean, imp->features[k].std);
+		if (imp->attributed > 0)
+			printf("   %8.4f", imp->features[k].attribution);
+		putchar('\n');
+	}
+	if (imp->attributed > 0)
+		printf("  attributions of %llu rows, %d steps: gap %.3g on average, of a mean change %.3g\n",
+		    (unsigned long long)imp->attributed, imp->steps, imp->gap.mean,
+		    imp->gap.mean_change);
 	if (imp->nfeatures > 8)
 		printf("  %d features in all: --json lists them\n", imp->nfeatures);
 }
@@ -257,6 +274,7 @@ int
 main(int argc, char **argv)
 {
 	settings s = {.bins = 10, .threads = 2, .repeats = 5,
+	    .attribution_rows = 1000, .steps = TP_EXPLAIN_STEPS,
 	    .min_group_rows = 30, .out = "-"};
 	tool_options families[] = {{options, &s}, {NULL, NULL}};
 	tp_versioned_model vm = {0};
@@ -282,6 +300,9 @@ main(int argc, char **argv)
 		tool_die(TP_EUSAGE, "-m is required: name the model file or registry reference to evaluate");
 	if (tool_given("repeats") && !s.importance)
 		tool_die(TP_EUSAGE, "--repeats needs --importance: it counts the shuffles of each feature");
+	if ((tool_given("attribution_rows") || tool_given("steps")) &&
+	    !s.importance)
+		tool_die(TP_EUSAGE, "--attribution-rows and --steps need --importance: they are of its attributions");
 	if (s.group_file != NULL && s.group == NULL)
 		tool_die(TP_EUSAGE, "--group-file needs --group: name the column of the file to group by");
 	if (tool_given("min_group_rows") && s.group == NULL)
@@ -292,8 +313,8 @@ main(int argc, char **argv)
 	tool_device(s.device);
 	db = tool_db_open(s.db);
 
-	if ((rc = tp_version_load(&vm, db, s.model, TP_WITH_HEAD, s.threads,
-	    &e)) != TP_OK || (rc = tp_stream_load(path, &enc, &b, &e)) != TP_OK)
+	if ((rc = tp_version_load(&vm, db, s.model, TP_WITH_HEAD |
+	    (s.importance ? TP_WITH_EXPLAIN : 0), s.threads, &e)) != TP_OK || (rc = tp_stream_load(path, &enc, &b, &e)) != TP_OK)
 		goto fail;
 	tp_batch_fingerprint(&b, data);
 	params = tool_params();
@@ -313,6 +334,15 @@ main(int argc, char **argv)
 		goto fail;
 	if (s.importance && (rc = tp_importance_measure(&imp, &vm.model, &enc,
 	    &b, s.repeats, s.seed, &e)) != TP_OK) {
+		tp_err_prefix(&e, "%s: --importance", path);
+		goto fail;
+	}
+	if (s.importance && vm.meta.reference.rows == 0)
+		tool_warn("%s has no reference profile (its file was written before models kept one): --importance gives no attributions",
+		    s.model);
+	else if (s.importance && (rc = tp_importance_attribute(&imp,
+	    &vm.model, &vm.meta.reference, &b, (size_t)s.attribution_rows,
+	    s.steps, &e)) != TP_OK) {
 		tp_err_prefix(&e, "%s: --importance", path);
 		goto fail;
 	}

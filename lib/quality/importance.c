@@ -92,6 +92,8 @@ tp_importance_measure(tp_importance *imp, tp_model *m,
 		f->name = col->name;
 		f->categorical = cat;
 		f->column = c;
+		f->slot = col->slot;
+		f->attribution = NAN;
 		if ((f->losses = calloc((size_t)repeats, sizeof(*f->losses))) == NULL) {
 			rc = tp_err_nomem(e, "the permutation importance");
 			goto out;
@@ -133,6 +135,52 @@ out:
 	return rc;
 }
 
+int
+tp_importance_attribute(tp_importance *imp, tp_model *m,
+    const tp_reference *r, const tp_batch *b, size_t rows, int steps,
+    tp_err *e)
+{
+	tp_batch sample = {0};
+	tp_explainer x = {0};
+	double *mean_abs = NULL;
+	int rc;
+
+	if (rows > b->n)
+		rows = b->n;
+	if (rows == 0)
+		return tp_err_set(e, TP_EDATA, "no rows to explain");
+	if ((rc = tp_batch_init(&sample, b->ncat, b->nnum, rows, e)) != TP_OK)
+		return rc;
+	for (size_t i = 0; i < rows; i++) {
+		size_t from = (size_t)((double)i * (double)b->n / (double)rows);
+		memcpy(sample.cat + i * (size_t)b->ncat, b->cat + from *
+		    (size_t)b->ncat, (size_t)b->ncat * sizeof(*b->cat));
+		memcpy(sample.num + i * (size_t)b->nnum, b->num + from *
+		    (size_t)b->nnum, (size_t)b->nnum * sizeof(*b->num));
+	}
+	sample.n = rows;
+	if ((mean_abs = calloc((size_t)m->T, sizeof(double))) == NULL) {
+		rc = tp_err_nomem(e, "the attributions");
+		goto out;
+	}
+	if ((rc = tp_explainer_open(&x, m, r, steps, e)) != TP_OK ||
+	    (rc = tp_explain_summary(&x, &sample, mean_abs, &imp->gap, e)) !=
+	    TP_OK)
+		goto out;
+	for (int k = 0; k < imp->nfeatures; k++) {
+		tp_importance_feature *f = &imp->features[k];
+		f->attribution = mean_abs[f->categorical ? f->slot :
+		    m->ncat + f->slot];
+	}
+	imp->attributed = rows;
+	imp->steps = steps;
+out:
+	free(mean_abs);
+	tp_explainer_free(&x);
+	tp_batch_free(&sample);
+	return rc;
+}
+
 void
 tp_importance_free(tp_importance *imp)
 {
@@ -152,6 +200,8 @@ feature_json(const tp_importance_feature *f, int repeats)
 	    cJSON_AddStringToObject(o, "kind", f->categorical ? "categorical" : "numeric") == NULL ||
 	    cJSON_AddNumberToObject(o, "mean", f->mean) == NULL ||
 	    cJSON_AddNumberToObject(o, "std", f->std) == NULL ||
+	    (!isnan(f->attribution) && cJSON_AddNumberToObject(o,
+	    "mean_abs_attribution", f->attribution) == NULL) ||
 	    (a = cJSON_AddArrayToObject(o, "losses")) == NULL) {
 		cJSON_Delete(o);
 		return NULL;
@@ -179,6 +229,20 @@ tp_importance_json(const tp_importance *imp)
 	ok = cJSON_AddNumberToObject(j, "auc", imp->auc) != NULL && ok;
 	ok = cJSON_AddNumberToObject(j, "repeats", imp->repeats) != NULL && ok;
 	ok = cJSON_AddNumberToObject(j, "seed", (double)imp->seed) != NULL && ok;
+	if (imp->attributed > 0) {
+		cJSON *at = cJSON_AddObjectToObject(j, "attribution");
+		ok = at != NULL && ok;
+		ok = at != NULL && cJSON_AddNumberToObject(at, "rows",
+		    (double)imp->attributed) != NULL && ok;
+		ok = at != NULL && cJSON_AddNumberToObject(at, "steps",
+		    imp->steps) != NULL && ok;
+		ok = at != NULL && cJSON_AddNumberToObject(at, "gap_mean",
+		    imp->gap.mean) != NULL && ok;
+		ok = at != NULL && cJSON_AddNumberToObject(at, "gap_max",
+		    imp->gap.max) != NULL && ok;
+		ok = at != NULL && cJSON_AddNumberToObject(at, "mean_change",
+		    imp->gap.mean_change) != NULL && ok;
+	}
 	a = cJSON_AddArrayToObject(j, "features");
 	ok = a != NULL && ok;
 	for (int k = 0; a != NULL && k < imp->nfeatures; k++) {

@@ -11,6 +11,12 @@
  * model may use one and so the other scores little. A loss below 0 is
  * chance: the shuffled column ranked the rows a little better.
  *
+ * Beside it, the mean absolute attribution of each feature over a sample
+ * of the rows (integrated gradients, lib/model/explain.h): how far, in
+ * log-odds, the feature moves a row's score from the reference applicant's
+ * on average, whichever way. It needs no label, and tells what the model
+ * responds to on these rows; the loss of AUC tells what its ranking needs.
+ *
  * Each feature is shuffled repeats times, each time by a Fisher-Yates
  * shuffle of the rows drawn from a generator seeded with the seed and the
  * feature's place in the encoding, so that a feature's losses depend on
@@ -26,6 +32,7 @@
 #include "base/err.h"
 #include "data/encoding.h"
 #include "data/stream.h"
+#include "model/explain.h"
 #include "model/model.h"
 
 /* One feature's losses. */
@@ -33,9 +40,11 @@ typedef struct {
 	const char *name;      /* the encoding's column name, not a copy */
 	int categorical;       /* 1 for a categorical feature, 0 numeric */
 	int column;            /* its column in the encoding */
+	int slot;              /* its place among its kind's features */
 	double mean;           /* mean AUC lost over the repeats */
 	double std;            /* their standard deviation (numpy.std, ddof 0) */
 	double *losses;        /* (repeats) the AUC lost at each repeat */
+	double attribution;    /* mean |attribution|; NaN when not measured */
 } tp_importance_feature;
 
 typedef struct {
@@ -45,6 +54,10 @@ typedef struct {
 	int repeats;
 	uint64_t seed;
 	double auc;            /* the AUC of the rows as they are */
+	/* The attributions': rows 0 when not measured. */
+	uint64_t attributed;   /* rows explained */
+	int steps;
+	tp_explain_gap gap;
 } tp_importance;
 
 /* The permutation importance of each feature of enc (b's encoding) for
@@ -57,9 +70,18 @@ int tp_importance_measure(tp_importance *imp, tp_model *m,
     tp_err *e);
 void tp_importance_free(tp_importance *imp); /* accepts a zeroed imp */
 
+/* Adds each feature's mean |attribution| to imp (measured on m and b as
+ * tp_importance_measure was), over at most rows of b's rows, evenly
+ * spaced, from reference r with steps quadrature nodes. */
+int tp_importance_attribute(tp_importance *imp, tp_model *m,
+    const tp_reference *r, const tp_batch *b, size_t rows, int steps,
+    tp_err *e);
+
 /* The report's "importance" member: {"metric": "roc_auc", "auc",
  * "repeats", "seed", "features": [{"feature", "kind", "mean", "std",
- * "losses"}, ...]} in imp's order. NULL when memory runs out. */
+ * "losses", "mean_abs_attribution"}, ...]} in imp's order, and when the
+ * attributions were measured "attribution": {"rows", "steps", "gap_mean",
+ * "gap_max", "mean_change"}. NULL when memory runs out. */
 cJSON *tp_importance_json(const tp_importance *imp);
 
 #endif

@@ -1189,14 +1189,56 @@ static const column importance_columns[] = {
 	TEXT_COLUMN("kind", "kind"),
 	NUMBER_COLUMN("mean AUC lost", "mean", CELL_NUMBER, 4),
 	NUMBER_COLUMN("std", "std", CELL_NUMBER, 4),
+	NUMBER_COLUMN("mean |attribution|", "mean_abs_attribution", CELL_NUMBER,
+	    4),
 };
+
+/* Beside the losses, the mean |attribution| of each feature as bars, most
+ * first, when the evaluation measured them. */
+static void
+attribution(doc *d, const cJSON *imp, const importance_row *by_loss, int n)
+{
+	const cJSON *at = get(imp, "attribution");
+	importance_row *rows;
+	const char **labels;
+	double *value;
+	char note[200], *name;
+	tp_svg_buf b = {0};
+
+	if (!cJSON_IsObject(at) ||
+	    (rows = keep(d, (size_t)n * sizeof(*rows))) == NULL ||
+	    (labels = keep(d, (size_t)n * sizeof(*labels))) == NULL ||
+	    (value = keep(d, (size_t)n * sizeof(*value))) == NULL ||
+	    (name = chart_name(d, "attribution")) == NULL)
+		return;
+	for (int i = 0; i < n; i++)
+		rows[i] = (importance_row){.f = by_loss[i].f, .at = i,
+		    .mean = num(by_loss[i].f, "mean_abs_attribution")};
+	qsort(rows, (size_t)n, sizeof(*rows), importance_order);
+	for (int i = 0; i < n; i++) {
+		labels[i] = str(rows[i].f, "feature");
+		value[i] = rows[i].mean;
+	}
+	snprintf(note, sizeof(note), "%d feature%s, most first; over %.0f rows, "
+	    "%.0f quadrature steps", n, n == 1 ? "" : "s",
+	    isfinite(num(at, "rows")) ? num(at, "rows") : 0,
+	    isfinite(num(at, "steps")) ? num(at, "steps") : 0);
+	tp_svg_series s = {.name = "mean |attribution|", .y = value,
+	    .n = (size_t)n, .color = 1};
+	tp_svg_chart c = {.name = name, .title = "Mean absolute attribution",
+	    .note = note, .ylabel = "log-odds moved from the reference",
+	    .height = 300};
+	tp_svg_bars(&b, &c, labels, n, &s, 1);
+	chart_add(d, name, &b);
+}
 
 /* The evaluation's "importance", when it has it: the mean AUC lost per
  * feature as bars, most first, and a table with their spread. */
 static void
 importance(doc *d, const cJSON *ev, const char *src)
 {
-	static const char *const keys[] = {"mean", "std"};
+	static const char *const keys[] = {"mean", "std",
+	    "mean_abs_attribution"};
 	const cJSON *imp, *feats, *f;
 	importance_row *rows;
 	const char **labels;
@@ -1230,8 +1272,20 @@ importance(doc *d, const cJSON *ev, const char *src)
 	S(" shuffles (seed ");
 	put_count(&d->h, num(imp, "seed"));
 	S("), and their standard deviation. It says what the model uses, not "
-	    "what causes default; a loss below 0 is chance.</p>\n"
-	    "<div class=\"charts\">\n");
+	    "what causes default; a loss below 0 is chance.");
+	if (cJSON_IsObject(get(imp, "attribution"))) {
+		const cJSON *at = get(imp, "attribution");
+		S(" Beside it, the mean absolute attribution: how far the feature "
+		    "moves a row's log-odds from the reference applicant's "
+		    "(integrated gradients over ");
+		put_count(&d->h, num(at, "rows"));
+		S(" rows; their contributions miss the change they explain by ");
+		put_num(&d->h, num(at, "gap_mean"), 4);
+		S(" on average, of a mean change of ");
+		put_num(&d->h, num(at, "mean_change"), 4);
+		S(").");
+	}
+	S("</p>\n<div class=\"charts\">\n");
 	if ((name = chart_name(d, "importance")) == NULL)
 		return;
 	snprintf(note, sizeof(note), "%d feature%s, most first; mean over %.0f "
@@ -1243,6 +1297,7 @@ importance(doc *d, const cJSON *ev, const char *src)
 	    .note = note, .ylabel = "ROC AUC lost when shuffled", .height = 300};
 	tp_svg_bars(&b, &c, labels, n, &s, 1);
 	chart_add(d, name, &b);
+	attribution(d, imp, rows, n);
 	S("</div>\n");
 	table_open(d, importance_columns, NCOLUMNS(importance_columns));
 	for (int i = 0; i < n; i++)

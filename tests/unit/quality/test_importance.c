@@ -119,7 +119,35 @@ START_TEST(test_signal_ranks_first)
 	ck_assert(cJSON_GetObjectItem(f, "mean")->valuedouble == imp.features[0].mean);
 	ck_assert(cJSON_GetObjectItem(f, "std")->valuedouble == imp.features[0].std);
 	ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(f, "losses")), 5);
+	ck_assert_ptr_null(cJSON_GetObjectItem(f, "mean_abs_attribution"));
+	ck_assert_ptr_null(cJSON_GetObjectItem(j, "attribution"));
 	cJSON_Delete(j);
+
+	/* The mean |attribution|: the same two first, each feature's the
+	 * mean of its explainer's over the rows sampled. */
+	tp_reference ref;
+	ck_assert_int_eq(tp_reference_fit(&ref, &t.enc, &t.train, &e), TP_OK);
+	ck_assert_msg(tp_importance_attribute(&imp, &t.m, &ref, &t.test, 150, 16, &e) == TP_OK, "%s", e.msg);
+	ck_assert_int_eq((int)imp.attributed, 150);
+	double signal = INFINITY, noise = 0;
+	for (int k = 0; k < 4; k++) {
+		const tp_importance_feature *g = &imp.features[k];
+		int wanted = strcmp(g->name, "n0") == 0 || strcmp(g->name, "c0") == 0;
+		ck_assert(g->attribution >= 0);
+		if (wanted)
+			signal = fmin(signal, g->attribution);
+		else
+			noise = fmax(noise, g->attribution);
+	}
+	ck_assert_msg(signal > noise, "mean |attribution| of n0 and c0 %g at least, of c1 and n1 %g at most", signal, noise);
+	ck_assert(imp.gap.mean < 0.1 * imp.gap.mean_change);
+	j = tp_importance_json(&imp);
+	f = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "features"), 0);
+	ck_assert(cJSON_GetObjectItem(f, "mean_abs_attribution")->valuedouble == imp.features[0].attribution);
+	ck_assert_int_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "attribution"), "rows")->valueint, 150);
+	ck_assert_int_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "attribution"), "steps")->valueint, 16);
+	cJSON_Delete(j);
+	tp_reference_free(&ref);
 	tp_importance_free(&imp);
 	tp_importance_free(&imp);
 
