@@ -193,17 +193,14 @@ db_part() {
 	}'
 }
 
-# sql VAR=VALUE... <QUERY: runs a query given on standard input with psql,
-# the values passed as psql variables (used as :'VAR', which psql quotes),
-# and prints the result unaligned, one row a line. The password of
-# TABPIPE_DB goes to psql in its environment, not on its command line.
-sql() {
-	n=$#
-	for kv in "$@"; do
-		set -- "$@" -v "$kv"
-	done
-	shift "$n"
+# with_db CMD ARG...: runs CMD, a client of libpq (psql, pg_dump,
+# pg_restore), as CMD -d CONNINFO ARG..., where CONNINFO is TABPIPE_DB
+# without its password: the password goes to CMD in PGPASSWORD, its
+# environment, not on its command line.
+with_db() {
 	(
+		cmd=$1
+		shift
 		conninfo=$TABPIPE_DB
 		password=$(db_part password)
 		if [ -n "$password" ]; then
@@ -211,8 +208,20 @@ sql() {
 			PGPASSWORD=$password
 			export PGPASSWORD
 		fi
-		exec psql "$conninfo" -X -q -A -t -v ON_ERROR_STOP=1 "$@" -f -
+		exec "$cmd" -d "$conninfo" "$@"
 	)
+}
+
+# sql VAR=VALUE... <QUERY: runs a query given on standard input with psql,
+# the values passed as psql variables (used as :'VAR', which psql quotes),
+# and prints the result unaligned, one row a line.
+sql() {
+	n=$#
+	for kv in "$@"; do
+		set -- "$@" -v "$kv"
+	done
+	shift "$n"
+	with_db psql -X -q -A -t -v ON_ERROR_STOP=1 "$@" -f -
 }
 
 # production_version: the number of the model's Production version, or
