@@ -166,7 +166,7 @@ tp_reasons_load(tp_reasons *r, const char *path, const tp_encoding *enc,
 
 	if (f == NULL) {
 		memset(r, 0, sizeof(*r));
-		return tp_err_set(e, TP_EIO, "%s: %s", path, strerror(errno));
+		return tp_err_set(e, TP_ENOINPUT, "%s: %s", path, strerror(errno));
 	}
 	rc = tp_reasons_read(r, f, path, enc, e);
 	fclose(f);

@@ -38,7 +38,8 @@ typedef struct {
  * of encoding enc. A bad line is TP_EDATA with "name:line: ..." in e. */
 int tp_reasons_read(tp_reasons *r, FILE *f, const char *name,
     const tp_encoding *enc, tp_err *e);
-/* The same from the file at path. */
+/* The same from the file at path; one that cannot be opened is
+ * TP_ENOINPUT. */
 int tp_reasons_load(tp_reasons *r, const char *path, const tp_encoding *enc,
     tp_err *e);
 /* The same from the JSON form; where names it in messages. */

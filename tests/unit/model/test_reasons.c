@@ -110,7 +110,7 @@ START_TEST(test_bad_lines)
 	strcpy(big + n + TP_REASON_MAX + 1, "\n");
 	ck_assert_int_eq(read_text(&r, &enc, big, &e), TP_EDATA);
 	ck_assert_msg(strstr(e.msg, "more than") != NULL, "%s", e.msg);
-	ck_assert_int_eq(tp_reasons_load(&r, "/nonexistent/r.csv", &enc, &e), TP_EIO);
+	ck_assert_int_eq(tp_reasons_load(&r, "/nonexistent/r.csv", &enc, &e), TP_ENOINPUT);
 	ck_assert_msg(strstr(e.msg, "/nonexistent/r.csv") != NULL, "%s", e.msg);
 	tp_encoding_free(&enc);
 }

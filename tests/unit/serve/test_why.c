@@ -153,7 +153,7 @@ START_TEST(test_refused)
 	ck_assert_int_eq(tp_why_open(&w, &x.m, &x.meta, &x.enc, &o, &e), TP_EUSAGE);
 	o.k = 2;
 	o.reasons = "/nonexistent/reasons.csv";
-	ck_assert_int_eq(tp_why_open(&w, &x.m, &x.meta, &x.enc, &o, &e), TP_EIO);
+	ck_assert_int_eq(tp_why_open(&w, &x.m, &x.meta, &x.enc, &o, &e), TP_ENOINPUT);
 	o.reasons = NULL;
 	tp_reference_free(&x.meta.reference);
 	ck_assert_int_eq(tp_why_open(&w, &x.m, &x.meta, &x.enc, &o, &e), TP_EDATA);
