@@ -525,7 +525,8 @@ tp_registry_versions(tp_db *db, const char *name, cJSON **rows, tp_err *e)
 	    "FROM (SELECT v.version, v.stage, " UTC("v.created_at")
 	    " AS created, v.sha256, v.run_id AS run, v.metrics -> 'valid_auc' "
 	    "AS valid_auc, ev.metrics -> 'auc' AS eval_auc, ev.id AS evaluation, "
-	    "v.path, v.metrics FROM model_versions v LEFT JOIN LATERAL "
+	    "v.path, v.blob IS NOT NULL AS stored, v.metrics FROM "
+	    "model_versions v LEFT JOIN LATERAL "
 	    "(SELECT e.id, e.metrics FROM evaluations e WHERE " EVALUATES("e", "v")
 	    " ORDER BY e.created_at DESC, e.id DESC LIMIT 1) ev ON true "
 	    "WHERE v.model_id = $1) t", rows, e);

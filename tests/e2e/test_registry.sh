@@ -89,7 +89,7 @@ VERSION  STAGE       CREATED               SHA256        RUN  VALID_AUC  EVAL_AU
       2  Production  YYYY-MM-DDThh:mm:ssZ  222222222222    1     0.7200    0.7700
 EOF2
 listing "versions as JSON" --json versions "$model" <<'EOF2'
-[{"version":1,"stage":"Archived","created":"YYYY-MM-DDThh:mm:ssZ","sha256":"1111111111111111111111111111111111111111111111111111111111111111","run":1,"valid_auc":0.71,"eval_auc":0.76,"evaluation":1,"path":"/models/1","metrics":{"valid_auc":0.71}},{"version":2,"stage":"Production","created":"YYYY-MM-DDThh:mm:ssZ","sha256":"2222222222222222222222222222222222222222222222222222222222222222","run":1,"valid_auc":0.72,"eval_auc":0.77,"evaluation":2,"path":"/models/2","metrics":{"valid_auc":0.72}}]
+[{"version":1,"stage":"Archived","created":"YYYY-MM-DDThh:mm:ssZ","sha256":"1111111111111111111111111111111111111111111111111111111111111111","run":1,"valid_auc":0.71,"eval_auc":0.76,"evaluation":1,"path":"/models/1","stored":false,"metrics":{"valid_auc":0.71}},{"version":2,"stage":"Production","created":"YYYY-MM-DDThh:mm:ssZ","sha256":"2222222222222222222222222222222222222222222222222222222222222222","run":1,"valid_auc":0.72,"eval_auc":0.77,"evaluation":2,"path":"/models/2","stored":false,"metrics":{"valid_auc":0.72}}]
 EOF2
 listing "a model without versions" versions plain <<'EOF2'
 VERSION  STAGE  CREATED  SHA256  RUN  VALID_AUC  EVAL_AUC

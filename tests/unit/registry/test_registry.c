@@ -578,6 +578,12 @@ START_TEST(test_listings)
 	ck_assert_int_eq(num(row, "evaluation"), atoi(ev));
 	ck_assert_double_eq_tol(num(row, "eval_auc"), 0.75, 1e-12);
 	ck_assert_str_eq(str(row, "path"), r.files[1]);
+	ck_assert(yes(row, "stored"));
+	cJSON_Delete(rows);
+	forget_bytes(&r, "loans", 2);
+	ck_assert_int_eq(tp_registry_versions(r.db, "loans", &rows, &e), TP_OK);
+	ck_assert(!yes(cJSON_GetArrayItem(rows, 1), "stored"));
+	ck_assert(yes(cJSON_GetArrayItem(rows, 0), "stored"));
 	cJSON_Delete(rows);
 
 	ck_assert_int_eq(tp_registry_evaluations(r.db, "loans", &rows, &e),
