@@ -505,6 +505,20 @@ zero(float *p, size_t n)
 	memset(p, 0, n * sizeof(float));
 }
 
+/* The gradient behind a dropout of rate p: d itself without dropout (a
+ * prediction's attributions, a model of dropout 0), or else scratch,
+ * zeroed and filled. */
+static const float *
+drop_backward(float *scratch, const float *d, const float *mask, float p,
+    size_t n)
+{
+	if (p <= 0)
+		return d;
+	zero(scratch, n);
+	tp_dropout_backward(scratch, d, mask, p, (long)n);
+	return scratch;
+}
+
 /* The encoder's backward from w->acts.dpooled, into w->grads; without
  * params, only as far as the tokens' gradient, w->acts.dres, and no
  * parameter's. */
@@ -529,31 +543,32 @@ encode_backward(tp_model *m, tp_worker *w, const int32_t *cat,
 		const tp_layer_index *li = &ix->layer[l];
 		const float *x = l == 0 ? w->acts.x0 : w->acts.layer[l - 1].out;
 		/* dres is d(out); out = x2 + drop(linear2(...)). */
-		zero(w->acts.da, NC);
-		tp_dropout_backward(w->acts.da, w->acts.dres, a->f_mask, p, (long)NC);
+		const float *d = drop_backward(w->acts.da, w->acts.dres, a->f_mask,
+		    p, NC);
 		zero(w->acts.dha, NF);
 		tp_linear_backward(w->acts.dha, G(li->lin2_w),
-		    G(li->lin2_b), w->acts.da, p > 0 ? a->ha_d : a->ha,
+		    G(li->lin2_b), d, p > 0 ? a->ha_d : a->ha,
 		    PW(m, li->lin2_w), N, F, C);
-		zero(w->acts.dh, NF);
-		tp_dropout_backward(w->acts.dh, w->acts.dha, a->ha_mask, p, (long)NF);
-		zero(w->acts.dha, NF);
+		d = drop_backward(w->acts.dh, w->acts.dha, a->ha_mask, p, NF);
+		/* The activation's gradient goes to whichever of the two is
+		 * not its input. */
+		float *dact = d == w->acts.dha ? w->acts.dh : w->acts.dha;
+		zero(dact, NF);
 		if (c->activation == TP_GELU)
-			tp_gelu_backward(w->acts.dha, w->acts.dh, a->h, (long)NF);
+			tp_gelu_backward(dact, d, a->h, (long)NF);
 		else
-			tp_relu_backward(w->acts.dha, w->acts.dh, a->h, (long)NF);
+			tp_relu_backward(dact, d, a->h, (long)NF);
 		zero(w->acts.db, NC);
 		tp_linear_backward(w->acts.db, G(li->lin1_w),
-		    G(li->lin1_b), w->acts.dha, a->ln2, PW(m, li->lin1_w), N, C, F);
+		    G(li->lin1_b), dact, a->ln2, PW(m, li->lin1_w), N, C, F);
 		tp_layernorm_backward(w->acts.dres, G(li->norm2_w),
 		    G(li->norm2_b), w->acts.db, a->x2, a->ln2_mean, a->ln2_rstd,
 		    PW(m, li->norm2_w), N, C);
 		/* dres is now d(x2); x2 = x + drop(out_proj(attention)). */
-		zero(w->acts.da, NC);
-		tp_dropout_backward(w->acts.da, w->acts.dres, a->ao_mask, p, (long)NC);
+		d = drop_backward(w->acts.da, w->acts.dres, a->ao_mask, p, NC);
 		zero(w->acts.db, NC);
 		tp_linear_backward(w->acts.db, G(li->out_w), G(li->out_b),
-		    w->acts.da, a->atty, PW(m, li->out_w), N, C, C);
+		    d, a->atty, PW(m, li->out_w), N, C, C);
 		zero(w->acts.dqkv, (size_t)N * 3 * C);
 		tp_attention_backward(w->acts.dqkv, w->acts.datt, w->acts.db, a->qkv, a->att,
 		    p > 0 ? a->att_mask : NULL, R, T, C, c->heads);
