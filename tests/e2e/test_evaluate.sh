@@ -275,7 +275,12 @@ run_status "a missing group file exits 66" 66 tabpipe-evaluate --group Home --gr
 run_status "--importance --repeats 3 --seed 5" 0 tabpipe-evaluate -q --importance --repeats 3 --seed 5 \
 	-m "$T/m.safetensors" "$T/cd.test.tps"
 cp "$T/out" "$T/imp.json"
-has_member "$T/imp.json" importance "auc,features,metric,repeats,seed"
+has_member "$T/imp.json" importance "attribution,auc,features,metric,repeats,seed"
+yes_that "its attributions: 1000 rows at most, 32 steps, and every feature's mean" test "$(json "$T/imp.json" \
+	"SELECT (a->>'rows')::int = least(1000, (d->>'rows')::int) AND (a->>'steps')::int = 32
+	    AND (a->>'gap_mean')::float8 < 0.1 * (a->>'mean_change')::float8
+	    AND (SELECT bool_and((f->>'mean_abs_attribution')::float8 >= 0) FROM jsonb_array_elements(i->'features') f)
+	  FROM (SELECT :'doc'::jsonb d, :'doc'::jsonb->'importance' i, :'doc'::jsonb->'importance'->'attribution' a) x")" = t
 yes_that "its AUC is the report's, its repeats and seed the options'" test "$(json "$T/imp.json" \
 	"SELECT (i->>'auc')::float8 = (d->>'auc')::float8 AND (i->>'repeats')::int = 3 AND (i->>'seed')::int = 5
 	    AND i->>'metric' = 'roc_auc' FROM (SELECT :'doc'::jsonb d, :'doc'::jsonb->'importance' i) x")" = t
