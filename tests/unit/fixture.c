@@ -9,6 +9,7 @@
 
 #include "base/rng.h"
 #include "fixture.h"
+#include "train/train.h"
 
 FILE *
 fixture_text_file(const char *s)
@@ -281,4 +282,40 @@ fixture_rows(tp_batch *b, size_t n, uint64_t seed)
 		    0.5;
 	}
 	b->n = n;
+}
+
+void
+fixture_train(fixture_trained *t, int threads)
+{
+	static const tp_config small = {
+		.layers = 1, .d_model = 8, .heads = 2, .d_ff = 12, .head_hidden = 6,
+		.proj_dim = 4, .dropout = 0.1f, .activation = TP_GELU,
+	};
+	tp_train_opts o;
+	tp_train_result r;
+	tp_err e = {0};
+
+	fixture_model_encoding(&t->enc);
+	fixture_rows(&t->train, 400, 11);
+	fixture_rows(&t->valid, 200, 12);
+	fixture_rows(&t->test, 300, 13);
+	tp_train_defaults(&o);
+	o.model = small;
+	o.epochs = 12;
+	o.patience = 12;
+	o.batch = 64;
+	o.lr = 1e-2f;
+	o.threads = threads;
+	ck_assert_msg(tp_train(&o, &t->enc, &t->train, &t->valid, &t->m, &r,
+	    &e) == TP_OK, "%s", e.msg);
+}
+
+void
+fixture_untrain(fixture_trained *t)
+{
+	tp_model_free(&t->m);
+	tp_batch_free(&t->train);
+	tp_batch_free(&t->valid);
+	tp_batch_free(&t->test);
+	tp_encoding_free(&t->enc);
 }

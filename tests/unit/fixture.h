@@ -97,4 +97,15 @@ void fixture_model_encoding(tp_encoding *enc);
  * b: a signal that a model learns in a few epochs, with noise. */
 void fixture_rows(tp_batch *b, size_t n, uint64_t seed);
 
+/* A small model (1 layer of d_model 8) trained for 12 epochs on 400 of
+ * fixture_rows, validated on 200, with 300 more to test it on. */
+typedef struct {
+	tp_encoding enc;
+	tp_batch train, valid, test;
+	tp_model m;
+} fixture_trained;
+
+void fixture_train(fixture_trained *t, int threads);
+void fixture_untrain(fixture_trained *t);
+
 #endif

@@ -20,7 +20,6 @@
 #include "model/modelfile.h"
 #include "model/safetensors.h"
 #include "suites.h"
-#include "train/train.h"
 
 static const tp_config small = {
 	.layers = 1, .d_model = 8, .heads = 2, .d_ff = 12, .head_hidden = 6,
@@ -222,43 +221,24 @@ START_TEST(test_golden)
 END_TEST
 
 typedef struct {
-	tp_encoding enc;
-	tp_batch train, valid, test;
-	tp_model m;
+	fixture_trained f;
 	tp_reference r;
 } trained;
 
 static void
 train(trained *t)
 {
-	tp_train_opts o;
-	tp_train_result res;
 	tp_err e = {0};
 
-	fixture_model_encoding(&t->enc);
-	fixture_rows(&t->train, 400, 11);
-	fixture_rows(&t->valid, 200, 12);
-	fixture_rows(&t->test, 300, 13);
-	tp_train_defaults(&o);
-	o.model = small;
-	o.epochs = 12;
-	o.patience = 12;
-	o.batch = 64;
-	o.lr = 1e-2f;
-	o.threads = 2;
-	ck_assert_msg(tp_train(&o, &t->enc, &t->train, &t->valid, &t->m, &res, &e) == TP_OK, "%s", e.msg);
-	ck_assert_msg(tp_reference_fit(&t->r, &t->enc, &t->train, &e) == TP_OK, "%s", e.msg);
+	fixture_train(&t->f, 2);
+	ck_assert_msg(tp_reference_fit(&t->r, &t->f.enc, &t->f.train, &e) == TP_OK, "%s", e.msg);
 }
 
 static void
 untrain(trained *t)
 {
 	tp_reference_free(&t->r);
-	tp_model_free(&t->m);
-	tp_batch_free(&t->train);
-	tp_batch_free(&t->valid);
-	tp_batch_free(&t->test);
-	tp_encoding_free(&t->enc);
+	fixture_untrain(&t->f);
 }
 
 /* The label depends on n0 and c0: they rank first by mean |attribution|.
@@ -274,8 +254,8 @@ START_TEST(test_signal_ranks_first)
 	tp_explain_gap gap, gap_many;
 
 	train(&t);
-	ck_assert_msg(tp_explainer_open(&x, &t.m, &t.r, TP_EXPLAIN_STEPS, &e) == TP_OK, "%s", e.msg);
-	ck_assert_int_eq(tp_explain_summary(&x, &t.test, mean_abs, &gap, &e), TP_OK);
+	ck_assert_msg(tp_explainer_open(&x, &t.f.m, &t.r, TP_EXPLAIN_STEPS, &e) == TP_OK, "%s", e.msg);
+	ck_assert_int_eq(tp_explain_summary(&x, &t.f.test, mean_abs, &gap, &e), TP_OK);
 	tp_explainer_free(&x);
 	/* Tokens: c0, c1, then n0, n1. */
 	double signal = fmin(mean_abs[0], mean_abs[2]);
@@ -286,8 +266,8 @@ START_TEST(test_signal_ranks_first)
 	ck_assert_msg(gap.mean < 0.05 * gap.mean_change && gap.max < 0.5,
 	    "at %d steps: gap mean %g, largest %g, for a mean change %g",
 	    TP_EXPLAIN_STEPS, gap.mean, gap.max, gap.mean_change);
-	ck_assert_msg(tp_explainer_open(&x, &t.m, &t.r, 8 * TP_EXPLAIN_STEPS, &e) == TP_OK, "%s", e.msg);
-	ck_assert_int_eq(tp_explain_summary(&x, &t.test, mean_abs, &gap_many, &e), TP_OK);
+	ck_assert_msg(tp_explainer_open(&x, &t.f.m, &t.r, 8 * TP_EXPLAIN_STEPS, &e) == TP_OK, "%s", e.msg);
+	ck_assert_int_eq(tp_explain_summary(&x, &t.f.test, mean_abs, &gap_many, &e), TP_OK);
 	tp_explainer_free(&x);
 	ck_assert_msg(gap_many.mean < gap.mean / 4 && gap_many.max < gap.max / 4,
 	    "gap mean %g, largest %g at %d steps; %g, %g at %d",
@@ -307,10 +287,10 @@ START_TEST(test_rows_alone)
 	float all[40 * 4], lo[40], one[4], lo1;
 
 	train(&t);
-	ck_assert_msg(tp_explainer_open(&x, &t.m, &t.r, 8, &e) == TP_OK, "%s", e.msg);
-	tp_explain(&x, t.test.cat, t.test.num, 40, all, lo);
+	ck_assert_msg(tp_explainer_open(&x, &t.f.m, &t.r, 8, &e) == TP_OK, "%s", e.msg);
+	tp_explain(&x, t.f.test.cat, t.f.test.num, 40, all, lo);
 	for (int i = 0; i < 40; i += 13) {
-		tp_explain(&x, t.test.cat + 2 * i, t.test.num + 2 * i, 1, one, &lo1);
+		tp_explain(&x, t.f.test.cat + 2 * i, t.f.test.num + 2 * i, 1, one, &lo1);
 		for (int k = 0; k < 4; k++)
 			ck_assert_msg(fabsf(one[k] - all[4 * i + k]) <= 1e-5f,
 			    "row %d token %d: alone %g, with others %g", i, k,

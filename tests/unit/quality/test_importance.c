@@ -13,57 +13,14 @@
 #include "fixture.h"
 #include "quality/importance.h"
 #include "suites.h"
-#include "train/train.h"
-
-static const tp_config small = {
-	.layers = 1, .d_model = 8, .heads = 2, .d_ff = 12, .head_hidden = 6,
-	.proj_dim = 4, .dropout = 0.1f, .activation = TP_GELU,
-};
-
-typedef struct {
-	tp_encoding enc;
-	tp_batch train, valid, test;
-	tp_model m;
-} trained;
-
-static void
-train(trained *t)
-{
-	tp_train_opts o;
-	tp_train_result r;
-	tp_err e = {0};
-
-	fixture_model_encoding(&t->enc);
-	fixture_rows(&t->train, 400, 11);
-	fixture_rows(&t->valid, 200, 12);
-	fixture_rows(&t->test, 300, 13);
-	tp_train_defaults(&o);
-	o.model = small;
-	o.epochs = 12;
-	o.patience = 12;
-	o.batch = 64;
-	o.lr = 1e-2f;
-	o.threads = 1;
-	ck_assert_msg(tp_train(&o, &t->enc, &t->train, &t->valid, &t->m, &r, &e) == TP_OK, "%s", e.msg);
-}
-
-static void
-untrain(trained *t)
-{
-	tp_model_free(&t->m);
-	tp_batch_free(&t->train);
-	tp_batch_free(&t->valid);
-	tp_batch_free(&t->test);
-	tp_encoding_free(&t->enc);
-}
 
 START_TEST(test_signal_ranks_first)
 {
-	trained t;
+	fixture_trained t;
 	tp_importance imp, again;
 	tp_err e = {0};
 
-	train(&t);
+	fixture_train(&t, 1);
 	ck_assert_msg(tp_importance_measure(&imp, &t.m, &t.enc, &t.test, 5, 7, &e) == TP_OK, "%s", e.msg);
 	ck_assert_int_eq(imp.nfeatures, 4);
 	ck_assert_msg(imp.auc > 0.75, "the model did not learn: AUC %g", imp.auc);
@@ -158,7 +115,7 @@ START_TEST(test_signal_ranks_first)
 	ck_assert_msg(strstr(e.msg, "one class") != NULL, "%s", e.msg);
 	ck_assert_ptr_null(imp.features);
 	ck_assert_int_eq(tp_importance_measure(&imp, &t.m, &t.enc, &t.test, 0, 7, &e), TP_EUSAGE);
-	untrain(&t);
+	fixture_untrain(&t);
 }
 END_TEST
 
