@@ -23,6 +23,7 @@ typedef struct {
 	int max_batch, max_connections, timeout;
 	long max_body;
 	const char *tls_cert, *tls_key;
+	tp_why_opts why;
 	int quiet;
 } settings;
 
@@ -61,9 +62,17 @@ static const tp_opt options[] = {
 	    .help = "threads that read, score and answer, for each address"},
 	TP_DB_OPTION(settings, db),
 	TOOL_SPOOL(settings, spool),
+	{.key = "steps", .offset = offsetof(settings, why.steps),
+	    .name = "steps", .arg = "n", .type = TP_OPT_INT, .min = 1,
+	    .max = TP_EXPLAIN_MAX_STEPS, .flags = TP_OPT_RECORD,
+	    .help = "quadrature steps of the attributions behind the reasons"},
 	{OPT(tokens), .name = "tokens", .arg = "file", .type = TP_OPT_STRING,
 	    .flags = TP_OPT_RECORD,
 	    .help = "the bearer tokens, ROLE NAME TOKEN a line (mode 600)"},
+	{.key = "reasons", .offset = offsetof(settings, why.reasons),
+	    .name = "reasons", .arg = "file", .type = TP_OPT_STRING,
+	    .flags = TP_OPT_RECORD,
+	    .help = "reason-code texts to give instead of the model's"},
 	{OPT(require_token), .name = "require-token", .type = TP_OPT_FLAG,
 	    .flags = TP_OPT_RECORD,
 	    .help = "predictions and the model's card need a token too"},
@@ -79,6 +88,10 @@ static const tp_opt options[] = {
 	{OPT(max_body), .name = "max-body", .arg = "bytes", .type = TP_OPT_LONG,
 	    .min = 1, .max = 1L << 30, .flags = TP_OPT_RECORD,
 	    .help = "bytes of a request's body"},
+	{.key = "max_explain", .offset = offsetof(settings, why.k),
+	    .name = "max-explain", .arg = "k", .type = TP_OPT_INT, .min = 0,
+	    .max = TP_WHY_MAX_K, .flags = TP_OPT_RECORD,
+	    .help = "reasons an application may ask for (?explain=k); 0: none"},
 	{OPT(max_connections), .name = "max-connections", .arg = "n",
 	    .type = TP_OPT_INT, .min = 1, .max = 65536, .flags = TP_OPT_RECORD,
 	    .help = "connections open at once, for each address"},
@@ -160,7 +173,8 @@ int
 main(int argc, char **argv)
 {
 	settings s = {.threads = 2, .max_batch = 1000, .max_body = 1 << 20,
-	    .max_connections = 1024, .timeout = 30};
+	    .max_connections = 1024, .timeout = 30,
+	    .why = {.k = TP_WHY_MAX_K, .steps = TP_EXPLAIN_STEPS}};
 	tool_options families[] = {{options, &s}, {NULL, NULL}};
 	tp_access_tokens tokens = {0};
 	tp_ratelimit rate = {0};
@@ -182,6 +196,8 @@ main(int argc, char **argv)
 		tool_die(TP_EUSAGE, "-m is required: the model file or registry reference to serve");
 	if (s.require_token && s.tokens == NULL)
 		tool_die(TP_EUSAGE, "--require-token needs the tokens: give --tokens");
+	if ((tool_given("steps") || tool_given("reasons")) && s.why.k == 0)
+		tool_die(TP_EUSAGE, "--steps and --reasons are for the reasons the server gives: not with --max-explain 0");
 	if ((s.tls_cert == NULL) != (s.tls_key == NULL))
 		tool_die(TP_EUSAGE, "HTTPS needs both --tls-cert and --tls-key");
 	if (s.burst == 0)
@@ -211,6 +227,7 @@ main(int argc, char **argv)
 		.tokens = s.tokens != NULL ? &tokens : NULL,
 		.require_token = s.require_token,
 		.rate = s.rate > 0 ? &rate : NULL,
+		.why = s.why,
 		.tls_cert = s.tls_cert != NULL ? pem(s.tls_cert) : NULL,
 		.tls_key = s.tls_key != NULL ? pem(s.tls_key) : NULL,
 		.note = tool_note, .ctx = &s.quiet,
@@ -268,6 +285,7 @@ main(int argc, char **argv)
 	cJSON_AddNumberToObject(result, "requests", (double)counts.requests);
 	cJSON_AddNumberToObject(result, "errors", (double)counts.errors);
 	cJSON_AddNumberToObject(result, "rows", (double)counts.rows);
+	cJSON_AddNumberToObject(result, "explained", (double)counts.explained);
 	cJSON_AddNumberToObject(result, "reloads", (double)counts.reloads);
 	cJSON_AddNumberToObject(result, "reload_failures",
 	    (double)counts.reload_failures);

@@ -156,6 +156,34 @@ out:
 	return rc;
 }
 
+int
+tp_card_explain(tp_card *c, const tp_model_meta *meta, const tp_why_opts *o,
+    tp_err *e)
+{
+	cJSON *card = cJSON_Parse(c->card), *x;
+	char *text = NULL;
+
+	if (card == NULL)
+		return tp_err_nomem(e, "the model's card");
+	if (meta == NULL || meta->reference.rows == 0) {
+		cJSON_AddNullToObject(card, "explain");
+	} else {
+		x = cJSON_AddObjectToObject(card, "explain");
+		cJSON_AddNumberToObject(x, "max", o->k);
+		cJSON_AddNumberToObject(x, "steps", o->steps);
+		cJSON_AddNumberToObject(x, "reference_rows",
+		    (double)meta->reference.rows);
+		cJSON_AddNumberToObject(x, "reason_texts", meta->reasons.lines);
+	}
+	text = cJSON_PrintUnformatted(card);
+	cJSON_Delete(card);
+	if (text == NULL)
+		return tp_err_nomem(e, "the model's card");
+	free(c->card);
+	c->card = text;
+	return TP_OK;
+}
+
 void
 tp_card_free(tp_card *c)
 {

@@ -23,6 +23,7 @@
 
 #include "base/clock.h"
 #include "data/request.h"
+#include "model/modelfile.h"
 #include "model/score.h"
 #include "serve/card.h"
 #include "serve/follow.h"
@@ -37,6 +38,11 @@ typedef struct {
 	char **cat_names;      /* (ncat) by slot: the names as JSON strings */
 	uint64_t generation;   /* of the server's loads, from 1 */
 	int refs;              /* under tp_http.mu */
+	/* Why the model's reasons cannot be given, when what they need could
+	 * not be read (TP_OK: they can, if its file has a reference
+	 * profile). */
+	int why_rc;
+	char why_msg[sizeof(((tp_err *)0)->msg)];
 } served;
 
 /* One prediction waiting for the control thread to log it. */
@@ -82,6 +88,7 @@ struct tp_http {
 	atomic_int draining;
 	atomic_int db_ok;            /* the database is connected */
 	atomic_uint_fast64_t inflight, connections, requests, errors;
+	atomic_uint_fast64_t explained;  /* applications given reasons */
 	atomic_uint_fast64_t unqueued;   /* predictions no memory could queue */
 	/* The follower's and the log's counts, as the control thread last
 	 * saw them. */
@@ -97,6 +104,7 @@ typedef struct {
 	char *body;
 	size_t len, cap;
 	int too_large;        /* the body went past the limit */
+	int explain;          /* reasons an application asks for; 0: none */
 	int answered;         /* a response is queued */
 } request;
 
@@ -172,11 +180,54 @@ cat_names(served *s, tp_err *e)
 	return TP_OK;
 }
 
-/* Makes np, with its card, the model serving; takes np. */
+/* What giving s's reasons needs besides what scoring loads: the
+ * reference profile and reason texts of its file, read again (a model is
+ * loaded, and reloaded by the follower, for scoring alone), from the same
+ * bytes; and in place of the model's texts those of o->why.reasons. */
 static int
-install(void *ctx, tp_predictor *np, tp_err *e)
+explain_parts(const tp_http *h, served *s, tp_err *e)
 {
-	tp_http *h = ctx;
+	tp_model_meta *meta = &s->p.vm.meta, again;
+	tp_reasons texts = {0};
+	tp_encoding enc;
+	tp_model m;
+	int rc;
+
+	if ((rc = tp_model_load(s->p.vm.path, &m, &enc, &again, TP_WITH_EXPLAIN,
+	    1, e)) != TP_OK)
+		return rc;
+	tp_model_free(&m);
+	tp_encoding_free(&enc);
+	if (strcmp(again.sha256, meta->sha256) != 0)
+		rc = tp_err_set(e, TP_EDATA, "%s: the file has changed since the "
+		    "model was loaded: load it again", s->p.vm.path);
+	else if (h->o->why.reasons != NULL)
+		rc = tp_reasons_load(&texts, h->o->why.reasons, &s->p.vm.enc, e);
+	if (rc != TP_OK) {
+		tp_model_meta_free(&again);
+		return rc;
+	}
+	tp_reference_free(&meta->reference);
+	tp_reasons_free(&meta->reasons);
+	meta->reference = again.reference;
+	memset(&again.reference, 0, sizeof(again.reference));
+	if (h->o->why.reasons != NULL) {
+		meta->reasons = texts;
+	} else {
+		meta->reasons = again.reasons;
+		memset(&again.reasons, 0, sizeof(again.reasons));
+	}
+	tp_model_meta_free(&again);
+	return TP_OK;
+}
+
+/* Makes np, with its card, the model serving; takes np. When the server
+ * gives reasons, what they need is read too: the first model is refused
+ * when it cannot be (a --reasons file that does not fit it), a reloaded
+ * one serves all the same, its reasons refused with why. */
+static int
+install_model(tp_http *h, tp_predictor *np, int first, tp_err *e)
+{
 	served *s = calloc(1, sizeof(*s)), *old;
 	int rc;
 
@@ -185,7 +236,25 @@ install(void *ctx, tp_predictor *np, tp_err *e)
 		return tp_err_nomem(e, "a model");
 	}
 	s->p = *np;
+	if (h->o->why.k > 0 && (rc = explain_parts(h, s, e)) != TP_OK) {
+		if (first) {
+			served_free(s);
+			return rc;
+		}
+		s->why_rc = rc;
+		snprintf(s->why_msg, sizeof(s->why_msg), "%s", e->msg);
+		tp_notef(h->o->note, h->o->ctx, 1, "%s: its reasons cannot be "
+		    "given: %s", s->p.vm.path, e->msg);
+	} else if (h->o->why.k > 0 && s->p.vm.meta.reference.rows == 0) {
+		tp_notef(h->o->note, h->o->ctx, 0, "%s: its file has no reference "
+		    "profile (it was trained before models kept one): requests "
+		    "for reasons are refused until it is trained again",
+		    s->p.vm.path);
+	}
 	if ((rc = tp_card_make(&s->card, &s->p, h->o->db, e)) != TP_OK ||
+	    (rc = tp_card_explain(&s->card, h->o->why.k > 0 &&
+	    s->why_rc == TP_OK ? &s->p.vm.meta : NULL, &h->o->why, e)) !=
+	    TP_OK ||
 	    (rc = cat_names(s, e)) != TP_OK) {
 		served_free(s);
 		return rc;
@@ -201,6 +270,13 @@ install(void *ctx, tp_predictor *np, tp_err *e)
 	return TP_OK;
 }
 
+/* The follower's install: a reloaded model. */
+static int
+install(void *ctx, tp_predictor *np, tp_err *e)
+{
+	return install_model(ctx, np, 0, e);
+}
+
 /* A pool thread's copy of the model, and the rows of a request. */
 typedef struct {
 	uint64_t generation;
@@ -208,6 +284,9 @@ typedef struct {
 	tp_batch batch;
 	float *prob;
 	unsigned char *unseen;  /* (ncat) flags of a row */
+	tp_why why;             /* the reasons of the rows, planned on model
+	                           by the first request that asks */
+	int explains;           /* why is open */
 } scorer;
 
 static void
@@ -217,6 +296,7 @@ scorer_free(void *v)
 
 	if (sc == NULL)
 		return;
+	tp_why_free(&sc->why);
 	tp_model_free(&sc->model);
 	tp_batch_free(&sc->batch);
 	free(sc->prob);
@@ -253,6 +333,33 @@ scorer_for(tp_http *h, const served *s, tp_err *e)
 	sc->generation = s->generation;
 	pthread_setspecific(h->scorer_key, sc);
 	return sc;
+}
+
+/* Opens sc's explanations of s's model, once; k is then the request's.
+ * TP_EDATA: the model cannot be explained (its file has no reference
+ * profile, or what its reasons need could not be read when it was
+ * loaded). */
+static int
+explainer_for(const tp_http *h, const served *s, scorer *sc, int k,
+    tp_err *e)
+{
+	tp_why_opts o = {.k = TP_WHY_MAX_K, .steps = h->o->why.steps};
+	int rc;
+
+	if (s->why_rc != TP_OK)
+		return tp_err_set(e, TP_EDATA, "%s", s->why_msg);
+	if (!sc->explains) {
+		/* The texts are the model's meta's, which install made those
+		 * of --reasons when it was given. */
+		if ((rc = tp_why_open(&sc->why, &sc->model, &s->p.vm.meta,
+		    &s->p.vm.enc, &o, e)) != TP_OK)
+			return rc;
+		sc->explains = 1;
+	}
+	/* Opened for the most reasons, it writes as many as this request
+	 * asks for: k is read only by the writing. */
+	sc->why.k = k;
+	return TP_OK;
 }
 
 /* Answers. */
@@ -481,12 +588,25 @@ predict(tp_http *h, struct MHD_Connection *c, request *r)
 		atomic_fetch_add(&h->metrics.unseen, (uint64_t)one.nunseen);
 	}
 	sc->batch.n = n;
-	if (tp_score(&sc->model, &sc->batch, sc->prob, &e) != TP_OK) {
+	/* A model that cannot be explained is no error of the request's:
+	 * asked without reasons, it answers. */
+	if (r->explain > 0 && (rc = explainer_for(h, s, sc, r->explain, &e)) !=
+	    TP_OK) {
+		ret = rc == TP_EDATA ? fail(h, c, r, MHD_HTTP_CONFLICT,
+		    "cannot_explain", e.msg, "explain", -1, NULL, NULL) :
+		    fail(h, c, r, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal", e.msg,
+		    NULL, -1, NULL, NULL);
+		goto out;
+	}
+	if (tp_score(&sc->model, &sc->batch, sc->prob, &e) != TP_OK ||
+	    (r->explain > 0 && tp_why_rows(&sc->why, &sc->batch, &e) != TP_OK)) {
 		ret = fail(h, c, r, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal",
 		    e.msg, NULL, -1, NULL, NULL);
 		goto out;
 	}
 	atomic_fetch_add(&h->metrics.rows, n);
+	if (r->explain > 0)
+		atomic_fetch_add(&h->explained, n);
 
 	char *body = NULL;
 	size_t blen = 0;
@@ -509,6 +629,8 @@ predict(tp_http *h, struct MHD_Connection *c, request *r)
 			fputs(i > 0 ? ",{" : "{", f);
 		put_prediction(f, s, pr.unseen + i * ncat, pr.has_id[i], pr.ids[i],
 		    id, sc->prob[i], label);
+		if (r->explain > 0)
+			tp_why_json(f, &sc->why, i);
 		if (batch)
 			fputc('}', f);
 		if (logging) {
@@ -742,15 +864,76 @@ json_type(const char *type)
 	    (type[n] == '\0' || type[n] == ';' || type[n] == ' '));
 }
 
+/* The query's explain, counted and kept. */
+typedef struct {
+	int n;
+	const char *value;
+} explain_arg;
+
+static enum MHD_Result
+find_explain(void *cls, enum MHD_ValueKind kind, const char *key,
+    const char *value)
+{
+	explain_arg *a = cls;
+
+	(void)kind;
+	if (strcmp(key, "explain") == 0) {
+		a->n++;
+		a->value = value;
+	}
+	return MHD_YES;
+}
+
+/* The reasons that the query asks each application's answer to give
+ * (?explain=k) into r->explain, 0 without it; TP_EUSAGE with why in msg
+ * when it is not a whole number from 1 to the server's most. Other
+ * parameters are no concern of the server's. */
+static int
+explain_param(const tp_http *h, struct MHD_Connection *c, request *r,
+    char *msg, size_t size)
+{
+	explain_arg a = {0};
+	const char *v;
+	long k = 0;
+
+	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, find_explain, &a);
+	if (a.n == 0)
+		return TP_OK;
+	v = a.value != NULL ? a.value : "";
+	if (a.n > 1) {
+		snprintf(msg, size, "explain is given %d times: give it once",
+		    a.n);
+		return TP_EUSAGE;
+	}
+	if (h->o->why.k == 0) {
+		snprintf(msg, size, "explain: this server gives no reasons "
+		    "(it runs with --max-explain 0)");
+		return TP_EUSAGE;
+	}
+	if (*v != '\0' && strlen(v) <= 3 && strspn(v, "0123456789") ==
+	    strlen(v))
+		k = strtol(v, NULL, 10);
+	if (k < 1 || k > h->o->why.k) {
+		snprintf(msg, size, "explain: give the reasons wanted for each "
+		    "application, a whole number from 1 to %d%s", h->o->why.k,
+		    h->o->why.k < TP_WHY_MAX_K ? " (the server's --max-explain)" :
+		    "");
+		return TP_EUSAGE;
+	}
+	r->explain = (int)k;
+	return TP_OK;
+}
+
 /* What can be decided from the headers: the route, the method, access,
- * the rate, the body's type and announced size. MHD_YES with nothing
- * queued to read the body and go on. */
+ * the rate, the body's type and announced size, and the query. MHD_YES
+ * with nothing queued to read the body and go on. */
 static enum MHD_Result
 admit(tp_http *h, struct MHD_Connection *c, request *r, const char *url,
     const char *method)
 {
 	const tp_access_token *who = NULL;
 	char key[INET6_ADDRSTRLEN + TP_ACCESS_NAME_MAX + 8], retry[24];
+	char msg[160];
 	const char *length;
 	int i, status;
 
@@ -796,6 +979,9 @@ admit(tp_http *h, struct MHD_Connection *c, request *r, const char *url,
 			return fail(h, c, r, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE,
 			    "unsupported_media_type", "the body must be "
 			    "application/json", NULL, -1, NULL, NULL);
+		if (explain_param(h, c, r, msg, sizeof(msg)) != TP_OK)
+			return fail(h, c, r, MHD_HTTP_BAD_REQUEST, "bad_value", msg,
+			    "explain", -1, NULL, NULL);
 		length = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 		    MHD_HTTP_HEADER_CONTENT_LENGTH);
 		if (length != NULL && strtoull(length, NULL, 10) > h->o->max_body)
@@ -1201,7 +1387,7 @@ tp_http_start(tp_http **out, const tp_http_opts *o, tp_predictor *p,
 	    .ctx = h};
 	/* The first model serves before the follower listens, which may
 	 * find a newer one at once. */
-	if ((rc = install(h, &first, e)) != TP_OK ||
+	if ((rc = install_model(h, &first, 1, e)) != TP_OK ||
 	    (rc = tp_follow_start(&h->follow, &h->current->p, e)) != TP_OK)
 		goto fail;
 	h->key_made = pthread_key_create(&h->scorer_key, scorer_free) == 0;
@@ -1271,6 +1457,7 @@ tp_http_stop(tp_http *h, double grace, tp_http_counts *c)
 		c->requests = atomic_load(&h->requests);
 		c->errors = atomic_load(&h->errors);
 		c->rows = atomic_load(&h->metrics.rows);
+		c->explained = atomic_load(&h->explained);
 		c->unqueued = atomic_load(&h->unqueued);
 		c->reloads = h->follow.reloads;
 		c->reload_failures = h->follow.reload_failures;

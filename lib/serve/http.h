@@ -2,21 +2,31 @@
  * http: the model over HTTP/1.1, on GNU libmicrohttpd (tabpipe-serve(1)).
  *
  * POST /v1/predict scores one application or a batch under the serving
- * contract (lib/data/request.h); GET /v1/model gives the model's card
- * (lib/serve/card.h); POST /v1/reload loads the model again; /health/live,
- * /health/ready, /metrics (lib/serve/httpstats.h) and /openapi.json say how
- * the server is. Access is the tokens' and the rate limit's
+ * contract (lib/data/request.h), and with ?explain=k gives each the k
+ * reasons of its score (lib/serve/why.h); GET /v1/model gives the
+ * model's card (lib/serve/card.h); POST /v1/reload loads the model again;
+ * /health/live, /health/ready, /metrics (lib/serve/httpstats.h) and
+ * /openapi.json say how the server is. Access is the tokens' and the rate limit's
  * (lib/serve/access.h). Every answer is JSON, errors too, with the field
  * and the batch's item they concern, and carries X-Request-Id.
  *
  * Threads. Each listening socket has a libmicrohttpd daemon with a pool
  * of threads that read, score and answer; each thread scores with a copy
  * of the model of its own (tp_model_copy), made again when the model has
- * been reloaded, since a model's activations are its threads'. One
- * control thread owns the database's connection: it loads the model again
- * (lib/serve/follow.h), on SIGHUP, on an admin's request and on a
- * promotion, and sends the predictions that the pool's threads queue to
- * the prediction log, which spools them while the database is away.
+ * been reloaded, since a model's activations are its threads', and
+ * explains with that copy, planned by the first request that asks for
+ * reasons. One control thread owns the database's connection: it loads
+ * the model again (lib/serve/follow.h), on SIGHUP, on an admin's request
+ * and on a promotion, and sends the predictions that the pool's threads
+ * queue to the prediction log, which spools them while the database is
+ * away.
+ *
+ * Reasons. A model is loaded for scoring alone; when the server gives
+ * reasons (o->why.k > 0), what they need besides, the reference profile
+ * and reason texts of the model's file (lib/model/modelfile.h), is read
+ * from the same bytes each time a model is installed, and the texts of
+ * o->why.reasons replace the model's. A model whose file has no reference
+ * profile serves, and its requests for reasons are answered 409.
  *
  * A reload swaps the model whole: a request takes a reference to the
  * model serving when it starts scoring and keeps it to the end, so that
@@ -38,6 +48,7 @@
 #include "db/predlog.h"
 #include "serve/access.h"
 #include "serve/predict.h"
+#include "serve/why.h"
 
 typedef struct {
 	const char *ref;            /* the model as given: file or reference */
@@ -51,6 +62,10 @@ typedef struct {
 	const tp_access_tokens *tokens; /* NULL: no tokens file */
 	int require_token;          /* predictions need a token too */
 	tp_ratelimit *rate;         /* NULL: no limit */
+	tp_why_opts why;            /* explanations: k the most reasons an
+	                               application may ask for (0: none),
+	                               the quadrature's steps, and reason
+	                               texts to give instead of the model's */
 	const char *tls_cert;       /* PEM text; NULL: plain HTTP */
 	const char *tls_key;
 	const int *fds;             /* listening sockets (the server's) */
@@ -75,6 +90,7 @@ typedef struct {
 	uint64_t requests;          /* answered */
 	uint64_t errors;            /* of which with a status of 400 or more */
 	uint64_t rows;              /* applications scored */
+	uint64_t explained;         /* of which explained */
 	uint64_t unqueued;          /* predictions lost before the log, for
 	                               want of memory */
 	uint64_t reloads, reload_failures;
@@ -90,7 +106,9 @@ int tp_http_listen(const char *addr, int *fd, char *url, size_t urlsize,
 int tp_http_activated(int **fds, int *n, tp_err *e);
 
 /* Serves p (taken, freed by tp_http_stop), loaded from o->ref, on o's
- * sockets, which h takes too. o must outlive h. */
+ * sockets, which h takes too. o must outlive h. A reason-code file
+ * (o->why.reasons) that cannot be read or does not fit p is an error
+ * here. */
 int tp_http_start(tp_http **h, const tp_http_opts *o, tp_predictor *p,
     tp_err *e);
 /* Asks the control thread to load the model again ("SIGHUP"): safe from

@@ -1,6 +1,7 @@
 #!/bin/sh
 # tabpipe-serve end to end, with curl on 127.0.0.1: every endpoint, whose
-# predictions are those of tabpipe-predict --serve to the digit; every
+# predictions are those of tabpipe-predict --serve to the digit, and so
+# are their reasons (?explain=k); every
 # error with its status and JSON; tokens and the rate limit; reloads,
 # SIGHUP and a promotion under load, with no request failed and none
 # answered by a version that was not the one serving; SIGTERM's drain;
@@ -221,6 +222,13 @@ yes_that "--listen that is no address is refused (exit $got)" refused "$got"
 run_status "--require-token without --tokens exits 64" 64 timeout 30 tabpipe-serve --listen 127.0.0.1:0 --require-token -m "$a"
 run_status "--tls-cert without --tls-key exits 64" 64 timeout 30 tabpipe-serve --listen 127.0.0.1:0 --tls-cert "$T/enc.json" -m "$a"
 run_status "--max-batch 0 exits 64" 64 timeout 30 tabpipe-serve --listen 127.0.0.1:0 --max-batch 0 -m "$a"
+run_status "--max-explain 65 exits 64" 64 timeout 30 tabpipe-serve --listen 127.0.0.1:0 --max-explain 65 -m "$a"
+run_status "--steps with --max-explain 0 exits 64" 64 timeout 30 tabpipe-serve --listen 127.0.0.1:0 --max-explain 0 --steps 8 -m "$a"
+run_status "--steps 0 exits 64" 64 timeout 30 tabpipe-serve --listen 127.0.0.1:0 --steps 0 -m "$a"
+printf 'feature,value,reason\nSalary,,Salary\n' >"$T/reasons.bad"
+run_status "--reasons of a feature the model lacks exits 65" 65 timeout 30 tabpipe-serve --listen 127.0.0.1:0 --reasons "$T/reasons.bad" -m "$a"
+err_has "naming the file and line" "$T/reasons.bad:2"
+run_status "--reasons that is not there exits 66" 66 timeout 30 tabpipe-serve --listen 127.0.0.1:0 --reasons "$T/none.csv" -m "$a"
 run_status "a reference without a database exits 64" 64 timeout 30 tabpipe-serve --listen 127.0.0.1:0 -m loans@production
 run_status "a missing model exits 66" 66 timeout 30 tabpipe-serve --listen 127.0.0.1:0 -m "$T/none.safetensors"
 run_status "a stream given as the model exits 65" 65 timeout 30 tabpipe-serve --listen 127.0.0.1:0 -m "$T/cd.test.tps"
@@ -662,10 +670,114 @@ check "after the reloads every answer is the new file's" eq "$ok" 5
 stop "SIGTERM ends the server with 0"
 yes_that "no token was written to its log" test "$(grep -c -- '-0123456789abcdef' "$T/live.err")" = 0
 
+# Reasons: ?explain=k gives each answer the k features that raise its
+# score most, with the texts of --reasons and the steps of --steps, as
+# tabpipe-predict --serve --explain k gives them; through reloads, and of a
+# model file without the reference profile that they start from, which
+# answers without them.
+cat >"$T/reasons.csv" <<'EOF'
+feature,value,reason
+Records,yes,Records of arrears
+Records,,Credit records
+Income,,Income is low for the amount asked
+Seniority,,Years with the employer
+EOF
+why="--steps 16 --reasons $T/reasons.csv"
+# shellcheck disable=SC2086 # $why holds several options
+tabpipe-predict -q --serve --explain 3 $why -m "$a" <"$T/apps" >"$T/ref.whya"
+# shellcheck disable=SC2086
+tabpipe-predict -q --serve --explain 3 $why -m "$b" <"$T/one.json" >"$T/ref.whyb"
+# without_reference IN OUT: the model file IN as files were written before
+# models kept a reference profile: its metadata without one.
+without_reference() {
+	n=$(od -A n -t u8 -N 8 "$1" | tr -d ' ')
+	tail -c +9 "$1" | head -c "$n" | jq -cj 'del(.__metadata__.reference)' >"$T/header"
+	len=$(wc -c <"$T/header") le='' i=0
+	while [ "$i" -lt 8 ]; do
+		le="$le\\$(printf %03o $((len % 256)))"
+		len=$((len / 256)) i=$((i + 1))
+	done
+	# shellcheck disable=SC2059 # the format is the length's bytes
+	printf "$le" >"$2"
+	cat "$T/header" >>"$2"
+	tail -c +$((9 + n)) "$1" >>"$2"
+}
+without_reference "$a" "$T/old.safetensors"
+sha_old=$(sha256sum "$T/old.safetensors" | cut -d' ' -f1)
+# reasons FILE: the reasons and gap of each answer of FILE, a line each.
+reasons() { jq -c 'if has("predictions") then .predictions[] else . end | {reasons, gap}' "$1"; }
+cp "$a" "$T/why.safetensors"
+# shellcheck disable=SC2086
+start why -m "$T/why.safetensors" --max-explain 8 $why || exit 1
+post '/v1/predict?explain=3' "$T/one.json" -H 'X-Request-Id: why-1'
+cp "$T/body" "$T/why1"
+check "?explain=3: 200" eq "$code" 200
+check "one to three reasons, each with its feature, value, contribution and text" jq -e '
+	(.reasons | length) >= 1 and (.reasons | length) <= 3 and
+	all(.reasons[]; (.feature | type) == "string" and has("value") and
+		(.contribution | type) == "number" and (.reason | type) == "string")' "$T/why1"
+check "the largest contribution first, all positive" jq -e '.reasons | map(.contribution) | . == sort_by(-.) and all(.[]; . > 0)' "$T/why1"
+check "and the gap" jq -e '.gap | type == "number" and fabs < 0.05' "$T/why1"
+check "the reasons of tabpipe-predict --serve --explain 3, to the digit" eq "$(reasons "$T/why1")" "$(ref whya 1 | reasons /dev/stdin)"
+post /v1/predict "$T/one.json" -H 'X-Request-Id: why-1'
+check "the answer without explain is the same, byte for byte, but for them" eq \
+	"$(sed 's/,"reasons":\[[^]]*\],"gap":[^,}]*//' "$T/why1")" "$(cat "$T/body")"
+check "which it does not have" jq -e 'has("reasons") or has("gap") | not' "$T/body"
+post '/v1/predict?explain=8' "$T/batch1000.json"
+cp "$T/body" "$T/why1000"
+check "a batch of 1000 with explain=8: 200" eq "$code $(j '.predictions | length')" "200 1000"
+check "each answer with at most 8 reasons, the largest first, all positive" jq -e '
+	all(.predictions[]; (.reasons | length) <= 8 and
+		(.reasons | map(.contribution) | . == sort_by(-.) and all(.[]; . > 0)))' "$T/why1000"
+check "its probabilities are tabpipe-predict --serve's" eq "$(probs "$T/why1000")" "$(probs "$T/ref.a")"
+post '/v1/predict?explain=3' "$T/batch20.json"
+check "a batch of 20 with explain=3: the reasons of tabpipe-predict --serve, in order" \
+	eq "$(reasons "$T/body")" "$(ref whya 1,20 | reasons /dev/stdin)"
+check "the texts of --reasons are given" jq -e '[.predictions[].reasons[] | select(.feature == "Income")] |
+	length > 0 and all(.[]; .reason == "Income is low for the amount asked")' "$T/why1000"
+check "a value's text rather than its feature's" jq -e '[.predictions[].reasons[] | select(.feature == "Records")] |
+	length > 0 and all(.[]; .reason == (if .value == "yes" then "Records of arrears" else "Credit records" end))' "$T/why1000"
+check "a feature without a text is named by its column" jq -e '[.predictions[].reasons[] | select(.feature == "Amount")] |
+	length > 0 and all(.[]; .reason == "Amount")' "$T/why1000"
+for v in 0 9 x -1 '' 3.5; do
+	post "/v1/predict?explain=$v" "$T/one.json"
+	is_error "explain=$v" 400 bad_value explain
+done
+post '/v1/predict?explain=2&explain=3' "$T/one.json"
+is_error "explain twice" 400 bad_value explain
+http GET /v1/model
+check "the card says how it explains" eq "$(jq -c .explain "$T/body")" \
+	"{\"max\":8,\"steps\":16,\"reference_rows\":$(($(tabpipe-cat "$T/cd.train.tps" | wc -l) - 1)),\"reason_texts\":4}"
+# reloaded SHA256: the server answers with the model of that SHA-256.
+reloaded() { post /v1/predict "$T/one.json" && [ "$(j .model.sha256)" = "$1" ]; }
+cp "$b" "$T/why.tmp" && mv "$T/why.tmp" "$T/why.safetensors"
+kill -HUP "$spid"
+check "SIGHUP reloads another model" wait_until 30 reloaded "$sha_b"
+post '/v1/predict?explain=3' "$T/one.json"
+check "which gives its own reasons, with the same options" eq "$code $(reasons "$T/body")" "200 $(reasons "$T/ref.whyb")"
+cp "$T/old.safetensors" "$T/why.tmp" && mv "$T/why.tmp" "$T/why.safetensors"
+kill -HUP "$spid"
+check "a model without a reference profile is loaded" wait_until 30 reloaded "$sha_old"
+check "and answers without reasons as before" eq "$code $(probs "$T/body")" "200 $(ref a 1 | probs /dev/stdin)"
+post '/v1/predict?explain=3' "$T/one.json"
+is_error "but not with explain" 409 cannot_explain explain
+check "saying to train it again" eval 'j .error.message | grep -q "train it again"'
+http GET /v1/model
+check "its card says it cannot explain" eq "$(jq -c .explain "$T/body")" null
+check "the server said so when it loaded it" grep -q "reasons are refused until it is trained again" "$T/why.err"
+cp "$a" "$T/why.tmp" && mv "$T/why.tmp" "$T/why.safetensors"
+kill -HUP "$spid"
+check "reloaded with one again" wait_until 30 reloaded "$sha_a"
+post '/v1/predict?explain=3' "$T/one.json"
+check "it gives the reasons again" eq "$code $(reasons "$T/body")" "200 $(ref whya 1 | reasons /dev/stdin)"
+stop "the server of reasons ends with 0"
+
 # Without a tokens file /v1/reload is forbidden; SIGTERM drains.
-start drain -m "$a" || exit 1
+start drain -m "$a" --max-explain 0 || exit 1
 http POST /v1/reload -H "Authorization: Bearer $admin"
 is_error "/v1/reload without a tokens file" 403 forbidden
+post '/v1/predict?explain=1' "$T/one.json"
+is_error "explain of a server of --max-explain 0" 400 bad_value explain
 post /v1/predict "$T/batch1000.json"
 check "a batch of 1000 (the default --max-batch): 200" eq "$code $(j '.predictions | length')" "200 1000"
 check "its probabilities are tabpipe-predict --serve's" eq "$(probs "$T/body")" "$(probs "$T/ref.a")"
@@ -812,6 +924,7 @@ start reg --db "$db" -m loans@production --tokens "$tokens" --spool "$T/spool.re
 http GET /v1/model
 check "a reference's server serves its Production version" eq "$code $(j '[.name, .version, .stage, .sha256] | map(tostring) | join(" ")')" "200 loans $first Production $sha1"
 # The same number, which jsonb and cJSON write with other digits.
+# shellcheck disable=SC2016 # $v is jq's
 check "its card has the validation metrics registered with it" jq -e --arg v \
 	"$(q "SELECT v.metrics->>'valid_auc' FROM model_versions v JOIN models m ON m.id = v.model_id WHERE m.name = 'loans' AND v.version = $first")" \
 	'.metrics.valid_auc - ($v | tonumber) | . * . < 1e-24' "$T/body"

@@ -2,7 +2,9 @@
  * test_http: the server in this process, asked over a socket: addresses
  * that --listen refuses, systemd's sockets, an application scored as the
  * model scores its row, a batch, an error that names its field and item,
- * a reload that the next answer shows, and the counts at the stop. The
+ * a reload that the next answer shows, reasons refused by a model without
+ * a reference profile and given by one with it as tp_why gives them, and
+ * the counts at the stop. The
  * end-to-end test (tests/e2e/test_http.sh) asks a real tabpipe-serve with
  * curl for the rest.
  */
@@ -16,6 +18,7 @@
 
 #include "data/request.h"
 #include "fixture.h"
+#include "model/modelfile.h"
 #include "model/score.h"
 #include "serve/http.h"
 #include "suites.h"
@@ -112,6 +115,26 @@ START_TEST(test_http_activated)
 }
 END_TEST
 
+/* The model file at path given the reference profile of b's rows. */
+static void
+add_reference(const char *path, const tp_encoding *enc, const tp_batch *b)
+{
+	tp_model m;
+	tp_encoding fenc;
+	tp_model_meta meta;
+	tp_err e = {0};
+
+	ck_assert_msg(tp_model_load(path, &m, &fenc, &meta, TP_WITH_HEAD, 1,
+	    &e) == TP_OK, "%s", e.msg);
+	ck_assert_msg(tp_reference_fit(&meta.reference, enc, b, &e) == TP_OK,
+	    "%s", e.msg);
+	ck_assert_msg(tp_model_save(path, &m, &fenc, &meta, &e) == TP_OK, "%s",
+	    e.msg);
+	tp_model_meta_free(&meta);
+	tp_encoding_free(&fenc);
+	tp_model_free(&m);
+}
+
 START_TEST(test_http_serve)
 {
 	static const char app[] = "{\"id\":7,\"home\":\"own\",\"age\":40}";
@@ -145,7 +168,7 @@ START_TEST(test_http_serve)
 	int port = atoi(url + 17);
 	tp_http_opts o = {.ref = path, .threads = 2, .max_batch = 3,
 	    .max_body = 4096, .max_connections = 8, .timeout = 5,
-	    .fds = &sock, .nfds = 1};
+	    .why = {.k = 4, .steps = 8}, .fds = &sock, .nfds = 1};
 	ck_assert_msg(tp_http_start(&h, &o, &p, &e) == TP_OK, "%s", e.msg);
 
 	a = ask(port, "GET", "/health/live", NULL);
@@ -183,8 +206,39 @@ START_TEST(test_http_serve)
 	has(a, "HTTP/1.1 413 ");
 	free(a);
 
-	/* Another model in the file, reloaded: the next answer is its. */
+	/* Reasons: more than the server's most is the request's error; a
+	 * model without a reference profile cannot give any. */
+	a = ask(port, "POST", "/v1/predict?explain=5", app);
+	has(a, "HTTP/1.1 400 ");
+	has(a, "\"code\":\"bad_value\"");
+	has(a, "\"field\":\"explain\"");
+	free(a);
+	a = ask(port, "POST", "/v1/predict?explain=2", app);
+	has(a, "HTTP/1.1 409 ");
+	has(a, "\"code\":\"cannot_explain\"");
+	has(a, "train it again");
+	free(a);
+	a = ask(port, "GET", "/v1/model", NULL);
+	has(a, ",\"explain\":null}");
+	free(a);
+
+	/* Another model in the file, with a reference profile, reloaded: the
+	 * next answer is its, and it gives the reasons that tp_why gives. */
 	fixture_save_model(&enc, 2, 1.0, path);
+	add_reference(path, &enc, &b);
+	tp_predictor q;
+	tp_why_opts two = {.k = 2, .steps = 8};
+	char *reasons = NULL;
+	size_t rlen = 0;
+	FILE *f = open_memstream(&reasons, &rlen);
+	ck_assert_msg(tp_predictor_open(&q, NULL, path, 1, &two, &e) == TP_OK,
+	    "%s", e.msg);
+	ck_assert_int_eq(tp_why_rows(&q.why, &b, &e), TP_OK);
+	tp_why_json(f, &q.why, 0);
+	ck_assert_int_eq(fclose(f), 0);
+	tp_predictor_free(&q);
+	ck_assert_msg(strstr(reasons, "\"reasons\":[{\"feature\":") != NULL,
+	    "%s", reasons);
 	tp_http_reload(h);
 	for (int i = 0; i < 200; i++) {
 		a = ask(port, "POST", "/v1/predict", app);
@@ -196,12 +250,21 @@ START_TEST(test_http_serve)
 	}
 	ck_assert_msg(a != NULL, "the reloaded model never answered");
 	free(a);
+	a = ask(port, "POST", "/v1/predict?explain=2", app);
+	has(a, "HTTP/1.1 200 ");
+	has(a, reasons);
+	free(a);
+	free(reasons);
+	a = ask(port, "GET", "/v1/model", NULL);
+	has(a, ",\"explain\":{\"max\":4,\"steps\":8,\"reference_rows\":1,");
+	free(a);
 
 	tp_http_stop(h, 1, &c);
 	ck_assert_uint_eq(c.reloads, 1);
-	ck_assert_uint_ge(c.requests, 7);
-	ck_assert_uint_eq(c.errors, 2);
-	ck_assert_uint_ge(c.rows, 6);
+	ck_assert_uint_ge(c.requests, 11);
+	ck_assert_uint_eq(c.errors, 4);
+	ck_assert_uint_ge(c.rows, 7);
+	ck_assert_uint_eq(c.explained, 1);
 	unlink(path);
 	tp_batch_free(&b);
 	tp_encoding_free(&enc);
