@@ -2,6 +2,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <zlib.h>
 
@@ -504,6 +505,13 @@ tp_stream_writer_write(tp_stream_writer *w, const tp_batch *b, tp_err *e)
 	return TP_OK;
 }
 
+void
+tp_stream_writer_unseen(tp_stream_writer *w, const uint64_t *counts)
+{
+	for (int j = 0; j < w->block.ncat; j++)
+		w->unseen[j] += counts[j];
+}
+
 uint64_t
 tp_stream_writer_rows(const tp_stream_writer *w)
 {
@@ -574,6 +582,9 @@ struct tp_stream_reader {
 	unsigned char *raw, *stored;
 	size_t rawcap, storedcap;
 	size_t pos, left;    /* rows of the current block: next, remaining */
+	uint64_t from, to;   /* the range: the blocks whose first row (from
+	                        0) is in [from, to) */
+	uint64_t size;       /* the file's size, once counted */
 };
 
 /* Writes len bytes of p to the tee, if there is one, or flushes it when p
@@ -646,6 +657,8 @@ tp_stream_reader_open(tp_stream_reader **out, FILE *f, const char *name,
 		return tp_err_nomem(e, "a stream reader");
 	r->f = f;
 	r->name = name;
+	r->to = UINT64_MAX;
+	r->size = UINT64_MAX;
 	if ((rc = read_bytes(r, h, sizeof(h), "the header", e)) != TP_OK)
 		goto fail;
 	if (memcmp(h, MAGIC, 8) != 0) {
@@ -734,6 +747,13 @@ tp_stream_encoding(const tp_stream_reader *r)
 	return &r->enc;
 }
 
+void
+tp_stream_take_encoding(tp_stream_reader *r, tp_encoding *enc)
+{
+	*enc = r->enc;
+	memset(&r->enc, 0, sizeof(r->enc));
+}
+
 int
 tp_stream_reader_tee(tp_stream_reader *r, FILE *tee, tp_err *e)
 {
@@ -747,42 +767,84 @@ tp_stream_reader_tee_cut(const tp_stream_reader *r)
 	return r->tee_cut;
 }
 
-/* Reads the next block into r->raw and checks it. */
+/* A block header as read and checked. */
+typedef struct {
+	uint64_t at;         /* its byte offset */
+	uint64_t k;          /* its number, from 1 */
+	uint32_t rows, flags, rawlen, storedlen, crc;
+} block_header;
+
+/* Reads the next block's header and checks its CRC and its sizes. */
 static int
-next_block(tp_stream_reader *r, tp_err *e)
+read_header(tp_stream_reader *r, block_header *bh, tp_err *e)
 {
 	unsigned char h[BLOCK_HEADER];
-	uint64_t at = r->offset, k = r->nblock + 1;
 	size_t rb = row_bytes(r->enc.ncat, r->enc.nnum);
 	int rc;
 
+	bh->at = r->offset;
+	bh->k = r->nblock + 1;
 	if ((rc = read_bytes(r, h, sizeof(h), "a block header", e)) != TP_OK)
 		return rc;
 	if (get32(h + 20) != crc(h, 20))
 		return tp_err_set(e, TP_EDATA,
 		    "%s: corrupt: block %llu at byte %llu: header CRC mismatch",
-		    r->name, (unsigned long long)k, (unsigned long long)at);
-	uint32_t rows = get32(h), flags = get32(h + 4);
-	uint32_t rawlen = get32(h + 8), storedlen = get32(h + 12);
-	size_t expect = rows == 0 ? 8 * ((size_t)r->enc.ncat + 1) : rows * rb;
-	if (rows > MAX_BLOCK_ROWS || rawlen != expect || flags > 1 ||
-	    (flags == 0 && storedlen != rawlen) ||
-	    (flags == 1 && storedlen > compressBound(rawlen)))
+		    r->name, (unsigned long long)bh->k, (unsigned long long)bh->at);
+	bh->rows = get32(h);
+	bh->flags = get32(h + 4);
+	bh->rawlen = get32(h + 8);
+	bh->storedlen = get32(h + 12);
+	bh->crc = get32(h + 16);
+	size_t expect = bh->rows == 0 ? 8 * ((size_t)r->enc.ncat + 1) :
+	    bh->rows * rb;
+	if (bh->rows > MAX_BLOCK_ROWS || bh->rawlen != expect || bh->flags > 1 ||
+	    (bh->flags == 0 && bh->storedlen != bh->rawlen) ||
+	    (bh->flags == 1 && bh->storedlen > compressBound(bh->rawlen)))
 		return tp_err_set(e, TP_EDATA,
 		    "%s: corrupt: block %llu at byte %llu: %u rows, %u bytes raw, %u stored do not agree with the encoding (%zu bytes a row)",
-		    r->name, (unsigned long long)k, (unsigned long long)at, rows,
-		    rawlen, storedlen, rb);
+		    r->name, (unsigned long long)bh->k, (unsigned long long)bh->at,
+		    bh->rows, bh->rawlen, bh->storedlen, rb);
+	return TP_OK;
+}
+
+/* Passes over a row block's payload without reading it: a seek by its
+ * stored length, in a file whose size is known. */
+static int
+skip_payload(tp_stream_reader *r, const block_header *bh, tp_err *e)
+{
+	if (r->offset + bh->storedlen > r->size)
+		return tp_err_set(e, TP_EDATA,
+		    "%s: truncated: the stream ends at byte %llu, inside a block payload",
+		    r->name, (unsigned long long)r->size);
+	if (fseeko(r->f, (off_t)bh->storedlen, SEEK_CUR) != 0)
+		return tp_err_set(e, TP_EIO, "%s: cannot seek: %s", r->name,
+		    strerror(errno));
+	r->offset += bh->storedlen;
+	r->nblock = bh->k;
+	r->rows += bh->rows;
+	return TP_OK;
+}
+
+/* Reads the payload of the block whose header is bh into r->raw and
+ * checks it; the end block's total, and that nothing follows it. */
+static int
+read_payload(tp_stream_reader *r, const block_header *bh, tp_err *e)
+{
+	uint32_t rawlen = bh->rawlen, storedlen = bh->storedlen;
+	uint64_t k = bh->k, at = bh->at;
+	int rc;
+
 	if ((rc = grow(&r->raw, &r->rawcap, rawlen, e)) != TP_OK ||
 	    (rc = grow(&r->stored, &r->storedcap, storedlen, e)) != TP_OK)
 		return rc;
-	unsigned char *dst = flags ? r->stored : r->raw;
+	unsigned char *dst = bh->flags ? r->stored : r->raw;
 	if ((rc = read_bytes(r, dst, storedlen, "a block payload", e)) != TP_OK)
 		return rc;
-	if (get32(h + 16) != payload_crc(k, dst, storedlen))
+	if (bh->crc != payload_crc(k, dst, storedlen))
 		return tp_err_set(e, TP_EDATA,
 		    "%s: corrupt: block %llu at byte %llu: payload CRC mismatch",
 		    r->name, (unsigned long long)k, (unsigned long long)at);
-	if (flags) {
+	if (bh->flags) {
 		uLongf outlen = rawlen;
 		if (uncompress(r->raw, &outlen, r->stored, storedlen) != Z_OK ||
 		    outlen != rawlen)
@@ -792,7 +854,7 @@ next_block(tp_stream_reader *r, tp_err *e)
 			    (unsigned long long)at, rawlen);
 	}
 	r->nblock = k;
-	if (rows == 0) {
+	if (bh->rows == 0) {
 		uint64_t total;
 		memcpy(&total, r->raw, 8);
 		if (total != r->rows)
@@ -809,8 +871,81 @@ next_block(tp_stream_reader *r, tp_err *e)
 		return copy(r, NULL, 0, e); /* the copy is whole */
 	}
 	r->pos = 0;
-	r->left = rows;
+	r->left = bh->rows;
 	return TP_OK;
+}
+
+/* Reads the next block of the range into r->raw and checks it: the blocks
+ * before the range are passed over, and the first one after it ends the
+ * reading. */
+static int
+next_block(tp_stream_reader *r, tp_err *e)
+{
+	block_header bh;
+	int rc;
+
+	for (;;) {
+		if ((rc = read_header(r, &bh, e)) != TP_OK)
+			return rc;
+		if (bh.rows == 0 || r->rows >= r->from)
+			break;
+		if ((rc = skip_payload(r, &bh, e)) != TP_OK)
+			return rc;
+	}
+	if (bh.rows > 0 && r->rows >= r->to) {
+		r->done = 1;
+		return TP_OK;
+	}
+	return read_payload(r, &bh, e);
+}
+
+int
+tp_stream_reader_count(tp_stream_reader *r, uint64_t *rows, uint64_t *blocks,
+    tp_err *e)
+{
+	off_t start = ftello(r->f);
+	uint64_t offset = r->offset;
+	block_header bh;
+	struct stat st;
+	int rc;
+
+	if (r->nblock > 0 || r->tee != NULL || r->left > 0 || r->done)
+		return tp_err_set(e, TP_EINTERNAL,
+		    "%s: counted after reading began", r->name);
+	if (start < 0 || fstat(fileno(r->f), &st) != 0 || !S_ISREG(st.st_mode))
+		return tp_err_set(e, TP_EUSAGE,
+		    "%s: not a file that can be read again (a pipe?): a shard is cut from files",
+		    r->name);
+	/* The bytes up to the first block, read already, and the file's. */
+	r->size = offset + (uint64_t)(st.st_size - start);
+	for (;;) {
+		if ((rc = read_header(r, &bh, e)) != TP_OK)
+			return rc;
+		if (bh.rows == 0)
+			break;
+		if ((rc = skip_payload(r, &bh, e)) != TP_OK)
+			return rc;
+	}
+	if ((rc = read_payload(r, &bh, e)) != TP_OK)
+		return rc;
+	*rows = r->rows;
+	if (blocks != NULL)
+		*blocks = r->nblock - 1;
+	if (fseeko(r->f, start, SEEK_SET) != 0)
+		return tp_err_set(e, TP_EIO, "%s: cannot seek: %s", r->name,
+		    strerror(errno));
+	r->offset = offset;
+	r->nblock = 0;
+	r->rows = 0;
+	r->done = 0;
+	return TP_OK;
+}
+
+void
+tp_stream_reader_range(tp_stream_reader *r, uint64_t from, uint64_t to)
+{
+	r->from = from;
+	r->to = to;
 }
 
 long
@@ -891,10 +1026,9 @@ tp_stream_load(const char *path, tp_encoding *enc, tp_batch *b, tp_err *e)
 		if (got <= 0)
 			break;
 	}
-	if (rc == TP_OK) {
-		*enc = r->enc;
-		memset(&r->enc, 0, sizeof(r->enc));
-	} else
+	if (rc == TP_OK)
+		tp_stream_take_encoding(r, enc);
+	else
 		tp_batch_free(b);
 	tp_stream_reader_close(r);
 	tp_close_input(f);

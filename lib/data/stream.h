@@ -68,6 +68,9 @@ int tp_stream_writer_add(tp_stream_writer *w, const uint8_t *unseen,
 /* Copies all rows of a batch. */
 int tp_stream_writer_write(tp_stream_writer *w, const tp_batch *b,
     tp_err *e);
+/* Adds counts (ncat) to the values not in the vocabulary that the end
+ * block counts: those of rows copied from other streams. */
+void tp_stream_writer_unseen(tp_stream_writer *w, const uint64_t *counts);
 /* Writes the last block and the end block, flushes f and frees w, also on
  * failure. Does not close f. fingerprint (may be NULL) gets the rows'
  * fingerprint, as tp_batch_fingerprint gives it. */
@@ -84,6 +87,8 @@ int tp_stream_reader_open(tp_stream_reader **out, FILE *f, const char *name,
     tp_err *e);
 void tp_stream_reader_close(tp_stream_reader *r);
 const tp_encoding *tp_stream_encoding(const tp_stream_reader *r);
+/* Moves r's encoding into enc, the caller's to free: r has none after. */
+void tp_stream_take_encoding(tp_stream_reader *r, tp_encoding *enc);
 /* Writes the header to tee, and every byte read from now on (validate
  * --pass): tee gets the stream unchanged, flushed once the end block has
  * been read. When the reader of the copy goes away (a write fails with
@@ -98,9 +103,28 @@ int tp_stream_reader_tee_cut(const tp_stream_reader *r);
  * Returns the number of rows added, 0 once the end block has been read and
  * checked, or -1 (e filled). */
 long tp_stream_read(tp_stream_reader *r, tp_batch *b, size_t max, tp_err *e);
-/* After the end: total rows, and unseen counts per categorical feature. */
+/* After the end: total rows (with a range, the rows up to where the
+ * reading stopped), and unseen counts per categorical feature. */
 uint64_t tp_stream_rows(const tp_stream_reader *r);
 const uint64_t *tp_stream_unseen(const tp_stream_reader *r);
+
+/*
+ * Counts the rows (and the row blocks, when blocks is not NULL) of a
+ * stream in a file, before reading: walks from the first block to the end
+ * block, each block header checked and each payload passed over by a seek,
+ * the end block read and checked (its total, nothing after it), then seeks
+ * back to the first block. The end block's unseen counts are known from
+ * then on. A stream that cannot be seeked in (a pipe) is TP_EUSAGE.
+ */
+int tp_stream_reader_count(tp_stream_reader *r, uint64_t *rows,
+    uint64_t *blocks, tp_err *e);
+/* Reads only the blocks whose first row (counting the stream's rows from
+ * 0) is in [from, to): the blocks before are passed over by a seek past
+ * their payload, neither read nor inflated nor checked but for their
+ * header, and the first block after the range ends the reading, so that
+ * tp_stream_read gives 0 there. Without a copy (tee), and after
+ * tp_stream_reader_count, which has checked the blocks that are not read. */
+void tp_stream_reader_range(tp_stream_reader *r, uint64_t from, uint64_t to);
 
 /* Reads a whole stream from path ("-" for standard input) into b, and its
  * encoding into enc. */
