@@ -102,7 +102,7 @@ serve(tp_db *db, const char *ref, int nthreads, const tp_why_opts *why,
 	sigaction(SIGTERM, &sa, NULL);
 	tp_serve_opts o = {
 		.in = STDIN_FILENO, .out = stdout, .db = db, .ref = ref,
-		.nthreads = nthreads, .why = why, .log = log, .reload = &hup, .stop = &stop,
+		.nthreads = nthreads, .why = why->k > 0 ? why : NULL, .log = log, .reload = &hup, .stop = &stop,
 		.wait_mask = &wait_mask, .max_line = TP_SERVE_MAX_LINE,
 		.note = tool_note, .ctx = quiet,
 	};
@@ -216,7 +216,8 @@ main(int argc, char **argv)
 	if (s.log && db == NULL)
 		tool_die(TP_EUSAGE, "--log records the predictions in the database: give one with --db or TABPIPE_DB");
 
-	if ((rc = tp_predictor_open(&p, db, s.model, s.threads, &s.why, &e)) != TP_OK ||
+	if ((rc = tp_predictor_open(&p, db, s.model, s.threads,
+	    s.why.k > 0 ? &s.why : NULL, &e)) != TP_OK ||
 	    (s.device != TP_DEVICE_CPU &&
 	    (rc = tp_scorer_open(&p.scorer, &p.vm.model, s.device, &e)) != TP_OK)) {
 		tool_report(&e);

@@ -233,7 +233,8 @@ main(int argc, char **argv)
 		.note = tool_note, .ctx = &s.quiet,
 	};
 	db = o.db = tool_db_open(s.db);
-	if ((rc = tp_predictor_open(&p, db, s.model, 1, NULL, &e)) != TP_OK) {
+	if ((rc = tp_predictor_open(&p, db, s.model, 1,
+	    s.why.k > 0 ? &tp_why_load : NULL, &e)) != TP_OK) {
 		tool_report(&e);
 		tp_db_close(db);
 		return tool_finish(rc);

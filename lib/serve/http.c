@@ -180,44 +180,23 @@ cat_names(served *s, tp_err *e)
 	return TP_OK;
 }
 
-/* What giving s's reasons needs besides what scoring loads: the
- * reference profile and reason texts of its file, read again (a model is
- * loaded, and reloaded by the follower, for scoring alone), from the same
- * bytes; and in place of the model's texts those of o->why.reasons. */
+/* What giving s's reasons needs besides what its load kept (the
+ * reference profile and texts, tp_why_load): in place of the model's
+ * texts, those of o->why.reasons. */
 static int
 explain_parts(const tp_http *h, served *s, tp_err *e)
 {
-	tp_model_meta *meta = &s->p.vm.meta, again;
-	tp_reasons texts = {0};
-	tp_encoding enc;
-	tp_model m;
+	tp_model_meta *meta = &s->p.vm.meta;
+	tp_reasons texts;
 	int rc;
 
-	if ((rc = tp_model_load(s->p.vm.path, &m, &enc, &again, TP_WITH_EXPLAIN,
-	    1, e)) != TP_OK)
+	if (h->o->why.reasons == NULL)
+		return TP_OK;
+	if ((rc = tp_reasons_load(&texts, h->o->why.reasons, &s->p.vm.enc,
+	    e)) != TP_OK)
 		return rc;
-	tp_model_free(&m);
-	tp_encoding_free(&enc);
-	if (strcmp(again.sha256, meta->sha256) != 0)
-		rc = tp_err_set(e, TP_EDATA, "%s: the file has changed since the "
-		    "model was loaded: load it again", s->p.vm.path);
-	else if (h->o->why.reasons != NULL)
-		rc = tp_reasons_load(&texts, h->o->why.reasons, &s->p.vm.enc, e);
-	if (rc != TP_OK) {
-		tp_model_meta_free(&again);
-		return rc;
-	}
-	tp_reference_free(&meta->reference);
 	tp_reasons_free(&meta->reasons);
-	meta->reference = again.reference;
-	memset(&again.reference, 0, sizeof(again.reference));
-	if (h->o->why.reasons != NULL) {
-		meta->reasons = texts;
-	} else {
-		meta->reasons = again.reasons;
-		memset(&again.reasons, 0, sizeof(again.reasons));
-	}
-	tp_model_meta_free(&again);
+	meta->reasons = texts;
 	return TP_OK;
 }
 
@@ -1382,9 +1361,11 @@ tp_http_start(tp_http **out, const tp_http_opts *o, tp_predictor *p,
 	pthread_mutex_init(&h->mu, NULL);
 	pthread_mutex_init(&h->cmu, NULL);
 	pthread_cond_init(&h->reloaded, NULL);
+	/* Reloads keep what reasons need, and give none themselves: the
+	 * pool's threads do, each with its copy. */
 	h->follow = (tp_follow){.db = o->db, .ref = o->ref,
-	    .nthreads = 1, .log = o->log, .install = install, .note = relay,
-	    .ctx = h};
+	    .nthreads = 1, .why = o->why.k > 0 ? &tp_why_load : NULL,
+	    .log = o->log, .install = install, .note = relay, .ctx = h};
 	/* The first model serves before the follower listens, which may
 	 * find a newer one at once. */
 	if ((rc = install_model(h, &first, 1, e)) != TP_OK ||

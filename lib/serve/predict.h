@@ -44,8 +44,10 @@ typedef struct {
 
 /* Loads the model ref names (tp_version_load: a file, or with a database
  * a registry reference such as "loans@production") for scoring on
- * nthreads threads, and for giving the reasons why asks for (NULL or k 0:
- * none). p is initialised here. */
+ * nthreads threads. With why, the load keeps what reasons need (the
+ * reference profile and texts, in p->vm.meta), and with why->k above 0
+ * p gives them (p->why); a model without a reference profile is then
+ * TP_EDATA. p is initialised here. */
 int tp_predictor_open(tp_predictor *p, tp_db *db, const char *ref,
     int nthreads, const tp_why_opts *why, tp_err *e);
 void tp_predictor_free(tp_predictor *p); /* accepts a zeroed p */

@@ -6,6 +6,8 @@
 #include "data/csv.h"
 #include "serve/why.h"
 
+const tp_why_opts tp_why_load = {.k = 0, .steps = TP_EXPLAIN_STEPS};
+
 int
 tp_why_open(tp_why *w, tp_model *m, const tp_model_meta *meta,
     const tp_encoding *enc, const tp_why_opts *o, tp_err *e)
@@ -23,8 +25,10 @@ tp_why_open(tp_why *w, tp_model *m, const tp_model_meta *meta,
 	w->enc = enc;
 	w->reasons = &meta->reasons;
 	if (o->reasons != NULL) {
-		if ((rc = tp_reasons_load(&w->own, o->reasons, enc, e)) != TP_OK)
+		if ((rc = tp_reasons_load(&w->own, o->reasons, enc, e)) != TP_OK) {
+			memset(w, 0, sizeof(*w));
 			return rc;
+		}
 		w->reasons = &w->own;
 	}
 	if ((rc = tp_explainer_open(&w->x, m, &meta->reference, o->steps, e)) !=

@@ -41,8 +41,14 @@ typedef struct {
 	                          model's texts, or NULL */
 } tp_why_opts;
 
+/* k 0: for a load that keeps what reasons need and gives none itself
+ * (tp_predictor_open), as a server whose threads give them asks. */
+extern const tp_why_opts tp_why_load;
+
 typedef struct {
-	int k;
+	int k;                     /* reasons a row; may be lowered (to 1 at
+	                              least) between explaining rows and
+	                              writing them, as a server's requests ask */
 	const tp_encoding *enc;
 	tp_explainer x;
 	tp_reasons own;            /* read from opts->reasons */
