@@ -219,8 +219,9 @@ bench-http: all
 	BUILD=$(BUILD) sh bench/http.sh
 bench-train: all
 	BUILD=$(BUILD) BASE=$(BASE) sh bench/train.sh
+# QUALITY holds bench/quality.sh's options: make bench-quality QUALITY=--quick
 bench-quality: all
-	BUILD=$(BUILD) sh bench/quality.sh
+	BUILD=$(BUILD) sh bench/quality.sh $(QUALITY)
 bench-layers: all
 	BUILD=$(BUILD) BASE=$(BASE) sh bench/layers.sh
 

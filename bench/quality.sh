@@ -1,38 +1,62 @@
 #!/bin/sh
-# Model quality benchmark: test ROC-AUC of tabpipe-train next to the same
-# model in PyTorch (tests/golden/tabtransformer.py trained by
-# bench/reference.py with the same hyperparameters on the same split) and a
-# logistic-regression floor, on data/lending_club.csv and
-# data/credit_data.csv with one fixed stratified 70/15/15 split each
-# (tabpipe-ingest --split 70/15/15 --seed 1), over several seeds; then the
-# semi-supervised case: 10 % of the training labels (a stratified
-# subsample per seed), tabpipe-train with and without tabpipe-pretrain on
-# all training rows. Prints the table of bench/reference.py (every seed,
-# mean, standard deviation) and whether tabpipe's mean is within 0.01 of
-# PyTorch's, and cross-checks that a tabpipe model file scores the same in
-# PyTorch as tabpipe-train said (valid AUC).
+# Model quality benchmark (make bench-quality): test ROC AUC of tabpipe's
+# defaults against the baselines a risk team would use, on repeated
+# stratified splits of every data set in data/.
 #
-# usage: sh bench/quality.sh [--datasets "lending_club credit_data"]
-#            [--epochs n] [--patience n] [--pretrain-epochs n]
-#            [--seeds "1 2 3"] [--no-semi] [--torch-pretrain] [--out file]
+# The data sets are data/*.csv, each with the target and positive class
+# that data/README.md's table gives it. Split s (1 to --splits) of a data
+# set is `tabpipe-ingest --fit --split 70/15/15 --seed s`; every method
+# reads the same three streams, and tabpipe trains with --seed s.
 #
-# Defaults are the tools' (30 epochs, patience 5, 10 pretraining epochs):
-# about an hour on 2 cores. A quick look in minutes:
-#   sh bench/quality.sh --epochs 3 --pretrain-epochs 1 --seeds "1 2"
-# --torch-pretrain adds PyTorch with pretraining to the 10 % case (slow).
-# BUILD names the build folder (default build).
+# All labels: tabpipe-train with its defaults (early stopping on the
+# validation part), tabpipe-predict on the test part; logistic regression,
+# scikit-learn's HistGradientBoostingClassifier and XGBoost, each with its
+# library's defaults and with a small grid chosen on the validation part
+# (bench/quality.py says which grid and which preprocessing).
+#
+# 10 % of the labels: a stratified 10 % of the training part keeps its
+# label (drawn with seed s), the rest is unlabelled (label -1 in the
+# stream); tabpipe-train on the labelled rows, without and with an encoder
+# from tabpipe-pretrain (its defaults) on all the training rows; the
+# baselines on the labelled rows. Validation and test parts as above.
+#
+# The table: each method's mean test AUC over the splits, and tabpipe's
+# paired difference against each method (mean, standard error, wins), and
+# whether tabpipe is above the best baseline by one standard error (issue
+# 24's goal). Then the wall time.
+#
+# usage: sh bench/quality.sh [--datasets "name ..."] [--epochs n]
+#            [--no-semi] [--out file] [--pretrain-epochs n] [--quick]
+#            [--splits n] [--torch]
+#
+#   --datasets        only these data sets (names of data/NAME.csv)
+#   --epochs n        tabpipe-train's --epochs (its default, 30)
+#   --no-semi         leave out the 10 % labels case
+#   --out file        also write the table to file, the raw results to
+#                     file.tsv
+#   --pretrain-epochs tabpipe-pretrain's --epochs (its default, 10)
+#   --quick           a look in minutes: 2 splits, 5 epochs, 2 of
+#                     pretraining
+#   --splits n        splits 1 to n (10)
+#   --torch           add the same model in PyTorch (bench/reference.py,
+#                     no pretraining) and check that each tabpipe model
+#                     file scores its validation AUC there (slow)
+#
+# Ten splits take about 25 minutes on 2 quiet cores, 40 with another job
+# on them. BUILD names the build folder (default build). Needs
+# /usr/bin/python3 with numpy, scikit-learn and xgboost (scripts/setup
+# --bench), and PyTorch for --torch.
 set -eu
 cd "$(dirname "$0")/.."
 build=${BUILD:-build}
 bin=$build/bin
 py=/usr/bin/python3
-datasets="lending_club credit_data"
-epochs=30
-patience=5
-pepochs=10
-seeds="1 2 3"
+only=
+epochs=
+pepochs=
+splits=10
 semi=1
-torch_pretrain=
+torch=
 out=
 usage() {
 	sed -n 's/^# usage: //p; s/^#            /           /p' "$0" | head -3 >&2
@@ -40,99 +64,142 @@ usage() {
 }
 while [ $# -gt 0 ]; do
 	case $1 in
-	--datasets) datasets=$2; shift ;;
-	--epochs) epochs=$2; shift ;;
-	--patience) patience=$2; shift ;;
-	--pretrain-epochs) pepochs=$2; shift ;;
-	--seeds) seeds=$2; shift ;;
+	--datasets) [ $# -gt 1 ] || usage; only=$2; shift ;;
+	--epochs) [ $# -gt 1 ] || usage; epochs=$2; shift ;;
+	--pretrain-epochs) [ $# -gt 1 ] || usage; pepochs=$2; shift ;;
+	--splits) [ $# -gt 1 ] || usage; splits=$2; shift ;;
+	--quick) splits=2 epochs=5 pepochs=2 ;;
 	--no-semi) semi= ;;
-	--torch-pretrain) torch_pretrain=1 ;;
-	--out) out=$2; shift ;;
+	--torch) torch=1 ;;
+	--out) [ $# -gt 1 ] || usage; out=$2; shift ;;
 	*) usage ;;
 	esac
-	[ $# -gt 0 ] && shift
+	shift
 done
+case $splits in '' | *[!0-9]* | 0) usage ;; esac
 if [ ! -x "$bin/tabpipe-train" ]; then
 	echo "bench/quality.sh: no tools in $build: run make (or set BUILD)" >&2
 	exit 66
 fi
+need="import numpy, sklearn, xgboost${torch:+, torch}"
+if ! "$py" -c "$need" 2>/dev/null; then
+	echo "bench/quality.sh: $py cannot $need: run scripts/setup --bench" >&2
+	exit 69
+fi
+start=$(date +%s)
+load=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown)
 work=$(mktemp -d "${TMPDIR:-/tmp}/tabpipe-quality.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 results=$work/results
 : >"$results"
-ref() { "$py" bench/reference.py "$@"; }
-# The same hyperparameters for both implementations; the rest are the
-# defaults both share (reference.py's add_train_options).
-hyper="--epochs $epochs --patience $patience --threads 2"
+q() { "$py" bench/quality.py "$@"; }
 
-# tabpipe-train with its stderr in a log (the first argument), shown when
-# it fails.
-train() {
+# Options of the tools: theirs by default.
+topt=
+popt=
+[ -z "$epochs" ] || topt="--epochs $epochs"
+[ -z "$pepochs" ] || popt="--epochs $pepochs"
+
+# A tool with its stderr in a log (the first argument), shown when it fails.
+run() {
 	log=$1
 	shift
-	"$bin/tabpipe-train" "$@" 2>"$log" || { cat "$log" >&2; exit 70; }
+	"$@" 2>"$log" || { cat "$log" >&2; echo "bench/quality.sh: $1 failed" >&2; exit 70; }
 }
 
 # tabpipe-train's "valid AUC" of its best epoch, from its last line.
 best_auc() { sed -n 's/.*best epoch .*valid AUC \([0-9.]*\).*/\1/p' "$1" | tail -1; }
 
-for d in $datasets; do
-	case $d in
-	lending_club) target=Class ;;
-	credit_data) target=Status ;;
-	*) echo "bench/quality.sh: unknown data set $d" >&2; exit 64 ;;
-	esac
-	p=$work/$d
-	"$bin/tabpipe-ingest" -q --target "$target" --positive bad \
-		--fit "$p.enc.json" --split 70/15/15 --seed 1 --out "$p" \
-		"data/$d.csv"
-	"$bin/tabpipe-cat" "$p.train.tps" >"$p.train.csv"
-	for s in $seeds; do
-		echo "$d, seed $s: all labels" >&2
-		# Its log's last line has the valid AUC to cross-check.
-		# shellcheck disable=SC2086 # $hyper is a list of options
-		train "$p.$s.log" $hyper --seed "$s" --valid "$p.valid.tps" \
-			-o "$p.$s.model" "$p.train.tps"
-		# shellcheck disable=SC2086
-		ref evaluate $hyper --dataset "$d" --setting "all labels" --seed "$s" \
-			--out "$results" --train "$p.train.tps" --valid "$p.valid.tps" \
-			--test "$p.test.tps" --tabpipe "tabpipe=$p.$s.model" \
-			--tabpipe-log "tabpipe=$p.$s.log" --check-valid-auc "$(best_auc "$p.$s.log")" \
-			--torch pytorch --logreg logreg
-		[ -n "$semi" ] || continue
+# tabpipe: train (train stream, model, log, more options), predict the
+# test part, score. Uses $d, $s, $p, $setting.
+tabpipe() {
+	method=$1 train=$2 model=$3 log=$4
+	shift 4
+	# shellcheck disable=SC2086 # $topt is a list of options
+	run "$log" "$bin/tabpipe-train" $topt --seed "$s" --valid "$p.valid.tps" \
+		-o "$model" "$@" "$train"
+	"$bin/tabpipe-predict" -q -m "$model" "$p.test.tps" >"$model.csv"
+	set --
+	[ "$method" = tabpipe+pretrain ] && set -- --log "$p.pre.log"
+	q score --dataset "$d" --setting "$setting" --split "$s" --out "$results" \
+		--method "$method" --predictions "$model.csv" --test "$p.test.tps" \
+		"$@" --log "$log"
+}
 
-		echo "$d, seed $s: 10 % of the labels" >&2
-		ref subsample --frac 0.1 --seed "$s" "$p.train.tps" \
-			"$p.train.csv" "$p.$s.small.csv"
-		"$bin/tabpipe-ingest" -q --encoding "$p.enc.json" \
-			-o "$p.$s.small.tps" "$p.$s.small.csv"
-		# shellcheck disable=SC2086
-		"$bin/tabpipe-pretrain" -q --epochs "$pepochs" --seed "$s" \
-			--threads 2 -o "$p.$s.encoder" "$p.train.tps"
-		# shellcheck disable=SC2086
-		train "$p.$s.small.log" $hyper --seed "$s" \
-			--valid "$p.valid.tps" -o "$p.$s.small.model" "$p.$s.small.tps"
-		# shellcheck disable=SC2086
-		train "$p.$s.pre.log" $hyper --seed "$s" --valid "$p.valid.tps" \
-			--encoder "$p.$s.encoder" -o "$p.$s.pre.model" "$p.$s.small.tps"
-		set -- --torch pytorch
-		[ -z "$torch_pretrain" ] ||
-			set -- "$@" --torch-pretrain "pytorch+pretrain=mask"
-		# shellcheck disable=SC2086
-		ref evaluate $hyper --pretrain-epochs "$pepochs" --dataset "$d" \
-			--setting "10 % of the labels" --seed "$s" --out "$results" \
-			--train "$p.$s.small.tps" --valid "$p.valid.tps" \
-			--test "$p.test.tps" --pretrain-data "$p.train.tps" \
-			--tabpipe "tabpipe=$p.$s.small.model" \
-			--tabpipe "tabpipe+pretrain=$p.$s.pre.model" \
-			--tabpipe-log "tabpipe=$p.$s.small.log" \
-			--tabpipe-log "tabpipe+pretrain=$p.$s.pre.log" "$@" \
-			--logreg logreg
+# The same model in PyTorch on the training stream given, and the check of
+# the tabpipe model given (its log has the valid AUC).
+torch() {
+	[ -n "$torch" ] || return 0
+	# shellcheck disable=SC2086
+	"$py" bench/reference.py evaluate $topt --dataset "$d" --setting "$setting" \
+		--seed "$s" --out "$work/torch" --train "$1" --valid "$p.valid.tps" \
+		--test "$p.test.tps" --tabpipe "check=$2" --check-label check \
+		--check-valid-auc "$(best_auc "$3")" --torch pytorch
+}
+
+list=$(q datasets data/README.md data/*.csv)
+names=
+echo "$list" | {
+	while IFS="$(printf '\t')" read -r d csv target positive; do
+		if [ -n "$only" ]; then
+			case " $only " in *" $d "*) ;; *) continue ;; esac
+		fi
+		s=1
+		while [ "$s" -le "$splits" ]; do
+			p=$work/$d.$s
+			setting="all labels"
+			echo "bench/quality.sh: $d, split $s of $splits: all labels" >&2
+			run "$p.ingest.log" "$bin/tabpipe-ingest" --target "$target" \
+				--positive "$positive" --fit "$p.enc.json" \
+				--split 70/15/15 --seed "$s" --out "$p" "$csv"
+			tabpipe tabpipe "$p.train.tps" "$p.model" "$p.log"
+			q baselines --dataset "$d" --setting "$setting" --split "$s" \
+				--out "$results" --train "$p.train.tps" \
+				--valid "$p.valid.tps" --test "$p.test.tps"
+			torch "$p.train.tps" "$p.model" "$p.log"
+			if [ -n "$semi" ]; then
+				setting="10 % of the labels"
+				echo "bench/quality.sh: $d, split $s of $splits: 10 % of the labels" >&2
+				"$bin/tabpipe-cat" -q "$p.train.tps" >"$p.train.csv"
+				q labels --frac 0.1 --seed "$s" "$p.train.tps" \
+					"$p.train.csv" "$p.semi.csv" "$p.small.csv"
+				for part in semi small; do
+					run "$p.ingest.log" "$bin/tabpipe-ingest" \
+						--encoding "$p.enc.json" -o "$p.$part.tps" \
+						"$p.$part.csv"
+				done
+				# shellcheck disable=SC2086
+				run "$p.pre.log" "$bin/tabpipe-pretrain" $popt --seed "$s" \
+					-o "$p.encoder" "$p.semi.tps"
+				tabpipe tabpipe "$p.small.tps" "$p.small.model" "$p.small.log"
+				tabpipe tabpipe+pretrain "$p.small.tps" "$p.pre.model" \
+					"$p.pre.train.log" --encoder "$p.encoder"
+				q baselines --dataset "$d" --setting "$setting" --split "$s" \
+					--out "$results" --train "$p.small.tps" \
+					--valid "$p.valid.tps" --test "$p.test.tps"
+				torch "$p.small.tps" "$p.small.model" "$p.small.log"
+			fi
+			rm -f "$p".*
+			s=$((s + 1))
+		done
+		names="$names $d"
 	done
-done
+	[ -n "$names" ] || { echo "bench/quality.sh: no data set to run" >&2; exit 64; }
+}
 
-set -- --compare tabpipe pytorch \
-	--note "hyperparameters: $hyper, pretraining $pepochs epochs (masking 30 %, tau 0.5); seeds: $seeds" \
-	--note "split: tabpipe-ingest --split 70/15/15 --seed 1 (stratified), the same for every seed"
-[ -z "$out" ] || set -- "$@" --out "$out"
-ref table "$@" "$results"
+# PyTorch's lines, without those of the models it checked.
+if [ -f "$work/torch" ]; then
+	awk -F'\t' '$3 != "check"' "$work/torch" >>"$results"
+fi
+end=$(date +%s)
+secs=$((end - start))
+wall="wall time: $((secs / 60)) min $((secs % 60)) s on $(nproc 2>/dev/null || echo ?) cores (load average at the start $load, at the end $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown))"
+set -- \
+	--note "splits: tabpipe-ingest --fit --split 70/15/15 --seed s, s = 1..$splits; tabpipe-train ${topt:+$topt }--seed s (defaults otherwise); tabpipe-pretrain ${popt:+$popt }--seed s on all training rows; 10 %: a stratified 10 % of the training labels (seed s)" \
+	--note "$wall"
+if [ -f "$work/torch.check" ]; then
+	set -- "$@" --note "$(awk -F'\t' '{ n++; if ($6 != "ok") bad++ }
+		END { printf "cross-check of %d tabpipe model files in PyTorch (valid AUC within 1e-4): %d mismatched", n, bad }' "$work/torch.check")"
+fi
+[ -z "$out" ] || { set -- "$@" --out "$out"; cp "$results" "$out.tsv"; }
+q table "$@" "$results"
