@@ -20,6 +20,8 @@ struct tp_csv {
 	long line;           /* line number of the current record */
 	const char *raw;     /* the current record's bytes */
 	size_t rawlen;
+	uint64_t shift;      /* input bytes moved out of buf, before buf[0] */
+	uint64_t raw_at;     /* the current record's offset in the input */
 	tp_field *fields;
 	size_t nfields, fcap;
 	char *unq;           /* unquoted copies of fields with doubled quotes */
@@ -66,6 +68,7 @@ refill(tp_csv *c, tp_err *e)
 	size_t n;
 
 	if (c->pos > 0) {
+		c->shift += c->pos;
 		memmove(c->buf, c->buf + c->pos, c->end - c->pos);
 		c->end -= c->pos;
 		c->pos = 0;
@@ -239,6 +242,7 @@ parse_record(tp_csv *c, long *lines, tp_err *e)
 			c->fields[i].s = c->unq + c->unqoff[i];
 	c->raw = c->buf + c->pos;
 	c->rawlen = (size_t)(p - c->raw);
+	c->raw_at = c->shift + c->pos;
 	c->pos = (size_t)(p - c->buf);
 	return 1;
 }
@@ -282,6 +286,7 @@ tp_csv_next(tp_csv *c, tp_err *e)
 const tp_field *tp_csv_fields(const tp_csv *c) { return c->fields; }
 size_t tp_csv_nfields(const tp_csv *c) { return c->nfields; }
 long tp_csv_line(const tp_csv *c) { return c->line; }
+uint64_t tp_csv_offset(const tp_csv *c) { return c->raw_at; }
 const char *tp_csv_name(const tp_csv *c) { return c->name; }
 
 const char *

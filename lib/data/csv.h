@@ -14,6 +14,7 @@
 #define TP_CSV_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "base/err.h"
@@ -38,6 +39,8 @@ int tp_csv_next(tp_csv *c, tp_err *e);
 const tp_field *tp_csv_fields(const tp_csv *c); /* the record's fields */
 size_t tp_csv_nfields(const tp_csv *c);
 long tp_csv_line(const tp_csv *c);       /* line where the record starts */
+uint64_t tp_csv_offset(const tp_csv *c); /* byte where it starts, from the
+                                            reader's start (0) */
 const char *tp_csv_raw(const tp_csv *c, size_t *len); /* the record's bytes as
                                                           read, line end included */
 const char *tp_csv_name(const tp_csv *c);

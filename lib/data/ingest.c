@@ -461,26 +461,67 @@ reject(const tp_ingest_opts *o, const source *src, int writing,
  * order, so the first one reported is the first in the input. */
 enum pass { PASS_INFER, PASS_FIT, PASS_WRITE };
 
-/* One pass over every record of every input. */
+/* The bytes [lo, hi) of the shard of o, the files of in taken as one,
+ * whose records it holds: those that start there; and each file's size,
+ * into size (nin). */
+static int
+shard_bytes(const tp_ingest_opts *o, tp_input *in, int nin, uint64_t *size,
+    uint64_t *lo, uint64_t *hi, tp_err *e)
+{
+	uint64_t total = 0;
+	int rc;
+
+	for (int i = 0; i < nin; i++) {
+		if (in[i].db != NULL)
+			return tp_err_set(e, TP_EUSAGE,
+			    "%s: a shard is cut from CSV files, not a query's rows",
+			    in[i].name);
+		/* A file read by a pass before is read again from its start. */
+		if (in[i].read && fseek(in[i].f, 0, SEEK_SET) != 0)
+			return tp_err_set(e, TP_EIO, "%s: cannot read again: %s",
+			    in[i].name, strerror(errno));
+		if ((rc = tp_shard_file_size(in[i].f, in[i].name, &size[i], e)) !=
+		    TP_OK)
+			return rc;
+		total += size[i];
+	}
+	tp_shard_range(&o->shard, total, lo, hi);
+	return TP_OK;
+}
+
+/* One pass over every record of every input; with a shard, of the
+ * records that start in its bytes, numbered as in the whole input. */
 static int
 each_row(const tp_ingest_opts *o, tp_input *in, int nin, enum pass pass,
     header_fn on_header, row_fn on_row, void *ctx, tp_ingest_counts *counts,
     tp_err *e)
 {
 	int64_t record = 0;
-	uint64_t rejected = 0;
-	int rc = TP_OK;
+	uint64_t rejected = 0, base = 0, lo = 0, hi = UINT64_MAX, *size = NULL;
+	int rc = TP_OK, cut = pass == PASS_WRITE && tp_shard_cuts(&o->shard);
+	int past = 0;           /* past the shard's last record */
 
-	for (int i = 0; i < nin && rc == TP_OK; i++) {
+	if (cut && (size = calloc((size_t)nin, sizeof(*size))) == NULL)
+		return tp_err_nomem(e, "the inputs' sizes");
+	if (cut && (rc = shard_bytes(o, in, nin, size, &lo, &hi, e)) != TP_OK) {
+		free(size);
+		return rc;
+	}
+	for (int i = 0; i < nin && rc == TP_OK && !past; i++) {
 		const char *name = in[i].name;
 		char where[4096];
 		source src;
 		size_t ncols = 0;
 		int r;
 
+		/* A shard ends at the first record past its bytes. */
+		if (cut && i > 0)
+			base += size[i - 1];
+		if (cut && base >= hi)
+			break;
 		if ((rc = source_open(&src, &in[i], e)) != TP_OK) {
 			source_close(&src);
-			return rc;
+			break;
 		}
 		if ((r = source_next(&src, e)) <= 0) {
 			rc = r < 0 ? e->code : tp_err_set(e, TP_EDATA,
@@ -497,6 +538,12 @@ each_row(const tp_ingest_opts *o, tp_input *in, int nin, enum pass pass,
 		}
 		while (rc == TP_OK && (r = source_next(&src, e)) > 0) {
 			record++;
+			if (cut && base + tp_csv_offset(src.csv) < lo)
+				continue;
+			if (cut && base + tp_csv_offset(src.csv) >= hi) {
+				past = 1;
+				break;
+			}
 			counts->read++;
 			if (source_nfields(&src) != ncols)
 				rc = tp_err_set(e, TP_EDATA,
@@ -518,6 +565,7 @@ each_row(const tp_ingest_opts *o, tp_input *in, int nin, enum pass pass,
 			rc = e->code;
 		source_close(&src);
 	}
+	free(size);
 	return rc;
 }
 
@@ -1127,6 +1175,9 @@ tp_ingest_write(const tp_ingest_opts *o, tp_input *in, int nin,
 	int rc;
 
 	memset(counts, 0, sizeof(*counts));
+	if (tp_shard_cuts(&o->shard) && o->nsplit > 1)
+		return tp_err_set(e, TP_EUSAGE,
+		    "a shard is written to one stream: --split goes with the whole input");
 	splitter_init(&c.split, o);
 	if ((rc = tp_batch_init(&c.row, enc->ncat, enc->nnum, 1, e)) != TP_OK)
 		return rc;

@@ -25,6 +25,15 @@
  * good, unlabelled) are dealt, in input order, in runs of P rows, P the sum of
  * the parts (100 for 70/15/15); each run gets a permutation, drawn from the
  * seed, of exactly as many rows for each part as its share.
+ *
+ * A shard (data/shard.h) of CSV files is cut by bytes: with S bytes in all
+ * the files taken as one, a record whose first byte is byte b goes to shard
+ * floor(N b / S) + 1. The records before a shard's are read and counted,
+ * not encoded, so that each record keeps the number it has in the whole
+ * input (its id, without an id column); the reading stops at the first
+ * record after the shard's. The files must be files, not pipes; a shard
+ * applies an encoding (it fits none, which would differ between shards)
+ * and writes one stream (no split).
  */
 #ifndef TP_INGEST_H
 #define TP_INGEST_H
@@ -35,6 +44,7 @@
 #include "base/err.h"
 #include "base/option.h"
 #include "data/encoding.h"
+#include "data/shard.h"
 #include "data/stream.h"
 #include "db/db.h"
 
@@ -51,6 +61,9 @@ typedef struct {
 	int nsplit;            /* number of parts; 0 or 1: no split */
 	uint64_t seed;         /* seed of the split */
 	long max_rejects;      /* bad rows to skip before failing; 0: none */
+	tp_shard shard;        /* write: the shard of the CSV files to encode,
+	                          by bytes (data/shard.h), each record still
+	                          numbered as in the whole input; no split */
 	FILE *rejects;         /* where skipped rows are copied verbatim (a
 	                          query's as CSV lines), or NULL */
 	/* Told of each skipped row, with its "file:line: what"; may be NULL. */

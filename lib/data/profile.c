@@ -94,9 +94,9 @@ typedef struct {
 } cat_counts;
 
 int
-tp_profile_stream(tp_profile *p, tp_stream_reader *r, tp_err *e)
+tp_profile_stream(tp_profile *p, tp_shard_reader *r, tp_err *e)
 {
-	const tp_encoding *enc = tp_stream_encoding(r);
+	const tp_encoding *enc = tp_shard_reader_encoding(r);
 	size_t nc = (size_t)enc->ncat, nn = (size_t)enc->nnum;
 	tp_batch all = {0};
 	cat_counts *cc = NULL;
@@ -124,7 +124,7 @@ tp_profile_stream(tp_profile *p, tp_stream_reader *r, tp_err *e)
 	if ((rc = tp_batch_init(&all, (int)nc, (int)nn, TP_STREAM_BLOCK_ROWS,
 	    e)) != TP_OK)
 		goto out;
-	while ((got = tp_stream_read(r, &all, TP_STREAM_BLOCK_ROWS, e)) > 0) {
+	while ((got = tp_shard_read(r, &all, TP_STREAM_BLOCK_ROWS, e)) > 0) {
 		for (size_t i = all.n - (size_t)got; i < all.n; i++) {
 			tp_row row = tp_batch_row(&all, i);
 			uint64_t h = TP_HASH_SEED;
@@ -151,7 +151,10 @@ tp_profile_stream(tp_profile *p, tp_stream_reader *r, tp_err *e)
 		p->negative += all.label[i] == 0;
 		p->unlabelled += all.label[i] < 0;
 	}
-	const uint64_t *unseen = tp_stream_unseen(r);
+	/* A shard's unseen values are not told apart from its missing ones:
+	 * the stream counts them by file. */
+	const uint64_t *unseen = tp_shard_reader_unseen(r);
+	p->unseen_known = unseen != NULL;
 	for (int j = 0; j < enc->ncols; j++) {
 		const tp_column *c = &enc->cols[j];
 		tp_column_profile *cp = &p->cols[j];
@@ -200,11 +203,11 @@ tp_profile_stream(tp_profile *p, tp_stream_reader *r, tp_err *e)
 					cp->categories += n > 0;
 				distinct += n > 0;
 				if (v == 0)
-					cp->missing = n - unseen[c->slot];
+					cp->missing = n - (unseen ? unseen[c->slot] : 0);
 				uint64_t l = k->count[1][v] + k->count[2][v];
 				rate[v] = l ? (double)k->count[2][v] / (double)l : 0;
 			}
-			cp->unseen = unseen[c->slot];
+			cp->unseen = unseen ? unseen[c->slot] : 0;
 			cp->present = all.n - cp->missing;
 			cp->constant = distinct <= 1;
 			double auc = tp_roc_auc_grouped(rate, k->count[2],
@@ -305,9 +308,11 @@ tp_profile_report(const tp_profile *p, const tp_limits *l, int *passed)
 			add_number(o, "std", cp->present ? cp->std : NAN);
 		} else {
 			cJSON_AddNumberToObject(o, "categories", (double)cp->categories);
-			cJSON_AddNumberToObject(o, "unseen_rate", rate(cp->unseen, p->rows));
-			ok &= check(checks, "unseen", c->name, rate(cp->unseen, p->rows),
-			    "<=", l->max_unseen);
+			add_number(o, "unseen_rate", p->unseen_known ?
+			    rate(cp->unseen, p->rows) : NAN);
+			if (p->unseen_known)
+				ok &= check(checks, "unseen", c->name,
+				    rate(cp->unseen, p->rows), "<=", l->max_unseen);
 		}
 		cJSON_AddBoolToObject(o, "constant", cp->constant);
 		add_number(o, "auc", cp->auc);

@@ -22,6 +22,7 @@
 
 #include "base/err.h"
 #include "base/option.h"
+#include "data/shard.h"
 #include "data/stream.h"
 
 typedef struct {
@@ -40,10 +41,13 @@ typedef struct {
 	uint64_t rows;
 	uint64_t positive, negative, unlabelled;
 	uint64_t duplicates;     /* rows equal to an earlier row, id aside */
+	int unseen_known;        /* the unseen counts are known: not in a
+	                            shard that cuts the input, whose unseen
+	                            values count as missing */
 } tp_profile;
 
 /* Reads the rest of r and profiles it. */
-int tp_profile_stream(tp_profile *p, tp_stream_reader *r, tp_err *e);
+int tp_profile_stream(tp_profile *p, tp_shard_reader *r, tp_err *e);
 void tp_profile_free(tp_profile *p);
 
 /* The limits of tabpipe-validate's checks. */

@@ -1,6 +1,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "base/fileio.h"
 #include "data/shard.h"
@@ -169,6 +170,37 @@ tp_shard_range(const tp_shard *s, uint64_t total, uint64_t *lo,
 	*hi = bound((uint64_t)s->k, total, (uint64_t)s->n);
 }
 
+int
+tp_shard_file_size(FILE *f, const char *name, uint64_t *size, tp_err *e)
+{
+	off_t at = ftello(f);
+	struct stat st;
+
+	if (at < 0 || fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode))
+		return tp_err_set(e, TP_EUSAGE,
+		    "%s: not a file that can be measured (a pipe?): a shard is cut from files",
+		    name);
+	*size = st.st_size > at ? (uint64_t)(st.st_size - at) : 0;
+	return TP_OK;
+}
+
+char *
+tp_shard_name(const char *first, int n, const tp_shard *s)
+{
+	char more[64] = "", shard[64] = "";
+	size_t len;
+	char *name;
+
+	if (n > 1)
+		snprintf(more, sizeof(more), " and %d more", n - 1);
+	if (tp_shard_cuts(s))
+		snprintf(shard, sizeof(shard), ", shard %d/%d", s->k, s->n);
+	len = strlen(first) + strlen(more) + strlen(shard) + 1;
+	if ((name = malloc(len)) != NULL)
+		snprintf(name, len, "%s%s%s", first, more, shard);
+	return name;
+}
+
 /* One file of the input. */
 typedef struct {
 	const char *path;
@@ -202,25 +234,6 @@ input_done(tp_shard_reader *r, int i)
 	if (in->f != NULL)
 		tp_close_input(in->f);
 	in->f = NULL;
-}
-
-/* The name in messages of n files from paths, and of the shard. */
-static char *
-make_name(const tp_shard_reader *r)
-{
-	char more[64] = "", shard[64] = "";
-	size_t len;
-	char *name;
-
-	if (r->n > 1)
-		snprintf(more, sizeof(more), " and %d more", r->n - 1);
-	if (tp_shard_cuts(&r->shard))
-		snprintf(shard, sizeof(shard), ", shard %d/%d", r->shard.k,
-		    r->shard.n);
-	len = strlen(r->in[0].name) + strlen(more) + strlen(shard) + 1;
-	if ((name = malloc(len)) != NULL)
-		snprintf(name, len, "%s%s%s", r->in[0].name, more, shard);
-	return name;
 }
 
 /* Opens file i and reads its header, which must be of the first's
@@ -301,7 +314,7 @@ tp_shard_reader_open(tp_shard_reader **out, char *const *paths, int n,
 		rc = cut(r, e);
 	if (rc == TP_OK && ((r->unseen = calloc((size_t)tp_stream_encoding(
 	    r->in[0].r)->ncat + 1, sizeof(*r->unseen))) == NULL ||
-	    (r->name = make_name(r)) == NULL))
+	    (r->name = tp_shard_name(r->in[0].name, n, &r->shard)) == NULL))
 		rc = tp_err_nomem(e, "a reader of streams");
 	if (rc != TP_OK) {
 		tp_shard_reader_close(r);

@@ -67,6 +67,15 @@ int tp_shard_cuts(const tp_shard *s);
 void tp_shard_range(const tp_shard *s, uint64_t total, uint64_t *lo,
     uint64_t *hi);
 
+/* The bytes left to read in f, a file: TP_EUSAGE, naming it, when f is a
+ * pipe or another input that cannot be measured and cut. */
+int tp_shard_file_size(FILE *f, const char *name, uint64_t *size, tp_err *e);
+
+/* An input of n files, the first named first, in messages: "a.tps", or
+ * "a.tps and 3 more", with ", shard 2/4" after it when s cuts; to free,
+ * NULL without memory. */
+char *tp_shard_name(const char *first, int n, const tp_shard *s);
+
 typedef struct tp_shard_reader tp_shard_reader;
 
 /* Opens paths[0..n-1] ("-": standard input, at most once) as one stream,

@@ -108,56 +108,106 @@ tp_predict_write_error(FILE *f, const char *msg, const char *code,
 	cJSON_Delete(j);
 }
 
+/* A CSV file of the input. */
+typedef struct {
+	FILE *f;
+	char *name;                /* in messages */
+	uint64_t size;             /* its bytes, when the input is cut */
+} csv_file;
+
 struct tp_predict_source {
-	tp_stream_reader *stream;  /* a tensor stream, or */
-	tp_csv *csv;               /* CSV, with: */
+	tp_shard_reader *stream;   /* tensor streams, or */
+	csv_file *files;           /* (n) CSV files, one after the other, */
+	int n, cur;                /* the one read now */
+	tp_csv *csv;               /* its reader, with: */
+	tp_encoding view;          /* the view of the model's encoding that
+	                              reads the rows under its header */
 	const tp_encoding *model;  /* the model's encoding */
-	tp_encoding view;          /* the view of it the CSV is read with */
-	int64_t record;            /* CSV data records read */
-	char *name;
+	int64_t record;            /* CSV data records read, over the files */
+	tp_shard shard;            /* the CSV's shard, by bytes */
+	uint64_t base;             /* the current file's first byte, of all */
+	uint64_t lo, hi;           /* the shard's bytes, of all */
+	int past;                  /* past the shard's last record */
 };
 
-/* The header, and the view of the model's encoding that reads the rows
- * under it: with the target column or without. */
+/* Opens the next CSV file: its header, and the view of the model's
+ * encoding that reads the rows under it, with the target column or
+ * without. */
 static int
-csv_header(tp_predict_source *s, tp_err *e)
+csv_next_file(tp_predict_source *s, tp_err *e)
 {
+	const csv_file *cf = &s->files[s->cur];
 	char where[4096];
-	int r = tp_csv_next(s->csv, e);
+	int r, rc;
 
-	if (r < 0)
+	if ((rc = tp_csv_open(&s->csv, cf->f, cf->name, e)) != TP_OK)
+		return rc;
+	if ((r = tp_csv_next(s->csv, e)) < 0)
 		return e->code;
 	if (r == 0)
 		return tp_err_set(e, TP_EDATA, "%s: empty: no header line",
-		    s->name);
-	snprintf(where, sizeof(where), "%s:%ld", s->name, tp_csv_line(s->csv));
+		    cf->name);
+	snprintf(where, sizeof(where), "%s:%ld", cf->name, tp_csv_line(s->csv));
+	tp_encoding_view_free(&s->view);
 	return tp_encoding_view(&s->view, s->model, tp_csv_fields(s->csv),
 	    tp_csv_nfields(s->csv), where, e);
 }
 
+/* Opens every CSV file, and the first one's header; with a shard, the
+ * bytes it holds. */
+static int
+csv_open(tp_predict_source *s, char *const *paths, int n, tp_err *e)
+{
+	uint64_t total = 0;
+	int rc;
+
+	if ((s->files = calloc((size_t)n, sizeof(*s->files))) == NULL)
+		return tp_err_nomem(e, "the inputs");
+	s->n = n;
+	for (int i = 0; i < n; i++) {
+		csv_file *cf = &s->files[i];
+		for (int j = 0; j < i; j++)
+			if (strcmp(paths[i], "-") == 0 && strcmp(paths[j], "-") == 0)
+				return tp_err_set(e, TP_EUSAGE,
+				    "standard input (-) is named twice: it can be read once");
+		if ((cf->name = strdup(strcmp(paths[i], "-") ? paths[i] :
+		    "standard input")) == NULL)
+			return tp_err_nomem(e, "an input's name");
+		if ((rc = tp_open_input(paths[i], &cf->f, e)) != TP_OK)
+			return rc;
+		if (tp_shard_cuts(&s->shard) && (rc = tp_shard_file_size(cf->f,
+		    cf->name, &cf->size, e)) != TP_OK)
+			return rc;
+		total += cf->size;
+	}
+	tp_shard_range(&s->shard, total, &s->lo, &s->hi);
+	if (!tp_shard_cuts(&s->shard))
+		s->hi = UINT64_MAX;
+	return csv_next_file(s, e);
+}
+
 int
-tp_predict_source_open(tp_predict_source **out, FILE *f, const char *name,
-    int csv, const tp_encoding *enc, tp_err *e)
+tp_predict_source_open(tp_predict_source **out, char *const *paths, int n,
+    const tp_shard *shard, int csv, const tp_encoding *enc, tp_err *e)
 {
 	tp_predict_source *s = calloc(1, sizeof(*s));
 	int rc;
 
 	*out = NULL;
-	if (s == NULL || (s->name = strdup(name)) == NULL) {
-		free(s);
+	if (s == NULL)
 		return tp_err_nomem(e, "an input");
-	}
 	s->model = enc;
-	if (csv) {
-		if ((rc = tp_csv_open(&s->csv, f, name, e)) == TP_OK)
-			rc = csv_header(s, e);
-	} else if ((rc = tp_stream_reader_open(&s->stream, f, name, e)) ==
+	if (shard != NULL)
+		s->shard = *shard;
+	if (csv)
+		rc = csv_open(s, paths, n, e);
+	else if ((rc = tp_shard_reader_open(&s->stream, paths, n, shard, e)) ==
 	    TP_OK) {
-		const char *fp = tp_stream_encoding(s->stream)->fingerprint;
+		const char *fp = tp_shard_reader_encoding(s->stream)->fingerprint;
 		if (strcmp(fp, enc->fingerprint) != 0)
 			rc = tp_err_set(e, TP_EDATA,
 			    "%s: encoded with %.12s..., the model with %.12s...: ingest the data with the model's encoding, or give the CSV with --csv",
-			    name, fp, enc->fingerprint);
+			    tp_shard_reader_name(s->stream), fp, enc->fingerprint);
 	}
 	if (rc != TP_OK) {
 		tp_predict_source_close(s);
@@ -172,22 +222,61 @@ tp_predict_source_close(tp_predict_source *s)
 {
 	if (s == NULL)
 		return;
-	tp_stream_reader_close(s->stream);
+	tp_shard_reader_close(s->stream);
 	tp_csv_close(s->csv);
 	tp_encoding_view_free(&s->view);
-	free(s->name);
+	for (int i = 0; i < s->n; i++) {
+		if (s->files[i].f != NULL)
+			tp_close_input(s->files[i].f);
+		free(s->files[i].name);
+	}
+	free(s->files);
 	free(s);
+}
+
+/* The next record of the files that is the shard's: 1, 0 at the end, -1
+ * on a failure. Records are numbered over the files, those of other
+ * shards too. */
+static int
+csv_record(tp_predict_source *s, tp_err *e)
+{
+	int r, rc;
+
+	while (!s->past) {
+		if (s->csv == NULL) {
+			if (s->cur == s->n || s->base >= s->hi)
+				return 0;
+			if ((rc = csv_next_file(s, e)) != TP_OK)
+				return -1;
+		}
+		if ((r = tp_csv_next(s->csv, e)) < 0)
+			return -1;
+		if (r == 0) {
+			tp_csv_close(s->csv);
+			s->csv = NULL;
+			tp_close_input(s->files[s->cur].f);
+			s->files[s->cur].f = NULL;
+			s->base += s->files[s->cur++].size;
+			continue;
+		}
+		s->record++;
+		uint64_t at = s->base + tp_csv_offset(s->csv);
+		if (at >= s->hi)
+			s->past = 1;
+		else if (at >= s->lo)
+			return 1;
+	}
+	return 0;
 }
 
 static long
 read_csv(tp_predict_source *s, tp_batch *b, tp_err *e)
 {
-	size_t ncols = (size_t)s->view.ncols;
 	int r = 0;
 
-	while (b->n < b->cap && (r = tp_csv_next(s->csv, e)) > 0) {
+	while (b->n < b->cap && (r = csv_record(s, e)) > 0) {
+		size_t ncols = (size_t)s->view.ncols;
 		int rc;
-		s->record++;
 		if (tp_csv_nfields(s->csv) != ncols)
 			rc = tp_err_set(e, TP_EDATA, "expected %zu fields, found %zu",
 			    ncols, tp_csv_nfields(s->csv));
@@ -195,7 +284,7 @@ read_csv(tp_predict_source *s, tp_batch *b, tp_err *e)
 			rc = tp_encoding_encode(&s->view, tp_csv_fields(s->csv),
 			    s->record, tp_batch_row(b, b->n), NULL, e);
 		if (rc != TP_OK)
-			return tp_err_prefix(e, "%s:%ld", s->name,
+			return tp_err_prefix(e, "%s:%ld", tp_csv_name(s->csv),
 			    tp_csv_line(s->csv)), -1;
 		b->n++;
 	}
@@ -208,11 +297,11 @@ tp_predict_source_read(tp_predict_source *s, tp_batch *b, tp_err *e)
 	long got = 1;
 
 	b->n = 0;
-	if (s->csv != NULL)
+	if (s->stream == NULL)
 		return read_csv(s, b, e);
 	/* A stream gives a block at a time: fill the batch, so that a stream
 	 * and the CSV it came from are scored in the same batches. */
-	while (b->n < b->cap && (got = tp_stream_read(s->stream, b,
+	while (b->n < b->cap && (got = tp_shard_read(s->stream, b,
 	    b->cap - b->n, e)) > 0)
 		;
 	return got < 0 ? -1 : (long)b->n;

@@ -27,6 +27,7 @@
 
 #include "base/err.h"
 #include "data/encoding.h"
+#include "data/shard.h"
 #include "data/stream.h"
 #include "db/db.h"
 #include "db/predlog.h"
@@ -77,11 +78,17 @@ void tp_predict_write_error(FILE *f, const char *msg, const char *code,
 /* Rows to score. */
 typedef struct tp_predict_source tp_predict_source;
 
-/* Reads f (the caller's; name in messages) as a tensor stream, or as CSV
- * when csv is set, for a model of encoding enc, which must outlive the
- * source. A stream of another encoding is TP_EDATA. */
-int tp_predict_source_open(tp_predict_source **out, FILE *f,
-    const char *name, int csv, const tp_encoding *enc, tp_err *e);
+/* Reads the files of paths[0..n-1] ("-": standard input) one after the
+ * other as tensor streams of one encoding (lib/data/shard.h), or as CSV
+ * files when csv is set, for a model of encoding enc, which must outlive
+ * the source; with shard (may be NULL), only its part: the streams' blocks,
+ * or the records that start in its bytes of the CSV files taken as one
+ * (as tabpipe-ingest cuts them, lib/data/ingest.h). CSV records are
+ * numbered over the files, the ids of a CSV without an id column. Every
+ * file is opened at once; a stream of another encoding is TP_EDATA. */
+int tp_predict_source_open(tp_predict_source **out, char *const *paths,
+    int n, const tp_shard *shard, int csv, const tp_encoding *enc,
+    tp_err *e);
 void tp_predict_source_close(tp_predict_source *s); /* accepts NULL */
 /* Replaces b's rows with up to b->cap new ones (b shaped as enc). Returns
  * the number of rows, 0 at the end, -1 on bad data or a read error; a bad

@@ -1,8 +1,8 @@
 /*
  * test_csv: the CSV reader (records, quoting, line ends, line numbers,
- * errors, long records), the check of a field's text (UTF-8 without NUL
- * bytes) and the quoting of tp_csv_put_field. The numbers it reads are
- * parsed by base/number.h, tested in base/test_number.c.
+ * byte offsets, errors, long records), the check of a field's text (UTF-8
+ * without NUL bytes) and the quoting of tp_csv_put_field. The numbers it
+ * reads are parsed by base/number.h, tested in base/test_number.c.
  */
 #define _GNU_SOURCE /* fopencookie */
 #include <stdio.h>
@@ -233,6 +233,29 @@ START_TEST(test_one_byte_reads)
 }
 END_TEST
 
+/* A record's byte in the input: past a byte order mark, empty lines and
+ * line breaks in quotes, read at once or a byte at a time. */
+START_TEST(test_offsets)
+{
+	const char *in = "\xEF\xBB\xBF" "a,b\r\n\r\n\"x\ny\",1\n\nlast";
+	static const uint64_t want[] = {3, 10, 19};
+	tp_err e = {0};
+	tp_csv *c;
+
+	for (int slow = 0; slow <= 1; slow++) {
+		FILE *f = open_input(in, strlen(in), slow);
+		ck_assert_int_eq(tp_csv_open(&c, f, "t.csv", &e), TP_OK);
+		for (size_t i = 0; i < 3; i++) {
+			ck_assert_int_eq(tp_csv_next(c, &e), 1);
+			ck_assert_uint_eq(tp_csv_offset(c), want[i]);
+		}
+		ck_assert_int_eq(tp_csv_next(c, &e), 0);
+		tp_csv_close(c);
+		fclose(f);
+	}
+}
+END_TEST
+
 START_TEST(test_no_final_newline)
 {
 	expect_parse("a,b\n1,2", "1:a|b\n2:1|2\n");
@@ -294,14 +317,17 @@ START_TEST(test_raw)
 	raw = tp_csv_raw(c, &len);
 	ck_assert_uint_eq(len, 4);
 	ck_assert_mem_eq(raw, "a,b\n", 4);
+	ck_assert_uint_eq(tp_csv_offset(c), 0);
 	ck_assert_int_eq(tp_csv_next(c, &e), 1);
 	raw = tp_csv_raw(c, &len);
 	ck_assert_uint_eq(len, 13);
 	ck_assert_mem_eq(raw, "\"x\ny\",\"1\"\"\"\r\n", 13);
+	ck_assert_uint_eq(tp_csv_offset(c), 5);
 	ck_assert_int_eq(tp_csv_next(c, &e), 1);
 	raw = tp_csv_raw(c, &len);
 	ck_assert_uint_eq(len, 6);
 	ck_assert_mem_eq(raw, "last,2", 6);
+	ck_assert_uint_eq(tp_csv_offset(c), 18);
 	ck_assert_int_eq(tp_csv_next(c, &e), 0);
 	ck_assert_int_eq(tp_csv_next(c, &e), 0);
 	tp_csv_close(c);
@@ -457,6 +483,8 @@ START_TEST(test_long_records)
 	ck_assert_int_eq(tp_csv_line(c), 3 + (long)lines);
 	ck_assert_uint_eq(tp_csv_nfields(c), 2);
 	ck_assert_mem_eq(tp_csv_fields(c)[0].s, "end", 3);
+	/* Its byte in the input, past the buffers the long fields took. */
+	ck_assert_uint_eq(tp_csv_offset(c), m.len - 6);
 	ck_assert_int_eq(tp_csv_next(c, &e), 0);
 	tp_csv_close(c);
 	fclose(in);
@@ -664,6 +692,7 @@ csv_suite(void)
 	tcase_add_test(tc, test_missing);
 	tcase_add_test(tc, test_line_numbers);
 	tcase_add_test(tc, test_raw);
+	tcase_add_test(tc, test_offsets);
 	tcase_add_test(tc, test_errors);
 	tcase_add_test(tc, test_field_text);
 	suite_add_tcase(s, tc);

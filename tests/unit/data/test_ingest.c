@@ -3,7 +3,7 @@
  * limits, statistics on the training rows only and near the largest
  * double, at least one row, errors placed, a header of 200,000 columns),
  * applying one to data without its target, the stratified split (exact
- * shares, deterministic for a seed), bad rows (the exact messages,
+ * shares, deterministic for a seed), shards of CSV files, bad rows (the exact messages,
  * skipping, the rejects file, NUL bytes and text that is not UTF-8), and a
  * round trip of both real data sets through a stream, compared value by
  * value with the CSV.
@@ -11,6 +11,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/number.h"
 #include "data/csv.h"
@@ -1219,6 +1220,119 @@ START_TEST(test_apply_without_target)
 }
 END_TEST
 
+/* Encodes shard k of n of the files in (rewound first) with enc into b. */
+static int
+write_shard(tp_ingest_opts *o, tp_input *in, int nin, const tp_encoding *enc,
+    int k, int n, tp_batch *b, tp_ingest_counts *counts, tp_err *e)
+{
+	tp_stream_writer *w;
+	blob s = {0};
+	FILE *f = open_memstream(&s.buf, &s.len);
+	int rc;
+
+	ck_assert_ptr_nonnull(f);
+	o->shard = (tp_shard){k, n};
+	ck_assert_int_eq(tp_stream_writer_open(&w, f, "out", enc, e), TP_OK);
+	if ((rc = tp_ingest_write(o, in, nin, enc, &w, counts, e)) == TP_OK)
+		ck_assert_int_eq(tp_stream_writer_close(w, NULL, e), TP_OK);
+	else
+		tp_stream_writer_abort(w);
+	ck_assert_int_eq(fclose(f), 0);
+	if (rc == TP_OK)
+		read_blob(&s, enc, b);
+	free(s.buf);
+	return rc;
+}
+
+/* Shards of CSV files, 1 to 7 of them: each record in one shard, in order,
+ * numbered as in the whole input, a bad row skipped by its shard alone. */
+START_TEST(test_shards)
+{
+	tp_ingest_opts o = {.min_count = 1, .max_rejects = 5, .target = "y",
+	    .positive = "bad"};
+	tp_ingest_counts whole_counts, counts;
+	tp_batch whole, b;
+	tp_encoding enc;
+	tp_err e = {0};
+	text t[2];
+
+	/* Records of many lengths, one with a line break in quotes, one with
+	 * a field too many; the second file without the target. */
+	for (int i = 0; i < 2; i++) {
+		text_open(&t[i]);
+		fputs(i == 0 ? "\xEF\xBB\xBF" "c,y,x\n" : "c,x\n", t[i].f);
+	}
+	for (int r = 0; r < 40; r++) {
+		if (r == 17)
+			fputs("\"b\nb\",bad,17\n", t[0].f);
+		else if (r == 23)
+			fputs("a,good,1,2\n", t[0].f);
+		else
+			fprintf(t[0].f, "%s,%s,%d\n", r % 3 ? "a" : "bbbbbbbbbbbb",
+			    r % 4 ? "good" : "bad", r * r * r);
+	}
+	for (int r = 0; r < 30; r++)
+		fprintf(t[1].f, "%s,%d.5\n", r % 2 ? "a" : "b", r);
+	text_close(&t[0]);
+	text_close(&t[1]);
+	tp_input in[2] = {
+		{.name = "a.csv", .f = text_file(t[0].buf, t[0].len)},
+		{.name = "b.csv", .f = text_file(t[1].buf, t[1].len)},
+	};
+	ck_assert_msg(tp_ingest_fit(&o, in, 1, &enc, &e) == TP_OK, "%s", e.msg);
+	ck_assert_int_eq(write_shard(&o, in, 2, &enc, 0, 0, &whole,
+	    &whole_counts, &e), TP_OK);
+	ck_assert_uint_eq(whole.n, 69);
+	ck_assert_uint_eq(whole_counts.rejected, 1);
+	ck_assert_int_eq(whole.id[68], 70);
+	for (int n = 1; n <= 7; n++) {
+		size_t next = 0;
+		uint64_t rejected = 0, read = 0;
+		for (int k = 1; k <= n; k++) {
+			ck_assert_msg(write_shard(&o, in, 2, &enc, k, n, &b, &counts,
+			    &e) == TP_OK, "%d/%d: %s", k, n, e.msg);
+			ck_assert_uint_le(next + b.n, whole.n);
+			ck_assert(memcmp(b.id, whole.id + next,
+			    b.n * sizeof(*b.id)) == 0);
+			ck_assert(memcmp(b.cat, whole.cat + next * enc.ncat,
+			    b.n * (size_t)enc.ncat * sizeof(*b.cat)) == 0);
+			ck_assert(memcmp(b.num, whole.num + next * enc.nnum,
+			    b.n * (size_t)enc.nnum * sizeof(*b.num)) == 0);
+			ck_assert(memcmp(b.label, whole.label + next, b.n) == 0);
+			next += b.n;
+			rejected += counts.rejected;
+			read += counts.read;
+			tp_batch_free(&b);
+		}
+		ck_assert_uint_eq(next, whole.n);
+		ck_assert_uint_eq(rejected, 1);
+		ck_assert_uint_eq(read, whole_counts.read);
+	}
+
+	/* No split, no query; a pipe cannot be cut. */
+	ck_assert_int_eq(tp_ingest_parse_split(&o, "70/30", &e), TP_OK);
+	ck_assert_int_eq(write_shard(&o, in, 2, &enc, 1, 2, &b, &counts, &e),
+	    TP_EUSAGE);
+	o.nsplit = 0;
+	int fd[2];
+	ck_assert_int_eq(pipe(fd), 0);
+	ck_assert_int_eq(write(fd[1], t[1].buf, t[1].len), (ssize_t)t[1].len);
+	close(fd[1]);
+	tp_input piped = {.name = "pipe", .f = fdopen(fd[0], "rb")};
+	ck_assert_int_eq(write_shard(&o, &piped, 1, &enc, 1, 2, &b, &counts,
+	    &e), TP_EUSAGE);
+	ck_assert_ptr_nonnull(strstr(e.msg, "pipe"));
+	fclose(piped.f);
+
+	fclose(in[0].f);
+	fclose(in[1].f);
+	free(t[0].buf);
+	free(t[1].buf);
+	tp_batch_free(&whole);
+	tp_encoding_free(&enc);
+}
+END_TEST
+
 /* The header's names are checked for repeats in one pass over them: a
  * header of 200,000 columns is fitted within Check's default timeout
  * (comparing every pair took minutes). */
@@ -1296,6 +1410,7 @@ ingest_suite(void)
 	tcase_add_test(tc, test_split_shares);
 	tcase_add_test(tc, test_split_seed);
 	tcase_add_test(tc, test_split_fit_on_train);
+	tcase_add_test(tc, test_shards);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("bad rows");

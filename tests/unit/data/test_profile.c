@@ -1,11 +1,13 @@
 /*
  * test_profile: the profile of a small stream made in memory (counts,
  * missing and unseen values, statistics in original units, constant
- * columns, duplicates, the leakage AUC) and the checks of the report.
+ * columns, duplicates, the leakage AUC) and the checks of the report; a
+ * shard's, whose unseen values count as missing.
  */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "data/profile.h"
 #include "suites.h"
@@ -117,31 +119,36 @@ make_stream(const tp_encoding *enc, char **buf, size_t *len)
 	ck_assert_int_eq(fclose(f), 0);
 }
 
-/* Profiles the len bytes at buf; returns the status, and the reader (to
- * close after the profile) in *r. */
+/* Profiles the len bytes at buf, written to a file, or shard (may be NULL)
+ * of them; returns the status, and the reader (to close after the
+ * profile) in *r. */
 static int
-profile(tp_profile *p, const char *buf, size_t len, FILE **f,
-    tp_stream_reader **r, tp_err *e)
+profile(tp_profile *p, const char *buf, size_t len, const tp_shard *shard,
+    tp_shard_reader **r, tp_err *e)
 {
-	*f = fmemopen((void *)buf, len, "rb");
-	ck_assert_ptr_nonnull(*f);
-	ck_assert_int_eq(tp_stream_reader_open(r, *f, "p.tps", e), TP_OK);
+	char path[] = "/tmp/tp_profileXXXXXX", *paths[] = {path};
+	int fd = mkstemp(path);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, buf, len), (ssize_t)len);
+	ck_assert_int_eq(close(fd), 0);
+	ck_assert_int_eq(tp_shard_reader_open(r, paths, 1, shard, e), TP_OK);
+	ck_assert_int_eq(unlink(path), 0);
 	return tp_profile_stream(p, *r, e);
 }
 
 START_TEST(test_profile)
 {
 	tp_encoding enc;
-	tp_stream_reader *r;
+	tp_shard_reader *r;
 	tp_profile p;
 	tp_err e = {0};
 	char *buf = NULL;
 	size_t len = 0;
-	FILE *f;
 
 	make_encoding(&enc, 1);
 	make_stream(&enc, &buf, &len);
-	ck_assert_msg(profile(&p, buf, len, &f, &r, &e) == TP_OK, "%s", e.msg);
+	ck_assert_msg(profile(&p, buf, len, NULL, &r, &e) == TP_OK, "%s", e.msg);
 
 	ck_assert_uint_eq(p.rows, NROWS);
 	ck_assert_uint_eq(p.positive, 10);
@@ -224,8 +231,7 @@ START_TEST(test_profile)
 
 	tp_profile_free(&p);
 	tp_profile_free(&p);
-	tp_stream_reader_close(r);
-	fclose(f);
+	tp_shard_reader_close(r);
 	free(buf);
 	tp_encoding_free(&enc);
 }
@@ -281,17 +287,16 @@ START_TEST(test_report)
 		.min_rows = 1,
 	};
 	tp_encoding enc;
-	tp_stream_reader *r;
+	tp_shard_reader *r;
 	tp_profile p;
 	tp_limits l;
 	tp_err e = {0};
 	char *buf = NULL;
 	size_t len = 0;
-	FILE *f;
 
 	make_encoding(&enc, 0);
 	make_stream(&enc, &buf, &len);
-	ck_assert_int_eq(profile(&p, buf, len, &f, &r, &e), TP_OK);
+	ck_assert_int_eq(profile(&p, buf, len, NULL, &r, &e), TP_OK);
 
 	ck_assert_int_eq(report_passed(&p, &loose, NULL, NULL), 1);
 	/* The defaults catch the leak, the constant column, the duplicates
@@ -359,31 +364,72 @@ START_TEST(test_report)
 	}
 
 	tp_profile_free(&p);
-	tp_stream_reader_close(r);
-	fclose(f);
+	tp_shard_reader_close(r);
 	free(buf);
 	tp_encoding_free(&enc);
 }
 END_TEST
 
 /* A damaged stream: the profile fails with the reader's error. */
-START_TEST(test_truncated)
+/* A shard cannot tell unseen values from missing ones: they count as
+ * missing, and its report has no unseen rate and no unseen check. */
+START_TEST(test_shard)
 {
 	tp_encoding enc;
-	tp_stream_reader *r;
+	tp_shard_reader *r;
 	tp_profile p;
 	tp_err e = {0};
 	char *buf = NULL;
 	size_t len = 0;
-	FILE *f;
+	int passed;
+
+	make_encoding(&enc, 1);
+	make_stream(&enc, &buf, &len);
+	ck_assert_msg(profile(&p, buf, len, &(tp_shard){1, 2}, &r, &e) == TP_OK,
+	    "%s", e.msg);
+	ck_assert_uint_eq(p.rows, NROWS);
+	ck_assert_int_eq(p.unseen_known, 0);
+	ck_assert_uint_eq(p.cols[C_C].unseen, 0);
+	ck_assert_uint_eq(p.cols[C_C].missing, 6);
+	cJSON *rep = tp_profile_report(&p, &tp_default_limits, &passed);
+	const cJSON *col, *ck;
+	cJSON_ArrayForEach(col, cJSON_GetObjectItem(rep, "columns"))
+		if (strcmp(cJSON_GetObjectItem(col, "kind")->valuestring,
+		    "categorical") == 0)
+			ck_assert(cJSON_IsNull(cJSON_GetObjectItem(col,
+			    "unseen_rate")));
+	cJSON_ArrayForEach(ck, cJSON_GetObjectItem(rep, "checks"))
+		ck_assert_str_ne(cJSON_GetObjectItem(ck, "check")->valuestring,
+		    "unseen");
+	cJSON_Delete(rep);
+	tp_profile_free(&p);
+	tp_shard_reader_close(r);
+
+	/* The other shard of the one block: no row. */
+	ck_assert_int_eq(profile(&p, buf, len, &(tp_shard){2, 2}, &r, &e), TP_OK);
+	ck_assert_uint_eq(p.rows, 0);
+	tp_profile_free(&p);
+	tp_shard_reader_close(r);
+	free(buf);
+	tp_encoding_free(&enc);
+}
+END_TEST
+
+START_TEST(test_truncated)
+{
+	tp_encoding enc;
+	tp_shard_reader *r;
+	tp_profile p;
+	tp_err e = {0};
+	char *buf = NULL;
+	size_t len = 0;
 
 	make_encoding(&enc, 0);
 	make_stream(&enc, &buf, &len);
-	ck_assert_int_eq(profile(&p, buf, len - 1, &f, &r, &e), TP_EDATA);
+	ck_assert_int_eq(profile(&p, buf, len - 1, NULL, &r, &e), TP_EDATA);
 	ck_assert_ptr_nonnull(strstr(e.msg, "truncated"));
 	ck_assert_ptr_null(p.cols);
-	tp_stream_reader_close(r);
-	fclose(f);
+	tp_shard_reader_close(r);
 	free(buf);
 	tp_encoding_free(&enc);
 }
@@ -397,6 +443,7 @@ profile_suite(void)
 
 	tcase_add_test(tc, test_profile);
 	tcase_add_test(tc, test_report);
+	tcase_add_test(tc, test_shard);
 	tcase_add_test(tc, test_truncated);
 	suite_add_tcase(s, tc);
 	return s;
