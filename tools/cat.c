@@ -1,65 +1,73 @@
-/* tabpipe-cat: a tensor stream back to CSV. */
+/* tabpipe-cat: tensor streams back to CSV, or joined into one stream. */
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/fileio.h"
 #include "data/encoding.h"
+#include "data/shard.h"
 #include "data/stream.h"
 #include "tool.h"
 
 typedef struct {
-	int encoding, quiet; /* quiet: cat has nothing to say but errors */
+	int encoding, stream, quiet; /* quiet: cat has nothing to say but errors */
 } settings;
 
 static const tp_opt options[] = {
 	{.key = "encoding", .offset = offsetof(settings, encoding),
 	    .name = "encoding", .letter = 'e', .type = TP_OPT_FLAG,
 	    .help = "print each stream's encoding instead of its rows"},
+	{.key = "stream", .offset = offsetof(settings, stream),
+	    .name = "stream", .letter = 's', .type = TP_OPT_FLAG,
+	    .help = "write the rows as one tensor stream, not as CSV"},
 	TOOL_QUIET(settings, quiet),
 	{0},
 };
 
-/* Prints one stream as CSV rows. The first stream printed sets the header
- * and the encoding that the others must share. */
+/* Prints the rows of the input, the files as one stream, as CSV under one
+ * header; or, with to_stream, writes them as one tensor stream. */
 static int
-cat_stream(const char *path, char *first, tp_err *e)
+cat(char **files, int n, const tp_shard *shard, int to_stream, tp_err *e)
 {
-	tp_stream_reader *r = NULL;
+	tp_shard_reader *r = NULL;
+	tp_stream_writer *w = NULL;
 	tp_batch b = {0};
-	FILE *f;
 	long got;
 	int rc;
 
-	if ((rc = tp_open_input(path, &f, e)) != TP_OK)
+	if ((rc = tp_shard_reader_open(&r, files, n, shard, e)) != TP_OK)
 		return rc;
-	if ((rc = tp_stream_reader_open(&r, f, strcmp(path, "-") ? path :
-	    "standard input", e)) != TP_OK)
-		goto out;
-	const tp_encoding *enc = tp_stream_encoding(r);
+	const tp_encoding *enc = tp_shard_reader_encoding(r);
 	if ((rc = tp_batch_init(&b, enc->ncat, enc->nnum, TP_STREAM_BLOCK_ROWS,
 	    e)) != TP_OK)
 		goto out;
-	if (*first == '\0') {
+	if (to_stream)
+		rc = tp_stream_writer_open(&w, stdout, "standard output", enc, e);
+	else
 		tp_encoding_write_header(enc, stdout);
-		memcpy(first, enc->fingerprint, sizeof(enc->fingerprint));
-	} else if (strcmp(first, enc->fingerprint) != 0) {
-		rc = tp_err_set(e, TP_EDATA,
-		    "%s: encoded differently (%.12s...) from the first stream (%.12s...): its rows would not fit the header",
-		    path, enc->fingerprint, first);
-		goto out;
-	}
-	while ((got = tp_stream_read(r, &b, b.cap, e)) > 0) {
-		for (size_t i = 0; i < b.n; i++)
-			tp_encoding_write_row(enc, stdout, tp_batch_row(&b, i));
+	while (rc == TP_OK && (got = tp_shard_read(r, &b, b.cap, e)) > 0) {
+		if (to_stream)
+			rc = tp_stream_writer_write(w, &b, e);
+		else
+			for (size_t i = 0; i < b.n; i++)
+				tp_encoding_write_row(enc, stdout, tp_batch_row(&b, i));
 		b.n = 0;
 	}
-	if (got < 0)
+	if (rc == TP_OK && got < 0)
 		rc = e->code;
+	/* The joined stream counts the files' unseen values; a shard's are
+	 * not known, and it counts none. */
+	if (rc == TP_OK && w != NULL) {
+		if (tp_shard_reader_unseen(r) != NULL)
+			tp_stream_writer_unseen(w, tp_shard_reader_unseen(r));
+		rc = tp_stream_writer_close(w, NULL, e);
+		w = NULL;
+	}
 out:
+	/* A stream cut short has no end block: its reader says so. */
+	tp_stream_writer_abort(w);
 	tp_batch_free(&b);
-	tp_stream_reader_close(r);
-	tp_close_input(f);
+	tp_shard_reader_close(r);
 	return rc;
 }
 
@@ -93,27 +101,30 @@ int
 main(int argc, char **argv)
 {
 	settings s = {0};
-	tool_options families[] = {{options, &s}, {NULL, NULL}};
-	char *stdin_only[] = {"-"};
-	int first_operand, status = TP_OK;
-	char first[65] = "";
+	tp_shard shard = {0};
+	tool_options families[] = {
+		{options, &s}, {tp_shard_options, &shard}, {NULL, NULL},
+	};
+	int n, status = TP_OK;
+	char **files;
 	tp_err e = {0};
 
 	tool_init("cat", families, "[file ...]", NULL);
-	first_operand = tool_parse(argc, argv);
-	argc -= first_operand;
-	argv += first_operand;
-	if (argc == 0) {
-		argc = 1;
-		argv = stdin_only;
+	tool_parse(argc, argv);
+	files = tool_inputs(argc, argv, &n);
+	if (s.encoding && (s.stream || shard.n > 0))
+		tool_die(TP_EUSAGE, "-e prints each file's encoding: it takes no -s or --shard");
+	if (s.stream)
+		tool_binary_stdout();
+	if (!s.encoding) {
+		if ((status = cat(files, n, &shard, s.stream, &e)) != TP_OK)
+			tool_report(&e);
+		return tool_finish(status);
 	}
-	/* A bad stream is reported and the others still printed; the exit
-	 * status remembers it. */
-	for (int i = 0; i < argc; i++) {
-		int rc = s.encoding ? print_encoding(argv[i], &e) :
-		    cat_stream(argv[i], first, &e);
-		if (rc != TP_OK)
+	/* A header that cannot be read is reported and the others still
+	 * printed; the exit status remembers it. */
+	for (int i = 0; i < n; i++)
+		if (print_encoding(files[i], &e) != TP_OK)
 			status = tool_report(&e);
-	}
 	return tool_finish(status);
 }

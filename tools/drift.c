@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "base/fileio.h"
+#include "data/shard.h"
 #include "data/stream.h"
 #include "model/score.h"
 #include "quality/drift.h"
@@ -59,7 +60,8 @@ data_free(data *d)
 }
 
 static int
-load(const settings *s, const char *path, tp_db *db, data *d, tp_err *e)
+load(const settings *s, char **files, int n, const tp_shard *shard,
+    tp_db *db, data *d, tp_err *e)
 {
 	int rc;
 
@@ -68,7 +70,7 @@ load(const settings *s, const char *path, tp_db *db, data *d, tp_err *e)
 	    (rc = tp_stream_load(s->reference, &d->renc, &d->ref, e)) != TP_OK)
 		return rc;
 	if (s->since == NULL)
-		return tp_stream_load(path, &d->cenc, &d->cur, e);
+		return tp_shard_load(files, n, shard, &d->cenc, &d->cur, e);
 	if ((d->compare = calloc((size_t)d->renc.ncols + 1, 1)) == NULL)
 		return tp_err_nomem(e, "the features");
 	if ((rc = tp_batch_init(&d->cur, d->renc.ncat, d->renc.nnum, 1, e)) !=
@@ -164,25 +166,31 @@ main(int argc, char **argv)
 {
 	settings s = {.out = "-"};
 	tp_drift_opts o = tp_drift_defaults;
+	tp_shard shard = {0};
 	tool_options families[] = {
-		{tp_drift_options, &o}, {options, &s}, {NULL, NULL},
+		{tp_drift_options, &o}, {options, &s},
+		{tp_shard_options, &shard}, {NULL, NULL},
 	};
 	data d = {0};
 	tp_drift_report rep = {0};
 	cJSON *params = NULL, *inputs = NULL, *json = NULL, *result = NULL;
-	const char *path;
-	int recorded = 0, worst, rc;
+	char **files, *path;
+	int n, recorded = 0, worst, rc;
 	int64_t run = 0;
 	tp_db *db;
 	tp_err e = {0};
 
-	tool_init("drift", families, "[file]", NULL);
+	tool_init("drift", families, "[file ...]", NULL);
 	tool_parse(argc, argv);
-	path = tool_input(argc, argv, "-");
+	files = tool_inputs(argc, argv, &n);
 	if (s.reference == NULL)
 		tool_die(TP_EUSAGE, "--reference is required: name the stream the current data is compared with");
-	if (s.since != NULL && strcmp(path, "-") != 0)
-		tool_die(TP_EUSAGE, "--since takes the current data from the logged predictions: give no file");
+	if (s.since != NULL && (n > 1 || strcmp(files[0], "-") != 0 ||
+	    shard.n > 0))
+		tool_die(TP_EUSAGE, "--since takes the current data from the logged predictions: give no file or --shard");
+	/* The current data in messages and the report. */
+	if ((path = tp_shard_name(files[0], n, &shard)) == NULL)
+		tool_die(TP_EINTERNAL, "out of memory");
 	if (o.psi_moderate > o.psi_significant)
 		tool_die(TP_EUSAGE, "--psi-moderate %g is above --psi-significant %g",
 		    o.psi_moderate, o.psi_significant);
@@ -190,7 +198,7 @@ main(int argc, char **argv)
 	if (s.since != NULL && db == NULL)
 		tool_die(TP_EUSAGE, "--since reads the predictions table: give a database with --db or TABPIPE_DB");
 
-	if ((rc = load(&s, path, db, &d, &e)) != TP_OK)
+	if ((rc = load(&s, files, n, &shard, db, &d, &e)) != TP_OK)
 		goto fail;
 	params = tool_params();
 	inputs = sides(&s, path, &d, &rep);
@@ -228,5 +236,6 @@ done:
 	cJSON_Delete(result);
 	tp_drift_report_free(&rep);
 	data_free(&d);
+	free(path);
 	return tool_finish(rc);
 }

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "base/fileio.h"
+#include "data/shard.h"
 #include "data/stream.h"
 #include "quality/evaluate.h"
 #include "quality/fairness.h"
@@ -276,7 +277,10 @@ main(int argc, char **argv)
 	settings s = {.bins = 10, .threads = 2, .repeats = 5,
 	    .attribution_rows = 1000, .steps = TP_EXPLAIN_STEPS,
 	    .min_group_rows = 30, .out = "-"};
-	tool_options families[] = {{options, &s}, {NULL, NULL}};
+	tp_shard shard = {0};
+	tool_options families[] = {
+		{options, &s}, {tp_shard_options, &shard}, {NULL, NULL},
+	};
 	tp_versioned_model vm = {0};
 	tp_encoding enc = {0};
 	tp_batch b = {0};
@@ -286,16 +290,19 @@ main(int argc, char **argv)
 	tp_importance imp = {0};
 	float *prob = NULL;
 	cJSON *params = NULL, *inputs = NULL, *json = NULL, *result = NULL;
-	char data[65];
-	const char *path;
+	char data[65], **files, *path;
 	int64_t run = 0, id = 0;
+	int n;
 	tp_db *db;
 	tp_err e = {0};
 	int rc, terminal;
 
-	tool_init("evaluate", families, "[file]", NULL);
+	tool_init("evaluate", families, "[file ...]", NULL);
 	tool_parse(argc, argv);
-	path = tool_input(argc, argv, "-");
+	files = tool_inputs(argc, argv, &n);
+	/* The input in messages. */
+	if ((path = tp_shard_name(files[0], n, &shard)) == NULL)
+		tool_die(TP_EINTERNAL, "out of memory");
 	if (s.model == NULL)
 		tool_die(TP_EUSAGE, "-m is required: name the model file or registry reference to evaluate");
 	if (tool_given("repeats") && !s.importance)
@@ -314,7 +321,7 @@ main(int argc, char **argv)
 	db = tool_db_open(s.db);
 
 	if ((rc = tp_version_load(&vm, db, s.model, TP_WITH_HEAD |
-	    (s.importance ? TP_WITH_EXPLAIN : 0), s.threads, &e)) != TP_OK || (rc = tp_stream_load(path, &enc, &b, &e)) != TP_OK)
+	    (s.importance ? TP_WITH_EXPLAIN : 0), s.threads, &e)) != TP_OK || (rc = tp_shard_load(files, n, &shard, &enc, &b, &e)) != TP_OK)
 		goto fail;
 	tp_batch_fingerprint(&b, data);
 	params = tool_params();
@@ -388,5 +395,6 @@ done:
 	tp_batch_free(&b);
 	tp_encoding_free(&enc);
 	tp_versioned_model_free(&vm);
+	free(path);
 	return tool_finish(rc);
 }

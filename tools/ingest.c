@@ -66,6 +66,9 @@ check(const settings *s, const tp_ingest_opts *o, int nfiles)
 		tool_die(TP_EUSAGE, "--rejects needs --max-rejects: without it the first bad row stops the run");
 	if (s->query != NULL && nfiles > 0)
 		tool_die(TP_EUSAGE, "--query reads the rows of a query: give it no file");
+	if (o->shard.n > 0 && (s->encoding == NULL || o->nsplit > 0 ||
+	    s->query != NULL))
+		tool_die(TP_EUSAGE, "--shard encodes its part of CSV files into one stream: it takes --encoding (fit the encoding on the whole input first), and no --split or --query");
 	if (s->prefix == NULL && (s->output == NULL || strcmp(s->output, "-") == 0))
 		tool_binary_stdout();
 }
@@ -129,7 +132,8 @@ main(int argc, char **argv)
 	settings s = {0};
 	tp_ingest_opts o = {.min_count = 1, .on_reject = print_reject};
 	tool_options families[] = {
-		{tp_ingest_options, &o}, {options, &s}, {NULL, NULL},
+		{tp_ingest_options, &o}, {options, &s},
+		{tp_shard_options, &o.shard}, {NULL, NULL},
 	};
 	char *stdin_only[] = {"-"}, **files;
 	tp_ingest_outputs out = {0};

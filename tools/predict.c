@@ -109,20 +109,18 @@ serve(tp_db *db, const char *ref, int nthreads, const tp_why_opts *why,
 	return tp_serve(&o, p, counts, e);
 }
 
-/* Scores the rows of path, a stream or CSV, into standard output; what
- * was written is logged even when the run fails. */
+/* Scores the rows of the files, streams or CSV (or of their shard), into
+ * standard output; what was written is logged even when the run fails. */
 static int
-batch(const settings *s, const char *path, tp_predictor *p, tp_predlog *log,
-    tp_predict_counts *counts, tp_err *e)
+batch(const settings *s, char **files, int n, const tp_shard *shard,
+    tp_predictor *p, tp_predlog *log, tp_predict_counts *counts, tp_err *e)
 {
 	tp_predict_source *src = NULL;
-	FILE *in = NULL;
 	tp_err fe = {0};
 	int rc, frc;
 
-	if ((rc = tp_open_input(path, &in, e)) == TP_OK &&
-	    (rc = tp_predict_source_open(&src, in, strcmp(path, "-") ? path :
-	    "standard input", s->csv, &p->vm.enc, e)) == TP_OK)
+	if ((rc = tp_predict_source_open(&src, files, n, shard, s->csv,
+	    &p->vm.enc, e)) == TP_OK)
 		rc = tp_predict_run(p, src, stdout, s->format, log, counts, e);
 	if (log != NULL && (frc = tp_predlog_finish(log, &fe)) != TP_OK &&
 	    rc == TP_OK) {
@@ -130,8 +128,6 @@ batch(const settings *s, const char *path, tp_predictor *p, tp_predlog *log,
 		*e = fe;
 	}
 	tp_predict_source_close(src);
-	if (in != NULL)
-		tp_close_input(in);
 	return rc;
 }
 
@@ -186,27 +182,31 @@ int
 main(int argc, char **argv)
 {
 	settings s = {.threads = 1, .why = {.steps = TP_EXPLAIN_STEPS}};
-	tool_options families[] = {{options, &s}, {NULL, NULL}};
+	tp_shard shard = {0};
+	tool_options families[] = {
+		{options, &s}, {tp_shard_options, &shard}, {NULL, NULL},
+	};
 	cJSON *params = NULL, *inputs = NULL, *result = NULL;
 	tp_predictor p = {0};
 	tp_predlog log = {0}, *logp = NULL;
 	tp_predict_counts counts = {0};
 	tp_serve_counts served = {0};
-	const char *path;
-	int rc;
+	char **files;
+	int n, rc;
 	tp_db *db;
 	int64_t run;
 	tp_err e = {0};
 
-	tool_init("predict", families, "[file]", NULL);
+	tool_init("predict", families, "[file ...]", NULL);
 	tool_parse(argc, argv);
-	path = tool_input(argc, argv, "-");
+	files = tool_inputs(argc, argv, &n);
 	if (s.model == NULL)
 		tool_die(TP_EUSAGE, "-m is required: the model file or registry reference to predict with");
 	if ((tool_given("steps") || tool_given("reasons")) && s.why.k == 0)
 		tool_die(TP_EUSAGE, "--steps and --reasons are for the reasons of --explain k");
-	if (s.serve && (strcmp(path, "-") != 0 || s.csv || tool_given("format")))
-		tool_die(TP_EUSAGE, "--serve reads JSON requests on standard input and answers in JSON lines: it takes no file, --csv or --format");
+	if (s.serve && (n > 1 || strcmp(files[0], "-") != 0 || s.csv ||
+	    tool_given("format") || shard.n > 0))
+		tool_die(TP_EUSAGE, "--serve reads JSON requests on standard input and answers in JSON lines: it takes no file, --csv, --format or --shard");
 	tool_device(s.device);
 	/* A reload makes a new predictor, which scores on the CPU. */
 	if (s.serve && s.device != TP_DEVICE_CPU)
@@ -227,8 +227,11 @@ main(int argc, char **argv)
 	}
 	params = tool_params();
 	cJSON_AddStringToObject(params, "mode", s.serve ? "serve" : "batch");
-	if (!s.serve)
-		cJSON_AddStringToObject(params, "input", path);
+	if (!s.serve) {
+		cJSON *input = cJSON_AddArrayToObject(params, "inputs");
+		for (int i = 0; i < n; i++)
+			cJSON_AddItemToArray(input, cJSON_CreateString(files[i]));
+	}
 	inputs = cJSON_CreateObject();
 	cJSON_AddStringToObject(inputs, "model_sha256", p.vm.meta.sha256);
 	if (p.vm.version.id > 0)
@@ -242,7 +245,7 @@ main(int argc, char **argv)
 	}
 
 	rc = s.serve ? serve(db, s.model, s.threads, &s.why, &s.quiet, logp, &p,
-	    &served, &e) : batch(&s, path, &p, logp, &counts, &e);
+	    &served, &e) : batch(&s, files, n, &shard, &p, logp, &counts, &e);
 	/* A server says each failed send as it happens and goes on; that
 	 * predictions went unrecorded, or wait in the spool for a later run,
 	 * still fails the run. */

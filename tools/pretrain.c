@@ -2,6 +2,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 
+#include "data/shard.h"
 #include "data/stream.h"
 #include "model/modelfile.h"
 #include "tool.h"
@@ -46,9 +47,11 @@ main(int argc, char **argv)
 {
 	settings s = {0};
 	tp_train_opts o;
+	tp_shard shard = {0};
 	tool_options families[] = {
 		{tp_config_options, &o.model}, {tp_train_options, &o},
-		{tp_pretrain_options, &o}, {options, &s}, {NULL, NULL},
+		{tp_pretrain_options, &o}, {options, &s},
+		{tp_shard_options, &shard}, {NULL, NULL},
 	};
 	tp_encoding enc = {0};
 	tp_batch data = {0};
@@ -56,14 +59,14 @@ main(int argc, char **argv)
 	tp_model_meta meta = {.threshold = 0.5, .parts = TP_WITH_PROJECTOR};
 	epochs_progress progress = {0};
 	cJSON *params = NULL, *inputs = NULL;
-	const char *path;
+	char **files;
 	tp_err e = {0};
-	int rc;
+	int n, rc;
 
 	tp_pretrain_defaults(&o);
-	tool_init("pretrain", families, "[file]", NULL);
+	tool_init("pretrain", families, "[file ...]", NULL);
 	tool_parse(argc, argv);
-	path = tool_input(argc, argv, "-");
+	files = tool_inputs(argc, argv, &n);
 	if (s.out == NULL)
 		tool_die(TP_EUSAGE, "-o is required: where the encoder goes");
 	if (o.batch < 2)
@@ -78,7 +81,7 @@ main(int argc, char **argv)
 	if ((progress.history = cJSON_CreateArray()) == NULL)
 		tool_die(TP_EINTERNAL, "out of memory");
 
-	if ((rc = tp_stream_load(path, &enc, &data, &e)) != TP_OK)
+	if ((rc = tp_shard_load(files, n, &shard, &enc, &data, &e)) != TP_OK)
 		goto fail;
 	tp_batch_fingerprint(&data, meta.data_fingerprint);
 	params = tool_params();

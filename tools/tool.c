@@ -461,6 +461,19 @@ tool_input(int argc, char **argv, const char *dflt)
 	return argc - optind == 1 ? argv[optind] : dflt;
 }
 
+char **
+tool_inputs(int argc, char **argv, int *n)
+{
+	static char *stdin_only[] = {"-", NULL};
+
+	if (argc - optind == 0) {
+		*n = 1;
+		return stdin_only;
+	}
+	*n = argc - optind;
+	return argv + optind;
+}
+
 tp_db *
 tool_db_open(const char *conninfo)
 {

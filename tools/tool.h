@@ -95,6 +95,10 @@ void tool_device(enum tp_device d);
 /* The operands after the options (from tool_parse): none, and the input
  * is dflt, or one input file, which is returned; more are a usage error. */
 const char *tool_input(int argc, char **argv, const char *dflt);
+/* The operands after the options as the files of one input (read as one
+ * stream, lib/data/shard.h): those named, or standard input ("-") when
+ * none; *n gets their count. */
+char **tool_inputs(int argc, char **argv, int *n);
 
 /* Opens the database of --db or TABPIPE_DB, or returns NULL when there is
  * none; a database that is configured but unreachable ends the tool with

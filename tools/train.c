@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "base/fileio.h"
+#include "data/shard.h"
 #include "data/stream.h"
 #include "model/safetensors.h"
 #include "registry/version.h"
@@ -236,9 +237,11 @@ main(int argc, char **argv)
 {
 	settings s = {0};
 	tp_train_opts o;
+	tp_shard shard = {0};
 	tool_options families[] = {
 		{tp_config_options, &o.model}, {tp_train_options, &o},
-		{tp_classify_options, &o}, {options, &s}, {NULL, NULL},
+		{tp_classify_options, &o}, {options, &s},
+		{tp_shard_options, &shard}, {NULL, NULL},
 	};
 	tp_train_result res;
 	tp_encoding enc = {0}, venc = {0};
@@ -248,14 +251,17 @@ main(int argc, char **argv)
 	tp_model_meta meta = {.parts = TP_WITH_HEAD};
 	epochs_progress progress = {0};
 	cJSON *params = NULL, *in = NULL, *result = NULL;
-	const char *path;
+	char **files, *path;
 	tp_err e = {0};
-	int rc;
+	int n, rc;
 
 	tp_train_defaults(&o);
-	tool_init("train", families, "[file]", NULL);
+	tool_init("train", families, "[file ...]", NULL);
 	tool_parse(argc, argv);
-	path = tool_input(argc, argv, "-");
+	files = tool_inputs(argc, argv, &n);
+	/* The training input in messages. */
+	if ((path = tp_shard_name(files[0], n, &shard)) == NULL)
+		tool_die(TP_EINTERNAL, "out of memory");
 	if (s.valid == NULL || s.out == NULL)
 		tool_die(TP_EUSAGE, "--valid and -o are required: early stopping and the threshold need a validation stream, and the model a file");
 	if (o.resume && o.checkpoint == NULL)
@@ -273,7 +279,7 @@ main(int argc, char **argv)
 	progress.tool.quiet = s.quiet;
 
 	if ((rc = history_open(&progress, &o, &e)) != TP_OK ||
-	    (rc = tp_stream_load(path, &enc, &train, &e)) != TP_OK ||
+	    (rc = tp_shard_load(files, n, &shard, &enc, &train, &e)) != TP_OK ||
 	    (rc = tp_stream_load(s.valid, &venc, &valid, &e)) != TP_OK ||
 	    (s.encoder != NULL &&
 	    (rc = tp_st_open(&encoder, s.encoder, &e)) != TP_OK))
@@ -325,5 +331,6 @@ done:
 	tp_batch_free(&valid);
 	tp_encoding_free(&enc);
 	tp_encoding_free(&venc);
+	free(path);
 	return tool_finish(rc);
 }

@@ -6,6 +6,7 @@
 
 #include "base/fileio.h"
 #include "data/profile.h"
+#include "data/shard.h"
 #include "data/stream.h"
 #include "tool.h"
 
@@ -49,24 +50,27 @@ main(int argc, char **argv)
 {
 	settings s = {0};
 	tp_limits limits = tp_default_limits;
+	tp_shard shard = {0};
 	tool_options families[] = {
-		{tp_limits_options, &limits}, {options, &s}, {NULL, NULL},
+		{tp_limits_options, &limits}, {options, &s},
+		{tp_shard_options, &shard}, {NULL, NULL},
 	};
 	cJSON *params = NULL, *inputs = NULL, *result = NULL, *json = NULL;
-	tp_stream_reader *r = NULL;
+	tp_shard_reader *r = NULL;
 	tp_profile p = {0};
-	const char *path;
-	int passed = 0, rc;
+	char **files;
+	int n, passed = 0, rc;
 	int64_t run;
-	FILE *f = NULL;
 	tp_db *db;
 	tp_err e = {0};
 
-	tool_init("validate", families, "[file]", NULL);
+	tool_init("validate", families, "[file ...]", NULL);
 	tool_parse(argc, argv);
-	path = tool_input(argc, argv, "-");
+	files = tool_inputs(argc, argv, &n);
 	if (s.pass && (s.report == NULL || strcmp(s.report, "-") == 0))
 		tool_die(TP_EUSAGE, "--pass writes the stream to standard output: name a file for the report with -r");
+	if (s.pass && (n > 1 || tp_shard_cuts(&shard)))
+		tool_die(TP_EUSAGE, "--pass copies one whole stream as it is read: join files, or cut a shard, with tabpipe-cat --stream");
 	if (s.pass) {
 		tool_binary_stdout();
 		/* A reader of the copy that goes away (head) stops the copy,
@@ -76,14 +80,14 @@ main(int argc, char **argv)
 	}
 	db = tool_db_open(s.db);
 	inputs = cJSON_CreateObject();
-	cJSON_AddStringToObject(inputs, "stream", path);
+	cJSON *streams = cJSON_AddArrayToObject(inputs, "streams");
+	for (int i = 0; i < n; i++)
+		cJSON_AddItemToArray(streams, cJSON_CreateString(files[i]));
 	params = tool_params();
 	run = tool_run_start(db, params, inputs);
 
-	if ((rc = tp_open_input(path, &f, &e)) != TP_OK ||
-	    (rc = tp_stream_reader_open(&r, f, strcmp(path, "-") ? path :
-	    "standard input", &e)) != TP_OK ||
-	    (s.pass && (rc = tp_stream_reader_tee(r, stdout, &e)) != TP_OK) ||
+	if ((rc = tp_shard_reader_open(&r, files, n, &shard, &e)) != TP_OK ||
+	    (s.pass && (rc = tp_shard_reader_tee(r, stdout, &e)) != TP_OK) ||
 	    (rc = tp_profile_stream(&p, r, &e)) != TP_OK)
 		goto fail;
 	if ((json = tp_profile_report(&p, &limits, &passed)) == NULL) {
@@ -98,10 +102,11 @@ main(int argc, char **argv)
 	result = cJSON_CreateObject();
 	cJSON_AddBoolToObject(result, "passed", passed);
 	cJSON_AddNumberToObject(result, "rows", (double)p.rows);
-	cJSON_AddStringToObject(result, "encoding", tp_stream_encoding(r)->fingerprint);
+	cJSON_AddStringToObject(result, "encoding",
+	    tp_shard_reader_encoding(r)->fingerprint);
 	if (s.pass)
 		cJSON_AddBoolToObject(result, "copy_cut",
-		    tp_stream_reader_tee_cut(r));
+		    tp_shard_reader_tee_cut(r));
 	cJSON_AddItemToObject(result, "checks",
 	    cJSON_Duplicate(cJSON_GetObjectItem(json, "checks"), 1));
 	goto out;
@@ -114,7 +119,6 @@ out:
 	cJSON_Delete(result);
 	cJSON_Delete(json);
 	tp_profile_free(&p);
-	tp_stream_reader_close(r);
-	tp_close_input(f);
+	tp_shard_reader_close(r);
 	return tool_finish(rc);
 }
