@@ -19,7 +19,7 @@ tabpipe-ingest -q --encoding "$T/enc.json" -o "$T/shifted.tps" "$T/shifted.csv"
 run_status "drift --help exits 0" 0 tabpipe-drift --help
 out_has "drift --help prints usage" "usage: tabpipe-drift"
 run_status "no --reference exits 64" 64 tabpipe-drift "$T/cd.valid.tps"
-run_status "two current files exit 64" 64 tabpipe-drift --reference "$T/cd.train.tps" a b
+run_status "a missing current file exits 66" 66 tabpipe-drift --reference "$T/cd.train.tps" "$T/cd.valid.tps" "$T/none.tps"
 run_status "--bins 1 exits 64" 64 tabpipe-drift --bins 1 --reference "$T/cd.train.tps" "$T/cd.valid.tps"
 run_status "moderate above significant exits 64" 64 tabpipe-drift --psi-moderate 0.5 \
 	--psi-significant 0.2 --reference "$T/cd.train.tps" "$T/cd.valid.tps"

@@ -6,7 +6,8 @@ tabpipe-ingest -q --target Class --positive bad --split 70/15/15 --out "$T/lc" "
 
 run_status "validate --help exits 0" 0 tabpipe-validate --help
 out_has "validate --help prints usage" "usage: tabpipe-validate"
-run_status "validate with two files exits 64" 64 tabpipe-validate a b
+run_status "validate of a missing file exits 66" 66 tabpipe-validate "$T/lc.train.tps" "$T/none.tps"
+err_has "it names the file" "$T/none.tps: cannot open"
 run_status "validate of the training split passes" 0 tabpipe-validate "$T/lc.train.tps"
 out_has "the report says passed" '"passed":	true'
 out_has "the report has the class balance" '"positive":	'
@@ -55,7 +56,7 @@ run_status "also with --pass" 65 sh -c 'tabpipe-validate --pass -r "$T/r3.json" 
 run_status "--pass with the report on standard output is refused" 64 tabpipe-validate --pass -r - "$T/lc.test.tps"
 tabpipe-ingest -q --target y -o "$T/other.tps" "$T/leak.csv"
 run_status "cat refuses streams of two encodings" 65 tabpipe-cat "$T/lc.test.tps" "$T/other.tps"
-err_has "it says why" "encoded differently"
+err_has "it says why" "$T/other.tps: encoded with"
 run_status "cat of two streams of one encoding" 0 tabpipe-cat "$T/lc.test.tps" "$T/lc.valid.tps"
 yes_that "one header, every row" test "$(wc -l <"$T/out")" -eq "$(( $(tabpipe-cat "$T/lc.test.tps" | wc -l) + $(tabpipe-cat "$T/lc.valid.tps" | wc -l) - 1 ))"
 
