@@ -224,13 +224,16 @@ bench-quality: all
 	BUILD=$(BUILD) sh bench/quality.sh $(QUALITY)
 bench-layers: all
 	BUILD=$(BUILD) BASE=$(BASE) sh bench/layers.sh
+bench-tune: all
+	BUILD=$(BUILD) sh bench/tune.sh
 
 clean:
 	rm -rf build build-*
 
 .PHONY: FORCE all check check-asan check-valgrind fuzz fuzz-build fuzz-bins \
 	$(FUZZ_TARGETS:%=fuzz-run-%) install demo train monitor registry db-start \
-	db-stop bench bench-serve bench-http bench-train bench-quality bench-layers clean
+	db-stop bench bench-serve bench-http bench-train bench-quality bench-layers \
+	bench-tune clean
 .SECONDARY:
 
 # The golden test's reference: weights and inputs from C, outputs,
