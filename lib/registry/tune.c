@@ -734,10 +734,12 @@ parallel_engine(const tp_engine_opts *o, const int *numbers, int n,
 
 	if ((rc = gnu_parallel(e)) != TP_OK)
 		return rc;
-	snprintf(jobs, sizeof(jobs), "%d", o->jobs > 0 ? o->jobs : 1);
+	snprintf(jobs, sizeof(jobs), "%d", o->jobs);
 	word(&c, "parallel");
-	word(&c, "-j");
-	word(&c, jobs);
+	if (o->jobs > 0) {
+		word(&c, "-j");
+		word(&c, jobs);
+	}
 	word(&c, "--halt");
 	word(&c, "never");
 	if (o->sshlogin != NULL) {

@@ -79,7 +79,9 @@ extern const char *const tp_engine_names[];
 
 typedef struct {
 	enum tp_engine engine;
-	int jobs;              /* trials at once */
+	int jobs;              /* trials at once; 0: the engine's default
+	                          (local: 1, parallel: a CPU each, Slurm and
+	                          Kubernetes: every trial) */
 	const char *self;      /* the tabpipe-tune that workers run here, an
 	                          absolute path; remote workers (ssh,
 	                          kubernetes) run tabpipe-tune from PATH */
