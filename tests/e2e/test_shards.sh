@@ -64,6 +64,16 @@ for k in 1 2 3; do
 	tabpipe-predict -q -m "$m" --format jsonl --shard "$k/3" "$T/book.tps"
 done >"$T/joined.jsonl"
 same "JSON lines of three shards are one run's" "$T/one.jsonl" "$T/joined.jsonl"
+# Eight whole blocks in four shards: each cut falls on a block's first row.
+head -n $((8 * 4096 + 1)) "$T/book.csv" >"$T/even.csv"
+tabpipe-ingest -q --encoding "$T/enc.json" -o "$T/even.tps" "$T/even.csv"
+tabpipe-predict -q -m "$m" "$T/even.tps" >"$T/even-one.csv"
+for k in 1 2 3 4; do
+	tabpipe-predict -q -m "$m" --shard "$k/4" "$T/even.tps" >"$T/e$k.csv"
+done
+join "$T/ejoined.csv" "$T/e1.csv" "$T/e2.csv" "$T/e3.csv" "$T/e4.csv"
+same "shards cut at block boundaries are one run" "$T/even-one.csv" "$T/ejoined.csv"
+yes_that "of two blocks each" test "$(wc -l <"$T/e2.csv")" -eq $((2 * 4096 + 1))
 for k in 1 2 3 4 5 6 7; do
 	tabpipe-predict -q -m "$m" --threads 2 --shard "$k/7" "$T/book.tps" >"$T/q$k.csv"
 done

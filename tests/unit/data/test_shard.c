@@ -429,6 +429,10 @@ START_TEST(test_shards_uneven)
 	/* 3 + 0 + 1 + 3 blocks, of 4096, 100, 1 and 4096 rows. */
 	static const size_t several[] = {2 * BR + 100, 0, 1, 3 * BR};
 	check_shards(several, 4, 3);
+	/* 8 whole blocks: for 2 and 4 shards, every cut at a block's first
+	 * row. */
+	static const size_t even[] = {8 * BR};
+	check_shards(even, 1, 9);
 }
 END_TEST
 
