@@ -370,7 +370,6 @@ START_TEST(test_report)
 }
 END_TEST
 
-/* A damaged stream: the profile fails with the reader's error. */
 /* A shard cannot tell unseen values from missing ones: they count as
  * missing, and its report has no unseen rate and no unseen check. */
 START_TEST(test_shard)
@@ -415,6 +414,7 @@ START_TEST(test_shard)
 }
 END_TEST
 
+/* A damaged stream: the profile fails with the reader's error. */
 START_TEST(test_truncated)
 {
 	tp_encoding enc;

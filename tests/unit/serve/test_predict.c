@@ -196,13 +196,32 @@ source_ids(char *const *paths, int npaths, int k, int n, int csv,
 	tp_batch_free(&b);
 }
 
+/* The ids of the files of paths read whole are want, and so are those of
+ * their shards, 1 to max of them, joined. */
+static void
+shards_join(char *const *paths, int npaths, int max, int csv,
+    const tp_encoding *enc, const char *want)
+{
+	char part[512], joined[512];
+
+	source_ids(paths, npaths, 0, 0, csv, enc, joined, sizeof(joined));
+	ck_assert_str_eq(joined, want);
+	for (int n = 1; n <= max; n++) {
+		joined[0] = '\0';
+		for (int k = 1; k <= n; k++) {
+			source_ids(paths, npaths, k, n, csv, enc, part, sizeof(part));
+			strcat(joined, part);
+		}
+		ck_assert_str_eq(joined, want);
+	}
+}
+
 /* CSV files one after the other: records numbered over the files (the
  * second without the target), and shards of them, cut by bytes, that
  * hold each record once and in order; streams likewise. */
 START_TEST(test_files_and_shards)
 {
 	tp_encoding enc = {0};
-	char whole[512], part[512], joined[512];
 	char *csv[] = {"a.csv", "b.csv"}, *tps[] = {"a.tps", "b.tps"};
 
 	/* Without an id column, and the encoding fitted on the first. */
@@ -230,27 +249,9 @@ START_TEST(test_files_and_shards)
 			fclose(one.f);
 		}
 	}
-	source_ids(csv, 2, 0, 0, 1, &enc, whole, sizeof(whole));
-	ck_assert_str_eq(whole, "1 2 3 4 5 6 7 ");
-	for (int n = 1; n <= 5; n++) {
-		joined[0] = '\0';
-		for (int k = 1; k <= n; k++) {
-			source_ids(csv, 2, k, n, 1, &enc, part, sizeof(part));
-			strcat(joined, part);
-		}
-		ck_assert_str_eq(joined, whole);
-	}
+	shards_join(csv, 2, 5, 1, &enc, "1 2 3 4 5 6 7 ");
 	/* The streams, ingested apart, number their rows from 1 each. */
-	source_ids(tps, 2, 0, 0, 0, &enc, whole, sizeof(whole));
-	ck_assert_str_eq(whole, "1 2 3 4 1 2 3 ");
-	for (int n = 1; n <= 3; n++) {
-		joined[0] = '\0';
-		for (int k = 1; k <= n; k++) {
-			source_ids(tps, 2, k, n, 0, &enc, part, sizeof(part));
-			strcat(joined, part);
-		}
-		ck_assert_str_eq(joined, whole);
-	}
+	shards_join(tps, 2, 3, 0, &enc, "1 2 3 4 1 2 3 ");
 
 	/* A CSV pipe cannot be cut; a missing file is refused at once. */
 	tp_predict_source *s = NULL;
