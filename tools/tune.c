@@ -98,26 +98,29 @@ engine_args_json(const void *s)
 	return texts_json(&((const settings *)s)->engine_args);
 }
 
-/* --trial n: an int without a default to show. */
+/* A whole number from 1 to max into *field, for an option whose usage
+ * shows no default: --trial, and -j (0, not given, is each engine's
+ * own). */
 static int
-parse_trial(void *settings_, const char *arg, const char *from, tp_err *e)
+count_option(int *field, double max, const char *arg, const char *from,
+    tp_err *e)
 {
-	static const tp_opt number = {.key = "trial", .type = TP_OPT_INT,
-	    .min = 1, .max = 1000000};
+	const tp_opt number = {.key = "n", .type = TP_OPT_INT, .min = 1,
+	    .max = max};
 
-	return tp_opt_set(&number, &((settings *)settings_)->trial, arg, from,
-	    e);
+	return tp_opt_set(&number, field, arg, from, e);
 }
 
-/* -j n: 0 when not given, each engine's own default. */
 static int
-parse_jobs(void *settings_, const char *arg, const char *from, tp_err *e)
+parse_trial(void *s, const char *arg, const char *from, tp_err *e)
 {
-	static const tp_opt number = {.key = "jobs", .type = TP_OPT_INT,
-	    .min = 1, .max = 100000};
+	return count_option(&((settings *)s)->trial, 1000000, arg, from, e);
+}
 
-	return tp_opt_set(&number, &((settings *)settings_)->jobs, arg, from,
-	    e);
+static int
+parse_jobs(void *s, const char *arg, const char *from, tp_err *e)
+{
+	return count_option(&((settings *)s)->jobs, 100000, arg, from, e);
 }
 
 static cJSON *
