@@ -290,11 +290,14 @@ int
 tp_shard_reader_open(tp_shard_reader **out, char *const *paths, int n,
     const tp_shard *shard, tp_err *e)
 {
-	tp_shard_reader *r = calloc(1, sizeof(*r));
+	tp_shard_reader *r;
 	int rc = TP_OK;
 
 	*out = NULL;
-	if (r == NULL || (r->in = calloc((size_t)n, sizeof(*r->in))) == NULL) {
+	if (n < 1)
+		return tp_err_set(e, TP_EINTERNAL, "no file to read a stream from");
+	if ((r = calloc(1, sizeof(*r))) == NULL ||
+	    (r->in = calloc((size_t)n, sizeof(*r->in))) == NULL) {
 		free(r);
 		return tp_err_nomem(e, "a reader of streams");
 	}

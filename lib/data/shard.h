@@ -78,11 +78,11 @@ char *tp_shard_name(const char *first, int n, const tp_shard *s);
 
 typedef struct tp_shard_reader tp_shard_reader;
 
-/* Opens paths[0..n-1] ("-": standard input, at most once) as one stream,
- * every header read and checked: TP_ENOINPUT for a file that cannot be
- * opened, TP_EDATA for one of another encoding than the first, both named.
- * With a shard that cuts (may be NULL), counts the rows of every file to
- * cut it (TP_EUSAGE for a pipe). */
+/* Opens paths[0..n-1] (n from 1; "-": standard input, at most once) as
+ * one stream, every header read and checked: TP_ENOINPUT for a file that
+ * cannot be opened, TP_EDATA for one of another encoding than the first,
+ * both named. With a shard that cuts (may be NULL), counts the rows of
+ * every file to cut it (TP_EUSAGE for a pipe). */
 int tp_shard_reader_open(tp_shard_reader **out, char *const *paths, int n,
     const tp_shard *shard, tp_err *e);
 void tp_shard_reader_close(tp_shard_reader *r); /* accepts NULL */

@@ -190,11 +190,13 @@ int
 tp_predict_source_open(tp_predict_source **out, char *const *paths, int n,
     const tp_shard *shard, int csv, const tp_encoding *enc, tp_err *e)
 {
-	tp_predict_source *s = calloc(1, sizeof(*s));
+	tp_predict_source *s;
 	int rc;
 
 	*out = NULL;
-	if (s == NULL)
+	if (n < 1)
+		return tp_err_set(e, TP_EINTERNAL, "no file to read rows from");
+	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return tp_err_nomem(e, "an input");
 	s->model = enc;
 	if (shard != NULL)
