@@ -75,7 +75,7 @@ UNIT_RUNNER = $(BUILD)/tests/unit-tests
 FUZZ_TARGETS = $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS = $(FUZZ_TARGETS:%=$(BUILD)/tests/fuzz/%)
 SCRIPTS = scripts/applications scripts/backup scripts/common.sh scripts/demo \
-	scripts/monitor scripts/pg-server scripts/pipeline scripts/restore \
+	scripts/fanout scripts/monitor scripts/pg-server scripts/pipeline scripts/restore \
 	scripts/setup scripts/test
 MAN1 = $(TOOLS:%=man/man1/tabpipe-%.1)
 MAN5 = $(wildcard man/man5/*.5)

@@ -1,0 +1,61 @@
+#!/bin/sh
+# scripts/fanout end to end: tabpipe-predict over four shards by GNU
+# parallel, joined, against one run, byte for byte (streams: their shards
+# are cut at blocks, whose rows are scored in the same batches; CSV shards
+# agree to float32 rounding), through GNU parallel's --sshlogin with this
+# machine, a shard that fails, bad options; Slurm's job array where a
+# one-node cluster can run here.
+. ./lib.sh
+
+unset TABPIPE_DB
+fanout=$(cd ../.. && pwd)/scripts/fanout
+if ! parallel --version 2>/dev/null | grep -q '^GNU parallel'; then
+	skip "scripts/fanout" "GNU parallel is not installed (Debian: parallel)"
+	exit 0
+fi
+small="--layers 1 --d-model 8 --heads 2 --d-ff 16 --head-hidden 8 --batch 256 --epochs 1"
+tabpipe-ingest -q --target Class --positive bad --fit "$T/enc.json" \
+	--split 70/15/15 --seed 2 --out "$T/lc" "$DATA/lending_club.csv"
+# shellcheck disable=SC2086 # $small holds several options
+tabpipe-train -q $small --valid "$T/lc.valid.tps" -o "$T/m.safetensors" "$T/lc.train.tps"
+# Three blocks and more: the whole file, four times over, as one stream.
+for _ in 1 2 3 4; do tail -n +2 "$DATA/lending_club.csv"; done |
+	cat "$DATA/lending_club.csv" - | cut -d, -f1-22 >"$T/book.csv"
+tabpipe-ingest -q --encoding "$T/enc.json" -o "$T/book.tps" "$T/book.csv"
+rows=$(($(wc -l <"$T/book.csv") - 1))
+
+tabpipe-predict -q -m "$T/m.safetensors" "$T/book.tps" >"$T/one.csv"
+run_status "four shards of a stream" 0 sh "$fanout" -n 4 predict -q -m "$T/m.safetensors" "$T/book.tps"
+same "joined, they are one run's predictions" "$T/out" "$T/one.csv"
+yes_that "a line a row and the header once" test "$(wc -l <"$T/out")" = $((rows + 1))
+tabpipe-predict -q --format jsonl -m "$T/m.safetensors" "$T/book.tps" >"$T/one.jsonl"
+run_status "four shards as JSON lines" 0 sh "$fanout" -n 4 -j 2 predict -q --format jsonl -m "$T/m.safetensors" "$T/book.tps"
+same "joined, one run's JSON lines" "$T/out" "$T/one.jsonl"
+run_status "more shards than blocks" 0 sh "$fanout" -n 9 predict -q -m "$T/m.safetensors" "$T/book.tps"
+same "empty shards add nothing" "$T/out" "$T/one.csv"
+run_status "one shard" 0 sh "$fanout" -n 1 predict -q -m "$T/m.safetensors" "$T/book.tps"
+same "is one run" "$T/out" "$T/one.csv"
+run_status "through --sshlogin, this machine" 0 sh "$fanout" -n 4 -S 2/: predict -q -m "$T/m.safetensors" "$T/book.tps"
+same "the same predictions" "$T/out" "$T/one.csv"
+
+# CSV shards are cut by bytes: their batches are not one run's, and a
+# product's last bits depend on the rows it takes.
+tabpipe-predict -q --csv -m "$T/m.safetensors" "$T/book.csv" >"$T/one-csv.csv"
+run_status "four shards of the CSV" 0 sh "$fanout" -n 4 predict -q --csv -m "$T/m.safetensors" "$T/book.csv"
+yes_that "the same ids and labels" test "$(cut -d, -f1,3 "$T/out" | cksum)" = "$(cut -d, -f1,3 "$T/one-csv.csv" | cksum)"
+yes_that "probabilities within float32 rounding" sh -c "paste -d, '$T/out' '$T/one-csv.csv' |
+	awk -F, 'NR > 1 { d = \$2 - \$5; if (d < 0) d = -d; if (d > 1e-6) bad = 1 } END { exit bad }'"
+
+# A shard that fails.
+run_status "a shard that fails fails the fan-out" 66 sh "$fanout" -n 3 predict -q -m "$T/none.safetensors" "$T/book.tps"
+yes_that "and writes nothing" test ! -s "$T/out"
+run_status "-n 0 exits 64" 64 sh "$fanout" -n 0 predict -m "$T/m.safetensors" "$T/book.tps"
+run_status "an unknown tool exits 64" 64 sh "$fanout" -n 2 train "$T/book.tps"
+run_status "no tool exits 64" 64 sh "$fanout" -n 2
+
+# The Slurm recipe of tabpipe-scale(7), on a one-node cluster.
+if command -v slurmctld >/dev/null 2>&1 && command -v sbatch >/dev/null 2>&1; then
+	skip "a Slurm job array" "slurm-wlm is installed, but this test does not start a cluster of its own yet"
+else
+	skip "a Slurm job array" "slurm-wlm is not installed: no one-node cluster to run the array on"
+fi
