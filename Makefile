@@ -76,6 +76,7 @@ FUZZ_TARGETS = $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS = $(FUZZ_TARGETS:%=$(BUILD)/tests/fuzz/%)
 SCRIPTS = scripts/applications scripts/backup scripts/common.sh scripts/demo \
 	scripts/fanout scripts/monitor scripts/pg-server scripts/pipeline scripts/restore \
+	scripts/recipes/score.sbatch scripts/slurm-server \
 	scripts/setup scripts/test
 MAN1 = $(TOOLS:%=man/man1/tabpipe-%.1)
 MAN5 = $(wildcard man/man5/*.5)
@@ -226,6 +227,8 @@ bench-layers: all
 	BUILD=$(BUILD) BASE=$(BASE) sh bench/layers.sh
 bench-tune: all
 	BUILD=$(BUILD) sh bench/tune.sh
+bench-explain: all
+	BUILD=$(BUILD) sh bench/explain.sh
 
 clean:
 	rm -rf build build-*
@@ -233,7 +236,7 @@ clean:
 .PHONY: FORCE all check check-asan check-valgrind fuzz fuzz-build fuzz-bins \
 	$(FUZZ_TARGETS:%=fuzz-run-%) install demo train monitor registry db-start \
 	db-stop bench bench-serve bench-http bench-train bench-quality bench-layers \
-	bench-tune clean
+	bench-explain bench-tune clean
 .SECONDARY:
 
 # The golden test's reference: weights and inputs from C, outputs,

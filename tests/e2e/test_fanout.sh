@@ -53,9 +53,30 @@ run_status "-n 0 exits 64" 64 sh "$fanout" -n 0 predict -m "$T/m.safetensors" "$
 run_status "an unknown tool exits 64" 64 sh "$fanout" -n 2 train "$T/book.tps"
 run_status "no tool exits 64" 64 sh "$fanout" -n 2
 
-# The Slurm recipe of tabpipe-scale(7), on a one-node cluster.
-if command -v slurmctld >/dev/null 2>&1 && command -v sbatch >/dev/null 2>&1; then
-	skip "a Slurm job array" "slurm-wlm is installed, but this test does not start a cluster of its own yet"
+# The parts of a job array or an Indexed Job, joined: numbered from 0 or
+# 1, in their numbers' order (10 after 9).
+mkdir "$T/parts"
+for k in 0 1 2 3 4 5 6 7 8 9 10; do
+	tabpipe-predict -q --shard $((k + 1))/11 -m "$T/m.safetensors" "$T/book.tps" >"$T/parts/$k.csv"
+done
+run_status "join the parts of eleven shards" 0 sh "$fanout" join "$T/parts"
+same "they are one run's predictions" "$T/out" "$T/one.csv"
+run_status "join a folder without parts exits 66" 66 sh "$fanout" join "$T"
+
+# The Slurm recipe of tabpipe-scale(7) (scripts/recipes/score.sbatch) on a
+# one-node cluster of this machine (scripts/slurm-server).
+recipes=$(cd ../.. && pwd)/scripts/recipes
+bin=$(dirname "$(command -v tabpipe-predict)")
+mkdir "$T/slurm"
+if [ "$(id -u)" -ne 0 ]; then
+	skip "a Slurm job array" "the one-node cluster of scripts/slurm-server runs as root only here"
+elif ! command -v sbatch >/dev/null 2>&1 || [ ! -x /usr/sbin/slurmctld ]; then
+	skip "a Slurm job array" "slurm-wlm is not installed (scripts/setup installs it)"
 else
-	skip "a Slurm job array" "slurm-wlm is not installed: no one-node cluster to run the array on"
+	# shellcheck disable=SC2016 # the script's own arguments
+	run_status "a Slurm job array of four tasks" 0 sh ../../scripts/slurm-server run \
+		sh -c 'cd "$1" && sbatch --wait --array=1-4 --export="ALL,MODEL=$2,BOOK=$3,PARTS=$1,TABPIPE_BIN=$4" "$5" >/dev/null' \
+		sh "$T/slurm" "$T/m.safetensors" "$T/book.tps" "$bin" "$recipes/score.sbatch"
+	run_status "its parts joined" 0 sh "$fanout" join "$T/slurm"
+	same "are one run's predictions" "$T/out" "$T/one.csv"
 fi
