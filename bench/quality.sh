@@ -42,8 +42,8 @@
 #                     no pretraining) and check that each tabpipe model
 #                     file scores its validation AUC there (slow)
 #
-# Ten splits take about 25 minutes on 2 quiet cores, 40 with another job
-# on them. BUILD names the build folder (default build). Needs
+# Ten splits took 32 minutes on 2 cores that other jobs shared (a load
+# average of 3 to 8), --quick 2 minutes. BUILD names the build folder (default build). Needs
 # /usr/bin/python3 with numpy, scikit-learn and xgboost (scripts/setup
 # --bench), and PyTorch for --torch.
 set -eu
