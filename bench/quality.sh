@@ -43,9 +43,9 @@
 #                     file scores its validation AUC there (slow)
 #
 # Ten splits took 32 minutes on 2 cores that other jobs shared (a load
-# average of 3 to 8), --quick 2 minutes. BUILD names the build folder (default build). Needs
-# /usr/bin/python3 with numpy, scikit-learn and xgboost (scripts/setup
-# --bench), and PyTorch for --torch.
+# average of 3 to 8), --quick 2 minutes. BUILD names the build folder
+# (default build). Needs /usr/bin/python3 with numpy, scikit-learn and
+# xgboost (scripts/setup --bench), and PyTorch for --torch.
 set -eu
 cd "$(dirname "$0")/.."
 build=${BUILD:-build}
