@@ -396,6 +396,77 @@ tp_shard_reader_unseen(const tp_shard_reader *r)
 }
 
 int
+tp_shard_reader_index(tp_shard_reader *r, tp_shard_block **index, size_t *n,
+    uint64_t *rows, tp_err *e)
+{
+	tp_stream_block **blocks = calloc((size_t)r->n, sizeof(*blocks));
+	uint64_t *count = calloc((size_t)r->n, sizeof(*count));
+	uint64_t *nrows = calloc((size_t)r->n, sizeof(*nrows));
+	uint64_t total = 0, lo, hi, base = 0;
+	size_t kept = 0;
+	int rc = TP_OK;
+
+	*index = NULL;
+	*n = 0;
+	*rows = 0;
+	if (blocks == NULL || count == NULL || nrows == NULL)
+		rc = tp_err_nomem(e, "an index of blocks");
+	for (int i = 0; i < r->n && rc == TP_OK; i++)
+		if ((rc = tp_stream_reader_index(r->in[i].r, &blocks[i], &count[i],
+		    &nrows[i], e)) == TP_OK) {
+			total += nrows[i];
+			kept += (size_t)count[i];
+		}
+	if (rc == TP_OK && (*index = malloc((kept + 1) * sizeof(**index))) == NULL)
+		rc = tp_err_nomem(e, "an index of blocks");
+	tp_shard_range(&r->shard, total, &lo, &hi);
+	for (int i = 0; i < r->n && rc == TP_OK; i++) {
+		for (uint64_t j = 0; j < count[i]; j++) {
+			uint64_t first = base + blocks[i][j].first;
+			if (first < lo || first >= hi)
+				continue;
+			(*index)[*n] = (tp_shard_block){.file = i, .block = blocks[i][j]};
+			*rows += blocks[i][j].rows;
+			(*n)++;
+		}
+		base += nrows[i];
+	}
+	for (int i = 0; blocks != NULL && i < r->n; i++)
+		free(blocks[i]);
+	free(blocks);
+	free(count);
+	free(nrows);
+	if (rc != TP_OK) {
+		free(*index);
+		*index = NULL;
+		*n = 0;
+		*rows = 0;
+	}
+	return rc;
+}
+
+long
+tp_shard_read_block(tp_shard_reader *r, const tp_shard_block *b,
+    tp_batch *out, tp_err *e)
+{
+	tp_stream_reader *in = r->in[b->file].r;
+	long got;
+
+	if (in == NULL)
+		return tp_err_set(e, TP_EINTERNAL,
+		    "%s: a block read after the file was", r->in[b->file].name), -1;
+	if (tp_stream_reader_seek(in, &b->block, e) != TP_OK ||
+	    (got = tp_stream_read(in, out, SIZE_MAX, e)) < 0)
+		return -1;
+	if ((uint64_t)got != b->block.rows)
+		return tp_err_set(e, TP_EDATA,
+		    "%s: block %llu at byte %llu gave %ld rows, its header %u: the file changed while it was read",
+		    r->in[b->file].name, (unsigned long long)b->block.k,
+		    (unsigned long long)b->block.at, got, b->block.rows), -1;
+	return got;
+}
+
+int
 tp_shard_reader_tee(tp_shard_reader *r, FILE *tee, tp_err *e)
 {
 	if (r->n > 1 || tp_shard_cuts(&r->shard))

@@ -104,6 +104,26 @@ uint64_t tp_shard_reader_total(const tp_shard_reader *r);
  * cuts: a stream counts them by file, not by block. */
 const uint64_t *tp_shard_reader_unseen(const tp_shard_reader *r);
 
+/* A row block of the input: which file it is in, and where. */
+typedef struct {
+	int file;               /* the file's place in the paths, from 0 */
+	tp_stream_block block;  /* the block's place in that file */
+} tp_shard_block;
+
+/* The row blocks of the input, or of its shard, for reading in any order:
+ * walks every file's block headers to its end block (tp_stream_reader_
+ * index; TP_EUSAGE naming a file that is a pipe) and gives the blocks of
+ * the input (those of the shard, by the rule above), in the input's
+ * order: *index (to free) holds *n of them, *rows their rows. From then
+ * on the input is read by tp_shard_read_block, not tp_shard_read. */
+int tp_shard_reader_index(tp_shard_reader *r, tp_shard_block **index,
+    size_t *n, uint64_t *rows, tp_err *e);
+/* Appends the rows of block b of the index to out, read, checked and
+ * inflated as tp_stream_read does it; returns their number, or -1 with e
+ * filled. */
+long tp_shard_read_block(tp_shard_reader *r, const tp_shard_block *b,
+    tp_batch *out, tp_err *e);
+
 /* Copies the input to tee as it is read (tp_stream_reader_tee): one file,
  * not cut, whose bytes go out unchanged; TP_EUSAGE otherwise. */
 int tp_shard_reader_tee(tp_shard_reader *r, FILE *tee, tp_err *e);

@@ -119,6 +119,12 @@ hash_rows(tp_sha256 *s, const int64_t *id, const int32_t *cat,
 }
 
 void
+tp_batch_hash(const tp_batch *b, tp_sha256 *s)
+{
+	hash_rows(s, b->id, b->cat, b->num, b->label, b->n, b->ncat, b->nnum);
+}
+
+void
 tp_batch_fingerprint(const tp_batch *b, char out[65])
 {
 	tp_sha256 s;
@@ -585,6 +591,8 @@ struct tp_stream_reader {
 	uint64_t from, to;   /* the range: the blocks whose first row (from
 	                        0) is in [from, to) */
 	uint64_t size;       /* the file's size, once counted */
+	off_t origin;        /* the file's position of the stream's byte 0,
+	                        once counted */
 };
 
 /* Writes len bytes of p to the tee, if there is one, or flushes it when p
@@ -899,9 +907,12 @@ next_block(tp_stream_reader *r, tp_err *e)
 	return read_payload(r, &bh, e);
 }
 
-int
-tp_stream_reader_count(tp_stream_reader *r, uint64_t *rows, uint64_t *blocks,
-    tp_err *e)
+/* Walks from the first block to the end block, as tp_stream_reader_count
+ * says, appending each row block's place to *index when index is not NULL
+ * (*cap of them allocated); why ends the message for a pipe. */
+static int
+walk(tp_stream_reader *r, uint64_t *rows, uint64_t *blocks,
+    tp_stream_block **index, size_t *cap, const char *why, tp_err *e)
 {
 	off_t start = ftello(r->f);
 	uint64_t offset = r->offset;
@@ -914,15 +925,27 @@ tp_stream_reader_count(tp_stream_reader *r, uint64_t *rows, uint64_t *blocks,
 		    "%s: counted after reading began", r->name);
 	if (start < 0 || fstat(fileno(r->f), &st) != 0 || !S_ISREG(st.st_mode))
 		return tp_err_set(e, TP_EUSAGE,
-		    "%s: not a file that can be read again (a pipe?): a shard is cut from files",
-		    r->name);
+		    "%s: not a file that can be read again (a pipe?): %s",
+		    r->name, why);
 	/* The bytes up to the first block, read already, and the file's. */
 	r->size = offset + (uint64_t)(st.st_size - start);
+	r->origin = start - (off_t)offset;
 	for (;;) {
 		if ((rc = read_header(r, &bh, e)) != TP_OK)
 			return rc;
 		if (bh.rows == 0)
 			break;
+		if (index != NULL && bh.k > *cap) {
+			size_t n = *cap ? 2 * *cap : 64;
+			tp_stream_block *p = realloc(*index, n * sizeof(*p));
+			if (p == NULL)
+				return tp_err_nomem(e, "an index of blocks");
+			*index = p;
+			*cap = n;
+		}
+		if (index != NULL)
+			(*index)[bh.k - 1] = (tp_stream_block){.at = bh.at,
+			    .k = bh.k, .first = r->rows, .rows = bh.rows};
 		if ((rc = skip_payload(r, &bh, e)) != TP_OK)
 			return rc;
 	}
@@ -938,6 +961,51 @@ tp_stream_reader_count(tp_stream_reader *r, uint64_t *rows, uint64_t *blocks,
 	r->nblock = 0;
 	r->rows = 0;
 	r->done = 0;
+	return TP_OK;
+}
+
+int
+tp_stream_reader_count(tp_stream_reader *r, uint64_t *rows, uint64_t *blocks,
+    tp_err *e)
+{
+	return walk(r, rows, blocks, NULL, NULL, "a shard is cut from files", e);
+}
+
+int
+tp_stream_reader_index(tp_stream_reader *r, tp_stream_block **index,
+    uint64_t *blocks, uint64_t *rows, tp_err *e)
+{
+	size_t cap = 0;
+	int rc;
+
+	*index = NULL;
+	*blocks = 0;
+	if ((rc = walk(r, rows, blocks, index, &cap,
+	    "blocks are read in a random order from files only", e)) != TP_OK) {
+		free(*index);
+		*index = NULL;
+		*blocks = 0;
+	}
+	return rc;
+}
+
+int
+tp_stream_reader_seek(tp_stream_reader *r, const tp_stream_block *b,
+    tp_err *e)
+{
+	if (r->tee != NULL || r->size == UINT64_MAX)
+		return tp_err_set(e, TP_EINTERNAL,
+		    "%s: a seek to a block before its index", r->name);
+	if (fseeko(r->f, r->origin + (off_t)b->at, SEEK_SET) != 0)
+		return tp_err_set(e, TP_EIO, "%s: cannot seek: %s", r->name,
+		    strerror(errno));
+	r->offset = b->at;
+	r->nblock = b->k - 1;
+	r->rows = b->first;
+	r->pos = r->left = 0;
+	r->done = 0;
+	r->from = b->first;
+	r->to = b->first + 1;
 	return TP_OK;
 }
 

@@ -31,6 +31,7 @@
 #include <stdio.h>
 
 #include "base/err.h"
+#include "base/sha256.h"
 #include "data/encoding.h"
 
 enum { TP_STREAM_BLOCK_ROWS = 4096 }; /* rows per block the writer makes */
@@ -53,6 +54,10 @@ tp_row tp_batch_row(const tp_batch *b, size_t i);
  * (int64), categories (int32), numerics (float32) and label (int8) in the
  * stream's little-endian bytes. */
 void tp_batch_fingerprint(const tp_batch *b, char out[65]);
+/* Adds the rows of b to a fingerprint being made (tp_sha256_init, then
+ * tp_sha256_final and tp_sha256_hex): the rows of several batches one
+ * after the other get the fingerprint of one batch holding them all. */
+void tp_batch_hash(const tp_batch *b, tp_sha256 *s);
 
 typedef struct tp_stream_writer tp_stream_writer;
 
@@ -125,6 +130,28 @@ int tp_stream_reader_count(tp_stream_reader *r, uint64_t *rows,
  * tp_stream_read gives 0 there. Without a copy (tee), and after
  * tp_stream_reader_count, which has checked the blocks that are not read. */
 void tp_stream_reader_range(tp_stream_reader *r, uint64_t from, uint64_t to);
+
+/* Where a row block is in its stream: what reading blocks in any order
+ * needs. */
+typedef struct {
+	uint64_t at;         /* the byte of its header, from the stream's start */
+	uint64_t k;          /* its number, 1 for the first block */
+	uint64_t first;      /* its first row, counting the stream's rows from 0 */
+	uint32_t rows;
+} tp_stream_block;
+
+/* As tp_stream_reader_count, and gives every row block's place as well:
+ * *index (to free) holds *blocks entries, in the stream's order; *rows is
+ * the total. TP_EUSAGE for a stream that cannot be seeked in (a pipe). */
+int tp_stream_reader_index(tp_stream_reader *r, tp_stream_block **index,
+    uint64_t *blocks, uint64_t *rows, tp_err *e);
+/* Moves r to block b of its index, so that tp_stream_read gives that
+ * block's rows (read, checked and inflated as ever), and 0 after them.
+ * Blocks may be read in any order, each as often as wanted. After
+ * tp_stream_reader_index (or _count), without a copy (tee); the range of
+ * tp_stream_reader_range is replaced by the block's. */
+int tp_stream_reader_seek(tp_stream_reader *r, const tp_stream_block *b,
+    tp_err *e);
 
 /* Reads a whole stream from path ("-" for standard input) into b, and its
  * encoding into enc. */

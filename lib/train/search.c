@@ -14,9 +14,10 @@ enum { MAX_REDRAWS = 1000 };
 
 /* Train's options that a search never draws: the budget and the seed are
  * the study's, the checkpoint a trial's own; threads and device change
- * how fast a trial runs, not what it finds. */
+ * how fast a trial runs, not what it finds, and the shuffle buffer is
+ * bounded by the worker's memory. */
 static const char *const not_searched[] = {"epochs", "seed", "checkpoint",
-	"resume", "threads", "device", NULL};
+	"resume", "threads", "device", "buffer-rows", NULL};
 /* Of those, the ones that a trial may not be given either. */
 static const char *const not_given[] = {"epochs", "seed", "checkpoint",
 	"resume", NULL};

@@ -46,12 +46,39 @@ tp_pretrain_defaults(tp_train_opts *o)
 #define OPT(field) .key = #field, .offset = offsetof(tp_train_opts, field)
 #define SIGNED (TP_OPT_RECORD | TP_OPT_SIGN)
 
+/* --buffer-rows n: recorded and signed only when given, so that a run
+ * without it records and signs what it did before the option was. */
+static int
+parse_buffer_rows(void *settings, const char *arg, const char *from,
+    tp_err *e)
+{
+	static const tp_opt rows = {.key = "buffer_rows", .type = TP_OPT_LONG,
+	    .min = 1, .max = 1e12};
+	tp_train_opts *o = settings;
+
+	return tp_opt_set(&rows, &o->buffer_rows, arg, from, e);
+}
+
+static cJSON *
+buffer_rows_json(const void *settings)
+{
+	const tp_train_opts *o = settings;
+
+	return o->buffer_rows > 0 ? cJSON_CreateNumber((double)o->buffer_rows) :
+	    NULL;
+}
+
 const tp_opt tp_train_options[] = {
 	{OPT(epochs), .name = "epochs", .arg = "n", .type = TP_OPT_INT,
 	    .min = 1, .max = 1000000, .flags = SIGNED,
 	    .help = "the most epochs to run"},
 	{OPT(batch), .name = "batch", .arg = "n", .type = TP_OPT_INT,
 	    .min = 1, .max = 1 << 20, .flags = SIGNED, .help = "rows a step"},
+	{OPT(buffer_rows), .name = "buffer-rows", .arg = "n",
+	    .type = TP_OPT_CUSTOM, .flags = SIGNED, .parse = parse_buffer_rows,
+	    .json = buffer_rows_json,
+	    .help = "read the input by blocks in a random order through a "
+	    "shuffle buffer of n rows, not whole into memory"},
 	{OPT(lr), .name = "lr", .arg = "x", .type = TP_OPT_FLOAT, .min = 0,
 	    .max = 1e30, .flags = SIGNED, .help = "the peak learning rate"},
 	{OPT(weight_decay), .name = "weight-decay", .arg = "x",
@@ -176,60 +203,14 @@ const tp_opt tp_pretrain_options[] = {
 	{0},
 };
 
-/* The rows of one mini-batch, gathered from the data set. */
-typedef struct {
-	int32_t *cat;   /* (cap, ncat) */
-	float *num;     /* (cap, nnum) */
-	int8_t *label;  /* (cap) */
-	int cap;
-} minibatch;
-
-static int
-minibatch_init(minibatch *mb, int cap, int ncat, int nnum, tp_err *e)
+int
+tp_train_check(const tp_train_opts *o, tp_err *e)
 {
-	mb->cap = cap;
-	mb->cat = malloc(((size_t)cap * ncat + 1) * sizeof(int32_t));
-	mb->num = malloc(((size_t)cap * nnum + 1) * sizeof(float));
-	mb->label = malloc((size_t)cap + 1);
-	if (mb->cat == NULL || mb->num == NULL || mb->label == NULL)
-		return tp_err_nomem(e, "a mini-batch");
+	if (o->buffer_rows > 0 && o->buffer_rows < o->batch)
+		return tp_err_set(e, TP_EUSAGE,
+		    "--buffer-rows %ld is less than --batch %d: the shuffle buffer holds a batch at least",
+		    o->buffer_rows, o->batch);
 	return TP_OK;
-}
-
-static void
-minibatch_free(minibatch *mb)
-{
-	free(mb->cat);
-	free(mb->num);
-	free(mb->label);
-}
-
-/* Copies row r of d into slot i of mb. */
-static void
-gather(minibatch *mb, int i, const tp_batch *d, size_t r)
-{
-	memcpy(mb->cat + (size_t)i * d->ncat, d->cat + r * d->ncat,
-	    (size_t)d->ncat * sizeof(int32_t));
-	memcpy(mb->num + (size_t)i * d->nnum, d->num + r * d->nnum,
-	    (size_t)d->nnum * sizeof(float));
-	mb->label[i] = d->label[r];
-}
-
-/* The order of the rows in an epoch: from the seed and the epoch alone. */
-static void
-shuffle(size_t *order, size_t n, uint64_t seed, int epoch)
-{
-	tp_rng r;
-
-	tp_rng_seed(&r, seed ^ ((uint64_t)epoch * UINT64_C(0xd1b54a32d192ed03)));
-	for (size_t i = 0; i < n; i++)
-		order[i] = i;
-	for (size_t i = n; i > 1; i--) {
-		size_t j = (size_t)tp_rng_below(&r, i);
-		size_t t = order[i - 1];
-		order[i - 1] = order[j];
-		order[j] = t;
-	}
 }
 
 /*
@@ -297,7 +278,7 @@ engine_start(engine *en, int rows, tp_err *e)
 }
 
 static float
-engine_classify(engine *en, const minibatch *mb, const float *class_weight,
+engine_classify(engine *en, const tp_batch *mb, const float *class_weight,
     int n)
 {
 #ifdef TP_CUDA
@@ -310,7 +291,7 @@ engine_classify(engine *en, const minibatch *mb, const float *class_weight,
 }
 
 static float
-engine_contrast(engine *en, const minibatch *mb, int n, float tau)
+engine_contrast(engine *en, const tp_batch *mb, int n, float tau)
 {
 #ifdef TP_CUDA
 	if (en->gpu)
@@ -418,12 +399,12 @@ optimiser_config(const tp_train_opts *o, size_t rows, tp_adamw_config *c,
  * without memory. To free. */
 static char *
 signature(const tp_train_opts *o, const tp_encoding *enc,
-    const tp_batch *train, const tp_batch *valid)
+    const tp_rows *train, const tp_batch *valid)
 {
 	cJSON *j = cJSON_CreateObject();
 	char ft[65], fv[65], *text = NULL;
 
-	tp_batch_fingerprint(train, ft);
+	tp_rows_fingerprint(train, ft);
 	tp_batch_fingerprint(valid, fv);
 	if (j != NULL &&
 	    tp_opt_json(tp_config_options, &o->model, TP_OPT_SIGN, j, NULL) == TP_OK &&
@@ -545,6 +526,34 @@ out:
 	return rc;
 }
 
+/* The source's buffer must hold a batch. */
+static int
+check_source(const tp_train_opts *o, const tp_rows *rows, tp_err *e)
+{
+	size_t buffer = tp_rows_buffer(rows);
+
+	if (buffer > 0 && buffer < (size_t)o->batch)
+		return tp_err_set(e, TP_EUSAGE,
+		    "a shuffle buffer of %zu rows is less than --batch %d: it holds a batch at least",
+		    buffer, o->batch);
+	return TP_OK;
+}
+
+/* The next n rows of the epoch into mb: as many as the epoch was counted
+ * to have, or the input changed under the reading. */
+static int
+next_batch(tp_rows *rows, tp_batch *mb, int n, tp_err *e)
+{
+	long got = tp_rows_next(rows, mb, (size_t)n, e);
+
+	if (got < 0)
+		return e->code;
+	if (got != n)
+		return tp_err_set(e, TP_EINTERNAL,
+		    "an epoch gave %ld rows where %d were due", got, n);
+	return TP_OK;
+}
+
 static int
 not_finite(float loss, float norm, int epoch, long step, const char *ckpt,
     tp_err *e)
@@ -558,15 +567,15 @@ not_finite(float loss, float norm, int epoch, long step, const char *ckpt,
 }
 
 int
-tp_train(const tp_train_opts *o, const tp_encoding *enc,
-    const tp_batch *train, const tp_batch *valid, tp_model *m,
+tp_train_rows(const tp_train_opts *o, const tp_encoding *enc,
+    tp_rows *train, const tp_batch *valid, tp_model *m,
     tp_train_result *res, tp_err *e)
 {
 	engine en = {0};
 	tp_adamw_config oc;
-	minibatch mb = {0};
+	tp_batch mb = {0};
 	progress_state st = {.best_auc = -1, .threshold = 0.5};
-	size_t *order = NULL;
+	size_t rows = (size_t)tp_rows_count(train);
 	float *best = NULL, *prob = NULL, cw[2] = {1, 1};
 	double pos = 0, neg = 0;
 	const float *class_weight = NULL;
@@ -576,16 +585,14 @@ tp_train(const tp_train_opts *o, const tp_encoding *enc,
 	memset(res, 0, sizeof(*res));
 	if (valid->n == 0)
 		return tp_err_set(e, TP_EDATA, "the validation stream has no rows");
-	if ((rc = optimiser_config(o, train->n, &oc, e)) != TP_OK ||
+	if ((rc = check_source(o, train, e)) != TP_OK ||
+	    (rc = optimiser_config(o, rows, &oc, e)) != TP_OK ||
 	    (rc = tp_model_init(m, &o->model, enc, o->seed, o->threads, e)) != TP_OK)
 		return rc;
 	if (o->encoder != NULL &&
 	    (rc = tp_model_load_encoder(o->encoder, m, enc, e)) != TP_OK)
 		goto out;
-	for (size_t i = 0; i < train->n; i++) {
-		pos += train->label[i] == 1;
-		neg += train->label[i] == 0;
-	}
+	tp_rows_labels(train, &neg, &pos);
 	if (o->balanced) {
 		if (pos == 0 || neg == 0) {
 			rc = tp_err_set(e, TP_EDATA, "balanced class weights need both classes in the training rows");
@@ -605,10 +612,10 @@ tp_train(const tp_train_opts *o, const tp_encoding *enc,
 	if (pos > 0 && neg > 0)
 		tp_model_set_prior(m, cw[1] * pos / (cw[1] * pos + cw[0] * neg));
 	if ((rc = engine_open(&en, o, m, &oc, o->batch, e)) != TP_OK ||
-	    (rc = minibatch_init(&mb, o->batch, enc->ncat, enc->nnum, e)) != TP_OK)
+	    (rc = tp_batch_init(&mb, enc->ncat, enc->nnum, (size_t)o->batch,
+	    e)) != TP_OK)
 		goto out;
-	if ((order = malloc(train->n * sizeof(*order))) == NULL ||
-	    (best = malloc(m->nfloats * sizeof(float))) == NULL ||
+	if ((best = malloc(m->nfloats * sizeof(float))) == NULL ||
 	    (prob = malloc((valid->n + 1) * sizeof(float))) == NULL) {
 		rc = tp_err_nomem(e, "training");
 		goto out;
@@ -628,12 +635,13 @@ tp_train(const tp_train_opts *o, const tp_encoding *enc,
 		double t0 = tp_clock(), sum = 0;
 		long steps = 0;
 		int epoch = st.epoch + 1;
-		shuffle(order, train->n, o->seed, epoch);
-		for (size_t r = 0; r < train->n; r += (size_t)o->batch) {
-			int n = train->n - r < (size_t)o->batch ?
-			    (int)(train->n - r) : o->batch;
-			for (int i = 0; i < n; i++)
-				gather(&mb, i, train, order[r + (size_t)i]);
+		if ((rc = tp_rows_epoch(train, o->seed, epoch, e)) != TP_OK)
+			goto out;
+		for (size_t r = 0; r < rows; r += (size_t)o->batch) {
+			int n = rows - r < (size_t)o->batch ?
+			    (int)(rows - r) : o->batch;
+			if ((rc = next_batch(train, &mb, n, e)) != TP_OK)
+				goto out;
 			float loss = engine_classify(&en, &mb, class_weight, n);
 			float norm = engine_update(&en);
 			if (!isfinite(loss) || !isfinite(norm)) {
@@ -654,7 +662,7 @@ tp_train(const tp_train_opts *o, const tp_encoding *enc,
 			.epoch = epoch, .epochs = o->epochs, .loss = sum / (double)steps,
 			.valid_auc = auc,
 			.valid_loss = tp_log_loss(prob, valid->label, valid->n),
-			.rows_per_s = (double)train->n / secs, .seconds = secs,
+			.rows_per_s = (double)rows / secs, .seconds = secs,
 		};
 		/* NaN (one class only) never improves; the first epoch does. */
 		if (auc > st.best_auc || st.best_auc < 0) {
@@ -683,9 +691,8 @@ tp_train(const tp_train_opts *o, const tp_encoding *enc,
 	res->epochs_run = st.epoch;
 out:
 	engine_close(&en);
-	minibatch_free(&mb);
+	tp_batch_free(&mb);
 	free(sig);
-	free(order);
 	free(best);
 	free(prob);
 	if (rc != TP_OK)
@@ -693,69 +700,93 @@ out:
 	return rc;
 }
 
-/* Fills slot i and slot i + B of mb with two corrupted views of row r. */
+int
+tp_train(const tp_train_opts *o, const tp_encoding *enc,
+    const tp_batch *train, const tp_batch *valid, tp_model *m,
+    tp_train_result *res, tp_err *e)
+{
+	tp_rows *rows;
+	int rc;
+
+	if ((rc = tp_rows_memory(&rows, train, e)) != TP_OK)
+		return rc;
+	rc = tp_train_rows(o, enc, rows, valid, m, res, e);
+	tp_rows_close(rows);
+	return rc;
+}
+
+/* Makes slot i and slot i + B of mb two corrupted views of the row in
+ * slot i, a corrupted feature resampled from a row of pool. */
 static void
-make_views(minibatch *mb, int i, int B, const tp_batch *d, size_t r,
+make_views(tp_batch *mb, int i, int B, const tp_batch *pool,
     const tp_train_opts *o, tp_rng *rng)
 {
+	int ncat = mb->ncat, nnum = mb->nnum;
+
+	memcpy(mb->cat + (size_t)(i + B) * ncat, mb->cat + (size_t)i * ncat,
+	    (size_t)ncat * sizeof(int32_t));
+	memcpy(mb->num + (size_t)(i + B) * nnum, mb->num + (size_t)i * nnum,
+	    (size_t)nnum * sizeof(float));
+	mb->id[i + B] = mb->id[i];
+	mb->label[i + B] = mb->label[i];
 	for (int v = 0; v < 2; v++) {
 		int slot = i + v * B;
-		gather(mb, slot, d, r);
-		int32_t *cat = mb->cat + (size_t)slot * d->ncat;
-		float *num = mb->num + (size_t)slot * d->nnum;
-		for (int j = 0; j < d->ncat + d->nnum; j++) {
+		int32_t *cat = mb->cat + (size_t)slot * ncat;
+		float *num = mb->num + (size_t)slot * nnum;
+		for (int j = 0; j < ncat + nnum; j++) {
 			if (tp_rng_float(rng) >= o->rate)
 				continue;
 			size_t from = o->corruption == TP_CORRUPT_RESAMPLE ?
-			    (size_t)tp_rng_below(rng, d->n) : 0;
-			if (j < d->ncat)
+			    (size_t)tp_rng_below(rng, pool->n) : 0;
+			if (j < ncat)
 				cat[j] = o->corruption == TP_CORRUPT_MASK ? 0 :
-				    d->cat[from * d->ncat + (size_t)j];
+				    pool->cat[from * ncat + (size_t)j];
 			else
-				num[j - d->ncat] = o->corruption == TP_CORRUPT_MASK ?
-				    NAN : d->num[from * d->nnum + (size_t)(j - d->ncat)];
+				num[j - ncat] = o->corruption == TP_CORRUPT_MASK ?
+				    NAN : pool->num[from * nnum + (size_t)(j - ncat)];
 		}
 	}
 }
 
 int
-tp_pretrain(const tp_train_opts *o, const tp_encoding *enc,
-    const tp_batch *data, tp_model *m, tp_err *e)
+tp_pretrain_rows(const tp_train_opts *o, const tp_encoding *enc,
+    tp_rows *data, tp_model *m, tp_err *e)
 {
 	engine en = {0};
 	tp_adamw_config oc;
-	minibatch mb = {0};
-	size_t *order = NULL;
+	tp_batch mb = {0};
+	size_t rows = (size_t)tp_rows_count(data);
 	tp_rng rng;
 	int rc;
 
-	if (data->n < 2)
+	if (rows < 2)
 		return tp_err_set(e, TP_EDATA, "pretraining needs at least 2 rows, the stream has %zu",
-		    data->n);
-	if ((rc = optimiser_config(o, data->n, &oc, e)) != TP_OK ||
+		    rows);
+	if ((rc = check_source(o, data, e)) != TP_OK ||
+	    (rc = optimiser_config(o, rows, &oc, e)) != TP_OK ||
 	    (rc = tp_model_init(m, &o->model, enc, o->seed, o->threads, e)) != TP_OK)
 		return rc;
 	if ((rc = engine_open(&en, o, m, &oc, 2 * o->batch, e)) != TP_OK ||
-	    (rc = minibatch_init(&mb, 2 * o->batch, enc->ncat, enc->nnum, e)) != TP_OK ||
+	    (rc = tp_batch_init(&mb, enc->ncat, enc->nnum, 2 * (size_t)o->batch,
+	    e)) != TP_OK ||
 	    (rc = engine_start(&en, 2 * o->batch, e)) != TP_OK)
 		goto out;
-	if ((order = malloc(data->n * sizeof(*order))) == NULL) {
-		rc = tp_err_nomem(e, "pretraining");
-		goto out;
-	}
 	tp_rng_seed(&rng, o->seed ^ UINT64_C(0x5ca4f00d));
 	for (int epoch = 1; epoch <= o->epochs; epoch++) {
 		double t0 = tp_clock(), sum = 0;
 		long steps = 0;
-		shuffle(order, data->n, o->seed, epoch);
-		for (size_t r = 0; r < data->n; r += (size_t)o->batch) {
-			int n = data->n - r < (size_t)o->batch ?
-			    (int)(data->n - r) : o->batch;
+		if ((rc = tp_rows_epoch(data, o->seed, epoch, e)) != TP_OK)
+			goto out;
+		for (size_t r = 0; r < rows; r += (size_t)o->batch) {
+			int n = rows - r < (size_t)o->batch ?
+			    (int)(rows - r) : o->batch;
 			/* A batch of one row has no negative pair. */
 			if (n < 2)
 				break;
+			if ((rc = next_batch(data, &mb, n, e)) != TP_OK)
+				goto out;
 			for (int i = 0; i < n; i++)
-				make_views(&mb, i, n, data, order[r + (size_t)i], o, &rng);
+				make_views(&mb, i, n, tp_rows_pool(data), o, &rng);
 			float loss = engine_contrast(&en, &mb, n, o->tau);
 			float norm = engine_update(&en);
 			if (!isfinite(loss) || !isfinite(norm)) {
@@ -770,7 +801,7 @@ tp_pretrain(const tp_train_opts *o, const tp_encoding *enc,
 		tp_epoch_report rep = {
 			.epoch = epoch, .epochs = o->epochs,
 			.loss = steps ? sum / (double)steps : NAN, .valid_auc = NAN,
-			.valid_loss = NAN, .rows_per_s = (double)data->n / secs,
+			.valid_loss = NAN, .rows_per_s = (double)rows / secs,
 			.seconds = secs,
 		};
 		if (o->progress != NULL)
@@ -779,9 +810,22 @@ tp_pretrain(const tp_train_opts *o, const tp_encoding *enc,
 	rc = engine_fetch(&en, 0, e);
 out:
 	engine_close(&en);
-	minibatch_free(&mb);
-	free(order);
+	tp_batch_free(&mb);
 	if (rc != TP_OK)
 		tp_model_free(m);
+	return rc;
+}
+
+int
+tp_pretrain(const tp_train_opts *o, const tp_encoding *enc,
+    const tp_batch *data, tp_model *m, tp_err *e)
+{
+	tp_rows *rows;
+	int rc;
+
+	if ((rc = tp_rows_memory(&rows, data, e)) != TP_OK)
+		return rc;
+	rc = tp_pretrain_rows(o, enc, rows, m, e);
+	tp_rows_close(rows);
 	return rc;
 }

@@ -3,7 +3,8 @@
  *
  * Training: the head's output biases set to the class prior, shuffled
  * mini-batches (the order of each epoch drawn from the seed and the epoch
- * alone), AdamW with warm-up and cosine decay, gradient clipping, and
+ * alone, by a source of rows held in memory or read by blocks through a
+ * shuffle buffer: train/rows.h), AdamW with warm-up and cosine decay, gradient clipping, and
  * after each epoch the validation AUC: the best epoch's weights are kept,
  * training stops after `patience` epochs without a better AUC, and the
  * decision threshold is the one with the best F1 on validation (or a
@@ -39,6 +40,7 @@
 #include "model/model.h"
 #include "model/safetensors.h"
 #include "model/score.h"
+#include "train/rows.h"
 
 typedef struct {
 	int epoch, epochs;     /* 1-based epoch just finished, and the limit */
@@ -63,6 +65,9 @@ typedef struct {
 	uint64_t seed;
 	int threads;           /* CPU threads */
 	enum tp_device device; /* where the model runs */
+	long buffer_rows;      /* the tools' training input through a shuffle
+	                          buffer of this many rows (tp_rows_open), at
+	                          least a batch; 0: the whole input in memory */
 	/* Training only */
 	int patience;          /* epochs without a better validation AUC */
 	int balanced;          /* class weights n / (2 n_class) */
@@ -103,12 +108,26 @@ typedef struct {
 	int epochs_run;
 } tp_train_result;
 
-/* Trains a classifier; m is initialised here and holds the best weights. */
+/* What the option tables cannot check alone: a shuffle buffer holds a
+ * batch at least (TP_EUSAGE). */
+int tp_train_check(const tp_train_opts *o, tp_err *e);
+
+/* Trains a classifier on the rows of train, an epoch at a time as the
+ * source gives them (train/rows.h; o->buffer_rows is the source's
+ * business, not read here); m is initialised here and holds the best
+ * weights. The validation rows are held in memory. */
+int tp_train_rows(const tp_train_opts *o, const tp_encoding *enc,
+    tp_rows *train, const tp_batch *valid, tp_model *m,
+    tp_train_result *res, tp_err *e);
+/* The same on rows in memory (tp_rows_memory). */
 int tp_train(const tp_train_opts *o, const tp_encoding *enc,
     const tp_batch *train, const tp_batch *valid, tp_model *m,
     tp_train_result *res, tp_err *e);
 
-/* Pretrains an encoder and projector; m is initialised here. */
+/* Pretrains an encoder and projector on the rows of data; m is
+ * initialised here. A feature resampled is drawn from tp_rows_pool. */
+int tp_pretrain_rows(const tp_train_opts *o, const tp_encoding *enc,
+    tp_rows *data, tp_model *m, tp_err *e);
 int tp_pretrain(const tp_train_opts *o, const tp_encoding *enc,
     const tp_batch *data, tp_model *m, tp_err *e);
 

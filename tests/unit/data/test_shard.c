@@ -4,7 +4,8 @@
  * of another encoding, missing or named twice refused; shards of 1 to 7
  * over inputs whose blocks do not divide evenly, or are fewer than the
  * shards, holding every row once and in order, cut at blocks, with the
- * blocks of other shards passed over undecoded; pipes and cut files.
+ * blocks of other shards passed over undecoded; the index of the blocks
+ * and blocks read in any order; pipes and cut files.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -521,6 +522,70 @@ START_TEST(test_skipped_blocks_undecoded)
 }
 END_TEST
 
+/* The index of the blocks, of the whole input and of a shard, and its
+ * blocks read in any order, each as often as asked: the rows of its
+ * place, the same each time. */
+START_TEST(test_index)
+{
+	static const size_t sizes[] = {2 * BR + 100, 0, 1, 3 * BR};
+	size_t base[4], at = 0, n, next = 0;
+	tp_encoding enc;
+	tp_batch all, b, part;
+	tp_shard_reader *r;
+	tp_shard_block *ix;
+	uint64_t rows;
+	parts p;
+	tp_err e;
+
+	fixture_model_encoding(&enc);
+	fixture_rows(&all, 5 * BR + 101, 4);
+	make_parts(&p, &enc, &all, sizes, 4);
+	for (int i = 0; i < 4; i++) {
+		base[i] = at;
+		at += sizes[i];
+	}
+	ck_assert_int_eq(tp_shard_reader_open(&r, p.paths, p.n, NULL, &e), TP_OK);
+	ck_assert_int_eq(tp_shard_reader_index(r, &ix, &n, &rows, &e), TP_OK);
+	ck_assert_uint_eq(n, 3 + 0 + 1 + 3);
+	ck_assert_uint_eq(rows, p.rows);
+	for (size_t i = 0; i < n; i++) {
+		ck_assert_uint_eq(base[ix[i].file] + ix[i].block.first, next);
+		next += ix[i].block.rows;
+	}
+	ck_assert_uint_eq(next, p.rows);
+	ck_assert_int_eq(tp_batch_init(&b, 2, 2, 16, &e), TP_OK);
+	for (size_t i = n; i-- > 0;)
+		for (int twice = 0; twice < 2; twice++) {
+			b.n = 0;
+			ck_assert_int_eq(tp_shard_read_block(r, &ix[i], &b, &e),
+			    (long)ix[i].block.rows);
+			rows_are(&b, &all, base[ix[i].file] + ix[i].block.first);
+		}
+	free(ix);
+	tp_shard_reader_close(r);
+
+	/* Shard 2 of 3: the blocks whose rows tp_shard_read gives. */
+	ck_assert_int_eq(read_all(&p, 2, 3, &part, &e), TP_OK);
+	ck_assert_int_eq(tp_shard_reader_open(&r, p.paths, p.n,
+	    &(tp_shard){2, 3}, &e), TP_OK);
+	ck_assert_int_eq(tp_shard_reader_index(r, &ix, &n, &rows, &e), TP_OK);
+	ck_assert_uint_eq(rows, part.n);
+	b.n = 0;
+	for (size_t i = 0; i < n; i++)
+		ck_assert_int_eq(tp_shard_read_block(r, &ix[i], &b, &e),
+		    (long)ix[i].block.rows);
+	ck_assert_uint_eq(b.n, part.n);
+	rows_are(&b, &all, (size_t)(part.id[0] - 1));
+	free(ix);
+	tp_shard_reader_close(r);
+	tp_batch_free(&part);
+	tp_batch_free(&b);
+	free_parts(&p);
+	tp_batch_free(&all);
+	tp_encoding_free(&enc);
+}
+END_TEST
+
 START_TEST(test_cut_and_piped)
 {
 	static const size_t sizes[] = {2 * BR, 5};
@@ -600,6 +665,7 @@ shard_suite(void)
 	tcase_add_test(tc, test_shards_uneven);
 	tcase_add_test(tc, test_shards_few);
 	tcase_add_test(tc, test_skipped_blocks_undecoded);
+	tcase_add_test(tc, test_index);
 	tcase_add_test(tc, test_cut_and_piped);
 	suite_add_tcase(s, tc);
 	return s;

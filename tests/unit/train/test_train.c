@@ -134,6 +134,41 @@ START_TEST(custom_options)
 }
 END_TEST
 
+/* --buffer-rows: a whole number from 1, recorded and signed only when
+ * given, and a batch at least. */
+START_TEST(buffer_rows_option)
+{
+	const tp_opt *br = NULL;
+	tp_train_opts o;
+	tp_err e;
+	cJSON *j;
+
+	tp_train_defaults(&o);
+	for (const tp_opt *opt = tp_train_options; opt->key; opt++)
+		if (strcmp(opt->key, "buffer_rows") == 0)
+			br = opt;
+	ck_assert_ptr_nonnull(br);
+	ck_assert_int_eq(o.buffer_rows, 0);
+	j = cJSON_CreateObject();
+	ck_assert_int_eq(tp_opt_json(tp_train_options, &o, TP_OPT_SIGN, j, &e), TP_OK);
+	ck_assert_ptr_null(cJSON_GetObjectItem(j, "buffer_rows"));
+	cJSON_Delete(j);
+	ck_assert_int_eq(tp_train_check(&o, &e), TP_OK);
+	ck_assert_int_eq(tp_opt_set(br, &o, "0", "--buffer-rows", &e), TP_EUSAGE);
+	ck_assert_int_eq(tp_opt_set(br, &o, "1e6", "--buffer-rows", &e), TP_EUSAGE);
+	ck_assert_int_eq(tp_opt_set(br, &o, "100", "--buffer-rows", &e), TP_OK);
+	ck_assert_int_eq(o.buffer_rows, 100);
+	ck_assert_int_eq(tp_train_check(&o, &e), TP_EUSAGE);
+	ck_assert_str_eq(e.msg, "--buffer-rows 100 is less than --batch 256: the shuffle buffer holds a batch at least");
+	ck_assert_int_eq(tp_opt_set(br, &o, "65536", "--buffer-rows", &e), TP_OK);
+	ck_assert_int_eq(tp_train_check(&o, &e), TP_OK);
+	j = cJSON_CreateObject();
+	ck_assert_int_eq(tp_opt_json(tp_train_options, &o, TP_OPT_SIGN, j, &e), TP_OK);
+	ck_assert(cJSON_GetObjectItem(j, "buffer_rows")->valuedouble == 65536);
+	cJSON_Delete(j);
+}
+END_TEST
+
 /* The same options and data give the same weights; the model learns the
  * fixture's signal; the threshold is the best F1's on validation. */
 START_TEST(learns_deterministically)
@@ -325,6 +360,7 @@ train_suite(void)
 	tcase_add_test(tc, defaults);
 	tcase_add_test(tc, option_tables);
 	tcase_add_test(tc, custom_options);
+	tcase_add_test(tc, buffer_rows_option);
 	tcase_add_test(tc, learns_deterministically);
 	tcase_add_test(tc, bad_data);
 	tcase_add_test(tc, divergence);
