@@ -499,6 +499,12 @@ tp_stats_ks_2samp(const double *a, size_t n1, const double *b, size_t n2,
 	}
 	mins = clip01(-mins);
 	d = mins > maxs ? mins : maxs;
+	tp_stats_ks_2samp_p(d, n1, n2, r);
+}
+
+void
+tp_stats_ks_2samp_p(double d, size_t n1, size_t n2, tp_ks_result *r)
+{
 	r->exact = 0;
 	if (n1 <= TP_STATS_KS_EXACT_MAX && n2 <= TP_STATS_KS_EXACT_MAX) {
 		size_t x = n1, y = n2;

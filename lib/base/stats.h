@@ -51,6 +51,9 @@ typedef struct {
 /* The two-sample test of two sorted samples without NaN (n1, n2 >= 1). */
 void tp_stats_ks_2samp(const double *a, size_t n1, const double *b,
     size_t n2, tp_ks_result *r);
+/* The same test from its statistic d, of samples of n1 and n2 values (as
+ * sketches give it, quality/drift.h). */
+void tp_stats_ks_2samp_p(double d, size_t n1, size_t n2, tp_ks_result *r);
 
 /* The Jensen-Shannon distance, base 2, between two histograms (counts or
  * weights, each normalised to sum 1 first): sqrt of the divergence, as

@@ -1,3 +1,4 @@
+#include <inttypes.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -5,7 +6,9 @@
 #include <string.h>
 
 #include "base/metrics.h"
+#include "base/sha256.h"
 #include "base/strmap.h"
+#include "data/partial.h"
 #include "data/profile.h"
 
 const tp_limits tp_default_limits = {
@@ -42,41 +45,84 @@ const tp_opt tp_limits_options[] = {
 	{0},
 };
 
-/* A set of 64-bit row hashes, to count duplicates. */
-typedef struct {
-	uint64_t *slot;   /* 0 marks an empty slot; hashes are made nonzero */
-	size_t n, cap;
-} hashset;
 
-/* Adds h; returns 1 if it was there already, -1 on no memory. */
-static int
-hashset_add(hashset *s, uint64_t h)
+/* A double-double: hi + lo, some 106 bits (Dekker 1971; Knuth's two-sum,
+ * products through fma), for a variance that a double would lose to
+ * cancellation when the mean is far from 0. */
+typedef struct {
+	double hi, lo;
+} dd;
+
+static dd
+dd_add(dd a, dd b)
 {
-	h |= 1;
-	if (2 * (s->n + 1) > s->cap) {
-		size_t ncap = s->cap ? s->cap * 2 : 1024;
-		uint64_t *ns = calloc(ncap, sizeof(*ns));
-		if (ns == NULL)
-			return -1;
-		for (size_t i = 0; i < s->cap; i++) {
-			if (s->slot[i] == 0)
-				continue;
-			size_t j = (size_t)s->slot[i] & (ncap - 1);
-			while (ns[j] != 0)
-				j = (j + 1) & (ncap - 1);
-			ns[j] = s->slot[i];
-		}
-		free(s->slot);
-		s->slot = ns;
-		s->cap = ncap;
+	double s = a.hi + b.hi, v = s - a.hi;
+	double err = (a.hi - (s - v)) + (b.hi - v) + a.lo + b.lo, h = s + err;
+
+	return (dd){h, err - (h - s)};
+}
+
+static dd
+dd_mul(dd a, dd b)
+{
+	double p = a.hi * b.hi;
+	double err = fma(a.hi, b.hi, -p) + a.hi * b.lo + a.lo * b.hi, h = p + err;
+
+	return (dd){h, err - (h - p)};
+}
+
+static dd
+dd_div(dd a, double n)
+{
+	double q = a.hi / n;
+	dd r = dd_add(a, dd_mul((dd){q, 0}, (dd){-n, 0}));
+	double q2 = r.hi / n, h = q + q2;
+
+	return (dd){h, q2 - (h - q)};
+}
+
+static dd
+dd_of(const tp_xsum *s)
+{
+	dd v;
+
+	tp_xsum_dd(s, &v.hi, &v.lo);
+	return v;
+}
+
+int
+tp_profile_init(tp_profile *p, const tp_encoding *enc, tp_err *e)
+{
+	int rc;
+
+	memset(p, 0, sizeof(*p));
+	p->enc = enc;
+	p->unseen_known = 1;
+	if ((p->cols = calloc((size_t)enc->ncols + 1, sizeof(*p->cols))) == NULL ||
+	    (p->unseen = calloc((size_t)enc->ncat + 1, sizeof(*p->unseen))) == NULL)
+		goto nomem;
+	if ((rc = tp_distinct_init(&p->distinct, TP_PROFILE_DISTINCT, e)) != TP_OK)
+		goto fail;
+	for (int j = 0; j < enc->ncols; j++) {
+		const tp_column *c = &enc->cols[j];
+		tp_column_profile *cp = &p->cols[j];
+		cp->zmin = INFINITY;
+		cp->zmax = -INFINITY;
+		if (c->kind == TP_KIND_NUMERIC &&
+		    (rc = tp_sketch_init(&cp->values, TP_PROFILE_SKETCH_BINS,
+		    e)) != TP_OK)
+			goto fail;
+		for (int l = 0; c->kind == TP_KIND_CATEGORICAL && l < 3; l++)
+			if ((cp->count[l] = calloc(c->vocab.n + 1,
+			    sizeof(uint64_t))) == NULL)
+				goto nomem;
 	}
-	size_t j = (size_t)h & (s->cap - 1);
-	for (; s->slot[j] != 0; j = (j + 1) & (s->cap - 1))
-		if (s->slot[j] == h)
-			return 1;
-	s->slot[j] = h;
-	s->n++;
-	return 0;
+	return TP_OK;
+nomem:
+	rc = tp_err_nomem(e, "a profile");
+fail:
+	tp_profile_free(p);
+	return rc;
 }
 
 void
@@ -84,151 +130,623 @@ tp_profile_free(tp_profile *p)
 {
 	if (p == NULL)
 		return;
+	for (int j = 0; p->cols != NULL && j < p->enc->ncols; j++) {
+		tp_sketch_free(&p->cols[j].values);
+		for (int l = 0; l < 3; l++)
+			free(p->cols[j].count[l]);
+	}
 	free(p->cols);
+	free(p->unseen);
+	tp_distinct_free(&p->distinct);
+	tp_sketch_free(&p->score);
+	tp_encoding_free(&p->own);
 	memset(p, 0, sizeof(*p));
 }
 
-/* Per categorical feature: counts of each index, by label (-1, 0, 1). */
-typedef struct {
-	uint64_t *count[3];   /* (vocab + 1) */
-} cat_counts;
+int
+tp_profile_add(tp_profile *p, const tp_batch *b, size_t from, tp_err *e)
+{
+	const tp_encoding *enc = p->enc;
+	size_t nc = (size_t)enc->ncat, nn = (size_t)enc->nnum;
+	int rc;
+
+	for (size_t i = from; i < b->n; i++) {
+		tp_row row = tp_batch_row(b, i);
+		int l = *row.label + 1;
+		uint64_t h = TP_HASH_SEED;
+		h = tp_hash_bytes(row.cat, nc * sizeof(int32_t), h);
+		h = tp_hash_bytes(row.num, nn * sizeof(float), h);
+		h = tp_hash_bytes(row.label, 1, h);
+		if ((rc = tp_distinct_add(&p->distinct, h, e)) != TP_OK)
+			return rc;
+		p->positive += l == 2;
+		p->negative += l == 1;
+		p->unlabelled += l == 0;
+		for (int j = 0; j < enc->ncols; j++) {
+			const tp_column *c = &enc->cols[j];
+			tp_column_profile *cp = &p->cols[j];
+			if (c->kind == TP_KIND_CATEGORICAL) {
+				cp->count[l][row.cat[c->slot]]++;
+				continue;
+			}
+			if (c->kind != TP_KIND_NUMERIC)
+				continue;
+			float z = row.num[c->slot];
+			if (isnan(z)) {
+				cp->missing_by[l]++;
+				continue;
+			}
+			cp->zmin = fminf(cp->zmin, z);
+			cp->zmax = fmaxf(cp->zmax, z);
+			/* A float's square is exact in a double. */
+			tp_xsum_add(&cp->zsum, z);
+			tp_xsum_add(&cp->zsum2, (double)z * z);
+			if ((rc = tp_sketch_add(&cp->values, z, l, 1, e)) != TP_OK)
+				return rc;
+		}
+	}
+	p->rows += b->n - from;
+	return TP_OK;
+}
 
 int
-tp_profile_stream(tp_profile *p, tp_shard_reader *r, tp_err *e)
+tp_profile_add_scores(tp_profile *p, const float *score, const int8_t *label,
+    size_t n, tp_err *e)
 {
-	const tp_encoding *enc = tp_shard_reader_encoding(r);
-	size_t nc = (size_t)enc->ncat, nn = (size_t)enc->nnum;
-	tp_batch all = {0};
-	cat_counts *cc = NULL;
-	hashset seen = {0};
-	int rc = TP_OK;
-	long got;
+	int rc;
 
-	memset(p, 0, sizeof(*p));
-	p->enc = enc;
-	if ((p->cols = calloc((size_t)enc->ncols, sizeof(*p->cols))) == NULL ||
-	    (cc = calloc(nc + 1, sizeof(*cc))) == NULL)
-		return tp_err_nomem(e, "a profile");
+	if (!p->scored) {
+		if ((rc = tp_sketch_init(&p->score, TP_PROFILE_SKETCH_BINS, e)) != TP_OK)
+			return rc;
+		p->scored = 1;
+		p->score_min = INFINITY;
+		p->score_max = -INFINITY;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if ((rc = tp_sketch_add(&p->score, score[i], label[i] + 1, 1, e)) != TP_OK)
+			return rc;
+		p->score_min = fminf(p->score_min, score[i]);
+		p->score_max = fmaxf(p->score_max, score[i]);
+	}
+	p->score_rows += n;
+	return TP_OK;
+}
+
+int
+tp_profile_set_unseen(tp_profile *p, const uint64_t *unseen, tp_err *e)
+{
+	p->unseen_known = unseen != NULL;
+	for (int j = 0; j < p->enc->ncat; j++)
+		p->unseen[j] = unseen != NULL ? unseen[j] : 0;
+	return TP_OK;
+}
+
+int
+tp_profile_merge(tp_profile *into, const tp_profile *from, tp_err *e)
+{
+	const tp_encoding *enc = into->enc;
+	int rc;
+
+	if (strcmp(enc->fingerprint, from->enc->fingerprint) != 0)
+		return tp_err_set(e, TP_EDATA,
+		    "a profile of data encoded with %.12s..., not %.12s...",
+		    from->enc->fingerprint, enc->fingerprint);
+	if (into->scored != from->scored && into->rows > 0 && from->rows > 0)
+		return tp_err_set(e, TP_EDATA,
+		    "a profile %s a model's scores, the others %s",
+		    from->scored ? "with" : "without", into->scored ? "with" : "without");
+	into->rows += from->rows;
+	into->positive += from->positive;
+	into->negative += from->negative;
+	into->unlabelled += from->unlabelled;
+	if ((rc = tp_distinct_merge(&into->distinct, &from->distinct, e)) != TP_OK)
+		return rc;
+	into->unseen_known = into->unseen_known && from->unseen_known;
+	for (int j = 0; j < enc->ncat; j++)
+		into->unseen[j] = into->unseen_known ? into->unseen[j] + from->unseen[j] : 0;
 	for (int j = 0; j < enc->ncols; j++) {
 		const tp_column *c = &enc->cols[j];
-		if (c->kind != TP_KIND_CATEGORICAL)
-			continue;
-		for (int l = 0; l < 3; l++)
-			if ((cc[c->slot].count[l] = calloc(c->vocab.n + 1,
-			    sizeof(uint64_t))) == NULL) {
-				rc = tp_err_nomem(e, "a profile");
-				goto out;
-			}
-	}
-	/* The rows are kept for the numerics' exact AUC. */
-	if ((rc = tp_batch_init(&all, (int)nc, (int)nn, TP_STREAM_BLOCK_ROWS,
-	    e)) != TP_OK)
-		goto out;
-	while ((got = tp_shard_read(r, &all, TP_STREAM_BLOCK_ROWS, e)) > 0) {
-		for (size_t i = all.n - (size_t)got; i < all.n; i++) {
-			tp_row row = tp_batch_row(&all, i);
-			uint64_t h = TP_HASH_SEED;
-			h = tp_hash_bytes(row.cat, nc * sizeof(int32_t), h);
-			h = tp_hash_bytes(row.num, nn * sizeof(float), h);
-			h = tp_hash_bytes(row.label, 1, h);
-			int dup = hashset_add(&seen, h);
-			if (dup < 0) {
-				rc = tp_err_nomem(e, "the duplicate check");
-				goto out;
-			}
-			p->duplicates += (uint64_t)dup;
-			for (size_t j = 0; j < nc; j++)
-				cc[j].count[*row.label + 1][row.cat[j]]++;
+		tp_column_profile *a = &into->cols[j];
+		const tp_column_profile *b = &from->cols[j];
+		for (int l = 0; l < 3; l++) {
+			a->missing_by[l] += b->missing_by[l];
+			for (size_t v = 0; c->kind == TP_KIND_CATEGORICAL && v <= c->vocab.n; v++)
+				a->count[l][v] += b->count[l][v];
 		}
+		if (c->kind != TP_KIND_NUMERIC)
+			continue;
+		a->zmin = fminf(a->zmin, b->zmin);
+		a->zmax = fmaxf(a->zmax, b->zmax);
+		tp_xsum_merge(&a->zsum, &b->zsum);
+		tp_xsum_merge(&a->zsum2, &b->zsum2);
+		if ((rc = tp_sketch_merge(&a->values, &b->values, e)) != TP_OK)
+			return tp_err_prefix(e, "column %s", c->name);
+	}
+	if (from->scored) {
+		if (!into->scored && (rc = tp_profile_add_scores(into, NULL, NULL, 0,
+		    e)) != TP_OK)
+			return rc;
+		if ((rc = tp_sketch_merge(&into->score, &from->score, e)) != TP_OK)
+			return tp_err_prefix(e, "the scores");
+		into->score_rows += from->score_rows;
+		into->score_min = fminf(into->score_min, from->score_min);
+		into->score_max = fmaxf(into->score_max, from->score_max);
+	}
+	return TP_OK;
+}
+
+/* A numeric feature's statistics, in the CSV's units, from its sums. */
+static void
+moments(tp_column_profile *cp, const tp_column *c)
+{
+	double n = (double)cp->present;
+	dd mean = dd_div(dd_of(&cp->zsum), n);
+	dd var = dd_add(dd_div(dd_of(&cp->zsum2), n),
+	    dd_mul(mean, (dd){-mean.hi, -mean.lo}));
+
+	cp->mean = mean.hi * c->std + c->mean;
+	cp->std = sqrt(fmax(var.hi, 0)) * c->std;
+	/* The extremes as the CSV wrote them: 0, not -1.07e-08. */
+	cp->min = tp_encoding_decode(c, cp->zmin);
+	cp->max = tp_encoding_decode(c, cp->zmax);
+}
+
+/* A numeric feature's AUC from its sketch: Mann-Whitney with ties counting
+ * one half, the missing values below every present one, summed as
+ * tp_roc_auc sums it (so that an exact sketch gives its very double); the
+ * pairs in one bin of a sketch of level 1 or more are the bound. */
+static void
+numeric_auc(tp_column_profile *cp)
+{
+	const tp_sketch *s = &cp->values;
+	double pos = (double)cp->missing_by[2], neg = (double)cp->missing_by[1];
+	double below = neg, u = pos * neg / 2, npos = pos, tied = 0;
+
+	for (size_t i = 0; i < s->n; i++) {
+		pos = (double)s->bin[i].count[2];
+		neg = (double)s->bin[i].count[1];
+		u += pos * (below + neg / 2);
+		tied += pos * neg;
+		below += neg;
+		npos += pos;
+	}
+	cp->auc = cp->auc_bound = NAN;
+	if (npos == 0 || below == 0)
+		return;
+	cp->auc = fmax(u / (npos * below), 1 - u / (npos * below));
+	cp->auc_bound = s->level > 0 ? tied / 2 / (npos * below) : 0;
+}
+
+int
+tp_profile_finish(tp_profile *p, tp_err *e)
+{
+	const tp_encoding *enc = p->enc;
+	int exact;
+	double distinct;
+
+	for (int j = 0; j < enc->ncols; j++) {
+		const tp_column *c = &enc->cols[j];
+		tp_column_profile *cp = &p->cols[j];
+		cp->auc = cp->auc_bound = NAN;
+		cp->present = cp->missing = cp->categories = cp->unseen = 0;
+		if (c->kind == TP_KIND_NUMERIC) {
+			tp_sketch_sort(&cp->values);
+			for (size_t i = 0; i < cp->values.n; i++)
+				cp->present += tp_sketch_total(&cp->values.bin[i]);
+			cp->missing = cp->missing_by[0] + cp->missing_by[1] +
+			    cp->missing_by[2];
+			if (cp->present > 0)
+				moments(cp, c);
+			else {
+				cp->min = INFINITY;
+				cp->max = -INFINITY;
+				cp->mean = cp->std = 0;
+			}
+			cp->constant = cp->present == 0 ||
+			    (cp->missing == 0 && cp->zmin == cp->zmax);
+			numeric_auc(cp);
+		} else if (c->kind == TP_KIND_CATEGORICAL) {
+			size_t nv = c->vocab.n + 1, distinct_v = 0;
+			double *rate = malloc(nv * sizeof(*rate));
+			uint64_t *pos = cp->count[2], *neg = cp->count[1];
+			if (rate == NULL)
+				return tp_err_nomem(e, "a profile");
+			for (size_t v = 0; v < nv; v++) {
+				uint64_t n = cp->count[0][v] + neg[v] + pos[v];
+				if (v > 0)
+					cp->categories += n > 0;
+				distinct_v += n > 0;
+				if (v == 0)
+					cp->missing = n - p->unseen[c->slot];
+				rate[v] = neg[v] + pos[v] ?
+				    (double)pos[v] / (double)(neg[v] + pos[v]) : 0;
+			}
+			cp->unseen = p->unseen[c->slot];
+			cp->present = p->rows - cp->missing;
+			cp->constant = distinct_v <= 1;
+			double auc = tp_roc_auc_grouped(rate, pos, neg, nv, e);
+			free(rate);
+			if (auc < 0)
+				return e->code;
+			cp->auc = isnan(auc) ? auc : fmax(auc, 1 - auc);
+			cp->auc_bound = isnan(auc) ? auc : 0;
+		}
+	}
+	distinct = tp_distinct_count(&p->distinct, &exact, &p->duplicates_stderr, e);
+	p->duplicates_exact = exact;
+	p->duplicates = distinct >= (double)p->rows ? 0 :
+	    p->rows - (uint64_t)llround(distinct);
+	/* Of the rate: the distinct rows' relative error, over the rows. */
+	p->duplicates_stderr = p->rows ?
+	    p->duplicates_stderr * distinct / (double)p->rows : 0;
+	if (p->scored)
+		tp_sketch_sort(&p->score);
+	return TP_OK;
+}
+
+int
+tp_profile_read(tp_profile *p, tp_shard_reader *r, tp_profile_block_fn *fn,
+    void *ctx, tp_err *e)
+{
+	const tp_encoding *enc = tp_shard_reader_encoding(r);
+	tp_batch b = {0};
+	tp_sha256 sha;
+	unsigned char d[32];
+	long got;
+	int rc;
+
+	tp_sha256_init(&sha);
+	if ((rc = tp_batch_init(&b, enc->ncat, enc->nnum, TP_STREAM_BLOCK_ROWS,
+	    e)) != TP_OK)
+		return rc;
+	for (;;) {
+		b.n = 0;
+		if ((got = tp_shard_read(r, &b, TP_STREAM_BLOCK_ROWS, e)) <= 0)
+			break;
+		tp_partial_hash_rows(&sha, &b, 0);
+		if ((rc = tp_profile_add(p, &b, 0, e)) != TP_OK ||
+		    (fn != NULL && (rc = fn(ctx, p, &b, e)) != TP_OK))
+			goto out;
 	}
 	if (got < 0) {
 		rc = e->code;
 		goto out;
 	}
-	p->rows = all.n;
-	for (size_t i = 0; i < all.n; i++) {
-		p->positive += all.label[i] == 1;
-		p->negative += all.label[i] == 0;
-		p->unlabelled += all.label[i] < 0;
-	}
+	tp_sha256_final(&sha, d);
+	tp_sha256_hex(d, p->fingerprint);
 	/* A shard's unseen values are not told apart from its missing ones:
 	 * the stream counts them by file. */
-	const uint64_t *unseen = tp_shard_reader_unseen(r);
-	p->unseen_known = unseen != NULL;
-	for (int j = 0; j < enc->ncols; j++) {
-		const tp_column *c = &enc->cols[j];
-		tp_column_profile *cp = &p->cols[j];
-		cp->auc = NAN;
-		if (c->kind == TP_KIND_NUMERIC) {
-			double mean = 0, m2 = 0, zmin = INFINITY, zmax = -INFINITY;
-			for (size_t i = 0; i < all.n; i++) {
-				float z = all.num[i * nn + (size_t)c->slot];
-				if (isnan(z)) {
-					cp->missing++;
-					continue;
-				}
-				double x = (double)z * c->std + c->mean, d = x - mean;
-				mean += d / (double)++cp->present;
-				m2 += d * (x - mean);
-				zmin = fmin(zmin, z);
-				zmax = fmax(zmax, z);
+	rc = tp_profile_set_unseen(p, tp_shard_reader_unseen(r), e);
+out:
+	tp_batch_free(&b);
+	return rc;
+}
+
+int
+tp_profile_stream(tp_profile *p, tp_shard_reader *r, tp_err *e)
+{
+	int rc;
+
+	if ((rc = tp_profile_init(p, tp_shard_reader_encoding(r), e)) != TP_OK)
+		return rc;
+	if ((rc = tp_profile_read(p, r, NULL, NULL, e)) != TP_OK ||
+	    (rc = tp_profile_finish(p, e)) != TP_OK)
+		tp_profile_free(p);
+	return rc;
+}
+
+/* An array of n counts; NULL when memory runs out. */
+static cJSON *
+counts_array(const uint64_t *v, size_t n)
+{
+	cJSON *a = cJSON_CreateArray();
+
+	for (size_t i = 0; a != NULL && i < n; i++) {
+		cJSON *x = tp_partial_number((double)v[i]);
+		if (x == NULL) {
+			cJSON_Delete(a);
+			return NULL;
+		}
+		cJSON_AddItemToArray(a, x);
+	}
+	return a;
+}
+
+static int
+counts_json(cJSON *o, const char *key, const uint64_t *v, size_t n)
+{
+	cJSON *a = counts_array(v, n);
+
+	return a != NULL && cJSON_AddItemToObject(o, key, a);
+}
+
+/* n counts from the array a into v; what is wrong, or NULL. */
+static const char *
+counts_of(const cJSON *a, uint64_t *v, size_t n)
+{
+	const cJSON *x;
+	size_t i = 0;
+
+	if (!cJSON_IsArray(a) || (size_t)cJSON_GetArraySize(a) != n)
+		return "not as many counts as expected";
+	cJSON_ArrayForEach(x, a)
+		if (tp_partial_count(x, &v[i++]) < 0)
+			return "not a count";
+	return NULL;
+}
+
+static int
+counts_parse(const cJSON *o, const char *key, uint64_t *v, size_t n,
+    const char *where, tp_err *e)
+{
+	const cJSON *a = tp_partial_member(o, key, where, e);
+	const char *bad;
+
+	if (a == NULL)
+		return TP_EDATA;
+	if ((bad = counts_of(a, v, n)) != NULL)
+		return tp_err_set(e, TP_EDATA, "%s: \"%s\": %s", where, key, bad);
+	return TP_OK;
+}
+
+/* A float, or null for an infinity (no value). */
+static int
+float_json(cJSON *o, const char *key, float x)
+{
+	return tp_partial_add_number(o, key, x);
+}
+
+static int
+float_parse(const cJSON *o, const char *key, float *x, float none,
+    const char *where, tp_err *e)
+{
+	double v;
+	int rc;
+
+	if ((rc = tp_partial_double(o, key, &v, where, e)) != TP_OK)
+		return rc;
+	if (!isnan(v) && (float)v != v)
+		return tp_err_set(e, TP_EDATA, "%s: \"%s\" is not a float", where, key);
+	*x = isnan(v) ? none : (float)v;
+	return TP_OK;
+}
+
+static int
+text_json(cJSON *o, const char *key, char *text)
+{
+	int ok = text != NULL && cJSON_AddStringToObject(o, key, text) != NULL;
+
+	free(text);
+	return ok;
+}
+
+static int
+column_json(const tp_profile *p, int j, cJSON *cols)
+{
+	const tp_column *c = &p->enc->cols[j];
+	const tp_column_profile *cp = &p->cols[j];
+	cJSON *o = cJSON_CreateObject(), *a;
+	char buf[TP_XSUM_TEXT];
+	int ok = o != NULL;
+
+	if (!ok)
+		return 0;
+	cJSON_AddItemToArray(cols, o);
+	ok = cJSON_AddStringToObject(o, "name", c->name) != NULL;
+	if (c->kind == TP_KIND_CATEGORICAL) {
+		ok = ok && (a = cJSON_AddArrayToObject(o, "counts")) != NULL;
+		for (int l = 0; ok && l < 3; l++) {
+			cJSON *n = counts_array(cp->count[l], c->vocab.n + 1);
+			ok = n != NULL;
+			if (ok)
+				cJSON_AddItemToArray(a, n);
+		}
+		return ok;
+	}
+	ok = ok && counts_json(o, "missing", cp->missing_by, 3);
+	ok = ok && float_json(o, "min", cp->zmin) && float_json(o, "max", cp->zmax);
+	tp_xsum_format(&cp->zsum, buf);
+	ok = ok && cJSON_AddStringToObject(o, "sum", buf) != NULL;
+	tp_xsum_format(&cp->zsum2, buf);
+	ok = ok && cJSON_AddStringToObject(o, "sum2", buf) != NULL;
+	return ok && text_json(o, "values", tp_sketch_format(&cp->values));
+}
+
+int
+tp_profile_json(const tp_profile *p, cJSON *o)
+{
+	const tp_encoding *enc = p->enc;
+	cJSON *cols, *s;
+	int ok = cJSON_AddItemToObject(o, "encoding", tp_encoding_to_json(enc));
+
+	ok = ok && tp_partial_add_number(o, "rows", (double)p->rows);
+	ok = ok && tp_partial_add_number(o, "positive", (double)p->positive);
+	ok = ok && tp_partial_add_number(o, "negative", (double)p->negative);
+	ok = ok && tp_partial_add_number(o, "unlabelled", (double)p->unlabelled);
+	ok = ok && (p->unseen_known ? counts_json(o, "unseen", p->unseen,
+	    (size_t)enc->ncat) : cJSON_AddNullToObject(o, "unseen") != NULL);
+	ok = ok && text_json(o, "rows_distinct", tp_distinct_format(&p->distinct));
+	ok = ok && (cols = cJSON_AddArrayToObject(o, "columns")) != NULL;
+	for (int j = 0; ok && j < enc->ncols; j++)
+		if (enc->cols[j].kind == TP_KIND_NUMERIC ||
+		    enc->cols[j].kind == TP_KIND_CATEGORICAL)
+			ok = column_json(p, j, cols);
+	if (!ok || !p->scored)
+		return ok && cJSON_AddNullToObject(o, "score") != NULL;
+	ok = (s = cJSON_AddObjectToObject(o, "score")) != NULL;
+	ok = ok && tp_partial_add_number(s, "rows", (double)p->score_rows);
+	ok = ok && float_json(s, "min", p->score_min) &&
+	    float_json(s, "max", p->score_max);
+	return ok && text_json(s, "values", tp_sketch_format(&p->score));
+}
+
+static int
+column_parse(tp_profile *p, int j, const cJSON *o, const char *where,
+    tp_err *e)
+{
+	const tp_column *c = &p->enc->cols[j];
+	tp_column_profile *cp = &p->cols[j];
+	const char *name = tp_partial_string(o, "name", where, e), *text;
+	const cJSON *a;
+	int rc, l = 0;
+
+	if (name == NULL)
+		return TP_EDATA;
+	if (strcmp(name, c->name) != 0)
+		return tp_err_set(e, TP_EDATA, "%s: column %s where its encoding has %s",
+		    where, name, c->name);
+	if (c->kind == TP_KIND_CATEGORICAL) {
+		if ((a = tp_partial_member(o, "counts", where, e)) == NULL)
+			return TP_EDATA;
+		if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) != 3)
+			return tp_err_set(e, TP_EDATA, "%s: column %s: expected 3 lists of counts",
+			    where, name);
+		for (const cJSON *x = a->child; x != NULL; x = x->next, l++) {
+			const char *bad = counts_of(x, cp->count[l], c->vocab.n + 1);
+			if (bad != NULL)
+				return tp_err_set(e, TP_EDATA, "%s: column %s: counts: %s",
+				    where, name, bad);
+		}
+		return TP_OK;
+	}
+	if ((rc = counts_parse(o, "missing", cp->missing_by, 3, where, e)) != TP_OK ||
+	    (rc = float_parse(o, "min", &cp->zmin, INFINITY, where, e)) != TP_OK ||
+	    (rc = float_parse(o, "max", &cp->zmax, -INFINITY, where, e)) != TP_OK)
+		return rc;
+	if ((text = tp_partial_string(o, "sum", where, e)) == NULL ||
+	    tp_xsum_parse(&cp->zsum, text) < 0 ||
+	    (text = tp_partial_string(o, "sum2", where, e)) == NULL ||
+	    tp_xsum_parse(&cp->zsum2, text) < 0)
+		return tp_err_set(e, TP_EDATA, "%s: column %s: its sums are not exact sums",
+		    where, name);
+	if ((text = tp_partial_string(o, "values", where, e)) == NULL)
+		return TP_EDATA;
+	tp_sketch_free(&cp->values);
+	if ((rc = tp_sketch_parse(&cp->values, text, e)) != TP_OK)
+		return tp_err_prefix(e, "%s: column %s", where, name);
+	if (cp->values.max != TP_PROFILE_SKETCH_BINS)
+		return tp_err_set(e, TP_EDATA, "%s: column %s: a sketch of %zu bins, not %d",
+		    where, name, cp->values.max, TP_PROFILE_SKETCH_BINS);
+	return TP_OK;
+}
+
+int
+tp_profile_parse(tp_profile *p, const cJSON *o, const char *where, tp_err *e)
+{
+	tp_encoding own = {0};
+	const cJSON *m, *col;
+	const char *text;
+	uint64_t labelled = 0;
+	int rc, j = 0;
+
+	memset(p, 0, sizeof(*p));
+	if ((m = tp_partial_member(o, "encoding", where, e)) == NULL)
+		return TP_EDATA;
+	if ((rc = tp_encoding_from_json(&own, m, where, e)) != TP_OK)
+		return rc;
+	if ((rc = tp_profile_init(p, &own, e)) != TP_OK) {
+		tp_encoding_free(&own);
+		return rc;
+	}
+	p->own = own;
+	p->enc = &p->own;
+	if ((rc = tp_partial_u64(o, "rows", &p->rows, where, e)) != TP_OK ||
+	    (rc = tp_partial_u64(o, "positive", &p->positive, where, e)) != TP_OK ||
+	    (rc = tp_partial_u64(o, "negative", &p->negative, where, e)) != TP_OK ||
+	    (rc = tp_partial_u64(o, "unlabelled", &p->unlabelled, where, e)) != TP_OK ||
+	    (m = tp_partial_member(o, "unseen", where, e)) == NULL ||
+	    (text = tp_partial_string(o, "rows_distinct", where, e)) == NULL ||
+	    (col = tp_partial_member(o, "columns", where, e)) == NULL) {
+		rc = rc != TP_OK ? rc : TP_EDATA;
+		goto fail;
+	}
+	p->unseen_known = !cJSON_IsNull(m);
+	if (p->unseen_known && (rc = counts_parse(o, "unseen", p->unseen,
+	    (size_t)p->enc->ncat, where, e)) != TP_OK)
+		goto fail;
+	tp_distinct_free(&p->distinct);
+	if ((rc = tp_distinct_parse(&p->distinct, text, e)) != TP_OK) {
+		tp_err_prefix(e, "%s", where);
+		goto fail;
+	}
+	if (p->distinct.k != TP_PROFILE_DISTINCT) {
+		rc = tp_err_set(e, TP_EDATA, "%s: a distinct count of %zu hashes, not %d",
+		    where, p->distinct.k, TP_PROFILE_DISTINCT);
+		goto fail;
+	}
+	m = col;
+	col = cJSON_IsArray(m) ? m->child : NULL;
+	for (int k = 0; k < p->enc->ncols; k++) {
+		enum tp_kind kind = p->enc->cols[k].kind;
+		if (kind != TP_KIND_NUMERIC && kind != TP_KIND_CATEGORICAL)
+			continue;
+		if (col == NULL) {
+			rc = tp_err_set(e, TP_EDATA, "%s: fewer columns than its encoding's features",
+			    where);
+			goto fail;
+		}
+		if ((rc = column_parse(p, k, col, where, e)) != TP_OK)
+			goto fail;
+		col = col->next;
+		j++;
+	}
+	if (col != NULL || !cJSON_IsArray(m)) {
+		rc = tp_err_set(e, TP_EDATA, "%s: its columns are not its encoding's %d features",
+		    where, j);
+		goto fail;
+	}
+	/* The counts of one set of rows agree with each other. */
+	labelled = p->positive + p->negative;
+	for (int k = 0; k < p->enc->ncols; k++) {
+		const tp_column_profile *cp = &p->cols[k];
+		uint64_t n = cp->missing_by[0] + cp->missing_by[1] + cp->missing_by[2];
+		uint64_t lab = cp->missing_by[1] + cp->missing_by[2];
+		if (p->enc->cols[k].kind == TP_KIND_CATEGORICAL)
+			for (size_t v = 0; v <= p->enc->cols[k].vocab.n; v++) {
+				n += cp->count[0][v] + cp->count[1][v] + cp->count[2][v];
+				lab += cp->count[1][v] + cp->count[2][v];
 			}
-			cp->mean = mean;
-			cp->std = cp->present ? sqrt(m2 / (double)cp->present) : 0;
-			/* The extremes as the CSV wrote them: 0, not -1.07e-08. */
-			cp->min = cp->present ? tp_encoding_decode(c, zmin) : INFINITY;
-			cp->max = cp->present ? tp_encoding_decode(c, zmax) :
-			    -INFINITY;
-			cp->constant = cp->present == 0 ||
-			    (cp->missing == 0 && zmin == zmax);
-			double auc = tp_roc_auc(all.num + c->slot, nn, all.label,
-			    all.n, e);
-			if (auc < 0) {
-				rc = e->code;
-				goto out;
-			}
-			cp->auc = isnan(auc) ? auc : fmax(auc, 1 - auc);
-		} else if (c->kind == TP_KIND_CATEGORICAL) {
-			const cat_counts *k = &cc[c->slot];
-			size_t nv = c->vocab.n + 1, distinct = 0;
-			double *rate = malloc(nv * sizeof(*rate));
-			if (rate == NULL) {
-				rc = tp_err_nomem(e, "a profile");
-				goto out;
-			}
-			for (size_t v = 0; v < nv; v++) {
-				uint64_t n = k->count[0][v] + k->count[1][v] +
-				    k->count[2][v];
-				if (v > 0)
-					cp->categories += n > 0;
-				distinct += n > 0;
-				if (v == 0)
-					cp->missing = n - (unseen ? unseen[c->slot] : 0);
-				uint64_t l = k->count[1][v] + k->count[2][v];
-				rate[v] = l ? (double)k->count[2][v] / (double)l : 0;
-			}
-			cp->unseen = unseen ? unseen[c->slot] : 0;
-			cp->present = all.n - cp->missing;
-			cp->constant = distinct <= 1;
-			double auc = tp_roc_auc_grouped(rate, k->count[2],
-			    k->count[1], nv, e);
-			free(rate);
-			if (auc < 0) {
-				rc = e->code;
-				goto out;
-			}
-			cp->auc = isnan(auc) ? auc : fmax(auc, 1 - auc);
+		for (size_t i = 0; i < cp->values.n; i++) {
+			n += tp_sketch_total(&cp->values.bin[i]);
+			lab += cp->values.bin[i].count[1] + cp->values.bin[i].count[2];
+		}
+		if ((p->enc->cols[k].kind == TP_KIND_NUMERIC ||
+		    p->enc->cols[k].kind == TP_KIND_CATEGORICAL) &&
+		    (n != p->rows || lab != labelled)) {
+			rc = tp_err_set(e, TP_EDATA,
+			    "%s: column %s counts %" PRIu64 " rows, the profile %" PRIu64,
+			    where, p->enc->cols[k].name, n, p->rows);
+			goto fail;
 		}
 	}
-out:
-	for (size_t j = 0; cc != NULL && j < nc; j++)
-		for (int l = 0; l < 3; l++)
-			free(cc[j].count[l]);
-	free(cc);
-	free(seen.slot);
-	tp_batch_free(&all);
-	if (rc != TP_OK)
-		tp_profile_free(p);
+	if (p->positive + p->negative + p->unlabelled != p->rows) {
+		rc = tp_err_set(e, TP_EDATA, "%s: its classes do not sum to its rows",
+		    where);
+		goto fail;
+	}
+	if ((m = tp_partial_member(o, "score", where, e)) == NULL) {
+		rc = TP_EDATA;
+		goto fail;
+	}
+	if (cJSON_IsNull(m))
+		return TP_OK;
+	if ((rc = tp_profile_add_scores(p, NULL, NULL, 0, e)) != TP_OK ||
+	    (rc = tp_partial_u64(m, "rows", &p->score_rows, where, e)) != TP_OK ||
+	    (rc = float_parse(m, "min", &p->score_min, INFINITY, where, e)) != TP_OK ||
+	    (rc = float_parse(m, "max", &p->score_max, -INFINITY, where, e)) != TP_OK)
+		goto fail;
+	if ((text = tp_partial_string(m, "values", where, e)) == NULL) {
+		rc = TP_EDATA;
+		goto fail;
+	}
+	tp_sketch_free(&p->score);
+	if ((rc = tp_sketch_parse(&p->score, text, e)) != TP_OK) {
+		tp_err_prefix(e, "%s: score", where);
+		goto fail;
+	}
+	return TP_OK;
+fail:
+	tp_profile_free(p);
 	return rc;
 }
 
@@ -286,6 +804,8 @@ tp_profile_report(const tp_profile *p, const tp_limits *l, int *passed)
 	o = cJSON_AddObjectToObject(root, "duplicates");
 	cJSON_AddNumberToObject(o, "rows", (double)p->duplicates);
 	cJSON_AddNumberToObject(o, "rate", rate(p->duplicates, p->rows));
+	cJSON_AddBoolToObject(o, "exact", p->duplicates_exact);
+	cJSON_AddNumberToObject(o, "rate_stderr", p->duplicates_stderr);
 	cols = cJSON_AddArrayToObject(root, "columns");
 	checks = cJSON_AddArrayToObject(root, "checks");
 	ok &= check(checks, "rows", NULL, (double)p->rows, ">=",
@@ -316,6 +836,7 @@ tp_profile_report(const tp_profile *p, const tp_limits *l, int *passed)
 		}
 		cJSON_AddBoolToObject(o, "constant", cp->constant);
 		add_number(o, "auc", cp->auc);
+		add_number(o, "auc_error_bound", cp->auc_bound);
 		constant += cp->constant;
 		ok &= check(checks, "missing", c->name, rate(cp->missing, p->rows),
 		    "<=", l->max_missing);

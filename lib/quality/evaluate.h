@@ -13,6 +13,38 @@
  * For a person reading the scores rather than a number: the histogram of
  * the scores of each class and the cumulative gains by decile, as credit
  * risk teams read a model.
+ *
+ * Memory is bounded by a sketch, not by the rows: an evaluation is made
+ * of a partial (tp_eval_partial), which takes rows block by block and
+ * merges with the partials of other parts of the data into the partial
+ * of the whole, bit for bit the one a single run makes. The counts (rows,
+ * the confusion matrix, the calibration bins, the score histogram) are
+ * counted, and the log loss, the Brier score and each calibration bin's
+ * mean probability summed exactly (base/xsum.h), so they are exact. The
+ * ranking measures and the curves come from a sketch of the labelled
+ * rows' probabilities by class (base/sketch.h) of TP_EVAL_SKETCH_BINS
+ * bins: exact while the probabilities have no more distinct values than
+ * that; beyond, a bin holds a range of adjacent probabilities, and each
+ * measure says how far from the exact value it can be:
+ *
+ *   - ROC AUC counts the pairs of a positive and a negative row in one bin
+ *     as ties, one half: it is within auc_bound = sum over the bins of
+ *     pos neg / 2 over the positives times the negatives of the exact
+ *     AUC; Gini within twice that.
+ *   - The ROC and precision-recall points are exact points of the curves,
+ *     at the thresholds of the bins' least probabilities; KS is the
+ *     largest |tpr - fpr| over them, the exact KS at most ks_bound above.
+ *   - Average precision takes each bin as a run of ties; a positive row
+ *     inside a bin has a precision between those of the bin's orders, and
+ *     pr_auc_bound sums the widest gap, weighted by the bin's recall.
+ *   - The deciles of the gains table are cut between bins, not between
+ *     distinct probabilities: a cut moves by at most largest_bin rows.
+ *
+ * The curves list at most TP_CURVE_POINTS points: with more thresholds,
+ * points closer to the last one kept than 2 / (TP_CURVE_POINTS - 3), in
+ * fpr + tpr, are left out (the KS point and the last stay), so that a
+ * report stays small whatever the rows. The measures are taken from every
+ * bin.
  */
 #ifndef TP_EVALUATE_H
 #define TP_EVALUATE_H
@@ -23,6 +55,8 @@
 #include <cjson/cJSON.h>
 
 #include "base/err.h"
+#include "base/sketch.h"
+#include "base/xsum.h"
 #include "db/db.h"
 
 /* A point of the ROC curve: the rates when rows with p >= threshold are
@@ -97,7 +131,60 @@ typedef struct {
 	uint64_t histogram_negatives[TP_SCORE_BINS];
 	uint64_t histogram_positives[TP_SCORE_BINS];
 	tp_gains_decile gains[TP_DECILES]; /* decile d at d - 1 */
+	/* How far each measure of the sketch can be from the exact one; 0
+	 * when the sketch is exact (level 0), NaN where the measure is. */
+	double auc_bound, ks_bound, pr_auc_bound;
+	int sketch_level;      /* 0: exact */
+	size_t sketch_bins;    /* bins of the score sketch */
+	uint64_t largest_bin;  /* the rows of its largest bin */
+	size_t thresholds;     /* thresholds of the curves before thinning */
+	double highest;        /* the highest probability of a labelled row */
 } tp_evaluation;
+
+/* The score sketch's bins: probabilities with no more distinct values
+ * are measured exactly. */
+#define TP_EVAL_SKETCH_BINS 65536
+/* The most points of a curve. */
+#define TP_CURVE_POINTS 2000
+
+/* What an evaluation is made of, for a part of the data or the whole. */
+typedef struct {
+	double threshold;      /* the model's decision threshold */
+	int bins;              /* calibration bins */
+	uint64_t rows;         /* all rows, labelled or not */
+	uint64_t tp, fp, tn, fn;
+	tp_xsum brier;         /* sum of (p - y)^2 */
+	tp_xsum log_loss;      /* sum of -log of the clipped p of y */
+	uint64_t histogram_negatives[TP_SCORE_BINS];
+	uint64_t histogram_positives[TP_SCORE_BINS];
+	uint64_t *cal_rows, *cal_positives; /* (bins) */
+	tp_xsum *cal_sum;      /* (bins) sum of the bin's probabilities */
+	double highest;        /* the highest probability of a labelled
+	                          row; -infinity without one */
+	tp_sketch scores;      /* labelled rows' probabilities: class 1 the
+	                          negatives, class 2 the positives */
+} tp_eval_partial;
+
+int tp_eval_partial_init(tp_eval_partial *p, double threshold, int bins,
+    tp_err *e);
+void tp_eval_partial_free(tp_eval_partial *p); /* accepts a zeroed p */
+/* Adds n rows' probabilities and labels (-1 when missing); a NaN
+ * probability is TP_EDATA, naming its row among the partial's. */
+int tp_eval_partial_add(tp_eval_partial *p, const float *prob,
+    const int8_t *label, size_t n, tp_err *e);
+/* into += from; TP_EDATA when their thresholds or bins differ. */
+int tp_eval_partial_merge(tp_eval_partial *into, const tp_eval_partial *from,
+    tp_err *e);
+/* The evaluation of the rows p holds; p's sketch is sorted by it. */
+int tp_eval_partial_finish(tp_evaluation *ev, tp_eval_partial *p,
+    tp_err *e);
+/* p's members into o, the "evaluate" object of a partial
+ * (data/partial.h); 0 when memory runs out. */
+int tp_eval_partial_json(const tp_eval_partial *p, cJSON *o);
+/* Reads them back from that object; TP_EDATA, with where, when one is
+ * missing or wrong, or the counts do not agree. */
+int tp_eval_partial_parse(tp_eval_partial *p, const cJSON *o,
+    const char *where, tp_err *e);
 
 /* The lower edge of the score histogram's bin b, i / 20 (the double
  * nearest to it, so that the report's edges read 0.15, not numpy's
@@ -105,16 +192,20 @@ typedef struct {
 double tp_score_edge(int b);
 
 /* Measures the probabilities prob (n) against label (n) with a decision
- * threshold and bins calibration bins (1 or more). A NaN probability is
- * TP_EDATA, naming its row (from 1). ev is filled here. */
+ * threshold and bins calibration bins (1 or more): a partial of them,
+ * finished. A NaN probability is TP_EDATA, naming its row (from 1). ev is
+ * filled here. */
 int tp_evaluate(tp_evaluation *ev, const float *prob, const int8_t *label,
     size_t n, double threshold, int bins, tp_err *e);
 void tp_evaluation_free(tp_evaluation *ev); /* accepts a zeroed ev */
 
 /* The report of tabpipe-evaluate(1): the measures under their keys,
- * "score_histogram": {"edges", "negatives", "positives"}, "gains": one
- * object a decile, "model": {"sha256", "version" (null when 0),
- * "threshold"} and "data_fingerprint". NULL when memory runs out. */
+ * their bounds ("auc_error_bound", "ks_error_bound",
+ * "pr_auc_error_bound"), "score_histogram": {"edges", "negatives",
+ * "positives"}, "gains": one object a decile, "sketch": {"exact",
+ * "level", "bins", "max_bins", "largest_bin", "thresholds"}, "model":
+ * {"sha256", "version" (null when 0), "threshold"} and
+ * "data_fingerprint". NULL when memory runs out. */
 cJSON *tp_evaluation_json(const tp_evaluation *ev, const char *model_sha256,
     int version, const char *data_fingerprint);
 

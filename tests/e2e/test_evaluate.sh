@@ -38,7 +38,7 @@ cp "$T/out" "$T/report.json"
 err_has "a summary on stderr" "671 rows, 671 labelled"
 yes_that "the report has exactly the documented keys" test "$(json "$T/report.json" \
 	"SELECT string_agg(k, ',' ORDER BY k) FROM jsonb_object_keys(:'doc'::jsonb) k")" = \
-	"accuracy,auc,brier,calibration,confusion,data_fingerprint,f1,gains,gini,ks,ks_threshold,labelled,log_loss,model,positives,pr,pr_auc,precision,recall,roc,rows,score_histogram,threshold"
+	"accuracy,auc,auc_error_bound,brier,calibration,confusion,data_fingerprint,f1,gains,gini,ks,ks_error_bound,ks_threshold,labelled,log_loss,model,positives,pr,pr_auc,pr_auc_error_bound,precision,recall,roc,rows,score_histogram,sketch,threshold"
 yes_that "the histogram has 21 edges from 0 to 1, 20 bins of each class" test "$(json "$T/report.json" \
 	"SELECT jsonb_array_length(h->'edges') = 21 AND (h->'edges'->>0)::float8 = 0
 	    AND (h->'edges'->>3)::float8 = 0.15 AND (h->'edges'->>20)::float8 = 1

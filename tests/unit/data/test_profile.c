@@ -2,13 +2,19 @@
  * test_profile: the profile of a small stream made in memory (counts,
  * missing and unseen values, statistics in original units, constant
  * columns, duplicates, the leakage AUC) and the checks of the report; a
- * shard's, whose unseen values count as missing.
+ * shard's, whose unseen values count as missing. Profiles of files and
+ * of shards, written as partials, read back and merged: the report of one
+ * reading of them all; a feature of more distinct values than its sketch
+ * holds, whose AUC is within its bound of the exact one; profiles of
+ * another encoding refused.
  */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "base/metrics.h"
+#include "base/rng.h"
 #include "data/profile.h"
 #include "suites.h"
 
@@ -435,6 +441,202 @@ START_TEST(test_truncated)
 }
 END_TEST
 
+/* n random rows of the test's encoding into a new file, whose name goes
+ * into path: x of many distinct values (of more than the sketch holds
+ * with distinct), some missing; leak and lc near the label; c with
+ * unseen values; repeats of earlier rows. The rows into all too. */
+static void
+random_file(const tp_encoding *enc, char *path, size_t n, int distinct,
+    uint64_t seed, tp_batch *all)
+{
+	int fd = mkstemp(path);
+	FILE *f = fdopen(fd, "w");
+	tp_stream_writer *w;
+	tp_err e = {0};
+	tp_rng r;
+
+	ck_assert_ptr_nonnull(f);
+	tp_rng_seed(&r, seed);
+	ck_assert_int_eq(tp_stream_writer_open(&w, f, path, enc, &e), TP_OK);
+	ck_assert_int_eq(tp_batch_reserve(all, all->n + n, &e), TP_OK);
+	for (size_t i = 0; i < n; i++) {
+		tp_row row = tp_stream_writer_row(w);
+		double u = tp_rng_float(&r);
+		int label = tp_rng_below(&r, 10) == 0 ? -1 : tp_rng_float(&r) < u;
+		uint8_t unseen[2] = {0, 0};
+		*row.id = (int64_t)i;
+		*row.label = (int8_t)label;
+		row.num[0] = tp_rng_below(&r, 8) == 0 ? NAN : distinct ?
+		    (float)(u * 40 - 3) : (float)round(u * 50);
+		row.num[1] = (float)(label + tp_rng_normal(&r) / 4);
+		row.num[2] = 0;
+		row.num[3] = NAN;
+		row.cat[0] = (int32_t)tp_rng_below(&r, 5);
+		unseen[0] = row.cat[0] == 0 && tp_rng_below(&r, 2);
+		row.cat[1] = label + 1;
+		if (all->n > 0 && tp_rng_below(&r, 20) == 0) {
+			tp_row old = tp_batch_row(all, tp_rng_below(&r, all->n));
+			memcpy(row.num, old.num, 4 * sizeof(float));
+			memcpy(row.cat, old.cat, 2 * sizeof(int32_t));
+			*row.label = *old.label;
+			unseen[0] = 0;
+		}
+		tp_row copy = tp_batch_row(all, all->n++);
+		*copy.id = *row.id;
+		memcpy(copy.num, row.num, 4 * sizeof(float));
+		memcpy(copy.cat, row.cat, 2 * sizeof(int32_t));
+		*copy.label = *row.label;
+		ck_assert_int_eq(tp_stream_writer_add(w, unseen, &e), TP_OK);
+	}
+	ck_assert_int_eq(tp_stream_writer_close(w, NULL, &e), TP_OK);
+	ck_assert_int_eq(fclose(f), 0);
+}
+
+/* A profile through its partial's JSON and back. */
+static void
+round_trip(tp_profile *p)
+{
+	tp_profile back;
+	tp_err e = {0};
+	cJSON *o = cJSON_CreateObject();
+	char *text;
+
+	ck_assert(tp_profile_json(p, o));
+	text = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	o = cJSON_Parse(text);
+	free(text);
+	ck_assert_msg(tp_profile_parse(&back, o, "part", &e) == TP_OK, "%s", e.msg);
+	cJSON_Delete(o);
+	tp_profile_free(p);
+	*p = back;
+	p->enc = &p->own;
+}
+
+static char *
+report_text(const tp_profile *p)
+{
+	int passed;
+	cJSON *rep = tp_profile_report(p, &tp_default_limits, &passed);
+	char *text = cJSON_PrintUnformatted(rep);
+
+	cJSON_Delete(rep);
+	return text;
+}
+
+/* Three files, profiled each as a partial and merged, and profiled as
+ * one input; and the same files in 4 shards: the same reports, but for
+ * the unseen values that shards do not know. With few distinct values
+ * of x (an exact AUC) and with many (a bounded one). */
+START_TEST(test_merge)
+{
+	static const size_t rows[] = {9000, 5000, 12000};
+	tp_encoding enc;
+	tp_profile whole, part, merged;
+	tp_shard_reader *r, *whole_r;
+	tp_batch all = {0};
+	tp_err e = {0};
+	char paths[3][32];
+	char *files[3] = {paths[0], paths[1], paths[2]};
+
+	make_encoding(&enc, 1);
+	for (int distinct = 0; distinct < 2; distinct++) {
+		all.n = 0;
+		ck_assert_int_eq(tp_batch_init(&all, 2, 4, 16, &e), TP_OK);
+		for (int k = 0; k < 3; k++) {
+			strcpy(paths[k], "/tmp/tp_profileXXXXXX");
+			random_file(&enc, paths[k], rows[k], distinct,
+			    (uint64_t)(k + 10 * distinct), &all);
+		}
+		ck_assert_int_eq(tp_shard_reader_open(&whole_r, files, 3, NULL, &e), TP_OK);
+		ck_assert_int_eq(tp_profile_stream(&whole, whole_r, &e), TP_OK);
+		ck_assert(whole.unseen_known && whole.duplicates > 0);
+		ck_assert_int_eq(whole.cols[C_X].values.level > 0, distinct);
+		char *want = report_text(&whole);
+		for (int shards = 0; shards < 2; shards++) {
+			int n = shards ? 4 : 3;
+			ck_assert_int_eq(tp_profile_init(&merged, &enc, &e), TP_OK);
+			for (int k = 0; k < n; k++) {
+				tp_shard s = {k + 1, 4};
+				ck_assert_int_eq(tp_shard_reader_open(&r, shards ?
+				    files : files + k, shards ? 3 : 1, shards ? &s :
+				    NULL, &e), TP_OK);
+				ck_assert_int_eq(tp_profile_init(&part, &enc, &e), TP_OK);
+				ck_assert_int_eq(tp_profile_read(&part, r, NULL, NULL, &e), TP_OK);
+				tp_shard_reader_close(r);
+				round_trip(&part);
+				ck_assert_msg(tp_profile_merge(&merged, &part, &e) == TP_OK,
+				    "%s", e.msg);
+				tp_profile_free(&part);
+			}
+			ck_assert_int_eq(tp_profile_finish(&merged, &e), TP_OK);
+			ck_assert_int_eq(merged.unseen_known, !shards);
+			if (shards) {
+				/* What a shard cannot know: the unseen values. */
+				tp_profile_set_unseen(&whole, NULL, &e);
+				ck_assert_int_eq(tp_profile_finish(&whole, &e), TP_OK);
+				free(want);
+				want = report_text(&whole);
+			}
+			char *got = report_text(&merged);
+			ck_assert_msg(strcmp(got, want) == 0,
+			    "distinct %d, shards %d: the merged report differs:\n%s\n%s",
+			    distinct, shards, got, want);
+			free(got);
+			tp_profile_free(&merged);
+		}
+		/* x's AUC within its bound of the exact one, of every row. */
+		double auc = tp_roc_auc(all.num + 0, 4, all.label, all.n, &e);
+		auc = fmax(auc, 1 - auc);
+		const tp_column_profile *x = &whole.cols[C_X];
+		ck_assert_msg(fabs(x->auc - auc) <= x->auc_bound &&
+		    (distinct ? x->auc_bound > 0 && x->auc_bound < 1e-3 :
+		    x->auc == auc && x->auc_bound == 0),
+		    "AUC %.17g, exact %.17g, bound %.3g", x->auc, auc, x->auc_bound);
+		free(want);
+		tp_profile_free(&whole);
+		tp_shard_reader_close(whole_r);
+		for (int k = 0; k < 3; k++)
+			unlink(paths[k]);
+		tp_batch_free(&all);
+	}
+	tp_encoding_free(&enc);
+}
+END_TEST
+
+/* Profiles of two encodings do not merge; a damaged partial is not
+ * read. */
+START_TEST(test_merge_refused)
+{
+	tp_encoding a, b;
+	tp_profile pa, pb;
+	tp_err e = {0};
+
+	make_encoding(&a, 1);
+	make_encoding(&b, 0);
+	ck_assert_int_eq(tp_profile_init(&pa, &a, &e), TP_OK);
+	ck_assert_int_eq(tp_profile_init(&pb, &b, &e), TP_OK);
+	ck_assert_int_eq(tp_profile_merge(&pa, &pb, &e), TP_EDATA);
+	ck_assert_msg(strstr(e.msg, "encoded with") != NULL, "%s", e.msg);
+	cJSON *o = cJSON_CreateObject();
+	ck_assert(tp_profile_json(&pa, o));
+	/* As a file holds it, its numbers numbers. */
+	char *text = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	o = cJSON_Parse(text);
+	free(text);
+	tp_profile_free(&pb);
+	cJSON_SetNumberValue(cJSON_GetObjectItem(o, "rows"), 5);
+	ck_assert_int_eq(tp_profile_parse(&pb, o, "part", &e), TP_EDATA);
+	ck_assert_msg(strstr(e.msg, "part: column x counts 0 rows, the profile 5") != NULL,
+	    "%s", e.msg);
+	cJSON_Delete(o);
+	tp_profile_free(&pa);
+	tp_encoding_free(&a);
+	tp_encoding_free(&b);
+}
+END_TEST
+
 Suite *
 profile_suite(void)
 {
@@ -445,6 +647,9 @@ profile_suite(void)
 	tcase_add_test(tc, test_report);
 	tcase_add_test(tc, test_shard);
 	tcase_add_test(tc, test_truncated);
+	tcase_add_test(tc, test_merge);
+	tcase_add_test(tc, test_merge_refused);
+	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	return s;
 }

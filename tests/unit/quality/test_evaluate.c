@@ -15,6 +15,9 @@
 #include <cjson/cJSON.h>
 
 #include "base/fileio.h"
+#include "base/metrics.h"
+#include "base/rng.h"
+#include "data/partial.h"
 #include "quality/evaluate.h"
 #include "suites.h"
 
@@ -363,10 +366,11 @@ START_TEST(test_json)
 	static const float p[] = {0.2f, 0.7f, 0.7f, 0.9f};
 	static const int8_t y[] = {1, 1, 1, -1};
 	static const char *const keys[] = {"rows", "labelled", "positives",
-	    "auc", "gini", "ks", "ks_threshold", "pr_auc", "log_loss", "brier",
-	    "threshold", "f1", "precision", "recall", "accuracy", "confusion",
-	    "calibration", "score_histogram", "gains", "roc", "pr", "model",
-	    "data_fingerprint"};
+	    "auc", "auc_error_bound", "gini", "ks", "ks_threshold",
+	    "ks_error_bound", "pr_auc", "pr_auc_error_bound", "log_loss",
+	    "brier", "threshold", "f1", "precision", "recall", "accuracy",
+	    "confusion", "calibration", "score_histogram", "gains", "sketch",
+	    "roc", "pr", "model", "data_fingerprint"};
 	static const char *const decile_keys[] = {"decile", "rows",
 	    "positives", "score_min", "cumulative_rows_share",
 	    "cumulative_positives_share", "lift", "cumulative_lift"};
@@ -452,6 +456,247 @@ START_TEST(test_bad_input)
 }
 END_TEST
 
+/* n rows of probabilities with ties: a third rounded to 1/1000, the rest
+ * any float; labels drawn with the probability (a model that ranks
+ * well), one in twenty missing. */
+static void
+random_rows(float *p, int8_t *y, size_t n, int distinct, uint64_t seed)
+{
+	tp_rng r;
+
+	tp_rng_seed(&r, seed);
+	for (size_t i = 0; i < n; i++) {
+		double x = tp_rng_float(&r);
+		p[i] = (float)(distinct || i % 3 ? x : round(x * 1000) / 1000);
+		y[i] = tp_rng_float(&r) < 0.05 ? -1 : tp_rng_float(&r) < x;
+	}
+}
+
+/* The report of a partial, finished, as text. */
+static char *
+report_of(tp_eval_partial *part)
+{
+	tp_evaluation ev;
+	tp_err e = {0};
+	char *text;
+
+	ck_assert_msg(tp_eval_partial_finish(&ev, part, &e) == TP_OK, "%s", e.msg);
+	cJSON *j = tp_evaluation_json(&ev, "ab12", 0, "cd34");
+	ck_assert_ptr_nonnull(j);
+	text = cJSON_PrintUnformatted(j);
+	cJSON_Delete(j);
+	tp_evaluation_free(&ev);
+	return text;
+}
+
+/* A partial through its JSON and back, as a file would carry it. */
+static void
+round_trip(tp_eval_partial *part)
+{
+	tp_eval_partial back;
+	tp_err e = {0};
+	cJSON *o = cJSON_CreateObject();
+	char *text;
+
+	ck_assert(tp_eval_partial_json(part, o));
+	text = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	o = cJSON_Parse(text);
+	free(text);
+	ck_assert_msg(tp_eval_partial_parse(&back, o, "part", &e) == TP_OK, "%s",
+	    e.msg);
+	cJSON_Delete(o);
+	tp_eval_partial_free(part);
+	*part = back;
+}
+
+/* The rows cut into k parts at random places, each part's partial written
+ * and read back, merged in order: the report of one run over all the
+ * rows, byte for byte; with an exact sketch (few distinct values) and
+ * with a coarse one (more than TP_EVAL_SKETCH_BINS). */
+START_TEST(test_merge)
+{
+	enum { N = 150000 };
+	float *p = malloc(N * sizeof(*p));
+	int8_t *y = malloc(N);
+	tp_eval_partial whole, part, merged;
+	tp_err e = {0};
+	tp_rng r;
+
+	tp_rng_seed(&r, 7);
+	for (int distinct = 0; distinct < 2; distinct++) {
+		size_t n = distinct ? N : 20000;
+		random_rows(p, y, n, distinct, 11 + (uint64_t)distinct);
+		ck_assert_int_eq(tp_eval_partial_init(&whole, 0.37, 7, &e), TP_OK);
+		ck_assert_int_eq(tp_eval_partial_add(&whole, p, y, n, &e), TP_OK);
+		ck_assert_int_eq(whole.scores.level > 0, distinct);
+		char *want = report_of(&whole);
+		for (int k = 1; k <= 5; k++) {
+			size_t at = 0;
+			ck_assert_int_eq(tp_eval_partial_init(&merged, 0.37, 7, &e), TP_OK);
+			for (int i = 0; i < k; i++) {
+				size_t next = i + 1 == k ? n : at +
+				    (size_t)tp_rng_below(&r, (n - at) / 2 + 1);
+				ck_assert_int_eq(tp_eval_partial_init(&part, 0.37, 7, &e), TP_OK);
+				ck_assert_int_eq(tp_eval_partial_add(&part, p + at,
+				    y + at, next - at, &e), TP_OK);
+				round_trip(&part);
+				ck_assert_int_eq(tp_eval_partial_merge(&merged, &part, &e), TP_OK);
+				tp_eval_partial_free(&part);
+				at = next;
+			}
+			char *got = report_of(&merged);
+			ck_assert_msg(strcmp(got, want) == 0,
+			    "%d parts (distinct %d): the merged report differs", k,
+			    distinct);
+			free(got);
+			tp_eval_partial_free(&merged);
+		}
+		free(want);
+		tp_eval_partial_free(&whole);
+	}
+	free(p);
+	free(y);
+}
+END_TEST
+
+typedef struct {
+	float p;
+	int8_t y;
+} row;
+
+static int
+by_p_desc(const void *a, const void *b)
+{
+	float x = ((const row *)a)->p, z = ((const row *)b)->p;
+
+	return (x < z) - (x > z);
+}
+
+/* KS and average precision worked out from every row, sorted. */
+static void
+exact_ks_ap(const float *p, const int8_t *y, size_t n, double *ks,
+    double *ap)
+{
+	row *s = malloc(n * sizeof(*s));
+	double npos = 0, nneg = 0, tp = 0, fp = 0, last = 0;
+	size_t m = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (y[i] >= 0) {
+			s[m++] = (row){p[i], y[i]};
+			npos += y[i];
+			nneg += !y[i];
+		}
+	qsort(s, m, sizeof(*s), by_p_desc);
+	*ks = *ap = 0;
+	for (size_t i = 0, j; i < m; i = j) {
+		for (j = i; j < m && s[j].p == s[i].p; j++) {
+			tp += s[j].y;
+			fp += !s[j].y;
+		}
+		*ks = fmax(*ks, fabs(tp / npos - fp / nneg));
+		*ap += (tp / npos - last) * tp / (tp + fp);
+		last = tp / npos;
+	}
+	free(s);
+}
+
+/* More distinct probabilities than the sketch holds: AUC, KS and average
+ * precision within their stated bounds of the exact values (which the
+ * bounds are not far above), the curves thinned to TP_CURVE_POINTS with
+ * the KS point kept, the counts still exact. Rows all distinct, and with
+ * ties (a third of them on 1/1000's). */
+START_TEST(test_bounds)
+{
+	enum { N = 300000 };
+	float *p = malloc(N * sizeof(*p));
+	int8_t *y = malloc(N);
+	tp_evaluation ev;
+	tp_err e = {0};
+	double ks, ap;
+
+	for (int distinct = 0; distinct < 2; distinct++) {
+		random_rows(p, y, N, distinct, 5 + (uint64_t)distinct);
+		double auc = tp_roc_auc(p, 1, y, N, &e);
+		exact_ks_ap(p, y, N, &ks, &ap);
+		ck_assert_int_eq(tp_evaluate(&ev, p, y, N, 0.5, 10, &e), TP_OK);
+		ck_assert_int_gt(ev.sketch_level, 0);
+		ck_assert_uint_le(ev.sketch_bins, TP_EVAL_SKETCH_BINS);
+		ck_assert_msg(fabs(ev.auc - auc) <= ev.auc_bound &&
+		    ev.auc_bound > 0 && ev.auc_bound < 1e-3,
+		    "AUC %.17g, exact %.17g, bound %.3g", ev.auc, auc, ev.auc_bound);
+		ck_assert_msg(ev.ks <= ks && ks <= ev.ks + ev.ks_bound &&
+		    ev.ks_bound < 1e-2,
+		    "KS %.17g, exact %.17g, bound %.3g", ev.ks, ks, ev.ks_bound);
+		ck_assert_msg(fabs(ev.pr_auc - ap) <= ev.pr_auc_bound &&
+		    ev.pr_auc_bound < 1e-2,
+		    "AP %.17g, exact %.17g, bound %.3g", ev.pr_auc, ap,
+		    ev.pr_auc_bound);
+		ck_assert_uint_le(ev.nroc, TP_CURVE_POINTS);
+		ck_assert_uint_eq(ev.nroc, ev.npr);
+		ck_assert_uint_gt(ev.nroc, TP_CURVE_POINTS / 2);
+		int found = 0;
+		for (size_t i = 0; i < ev.nroc; i++)
+			found |= ev.roc[i].threshold == ev.ks_threshold &&
+			    fabs(ev.roc[i].tpr - ev.roc[i].fpr) == ev.ks;
+		ck_assert_msg(found, "no ROC point at the KS threshold");
+		ck_assert(ev.roc[ev.nroc - 1].fpr == 1 && ev.roc[ev.nroc - 1].tpr == 1);
+		ck_assert_uint_eq(ev.tp + ev.fp + ev.tn + ev.fn, ev.labelled);
+		tp_evaluation_free(&ev);
+	}
+	/* Exact below the sketch's size: no bound. */
+	ck_assert_int_eq(tp_evaluate(&ev, p, y, 1000, 0.5, 10, &e), TP_OK);
+	ck_assert(ev.sketch_level == 0 && ev.auc_bound == 0 && ev.ks_bound == 0 &&
+	    ev.pr_auc_bound == 0);
+	ck_assert_double_eq(ev.auc, tp_roc_auc(p, 1, y, 1000, &e));
+	tp_evaluation_free(&ev);
+	free(p);
+	free(y);
+}
+END_TEST
+
+/* Partials of other settings do not merge, and a damaged one is not
+ * read. */
+START_TEST(test_refused)
+{
+	static const float p[] = {0.2f, 0.7f, 0.4f};
+	static const int8_t y[] = {0, 1, 1};
+	tp_eval_partial a, b;
+	tp_err e = {0};
+
+	ck_assert_int_eq(tp_eval_partial_init(&a, 0.5, 10, &e), TP_OK);
+	ck_assert_int_eq(tp_eval_partial_init(&b, 0.5, 4, &e), TP_OK);
+	ck_assert_int_eq(tp_eval_partial_merge(&a, &b, &e), TP_EDATA);
+	ck_assert_msg(strstr(e.msg, "4 calibration bins, not 10") != NULL, "%s", e.msg);
+	tp_eval_partial_free(&b);
+	ck_assert_int_eq(tp_eval_partial_init(&b, 0.6, 10, &e), TP_OK);
+	ck_assert_int_eq(tp_eval_partial_merge(&a, &b, &e), TP_EDATA);
+	ck_assert_msg(strstr(e.msg, "threshold") != NULL, "%s", e.msg);
+	tp_eval_partial_free(&b);
+	ck_assert_int_eq(tp_eval_partial_add(&a, p, y, 3, &e), TP_OK);
+	cJSON *o = cJSON_CreateObject();
+	ck_assert(tp_eval_partial_json(&a, o));
+	/* As a file holds it, its numbers numbers. */
+	char *text = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	o = cJSON_Parse(text);
+	free(text);
+	ck_assert_int_eq(tp_eval_partial_parse(&b, o, "part", &e), TP_OK);
+	tp_eval_partial_free(&b);
+	/* A positive more in the confusion matrix than in the scores. */
+	cJSON_SetNumberValue(cJSON_GetObjectItem(cJSON_GetObjectItem(o,
+	    "confusion"), "tp"), 3);
+	ck_assert_int_eq(tp_eval_partial_parse(&b, o, "part", &e), TP_EDATA);
+	ck_assert_msg(strstr(e.msg, "part: its counts do not agree") != NULL, "%s", e.msg);
+	cJSON_DeleteItemFromObject(o, "scores");
+	ck_assert_int_eq(tp_eval_partial_parse(&b, o, "part", &e), TP_EDATA);
+	ck_assert_msg(strstr(e.msg, "no member \"scores\"") != NULL, "%s", e.msg);
+	cJSON_Delete(o);
+	tp_eval_partial_free(&a);
+}
+END_TEST
+
 Suite *
 evaluate_suite(void)
 {
@@ -465,6 +710,10 @@ evaluate_suite(void)
 	tcase_add_test(tc, test_ks_threshold);
 	tcase_add_test(tc, test_json);
 	tcase_add_test(tc, test_bad_input);
+	tcase_add_test(tc, test_merge);
+	tcase_add_test(tc, test_bounds);
+	tcase_add_test(tc, test_refused);
+	tcase_set_timeout(tc, 120);
 	suite_add_tcase(s, tc);
 	return s;
 }
