@@ -53,8 +53,8 @@ main(int argc, char **argv)
 		{tp_pretrain_options, &o}, {options, &s},
 		{tp_shard_options, &shard}, {NULL, NULL},
 	};
-	tp_encoding enc = {0};
-	tp_batch data = {0};
+	const tp_encoding *enc;
+	tp_rows *data = NULL;
 	tp_model m = {0};
 	tp_model_meta meta = {.threshold = 0.5, .parts = TP_WITH_PROJECTOR};
 	epochs_progress progress = {0};
@@ -71,7 +71,8 @@ main(int argc, char **argv)
 		tool_die(TP_EUSAGE, "-o is required: where the encoder goes");
 	if (o.batch < 2)
 		tool_die(TP_EUSAGE, "--batch %d: contrastive pretraining compares the rows of a batch, it needs at least 2", o.batch);
-	if ((rc = tp_config_check(&o.model, &e)) != TP_OK)
+	if ((rc = tp_config_check(&o.model, &e)) != TP_OK ||
+	    (rc = tp_train_check(&o, &e)) != TP_OK)
 		tool_die(rc, "%s", e.msg);
 	tool_device(o.device);
 	progress.tool.db = tool_db_open(s.db);
@@ -81,24 +82,26 @@ main(int argc, char **argv)
 	if ((progress.history = cJSON_CreateArray()) == NULL)
 		tool_die(TP_EINTERNAL, "out of memory");
 
-	if ((rc = tp_shard_load(files, n, &shard, &enc, &data, &e)) != TP_OK)
+	if ((rc = tp_rows_open(&data, files, n, &shard, (size_t)o.buffer_rows,
+	    &e)) != TP_OK)
 		goto fail;
-	tp_batch_fingerprint(&data, meta.data_fingerprint);
+	enc = tp_rows_encoding(data);
+	tp_rows_fingerprint(data, meta.data_fingerprint);
 	params = tool_params();
 	inputs = cJSON_CreateObject();
 	cJSON_AddStringToObject(inputs, "data", meta.data_fingerprint);
-	cJSON_AddStringToObject(inputs, "encoding", enc.fingerprint);
+	cJSON_AddStringToObject(inputs, "encoding", enc->fingerprint);
 	progress.tool.run = tool_run_start(progress.tool.db, params, inputs);
 	if (progress.tool.run > 0)
 		snprintf(meta.run_id, sizeof(meta.run_id), "%lld",
 		    (long long)progress.tool.run);
-	if ((rc = tp_pretrain(&o, &enc, &data, &m, &e)) != TP_OK)
+	if ((rc = tp_pretrain_rows(&o, enc, data, &m, &e)) != TP_OK)
 		goto fail;
 	if ((meta.history = cJSON_PrintUnformatted(progress.history)) == NULL) {
 		rc = tp_err_nomem(&e, "the history");
 		goto fail;
 	}
-	if ((rc = tp_model_save(s.out, &m, &enc, &meta, &e)) != TP_OK)
+	if ((rc = tp_model_save(s.out, &m, enc, &meta, &e)) != TP_OK)
 		goto fail;
 	if (!s.quiet)
 		fprintf(stderr, "%s: encoder in %s\n", tool_name(), s.out);
@@ -112,7 +115,6 @@ done:
 	cJSON_Delete(progress.history);
 	tp_model_meta_free(&meta);
 	tp_model_free(&m);
-	tp_batch_free(&data);
-	tp_encoding_free(&enc);
+	tp_rows_close(data);
 	return tool_finish(rc);
 }

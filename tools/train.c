@@ -167,17 +167,17 @@ history_open(epochs_progress *p, const tp_train_opts *o, tp_err *e)
 /* The run's inputs: the fingerprints of the data, of its encoding and of
  * the encoder's bytes. */
 static cJSON *
-inputs(const tp_batch *train, const tp_batch *valid, const tp_encoding *enc,
+inputs(const tp_rows *train, const tp_batch *valid, const tp_encoding *enc,
     const tp_st_file *encoder, char train_fingerprint[65])
 {
 	cJSON *j = cJSON_CreateObject();
 	char valid_fingerprint[65];
 
-	tp_batch_fingerprint(train, train_fingerprint);
+	tp_rows_fingerprint(train, train_fingerprint);
 	tp_batch_fingerprint(valid, valid_fingerprint);
 	cJSON_AddStringToObject(j, "train", train_fingerprint);
 	cJSON_AddStringToObject(j, "valid", valid_fingerprint);
-	cJSON_AddNumberToObject(j, "train_rows", (double)train->n);
+	cJSON_AddNumberToObject(j, "train_rows", (double)tp_rows_count(train));
 	cJSON_AddNumberToObject(j, "valid_rows", (double)valid->n);
 	cJSON_AddStringToObject(j, "encoding", enc->fingerprint);
 	if (encoder != NULL)
@@ -244,8 +244,10 @@ main(int argc, char **argv)
 		{tp_shard_options, &shard}, {NULL, NULL},
 	};
 	tp_train_result res;
-	tp_encoding enc = {0}, venc = {0};
-	tp_batch train = {0}, valid = {0};
+	tp_encoding venc = {0};
+	const tp_encoding *enc = NULL;
+	tp_rows *train = NULL;
+	tp_batch valid = {0};
 	tp_st_file encoder = {0};
 	tp_model m = {0};
 	tp_model_meta meta = {.parts = TP_WITH_HEAD};
@@ -266,7 +268,8 @@ main(int argc, char **argv)
 		tool_die(TP_EUSAGE, "--valid and -o are required: early stopping and the threshold need a validation stream, and the model a file");
 	if (o.resume && o.checkpoint == NULL)
 		tool_die(TP_EUSAGE, "--resume needs --checkpoint");
-	if ((rc = tp_config_check(&o.model, &e)) != TP_OK)
+	if ((rc = tp_config_check(&o.model, &e)) != TP_OK ||
+	    (rc = tp_train_check(&o, &e)) != TP_OK)
 		tool_die(rc, "%s", e.msg);
 	tool_device(o.device);
 	if (s.name != NULL && strcmp(s.out, "-") == 0)
@@ -279,23 +282,25 @@ main(int argc, char **argv)
 	progress.tool.quiet = s.quiet;
 
 	if ((rc = history_open(&progress, &o, &e)) != TP_OK ||
-	    (rc = tp_shard_load(files, n, &shard, &enc, &train, &e)) != TP_OK ||
+	    (rc = tp_rows_open(&train, files, n, &shard, (size_t)o.buffer_rows,
+	    &e)) != TP_OK ||
 	    (rc = tp_stream_load(s.valid, &venc, &valid, &e)) != TP_OK ||
 	    (s.encoder != NULL &&
 	    (rc = tp_st_open(&encoder, s.encoder, &e)) != TP_OK))
 		goto fail;
 	o.encoder = s.encoder != NULL ? &encoder : NULL;
+	enc = tp_rows_encoding(train);
 	params = tool_params();
-	in = inputs(&train, &valid, &enc, o.encoder, meta.data_fingerprint);
+	in = inputs(train, &valid, enc, o.encoder, meta.data_fingerprint);
 	progress.tool.run = tool_run_start(progress.tool.db, params, in);
 	if (progress.tool.run > 0)
 		snprintf(meta.run_id, sizeof(meta.run_id), "%lld",
 		    (long long)progress.tool.run);
-	if ((rc = check_streams(&s, path, &enc, &venc, &e)) != TP_OK ||
+	if ((rc = check_streams(&s, path, enc, &venc, &e)) != TP_OK ||
 	    (s.reasons != NULL && (rc = tp_reasons_load(&meta.reasons, s.reasons,
-	    &enc, &e)) != TP_OK) ||
-	    (rc = tp_reference_fit(&meta.reference, &enc, &train, &e)) != TP_OK ||
-	    (rc = tp_train(&o, &enc, &train, &valid, &m, &res, &e)) != TP_OK)
+	    enc, &e)) != TP_OK) ||
+	    (rc = tp_rows_reference(train, enc, &meta.reference, &e)) != TP_OK ||
+	    (rc = tp_train_rows(&o, enc, train, &valid, &m, &res, &e)) != TP_OK)
 		goto fail;
 	meta.threshold = res.threshold;
 	if (o.threshold >= 0)
@@ -311,7 +316,7 @@ main(int argc, char **argv)
 		rc = tp_err_nomem(&e, "the history");
 		goto fail;
 	}
-	if ((rc = tp_model_save(s.out, &m, &enc, &meta, &e)) != TP_OK ||
+	if ((rc = tp_model_save(s.out, &m, enc, &meta, &e)) != TP_OK ||
 	    (rc = finish(&s, &progress.tool, &res, &result, &e)) != TP_OK)
 		goto fail;
 	goto done;
@@ -327,10 +332,9 @@ done:
 	tp_model_meta_free(&meta);
 	tp_st_close(&encoder);
 	tp_model_free(&m);
-	tp_batch_free(&train);
 	tp_batch_free(&valid);
-	tp_encoding_free(&enc);
 	tp_encoding_free(&venc);
+	tp_rows_close(train);
 	free(path);
 	return tool_finish(rc);
 }

@@ -17,6 +17,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sys/wait.h>
+
 #include "base/metrics.h"
 #include "fixture.h"
 #include "model/score.h"
@@ -454,13 +456,24 @@ START_TEST(refused)
 }
 END_TEST
 
+/* Ends the process after the second epoch's checkpoint, as a kill would. */
+static void
+die_after_two(void *ctx, const tp_epoch_report *r)
+{
+	(void)ctx;
+	if (r->epoch == 2)
+		_exit(0);
+}
+
 static const tp_config small = {
 	.layers = 1, .d_model = 8, .heads = 2, .d_ff = 12, .head_hidden = 6,
 	.proj_dim = 4, .dropout = 0.1f, .activation = TP_GELU,
 };
 
 /* A model trained through a buffer of a few batches: the same weights
- * twice, not those of the in-memory order, and about as good. */
+ * twice, not those of the in-memory order, and about as good; a run
+ * killed after two epochs resumes to the same weights, each epoch being
+ * its seed's and number's alone. */
 START_TEST(trains_through_a_buffer)
 {
 	input in;
@@ -502,9 +515,30 @@ START_TEST(trains_through_a_buffer)
 	ck_assert_msg(r1.valid_auc > 0.8 && fabs(r1.valid_auc - rm.valid_auc) < 0.05,
 	    "valid AUC %g through a buffer, %g in memory", r1.valid_auc,
 	    rm.valid_auc);
-	tp_model_free(&a);
 	tp_model_free(&b);
 	tp_model_free(&m);
+
+	char ckpt[64];
+	pid_t pid;
+	int status;
+	snprintf(ckpt, sizeof(ckpt), "%s/run.ckpt", dir);
+	o.checkpoint = ckpt;
+	if ((pid = fork()) == 0) {
+		o.progress = die_after_two;
+		ck_assert_int_eq(tp_rows_open(&s, in.paths, 2, NULL, 256, &e), TP_OK);
+		tp_train_rows(&o, &in.enc, s, &valid, &b, &r2, &e);
+		_exit(1);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	o.resume = 1;
+	ck_assert_int_eq(tp_rows_open(&s, in.paths, 2, NULL, 256, &e), TP_OK);
+	ck_assert_int_eq(tp_train_rows(&o, &in.enc, s, &valid, &b, &r2, &e), TP_OK);
+	tp_rows_close(s);
+	ck_assert_int_eq(r2.epochs_run, o.epochs);
+	ck_assert_int_eq(memcmp(a.params, b.params, a.nfloats * sizeof(float)), 0);
+	tp_model_free(&a);
+	tp_model_free(&b);
 
 	/* Pretraining too, its resampled features drawn from the buffer. */
 	tp_pretrain_defaults(&o);
