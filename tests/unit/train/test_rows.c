@@ -402,10 +402,14 @@ START_TEST(memory_bounded)
 	tp_rows_close(s);
 	/* The loaded rows, 25 bytes each, and their order (8); the buffered
 	 * source's buffer, a block and the readers' two block buffers of
-	 * each file. */
+	 * each file. Under AddressSanitizer or memcheck, whose allocators
+	 * glibc's mallinfo2 does not see, only the source's own count is. */
+	if (loaded == 0 && buffered == 0)
+		goto out;
 	ck_assert_uint_ge(loaded, n * 33);
 	ck_assert_msg(buffered < loaded / 4, "%zu bytes buffered, %zu loaded",
 	    buffered, loaded);
+out:
 	free(ids);
 	input_free(&in);
 }
