@@ -6,7 +6,8 @@
 # run by hand; a study killed with -9 and resumed without running its
 # finished trials again; Slurm and Kubernetes through stand-ins of sbatch
 # and kubectl that run their jobs here, and a one-node Slurm cluster of
-# this machine where slurm-wlm is installed and the tests run as root;
+# this machine (scripts/slurm-server) where slurm-wlm is installed and the
+# tests run as root;
 # trials that fail; the trainer's rights and the reader's; and every
 # misuse, exit 64.
 . ./lib.sh
@@ -29,6 +30,7 @@ count() {
 
 tabpipe-ingest -q --target Status --positive bad --split 70/15/15 --seed 3 \
 	--out "$T/cd" "$DATA/credit_data.csv"
+here=$(pwd)
 cd "$T" || exit 1
 cat >space <<'EOF'
 # tiny models, so that a trial takes a fraction of a second
@@ -260,84 +262,22 @@ run_status "random search on Kubernetes (a stand-in kubectl)" 0 env PATH="$T/bin
 	tabpipe-tune --study k8s --engine kubernetes --method random --space space --trials 3 \
 	--epochs 1 -o k8s.json $data $fixed
 yes_that "each pod ran its trial" test "$(count k8s "t.state = 'finished'")" = 3
-# slurm_up: a one-node Slurm cluster of this machine in $T/slurm, on ports
-# of this test's own, without munge (auth/none); or 1, with why in
-# $slurm_why.
-slurm_up() {
-	for d in slurmctld slurmd sbatch sinfo; do
-		command -v "$d" >/dev/null 2>&1 || { slurm_why="slurm-wlm is not installed"; return 1; }
-	done
-	if [ "$(id -u)" -ne 0 ]; then
-		slurm_why="slurmd runs as root, and the tests do not"
-		return 1
-	fi
-	port=$((20000 + $$ % 20000))
-	mkdir -p "$T/slurm/state" "$T/slurm/spool"
-	cat >"$T/slurm/slurm.conf" <<EOF
-ClusterName=tabpipe
-SlurmctldHost=$(hostname -s)(127.0.0.1)
-SlurmctldPort=$port
-SlurmdPort=$((port + 1))
-AuthType=auth/none
-CredType=cred/none
-SlurmUser=root
-SlurmdUser=root
-StateSaveLocation=$T/slurm/state
-SlurmdSpoolDir=$T/slurm/spool
-SlurmctldPidFile=$T/slurm/ctld.pid
-SlurmdPidFile=$T/slurm/d.pid
-SlurmctldLogFile=$T/slurm/ctld.log
-SlurmdLogFile=$T/slurm/d.log
-ProctrackType=proctrack/linuxproc
-TaskPlugin=task/none
-SelectType=select/cons_tres
-SelectTypeParameters=CR_CPU
-ReturnToService=2
-JobAcctGatherType=jobacct_gather/none
-AccountingStorageType=accounting_storage/none
-MpiDefault=none
-SwitchType=switch/none
-MailProg=/bin/true
-NodeName=$(hostname -s) NodeAddr=127.0.0.1 CPUs=2 State=UNKNOWN
-PartitionName=tune Nodes=ALL Default=YES MaxTime=INFINITE State=UP
-EOF
-	SLURM_CONF=$T/slurm/slurm.conf
-	export SLURM_CONF
-	if ! slurmctld -f "$SLURM_CONF" -i >"$T/slurm/start" 2>&1 ||
-		! slurmd -f "$SLURM_CONF" >>"$T/slurm/start" 2>&1; then
-		slurm_why="its daemons did not start: $(tail -n 1 "$T/slurm/start")"
-		return 1
-	fi
-	i=0
-	while [ $i -lt 40 ]; do
-		timeout 5 sinfo -h -o %t 2>/dev/null | grep -q idle && return 0
-		sleep 0.5
-		i=$((i + 1))
-	done
-	slurm_why="its node was not up after 20 s: $(tail -n 1 "$T/slurm/ctld.log" 2>/dev/null)"
-	return 1
-}
-# slurm_down: the daemons that slurm_up started, by their pids.
-slurm_down() {
-	for f in "$T/slurm/ctld.pid" "$T/slurm/d.pid"; do
-		[ -s "$f" ] && kill "$(cat "$f")" 2>/dev/null
-	done
-	return 0
-}
-trap 'slurm_down; rm -rf "$T"' EXIT
-if slurm_up; then
+# A one-node Slurm cluster of this machine (scripts/slurm-server).
+if [ "$(id -u)" -ne 0 ]; then
+	skip "halving on a one-node Slurm cluster" "the one-node cluster of scripts/slurm-server runs as root only here"
+elif ! command -v sbatch >/dev/null 2>&1 || [ ! -x /usr/sbin/slurmctld ]; then
+	skip "halving on a one-node Slurm cluster" "slurm-wlm is not installed (scripts/setup installs it)"
+else
 	# shellcheck disable=SC2086
-	run_status "halving on a one-node Slurm cluster" 0 tabpipe-tune --study realslurm \
-		--engine slurm -j 2 --space space --trials 3 --epochs 3 --eta 3 \
-		-o realslurm.json $data $fixed
+	run_status "halving on a one-node Slurm cluster" 0 sh "$here/../../scripts/slurm-server" run \
+		tabpipe-tune --study realslurm --engine slurm -j 2 --space space --trials 3 \
+		--epochs 3 --eta 3 -o realslurm.json $data $fixed
 	yes_that "every trial finished" test "$(count realslurm "t.state = 'finished'")" = 4
 	yes_that "each array task's output is there" \
 		test "$(find realslurm.trials -name '*.out' | wc -l)" = 4
 	yes_that "the same points and values as through the stand-in" \
 		test "$(jq -c '[.trial_list[] | [.params, .value]]' realslurm.json)" = \
 		"$(jq -c '[.trial_list[] | [.params, .value]]' slurm.json)"
-else
-	skip "halving on a one-node Slurm cluster" "$slurm_why"
 fi
 
 # Trials that fail: said, recorded, and not the best.
