@@ -229,6 +229,8 @@ bench-tune: all
 	BUILD=$(BUILD) sh bench/tune.sh
 bench-explain: all
 	BUILD=$(BUILD) sh bench/explain.sh
+bench-scale: all
+	BUILD=$(BUILD) sh bench/scale.sh
 
 clean:
 	rm -rf build build-*
@@ -236,7 +238,7 @@ clean:
 .PHONY: FORCE all check check-asan check-valgrind fuzz fuzz-build fuzz-bins \
 	$(FUZZ_TARGETS:%=fuzz-run-%) install demo train monitor registry db-start \
 	db-stop bench bench-serve bench-http bench-train bench-quality bench-layers \
-	bench-explain bench-tune clean
+	bench-explain bench-scale bench-tune clean
 .SECONDARY:
 
 # The golden test's reference: weights and inputs from C, outputs,
