@@ -51,35 +51,10 @@ sys.dont_write_bytecode = True
 import reference  # noqa: E402, F401, I100
 import numpy as np  # noqa: E402
 import tps  # noqa: E402
+from ig_reference import logodds, reference_tokens  # noqa: E402
 
 TOLERANCE = 1e-3
 PROB_TOLERANCE = 1e-5
-
-
-def reference_tokens(model, ref):
-    """The (T, C) reference tokens from a model file's reference profile,
-    in float64: categorical features, then numeric ones, in slot order."""
-    tokens = []
-    for j, emb in enumerate(model.cat_embeddings):
-        table = emb.weight.detach().double().numpy()
-        share = np.asarray(ref["categorical"][j], dtype=np.float64)
-        if share.shape != (table.shape[0],):
-            raise ValueError(f"categorical feature {j + 1}: {share.shape[0]} "
-                             f"shares for {table.shape[0]} embedding rows")
-        tokens.append(share @ table)
-    for j, f in enumerate(ref["numeric"]):
-        m, mu = f["missing"], f["mean"]
-        w = model.num_weight.detach().double().numpy()[j]
-        b = model.num_bias.detach().double().numpy()[j]
-        miss = model.num_missing.detach().double().numpy()[j]
-        tokens.append((1 - m) * (mu * w + b) + m * miss)
-    return np.stack(tokens)
-
-
-def logodds(model, tokens):
-    """F: the positive logit minus the other, of (B, T, C) tokens."""
-    logits = model.head(model.encoder(tokens).mean(dim=1))
-    return logits[:, 1] - logits[:, 0]
 
 
 class Explainer:

@@ -36,18 +36,37 @@ import tabtransformer  # noqa: E402
 STEPS = 32
 
 
-def reference_tokens(model, cat, num):
-    """The average token of each feature over the rows (T, C), float64."""
-    tokens = []
+def profile_of(model, cat, num):
+    """The reference profile of rows, as a model file keeps it: each
+    categorical index's share, each numeric feature's missing share and
+    the mean of its present values."""
+    profile = {"categorical": [], "numeric": []}
     for j, emb in enumerate(model.cat_embeddings):
-        table = emb.weight.detach().double().numpy()
-        share = np.bincount(cat[:, j], minlength=table.shape[0]) / len(cat)
-        tokens.append(share @ table)
+        rows = emb.weight.shape[0]
+        profile["categorical"].append(
+            np.bincount(cat[:, j], minlength=rows) / len(cat))
     for j in range(model.nnum):
         col = num[:, j]
         missing = np.isnan(col)
-        m = missing.mean()
-        mu = col[~missing].mean() if (~missing).any() else 0.0
+        profile["numeric"].append({
+            "missing": missing.mean(),
+            "mean": col[~missing].mean() if (~missing).any() else 0.0})
+    return profile
+
+
+def reference_tokens(model, profile):
+    """The (T, C) reference tokens of a reference profile, in float64:
+    categorical features, then numeric ones, in slot order."""
+    tokens = []
+    for j, emb in enumerate(model.cat_embeddings):
+        table = emb.weight.detach().double().numpy()
+        share = np.asarray(profile["categorical"][j], dtype=np.float64)
+        if share.shape != (table.shape[0],):
+            raise ValueError(f"categorical feature {j + 1}: {share.shape[0]} "
+                             f"shares for {table.shape[0]} embedding rows")
+        tokens.append(share @ table)
+    for j, f in enumerate(profile["numeric"]):
+        m, mu = f["missing"], f["mean"]
         w = model.num_weight.detach().double().numpy()[j]
         b = model.num_bias.detach().double().numpy()[j]
         miss = model.num_missing.detach().double().numpy()[j]
@@ -75,7 +94,7 @@ def main(argv):
     rows = x["label"].shape[0]
     cat, num = x["cat"][:rows], x["num"][:rows]
 
-    base64 = reference_tokens(model, cat, num)
+    base64 = reference_tokens(model, profile_of(model, cat, num))
     base = torch.from_numpy(base64.astype(np.float32))
     with torch.no_grad():
         inp = model.tokens(torch.from_numpy(cat).long(), torch.from_numpy(num))
