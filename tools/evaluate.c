@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "base/fileio.h"
+#include "data/partial.h"
 #include "data/shard.h"
 #include "data/stream.h"
 #include "quality/evaluate.h"
@@ -21,7 +22,7 @@ typedef struct {
 	uint64_t seed;
 	enum tp_device device;
 	const char *db, *model, *out, *group, *group_file;
-	int json, quiet;
+	int json, quiet, partial, merge;
 } settings;
 
 #define OPT(field) .key = #field, .offset = offsetof(settings, field)
@@ -62,8 +63,13 @@ static const tp_opt options[] = {
 	    .help = "quadrature steps of the attributions"},
 	{OPT(json), .name = "json", .type = TP_OPT_FLAG,
 	    .help = "the full report as JSON, on a terminal too"},
+	{OPT(partial), .name = "partial", .type = TP_OPT_FLAG,
+	    .flags = TP_OPT_RECORD,
+	    .help = "write the partial result of the input, to merge"},
+	{OPT(merge), .name = "merge", .type = TP_OPT_FLAG, .flags = TP_OPT_RECORD,
+	    .help = "the files are partial results: merge them"},
 	{OPT(model), .name = "model", .letter = 'm', .arg = "model",
-	    .type = TP_OPT_STRING, .flags = TP_OPT_REQUIRED,
+	    .type = TP_OPT_STRING,
 	    .help = "the model file, or a registry reference (NAME@production)"},
 	{OPT(out), .name = "output", .letter = 'o', .arg = "report.json",
 	    .type = TP_OPT_STRING, .help = "where the report goes"},
@@ -71,36 +77,50 @@ static const tp_opt options[] = {
 	{0},
 };
 
-/* The model's probabilities for b's rows, on the device, measured. */
+/* The model an evaluation is of: the one loaded, or the one the
+ * partials name. */
+typedef struct {
+	const char *name;       /* as given, or its SHA-256 */
+	int version;            /* registered version, 0 for none */
+	int64_t version_id;     /* its model_versions.id, 0 for none */
+	char sha256[65];
+} model_id;
+
+/* The partial of the input, every block scored on the device; with keep,
+ * its rows and their probabilities kept too. */
 static int
-measure(const settings *s, tp_versioned_model *vm, const char *path,
-    const tp_encoding *enc, const tp_batch *b, tp_evaluation *ev,
-    float **probp, tp_err *e)
+measure(const settings *s, tp_versioned_model *vm, tp_shard_reader *r,
+    const char *path, tp_eval_partial *part, tp_batch *keep, float **prob,
+    char data[65], tp_err *e)
 {
+	const tp_encoding *enc = tp_shard_reader_encoding(r);
 	tp_scorer *scorer = NULL;
-	float *prob = NULL;
 	int rc;
 
 	if (strcmp(enc->fingerprint, vm->enc.fingerprint) != 0)
 		return tp_err_set(e, TP_EDATA,
 		    "%s: encoded with %.12s..., the model %s with %.12s...: ingest it with the model's encoding (tabpipe-ingest --encoding)",
 		    path, enc->fingerprint, s->model, vm->enc.fingerprint);
-	if ((prob = malloc((b->n + 1) * sizeof(*prob))) == NULL)
-		return tp_err_nomem(e, "the probabilities");
-	if ((rc = tp_scorer_open(&scorer, &vm->model, s->device, e)) != TP_OK ||
-	    (rc = tp_scorer_run(scorer, b, prob, e)) != TP_OK ||
-	    (rc = tp_evaluate(ev, prob, b->label, b->n, vm->meta.threshold,
-	    s->bins, e)) != TP_OK)
-		tp_err_prefix(e, "%s", s->model);
+	if ((rc = tp_eval_partial_init(part, vm->meta.threshold, s->bins, e)) != TP_OK)
+		return rc;
+	if ((rc = tp_scorer_open(&scorer, &vm->model, s->device, e)) != TP_OK)
+		return tp_err_prefix(e, "%s", s->model);
+	rc = tp_eval_partial_read(part, r, scorer, keep, prob, data, e);
 	tp_scorer_close(scorer);
-	*probp = prob;
-	if (rc == TP_OK && ev->labelled == 0)
-		rc = tp_err_set(e, TP_EDATA, "%s: no row has a label: evaluating takes the target's values", path);
-	if (rc == TP_OK && (ev->positives == 0 || ev->positives == ev->labelled))
+	return rc;
+}
+
+/* What an evaluation of the whole input says of its labels. */
+static int
+judge(const tp_evaluation *ev, const char *path, tp_err *e)
+{
+	if (ev->labelled == 0)
+		return tp_err_set(e, TP_EDATA, "%s: no row has a label: evaluating takes the target's values", path);
+	if (ev->positives == 0 || ev->positives == ev->labelled)
 		tool_warn("%s: every labelled row is %s: AUC, Gini, KS and the ROC curve are null%s",
 		    path, ev->positives ? "positive" : "negative",
 		    ev->positives ? "" : ", and so are average precision and the precision-recall curve");
-	return rc;
+	return TP_OK;
 }
 
 /* v in format, or "n/a" where the measure is not defined (NaN). The text
@@ -223,17 +243,16 @@ summary_importance(const tp_importance *imp)
  * lines of 80 columns) of what the JSON holds, without the curves'
  * thousands of points. */
 static void
-summary(const settings *s, const tp_versioned_model *vm,
-    const tp_evaluation *ev, const tp_fairness *f, const tp_importance *imp,
-    const char *data)
+summary(const settings *s, const model_id *id, const tp_evaluation *ev,
+    const tp_fairness *f, const tp_importance *imp, const char *data)
 {
-	size_t len = strlen(s->model);
-	const char *name = len > 40 ? s->model + len - 37 : s->model;
+	size_t len = strlen(id->name);
+	const char *name = len > 40 ? id->name + len - 37 : id->name;
 
 	printf("Model %s%s", len > 40 ? "..." : "", name);
-	if (vm->version.version > 0)
-		printf(", version %d", vm->version.version);
-	printf(" (%.12s)\n", vm->meta.sha256);
+	if (id->version > 0)
+		printf(", version %d", id->version);
+	printf(" (%.12s)\n", id->sha256);
 	printf("Data %.12s: %llu rows, %llu labelled, %llu positive (%s%%)\n\n",
 	    data,
 	    (unsigned long long)ev->rows, (unsigned long long)ev->labelled,
@@ -271,6 +290,27 @@ summary(const settings *s, const tp_versioned_model *vm,
 	printf("\nThe full report, with the curves: --json, or -o report.json\n");
 }
 
+/* The report, or the partial with --partial, to --output. */
+static int
+write_out(const settings *s, const tp_partial *env, const tp_eval_partial *part,
+    cJSON *json, tp_err *e)
+{
+	cJSON *doc, *body;
+	int rc;
+
+	if (!s->partial)
+		return tool_write_report(s->out, json, e);
+	if ((doc = tp_partial_json(env)) == NULL ||
+	    (body = cJSON_AddObjectToObject(doc, "evaluate")) == NULL ||
+	    !tp_eval_partial_json(part, body)) {
+		cJSON_Delete(doc);
+		return tp_err_nomem(e, "the partial");
+	}
+	rc = tool_write_report(s->out, doc, e);
+	cJSON_Delete(doc);
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -282,17 +322,20 @@ main(int argc, char **argv)
 		{options, &s}, {tp_shard_options, &shard}, {NULL, NULL},
 	};
 	tp_versioned_model vm = {0};
-	tp_encoding enc = {0};
+	tp_shard_reader *r = NULL;
+	tp_partial env = {0};
+	tp_eval_partial part = {0};
 	tp_batch b = {0};
 	tp_evaluation ev = {0};
 	tp_grouping groups = {0};
 	tp_fairness fair = {0};
 	tp_importance imp = {0};
+	model_id id = {0};
 	float *prob = NULL;
 	cJSON *params = NULL, *inputs = NULL, *json = NULL, *result = NULL;
 	char data[65], **files, *path;
-	int64_t run = 0, id = 0;
-	int n;
+	int64_t run = 0, recorded = 0;
+	int n, whole;
 	tp_db *db;
 	tp_err e = {0};
 	int rc, terminal;
@@ -303,8 +346,17 @@ main(int argc, char **argv)
 	/* The input in messages. */
 	if ((path = tp_shard_name(files[0], n, &shard)) == NULL)
 		tool_die(TP_EINTERNAL, "out of memory");
-	if (s.model == NULL)
+	if (s.model == NULL && !s.merge)
 		tool_die(TP_EUSAGE, "-m is required: name the model file or registry reference to evaluate");
+	if ((s.partial || s.merge) && (s.group != NULL || s.importance))
+		tool_die(TP_EUSAGE, "--group and --importance need every row in one run: not with --partial or --merge");
+	if (s.merge && (tool_given("bins") || tool_given("threads") ||
+	    tool_given("device") || shard.n > 0))
+		tool_die(TP_EUSAGE, "--merge takes the settings of its partials: no --bins, --threads, --device or --shard");
+	if (s.merge && n == 1 && strcmp(files[0], "-") == 0)
+		tool_die(TP_EUSAGE, "--merge: name the partials to merge");
+	if (s.partial && s.json)
+		tool_die(TP_EUSAGE, "--json is of the report: --partial writes a partial");
 	if (tool_given("repeats") && !s.importance)
 		tool_die(TP_EUSAGE, "--repeats needs --importance: it counts the shuffles of each feature");
 	if ((tool_given("attribution_rows") || tool_given("steps")) &&
@@ -316,31 +368,89 @@ main(int argc, char **argv)
 		tool_die(TP_EUSAGE, "--min-group-rows needs --group: it is the rows a group needs to be compared");
 	/* As git and jq choose: a person at a terminal gets a screen, a
 	 * script (a pipe, a file, -o, --json) the report it always had. */
-	terminal = !s.json && !tool_given("out") && isatty(STDOUT_FILENO);
-	tool_device(s.device);
+	terminal = !s.json && !s.partial && !tool_given("out") &&
+	    isatty(STDOUT_FILENO);
+	/* Fairness and importance take every row of one run; the rest a
+	 * block at a time. */
+	whole = s.group != NULL || s.importance;
+	if (!s.merge)
+		tool_device(s.device);
 	db = tool_db_open(s.db);
-
-	if ((rc = tp_version_load(&vm, db, s.model, TP_WITH_HEAD |
-	    (s.importance ? TP_WITH_EXPLAIN : 0), s.threads, &e)) != TP_OK || (rc = tp_shard_load(files, n, &shard, &enc, &b, &e)) != TP_OK)
-		goto fail;
-	tp_batch_fingerprint(&b, data);
 	params = tool_params();
 	inputs = cJSON_CreateObject();
-	cJSON_AddStringToObject(inputs, "stream", data);
-	cJSON_AddStringToObject(inputs, "encoding", enc.fingerprint);
-	cJSON_AddStringToObject(inputs, "model", vm.meta.sha256);
-	run = tool_run_start(db, params, inputs);
-	if ((rc = measure(&s, &vm, path, &enc, &b, &ev, &prob, &e)) != TP_OK)
+
+	if (s.merge) {
+		cJSON *partials = cJSON_AddArrayToObject(inputs, "partials");
+		for (int i = 0; i < n; i++)
+			cJSON_AddItemToArray(partials, cJSON_CreateString(files[i]));
+		run = tool_run_start(db, params, inputs);
+		if ((rc = tp_partial_fold(files, n, "evaluate", &env,
+		    tp_eval_partial_fold, &part, &e)) != TP_OK)
+			goto fail;
+		id = (model_id){env.model, part.version, part.version_id, ""};
+		snprintf(id.sha256, sizeof(id.sha256), "%s", env.model);
+		/* -m names the model the partials must be of, and its version
+		 * in this registry. */
+		if (s.model != NULL) {
+			if ((rc = tp_version_load(&vm, db, s.model, TP_WITH_HEAD, 1,
+			    &e)) != TP_OK)
+				goto fail;
+			if (strcmp(vm.meta.sha256, id.sha256) != 0) {
+				rc = tp_err_set(&e, TP_EDATA,
+				    "%s: a partial of the scores of %.12s..., -m %s is %.12s...",
+				    files[0], id.sha256, s.model, vm.meta.sha256);
+				goto fail;
+			}
+			id = (model_id){s.model, vm.version.version, vm.version.id, ""};
+			snprintf(id.sha256, sizeof(id.sha256), "%s", vm.meta.sha256);
+		}
+		tp_partial_fingerprint(&env, data);
+	} else {
+		if ((rc = tp_version_load(&vm, db, s.model, TP_WITH_HEAD |
+		    (s.importance ? TP_WITH_EXPLAIN : 0), s.threads, &e)) != TP_OK ||
+		    (rc = tp_shard_reader_open(&r, files, n, &shard, &e)) != TP_OK)
+			goto fail;
+		id = (model_id){s.model, vm.version.version, vm.version.id, ""};
+		snprintf(id.sha256, sizeof(id.sha256), "%s", vm.meta.sha256);
+		cJSON_AddStringToObject(inputs, "encoding",
+		    tp_shard_reader_encoding(r)->fingerprint);
+		cJSON_AddStringToObject(inputs, "model", vm.meta.sha256);
+		run = tool_run_start(db, params, inputs);
+		if ((rc = measure(&s, &vm, r, path, &part, whole ? &b : NULL, &prob,
+		    data, &e)) != TP_OK ||
+		    (rc = tp_partial_init(&env, "evaluate",
+		    tp_shard_reader_encoding(r)->fingerprint, vm.meta.sha256,
+		    part.rows, data, path, &e)) != TP_OK)
+			goto fail;
+		part.version = id.version;
+		part.version_id = id.version_id;
+	}
+	if (s.partial) {
+		if ((rc = write_out(&s, &env, &part, NULL, &e)) != TP_OK)
+			goto fail;
+		result = cJSON_CreateObject();
+		cJSON_AddStringToObject(result, "partial", data);
+		cJSON_AddNumberToObject(result, "rows", (double)part.rows);
+		if (!s.quiet)
+			fprintf(stderr, "%s: %llu rows: a partial of %d part%s\n",
+			    tool_name(), (unsigned long long)part.rows,
+			    cJSON_GetArraySize(env.parts),
+			    cJSON_GetArraySize(env.parts) == 1 ? "" : "s");
+		goto done;
+	}
+	if ((rc = tp_eval_partial_finish(&ev, &part, &e)) != TP_OK ||
+	    (rc = judge(&ev, s.merge ? files[0] : path, &e)) != TP_OK)
 		goto fail;
 	if (s.group != NULL && ((rc = s.group_file != NULL ?
-	    tp_grouping_from_csv(&groups, &enc, &b, s.group, s.group_file, &e) :
-	    tp_grouping_from_stream(&groups, &enc, &b, s.group, &e)) != TP_OK ||
+	    tp_grouping_from_csv(&groups, tp_shard_reader_encoding(r), &b,
+	    s.group, s.group_file, &e) : tp_grouping_from_stream(&groups,
+	    tp_shard_reader_encoding(r), &b, s.group, &e)) != TP_OK ||
 	    (rc = tp_fairness_measure(&fair, prob, b.label, groups.group, b.n,
 	    (const char *const *)groups.names, groups.ngroups,
 	    vm.meta.threshold, (uint64_t)s.min_group_rows, &e)) != TP_OK))
 		goto fail;
-	if (s.importance && (rc = tp_importance_measure(&imp, &vm.model, &enc,
-	    &b, s.repeats, s.seed, &e)) != TP_OK) {
+	if (s.importance && (rc = tp_importance_measure(&imp, &vm.model,
+	    tp_shard_reader_encoding(r), &b, s.repeats, s.seed, &e)) != TP_OK) {
 		tp_err_prefix(&e, "%s: --importance", path);
 		goto fail;
 	}
@@ -353,23 +463,23 @@ main(int argc, char **argv)
 		tp_err_prefix(&e, "%s: --importance", path);
 		goto fail;
 	}
-	if ((json = tp_evaluation_json(&ev, vm.meta.sha256, vm.version.version,
-	    data)) == NULL || (s.group != NULL &&
-	    !cJSON_AddItemToObject(json, "fairness",
+	if ((json = tp_evaluation_json(&ev, id.sha256, id.version, data)) == NULL ||
+	    (s.group != NULL && !cJSON_AddItemToObject(json, "fairness",
 	    tp_fairness_json(&fair, s.group))) || (s.importance &&
 	    !cJSON_AddItemToObject(json, "importance", tp_importance_json(&imp)))) {
 		rc = tp_err_nomem(&e, "the report");
 		goto fail;
 	}
 	if (terminal)
-		summary(&s, &vm, &ev, &fair, &imp, data);
+		summary(&s, &id, &ev, &fair, &imp, data);
 	else
-		rc = tool_write_report(s.out, json, &e);
-	if (rc != TP_OK || (db != NULL && (rc = tp_evaluation_record(db, run, vm.version.id,
-	    vm.meta.sha256, data, ev.rows, json, &id, &e)) != TP_OK))
+		rc = write_out(&s, &env, &part, json, &e);
+	if (rc != TP_OK || (db != NULL && (rc = tp_evaluation_record(db, run,
+	    id.version_id, id.sha256, data, ev.rows, json, &recorded, &e)) != TP_OK))
 		goto fail;
 	result = cJSON_CreateObject();
-	cJSON_AddNumberToObject(result, "evaluation", (double)id);
+	cJSON_AddNumberToObject(result, "evaluation", (double)recorded);
+	cJSON_AddStringToObject(result, "stream", data);
 	cJSON_AddItemToObject(result, "auc", cJSON_Duplicate(cJSON_GetObjectItem(json, "auc"), 0));
 	cJSON_AddItemToObject(result, "f1", cJSON_Duplicate(cJSON_GetObjectItem(json, "f1"), 0));
 	/* The summary on the screen already says what this line does. */
@@ -388,12 +498,14 @@ done:
 	cJSON_Delete(json);
 	cJSON_Delete(result);
 	tp_evaluation_free(&ev);
+	tp_eval_partial_free(&part);
+	tp_partial_free(&env);
 	tp_fairness_free(&fair);
 	tp_importance_free(&imp);
 	tp_grouping_free(&groups);
 	free(prob);
 	tp_batch_free(&b);
-	tp_encoding_free(&enc);
+	tp_shard_reader_close(r);
 	tp_versioned_model_free(&vm);
 	free(path);
 	return tool_finish(rc);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "base/fileio.h"
+#include "data/partial.h"
 #include "data/profile.h"
 #include "data/shard.h"
 #include "data/stream.h"
@@ -12,11 +13,17 @@
 
 typedef struct {
 	const char *db, *report;
-	int pass, quiet;
+	int pass, quiet, partial, merge;
 } settings;
 
 static const tp_opt options[] = {
 	TP_DB_OPTION(settings, db),
+	{.key = "merge", .offset = offsetof(settings, merge), .name = "merge",
+	    .type = TP_OPT_FLAG, .flags = TP_OPT_RECORD,
+	    .help = "the files are partial results: merge them"},
+	{.key = "partial", .offset = offsetof(settings, partial),
+	    .name = "partial", .type = TP_OPT_FLAG, .flags = TP_OPT_RECORD,
+	    .help = "write the partial result of the input, to merge"},
 	{.key = "pass", .offset = offsetof(settings, pass), .name = "pass",
 	    .type = TP_OPT_FLAG,
 	    .help = "copy the stream to standard output as it is read"},
@@ -45,6 +52,24 @@ failures(const cJSON *report)
 		}
 }
 
+/* --partial: the profile and its envelope, to path. */
+static int
+write_partial(const char *path, const tp_partial *env, const tp_profile *p,
+    tp_err *e)
+{
+	cJSON *doc = tp_partial_json(env), *body;
+	int rc;
+
+	if (doc == NULL || (body = cJSON_AddObjectToObject(doc, "profile")) == NULL ||
+	    !tp_profile_json(p, body)) {
+		cJSON_Delete(doc);
+		return tp_err_nomem(e, "the partial");
+	}
+	rc = tool_write_report(path, doc, e);
+	cJSON_Delete(doc);
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -58,6 +83,8 @@ main(int argc, char **argv)
 	cJSON *params = NULL, *inputs = NULL, *result = NULL, *json = NULL;
 	tp_shard_reader *r = NULL;
 	tp_profile p = {0};
+	tp_partial env = {0};
+	char path[65];
 	char **files;
 	int n, passed = 0, rc;
 	int64_t run;
@@ -67,6 +94,9 @@ main(int argc, char **argv)
 	tool_init("validate", families, "[file ...]", NULL);
 	tool_parse(argc, argv);
 	files = tool_inputs(argc, argv, &n);
+	if (s.merge && (s.pass || s.partial || tp_shard_cuts(&shard) ||
+	    (n == 1 && strcmp(files[0], "-") == 0)))
+		tool_die(TP_EUSAGE, "--merge: name the partials to merge, and no --pass, --partial or --shard");
 	if (s.pass && (s.report == NULL || strcmp(s.report, "-") == 0))
 		tool_die(TP_EUSAGE, "--pass writes the stream to standard output: name a file for the report with -r");
 	if (s.pass && (n > 1 || tp_shard_cuts(&shard)))
@@ -80,15 +110,36 @@ main(int argc, char **argv)
 	}
 	db = tool_db_open(s.db);
 	inputs = cJSON_CreateObject();
-	cJSON *streams = cJSON_AddArrayToObject(inputs, "streams");
+	cJSON *streams = cJSON_AddArrayToObject(inputs, s.merge ? "partials" :
+	    "streams");
 	for (int i = 0; i < n; i++)
 		cJSON_AddItemToArray(streams, cJSON_CreateString(files[i]));
 	params = tool_params();
 	run = tool_run_start(db, params, inputs);
 
-	if ((rc = tp_shard_reader_open(&r, files, n, &shard, &e)) != TP_OK ||
+	if (s.merge) {
+		if ((rc = tp_partial_fold(files, n, "profile", &env,
+		    tp_profile_fold, &p, &e)) != TP_OK)
+			goto fail;
+	} else if ((rc = tp_shard_reader_open(&r, files, n, &shard, &e)) != TP_OK ||
 	    (s.pass && (rc = tp_shard_reader_tee(r, stdout, &e)) != TP_OK) ||
-	    (rc = tp_profile_stream(&p, r, &e)) != TP_OK)
+	    (rc = tp_profile_init(&p, tp_shard_reader_encoding(r), &e)) != TP_OK ||
+	    (rc = tp_profile_read(&p, r, NULL, NULL, &e)) != TP_OK ||
+	    (rc = tp_partial_init(&env, "profile", p.enc->fingerprint, NULL,
+	    p.rows, p.fingerprint, tp_shard_reader_name(r), &e)) != TP_OK)
+		goto fail;
+	if (s.partial) {
+		if ((rc = write_partial(s.report ? s.report : "-", &env, &p, &e)) != TP_OK)
+			goto fail;
+		result = cJSON_CreateObject();
+		cJSON_AddNumberToObject(result, "rows", (double)p.rows);
+		cJSON_AddStringToObject(result, "partial", p.fingerprint);
+		if (!s.quiet)
+			tool_warn("%llu rows: a partial of the profile",
+			    (unsigned long long)p.rows);
+		goto out;
+	}
+	if ((rc = tp_profile_finish(&p, &e)) != TP_OK)
 		goto fail;
 	if ((json = tp_profile_report(&p, &limits, &passed)) == NULL) {
 		rc = tp_err_nomem(&e, "the report");
@@ -102,8 +153,9 @@ main(int argc, char **argv)
 	result = cJSON_CreateObject();
 	cJSON_AddBoolToObject(result, "passed", passed);
 	cJSON_AddNumberToObject(result, "rows", (double)p.rows);
-	cJSON_AddStringToObject(result, "encoding",
-	    tp_shard_reader_encoding(r)->fingerprint);
+	cJSON_AddStringToObject(result, "encoding", p.enc->fingerprint);
+	tp_partial_fingerprint(&env, path);
+	cJSON_AddStringToObject(result, "data", path);
 	if (s.pass)
 		cJSON_AddBoolToObject(result, "copy_cut",
 		    tp_shard_reader_tee_cut(r));
@@ -119,6 +171,7 @@ out:
 	cJSON_Delete(result);
 	cJSON_Delete(json);
 	tp_profile_free(&p);
+	tp_partial_free(&env);
 	tp_shard_reader_close(r);
 	return tool_finish(rc);
 }

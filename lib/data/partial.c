@@ -322,6 +322,109 @@ fail:
 	return rc;
 }
 
+cJSON *
+tp_partial_counts(const uint64_t *v, size_t n)
+{
+	cJSON *a = cJSON_CreateArray();
+
+	for (size_t i = 0; a != NULL && i < n; i++) {
+		cJSON *x = tp_partial_number((double)v[i]);
+		if (x == NULL) {
+			cJSON_Delete(a);
+			return NULL;
+		}
+		cJSON_AddItemToArray(a, x);
+	}
+	return a;
+}
+
+int
+tp_partial_add_counts(cJSON *o, const char *key, const uint64_t *v, size_t n)
+{
+	cJSON *a = tp_partial_counts(v, n);
+
+	return a != NULL && cJSON_AddItemToObject(o, key, a);
+}
+
+int
+tp_partial_add_xsum(cJSON *o, const char *key, const tp_xsum *x)
+{
+	char buf[TP_XSUM_TEXT];
+
+	tp_xsum_format(x, buf);
+	return cJSON_AddStringToObject(o, key, buf) != NULL;
+}
+
+const char *
+tp_partial_counts_of(const cJSON *a, uint64_t *v, size_t n)
+{
+	const cJSON *x;
+	size_t i = 0;
+
+	if (!cJSON_IsArray(a) || (size_t)cJSON_GetArraySize(a) != n)
+		return "not as many counts as expected";
+	cJSON_ArrayForEach(x, a)
+		if (tp_partial_count(x, &v[i++]) < 0)
+			return "not a count";
+	return NULL;
+}
+
+int
+tp_partial_get_counts(const cJSON *o, const char *key, uint64_t *v, size_t n,
+    const char *where, tp_err *e)
+{
+	const cJSON *a = tp_partial_member(o, key, where, e);
+	const char *bad;
+
+	if (a == NULL)
+		return TP_EDATA;
+	if ((bad = tp_partial_counts_of(a, v, n)) != NULL)
+		return tp_err_set(e, TP_EDATA, "%s: \"%s\": %s", where, key, bad);
+	return TP_OK;
+}
+
+int
+tp_partial_get_xsum(const cJSON *o, const char *key, tp_xsum *x,
+    const char *where, tp_err *e)
+{
+	const char *s = tp_partial_string(o, key, where, e);
+
+	if (s == NULL)
+		return TP_EDATA;
+	if (tp_xsum_parse(x, s) < 0)
+		return tp_err_set(e, TP_EDATA, "%s: \"%s\": not an exact sum", where,
+		    key);
+	return TP_OK;
+}
+
+int
+tp_partial_fold(char *const *paths, int n, const char *kind, tp_partial *env,
+    tp_partial_fold_fn *fn, void *ctx, tp_err *e)
+{
+	int rc = TP_OK;
+
+	memset(env, 0, sizeof(*env));
+	for (int i = 0; i < n && rc == TP_OK; i++) {
+		tp_partial pe;
+		cJSON *doc;
+		const cJSON *member;
+		if ((rc = tp_partial_read(paths[i], kind, &pe, &doc, e)) != TP_OK)
+			return rc;
+		if ((member = tp_partial_member(doc, kind, paths[i], e)) == NULL)
+			rc = TP_EDATA;
+		else if (i > 0)
+			rc = tp_partial_merge(env, &pe, paths[i], paths[0], e);
+		if (rc == TP_OK && (rc = fn(ctx, member, i == 0, paths[i], e)) == TP_OK &&
+		    i == 0) {
+			*env = pe;
+			memset(&pe, 0, sizeof(pe));
+		}
+		tp_partial_free(&pe);
+		cJSON_Delete(doc);
+	}
+	return rc;
+}
+
 void
 tp_partial_hash_rows(tp_sha256 *s, const tp_batch *b, size_t from)
 {

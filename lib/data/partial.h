@@ -28,6 +28,7 @@
 
 #include "base/err.h"
 #include "base/sha256.h"
+#include "base/xsum.h"
 #include "data/stream.h"
 
 #define TP_PARTIAL_FORMAT "tabpipe-partial"
@@ -88,6 +89,29 @@ const char *tp_partial_string(const cJSON *o, const char *key,
 /* A count (a whole number a double holds exactly) into *v; -1 when item
  * is not one. */
 int tp_partial_count(const cJSON *item, uint64_t *v);
+
+/* Counts (n) and exact sums as a partial writes them: an array of
+ * numbers, a string of the sum's text form; 0 on no memory. */
+cJSON *tp_partial_counts(const uint64_t *v, size_t n);
+int tp_partial_add_counts(cJSON *o, const char *key, const uint64_t *v,
+    size_t n);
+int tp_partial_add_xsum(cJSON *o, const char *key, const tp_xsum *x);
+/* Reads them back: n counts of the array a (what is wrong, or NULL), of
+ * the member key of o, and an exact sum (TP_EDATA with where). */
+const char *tp_partial_counts_of(const cJSON *a, uint64_t *v, size_t n);
+int tp_partial_get_counts(const cJSON *o, const char *key, uint64_t *v,
+    size_t n, const char *where, tp_err *e);
+int tp_partial_get_xsum(const cJSON *o, const char *key, tp_xsum *x,
+    const char *where, tp_err *e);
+
+/* Merges the partials of kind at paths[0..n-1]: their envelopes into
+ * env (to free, also on failure), and their kind's members through fn, called with each one's
+ * member named kind, first set for paths[0]; TP_EDATA naming the partial
+ * that does not merge with the first. */
+typedef int tp_partial_fold_fn(void *ctx, const cJSON *member, int first,
+    const char *path, tp_err *e);
+int tp_partial_fold(char *const *paths, int n, const char *kind,
+    tp_partial *env, tp_partial_fold_fn *fn, void *ctx, tp_err *e);
 
 /* Hashes rows from..b->n-1 of b into s as tp_batch_fingerprint hashes
  * them, so that the rows of a stream read block by block give its

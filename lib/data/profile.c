@@ -143,6 +143,14 @@ tp_profile_free(tp_profile *p)
 	memset(p, 0, sizeof(*p));
 }
 
+/* A label's class: 2 positive, 1 negative, 0 unlabelled (-1, or any
+ * other value, which no stream holds). */
+static int
+class_of(int8_t label)
+{
+	return label == 1 ? 2 : label == 0 ? 1 : 0;
+}
+
 int
 tp_profile_add(tp_profile *p, const tp_batch *b, size_t from, tp_err *e)
 {
@@ -152,7 +160,7 @@ tp_profile_add(tp_profile *p, const tp_batch *b, size_t from, tp_err *e)
 
 	for (size_t i = from; i < b->n; i++) {
 		tp_row row = tp_batch_row(b, i);
-		int l = *row.label + 1;
+		int l = class_of(*row.label);
 		uint64_t h = TP_HASH_SEED;
 		h = tp_hash_bytes(row.cat, nc * sizeof(int32_t), h);
 		h = tp_hash_bytes(row.num, nn * sizeof(float), h);
@@ -203,7 +211,8 @@ tp_profile_add_scores(tp_profile *p, const float *score, const int8_t *label,
 		p->score_max = -INFINITY;
 	}
 	for (size_t i = 0; i < n; i++) {
-		if ((rc = tp_sketch_add(&p->score, score[i], label[i] + 1, 1, e)) != TP_OK)
+		if ((rc = tp_sketch_add(&p->score, score[i], class_of(label[i]), 1,
+		    e)) != TP_OK)
 			return rc;
 		p->score_min = fminf(p->score_min, score[i]);
 		p->score_max = fmaxf(p->score_max, score[i]);
@@ -435,60 +444,6 @@ tp_profile_stream(tp_profile *p, tp_shard_reader *r, tp_err *e)
 	return rc;
 }
 
-/* An array of n counts; NULL when memory runs out. */
-static cJSON *
-counts_array(const uint64_t *v, size_t n)
-{
-	cJSON *a = cJSON_CreateArray();
-
-	for (size_t i = 0; a != NULL && i < n; i++) {
-		cJSON *x = tp_partial_number((double)v[i]);
-		if (x == NULL) {
-			cJSON_Delete(a);
-			return NULL;
-		}
-		cJSON_AddItemToArray(a, x);
-	}
-	return a;
-}
-
-static int
-counts_json(cJSON *o, const char *key, const uint64_t *v, size_t n)
-{
-	cJSON *a = counts_array(v, n);
-
-	return a != NULL && cJSON_AddItemToObject(o, key, a);
-}
-
-/* n counts from the array a into v; what is wrong, or NULL. */
-static const char *
-counts_of(const cJSON *a, uint64_t *v, size_t n)
-{
-	const cJSON *x;
-	size_t i = 0;
-
-	if (!cJSON_IsArray(a) || (size_t)cJSON_GetArraySize(a) != n)
-		return "not as many counts as expected";
-	cJSON_ArrayForEach(x, a)
-		if (tp_partial_count(x, &v[i++]) < 0)
-			return "not a count";
-	return NULL;
-}
-
-static int
-counts_parse(const cJSON *o, const char *key, uint64_t *v, size_t n,
-    const char *where, tp_err *e)
-{
-	const cJSON *a = tp_partial_member(o, key, where, e);
-	const char *bad;
-
-	if (a == NULL)
-		return TP_EDATA;
-	if ((bad = counts_of(a, v, n)) != NULL)
-		return tp_err_set(e, TP_EDATA, "%s: \"%s\": %s", where, key, bad);
-	return TP_OK;
-}
-
 /* A float, or null for an infinity (no value). */
 static int
 float_json(cJSON *o, const char *key, float x)
@@ -526,7 +481,6 @@ column_json(const tp_profile *p, int j, cJSON *cols)
 	const tp_column *c = &p->enc->cols[j];
 	const tp_column_profile *cp = &p->cols[j];
 	cJSON *o = cJSON_CreateObject(), *a;
-	char buf[TP_XSUM_TEXT];
 	int ok = o != NULL;
 
 	if (!ok)
@@ -536,19 +490,17 @@ column_json(const tp_profile *p, int j, cJSON *cols)
 	if (c->kind == TP_KIND_CATEGORICAL) {
 		ok = ok && (a = cJSON_AddArrayToObject(o, "counts")) != NULL;
 		for (int l = 0; ok && l < 3; l++) {
-			cJSON *n = counts_array(cp->count[l], c->vocab.n + 1);
+			cJSON *n = tp_partial_counts(cp->count[l], c->vocab.n + 1);
 			ok = n != NULL;
 			if (ok)
 				cJSON_AddItemToArray(a, n);
 		}
 		return ok;
 	}
-	ok = ok && counts_json(o, "missing", cp->missing_by, 3);
+	ok = ok && tp_partial_add_counts(o, "missing", cp->missing_by, 3);
 	ok = ok && float_json(o, "min", cp->zmin) && float_json(o, "max", cp->zmax);
-	tp_xsum_format(&cp->zsum, buf);
-	ok = ok && cJSON_AddStringToObject(o, "sum", buf) != NULL;
-	tp_xsum_format(&cp->zsum2, buf);
-	ok = ok && cJSON_AddStringToObject(o, "sum2", buf) != NULL;
+	ok = ok && tp_partial_add_xsum(o, "sum", &cp->zsum) &&
+	    tp_partial_add_xsum(o, "sum2", &cp->zsum2);
 	return ok && text_json(o, "values", tp_sketch_format(&cp->values));
 }
 
@@ -563,7 +515,7 @@ tp_profile_json(const tp_profile *p, cJSON *o)
 	ok = ok && tp_partial_add_number(o, "positive", (double)p->positive);
 	ok = ok && tp_partial_add_number(o, "negative", (double)p->negative);
 	ok = ok && tp_partial_add_number(o, "unlabelled", (double)p->unlabelled);
-	ok = ok && (p->unseen_known ? counts_json(o, "unseen", p->unseen,
+	ok = ok && (p->unseen_known ? tp_partial_add_counts(o, "unseen", p->unseen,
 	    (size_t)enc->ncat) : cJSON_AddNullToObject(o, "unseen") != NULL);
 	ok = ok && text_json(o, "rows_distinct", tp_distinct_format(&p->distinct));
 	ok = ok && (cols = cJSON_AddArrayToObject(o, "columns")) != NULL;
@@ -602,23 +554,20 @@ column_parse(tp_profile *p, int j, const cJSON *o, const char *where,
 			return tp_err_set(e, TP_EDATA, "%s: column %s: expected 3 lists of counts",
 			    where, name);
 		for (const cJSON *x = a->child; x != NULL; x = x->next, l++) {
-			const char *bad = counts_of(x, cp->count[l], c->vocab.n + 1);
+			const char *bad = tp_partial_counts_of(x, cp->count[l], c->vocab.n + 1);
 			if (bad != NULL)
 				return tp_err_set(e, TP_EDATA, "%s: column %s: counts: %s",
 				    where, name, bad);
 		}
 		return TP_OK;
 	}
-	if ((rc = counts_parse(o, "missing", cp->missing_by, 3, where, e)) != TP_OK ||
+	if ((rc = tp_partial_get_counts(o, "missing", cp->missing_by, 3, where, e)) != TP_OK ||
 	    (rc = float_parse(o, "min", &cp->zmin, INFINITY, where, e)) != TP_OK ||
 	    (rc = float_parse(o, "max", &cp->zmax, -INFINITY, where, e)) != TP_OK)
 		return rc;
-	if ((text = tp_partial_string(o, "sum", where, e)) == NULL ||
-	    tp_xsum_parse(&cp->zsum, text) < 0 ||
-	    (text = tp_partial_string(o, "sum2", where, e)) == NULL ||
-	    tp_xsum_parse(&cp->zsum2, text) < 0)
-		return tp_err_set(e, TP_EDATA, "%s: column %s: its sums are not exact sums",
-		    where, name);
+	if ((rc = tp_partial_get_xsum(o, "sum", &cp->zsum, where, e)) != TP_OK ||
+	    (rc = tp_partial_get_xsum(o, "sum2", &cp->zsum2, where, e)) != TP_OK)
+		return tp_err_prefix(e, "column %s", name);
 	if ((text = tp_partial_string(o, "values", where, e)) == NULL)
 		return TP_EDATA;
 	tp_sketch_free(&cp->values);
@@ -661,7 +610,7 @@ tp_profile_parse(tp_profile *p, const cJSON *o, const char *where, tp_err *e)
 		goto fail;
 	}
 	p->unseen_known = !cJSON_IsNull(m);
-	if (p->unseen_known && (rc = counts_parse(o, "unseen", p->unseen,
+	if (p->unseen_known && (rc = tp_partial_get_counts(o, "unseen", p->unseen,
 	    (size_t)p->enc->ncat, where, e)) != TP_OK)
 		goto fail;
 	tp_distinct_free(&p->distinct);
@@ -747,6 +696,23 @@ tp_profile_parse(tp_profile *p, const cJSON *o, const char *where, tp_err *e)
 	return TP_OK;
 fail:
 	tp_profile_free(p);
+	return rc;
+}
+
+int
+tp_profile_fold(void *ctx, const cJSON *member, int first, const char *path,
+    tp_err *e)
+{
+	tp_profile *whole = ctx, part;
+	int rc;
+
+	if (first)
+		return tp_profile_parse(whole, member, path, e);
+	if ((rc = tp_profile_parse(&part, member, path, e)) != TP_OK)
+		return rc;
+	if ((rc = tp_profile_merge(whole, &part, e)) != TP_OK)
+		tp_err_prefix(e, "%s", path);
+	tp_profile_free(&part);
 	return rc;
 }
 

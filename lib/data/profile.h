@@ -130,6 +130,11 @@ int tp_profile_json(const tp_profile *p, cJSON *o);
 int tp_profile_parse(tp_profile *p, const cJSON *o, const char *where,
     tp_err *e);
 
+/* A tp_partial_fold_fn (data/partial.h) that merges profiles' partials
+ * into ctx, a tp_profile, read from the first one. */
+int tp_profile_fold(void *ctx, const cJSON *member, int first,
+    const char *path, tp_err *e);
+
 /* The limits of tabpipe-validate's checks. */
 typedef struct {
 	double max_missing;    /* per feature, missing rate */

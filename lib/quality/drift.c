@@ -45,14 +45,6 @@ tp_drift_level_name(enum tp_drift_level l)
 	    l == TP_DRIFT_MODERATE ? "moderate" : "none";
 }
 
-static int
-cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
 static void
 verdict(tp_drift_stat *s, const tp_drift_opts *o)
 {
@@ -62,28 +54,6 @@ verdict(tp_drift_stat *s, const tp_drift_opts *o)
 	    s->psi >= o->psi_moderate ? TP_DRIFT_MODERATE : TP_DRIFT_NONE;
 	s->drift = s->level == TP_DRIFT_SIGNIFICANT ||
 	    (s->level == TP_DRIFT_MODERATE && p < o->alpha);
-}
-
-/* The present values of a strided column, sorted, and the count of
- * missing ones. */
-static double *
-present_sorted(const float *x, size_t n, size_t stride, size_t *npresent,
-    uint64_t *missing)
-{
-	double *v = malloc((n ? n : 1) * sizeof(double));
-	size_t k = 0;
-
-	if (v == NULL)
-		return NULL;
-	for (size_t i = 0; i < n; i++) {
-		float f = x[i * stride];
-		if (!isnan(f))
-			v[k++] = f;
-	}
-	qsort(v, k, sizeof(double), cmp_double);
-	*npresent = k;
-	*missing = n - k;
-	return v;
 }
 
 /* Each bin's share of a side's rows: the division tp_stats_psi and
@@ -121,60 +91,157 @@ tp_drift_stat_free(tp_drift_stat *s)
 	s->share[0] = s->share[1] = s->edges = NULL;
 }
 
-/* Counts sorted values per bin: bin b < nedges holds the values below
- * edges[b] and not below edges[b - 1]; the last value bin those from the
- * last edge up. */
-static void
-count_bins(const double *v, size_t n, const double *edges, int nedges,
-    double *counts)
-{
-	int b = 0;
+/* A key's values on both sides, the two sketches brought to one level. */
+typedef struct {
+	double least;           /* the least value of either side */
+	double count[2];        /* reference, current */
+} joint;
 
-	for (size_t i = 0; i < n; i++) {
-		while (b < nedges && v[i] >= edges[b])
+/* The bins of both sketches by increasing key, the keys of either side
+ * once; *n gets their count. NULL on no memory. */
+static joint *
+join(tp_sketch *const side[2], size_t *n)
+{
+	joint *j = malloc((side[0]->n + side[1]->n + 1) * sizeof(*j));
+	size_t a = 0, b = 0, m = 0;
+
+	if (j == NULL)
+		return NULL;
+	while (a < side[0]->n || b < side[1]->n) {
+		const tp_sketch_bin *x = a < side[0]->n ? &side[0]->bin[a] : NULL;
+		const tp_sketch_bin *y = b < side[1]->n ? &side[1]->bin[b] : NULL;
+		uint32_t key = x == NULL ? y->key : y == NULL ? x->key :
+		    x->key < y->key ? x->key : y->key;
+		uint32_t least = UINT32_MAX;
+		joint *t = &j[m++];
+		t->count[0] = t->count[1] = 0;
+		if (x != NULL && x->key == key) {
+			least = x->least;
+			t->count[0] = (double)tp_sketch_total(x);
+			a++;
+		}
+		if (y != NULL && y->key == key) {
+			least = y->least < least ? y->least : least;
+			t->count[1] = (double)tp_sketch_total(y);
 			b++;
-		counts[b]++;
+		}
+		t->least = tp_sketch_value(least);
 	}
+	*n = m;
+	return j;
+}
+
+/* The reference's q-quantiles, q = 1/bins ... (bins-1)/bins, equal ones
+ * merged, into edges; returns their count. An exact sketch gives numpy's
+ * linear interpolation between the order statistics; a coarse one the
+ * least value of the key that holds the order statistic above the
+ * quantile, so that the key's values of both sides fall on one side of
+ * the edge. */
+static int
+quantiles(const joint *j, size_t n, double nref, int exact, int bins,
+    double *edges)
+{
+	double below = 0;       /* reference values before key k */
+	size_t k = 0;
+	int nedges = 0;
+
+	for (int i = 1; i < bins && nref > 0; i++) {
+		double pos = (double)i / bins * (nref - 1), lo = floor(pos);
+		double t = pos - lo, hi = lo + 1 < nref ? lo + 1 : nref - 1, q;
+		/* The key of order statistic lo (from 0). */
+		while (below + j[k].count[0] <= lo)
+			below += j[k++].count[0];
+		if (exact) {
+			double a = j[k].least, b = a, diff;
+			size_t m = k;
+			double at = below;
+			while (at + j[m].count[0] <= hi)
+				at += j[m++].count[0];
+			b = j[m].least;
+			diff = b - a;
+			/* numpy's lerp: from the nearer end, as
+			 * tp_stats_quantile. */
+			q = t >= 0.5 ? b - diff * (1 - t) : a + diff * t;
+		} else {
+			size_t m = k;
+			double at = below;
+			while (t > 0 && at + j[m].count[0] <= hi)
+				at += j[m++].count[0];
+			q = j[m].least;
+		}
+		if (nedges == 0 || q > edges[nedges - 1])
+			edges[nedges++] = q;
+	}
+	return nedges;
 }
 
 int
-tp_drift_numeric(tp_drift_stat *s, const float *ref, size_t nref,
-    size_t rstride, const float *cur, size_t ncur, size_t cstride,
-    const tp_drift_opts *o, tp_err *e)
+tp_drift_numeric_sketch(tp_drift_stat *s, tp_drift_values *ref,
+    tp_drift_values *cur, const tp_drift_opts *o, tp_err *e)
 {
-	size_t nr, nc;
-	double *r = NULL, *c = NULL, *edges = NULL, *counts = NULL;
-	int nedges = 0, rc = TP_OK;
+	tp_sketch *side[2] = {ref->values, cur->values};
+	int level = side[0]->level > side[1]->level ? side[0]->level :
+	    side[1]->level, rc, nedges, b = 0;
+	double n[2] = {0, 0}, *edges = NULL, *counts = NULL;
+	double maxs = -INFINITY, mins = INFINITY, upper = 0, cum[2] = {0, 0};
+	joint *j = NULL;
+	size_t nj = 0;
 
 	s->categorical = 0;
 	s->share[0] = s->share[1] = s->edges = NULL;
 	s->vocab = NULL;
-	s->rows[0] = nref;
-	s->rows[1] = ncur;
 	s->chi2 = s->chi2_p = NAN;
 	s->chi2_dof = 0;
-	if ((r = present_sorted(ref, nref, rstride, &nr, &s->missing[0])) == NULL ||
-	    (c = present_sorted(cur, ncur, cstride, &nc, &s->missing[1])) == NULL ||
+	if ((rc = tp_sketch_coarsen(side[0], level, e)) != TP_OK ||
+	    (rc = tp_sketch_coarsen(side[1], level, e)) != TP_OK)
+		return rc;
+	tp_sketch_sort(side[0]);
+	tp_sketch_sort(side[1]);
+	s->exact = level == 0;
+	if ((j = join(side, &nj)) == NULL ||
 	    (edges = malloc((size_t)o->bins * sizeof(double))) == NULL ||
 	    (counts = calloc(2 * ((size_t)o->bins + 1), sizeof(double))) == NULL) {
 		rc = tp_err_nomem(e, "a feature's values");
 		goto out;
 	}
-	for (int i = 1; i < o->bins && nr > 0; i++) {
-		double q = tp_stats_quantile(r, nr, (double)i / o->bins);
-		if (nedges == 0 || q > edges[nedges - 1])
-			edges[nedges++] = q;
+	for (size_t i = 0; i < nj; i++) {
+		n[0] += j[i].count[0];
+		n[1] += j[i].count[1];
 	}
+	s->missing[0] = ref->missing;
+	s->missing[1] = cur->missing;
+	s->rows[0] = (uint64_t)n[0] + ref->missing;
+	s->rows[1] = (uint64_t)n[1] + cur->missing;
+	nedges = quantiles(j, nj, n[0], s->exact, o->bins, edges);
 	/* Value bins 0..nedges, then the missing bin; the current data's
-	 * counts follow the reference's. */
+	 * counts follow the reference's. A value equal to an edge goes to
+	 * the bin above it. */
 	s->nbins = nedges + 2;
-	if (histogram_alloc(s, nr + nc > 0) < 0) {
+	if (histogram_alloc(s, n[0] + n[1] > 0) < 0) {
 		rc = tp_err_nomem(e, "a feature's histogram");
 		goto out;
 	}
 	double *rcount = counts, *ccount = counts + s->nbins;
-	count_bins(r, nr, edges, nedges, rcount);
-	count_bins(c, nc, edges, nedges, ccount);
+	for (size_t i = 0; i < nj; i++) {
+		double before[2] = {cum[0], cum[1]};
+		while (b < nedges && j[i].least >= edges[b])
+			b++;
+		rcount[b] += j[i].count[0];
+		ccount[b] += j[i].count[1];
+		cum[0] += j[i].count[0];
+		cum[1] += j[i].count[1];
+		if (n[0] == 0 || n[1] == 0)
+			continue;
+		/* The empirical distribution functions compared right after
+		 * each key, as tp_stats_ks_2samp compares them after each
+		 * value; inside a coarse key, the difference lies between
+		 * these. */
+		double diff = cum[0] / n[0] - cum[1] / n[1];
+		maxs = fmax(maxs, diff);
+		mins = fmin(mins, diff);
+		upper = fmax(upper, fmax(fabs(cum[0] / n[0] - before[1] / n[1]),
+		    fabs(before[0] / n[0] - cum[1] / n[1])));
+	}
 	rcount[nedges + 1] = (double)s->missing[0];
 	ccount[nedges + 1] = (double)s->missing[1];
 	s->psi = tp_stats_psi(rcount, ccount, (size_t)s->nbins, TP_DRIFT_EPS);
@@ -185,28 +252,108 @@ tp_drift_numeric(tp_drift_stat *s, const float *ref, size_t nref,
 	 * greatest value of both sides gives a chart its axis and keeps every
 	 * present value inside its bin's interval. */
 	if (s->edges != NULL) {
-		s->edges[0] = nr == 0 ? c[0] : nc == 0 ? r[0] : fmin(r[0], c[0]);
+		s->edges[0] = n[0] == 0 ? cur->min : n[1] == 0 ? ref->min :
+		    fmin(ref->min, cur->min);
 		memcpy(s->edges + 1, edges, (size_t)nedges * sizeof(double));
-		s->edges[nedges + 1] = nr == 0 ? c[nc - 1] : nc == 0 ?
-		    r[nr - 1] : fmax(r[nr - 1], c[nc - 1]);
+		s->edges[nedges + 1] = n[0] == 0 ? cur->max : n[1] == 0 ?
+		    ref->max : fmax(ref->max, cur->max);
 	}
-	if (nr > 0 && nc > 0) {
+	s->ks = s->ks_p = s->ks_bound = NAN;
+	s->ks_exact = 0;
+	if (n[0] > 0 && n[1] > 0) {
 		tp_ks_result ks;
-		tp_stats_ks_2samp(r, nr, c, nc, &ks);
+		mins = fmin(fmax(-mins, 0), 1);
+		tp_stats_ks_2samp_p(mins > maxs ? mins : maxs, (size_t)n[0],
+		    (size_t)n[1], &ks);
 		s->ks = ks.d;
 		s->ks_p = ks.p;
 		s->ks_exact = ks.exact;
-	} else {
-		s->ks = s->ks_p = NAN;
-		s->ks_exact = 0;
+		s->ks_bound = s->exact ? 0 : fmax(upper - s->ks, 0);
 	}
 	verdict(s, o);
 out:
-	free(r);
-	free(c);
+	free(j);
 	free(edges);
 	free(counts);
 	return rc;
+}
+
+/* A strided column's present values into a sketch, and their count of
+ * missing values and extremes. */
+static int
+values_of(tp_drift_values *v, tp_sketch *s, const float *x, size_t n,
+    size_t stride, tp_err *e)
+{
+	int rc;
+
+	v->values = s;
+	v->missing = 0;
+	v->min = INFINITY;
+	v->max = -INFINITY;
+	/* Room for every value: an exact comparison. */
+	if ((rc = tp_sketch_init(s, n + 2, e)) != TP_OK)
+		return rc;
+	for (size_t i = 0; i < n; i++) {
+		float f = x[i * stride];
+		if (isnan(f)) {
+			v->missing++;
+			continue;
+		}
+		v->min = fminf(v->min, f);
+		v->max = fmaxf(v->max, f);
+		if ((rc = tp_sketch_add(s, f, 0, 1, e)) != TP_OK)
+			return rc;
+	}
+	return TP_OK;
+}
+
+int
+tp_drift_numeric(tp_drift_stat *s, const float *ref, size_t nref,
+    size_t rstride, const float *cur, size_t ncur, size_t cstride,
+    const tp_drift_opts *o, tp_err *e)
+{
+	tp_sketch sk[2] = {{0}};
+	tp_drift_values v[2];
+	int rc;
+
+	if ((rc = values_of(&v[0], &sk[0], ref, nref, rstride, e)) == TP_OK &&
+	    (rc = values_of(&v[1], &sk[1], cur, ncur, cstride, e)) == TP_OK)
+		rc = tp_drift_numeric_sketch(s, &v[0], &v[1], o, e);
+	tp_sketch_free(&sk[0]);
+	tp_sketch_free(&sk[1]);
+	return rc;
+}
+
+/* The comparison of a categorical feature from its counts of each index
+ * (ncats), reference then current. */
+static int
+categorical(tp_drift_stat *s, const double *counts, int ncats,
+    const tp_drift_opts *o, tp_err *e)
+{
+	s->share[0] = s->share[1] = s->edges = NULL;
+	s->vocab = NULL;
+	s->categorical = 1;
+	s->exact = 1;
+	s->rows[0] = s->rows[1] = 0;
+	for (int k = 0; k < ncats; k++) {
+		s->rows[0] += (uint64_t)counts[k];
+		s->rows[1] += (uint64_t)counts[ncats + k];
+	}
+	s->missing[0] = (uint64_t)counts[0];
+	s->missing[1] = (uint64_t)counts[ncats];
+	s->nbins = ncats;
+	if (histogram_alloc(s, 0) < 0)
+		return tp_err_nomem(e, "a feature's histogram");
+	shares(counts, ncats, s->share[0]);
+	shares(counts + ncats, ncats, s->share[1]);
+	s->psi = tp_stats_psi(counts, counts + ncats, (size_t)ncats, TP_DRIFT_EPS);
+	s->js = tp_stats_jensenshannon(counts, counts + ncats, (size_t)ncats);
+	s->ks = s->ks_p = s->ks_bound = NAN;
+	s->ks_exact = 0;
+	tp_stats_chi2_homogeneity(counts, counts + ncats, (size_t)ncats,
+	    &s->chi2, &s->chi2_p, &s->chi2_dof);
+	verdict(s, o);
+	return TP_OK;
 }
 
 int
@@ -215,6 +362,7 @@ tp_drift_categorical(tp_drift_stat *s, const int32_t *ref, size_t nref,
     int ncats, const tp_drift_opts *o, tp_err *e)
 {
 	double *counts = calloc(2 * (size_t)ncats, sizeof(double));
+	int rc;
 
 	s->share[0] = s->share[1] = s->edges = NULL;
 	s->vocab = NULL;
@@ -236,27 +384,9 @@ tp_drift_categorical(tp_drift_stat *s, const int32_t *ref, size_t nref,
 			cnt[k]++;
 		}
 	}
-	s->categorical = 1;
-	s->rows[0] = nref;
-	s->rows[1] = ncur;
-	s->missing[0] = (uint64_t)counts[0];
-	s->missing[1] = (uint64_t)counts[ncats];
-	s->nbins = ncats;
-	if (histogram_alloc(s, 0) < 0) {
-		free(counts);
-		return tp_err_nomem(e, "a feature's histogram");
-	}
-	shares(counts, ncats, s->share[0]);
-	shares(counts + ncats, ncats, s->share[1]);
-	s->psi = tp_stats_psi(counts, counts + ncats, (size_t)ncats, TP_DRIFT_EPS);
-	s->js = tp_stats_jensenshannon(counts, counts + ncats, (size_t)ncats);
-	s->ks = s->ks_p = NAN;
-	s->ks_exact = 0;
-	tp_stats_chi2_homogeneity(counts, counts + ncats, (size_t)ncats,
-	    &s->chi2, &s->chi2_p, &s->chi2_dof);
-	verdict(s, o);
+	rc = categorical(s, counts, ncats, o, e);
 	free(counts);
-	return TP_OK;
+	return rc;
 }
 
 static void
@@ -268,34 +398,51 @@ update_verdict(tp_drift_report *r)
 }
 
 int
-tp_drift_compare(tp_drift_report *r, const tp_encoding *enc,
-    const tp_batch *ref, const tp_batch *cur, const uint8_t *compare,
-    const tp_drift_opts *o, tp_err *e)
+tp_drift_compare_profiles(tp_drift_report *r, tp_profile *ref,
+    tp_profile *cur, const uint8_t *compare, const tp_drift_opts *o,
+    tp_err *e)
 {
-	int rc;
+	const tp_encoding *enc = ref->enc;
+	int rc = TP_OK;
 
 	r->opts = *o;
 	r->enc = enc;
 	r->nfeatures = 0;
 	r->has_score = 0;
 	memset(&r->score, 0, sizeof(r->score));
+	if (strcmp(enc->fingerprint, cur->enc->fingerprint) != 0)
+		return tp_err_set(e, TP_EDATA,
+		    "the current data is encoded with %.12s..., the reference with %.12s...",
+		    cur->enc->fingerprint, enc->fingerprint);
 	if ((r->features = calloc((size_t)enc->ncols + 1, sizeof(*r->features))) == NULL)
 		return tp_err_nomem(e, "the drift report");
 	for (int i = 0; i < enc->ncols; i++) {
 		const tp_column *c = &enc->cols[i];
+		tp_column_profile *cp[2] = {&ref->cols[i], &cur->cols[i]};
 		tp_drift_stat *s = &r->features[r->nfeatures];
 		if ((c->kind != TP_KIND_NUMERIC && c->kind != TP_KIND_CATEGORICAL) ||
 		    (compare != NULL && !compare[i]))
 			continue;
 		s->name = c->name;
-		if (c->kind == TP_KIND_NUMERIC)
-			rc = tp_drift_numeric(s, ref->num + c->slot, ref->n,
-			    (size_t)ref->nnum, cur->num + c->slot, cur->n,
-			    (size_t)cur->nnum, o, e);
-		else
-			rc = tp_drift_categorical(s, ref->cat + c->slot, ref->n,
-			    (size_t)ref->ncat, cur->cat + c->slot, cur->n,
-			    (size_t)cur->ncat, (int)c->vocab.n + 1, o, e);
+		if (c->kind == TP_KIND_NUMERIC) {
+			tp_drift_values v[2];
+			for (int k = 0; k < 2; k++)
+				v[k] = (tp_drift_values){&cp[k]->values,
+				    cp[k]->missing_by[0] + cp[k]->missing_by[1] +
+				    cp[k]->missing_by[2], cp[k]->zmin, cp[k]->zmax};
+			rc = tp_drift_numeric_sketch(s, &v[0], &v[1], o, e);
+		} else {
+			int ncats = (int)c->vocab.n + 1;
+			double *counts = calloc(2 * (size_t)ncats, sizeof(double));
+			if (counts == NULL)
+				return tp_err_nomem(e, "a feature's categories");
+			for (int k = 0; k < 2; k++)
+				for (int v = 0; v < ncats; v++)
+					counts[k * ncats + v] = (double)(cp[k]->count[0][v] +
+					    cp[k]->count[1][v] + cp[k]->count[2][v]);
+			rc = categorical(s, counts, ncats, o, e);
+			free(counts);
+		}
 		if (rc != TP_OK)
 			return tp_err_prefix(e, "column %s", c->name);
 		/* The stream holds (x - mean) / std; a person reads x. */
@@ -306,20 +453,59 @@ tp_drift_compare(tp_drift_report *r, const tp_encoding *enc,
 		r->nfeatures++;
 	}
 	update_verdict(r);
-	return TP_OK;
+	if (ref->scored && cur->scored && cur->score_rows > 0)
+		rc = tp_drift_compare_score_sketch(r, ref, cur, e);
+	return rc;
+}
+
+/* A profile of the rows of b, shaped as enc, not finished. */
+static int
+profile_of(tp_profile *p, const tp_encoding *enc, const tp_batch *b,
+    tp_err *e)
+{
+	int rc;
+
+	if ((rc = tp_profile_init(p, enc, e)) != TP_OK)
+		return rc;
+	if ((rc = tp_profile_add(p, b, 0, e)) != TP_OK)
+		tp_profile_free(p);
+	return rc;
 }
 
 int
-tp_drift_compare_score(tp_drift_report *r, const float *ref, size_t nref,
-    const float *cur, size_t ncur, tp_err *e)
+tp_drift_compare(tp_drift_report *r, const tp_encoding *enc,
+    const tp_batch *ref, const tp_batch *cur, const uint8_t *compare,
+    const tp_drift_opts *o, tp_err *e)
 {
+	tp_profile p[2];
+	int rc;
+
+	r->features = NULL;
+	r->nfeatures = 0;
+	if ((rc = profile_of(&p[0], enc, ref, e)) != TP_OK)
+		return rc;
+	if ((rc = profile_of(&p[1], enc, cur, e)) == TP_OK) {
+		rc = tp_drift_compare_profiles(r, &p[0], &p[1], compare, o, e);
+		tp_profile_free(&p[1]);
+	}
+	tp_profile_free(&p[0]);
+	return rc;
+}
+
+int
+tp_drift_compare_score_sketch(tp_drift_report *r, tp_profile *ref,
+    tp_profile *cur, tp_err *e)
+{
+	tp_drift_values v[2];
 	int rc;
 
 	tp_drift_stat_free(&r->score);
 	memset(&r->score, 0, sizeof(r->score));
 	r->score.name = "score";
-	if ((rc = tp_drift_numeric(&r->score, ref, nref, 1, cur, ncur, 1,
-	    &r->opts, e)) != TP_OK)
+	v[0] = (tp_drift_values){&ref->score, 0, ref->score_min, ref->score_max};
+	v[1] = (tp_drift_values){&cur->score, 0, cur->score_min, cur->score_max};
+	if ((rc = tp_drift_numeric_sketch(&r->score, &v[0], &v[1], &r->opts,
+	    e)) != TP_OK)
 		return tp_err_prefix(e, "score");
 	r->has_score = 1;
 	update_verdict(r);
@@ -327,24 +513,51 @@ tp_drift_compare_score(tp_drift_report *r, const float *ref, size_t nref,
 }
 
 int
-tp_drift_compare_model(tp_drift_report *r, tp_model *m, const tp_batch *ref,
-    const tp_batch *cur, const float *logged, size_t nlogged, tp_err *e)
+tp_drift_compare_score(tp_drift_report *r, const float *ref, size_t nref,
+    const float *cur, size_t ncur, tp_err *e)
 {
-	float *rscore = malloc((ref->n + 1) * sizeof(float)), *cscore = NULL;
+	tp_drift_stat_free(&r->score);
+	memset(&r->score, 0, sizeof(r->score));
+	r->score.name = "score";
+	int rc = tp_drift_numeric(&r->score, ref, nref, 1, cur, ncur, 1,
+	    &r->opts, e);
+	if (rc != TP_OK)
+		return tp_err_prefix(e, "score");
+	r->has_score = 1;
+	update_verdict(r);
+	return TP_OK;
+}
+
+/* Scores each block of rows a profile reads, into its scores. */
+static int
+score_block(void *ctx, tp_profile *p, const tp_batch *b, tp_err *e)
+{
+	tp_drift_scoring *sc = ctx;
 	int rc;
 
-	if (rscore == NULL || (cur != NULL &&
-	    (cscore = malloc((cur->n + 1) * sizeof(float))) == NULL)) {
-		free(rscore);
-		return tp_err_nomem(e, "the scores");
+	if (b->n > sc->cap) {
+		float *more = realloc(sc->prob, b->n * sizeof(*more));
+		if (more == NULL)
+			return tp_err_nomem(e, "the scores");
+		sc->prob = more;
+		sc->cap = b->n;
 	}
-	if ((rc = tp_score(m, ref, rscore, e)) == TP_OK &&
-	    (cur == NULL || (rc = tp_score(m, cur, cscore, e)) == TP_OK))
-		rc = tp_drift_compare_score(r, rscore, ref->n,
-		    cur != NULL ? cscore : logged, cur != NULL ? cur->n : nlogged,
-		    e);
-	free(rscore);
-	free(cscore);
+	if ((rc = tp_scorer_run(sc->scorer, b, sc->prob, e)) != TP_OK)
+		return rc;
+	return tp_profile_add_scores(p, sc->prob, b->label, b->n, e);
+}
+
+int
+tp_drift_profile_read(tp_profile *p, tp_shard_reader *r, tp_scorer *scorer,
+    tp_err *e)
+{
+	tp_drift_scoring sc = {scorer, NULL, 0};
+	int rc;
+
+	if (scorer != NULL && (rc = tp_profile_add_scores(p, NULL, NULL, 0, e)) != TP_OK)
+		return rc;
+	rc = tp_profile_read(p, r, scorer != NULL ? score_block : NULL, &sc, e);
+	free(sc.prob);
 	return rc;
 }
 
@@ -500,6 +713,7 @@ stat_json(const tp_drift_stat *s)
 	add_number(o, "psi", s->psi);
 	cJSON_AddStringToObject(o, "level", tp_drift_level_name(s->level));
 	add_number(o, "ks", s->ks);
+	add_number(o, "ks_error_bound", s->ks_bound);
 	add_number(o, "ks_p", s->ks_p);
 	if (s->categorical || isnan(s->ks_p))
 		cJSON_AddNullToObject(o, "ks_method");
@@ -512,6 +726,7 @@ stat_json(const tp_drift_stat *s)
 	else
 		cJSON_AddNullToObject(o, "chi2_dof");
 	add_number(o, "js", s->js);
+	cJSON_AddBoolToObject(o, "exact", s->exact);
 	cJSON_AddBoolToObject(o, "drift", s->drift);
 	/* An object without its histogram is dropped, and the report with it. */
 	if ((h = histogram_json(s)) == NULL ||

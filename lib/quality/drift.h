@@ -26,6 +26,22 @@
  * Each comparison keeps its histogram, so that a chart draws the very
  * shares PSI and JS were computed from: each bin's share of each side,
  * and for a numeric feature the value bins' edges.
+ *
+ * The two sides are compared from their profiles (data/profile.h), not
+ * from their rows: memory is bounded by the profiles' sketches, a
+ * reference's profile can be made once and kept (a partial), and the
+ * current data's profile can be merged from its shards'. Categorical
+ * counts are exact. A numeric feature (and the score) is compared from
+ * two sketches of its values brought to one level: while both are exact
+ * (level 0: no more distinct values than TP_PROFILE_SKETCH_BINS), every
+ * statistic is the one of the values themselves. Beyond, the edges are
+ * the reference's quantiles moved down to the least value of the sketch
+ * bin that holds them, so that each bin's values of both sides fall on
+ * one side of every edge and PSI and JS are those of these edges, counted
+ * exactly; KS is taken at the bins' ends, where the distribution
+ * functions are known exactly, and the exact KS of the values is at most
+ * ks_bound above it (the largest gap a bin can hide); its p-value is that
+ * of the KS reported.
  */
 #ifndef TP_DRIFT_H
 #define TP_DRIFT_H
@@ -37,10 +53,14 @@
 
 #include "base/err.h"
 #include "base/option.h"
+#include "base/sketch.h"
 #include "data/encoding.h"
+#include "data/profile.h"
+#include "data/shard.h"
 #include "data/stream.h"
 #include "db/db.h"
 #include "model/model.h"
+#include "model/score.h"
 
 /* The share given to an empty bin in the PSI's logarithm. */
 #define TP_DRIFT_EPS 1e-4
@@ -70,6 +90,10 @@ typedef struct {
 	double psi, js;
 	double ks, ks_p;        /* numeric */
 	int ks_exact;           /* the KS p-value is exact, not asymptotic */
+	double ks_bound;        /* how far above ks the values' KS can be;
+	                           0 when exact */
+	int exact;              /* compared from the values themselves:
+	                           categorical, or sketches of level 0 */
 	double chi2, chi2_p;    /* categorical */
 	int chi2_dof;
 	enum tp_drift_level level;
@@ -87,9 +111,21 @@ typedef struct {
 	                           bins, or NULL to number them */
 } tp_drift_stat;
 
+/* One side of a numeric comparison. */
+typedef struct {
+	tp_sketch *values;      /* the present values */
+	uint64_t missing;       /* values missing */
+	float min, max;         /* the least and greatest present value */
+} tp_drift_values;
+
+/* Compares a numeric feature from its values' sketches, which it brings
+ * to one level and sorts. s's previous contents are ignored: its shares
+ * and edges are new, to free with tp_drift_stat_free. */
+int tp_drift_numeric_sketch(tp_drift_stat *s, tp_drift_values *ref,
+    tp_drift_values *cur, const tp_drift_opts *o, tp_err *e);
+
 /* Compares n values of a numeric feature, ref[i * rstride] with
- * cur[i * cstride]. s's previous contents are ignored: its shares and
- * edges are new, to free with tp_drift_stat_free. */
+ * cur[i * cstride], through their sketches. */
 int tp_drift_numeric(tp_drift_stat *s, const float *ref, size_t nref,
     size_t rstride, const float *cur, size_t ncur, size_t cstride,
     const tp_drift_opts *o, tp_err *e);
@@ -123,23 +159,38 @@ typedef struct {
 	int drift;              /* any feature or the score drifts */
 } tp_drift_report;
 
-/* Compares every feature of ref and cur (both shaped as enc), or those
- * with a non-zero flag in compare (indexed by column, may be NULL). Sets
- * every member of r but side[]; a numeric feature's edges are in the
- * CSV's units (destandardised with enc's mean and std). */
+/* Compares every feature of the profiles ref and cur (of one encoding,
+ * finished), or those with a non-zero flag in compare (indexed by column,
+ * may be NULL), and their scores when both hold some. Sets every member
+ * of r but side[]; a numeric feature's edges are in the CSV's units
+ * (destandardised with the encoding's mean and std). The profiles'
+ * sketches are brought to common levels. */
+int tp_drift_compare_profiles(tp_drift_report *r, tp_profile *ref,
+    tp_profile *cur, const uint8_t *compare, const tp_drift_opts *o,
+    tp_err *e);
+/* The same from the rows of ref and cur, both shaped as enc. */
 int tp_drift_compare(tp_drift_report *r, const tp_encoding *enc,
     const tp_batch *ref, const tp_batch *cur, const uint8_t *compare,
     const tp_drift_opts *o, tp_err *e);
 /* Adds the comparison of a model's scores of the reference and current
- * rows (replacing an earlier one), and updates the verdict. */
+ * rows (replacing an earlier one), and updates the verdict: from the
+ * profiles' scores, or from the scores themselves. */
+int tp_drift_compare_score_sketch(tp_drift_report *r, tp_profile *ref,
+    tp_profile *cur, tp_err *e);
 int tp_drift_compare_score(tp_drift_report *r, const float *ref, size_t nref,
     const float *cur, size_t ncur, tp_err *e);
-/* The score's drift: m's probabilities for ref's rows against its
- * probabilities for cur's, or, when cur is NULL, against nlogged scores
- * logged by predictions. */
-int tp_drift_compare_model(tp_drift_report *r, tp_model *m,
-    const tp_batch *ref, const tp_batch *cur, const float *logged,
-    size_t nlogged, tp_err *e);
+
+/* What scores the blocks tp_drift_profile_read reads. */
+typedef struct {
+	tp_scorer *scorer;
+	float *prob;            /* a block's scores */
+	size_t cap;
+} tp_drift_scoring;
+
+/* Reads the rest of r into p (initialised with its encoding), block by
+ * block, and with a scorer (may be NULL) each block's scores into p's. */
+int tp_drift_profile_read(tp_profile *p, tp_shard_reader *r,
+    tp_scorer *scorer, tp_err *e);
 void tp_drift_report_free(tp_drift_report *r); /* accepts a zeroed r */
 
 /* The features that drift, and the one with the largest PSI (or -1; the

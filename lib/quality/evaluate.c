@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/sha256.h"
 #include "data/partial.h"
 #include "quality/evaluate.h"
 
@@ -397,6 +398,73 @@ tp_eval_partial_finish(tp_evaluation *ev, tp_eval_partial *p, tp_err *e)
 	return rc;
 }
 
+/* Appends b's rows and their probabilities to keep and *prob. */
+static int
+keep_rows(tp_batch *keep, float **prob, const tp_batch *b, const float *p,
+    tp_err *e)
+{
+	size_t n = keep->n, nc = (size_t)b->ncat, nn = (size_t)b->nnum;
+	float *more;
+	int rc;
+
+	if ((rc = tp_batch_reserve(keep, n + b->n, e)) != TP_OK)
+		return rc;
+	if ((more = realloc(*prob, (n + b->n + 1) * sizeof(*more))) == NULL)
+		return tp_err_nomem(e, "the probabilities");
+	*prob = more;
+	memcpy(keep->id + n, b->id, b->n * sizeof(*b->id));
+	memcpy(keep->cat + n * nc, b->cat, b->n * nc * sizeof(*b->cat));
+	memcpy(keep->num + n * nn, b->num, b->n * nn * sizeof(*b->num));
+	memcpy(keep->label + n, b->label, b->n * sizeof(*b->label));
+	memcpy(*prob + n, p, b->n * sizeof(*p));
+	keep->n = n + b->n;
+	return TP_OK;
+}
+
+int
+tp_eval_partial_read(tp_eval_partial *p, tp_shard_reader *r,
+    tp_scorer *scorer, tp_batch *keep, float **keep_prob,
+    char fingerprint[65], tp_err *e)
+{
+	const tp_encoding *enc = tp_shard_reader_encoding(r);
+	tp_batch b = {0};
+	float *prob = malloc(TP_STREAM_BLOCK_ROWS * sizeof(*prob));
+	tp_sha256 sha;
+	unsigned char d[32];
+	long got;
+	int rc;
+
+	tp_sha256_init(&sha);
+	if (prob == NULL)
+		return tp_err_nomem(e, "the probabilities");
+	if ((rc = tp_batch_init(&b, enc->ncat, enc->nnum, TP_STREAM_BLOCK_ROWS,
+	    e)) != TP_OK)
+		goto out;
+	if (keep != NULL && keep->cap == 0 && (rc = tp_batch_init(keep,
+	    enc->ncat, enc->nnum, TP_STREAM_BLOCK_ROWS, e)) != TP_OK)
+		goto out;
+	/* A block at a time: its rows scored together, as a shard of the
+	 * same blocks scores them. */
+	for (;;) {
+		b.n = 0;
+		if ((got = tp_shard_read(r, &b, TP_STREAM_BLOCK_ROWS, e)) <= 0)
+			break;
+		tp_partial_hash_rows(&sha, &b, 0);
+		if ((rc = tp_scorer_run(scorer, &b, prob, e)) != TP_OK ||
+		    (rc = tp_eval_partial_add(p, prob, b.label, b.n, e)) != TP_OK ||
+		    (keep != NULL && (rc = keep_rows(keep, keep_prob, &b, prob,
+		    e)) != TP_OK))
+			goto out;
+	}
+	rc = got < 0 ? e->code : TP_OK;
+	tp_sha256_final(&sha, d);
+	tp_sha256_hex(d, fingerprint);
+out:
+	tp_batch_free(&b);
+	free(prob);
+	return rc;
+}
+
 int
 tp_evaluate(tp_evaluation *ev, const float *prob, const int8_t *label,
     size_t n, double threshold, int bins, tp_err *e)
@@ -586,28 +654,6 @@ tp_evaluation_json(const tp_evaluation *ev, const char *model_sha256,
 	return j;
 }
 
-/* An array of n counts; 0 when memory runs out. */
-static int
-counts_json(cJSON *o, const char *key, const uint64_t *v, int n)
-{
-	cJSON *a = cJSON_AddArrayToObject(o, key);
-	int ok = a != NULL;
-
-	for (int i = 0; ok && i < n; i++)
-		ok = append(a, tp_partial_number((double)v[i]));
-	return ok;
-}
-
-/* An exact sum in its text form; 0 when memory runs out. */
-static int
-xsum_json(cJSON *o, const char *key, const tp_xsum *x)
-{
-	char buf[TP_XSUM_TEXT];
-
-	tp_xsum_format(x, buf);
-	return cJSON_AddStringToObject(o, key, buf) != NULL;
-}
-
 int
 tp_eval_partial_json(const tp_eval_partial *p, cJSON *o)
 {
@@ -625,15 +671,15 @@ tp_eval_partial_json(const tp_eval_partial *p, cJSON *o)
 	    tp_partial_add_number(c, "fp", (double)p->fp) &&
 	    tp_partial_add_number(c, "tn", (double)p->tn) &&
 	    tp_partial_add_number(c, "fn", (double)p->fn);
-	ok = ok && xsum_json(o, "brier_sum", &p->brier) &&
-	    xsum_json(o, "log_loss_sum", &p->log_loss);
+	ok = ok && tp_partial_add_xsum(o, "brier_sum", &p->brier) &&
+	    tp_partial_add_xsum(o, "log_loss_sum", &p->log_loss);
 	ok = ok && tp_partial_add_number(o, "highest", p->highest);
 	ok = ok && (c = cJSON_AddObjectToObject(o, "score_histogram")) != NULL &&
-	    counts_json(c, "negatives", p->histogram_negatives, TP_SCORE_BINS) &&
-	    counts_json(c, "positives", p->histogram_positives, TP_SCORE_BINS);
+	    tp_partial_add_counts(c, "negatives", p->histogram_negatives, TP_SCORE_BINS) &&
+	    tp_partial_add_counts(c, "positives", p->histogram_positives, TP_SCORE_BINS);
 	ok = ok && (c = cJSON_AddObjectToObject(o, "calibration")) != NULL &&
-	    counts_json(c, "rows", p->cal_rows, p->bins) &&
-	    counts_json(c, "positives", p->cal_positives, p->bins) &&
+	    tp_partial_add_counts(c, "rows", p->cal_rows, (size_t)p->bins) &&
+	    tp_partial_add_counts(c, "positives", p->cal_positives, (size_t)p->bins) &&
 	    (sums = cJSON_AddArrayToObject(c, "sums")) != NULL;
 	for (int b = 0; ok && b < p->bins; b++) {
 		char buf[TP_XSUM_TEXT];
@@ -641,42 +687,29 @@ tp_eval_partial_json(const tp_eval_partial *p, cJSON *o)
 		ok = append(sums, cJSON_CreateString(buf));
 	}
 	ok = ok && cJSON_AddStringToObject(o, "scores", text) != NULL;
+	ok = ok && tp_partial_add_number(o, "version", p->version > 0 ?
+	    p->version : NAN);
+	ok = ok && tp_partial_add_number(o, "version_id", p->version_id > 0 ?
+	    (double)p->version_id : NAN);
 	free(text);
 	return ok;
 }
 
-/* n counts of an array member of o into v. */
-static int
-counts_parse(const cJSON *o, const char *key, uint64_t *v, int n,
-    const char *where, tp_err *e)
+int
+tp_eval_partial_fold(void *ctx, const cJSON *member, int first,
+    const char *path, tp_err *e)
 {
-	const cJSON *a = tp_partial_member(o, key, where, e), *x;
-	int i = 0;
+	tp_eval_partial *whole = ctx, part;
+	int rc;
 
-	if (a == NULL)
-		return TP_EDATA;
-	if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) != n)
-		return tp_err_set(e, TP_EDATA, "%s: \"%s\": expected %d counts", where,
-		    key, n);
-	cJSON_ArrayForEach(x, a)
-		if (tp_partial_count(x, &v[i++]) < 0)
-			return tp_err_set(e, TP_EDATA, "%s: \"%s\": item %d is not a count",
-			    where, key, i);
-	return TP_OK;
-}
-
-static int
-xsum_parse(const cJSON *o, const char *key, tp_xsum *x, const char *where,
-    tp_err *e)
-{
-	const char *s = tp_partial_string(o, key, where, e);
-
-	if (s == NULL)
-		return TP_EDATA;
-	if (tp_xsum_parse(x, s) < 0)
-		return tp_err_set(e, TP_EDATA, "%s: \"%s\": not an exact sum", where,
-		    key);
-	return TP_OK;
+	if (first)
+		return tp_eval_partial_parse(whole, member, path, e);
+	if ((rc = tp_eval_partial_parse(&part, member, path, e)) != TP_OK)
+		return rc;
+	if ((rc = tp_eval_partial_merge(whole, &part, e)) != TP_OK)
+		tp_err_prefix(e, "%s: a partial", path);
+	tp_eval_partial_free(&part);
+	return rc;
 }
 
 int
@@ -685,7 +718,7 @@ tp_eval_partial_parse(tp_eval_partial *p, const cJSON *o, const char *where,
 {
 	const cJSON *c, *sums, *x;
 	const char *text;
-	double threshold, bins, highest;
+	double threshold, bins, highest, version, version_id;
 	uint64_t labelled, sum[4] = {0};
 	tp_sketch scores;
 	int rc, b = 0;
@@ -706,23 +739,30 @@ tp_eval_partial_parse(tp_eval_partial *p, const cJSON *o, const char *where,
 	    (rc = tp_partial_u64(c, "fp", &p->fp, where, e)) != TP_OK ||
 	    (rc = tp_partial_u64(c, "tn", &p->tn, where, e)) != TP_OK ||
 	    (rc = tp_partial_u64(c, "fn", &p->fn, where, e)) != TP_OK ||
-	    (rc = xsum_parse(o, "brier_sum", &p->brier, where, e)) != TP_OK ||
-	    (rc = xsum_parse(o, "log_loss_sum", &p->log_loss, where, e)) != TP_OK ||
+	    (rc = tp_partial_get_xsum(o, "brier_sum", &p->brier, where, e)) != TP_OK ||
+	    (rc = tp_partial_get_xsum(o, "log_loss_sum", &p->log_loss, where, e)) != TP_OK ||
 	    (rc = tp_partial_double(o, "highest", &highest, where, e)) != TP_OK ||
 	    (c = tp_partial_member(o, "score_histogram", where, e)) == NULL ||
-	    (rc = counts_parse(c, "negatives", p->histogram_negatives,
+	    (rc = tp_partial_get_counts(c, "negatives", p->histogram_negatives,
 	    TP_SCORE_BINS, where, e)) != TP_OK ||
-	    (rc = counts_parse(c, "positives", p->histogram_positives,
+	    (rc = tp_partial_get_counts(c, "positives", p->histogram_positives,
 	    TP_SCORE_BINS, where, e)) != TP_OK ||
 	    (c = tp_partial_member(o, "calibration", where, e)) == NULL ||
-	    (rc = counts_parse(c, "rows", p->cal_rows, p->bins, where, e)) != TP_OK ||
-	    (rc = counts_parse(c, "positives", p->cal_positives, p->bins, where,
-	    e)) != TP_OK || (sums = tp_partial_member(c, "sums", where, e)) == NULL ||
+	    (rc = tp_partial_get_counts(c, "rows", p->cal_rows, (size_t)p->bins,
+	    where, e)) != TP_OK ||
+	    (rc = tp_partial_get_counts(c, "positives", p->cal_positives,
+	    (size_t)p->bins, where, e)) != TP_OK || (sums = tp_partial_member(c, "sums", where, e)) == NULL ||
 	    (text = tp_partial_string(o, "scores", where, e)) == NULL) {
 		rc = rc != TP_OK ? rc : TP_EDATA;
 		goto fail;
 	}
 	p->highest = isnan(highest) ? -INFINITY : highest;
+	if ((rc = tp_partial_double(o, "version", &version, where, e)) != TP_OK ||
+	    (rc = tp_partial_double(o, "version_id", &version_id, where,
+	    e)) != TP_OK)
+		goto fail;
+	p->version = isnan(version) ? 0 : (int)version;
+	p->version_id = isnan(version_id) ? 0 : (int64_t)version_id;
 	if (!cJSON_IsArray(sums) || cJSON_GetArraySize(sums) != p->bins) {
 		rc = tp_err_set(e, TP_EDATA, "%s: expected %d calibration sums", where,
 		    p->bins);

@@ -57,7 +57,9 @@
 #include "base/err.h"
 #include "base/sketch.h"
 #include "base/xsum.h"
+#include "data/shard.h"
 #include "db/db.h"
+#include "model/score.h"
 
 /* A point of the ROC curve: the rates when rows with p >= threshold are
  * called positive. */
@@ -163,6 +165,9 @@ typedef struct {
 	                          row; -infinity without one */
 	tp_sketch scores;      /* labelled rows' probabilities: class 1 the
 	                          negatives, class 2 the positives */
+	int version;           /* the model's registered version when the
+	                          partial was made, 0 for none */
+	int64_t version_id;    /* its model_versions.id, 0 for none */
 } tp_eval_partial;
 
 int tp_eval_partial_init(tp_eval_partial *p, double threshold, int bins,
@@ -190,6 +195,21 @@ int tp_eval_partial_parse(tp_eval_partial *p, const cJSON *o,
  * nearest to it, so that the report's edges read 0.15, not numpy's
  * 0.15000000000000002); b = TP_SCORE_BINS is the upper edge of the last. */
 double tp_score_edge(int b);
+
+/* A tp_partial_fold_fn (data/partial.h) that merges evaluate's partials
+ * into ctx, a tp_eval_partial, read from the first one (whose version it
+ * keeps). */
+int tp_eval_partial_fold(void *ctx, const cJSON *member, int first,
+    const char *path, tp_err *e);
+
+/* Reads the rest of r block by block, each block scored on scorer, into
+ * p; fingerprint gets the rows' fingerprint (tp_batch_fingerprint's).
+ * With keep, every row is kept too, in *keep, and its probability in
+ * *keep_prob (both grown here, the caller's to free): for the measures
+ * that need every row of one run (fairness, importance). */
+int tp_eval_partial_read(tp_eval_partial *p, tp_shard_reader *r,
+    tp_scorer *scorer, tp_batch *keep, float **keep_prob,
+    char fingerprint[65], tp_err *e);
 
 /* Measures the probabilities prob (n) against label (n) with a decision
  * threshold and bins calibration bins (1 or more): a partial of them,

@@ -3,7 +3,8 @@
  * of other kinds, encodings and models refused, naming both; another
  * format, version or kind, and a file that is no partial, refused; the
  * fingerprint of one part and of several; rows hashed block by block give
- * the batch's fingerprint.
+ * the batch's fingerprint; partials in files folded into one, and a fold
+ * of partials that do not merge refused.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -174,6 +175,67 @@ START_TEST(test_hash_rows)
 }
 END_TEST
 
+/* A fold's callback: adds each member's n, the first one's alone. */
+static int
+add_n(void *ctx, const cJSON *member, int first, const char *path, tp_err *e)
+{
+	int *sum = ctx;
+
+	*sum = (first ? 0 : *sum) + cJSON_GetObjectItem(member, "n")->valueint;
+	return TP_OK;
+}
+
+/* A partial of kind evaluate, of model (may be NULL), with n, into a new
+ * file whose name goes into path. */
+static void
+write_partial(char *path, const char *model, int n, const char *fp)
+{
+	tp_partial p;
+	tp_err e = {0};
+	cJSON *j;
+	char *text;
+
+	ck_assert_int_eq(tp_partial_init(&p, "evaluate", ENC, model, 10, fp, "x", &e), TP_OK);
+	j = tp_partial_json(&p);
+	cJSON_AddNumberToObject(cJSON_AddObjectToObject(j, "evaluate"), "n", n);
+	text = cJSON_Print(j);
+	write_text(path, text);
+	free(text);
+	cJSON_Delete(j);
+	tp_partial_free(&p);
+}
+
+START_TEST(test_fold)
+{
+	char a[] = "/tmp/tp_partialXXXXXX", b[] = "/tmp/tp_partialXXXXXX";
+	char c[] = "/tmp/tp_partialXXXXXX", fp[65], want[65];
+	char *ab[] = {a, b}, *ac[] = {a, c};
+	tp_partial env;
+	tp_err e = {0};
+	int sum = -1;
+
+	write_partial(a, MODEL, 3, FP_A);
+	write_partial(b, MODEL, 4, FP_B);
+	write_partial(c, NULL, 5, FP_B);
+	ck_assert_int_eq(tp_partial_fold(ab, 2, "evaluate", &env, add_n, &sum, &e), TP_OK);
+	ck_assert_int_eq(sum, 7);
+	ck_assert_uint_eq(env.rows, 20);
+	tp_partial_fingerprint(&env, fp);
+	tp_sha256_hex_of(FP_A FP_B, 128, want);
+	ck_assert_str_eq(fp, want);
+	tp_partial_free(&env);
+	ck_assert_int_eq(tp_partial_fold(ac, 2, "evaluate", &env, add_n, &sum, &e), TP_EDATA);
+	ck_assert_msg(strstr(e.msg, c) != NULL && strstr(e.msg, a) != NULL &&
+	    strstr(e.msg, "of no model") != NULL, "%s", e.msg);
+	tp_partial_free(&env);
+	ck_assert_int_eq(tp_partial_fold(ab, 2, "profile", &env, add_n, &sum, &e), TP_EDATA);
+	tp_partial_free(&env);
+	unlink(a);
+	unlink(b);
+	unlink(c);
+}
+END_TEST
+
 Suite *
 partial_suite(void)
 {
@@ -184,6 +246,7 @@ partial_suite(void)
 	tcase_add_test(tc, test_refused);
 	tcase_add_test(tc, test_not_partials);
 	tcase_add_test(tc, test_hash_rows);
+	tcase_add_test(tc, test_fold);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -2,13 +2,17 @@
  * test_drift: the comparisons of drift.c against values SciPy computed on
  * the same inputs (tests/drift/reference.py wrote $TP_TESTDATA/drift/), and
  * the verdict and report on cases worked out by hand. The distributions
- * and tests of base/stats.h are in base/test_stats.c.
+ * and tests of base/stats.h are in base/test_stats.c. Sketches of more
+ * values than their bins against the exact comparison: KS within its
+ * stated bound, PSI near; a current profile merged from parts compared as
+ * the whole one is.
  */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/rng.h"
 #include "quality/drift.h"
 #include "suites.h"
 
@@ -274,28 +278,37 @@ START_TEST(test_bad_index)
 END_TEST
 
 /* A two-feature encoding and batches, through the report. */
+/* An encoding of a numeric x (mean, std), a categorical c of a and b,
+ * and the target y, over cols (3). */
+static void
+small_encoding(tp_encoding *enc, tp_column *cols, double mean, double std)
+{
+	memset(cols, 0, 3 * sizeof(*cols));
+	cols[0] = (tp_column){.name = "x", .kind = TP_KIND_NUMERIC, .slot = 0,
+	    .mean = mean, .std = std};
+	cols[1] = (tp_column){.name = "c", .kind = TP_KIND_CATEGORICAL, .slot = 0};
+	cols[2] = (tp_column){.name = "y", .kind = TP_KIND_TARGET, .slot = -1};
+	ck_assert_int_ge(tp_strmap_add(&cols[1].vocab, "a", 1, NULL), 0);
+	ck_assert_int_ge(tp_strmap_add(&cols[1].vocab, "b", 1, NULL), 0);
+	enc->cols = cols;
+	enc->ncols = 3;
+	enc->ncat = enc->nnum = 1;
+	enc->id_col = -1;
+	enc->target_col = 2;
+	strcpy(enc->fingerprint, "f");
+}
+
 START_TEST(test_report)
 {
 	tp_encoding enc = {0};
-	tp_column cols[3] = {
-		{.name = "x", .kind = TP_KIND_NUMERIC, .slot = 0, .mean = 0, .std = 1},
-		{.name = "c", .kind = TP_KIND_CATEGORICAL, .slot = 0},
-		{.name = "y", .kind = TP_KIND_TARGET, .slot = -1},
-	};
+	tp_column cols[3];
 	tp_batch ref = {0}, cur = {0};
 	tp_drift_report r = {0};
 	tp_err e = {0};
 	float score[40];
 	int worst;
 
-	ck_assert_int_ge(tp_strmap_add(&cols[1].vocab, "a", 1, &e), 0);
-	ck_assert_int_ge(tp_strmap_add(&cols[1].vocab, "b", 1, &e), 0);
-	enc.cols = cols;
-	enc.ncols = 3;
-	enc.ncat = enc.nnum = 1;
-	enc.id_col = -1;
-	enc.target_col = 2;
-	strcpy(enc.fingerprint, "f");
+	small_encoding(&enc, cols, 0, 1);
 	ck_assert_int_eq(tp_batch_init(&ref, 1, 1, 40, &e), TP_OK);
 	ck_assert_int_eq(tp_batch_init(&cur, 1, 1, 40, &e), TP_OK);
 	for (int i = 0; i < 40; i++) {
@@ -570,6 +583,149 @@ START_TEST(test_histogram_checks_can_fail)
 }
 END_TEST
 
+/* n values of a normal distribution, shifted, a tenth missing. */
+static float *
+normal_values(size_t n, double shift, double scale, uint64_t seed)
+{
+	float *x = malloc(n * sizeof(*x));
+	tp_rng r;
+
+	tp_rng_seed(&r, seed);
+	for (size_t i = 0; i < n; i++)
+		x[i] = tp_rng_below(&r, 10) == 0 ? NAN :
+		    (float)(tp_rng_normal(&r) * scale + shift);
+	return x;
+}
+
+/* Values of many more distinct values than a profile's sketch bins: the
+ * sketches' KS is at most the exact one and within ks_bound of it, their
+ * PSI and JS near the exact ones (their edges move by a bin at most);
+ * with the shift 0, no drift either way. */
+START_TEST(test_sketch_bound)
+{
+	enum { N = 40000 };
+	static const double shift[] = {0, 0.05, 1};
+	tp_drift_opts o = tp_drift_defaults;
+
+	for (size_t k = 0; k < sizeof(shift) / sizeof(shift[0]); k++) {
+		float *ref = normal_values(N, 0, 1, 1), *cur = normal_values(N,
+		    shift[k], 1 + shift[k], 2 + k);
+		tp_drift_stat exact = {0}, s = {0};
+		tp_sketch sk[2];
+		tp_drift_values v[2];
+		tp_err e = {0};
+		ck_assert_int_eq(tp_drift_numeric(&exact, ref, N, 1, cur, N, 1, &o, &e), TP_OK);
+		ck_assert(exact.exact && exact.ks_bound == 0);
+		for (int side = 0; side < 2; side++) {
+			const float *x = side ? cur : ref;
+			ck_assert_int_eq(tp_sketch_init(&sk[side], TP_PROFILE_SKETCH_BINS, &e), TP_OK);
+			v[side] = (tp_drift_values){&sk[side], 0, INFINITY, -INFINITY};
+			for (size_t i = 0; i < N; i++) {
+				if (isnan(x[i])) {
+					v[side].missing++;
+					continue;
+				}
+				v[side].min = fminf(v[side].min, x[i]);
+				v[side].max = fmaxf(v[side].max, x[i]);
+				ck_assert_int_eq(tp_sketch_add(&sk[side], x[i], 0, 1, &e), TP_OK);
+			}
+		}
+		ck_assert_int_eq(tp_drift_numeric_sketch(&s, &v[0], &v[1], &o, &e), TP_OK);
+		ck_assert(!s.exact && sk[0].level > 0);
+		ck_assert_msg(s.ks <= exact.ks && exact.ks <= s.ks + s.ks_bound &&
+		    s.ks_bound < 0.01,
+		    "shift %g: KS %.6f, exact %.6f, bound %.3g", shift[k], s.ks,
+		    exact.ks, s.ks_bound);
+		ck_assert_msg(fabs(s.psi - exact.psi) < 0.002 &&
+		    fabs(s.js - exact.js) < 0.002,
+		    "shift %g: PSI %.6f, exact %.6f; JS %.6f, exact %.6f", shift[k],
+		    s.psi, exact.psi, s.js, exact.js);
+		ck_assert_int_eq(s.nbins, exact.nbins);
+		ck_assert(s.edges[0] == exact.edges[0] &&
+		    s.edges[s.nbins - 1] == exact.edges[exact.nbins - 1]);
+		ck_assert_uint_eq(s.rows[0], N);
+		ck_assert_uint_eq(s.missing[1], exact.missing[1]);
+		ck_assert_int_eq(s.drift, exact.drift);
+		ck_assert_int_eq(s.drift, shift[k] >= 1);
+		check_histogram(&s, "sketch");
+		tp_drift_stat_free(&exact);
+		tp_drift_stat_free(&s);
+		tp_sketch_free(&sk[0]);
+		tp_sketch_free(&sk[1]);
+		free(ref);
+		free(cur);
+	}
+}
+END_TEST
+
+/* The current data's profile merged from three parts, against the whole
+ * one: the same report, byte for byte; with sketches of more distinct
+ * values than their bins. */
+START_TEST(test_profiles_merge)
+{
+	enum { N = 30000 };
+	tp_encoding enc = {0};
+	tp_column cols[3];
+	float *x = normal_values(2 * N, 0.1, 1, 7);
+	tp_batch ref = {0}, cur = {0};
+	tp_profile p[2], part;
+	tp_drift_report r[2];
+	tp_err e = {0};
+	char *text[2];
+
+	memset(r, 0, sizeof(r));
+	small_encoding(&enc, cols, 3, 2);
+	ck_assert_int_eq(tp_batch_init(&ref, 1, 1, N, &e), TP_OK);
+	ck_assert_int_eq(tp_batch_init(&cur, 1, 1, N, &e), TP_OK);
+	for (int i = 0; i < N; i++) {
+		ref.num[i] = x[i];
+		cur.num[i] = x[N + i] * 1.1f;
+		ref.cat[i] = i % 3;
+		cur.cat[i] = i % 5 % 3;
+		ref.label[i] = (int8_t)(i % 2);
+		cur.label[i] = (int8_t)(i % 3 - 1);
+		ref.id[i] = cur.id[i] = i;
+	}
+	ref.n = cur.n = N;
+	for (int k = 0; k < 2; k++) {
+		ck_assert_int_eq(tp_profile_init(&p[0], &enc, &e), TP_OK);
+		ck_assert_int_eq(tp_profile_add(&p[0], &ref, 0, &e), TP_OK);
+		ck_assert_int_eq(tp_profile_init(&p[1], &enc, &e), TP_OK);
+		if (k == 0)
+			ck_assert_int_eq(tp_profile_add(&p[1], &cur, 0, &e), TP_OK);
+		for (size_t at = 0; k == 1 && at < N; at += N / 3) {
+			size_t n = cur.n;
+			cur.n = at + N / 3 < N ? at + N / 3 : N;
+			ck_assert_int_eq(tp_profile_init(&part, &enc, &e), TP_OK);
+			ck_assert_int_eq(tp_profile_add(&part, &cur, at, &e), TP_OK);
+			ck_assert_int_eq(tp_profile_merge(&p[1], &part, &e), TP_OK);
+			tp_profile_free(&part);
+			cur.n = n;
+		}
+		ck_assert_int_eq(tp_profile_finish(&p[0], &e), TP_OK);
+		ck_assert_int_eq(tp_profile_finish(&p[1], &e), TP_OK);
+		ck_assert_int_gt(p[1].cols[0].values.level, 0);
+		ck_assert_int_eq(tp_drift_compare_profiles(&r[k], &p[0], &p[1], NULL,
+		    &tp_drift_defaults, &e), TP_OK);
+		cJSON *j = tp_drift_report_json(&r[k]);
+		text[k] = cJSON_PrintUnformatted(j);
+		cJSON_Delete(j);
+		tp_profile_free(&p[0]);
+		tp_profile_free(&p[1]);
+	}
+	ck_assert_str_eq(text[1], text[0]);
+	ck_assert(!r[0].features[0].exact && r[0].features[0].ks_bound > 0);
+	for (int k = 0; k < 2; k++) {
+		free(text[k]);
+		tp_drift_report_free(&r[k]);
+	}
+	tp_batch_free(&ref);
+	tp_batch_free(&cur);
+	tp_strmap_free(&cols[1].vocab);
+	free(x);
+}
+END_TEST
+
 Suite *
 drift_suite(void)
 {
@@ -585,6 +741,8 @@ drift_suite(void)
 	tcase_add_test(tc, test_histogram);
 	tcase_add_test(tc, test_edges_units);
 	tcase_add_test(tc, test_histogram_checks_can_fail);
+	tcase_add_test(tc, test_sketch_bound);
+	tcase_add_test(tc, test_profiles_merge);
 	suite_add_tcase(s, tc);
 	return s;
 }
