@@ -656,6 +656,38 @@ START_TEST(test_bounds)
 }
 END_TEST
 
+/* The AUC bound is tight, not only safe: rows where, in every bin of the
+ * sketch, the positives score just above the negatives (one float32 step)
+ * make the exact AUC higher than the sketch's by nearly its bound; a
+ * bound of half its size would not hold. */
+START_TEST(test_bound_tight)
+{
+	enum { M = 60000 };
+	float *p = malloc(4 * M * sizeof(*p));
+	int8_t *y = malloc(4 * M);
+	tp_evaluation ev;
+	tp_err e = {0};
+
+	for (int j = 0; j < M; j++) {
+		float c = 0.05f + 0.9f * (float)j / M;
+		p[4 * j] = p[4 * j + 1] = c;
+		p[4 * j + 2] = p[4 * j + 3] = nextafterf(c, 1);
+		y[4 * j] = y[4 * j + 1] = 0;
+		y[4 * j + 2] = y[4 * j + 3] = 1;
+	}
+	double auc = tp_roc_auc(p, 1, y, 4 * M, &e);
+	ck_assert_int_eq(tp_evaluate(&ev, p, y, 4 * M, 0.5, 10, &e), TP_OK);
+	ck_assert_int_gt(ev.sketch_level, 0);
+	/* Attained to the last bits: both AUCs are rounded once. */
+	ck_assert_msg(fabs(ev.auc - auc) <= ev.auc_bound + 1e-15 &&
+	    fabs(ev.auc - auc) > ev.auc_bound / 2,
+	    "AUC %.17g, exact %.17g, bound %.3g", ev.auc, auc, ev.auc_bound);
+	tp_evaluation_free(&ev);
+	free(p);
+	free(y);
+}
+END_TEST
+
 /* Partials of other settings do not merge, and a damaged one is not
  * read. */
 START_TEST(test_refused)
@@ -712,6 +744,7 @@ evaluate_suite(void)
 	tcase_add_test(tc, test_bad_input);
 	tcase_add_test(tc, test_merge);
 	tcase_add_test(tc, test_bounds);
+	tcase_add_test(tc, test_bound_tight);
 	tcase_add_test(tc, test_refused);
 	tcase_set_timeout(tc, 120);
 	suite_add_tcase(s, tc);
