@@ -162,8 +162,6 @@ read_logged(side *d, const settings *s, tp_db *db, const tp_encoding *renc,
 	if ((rc = tp_profile_add(&d->p, &b, 0, e)) != TP_OK ||
 	    (rc = tp_profile_add_scores(&d->p, logged, unlabelled, nlogged, e)) != TP_OK)
 		goto out;
-	/* The scores are the logged ones, whatever the rows. */
-	d->p.score_rows = nlogged;
 	rc = tp_partial_init(&d->env, "profile", renc->fingerprint, NULL,
 	    nlogged, d->p.fingerprint, "predictions", e);
 out:
