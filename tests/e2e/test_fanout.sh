@@ -46,6 +46,27 @@ yes_that "the same ids and labels" test "$(cut -d, -f1,3 "$T/out" | cksum)" = "$
 yes_that "probabilities within float32 rounding" sh -c "paste -d, '$T/out' '$T/one-csv.csv' |
 	awk -F, 'NR > 1 { d = \$2 - \$5; if (d < 0) d = -d; if (d > 1e-6) bad = 1 } END { exit bad }'"
 
+# Reports: the shards' partials merged are one run's report, but for the
+# fingerprint of the rows, which is of the parts'.
+export TABPIPE_BIN
+TABPIPE_BIN=$(dirname "$(command -v tabpipe-predict)")
+tabpipe-ingest -q --encoding "$T/enc.json" -o "$T/labelled.tps" "$DATA/lending_club.csv" "$DATA/lending_club.csv"
+tabpipe-evaluate -q -m "$T/m.safetensors" -o "$T/one-eval.json" "$T/labelled.tps"
+run_status "evaluate in four shards" 0 sh "$fanout" -n 4 evaluate -q -m "$T/m.safetensors" -- "$T/labelled.tps"
+yes_that "is one run's report" test "$(jq -cS 'del(.data_fingerprint)' "$T/out" | cksum)" = \
+	"$(jq -cS 'del(.data_fingerprint)' "$T/one-eval.json" | cksum)"
+tabpipe-drift -q --reference "$T/lc.train.tps" -o "$T/one-drift.json" "$T/book.tps"
+run_status "drift in four shards" 0 sh "$fanout" -n 4 drift -q --reference "$T/lc.train.tps" -- "$T/book.tps"
+yes_that "is one run's report" test "$(jq -cS 'del(.current.fingerprint, .current.source)' "$T/out" | cksum)" = \
+	"$(jq -cS 'del(.current.fingerprint, .current.source)' "$T/one-drift.json" | cksum)"
+tabpipe-validate -q -r "$T/one-validate.json" "$T/labelled.tps" || true
+run_status "validate in three shards" 1 sh "$fanout" -n 3 validate -q -- "$T/labelled.tps"
+yes_that "its checks but unseen values are one run's" test \
+	"$(jq -cS '[.checks[] | select(.check != "unseen")]' "$T/out" | cksum)" = \
+	"$(jq -cS '[.checks[] | select(.check != "unseen")]' "$T/one-validate.json" | cksum)"
+run_status "a report's files without -- exits 64" 64 sh "$fanout" -n 2 evaluate -m "$T/m.safetensors" "$T/labelled.tps"
+run_status "-o for a report exits 64" 64 sh "$fanout" -n 2 evaluate -o x.json -m "$T/m.safetensors" -- "$T/labelled.tps"
+
 # A shard that fails.
 run_status "a shard that fails fails the fan-out" 66 sh "$fanout" -n 3 predict -q -m "$T/none.safetensors" "$T/book.tps"
 yes_that "and writes nothing" test ! -s "$T/out"
