@@ -1299,10 +1299,12 @@ importance(doc *d, const cJSON *ev, const char *src)
 	chart_add(d, name, &b);
 	attribution(d, imp, rows, n);
 	S("</div>\n");
-	table_open(d, importance_columns, NCOLUMNS(importance_columns));
+	/* The last column, the attributions', only where they were measured. */
+	size_t ncolumns = NCOLUMNS(importance_columns) -
+	    (cJSON_IsObject(get(imp, "attribution")) ? 0 : 1);
+	table_open(d, importance_columns, ncolumns);
 	for (int i = 0; i < n; i++)
-		table_row(d, importance_columns, NCOLUMNS(importance_columns),
-		    rows[i].f);
+		table_row(d, importance_columns, ncolumns, rows[i].f);
 	S("</table>\n");
 }
 

@@ -618,6 +618,34 @@ START_TEST(test_importance)
 		"the mean over 5 shuffles (seed 0)",
 	};
 	holds(x.r.html, rows, NTEXTS(rows), 1);
+	ck_assert(!find(&x.r, "attribution", &c));
+	inputs_free(&x);
+
+	/* With the mean |attribution| of each feature: its bars, most first,
+	 * and its column. */
+	inputs_load(&x, "evaluation-groups.json", "drift.json");
+	imp = cJSON_GetObjectItem(x.ev, "importance");
+	cJSON *at = cJSON_AddObjectToObject((cJSON *)imp, "attribution");
+	cJSON_AddNumberToObject(at, "rows", 300);
+	cJSON_AddNumberToObject(at, "steps", 32);
+	cJSON_AddNumberToObject(at, "gap_mean", 0.002);
+	cJSON_AddNumberToObject(at, "gap_max", 0.01);
+	cJSON_AddNumberToObject(at, "mean_change", 0.9);
+	i = 0;
+	cJSON_ArrayForEach(f, cJSON_GetObjectItem(imp, "features"))
+		cJSON_AddNumberToObject((cJSON *)f, "mean_abs_attribution", 0.01 * ++i);
+	make(&x.r, &x.in);
+	ck_assert(find(&x.r, "attribution", &c));
+	n = bar_values(&c, 0, v, 64);
+	ck_assert_int_eq(n, i);
+	ck_assert_msg(fabs(v[0] - 0.01 * i) < 1e-6 && fabs(v[n - 1] - 0.01) < 1e-6,
+	    "bars from %g to %g", v[0], v[n - 1]);
+	static const char *const with[] = {
+		"<tr><td>Job</td><td>categorical</td><td class=\"n\">0.0601</td>"
+		    "<td class=\"n\">0.0079</td><td class=\"n\">0.0100</td></tr>",
+		"mean |attribution|", "over 300 rows",
+	};
+	holds(x.r.html, with, NTEXTS(with), 1);
 	inputs_free(&x);
 
 	/* Features in another order are drawn sorted all the same. */
