@@ -641,8 +641,8 @@ START_TEST(test_importance)
 	ck_assert_msg(fabs(v[0] - 0.01 * i) < 1e-6 && fabs(v[n - 1] - 0.01) < 1e-6,
 	    "bars from %g to %g", v[0], v[n - 1]);
 	static const char *const with[] = {
-		"<tr><td>Job</td><td>categorical</td><td class=\"n\">0.0601</td>"
-		    "<td class=\"n\">0.0079</td><td class=\"n\">0.0100</td></tr>",
+		("<tr><td>Job</td><td>categorical</td><td class=\"n\">0.0601</td>"
+		    "<td class=\"n\">0.0079</td><td class=\"n\">0.0100</td></tr>"),
 		"mean |attribution|", "over 300 rows",
 	};
 	holds(x.r.html, with, NTEXTS(with), 1);
