@@ -199,7 +199,9 @@ run_status "a partial to a full disk exits 74" 74 tabpipe-evaluate -q --partial 
 # validate's and drift's row hashes and feature sketches fill up to some
 # 300,000 of these rows). A tool that read every row into memory would
 # take some 35 MB more on the larger book, twice and more the smaller's.
-if [ -x /usr/bin/time ]; then
+if grep -q __asan_init "$(command -v tabpipe-evaluate)" 2>/dev/null; then
+	skip "memory flat in rows" "the tools are built with AddressSanitizer, whose allocator keeps freed memory in quarantine"
+elif [ -x /usr/bin/time ]; then
 	book 180 | head -n 800001 >"$T/big.csv"
 	tabpipe-ingest -q --encoding "$T/enc.json" -o "$T/big.tps" "$T/big.csv"
 	head -n 200001 "$T/big.csv" | tabpipe-ingest -q --encoding "$T/enc.json" -o "$T/small.tps"
