@@ -60,6 +60,7 @@ START_TEST(test_texts)
 	ck_assert_msg(tp_reasons_from_json(&back, j, "m", &enc, &e) == TP_OK, "%s", e.msg);
 	ck_assert_int_eq(back.lines, 3);
 	ck_assert_str_eq(tp_reasons_text(&back, 0, 2), "Loans for b default more often");
+	tp_reasons_free(&back);
 	free(text);
 	cJSON_Delete(j);
 	j = cJSON_Parse("[{\"feature\":\"c1\",\"reason\":7}]");

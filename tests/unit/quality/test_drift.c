@@ -310,7 +310,9 @@ START_TEST(test_report)
 
 	small_encoding(&enc, cols, 0, 1);
 	ck_assert_int_eq(tp_batch_init(&ref, 1, 1, 40, &e), TP_OK);
+	memset(ref.label, -1, 40);
 	ck_assert_int_eq(tp_batch_init(&cur, 1, 1, 40, &e), TP_OK);
+	memset(cur.label, -1, 40);
 	for (int i = 0; i < 40; i++) {
 		ref.num[i] = (float)i;
 		ref.cat[i] = 1 + i % 2;
@@ -432,7 +434,9 @@ START_TEST(test_histogram)
 	enc.id_col = enc.target_col = -1;
 	strcpy(enc.fingerprint, "f");
 	ck_assert_int_eq(tp_batch_init(&ref, 1, 1, 40, &e), TP_OK);
+	memset(ref.label, -1, 40);
 	ck_assert_int_eq(tp_batch_init(&cur, 1, 1, 40, &e), TP_OK);
+	memset(cur.label, -1, 40);
 	/* Reference x: 0..35 standardised, 4 missing; current: moved up by
 	 * 10, 8 missing. Reference c: rent 30, owner 10; current: rent 20,
 	 * owner 10, 10 unseen or missing. */
@@ -545,6 +549,7 @@ START_TEST(test_edges_units)
 	enc.nnum = 1;
 	enc.id_col = enc.target_col = -1;
 	ck_assert_int_eq(tp_batch_init(&b, 0, 1, 5, &e), TP_OK);
+	memset(b.label, -1, 5);
 	for (int i = 0; i < 5; i++)
 		b.num[i] = (float)((v[i] - col.mean) / col.std);
 	b.n = 5;
@@ -676,7 +681,9 @@ START_TEST(test_profiles_merge)
 	memset(r, 0, sizeof(r));
 	small_encoding(&enc, cols, 3, 2);
 	ck_assert_int_eq(tp_batch_init(&ref, 1, 1, N, &e), TP_OK);
+	memset(ref.label, -1, N);
 	ck_assert_int_eq(tp_batch_init(&cur, 1, 1, N, &e), TP_OK);
+	memset(cur.label, -1, N);
 	for (int i = 0; i < N; i++) {
 		ref.num[i] = x[i];
 		cur.num[i] = x[N + i] * 1.1f;
