@@ -40,6 +40,8 @@ run "$bin/tabpipe-evaluate" -q -m "$work/model.st" -o "$work/report.json" \
 	"$work/d.test.tps"
 run "$bin/tabpipe-predict" -q -m "$work/model.st" "$work/d.test.tps" >/dev/null
 run "$bin/tabpipe-predict" -q --csv -m "$work/model.st" "$work/small.csv" >/dev/null
+run "$bin/tabpipe-predict" -q --explain 3 --steps 4 --format jsonl -m "$work/model.st" \
+	"$work/d.test.tps" >/dev/null
 # Drift may find some between two splits of 600 rows: exit 1 is an answer.
 status=0
 run "$bin/tabpipe-drift" -q -m "$work/model.st" \
