@@ -319,3 +319,19 @@ fixture_untrain(fixture_trained *t)
 	tp_batch_free(&t->test);
 	tp_encoding_free(&t->enc);
 }
+
+void
+fixture_folder(char *dir)
+{
+	strcpy(dir + strlen(dir) - 6, "XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+}
+
+void
+fixture_folder_remove(const char *dir)
+{
+	char cmd[4200];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	ck_assert_int_eq(system(cmd), 0);
+}

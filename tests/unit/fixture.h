@@ -33,6 +33,12 @@
 	"bad,14,rent,NA\n" \
 	"good,15,own,60\n"
 
+/* A new empty folder from dir, a path ending in XXXXXX (put back each
+ * time, so that one template serves every test); and the folder removed
+ * with all it holds. */
+void fixture_folder(char *dir);
+void fixture_folder_remove(const char *dir);
+
 /* A temporary file holding s, at its start. */
 FILE *fixture_text_file(const char *s);
 

@@ -186,17 +186,13 @@ static char dir[] = "/tmp/tp_shardXXXXXX";
 static void
 setup(void)
 {
-	strcpy(dir + strlen(dir) - 6, "XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	fixture_folder(dir);
 }
 
 static void
 teardown(void)
 {
-	char cmd[64];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	ck_assert_int_eq(system(cmd), 0);
+	fixture_folder_remove(dir);
 }
 
 /* Writes rows first to first + n - 1 of all (ids and all) as a stream of

@@ -34,17 +34,13 @@ static char dir[] = "/tmp/tp_rowsXXXXXX";
 static void
 setup(void)
 {
-	strcpy(dir + strlen(dir) - 6, "XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	fixture_folder(dir);
 }
 
 static void
 teardown(void)
 {
-	char cmd[64];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	ck_assert_int_eq(system(cmd), 0);
+	fixture_folder_remove(dir);
 }
 
 /* The rows of all, in two files: the first holds rows 1 to split, the
