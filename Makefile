@@ -250,10 +250,14 @@ golden: $(LIB)
 	@mkdir -p $(BUILD)/tests
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $(BUILD)/tests/gen tests/golden/gen.c \
 		$(LIB) $(LDLIBS)
-	$(BUILD)/tests/gen $(GOLDEN)/weights.safetensors $(GOLDEN)/inputs.safetensors
+	$(BUILD)/tests/gen $(GOLDEN)/weights.safetensors $(GOLDEN)/inputs.safetensors \
+		$(GOLDEN)/ensemble.safetensors
 	/usr/bin/python3 tests/golden/reference.py $(GOLDEN)/weights.safetensors \
 		$(GOLDEN)/inputs.safetensors $(GOLDEN)/reference.safetensors
 	/usr/bin/python3 tests/golden/ig_reference.py $(GOLDEN)/weights.safetensors \
 		$(GOLDEN)/inputs.safetensors $(GOLDEN)/ig_reference.safetensors
+	/usr/bin/python3 tests/golden/ensemble_reference.py \
+		$(GOLDEN)/ensemble.safetensors $(GOLDEN)/inputs.safetensors \
+		$(GOLDEN)/ensemble_reference.safetensors
 
 .PHONY: golden

@@ -438,7 +438,8 @@ tool_epoch_report(void *ctx, const tp_epoch_report *r)
 		cJSON_AddNumberToObject(m, "seconds", r->seconds);
 		/* Metrics are a record, not the work: a failure to keep one is
 		 * said and the training goes on. */
-		if (tp_db_epoch(p->db, p->run, r->epoch, m, &e) != TP_OK)
+		if (tp_db_epoch(p->db, p->run, r->member > 0 ? r->member : 1,
+		    r->epoch, m, &e) != TP_OK)
 			tool_report(&e);
 		cJSON_Delete(m);
 	}
@@ -447,10 +448,17 @@ tool_epoch_report(void *ctx, const tp_epoch_report *r)
 	if (!isnan(r->valid_auc))
 		snprintf(valid, sizeof(valid), ", valid AUC %.4f, log loss %.4f%s",
 		    r->valid_auc, r->valid_loss, r->best ? " (best)" : "");
-	double eta = r->seconds * (r->epochs - r->epoch);
-	fprintf(stderr, "%s: epoch %d/%d: loss %.4f%s, %.0f rows/s, %.1f s, at most %d:%02d left\n",
-	    name, r->epoch, r->epochs, r->loss, valid, r->rows_per_s, r->seconds,
-	    (int)(eta / 60), (int)eta % 60);
+	/* Of an ensemble, the members to come run at most as many epochs. */
+	int members_left = r->members > 1 ? r->members - r->member : 0;
+	double eta = r->seconds * (r->epochs - r->epoch +
+	    (double)members_left * r->epochs);
+	char member[32] = "";
+	if (r->members > 1)
+		snprintf(member, sizeof(member), "member %d/%d, ", r->member,
+		    r->members);
+	fprintf(stderr, "%s: %sepoch %d/%d: loss %.4f%s, %.0f rows/s, %.1f s, at most %d:%02d left\n",
+	    name, member, r->epoch, r->epochs, r->loss, valid, r->rows_per_s,
+	    r->seconds, (int)(eta / 60), (int)eta % 60);
 }
 
 const char *

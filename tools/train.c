@@ -61,6 +61,8 @@ epoch_json(const tp_epoch_report *r)
 {
 	cJSON *j = cJSON_CreateObject();
 
+	if (r->members > 1)
+		cJSON_AddNumberToObject(j, "member", r->member);
 	cJSON_AddNumberToObject(j, "epoch", r->epoch);
 	cJSON_AddNumberToObject(j, "loss", r->loss);
 	cJSON_AddNumberToObject(j, "valid_auc", r->valid_auc);
@@ -214,6 +216,19 @@ finish(const settings *s, tool_progress *p, const tp_train_result *res,
 	cJSON_AddNumberToObject(*result, "threshold", res->threshold);
 	cJSON_AddNumberToObject(*result, "best_epoch", res->best_epoch);
 	cJSON_AddNumberToObject(*result, "epochs", res->epochs_run);
+	if (res->members > 1) {
+		cJSON *members = cJSON_AddArrayToObject(*result, "members");
+		for (int j = 0; j < res->members; j++) {
+			cJSON *mj = cJSON_CreateObject();
+			cJSON_AddNumberToObject(mj, "valid_auc",
+			    res->member[j].valid_auc);
+			cJSON_AddNumberToObject(mj, "best_epoch",
+			    res->member[j].best_epoch);
+			cJSON_AddNumberToObject(mj, "epochs",
+			    res->member[j].epochs_run);
+			cJSON_AddItemToArray(members, mj);
+		}
+	}
 	if (s->name != NULL) {
 		if ((rc = tp_file_sha256(s->out, sha, e)) != TP_OK ||
 		    (rc = tp_version_register(p->db, s->name, s->out, sha, p->run,
@@ -225,7 +240,17 @@ finish(const settings *s, tool_progress *p, const tp_train_result *res,
 			fprintf(stderr, "%s: registered %s version %d\n", tool_name(),
 			    s->name, version);
 	}
-	if (!s->quiet)
+	if (s->quiet)
+		return TP_OK;
+	if (res->members > 1) {
+		for (int j = 0; j < res->members; j++)
+			fprintf(stderr, "%s: member %d: best epoch %d of %d: valid AUC %.4f\n",
+			    tool_name(), j + 1, res->member[j].best_epoch,
+			    res->member[j].epochs_run, res->member[j].valid_auc);
+		fprintf(stderr, "%s: the ensemble of %d: valid AUC %.4f, threshold %.4f (valid F1 %.4f); model in %s\n",
+		    tool_name(), res->members, res->valid_auc, res->threshold,
+		    res->valid_f1, s->out);
+	} else
 		fprintf(stderr, "%s: best epoch %d of %d: valid AUC %.4f, threshold %.4f (valid F1 %.4f); model in %s\n",
 		    tool_name(), res->best_epoch, res->epochs_run, res->valid_auc,
 		    res->threshold, res->valid_f1, s->out);
@@ -310,8 +335,10 @@ main(int argc, char **argv)
 		snprintf(meta.threshold_rule, sizeof(meta.threshold_rule),
 		    "best F1 on the validation rows");
 	/* A run resumed from its last epoch reports none: its history is the
-	 * checkpoint's, as far as the checkpoint went. */
-	history_cut(progress.history, res.epochs_run + 1);
+	 * checkpoint's, as far as the checkpoint went. (An ensemble has no
+	 * checkpoint, and its members' epochs repeat numbers.) */
+	if (res.members == 1)
+		history_cut(progress.history, res.epochs_run + 1);
 	if ((meta.history = cJSON_PrintUnformatted(progress.history)) == NULL) {
 		rc = tp_err_nomem(&e, "the history");
 		goto fail;

@@ -354,19 +354,20 @@ tp_db_run_finish(tp_db *db, int64_t run, int ok, const char *error,
 }
 
 int
-tp_db_epoch(tp_db *db, int64_t run, int epoch, const cJSON *metrics,
-    tp_err *e)
+tp_db_epoch(tp_db *db, int64_t run, int member, int epoch,
+    const cJSON *metrics, tp_err *e)
 {
-	char id[24], ep[16], *m = tp_db_json(metrics);
+	char id[24], mb[16], ep[16], *m = tp_db_json(metrics);
 	int rc;
 
 	if (m == NULL)
 		return tp_err_nomem(e, "an epoch's metrics");
 	snprintf(id, sizeof(id), "%lld", (long long)run);
+	snprintf(mb, sizeof(mb), "%d", member);
 	snprintf(ep, sizeof(ep), "%d", epoch);
-	const char *values[] = {id, ep, m};
-	rc = tp_db_exec(db, "INSERT INTO epochs (run_id, epoch, metrics) "
-	    "VALUES ($1, $2, $3::jsonb)", 3, values, NULL, e);
+	const char *values[] = {id, mb, ep, m};
+	rc = tp_db_exec(db, "INSERT INTO epochs (run_id, member, epoch, "
+	    "metrics) VALUES ($1, $2, $3, $4::jsonb)", 4, values, NULL, e);
 	free(m);
 	return rc;
 }

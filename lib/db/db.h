@@ -104,8 +104,10 @@ int tp_db_run_start(tp_db *db, const cJSON *params, const cJSON *inputs,
 int tp_db_run_finish(tp_db *db, int64_t run, int ok, const char *error,
     const cJSON *result, tp_err *e);
 
-/* One epoch's metrics of a training or pretraining run. */
-int tp_db_epoch(tp_db *db, int64_t run, int epoch, const cJSON *metrics,
+/* One epoch's metrics of a training or pretraining run, of its member
+ * (1-based; 1 but in an ensemble's training). */
+int tp_db_epoch(tp_db *db, int64_t run, int member, int epoch,
+    const cJSON *metrics,
     tp_err *e);
 
 /* A data set written by ingest. */

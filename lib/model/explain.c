@@ -257,6 +257,7 @@ tp_explainer_free(tp_explainer *x)
 	free(x->tokens);
 	free(x->path);
 	free(x->logodds);
+	free(x->attr);
 	memset(x, 0, sizeof(*x));
 }
 
@@ -293,7 +294,10 @@ tp_explainer_open(tp_explainer *x, tp_model *m, const tp_reference *r,
 		x->chunk = 1;
 	if ((x->node = malloc((size_t)steps * sizeof(double))) == NULL ||
 	    (x->weight = malloc((size_t)steps * sizeof(double))) == NULL ||
-	    (x->base = malloc(TC * sizeof(float))) == NULL ||
+	    (x->base = malloc((size_t)m->nmembers * TC * sizeof(float))) ==
+	    NULL ||
+	    (x->attr = malloc((size_t)x->chunk * (m->T + 1) *
+	    sizeof(float))) == NULL ||
 	    (x->tokens = malloc((size_t)x->chunk * TC * sizeof(float))) == NULL ||
 	    (x->path = malloc((size_t)x->chunk * points * TC *
 	    sizeof(float))) == NULL ||
@@ -307,20 +311,26 @@ tp_explainer_open(tp_explainer *x, tp_model *m, const tp_reference *r,
 		return rc;
 	}
 	tp_gauss_legendre(steps, x->node, x->weight);
-	reference_tokens(m, r, x->base);
-	/* F(x') through the same pass, its gradient unused. */
-	memcpy(x->path, x->base, TC * sizeof(float));
-	tp_model_token_gradient(m, x->path, 1, x->logodds, x->path + TC);
-	x->base_logodds = x->logodds[0];
+	double base = 0;
+	for (int j = 0; j < m->nmembers; j++) {
+		tp_model *mj = tp_model_member(m, j);
+		reference_tokens(mj, r, x->base + TC * j);
+		/* F(x') through the same pass, its gradient unused. */
+		memcpy(x->path, x->base + TC * j, TC * sizeof(float));
+		tp_model_token_gradient(mj, x->path, 1, x->logodds, x->path + TC);
+		base += x->logodds[0];
+	}
+	x->base_logodds = m->nmembers == 1 ? x->logodds[0] :
+	    (float)(base / m->nmembers);
 	return TP_OK;
 }
 
-/* The attributions of n <= chunk rows. */
+/* The attributions of n <= chunk rows by member j, whose reference
+ * tokens are base. */
 static void
-explain_chunk(tp_explainer *x, const int32_t *cat, const float *num, int n,
-    float *attr, float *logodds)
+explain_member(tp_explainer *x, tp_model *m, const float *base,
+    const int32_t *cat, const float *num, int n, float *attr, float *logodds)
 {
-	tp_model *m = x->m;
 	int S = x->steps, points = S + 1, T = m->T, C = m->cfg.d_model;
 	size_t TC = (size_t)T * C;
 
@@ -333,7 +343,7 @@ explain_chunk(tp_explainer *x, const int32_t *cat, const float *num, int n,
 			const float *in = x->tokens + TC * b;
 			float *p = x->path + TC * ((size_t)b * points + s);
 			for (size_t k = 0; k < TC; k++)
-				p[k] = x->base[k] + t * (in[k] - x->base[k]);
+				p[k] = base[k] + t * (in[k] - base[k]);
 		}
 	tp_model_token_gradient(m, x->path, n * points, x->logodds, x->path);
 	for (int b = 0; b < n; b++) {
@@ -346,11 +356,38 @@ explain_chunk(tp_explainer *x, const int32_t *cat, const float *num, int n,
 				double integral = 0;
 				for (int s = 0; s < S; s++)
 					integral += x->weight[s] * g[TC * s + k];
-				a += (double)(in[k] - x->base[k]) * integral;
+				a += (double)(in[k] - base[k]) * integral;
 			}
 			attr[(size_t)b * T + j] = (float)a;
 		}
 		logodds[b] = x->logodds[(size_t)b * points + S];
+	}
+}
+
+/* The attributions of n <= chunk rows: of one model its own, of an
+ * ensemble the mean of its members'. */
+static void
+explain_chunk(tp_explainer *x, const int32_t *cat, const float *num, int n,
+    float *attr, float *logodds)
+{
+	tp_model *m = x->m;
+	int T = m->T, k = m->nmembers;
+	size_t TC = (size_t)T * m->cfg.d_model;
+
+	if (k == 1) {
+		explain_member(x, m, x->base, cat, num, n, attr, logodds);
+		return;
+	}
+	memset(attr, 0, (size_t)n * T * sizeof(float));
+	memset(logodds, 0, (size_t)n * sizeof(float));
+	float *member_logodds = x->attr + (size_t)x->chunk * T;
+	for (int j = 0; j < k; j++) {
+		explain_member(x, tp_model_member(m, j), x->base + TC * j, cat,
+		    num, n, x->attr, member_logodds);
+		for (size_t i = 0; i < (size_t)n * T; i++)
+			attr[i] += x->attr[i] / k;
+		for (int b = 0; b < n; b++)
+			logodds[b] += member_logodds[b] / k;
 	}
 }
 

@@ -29,6 +29,11 @@
  * keeps its missing token at its random start), and the average of each
  * token is a point the model was trained around.
  *
+ * Of an ensemble (lib/model/model.h), whose log-odds are its members' mean,
+ * a feature's attribution is the mean of its attributions in each member,
+ * each along its own path from its own reference tokens: they add up to
+ * the ensemble's change of log-odds as a member's add up to its own.
+ *
  * Attributions explain the model, not the world: they say what moved this
  * model's score, not what causes default, nor what an applicant would
  * have to change.
@@ -82,13 +87,15 @@ typedef struct {
 	tp_model *m;          /* not owned */
 	int steps;
 	double *node, *weight;/* (steps) the quadrature */
-	float *base;          /* (T,C) the reference tokens */
-	float base_logodds;   /* F(x') */
+	float *base;          /* (members,T,C) each member's reference tokens */
+	float base_logodds;   /* F(x'), the members' mean */
 	int chunk;            /* rows in one pass of the model */
 	float *tokens;        /* (chunk,T,C) the rows' tokens */
 	float *path;          /* (chunk (steps + 1), T, C) points, then the
 	                         gradients there */
 	float *logodds;       /* (chunk (steps + 1)) */
+	float *attr;          /* (chunk,T) a member's attributions, then
+	                         (chunk) its log-odds, of an ensemble */
 } tp_explainer;
 
 /* An explainer of m (which it plans for its passes) from reference r with

@@ -168,6 +168,7 @@ tp_model_init(tp_model *m, const tp_config *cfg, const tp_encoding *enc,
 	m->T = enc->ncat + enc->nnum;
 	m->seed = seed;
 	m->nthreads = nthreads < 1 ? 1 : nthreads;
+	m->nmembers = 1;
 	if (m->T == 0)
 		return tp_err_set(e, TP_EDATA, "the encoding has no features");
 	if ((m->vocab_offset = calloc((size_t)m->ncat + 1, sizeof(int))) == NULL ||
@@ -204,6 +205,9 @@ tp_model_free(tp_model *m)
 {
 	if (m == NULL)
 		return;
+	for (int j = 0; m->member != NULL && j < m->nmembers - 1; j++)
+		tp_model_free(&m->member[j]);
+	free(m->member);
 	free(m->weight_t);
 	for (int t = 0; m->workers != NULL && t < m->nthreads; t++) {
 		free(m->workers[t].mem);
@@ -246,11 +250,47 @@ predict_rows(const tp_model *m)
 	return PREDICT_TOKENS / m->T > 1 ? PREDICT_TOKENS / m->T : 1;
 }
 
+tp_model *
+tp_model_member(tp_model *m, int j)
+{
+	return j == 0 ? m : &m->member[j - 1];
+}
+
+int
+tp_model_join(tp_model *m, tp_model *more, int n, tp_err *e)
+{
+	int k = m->nmembers + n;
+	tp_model *grown;
+
+	if (k > TP_MAX_MEMBERS)
+		return tp_err_set(e, TP_EUSAGE,
+		    "an ensemble of %d members: at most %d", k, TP_MAX_MEMBERS);
+	for (int i = 0; i < n; i++)
+		if (more[i].nfloats != m->nfloats || more[i].T != m->T ||
+		    more[i].ncat != m->ncat || more[i].nthreads != m->nthreads ||
+		    more[i].nmembers != 1 ||
+		    memcmp(&more[i].cfg, &m->cfg, sizeof(m->cfg)) != 0)
+			return tp_err_set(e, TP_EINTERNAL,
+			    "member %d of an ensemble is not of the first's config, features and threads",
+			    m->nmembers + i + 1);
+	if ((grown = realloc(m->member, (size_t)(k - 1) * sizeof(*grown))) == NULL)
+		return tp_err_nomem(e, "an ensemble");
+	m->member = grown;
+	memcpy(m->member + m->nmembers - 1, more, (size_t)n * sizeof(*more));
+	memset(more, 0, (size_t)n * sizeof(*more));
+	m->nmembers = k;
+	return TP_OK;
+}
+
 int
 tp_model_plan(tp_model *m, int rows, tp_err *e)
 {
 	size_t P = (size_t)m->cfg.proj_dim;
+	int rc;
 
+	for (int j = 1; j < m->nmembers; j++)
+		if ((rc = tp_model_plan(tp_model_member(m, j), rows, e)) != TP_OK)
+			return rc;
 	if (rows <= m->planned)
 		return TP_OK;
 	for (int t = 0; t < m->nthreads; t++) {
@@ -327,7 +367,11 @@ int
 tp_model_freeze(tp_model *m, tp_err *e)
 {
 	size_t n = 0;
+	int rc;
 
+	for (int j = 1; j < m->nmembers; j++)
+		if ((rc = tp_model_freeze(tp_model_member(m, j), e)) != TP_OK)
+			return rc;
 	for (int l = 0; l < m->cfg.layers; l++)
 		for (int k = 0; k < LINEARS; k++) {
 			int w, b;
@@ -358,6 +402,9 @@ tp_model_copy(tp_model *dst, const tp_model *src, const tp_encoding *enc,
 {
 	int rc;
 
+	tp_model more[TP_MAX_MEMBERS - 1];
+	int n = src->nmembers - 1;
+
 	if ((rc = tp_model_init(dst, &src->cfg, enc, src->seed, nthreads,
 	    e)) != TP_OK)
 		return rc;
@@ -368,6 +415,20 @@ tp_model_copy(tp_model *dst, const tp_model *src, const tp_encoding *enc,
 		    dst->nfloats, src->nfloats);
 	}
 	memcpy(dst->params, src->params, src->nfloats * sizeof(float));
+	for (int j = 0; j < n; j++)
+		if ((rc = tp_model_copy(&more[j], &src->member[j], enc, nthreads,
+		    e)) != TP_OK) {
+			while (j-- > 0)
+				tp_model_free(&more[j]);
+			tp_model_free(dst);
+			return rc;
+		}
+	if ((rc = tp_model_join(dst, more, n, e)) != TP_OK) {
+		for (int j = 0; j < n; j++)
+			tp_model_free(&more[j]);
+		tp_model_free(dst);
+		return rc;
+	}
 	if ((rc = tp_model_freeze(dst, e)) != TP_OK)
 		tp_model_free(dst);
 	return rc;
@@ -767,17 +828,35 @@ tp_model_classify_step(tp_model *m, const int32_t *cat, const float *num,
 	return loss;
 }
 
-void
-tp_model_predict(tp_model *m, const int32_t *cat, const float *num, int B,
-    float *prob)
+/* The logits of B rows into m->logits. */
+static void
+logits_forward(tp_model *m, const int32_t *cat, const float *num, int B)
 {
 #pragma omp parallel for num_threads(m->nthreads) schedule(static, 1)
 	for (int t = 0; t < m->nthreads; t++)
 		predict_slice(m, t, cat, num, B);
+}
+
+void
+tp_model_predict(tp_model *m, const int32_t *cat, const float *num, int B,
+    float *prob)
+{
+	for (int j = 0; j < m->nmembers; j++)
+		logits_forward(tp_model_member(m, j), cat, num, B);
 	for (int b = 0; b < B; b++) {
 		const float *l = m->logits + 2 * b;
-		/* softmax of two logits, as a sigmoid of their difference */
-		prob[b] = 1.0f / (1.0f + expf(l[0] - l[1]));
+		if (m->nmembers == 1) {
+			/* softmax of two logits, as a sigmoid of their
+			 * difference */
+			prob[b] = 1.0f / (1.0f + expf(l[0] - l[1]));
+			continue;
+		}
+		double sum = 0;
+		for (int j = 0; j < m->nmembers; j++) {
+			l = tp_model_member(m, j)->logits + 2 * b;
+			sum += (double)l[1] - l[0];
+		}
+		prob[b] = (float)(1 / (1 + exp(-sum / m->nmembers)));
 	}
 }
 

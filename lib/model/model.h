@@ -24,6 +24,15 @@
  * A step splits the batch into one slice per thread; each thread runs the
  * layers on its slice with its own activations and gradient buffer, and
  * the gradients are summed at the end, in a fixed order.
+ *
+ * An ensemble is k such models of one config and encoding, trained apart
+ * from different seeds (lib/train/train.h), whose log-odds are averaged:
+ * the model holds the first member, and m->member the k - 1 others. It
+ * averages log-odds, not probabilities, so that the ensemble's log-odds
+ * are the mean of its members' and attributions (lib/model/explain.h)
+ * add up exactly as a member's do; the two averages rank rows alike. A
+ * step trains one member: only scoring, copies, plans and files see
+ * several.
  */
 #ifndef TP_MODEL_H
 #define TP_MODEL_H
@@ -77,7 +86,9 @@ typedef struct {
 	int proj0_w, proj0_b, proj2_w, proj2_b;
 } tp_model_index;
 
-typedef struct {
+enum { TP_MAX_MEMBERS = 64 };
+
+typedef struct tp_model {
 	tp_config cfg;
 	int ncat, nnum, T;      /* features and tokens */
 	int *vocab_offset;      /* (ncat) first row of feature j's table */
@@ -99,14 +110,23 @@ typedef struct {
 	float *sim;                        /* (planned, planned) */
 	uint64_t seed;          /* of dropout */
 	uint64_t step;          /* steps taken, for dropout's streams */
+	int nmembers;           /* of an ensemble; 1 for one model */
+	struct tp_model *member;/* (nmembers - 1) members 2..k, or NULL */
 } tp_model;
 
 /* Builds the parameter table for an encoding's features, allocates, and
  * initialises from seed. */
 int tp_model_init(tp_model *m, const tp_config *cfg, const tp_encoding *enc,
     uint64_t seed, int nthreads, tp_err *e);
-void tp_model_free(tp_model *m);
-/* Makes room for steps of up to rows rows (pretraining steps take 2B). */
+void tp_model_free(tp_model *m); /* with its members */
+/* Member j (0 to nmembers - 1) of an ensemble; member 0 is m itself. */
+tp_model *tp_model_member(tp_model *m, int j);
+/* Makes an ensemble of m and the n models of more, all of m's config,
+ * features and threads: they become m's members (more's models are moved,
+ * and left zeroed), at most TP_MAX_MEMBERS in all. */
+int tp_model_join(tp_model *m, tp_model *more, int n, tp_err *e);
+/* Makes room for steps of up to rows rows (pretraining steps take 2B);
+ * for every member. */
 int tp_model_plan(tp_model *m, int rows, tp_err *e);
 
 const tp_param *tp_model_param(const tp_model *m, const char *name);
@@ -135,7 +155,8 @@ void tp_model_set_prior(tp_model *m, double prior);
 float tp_model_classify_step(tp_model *m, const int32_t *cat,
     const float *num, const int8_t *label, const float *class_weight, int B,
     int training);
-/* Forward only: the probability of the positive class for B rows. */
+/* Forward only: the probability of the positive class for B rows; of an
+ * ensemble, the sigmoid of its members' mean log-odds. */
 void tp_model_predict(tp_model *m, const int32_t *cat, const float *num,
     int B, float *prob);
 /* The tokens of B rows, (B,T,C): what the encoder reads of them. */

@@ -14,6 +14,22 @@ wanted(const tp_param *p, int parts)
 
 /* Why text is not a history (a JSON array of objects, each with a number
  * "epoch"), or NULL when it is one. */
+/* Room for the name of a tensor of a member: "members.", an int, "."
+ * and the parameter's name. */
+enum { MEMBER_NAME = sizeof(((tp_param *)0)->name) + 24 };
+
+/* The name in the file of parameter `name` of member j: member 0 (a
+ * single model) keeps the state_dict names, and member j > 0 has them
+ * under "members.j.". */
+static void
+member_name(char out[MEMBER_NAME], const char *name, int j)
+{
+	if (j == 0)
+		snprintf(out, MEMBER_NAME, "%s", name);
+	else
+		snprintf(out, MEMBER_NAME, "members.%d.%s", j, name);
+}
+
 static const char *
 history_fault(const char *text, cJSON **parsed)
 {
@@ -122,18 +138,20 @@ int
 tp_model_save(const char *path, const tp_model *m, const tp_encoding *enc,
     const tp_model_meta *meta, tp_err *e)
 {
-	tp_tensor *t = calloc((size_t)m->nparam, sizeof(*t));
+	size_t ntensors = (size_t)m->nparam * (size_t)m->nmembers;
+	tp_tensor *t = calloc(ntensors, sizeof(*t));
+	char (*names)[MEMBER_NAME] = calloc(ntensors, sizeof(*names));
 	cJSON *md = cJSON_CreateObject(), *cfg = tp_config_to_json(&m->cfg);
 	cJSON *ej = tp_encoding_to_json(enc);
 	char *cfgs = cfg ? cJSON_PrintUnformatted(cfg) : NULL;
 	char *encs = ej ? cJSON_PrintUnformatted(ej) : NULL, *hist = NULL;
 	char *ref = NULL, *reasons = NULL;
 	cJSON *hj = NULL;
-	char thr[32], parts[64];
+	char thr[32], parts[64], members[16];
 	const char *why;
 	int n = 0, rc;
 
-	if (t == NULL || md == NULL || cfgs == NULL || encs == NULL) {
+	if (t == NULL || names == NULL || md == NULL || cfgs == NULL || encs == NULL) {
 		rc = tp_err_nomem(e, "a model file");
 		goto out;
 	}
@@ -172,21 +190,30 @@ tp_model_save(const char *path, const tp_model *m, const tp_encoding *enc,
 		cJSON_AddStringToObject(md, "reference", ref);
 	if (reasons != NULL)
 		cJSON_AddStringToObject(md, "reasons", reasons);
-	for (int i = 0; i < m->nparam; i++) {
-		const tp_param *p = &m->param[i];
-		if (!wanted(p, meta->parts))
-			continue;
-		t[n].name = p->name;
-		t[n].dtype = TP_F32;
-		t[n].ndim = p->ndim;
-		t[n].shape[0] = p->shape[0];
-		t[n].shape[1] = p->shape[1];
-		t[n].data = m->params + p->offset;
-		n++;
+	if (m->nmembers > 1) {
+		snprintf(members, sizeof(members), "%d", m->nmembers);
+		cJSON_AddStringToObject(md, "members", members);
+	}
+	for (int j = 0; j < m->nmembers; j++) {
+		const tp_model *mj = tp_model_member((tp_model *)m, j);
+		for (int i = 0; i < m->nparam; i++) {
+			const tp_param *p = &m->param[i];
+			if (!wanted(p, meta->parts))
+				continue;
+			member_name(names[n], p->name, j);
+			t[n].name = names[n];
+			t[n].dtype = TP_F32;
+			t[n].ndim = p->ndim;
+			t[n].shape[0] = p->shape[0];
+			t[n].shape[1] = p->shape[1];
+			t[n].data = mj->params + p->offset;
+			n++;
+		}
 	}
 	rc = tp_st_save(path, t, n, md, e);
 out:
 	free(t);
+	free(names);
 	free(cfgs);
 	free(encs);
 	free(hist);
@@ -199,10 +226,12 @@ out:
 	return rc;
 }
 
-/* Copies the tensors of the parts wanted from f into m. */
+/* Copies the tensors of the parts wanted of member j from f into m. */
 static int
-copy_tensors(const tp_st_file *f, tp_model *m, int parts, tp_err *e)
+copy_tensors(const tp_st_file *f, tp_model *m, int j, int parts, tp_err *e)
 {
+	char name[MEMBER_NAME];
+
 	for (int i = 0; i < m->nparam; i++) {
 		const tp_param *p = &m->param[i];
 		int64_t shape[2] = {p->shape[0], p->shape[1]};
@@ -210,16 +239,57 @@ copy_tensors(const tp_st_file *f, tp_model *m, int parts, tp_err *e)
 		int rc;
 		if (!wanted(p, parts))
 			continue;
-		if ((rc = tp_st_find(f, p->name, TP_F32, p->ndim, shape, &t, e)) != TP_OK)
+		member_name(name, p->name, j);
+		if ((rc = tp_st_find(f, name, TP_F32, p->ndim, shape, &t, e)) != TP_OK)
 			return rc;
 		memcpy(m->params + p->offset, t.data, p->numel * sizeof(float));
 		for (size_t k = 0; k < p->numel; k++)
 			if (!isfinite(m->params[p->offset + k]))
 				return tp_err_set(e, TP_EDATA,
 				    "%s: tensor \"%s\" holds a value that is not finite",
-				    f->path, p->name);
+				    f->path, name);
 	}
 	return TP_OK;
+}
+
+/* The members of an ensemble file ("members", absent for one model)
+ * into *k. */
+static int
+parse_members(const tp_st_file *f, int *k, tp_err *e)
+{
+	const char *text = tp_st_meta(f, "members");
+	char *end;
+	long n;
+
+	*k = 1;
+	if (text == NULL)
+		return TP_OK;
+	n = strtol(text, &end, 10);
+	if (end == text || *end != '\0' || n < 2 || n > TP_MAX_MEMBERS)
+		return tp_err_set(e, TP_EDATA, "%s: its members \"%.32s\" are not "
+		    "a number from 2 to %d", f->path, text, TP_MAX_MEMBERS);
+	*k = (int)n;
+	return TP_OK;
+}
+
+/* Members 2..k of an ensemble of k, of m's config, into m. */
+static int
+read_members(const tp_st_file *f, tp_model *m, const tp_encoding *enc,
+    int k, int parts, tp_err *e)
+{
+	tp_model more[TP_MAX_MEMBERS - 1];
+	int n = 0, rc = TP_OK;
+
+	memset(more, 0, sizeof(more));
+	for (; n < k - 1 && rc == TP_OK; n++)
+		if ((rc = tp_model_init(&more[n], &m->cfg, enc, 0, m->nthreads,
+		    e)) == TP_OK)
+			rc = copy_tensors(f, &more[n], n + 1, parts, e);
+	if (rc == TP_OK)
+		rc = tp_model_join(m, more, k - 1, e);
+	for (int j = 0; j < n; j++)
+		tp_model_free(&more[j]);
+	return rc;
 }
 
 /* A model file must carry the digest of its tensors, which tp_st_parse
@@ -273,7 +343,7 @@ tp_model_parse(const tp_st_file *f, tp_model *m, tp_encoding *enc,
 	const char *path = f->path;
 	tp_config cfg;
 	cJSON *j = NULL;
-	int rc;
+	int members, rc;
 
 	memset(m, 0, sizeof(*m));
 	memset(enc, 0, sizeof(*enc));
@@ -332,9 +402,11 @@ tp_model_parse(const tp_st_file *f, tp_model *m, tp_encoding *enc,
 		rc = tp_err_set(e, TP_EDATA, "%s: encoding is not JSON", path);
 		goto out;
 	}
-	if ((rc = tp_encoding_from_json(enc, j, path, e)) != TP_OK ||
+	if ((rc = parse_members(f, &members, e)) != TP_OK ||
+	    (rc = tp_encoding_from_json(enc, j, path, e)) != TP_OK ||
 	    (rc = tp_model_init(m, &cfg, enc, 0, nthreads, e)) != TP_OK ||
-	    (rc = copy_tensors(f, m, meta->parts, e)) != TP_OK ||
+	    (rc = copy_tensors(f, m, 0, meta->parts, e)) != TP_OK ||
+	    (rc = read_members(f, m, enc, members, meta->parts, e)) != TP_OK ||
 	    (explain && (rc = explain_members(f, enc, meta, e)) != TP_OK))
 		goto out;
 out:
@@ -375,7 +447,7 @@ tp_model_load_encoder(const tp_st_file *f, tp_model *m,
 			    path, cfg.layers, cfg.d_model, cfg.heads, cfg.d_ff,
 			    m->cfg.layers, m->cfg.d_model, m->cfg.heads, m->cfg.d_ff);
 		else
-			rc = copy_tensors(f, m, 0, e);
+			rc = copy_tensors(f, m, 0, 0, e);
 	}
 	cJSON_Delete(ej);
 	cJSON_Delete(cj);

@@ -51,7 +51,9 @@ static const struct {
 	    "JOIN model_versions o ON o.model_id = v.model_id "
 	    "JOIN stage_changes c ON c.version_id = o.id WHERE v.id = $1) t"},
 	{"epochs", 1, "SELECT coalesce(json_agg(p.metrics || jsonb_build_object("
-	    "'epoch', p.epoch) ORDER BY p.epoch), '[]') FROM model_versions v "
+	    "'epoch', p.epoch) || CASE WHEN p.member > 1 THEN "
+	    "jsonb_build_object('member', p.member) ELSE '{}' END "
+	    "ORDER BY p.member, p.epoch), '[]') FROM model_versions v "
 	    "JOIN epochs p ON p.run_id = v.run_id WHERE v.id = $1"},
 };
 

@@ -601,6 +601,14 @@ bad_member:
 	    "a number", path);
 }
 
+/* Whether an epoch of a history is of a member of an ensemble but the
+ * first: the chart draws one training, the first member's. */
+static int
+later_member(const cJSON *epoch)
+{
+	return num(epoch, "member") > 1;
+}
+
 /* The training chart: loss, validation loss and AUC by epoch. */
 static void
 training_chart(doc *d, const cJSON *history, const char *source)
@@ -615,11 +623,17 @@ training_chart(doc *d, const cJSON *history, const char *source)
 		{"valid_auc", NULL, "validation AUC", TP_SVG_LINE | TP_SVG_MARKERS},
 	};
 	tp_svg_series s[3];
-	int ns = 0, n = cJSON_GetArraySize(history);
+	int ns = 0, n = 0, others = 0;
 	double *x, ymax = 1;
 	const cJSON *p;
-	char note[128], *name;
+	char note[160], *name;
 
+	cJSON_ArrayForEach(p, history) {
+		if (cJSON_IsObject(p) && later_member(p))
+			others++;
+		else
+			n++;
+	}
 	if (n == 0 || (x = keep(d, (size_t)n * sizeof(double))) == NULL)
 		return;
 	for (size_t k = 0; k < 3; k++) {
@@ -632,6 +646,8 @@ training_chart(doc *d, const cJSON *history, const char *source)
 				bad(d, source, "history[%d] is not an object", i);
 				return;
 			}
+			if (later_member(p))
+				continue;
 			x[i] = isfinite(num(p, "epoch")) ? num(p, "epoch") : i + 1;
 			y[i] = num(p, keys[k].key);
 			if (!isfinite(y[i]) && keys[k].alt)
@@ -648,8 +664,9 @@ training_chart(doc *d, const cJSON *history, const char *source)
 	}
 	if (ns == 0 || (name = chart_name(d, "training")) == NULL)
 		return;
-	snprintf(note, sizeof(note), "%d epoch%s, from %s", n, n == 1 ? "" : "s",
-	    source);
+	snprintf(note, sizeof(note), "%d epoch%s%s, from %s", n,
+	    n == 1 ? "" : "s", others > 0 ? " of the ensemble's first member" :
+	    "", source);
 	tp_svg_chart c = {.name = name, .title = "Training", .note = note,
 	    .xlabel = "epoch", .ylabel = "loss; AUC", .ymin = 0, .ymax = ymax,
 	    .xinteger = 1};

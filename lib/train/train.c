@@ -29,6 +29,7 @@ tp_train_defaults(tp_train_opts *o)
 	o->warmup = 0.05f;
 	o->seed = 1;
 	o->threads = 2;
+	o->members = 1;
 	o->patience = 5;
 	o->threshold = -1;
 	o->corruption = TP_CORRUPT_MASK;
@@ -167,6 +168,9 @@ threshold_json(const void *settings)
 }
 
 const tp_opt tp_classify_options[] = {
+	{OPT(members), .name = "members", .arg = "k", .type = TP_OPT_INT,
+	    .min = 1, .max = TP_MAX_MEMBERS, .flags = TP_OPT_RECORD,
+	    .help = "models in the ensemble, their log-odds averaged"},
 	{OPT(patience), .name = "patience", .arg = "n", .type = TP_OPT_INT,
 	    .min = 1, .max = 1000000, .flags = SIGNED,
 	    .help = "epochs without a better validation AUC before stopping"},
@@ -210,7 +214,17 @@ tp_train_check(const tp_train_opts *o, tp_err *e)
 		return tp_err_set(e, TP_EUSAGE,
 		    "--buffer-rows %ld is less than --batch %d: the shuffle buffer holds a batch at least",
 		    o->buffer_rows, o->batch);
+	if (o->members > 1 && o->checkpoint != NULL)
+		return tp_err_set(e, TP_EUSAGE,
+		    "--checkpoint keeps one model's training: it cannot be used with --members %d",
+		    o->members);
 	return TP_OK;
+}
+
+uint64_t
+tp_member_seed(uint64_t seed, int j)
+{
+	return seed + (uint64_t)j * UINT64_C(0x9e3779b97f4a7c15);
 }
 
 /*
@@ -566,8 +580,10 @@ not_finite(float loss, float norm, int epoch, long step, const char *ckpt,
 	    ckpt ? " is kept" : "");
 }
 
-int
-tp_train_rows(const tp_train_opts *o, const tp_encoding *enc,
+/* Trains member `member` of the run (0 for one model) with the options o
+ * of that member. */
+static int
+train_model(const tp_train_opts *o, int member, const tp_encoding *enc,
     tp_rows *train, const tp_batch *valid, tp_model *m,
     tp_train_result *res, tp_err *e)
 {
@@ -659,6 +675,7 @@ tp_train_rows(const tp_train_opts *o, const tp_encoding *enc,
 			goto out;
 		double auc = tp_roc_auc(prob, 1, valid->label, valid->n, e);
 		tp_epoch_report rep = {
+			.member = member + 1, .members = o->members,
 			.epoch = epoch, .epochs = o->epochs, .loss = sum / (double)steps,
 			.valid_auc = auc,
 			.valid_loss = tp_log_loss(prob, valid->label, valid->n),
@@ -697,6 +714,65 @@ out:
 	free(prob);
 	if (rc != TP_OK)
 		tp_model_free(m);
+	return rc;
+}
+
+/* The validation AUC, threshold and F1 of the ensemble m into res. */
+static int
+ensemble_result(const tp_train_opts *o, tp_model *m, const tp_batch *valid,
+    tp_train_result *res, tp_err *e)
+{
+	tp_scorer *sc = NULL;
+	float *prob = malloc((valid->n + 1) * sizeof(float));
+	int rc;
+
+	if (prob == NULL)
+		return tp_err_nomem(e, "the validation scores");
+	if ((rc = tp_scorer_open(&sc, m, o->device, e)) == TP_OK &&
+	    (rc = tp_scorer_run(sc, valid, prob, e)) == TP_OK) {
+		double auc = tp_roc_auc(prob, 1, valid->label, valid->n, e);
+		res->valid_auc = isnan(auc) ? 0 : auc;
+		res->valid_f1 = 0;
+		res->threshold = o->threshold >= 0 ? o->threshold :
+		    tp_best_f1_threshold(prob, valid->label, valid->n,
+		    &res->valid_f1, e);
+	}
+	tp_scorer_close(sc);
+	free(prob);
+	return rc;
+}
+
+int
+tp_train_rows(const tp_train_opts *o, const tp_encoding *enc,
+    tp_rows *train, const tp_batch *valid, tp_model *m,
+    tp_train_result *res, tp_err *e)
+{
+	tp_model more[TP_MAX_MEMBERS - 1];
+	tp_train_opts mo = *o;
+	int k = o->members > 1 ? o->members : 1, n = 0, rc;
+
+	if ((rc = train_model(o, 0, enc, train, valid, m, res, e)) != TP_OK)
+		return rc;
+	res->members = k;
+	res->member[0] = (tp_member_result){res->valid_auc, res->best_epoch,
+	    res->epochs_run};
+	for (; n < k - 1; n++) {
+		tp_train_result r;
+		mo.seed = tp_member_seed(o->seed, n + 1);
+		if ((rc = train_model(&mo, n + 1, enc, train, valid, &more[n], &r,
+		    e)) != TP_OK)
+			goto out;
+		res->member[n + 1] = (tp_member_result){r.valid_auc,
+		    r.best_epoch, r.epochs_run};
+	}
+	if (k > 1 && ((rc = tp_model_join(m, more, k - 1, e)) != TP_OK ||
+	    (rc = ensemble_result(o, m, valid, res, e)) != TP_OK))
+		goto out;
+	return TP_OK;
+out:
+	for (int j = 0; j < n; j++)
+		tp_model_free(&more[j]);
+	tp_model_free(m);
 	return rc;
 }
 

@@ -43,6 +43,8 @@
 #include "train/rows.h"
 
 typedef struct {
+	int member, members;   /* 1-based member of the ensemble, and their
+	                          number (1 for one model) */
 	int epoch, epochs;     /* 1-based epoch just finished, and the limit */
 	double loss;           /* mean training loss of the epoch */
 	double valid_auc;      /* NaN for pretraining */
@@ -69,6 +71,8 @@ typedef struct {
 	                          buffer of this many rows (tp_rows_open), at
 	                          least a batch; 0: the whole input in memory */
 	/* Training only */
+	int members;           /* models of the ensemble, trained one after
+	                          the other, member j from a seed of its own */
 	int patience;          /* epochs without a better validation AUC */
 	int balanced;          /* class weights n / (2 n_class) */
 	float class_weight[2]; /* used when set (> 0) and not balanced */
@@ -101,21 +105,39 @@ extern const tp_opt tp_classify_options[];
 extern const tp_opt tp_pretrain_options[];
 
 typedef struct {
-	double threshold;      /* chosen on validation */
 	double valid_auc;      /* of the best epoch */
-	double valid_f1;       /* at the threshold */
 	int best_epoch;
 	int epochs_run;
+} tp_member_result;
+
+typedef struct {
+	double threshold;      /* chosen on validation */
+	double valid_auc;      /* of the best epoch; an ensemble's, of all
+	                          its members at their best epochs */
+	double valid_f1;       /* at the threshold */
+	int best_epoch;        /* of one model, or of the first member */
+	int epochs_run;
+	int members;
+	tp_member_result member[TP_MAX_MEMBERS];
 } tp_train_result;
 
+/* Member j's seed: the run's for the first (so that one member is the
+ * model of the same seed), then seeds spread over 64 bits by the golden
+ * ratio's step, which no small --seed of another run reaches. */
+uint64_t tp_member_seed(uint64_t seed, int j);
+
 /* What the option tables cannot check alone: a shuffle buffer holds a
- * batch at least (TP_EUSAGE). */
+ * batch at least, and a checkpoint is of one model, not of an ensemble
+ * (TP_EUSAGE). */
 int tp_train_check(const tp_train_opts *o, tp_err *e);
 
 /* Trains a classifier on the rows of train, an epoch at a time as the
  * source gives them (train/rows.h; o->buffer_rows is the source's
  * business, not read here); m is initialised here and holds the best
- * weights. The validation rows are held in memory. */
+ * weights. The validation rows are held in memory. With o->members k > 1,
+ * k models one after the other, each with its own early stopping, joined
+ * into an ensemble (model/model.h) whose threshold is chosen on its own
+ * validation scores. */
 int tp_train_rows(const tp_train_opts *o, const tp_encoding *enc,
     tp_rows *train, const tp_batch *valid, tp_model *m,
     tp_train_result *res, tp_err *e);

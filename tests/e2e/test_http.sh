@@ -772,6 +772,24 @@ post '/v1/predict?explain=3' "$T/one.json"
 check "it gives the reasons again" eq "$code $(reasons "$T/body")" "200 $(ref whya 1 | reasons /dev/stdin)"
 stop "the server of reasons ends with 0"
 
+# An ensemble (tabpipe-train --members) is served as any model: each pool
+# thread's copy holds every member, and the answers and reasons are
+# tabpipe-predict --serve's.
+# shellcheck disable=SC2086 # $small holds several options
+tabpipe-train -q $small --members 3 --seed 5 --valid "$T/cd.valid.tps" \
+	-o "$T/ens.safetensors" "$T/cd.train.tps"
+tabpipe-predict -q --serve --explain 3 -m "$T/ens.safetensors" <"$T/apps" >"$T/ref.ens"
+start ensemble -m "$T/ens.safetensors" --threads 2 || exit 1
+post /v1/predict "$T/batch1000.json"
+check "an ensemble of 3 served: a batch of 1000, the probabilities of tabpipe-predict --serve" \
+	eq "$code $(probs "$T/body")" "200 $(probs "$T/ref.ens")"
+check "which are not its first member's alone" test "$(probs "$T/body")" != "$(probs "$T/ref.a")"
+post '/v1/predict?explain=3' "$T/batch20.json"
+check "its reasons are tabpipe-predict --serve --explain 3's" \
+	eq "$(reasons "$T/body")" "$(ref ens 1,20 | reasons /dev/stdin)"
+check "and add up to the ensemble's log-odds" jq -e 'all(.predictions[]; .gap | fabs < 0.05)' "$T/body"
+stop "the server of an ensemble ends with 0"
+
 # Without a tokens file /v1/reload is forbidden; SIGTERM drains.
 start drain -m "$a" --max-explain 0 || exit 1
 http POST /v1/reload -H "Authorization: Bearer $admin"

@@ -2,12 +2,13 @@
  * gen: writes the weights and inputs of the golden test, which
  * tests/golden/reference.py then runs through the PyTorch model.
  *
- * usage: gen weights.safetensors inputs.safetensors
+ * usage: gen weights.safetensors inputs.safetensors ensemble.safetensors
  *
  * The model has the default sizes with dropout 0, over 3 categorical and
  * 4 numeric features; the inputs are ROWS rows, then ROWS more as the second
  * view for the contrastive loss, with missing numerics and unseen
- * categories (index 0).
+ * categories (index 0). The ensemble is that model and MEMBERS - 1 more of
+ * other seeds, for tests/golden/ensemble_reference.py.
  */
 #include <math.h>
 #include <stdio.h>
@@ -19,7 +20,7 @@
 #include "model/modelfile.h"
 #include "model/safetensors.h"
 
-enum { ROWS = 16, NCAT = 3, NNUM = 4 };
+enum { ROWS = 16, NCAT = 3, NNUM = 4, MEMBERS = 3 };
 
 int
 main(int argc, char **argv)
@@ -36,8 +37,9 @@ main(int argc, char **argv)
 	int8_t label[ROWS];
 	char name[32];
 
-	if (argc != 3) {
-		fputs("usage: gen weights.safetensors inputs.safetensors\n", stderr);
+	if (argc != 4) {
+		fputs("usage: gen weights.safetensors inputs.safetensors ensemble.safetensors\n",
+		    stderr);
 		return 64;
 	}
 	enc.ncols = NCAT + NNUM + 1;
@@ -64,6 +66,18 @@ main(int argc, char **argv)
 	cfg.dropout = 0;
 	if (tp_model_init(&m, &cfg, &enc, 2024, 1, &e) != TP_OK ||
 	    tp_model_save(argv[1], &m, &enc, &meta, &e) != TP_OK) {
+		fprintf(stderr, "gen: %s\n", e.msg);
+		return 1;
+	}
+	tp_model more[MEMBERS - 1];
+	for (int j = 0; j < MEMBERS - 1; j++)
+		if (tp_model_init(&more[j], &cfg, &enc, 2025 + (uint64_t)j, 1,
+		    &e) != TP_OK) {
+			fprintf(stderr, "gen: %s\n", e.msg);
+			return 1;
+		}
+	if (tp_model_join(&m, more, MEMBERS - 1, &e) != TP_OK ||
+	    tp_model_save(argv[3], &m, &enc, &meta, &e) != TP_OK) {
 		fprintf(stderr, "gen: %s\n", e.msg);
 		return 1;
 	}

@@ -21,6 +21,11 @@ The model, as the comment at the top of lib/model/model.h describes it:
 
 Its state_dict names and shapes are those of the C parameter table
 (build_table in lib/model/model.c), so a model file loads with load_state_dict.
+
+An ensemble file (tabpipe-train --members k) holds k such models, the first
+under these names and member j > 0 under "members.j."; `Ensemble` is the
+same in PyTorch: its logits are the mean of its members' logits, so its
+log-odds are the mean of theirs, as tp_model_predict averages them.
 """
 
 import json
@@ -157,6 +162,17 @@ class TabTransformer(nn.Module):
                 [n for n in names if not n.startswith("cat_embeddings.")])
 
 
+class Ensemble(nn.Module):
+    """Members of one config whose logits are averaged."""
+
+    def __init__(self, members):
+        super().__init__()
+        self.members = nn.ModuleList(members)
+
+    def logits(self, cat, num):
+        return torch.stack([m.logits(cat, num) for m in self.members]).mean(dim=0)
+
+
 def from_model_file(path):
     """Builds the TabTransformer of a tabpipe model file and loads its
     tensors. The config and the features come from its __metadata__
@@ -164,8 +180,29 @@ def from_model_file(path):
     there, and safetensors_io.load checks it. Every encoder tensor must be
     there with its shape; the head and the projector are loaded when the
     file has them (a pretrained encoder has no head) and keep the
-    tabpipe-like initialisation otherwise. Returns (model, metadata)."""
+    tabpipe-like initialisation otherwise. Returns (model, metadata); the
+    model of a file of an ensemble ("members" in the metadata) is an
+    Ensemble."""
     tensors, meta = safetensors_io.load(path)
+    k = int(meta.get("members", "1"))
+    if k == 1:
+        return member_from_tensors(path, tensors, meta), meta
+    prefix = [""] + [f"members.{j}." for j in range(1, k)]
+    known = set()
+    members = []
+    for p in prefix:
+        own = {n[len(p):]: a for n, a in tensors.items()
+               if n.startswith(p) and (p or not n.startswith("members."))}
+        known.update(p + n for n in own)
+        members.append(member_from_tensors(path, own, meta))
+    unexpected = sorted(set(tensors) - known)
+    if unexpected:
+        raise ValueError(f"{path}: tensors of no member {unexpected}")
+    return Ensemble(members), meta
+
+
+def member_from_tensors(path, tensors, meta):
+    """The TabTransformer of one model of a file, from its tensors."""
     if meta.get("format") != "tabpipe-model":
         raise ValueError(f"{path}: not a tabpipe model file")
     if safetensors_io.DIGEST not in meta:
@@ -193,4 +230,4 @@ def from_model_file(path):
                              f"the model expects {list(state[name].shape)}")
         state[name] = torch.from_numpy(arr)
     model.load_state_dict(state, strict=True)
-    return model, meta
+    return model

@@ -410,8 +410,8 @@ tp_cuda_model_classify_step(tp_cuda *g, tp_cuda_model *cm,
 }
 
 int
-tp_cuda_model_predict(tp_cuda *g, tp_cuda_model *cm, const int32_t *cat,
-    const float *num, int B, float *prob, tp_err *e)
+tp_cuda_model_logodds(tp_cuda *g, tp_cuda_model *cm, const int32_t *cat,
+    const float *num, int B, float *logodds, tp_err *e)
 {
 	int rc;
 
@@ -425,14 +425,25 @@ tp_cuda_model_predict(tp_cuda *g, tp_cuda_model *cm, const int32_t *cat,
 	}
 	if ((rc = tp_cuda_download(g, logits, cm->acts->logits,
 	    (size_t)B * 2 * sizeof(float), e)) == TP_OK)
-		for (int b = 0; b < B; b++) {
-			const float *l = logits + 2 * b;
-			/* softmax of two logits as a sigmoid of their
-			 * difference, as lib/model/model.c computes it */
-			prob[b] = 1.0f / (1.0f + expf(l[0] - l[1]));
-		}
+		for (int b = 0; b < B; b++)
+			logodds[b] = logits[2 * b + 1] - logits[2 * b];
 	free(logits);
 	return rc;
+}
+
+int
+tp_cuda_model_predict(tp_cuda *g, tp_cuda_model *cm, const int32_t *cat,
+    const float *num, int B, float *prob, tp_err *e)
+{
+	int rc;
+
+	if ((rc = tp_cuda_model_logodds(g, cm, cat, num, B, prob, e)) != TP_OK)
+		return rc;
+	/* softmax of two logits as a sigmoid of their difference, as
+	 * lib/model/model.c computes it (l0 - l1 is -(l1 - l0) exactly) */
+	for (int b = 0; b < B; b++)
+		prob[b] = 1.0f / (1.0f + expf(-prob[b]));
+	return TP_OK;
 }
 
 float

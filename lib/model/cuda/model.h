@@ -63,6 +63,10 @@ float tp_cuda_model_classify_step(tp_cuda *g, tp_cuda_model *cm,
     const float *class_weight, int B, int training);
 int tp_cuda_model_predict(tp_cuda *g, tp_cuda_model *cm, const int32_t *cat,
     const float *num, int B, float *prob, tp_err *e);
+/* The log-odds of B rows (the difference of their logits): what an
+ * ensemble's scorer averages over its members. */
+int tp_cuda_model_logodds(tp_cuda *g, tp_cuda_model *cm, const int32_t *cat,
+    const float *num, int B, float *logodds, tp_err *e);
 float tp_cuda_model_contrast_step(tp_cuda *g, tp_cuda_model *cm,
     const int32_t *cat, const float *num, int B, float tau);
 

@@ -461,8 +461,8 @@ START_TEST(test_epochs)
 	ck_assert_int_eq(tp_db_run_start(db, NULL, NULL, &run, &e), TP_OK);
 	snprintf(id, sizeof(id), "%lld", (long long)run);
 	q[0] = id;
-	ck_assert_int_eq(tp_db_epoch(db, run, 1, m, &e), TP_OK);
-	ck_assert_int_eq(tp_db_epoch(db, run, 2, NULL, &e), TP_OK);
+	ck_assert_int_eq(tp_db_epoch(db, run, 1, 1, m, &e), TP_OK);
+	ck_assert_int_eq(tp_db_epoch(db, run, 1, 2, NULL, &e), TP_OK);
 	q[1] = "{\"auc\": 0.625, \"loss\": 0.5}";
 	expect(db->conn, "SELECT metrics = $2::jsonb FROM epochs "
 	    "WHERE run_id = $1 AND epoch = 1", 2, q, "t");
@@ -472,9 +472,9 @@ START_TEST(test_epochs)
 	    "pretrain");
 
 	/* An epoch twice, or of a run that is not there: refused. */
-	ck_assert_int_eq(tp_db_epoch(db, run, 1, m, &e), TP_EINTERNAL);
+	ck_assert_int_eq(tp_db_epoch(db, run, 1, 1, m, &e), TP_EINTERNAL);
 	expect_one_line(&e, "database: query failed: ");
-	ck_assert_int_eq(tp_db_epoch(db, run + 1000, 1, m, &e), TP_EINTERNAL);
+	ck_assert_int_eq(tp_db_epoch(db, run + 1000, 1, 1, m, &e), TP_EINTERNAL);
 	expect_one_line(&e, "database: query failed: ");
 	expect(db->conn, "SELECT count(*) FROM epochs", 0, NULL, "2");
 	cJSON_Delete(m);

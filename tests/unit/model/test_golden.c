@@ -5,7 +5,9 @@
  * projector) and its inputs; tests/golden/reference.py ran them through
  * tests/golden/tabtransformer.py and wrote the logits, the probabilities,
  * both losses and every gradient. `make golden` makes the three files,
- * which are committed under $TP_TESTDATA/golden, so this needs no Python.
+ * which are committed under $TP_TESTDATA/golden, so this needs no Python;
+ * and an ensemble of three, with tests/golden/ensemble_reference.py's
+ * probabilities.
  * Here the C model loads the same file and computes the same, with one
  * thread and with two.
  *
@@ -239,6 +241,62 @@ START_TEST(test_predict)
 }
 END_TEST
 
+/* An ensemble of three (tests/golden/gen.c) against
+ * tests/golden/ensemble_reference.py: PyTorch's mean of the members'
+ * logits. And what its members' own log-odds say it is. */
+START_TEST(test_ensemble)
+{
+	golden g;
+	tp_model ens;
+	tp_encoding enc;
+	tp_model_meta meta;
+	tp_st_file ref;
+	char path[4096];
+	tp_err e = {0};
+
+	golden_open(&g, 1);
+	golden_path(path, sizeof(path), "ensemble.safetensors");
+	ck_assert_msg(tp_model_load(path, &ens, &enc, &meta, TP_WITH_HEAD, _i,
+	    &e) == TP_OK, "%s", e.msg);
+	ck_assert_int_eq(ens.nmembers, 3);
+	golden_path(path, sizeof(path), "ensemble_reference.safetensors");
+	ck_assert_msg(tp_st_open(&ref, path, &e) == TP_OK,
+	    "%s (`make golden` writes the golden files)", e.msg);
+	ck_assert_int_eq(tp_model_plan(&ens, g.rows, &e), TP_OK);
+	float *prob = malloc((size_t)g.rows * sizeof(float));
+	ck_assert_ptr_nonnull(prob);
+	tp_model_predict(&ens, g.cat, g.num, g.rows, prob);
+	int64_t ps[1] = {g.rows};
+	tp_tensor want = tensor(&ref, "prob", TP_F32, 1, ps);
+	double err = compare("prob", prob, &want, (size_t)g.rows, OUT_TOL,
+	    OUT_FLOOR);
+	/* The first member is the golden model, whose tensors it shares; it
+	 * scores alone as that model (the ensemble itself is member 0). */
+	ck_assert_int_eq(memcmp(ens.params, g.m.params,
+	    g.m.nfloats * sizeof(float)), 0);
+	for (int r = 0; r < g.rows; r++) {
+		double sum = 0;
+		for (int j = 0; j < ens.nmembers; j++) {
+			float p;
+			tp_model_predict(j == 0 ? &g.m : tp_model_member(&ens, j),
+			    g.cat + (size_t)r * ens.ncat,
+			    g.num + (size_t)r * ens.nnum, 1, &p);
+			sum += log(p) - log1p(-p);
+		}
+		ck_assert_double_eq_tol(prob[r], 1 / (1 + exp(-sum / 3)), 1e-6);
+	}
+	if (verbose())
+		fprintf(stderr, "golden ensemble, %d thread(s): largest error of prob %.3g\n",
+		    _i, err);
+	free(prob);
+	tp_st_close(&ref);
+	tp_model_free(&ens);
+	tp_encoding_free(&enc);
+	tp_model_meta_free(&meta);
+	golden_close(&g);
+}
+END_TEST
+
 START_TEST(test_contrast)
 {
 	golden g;
@@ -269,6 +327,7 @@ golden_suite(void)
 	tcase_add_loop_test(tc, test_classify, 1, 3);
 	tcase_add_loop_test(tc, test_predict, 1, 3);
 	tcase_add_loop_test(tc, test_contrast, 1, 3);
+	tcase_add_loop_test(tc, test_ensemble, 1, 3);
 	suite_add_tcase(s, tc);
 	return s;
 }
