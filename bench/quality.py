@@ -345,9 +345,11 @@ def cmd_baselines(a):
 
 def tool_log(paths):
     """(best epoch's valid AUC, epochs run, seconds) from the per-epoch lines
-    of tabpipe-train and tabpipe-pretrain ("epoch 3/30: ..., 5.6 s, ...")
-    and tabpipe-train's last line ("best epoch 2 of 7: valid AUC 0.7470");
-    the epochs and the valid AUC are the last log's, the seconds all logs'."""
+    of tabpipe-train and tabpipe-pretrain ("epoch 3/30: ..., 5.6 s, ...",
+    "member 2/5, epoch 3/30: ...") and tabpipe-train's last line ("best
+    epoch 2 of 7: valid AUC 0.7470", or an ensemble's "the ensemble of 5:
+    valid AUC 0.7470"); the epochs (of all members) and the valid AUC are
+    the last log's, the seconds all logs'."""
     valid, epochs, secs = float("nan"), 0, 0.0
     for path in paths:
         epochs = 0
@@ -357,7 +359,8 @@ def tool_log(paths):
                 if m:
                     epochs += 1
                     secs += float(m.group(1))
-                m = re.search(r"best epoch \d+ of \d+: valid AUC ([0-9.]+)", line)
+                m = re.search(r"(?:^tabpipe-train: best epoch \d+ of \d+|"
+                              r"the ensemble of \d+): valid AUC ([0-9.]+)", line)
                 if m:
                     valid = float(m.group(1))
     return valid, epochs, secs

@@ -27,7 +27,7 @@
 #
 # usage: sh bench/quality.sh [--datasets "name ..."] [--epochs n]
 #            [--no-semi] [--out file] [--pretrain-epochs n] [--quick]
-#            [--splits n] [--torch]
+#            [--splits n] [--torch] [--variant NAME=OPTIONS]
 #
 #   --datasets        only these data sets (names of data/NAME.csv)
 #   --epochs n        tabpipe-train's --epochs (its default, 30)
@@ -41,6 +41,12 @@
 #   --torch           add the same model in PyTorch (bench/reference.py,
 #                     no pretraining) and check that each tabpipe model
 #                     file scores its validation AUC there (slow)
+#   --variant NAME=OPTIONS
+#                     with all labels, also tabpipe-train with OPTIONS
+#                     added to the defaults, as method NAME, compared
+#                     with the baselines and with the defaults on the
+#                     same splits (a lever's figure before it becomes a
+#                     default)
 #
 # Ten splits took 32 minutes on 2 cores that other jobs shared (a load
 # average of 3 to 8), --quick 2 minutes. BUILD names the build folder
@@ -58,6 +64,8 @@ splits=10
 semi=1
 torch=
 out=
+variant=
+voptions=
 usage() {
 	sed -n 's/^# usage: //p; s/^#            /           /p' "$0" | head -3 >&2
 	exit 64
@@ -72,6 +80,11 @@ while [ $# -gt 0 ]; do
 	--no-semi) semi= ;;
 	--torch) torch=1 ;;
 	--out) [ $# -gt 1 ] || usage; out=$2; shift ;;
+	--variant)
+		[ $# -gt 1 ] || usage
+		variant=${2%%=*} voptions=${2#*=}
+		case $variant in '' | "$2" | tabpipe | tabpipe+pretrain | *[!A-Za-z0-9_.+-]*) usage ;; esac
+		shift ;;
 	*) usage ;;
 	esac
 	shift
@@ -153,6 +166,11 @@ echo "$list" | {
 				--positive "$positive" --fit "$p.enc.json" \
 				--split 70/15/15 --seed "$s" --out "$p" "$csv"
 			tabpipe tabpipe "$p.train.tps" "$p.model" "$p.log"
+			if [ -n "$variant" ]; then
+				# shellcheck disable=SC2086 # $voptions is a list of options
+				tabpipe "$variant" "$p.train.tps" "$p.variant.model" \
+					"$p.variant.log" $voptions
+			fi
 			q baselines --dataset "$d" --setting "$setting" --split "$s" \
 				--out "$results" --train "$p.train.tps" \
 				--valid "$p.valid.tps" --test "$p.test.tps"
@@ -197,6 +215,8 @@ wall="wall time: $((secs / 60)) min $((secs % 60)) s on $(nproc 2>/dev/null || e
 set -- \
 	--note "splits: tabpipe-ingest --fit --split 70/15/15 --seed s, s = 1..$splits; tabpipe-train ${topt:+$topt }--seed s (defaults otherwise); tabpipe-pretrain ${popt:+$popt }--seed s on all training rows; 10 %: a stratified 10 % of the training labels (seed s)" \
 	--note "$wall"
+[ -z "$variant" ] ||
+	set -- "$@" --note "$variant: tabpipe-train $voptions ${topt:+$topt }--seed s, with all labels"
 if [ -f "$work/torch.check" ]; then
 	set -- "$@" --note "$(awk -F'\t' '{ n++; if ($6 != "ok") bad++ }
 		END { printf "cross-check of %d tabpipe model files in PyTorch (valid AUC within 1e-4): %d mismatched", n, bad }' "$work/torch.check")"
