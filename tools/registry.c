@@ -69,7 +69,9 @@ static const column evaluations_cols[] = {
 	{"auc", "AUC", 'f'}, {"f1", "F1", 'f'}, {"log_loss", "LOG_LOSS", 'f'},
 	{"run", "RUN", 'd'}, {NULL, NULL, 0},
 };
+/* An ensemble's epochs have their member first; one model's have none. */
 static const column epochs_cols[] = {
+	{"member", "MEMBER", 'd'},
 	{"epoch", "EPOCH", 'd'}, {"loss", "LOSS", 'f'},
 	{"valid_auc", "VALID_AUC", 'f'}, {"valid_loss", "VALID_LOSS", 'f'},
 	{"best", "BEST", 's'}, {"rows_per_s", "ROWS/S", 'd'},
@@ -232,8 +234,9 @@ main(int argc, char **argv)
 		cols = audit_cols;
 		rc = tp_registry_audit(db, argv[1], &rows, &e);
 	} else if (strcmp(what, "epochs") == 0) {
-		cols = epochs_cols;
 		rc = tp_registry_epochs(db, argv[1], &rows, &e);
+		cols = rc == TP_OK && cJSON_HasObjectItem(cJSON_GetArrayItem(rows,
+		    0), "member") ? epochs_cols : epochs_cols + 1;
 	} else {
 		compare_cols[2].heading = argv[1];
 		compare_cols[3].heading = argv[2];

@@ -574,9 +574,10 @@ tp_registry_audit(tp_db *db, const char *name, cJSON **rows, tp_err *e)
 }
 
 /* The keys of an epoch's row, in the order of the report (lib/train); the
- * run records the validation's log loss as valid_log_loss. */
-static const char *const epoch_keys[] = {"epoch", "loss", "valid_auc",
-    "valid_loss", "best", "rows_per_s", "seconds"};
+ * run records the validation's log loss as valid_log_loss. The member
+ * (of an ensemble) is 1 where a history has none. */
+static const char *const epoch_keys[] = {"member", "epoch", "loss",
+    "valid_auc", "valid_loss", "best", "rows_per_s", "seconds"};
 
 /* The history of v's file (or of its bytes in the database) as rows: the
  * keys of epoch_keys, null where the history has none (it keeps no
@@ -606,7 +607,8 @@ file_epochs(tp_db *db, const tp_model_version *v, const char *ref,
 			const cJSON *x = cJSON_GetObjectItemCaseSensitive(item,
 			    epoch_keys[k]);
 			cJSON_AddItemToObject(row, epoch_keys[k], x != NULL ?
-			    cJSON_Duplicate(x, 1) : cJSON_CreateNull());
+			    cJSON_Duplicate(x, 1) : k == 0 ? cJSON_CreateNumber(1) :
+			    cJSON_CreateNull());
 		}
 		cJSON_AddStringToObject(row, "source", "file");
 		cJSON_AddItemToArray(*rows, row);
@@ -622,10 +624,25 @@ out:
 	return rc;
 }
 
+/* Where a row comes in the order of the epochs: by member, then epoch. */
 static double
 epoch_of(const cJSON *row)
 {
-	return metric_value(row, "epoch");
+	return metric_value(row, "member") * 1e9 + metric_value(row, "epoch");
+}
+
+/* The rows of one model's training keep no member: only an ensemble's
+ * epochs need one to tell them apart. */
+static void
+drop_single_member(cJSON *rows)
+{
+	cJSON *row;
+
+	cJSON_ArrayForEach(row, rows)
+		if (metric_value(row, "member") != 1)
+			return;
+	cJSON_ArrayForEach(row, rows)
+		cJSON_DeleteItemFromObjectCaseSensitive(row, "member");
 }
 
 int
@@ -642,8 +659,9 @@ tp_registry_epochs(tp_db *db, const char *ref, cJSON **rows, tp_err *e)
 	if ((rc = tp_version_find(db, ref, &v, e)) != TP_OK)
 		return rc;
 	snprintf(id, sizeof(id), "%lld", (long long)v.id);
-	if ((rc = listing(db, "SELECT coalesce(json_agg(t ORDER BY t.epoch), "
-	    "'[]') FROM (SELECT p.epoch, p.metrics -> 'loss' AS loss, "
+	if ((rc = listing(db, "SELECT coalesce(json_agg(t ORDER BY t.member, "
+	    "t.epoch), '[]') FROM (SELECT p.member, p.epoch, "
+	    "p.metrics -> 'loss' AS loss, "
 	    "p.metrics -> 'valid_auc' AS valid_auc, p.metrics -> "
 	    "'valid_log_loss' AS valid_loss, p.metrics -> 'best' AS best, "
 	    "p.metrics -> 'rows_per_s' AS rows_per_s, p.metrics -> 'seconds' "
@@ -658,11 +676,12 @@ tp_registry_epochs(tp_db *db, const char *ref, cJSON **rows, tp_err *e)
 			rc = tp_err_set(e, why.code, "%s", why.msg);
 			cJSON_Delete(*rows);
 			*rows = NULL;
-		}
+		} else
+			drop_single_member(*rows);
 		goto out;
 	}
-	/* Both are in the order of their epochs: merged, the run's row of an
-	 * epoch that both have. */
+	/* Both are in the order of their members' epochs: merged, the run's
+	 * row of an epoch that both have. */
 	if ((merged = cJSON_CreateArray()) == NULL) {
 		rc = tp_err_nomem(e, "the epochs");
 		goto out;
@@ -683,6 +702,7 @@ tp_registry_epochs(tp_db *db, const char *ref, cJSON **rows, tp_err *e)
 	}
 	cJSON_Delete(*rows);
 	*rows = merged;
+	drop_single_member(*rows);
 out:
 	cJSON_Delete(file);
 	tp_version_free(&v);
