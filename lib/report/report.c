@@ -553,6 +553,8 @@ tp_report_card(const cJSON *metadata, const char *path, const char *sha256,
 			goto bad_member;
 		cJSON_AddNumberToObject(c, "threshold", t);
 	}
+	if ((v = str(metadata, "members")) != NULL)
+		cJSON_AddNumberToObject(c, "members", atof(v));
 	static const char *const texts[] = {"threshold_rule", "run_id",
 	    "data_fingerprint"};
 	for (size_t i = 0; i < 3; i++)
@@ -746,6 +748,11 @@ section_card(doc *d)
 			first = 0;
 		}
 		S("</td></tr>\n");
+	}
+	if (num(card, "members") > 1) {
+		snprintf(buf, sizeof(buf), "%.0f models from seeds of their own, "
+		    "their log-odds averaged", num(card, "members"));
+		row_text(d, "Ensemble", buf);
 	}
 	if (cJSON_IsObject(cfg)) {
 		const cJSON *k;

@@ -144,6 +144,7 @@ tp_card_make(tp_card *c, const tp_predictor *p, tp_db *db, tp_err *e)
 	take(card, reg, "metrics");
 	cJSON_AddItemToObject(card, "config",
 	    tp_config_to_json(&p->vm.model.cfg));
+	cJSON_AddNumberToObject(card, "members", p->vm.model.nmembers);
 	if ((c->model = cJSON_PrintUnformatted(model)) == NULL ||
 	    (c->card = cJSON_PrintUnformatted(card)) == NULL)
 		rc = tp_err_nomem(e, "the model's card");

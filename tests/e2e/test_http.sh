@@ -783,6 +783,9 @@ start ensemble -m "$T/ens.safetensors" --threads 2 || exit 1
 post /v1/predict "$T/batch1000.json"
 check "an ensemble of 3 served: a batch of 1000, the probabilities of tabpipe-predict --serve" \
 	eq "$code $(probs "$T/body")" "200 $(probs "$T/ref.ens")"
+http GET /v1/model
+check "its card says it has 3 members" eq "$(j .members)" 3
+post /v1/predict "$T/batch1000.json"
 check "which are not its first member's alone" test "$(probs "$T/body")" != "$(probs "$T/ref.a")"
 post '/v1/predict?explain=3' "$T/batch20.json"
 check "its reasons are tabpipe-predict --serve --explain 3's" \
