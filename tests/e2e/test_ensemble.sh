@@ -66,6 +66,11 @@ yes_that "its validation AUC is the one train reported for the ensemble ($auc)" 
 	test "$(jq -r '.auc * 10000 | round' "$T/eval.json")" = "$(echo "$auc" | awk '{ printf "%d", $1 * 10000 + 0.5 }')"
 ensemble "$T/again.safetensors" 2>/dev/null
 same "training it again gives the same file" "$ens" "$T/again.safetensors"
+run_status "the report of its evaluation" 0 tabpipe-report -q -m "$ens" -o "$T/r.html" "$T/eval.json"
+yes_that "says on its card that it is an ensemble of 3" \
+	grep -q 'Ensemble</th><td>3 models from seeds of their own, their log-odds averaged' "$T/r.html"
+yes_that "and draws the training of its first member" \
+	grep -q "3 epochs of the ensemble&#39;s first member" "$T/r.html"
 run_status "drift scores it" 0 tabpipe-drift -q -m "$ens" --reference "$T/cd.train.tps" \
 	-o "$T/drift.json" "$T/cd.test.tps"
 yes_that "and reports its scores' shift" jq -e '.score != null' "$T/drift.json"
