@@ -42,6 +42,11 @@ run "$bin/tabpipe-predict" -q -m "$work/model.st" "$work/d.test.tps" >/dev/null
 run "$bin/tabpipe-predict" -q --csv -m "$work/model.st" "$work/small.csv" >/dev/null
 run "$bin/tabpipe-predict" -q --explain 3 --steps 4 --format jsonl -m "$work/model.st" \
 	"$work/d.test.tps" >/dev/null
+# An ensemble: trained member by member, scored and explained together.
+run "$bin/tabpipe-train" -q --epochs 1 --layers 1 --members 2 --seed 1 \
+	--valid "$work/d.valid.tps" -o "$work/ensemble.st" "$work/d.train.tps"
+run "$bin/tabpipe-predict" -q --explain 2 --steps 4 --format jsonl \
+	-m "$work/ensemble.st" "$work/d.test.tps" >/dev/null
 # Drift may find some between two splits of 600 rows: exit 1 is an answer.
 status=0
 run "$bin/tabpipe-drift" -q -m "$work/model.st" \
