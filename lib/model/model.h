@@ -30,7 +30,7 @@
  * the model holds the first member, and m->member the k - 1 others. It
  * averages log-odds, not probabilities, so that the ensemble's log-odds
  * are the mean of its members' and attributions (lib/model/explain.h)
- * add up exactly as a member's do; the two averages rank rows alike. A
+ * add up exactly as a member's do. A
  * step trains one member: only scoring, copies, plans and files see
  * several.
  */
