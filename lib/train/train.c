@@ -580,6 +580,17 @@ not_finite(float loss, float norm, int epoch, long step, const char *ckpt,
 	    ckpt ? " is kept" : "");
 }
 
+/* The threshold of validation scores prob: the one given, or the best
+ * F1's (its F1 into *f1). */
+static double
+decision_threshold(const tp_train_opts *o, const float *prob,
+    const tp_batch *valid, double *f1, tp_err *e)
+{
+	if (o->threshold >= 0)
+		return o->threshold;
+	return tp_best_f1_threshold(prob, valid->label, valid->n, f1, e);
+}
+
 /* Trains member `member` of the run (0 for one model) with the options o
  * of that member. */
 static int
@@ -687,8 +698,7 @@ train_model(const tp_train_opts *o, int member, const tp_encoding *enc,
 			st.best_epoch = epoch;
 			st.bad_epochs = 0;
 			memcpy(best, m->params, m->nfloats * sizeof(float));
-			st.threshold = o->threshold >= 0 ? o->threshold :
-			    tp_best_f1_threshold(prob, valid->label, valid->n, &st.f1, e);
+			st.threshold = decision_threshold(o, prob, valid, &st.f1, e);
 			rep.best = 1;
 		} else
 			st.bad_epochs++;
@@ -733,8 +743,7 @@ ensemble_result(const tp_train_opts *o, tp_model *m, const tp_batch *valid,
 		double auc = tp_roc_auc(prob, 1, valid->label, valid->n, e);
 		res->valid_auc = isnan(auc) ? 0 : auc;
 		res->valid_f1 = 0;
-		res->threshold = o->threshold >= 0 ? o->threshold :
-		    tp_best_f1_threshold(prob, valid->label, valid->n,
+		res->threshold = decision_threshold(o, prob, valid,
 		    &res->valid_f1, e);
 	}
 	tp_scorer_close(sc);

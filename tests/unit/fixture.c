@@ -335,3 +335,28 @@ fixture_folder_remove(const char *dir)
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	ck_assert_int_eq(system(cmd), 0);
 }
+
+char *
+fixture_stream_file(const char *dir, const char *name, const tp_encoding *enc,
+    const tp_batch *all, size_t first, size_t n)
+{
+	char *path = malloc(strlen(dir) + strlen(name) + 2);
+	tp_stream_writer *w;
+	tp_batch part = *all;
+	tp_err e = {0};
+	FILE *f;
+
+	ck_assert_ptr_nonnull(path);
+	sprintf(path, "%s/%s", dir, name);
+	ck_assert_ptr_nonnull(f = fopen(path, "wb"));
+	part.id += first;
+	part.cat += first * (size_t)all->ncat;
+	part.num += first * (size_t)all->nnum;
+	part.label += first;
+	part.n = n;
+	ck_assert_int_eq(tp_stream_writer_open(&w, f, path, enc, &e), TP_OK);
+	ck_assert_int_eq(tp_stream_writer_write(w, &part, &e), TP_OK);
+	ck_assert_int_eq(tp_stream_writer_close(w, NULL, &e), TP_OK);
+	ck_assert_int_eq(fclose(f), 0);
+	return path;
+}

@@ -39,6 +39,11 @@
 void fixture_folder(char *dir);
 void fixture_folder_remove(const char *dir);
 
+/* Rows first to first + n of all, encoded with enc, as the stream file
+ * dir/name; its path, to free. */
+char *fixture_stream_file(const char *dir, const char *name,
+    const tp_encoding *enc, const tp_batch *all, size_t first, size_t n);
+
 /* A temporary file holding s, at its start. */
 FILE *fixture_text_file(const char *s);
 

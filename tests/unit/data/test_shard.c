@@ -195,33 +195,6 @@ teardown(void)
 	fixture_folder_remove(dir);
 }
 
-/* Writes rows first to first + n - 1 of all (ids and all) as a stream of
- * enc to dir/name; its path, to free. */
-static char *
-write_part(const tp_encoding *enc, const tp_batch *all, size_t first,
-    size_t n, const char *name)
-{
-	char *path = malloc(strlen(dir) + strlen(name) + 2);
-	tp_stream_writer *w;
-	tp_batch part = *all;
-	tp_err e = {0};
-	FILE *f;
-
-	ck_assert_ptr_nonnull(path);
-	sprintf(path, "%s/%s", dir, name);
-	ck_assert_ptr_nonnull(f = fopen(path, "wb"));
-	part.id += first;
-	part.cat += first * 2;
-	part.num += first * 2;
-	part.label += first;
-	part.n = n;
-	ck_assert_int_eq(tp_stream_writer_open(&w, f, path, enc, &e), TP_OK);
-	ck_assert_int_eq(tp_stream_writer_write(w, &part, &e), TP_OK);
-	ck_assert_int_eq(tp_stream_writer_close(w, NULL, &e), TP_OK);
-	ck_assert_int_eq(fclose(f), 0);
-	return path;
-}
-
 /* An input of files holding sizes[i] rows each, one after the other, of
  * the rows of all (whose ids run from 1). */
 typedef struct {
@@ -240,7 +213,8 @@ make_parts(parts *p, const tp_encoding *enc, const tp_batch *all,
 	p->rows = 0;
 	for (int i = 0; i < n; i++) {
 		snprintf(name, sizeof(name), "part%d.tps", i);
-		p->paths[i] = write_part(enc, all, p->rows, sizes[i], name);
+		p->paths[i] = fixture_stream_file(dir, name, enc, all, p->rows,
+		    sizes[i]);
 		p->rows += sizes[i];
 	}
 	ck_assert_uint_le(p->rows, all->n);
@@ -326,7 +300,7 @@ START_TEST(test_files_as_one)
 	fixture_model_encoding(&other);
 	other.cols[1].mean = 1;
 	ck_assert_int_eq(tp_encoding_fingerprint(&other, &e), TP_OK);
-	char *odd = write_part(&other, &all, 0, 10, "odd.tps");
+	char *odd = fixture_stream_file(dir, "odd.tps", &other, &all, 0, 10);
 	char *mixed[] = {p.paths[0], p.paths[2], odd};
 	tp_shard_reader *r = NULL;
 	ck_assert_int_eq(tp_shard_reader_open(&r, mixed, 3, NULL, &e), TP_EDATA);

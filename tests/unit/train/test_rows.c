@@ -52,38 +52,16 @@ typedef struct {
 	size_t split;
 } input;
 
-static char *
-write_rows(const input *in, size_t first, size_t n, const char *name)
-{
-	char *path = malloc(strlen(dir) + strlen(name) + 2);
-	tp_batch part = in->all;
-	tp_stream_writer *w;
-	tp_err e = {0};
-	FILE *f;
-
-	ck_assert_ptr_nonnull(path);
-	sprintf(path, "%s/%s", dir, name);
-	ck_assert_ptr_nonnull(f = fopen(path, "wb"));
-	part.id += first;
-	part.cat += first * 2;
-	part.num += first * 2;
-	part.label += first;
-	part.n = n;
-	ck_assert_int_eq(tp_stream_writer_open(&w, f, path, &in->enc, &e), TP_OK);
-	ck_assert_int_eq(tp_stream_writer_write(w, &part, &e), TP_OK);
-	ck_assert_int_eq(tp_stream_writer_close(w, NULL, &e), TP_OK);
-	ck_assert_int_eq(fclose(f), 0);
-	return path;
-}
-
 static void
 input_make(input *in, size_t rows, size_t split, uint64_t seed)
 {
 	fixture_model_encoding(&in->enc);
 	fixture_rows(&in->all, rows, seed);
 	in->split = split;
-	in->paths[0] = write_rows(in, 0, split, "a.tps");
-	in->paths[1] = write_rows(in, split, rows - split, "b.tps");
+	in->paths[0] = fixture_stream_file(dir, "a.tps", &in->enc, &in->all, 0,
+	    split);
+	in->paths[1] = fixture_stream_file(dir, "b.tps", &in->enc, &in->all,
+	    split, rows - split);
 }
 
 static void
