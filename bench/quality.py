@@ -454,9 +454,14 @@ def cmd_table(a):
                     out.append(f"  goal: {o} above the best baseline ({best}, "
                                f"{statistics.mean(test[best].values()):.4f}) by one SE: "
                                f"{mean:+.4f}, SE {se:.4f}: {verdict}")
-            if len(ours) > 1:
-                mean, se, sd, wins, k = paired(test[ours[1]], test[ours[0]])
-                out.append(f"  {ours[1]} - {ours[0]}: {mean:+.4f}, SE {se:.4f}, "
+            # A variant against the defaults, and a lever (METHOD+NAME)
+            # against the method it changes.
+            pairs = [(ours[1], ours[0])] if len(ours) > 1 else []
+            pairs += [(m, m.rpartition("+")[0]) for m in methods
+                      if m not in ours and m.rpartition("+")[0] in methods]
+            for m, other in pairs:
+                mean, se, sd, wins, k = paired(test[m], test[other])
+                out.append(f"  {m} - {other}: {mean:+.4f}, SE {se:.4f}, "
                            f"sd {sd:.4f}, wins {wins}/{k}")
             out.append("")
     out.append("mean, sd: the test AUC's mean and standard deviation over the splits; "

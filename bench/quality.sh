@@ -27,11 +27,16 @@
 #
 # usage: sh bench/quality.sh [--datasets "name ..."] [--epochs n]
 #            [--no-semi] [--out file] [--pretrain-epochs n] [--quick]
-#            [--splits n] [--torch] [--variant NAME=OPTIONS]
+#            [--splits n] [--torch [--lever NAME]...] [--variant NAME=OPTIONS]
 #
 #   --datasets        only these data sets (names of data/NAME.csv)
 #   --epochs n        tabpipe-train's --epochs (its default, 30)
 #   --no-semi         leave out the 10 % labels case
+#   --lever NAME      with --torch and all labels, also the PyTorch
+#                     reference with this lever of bench/levers.py (ple,
+#                     periodic, quantile, wide, average) as method
+#                     pytorch+NAME, and its paired difference against
+#                     pytorch: a lever's figure before it costs lib/ a layer
 #   --out file        also write the table to file, the raw results to
 #                     file.tsv
 #   --pretrain-epochs tabpipe-pretrain's --epochs (its default, 10)
@@ -66,6 +71,7 @@ torch=
 out=
 variant=
 voptions=
+levers=
 usage() {
 	sed -n 's/^# usage: //p; s/^#            /           /p' "$0" | head -3 >&2
 	exit 64
@@ -79,6 +85,7 @@ while [ $# -gt 0 ]; do
 	--quick) splits=2 epochs=5 pepochs=2 ;;
 	--no-semi) semi= ;;
 	--torch) torch=1 ;;
+	--lever) [ $# -gt 1 ] || usage; levers="$levers --torch-lever $2"; shift ;;
 	--out) [ $# -gt 1 ] || usage; out=$2; shift ;;
 	--variant)
 		[ $# -gt 1 ] || usage
@@ -90,6 +97,7 @@ while [ $# -gt 0 ]; do
 	shift
 done
 case $splits in '' | *[!0-9]* | 0) usage ;; esac
+[ -z "$levers" ] || [ -n "$torch" ] || usage
 if [ ! -x "$bin/tabpipe-train" ]; then
 	echo "bench/quality.sh: no tools in $build: run make (or set BUILD)" >&2
 	exit 66
@@ -143,11 +151,13 @@ tabpipe() {
 # the tabpipe model given (its log has the valid AUC).
 torch() {
 	[ -n "$torch" ] || return 0
-	# shellcheck disable=SC2086
+	more=
+	[ "$setting" != "all labels" ] || more=$levers
+	# shellcheck disable=SC2086 # $topt and $more are lists of options
 	"$py" bench/reference.py evaluate $topt --dataset "$d" --setting "$setting" \
 		--seed "$s" --out "$work/torch" --train "$1" --valid "$p.valid.tps" \
 		--test "$p.test.tps" --tabpipe "check=$2" --check-label check \
-		--check-valid-auc "$(best_auc "$3")" --torch pytorch
+		--check-valid-auc "$(best_auc "$3")" --torch pytorch $more
 }
 
 list=$(q datasets data/README.md data/*.csv)
@@ -217,6 +227,8 @@ set -- \
 	--note "$wall"
 [ -z "$variant" ] ||
 	set -- "$@" --note "$variant: tabpipe-train $voptions ${topt:+$topt }--seed s, with all labels"
+[ -z "$levers" ] ||
+	set -- "$@" --note "levers:$(echo "$levers" | sed 's/ --torch-lever / pytorch+/g'): the PyTorch reference (bench/reference.py) with that lever of bench/levers.py, on the same split and seed as pytorch"
 if [ -f "$work/torch.check" ]; then
 	set -- "$@" --note "$(awk -F'\t' '{ n++; if ($6 != "ok") bad++ }
 		END { printf "cross-check of %d tabpipe model files in PyTorch (valid AUC within 1e-4): %d mismatched", n, bad }' "$work/torch.check")"

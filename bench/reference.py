@@ -4,7 +4,8 @@ and the final table. Run with /usr/bin/python3 (PyTorch, scikit-learn).
 
     reference.py evaluate --dataset D --setting S --seed N --out RESULTS
         --train T.tps --valid V.tps --test X.tps [--tabpipe LABEL=MODEL]...
-        [--torch LABEL] [--torch-pretrain LABEL=mask|resample]...
+        [--torch LABEL [--torch-lever NAME]...]
+        [--torch-pretrain LABEL=mask|resample]...
         [--tabpipe-log LABEL=LOG]... [--pretrain-data P.tps]
         [--logreg LABEL] [--check-valid-auc AUC]
         [training options of tabpipe-train and tabpipe-pretrain]
@@ -50,6 +51,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.append(os.path.join(HERE, "..", "tests", "golden"))
 
+import levers  # noqa: E402
 import tps  # noqa: E402
 
 
@@ -86,12 +88,15 @@ def add_train_options(p):
     p.add_argument("--temperature", type=float, default=0.5)
 
 
-def build_model(stream, a):
+def build_model(stream, a, lever=None):
+    """The reference model for the stream, or the subclass of the lever
+    (bench/levers.py) that changes it."""
     from tabtransformer import TabTransformer
-    return TabTransformer(stream.vocab_sizes(), stream.num.shape[1],
-                          layers=a.layers, d_model=a.d_model, heads=a.heads,
-                          d_ff=a.d_ff, head_hidden=a.head_hidden,
-                          dropout=a.dropout, activation=a.activation)
+    cls = levers.model_class(lever) if lever else None
+    args = ((stream,) if cls else ()) + (stream.vocab_sizes(), stream.num.shape[1])
+    return (cls or TabTransformer)(
+        *args, layers=a.layers, d_model=a.d_model, heads=a.heads, d_ff=a.d_ff,
+        head_hidden=a.head_hidden, dropout=a.dropout, activation=a.activation)
 
 
 # ---------------------------------------------------------------- training
@@ -165,10 +170,13 @@ def tensors(s):
             torch.from_numpy(s.label.astype(np.int64)))
 
 
-def train_epoch(model, opt, sched, t, data, order, a, device="cpu"):
+def train_epoch(model, opt, sched, t, data, order, a, device="cpu", average=None):
     """One epoch of mini-batches of the rows in order, the last one
     partial, as lib/train/train.c runs them, from step t; returns the step after
-    it. Each batch goes to device (the model's) as it is used."""
+    it. Each batch goes to device (the model's) as it is used. average, a
+    list of tensors like the parameters, moves toward them after each step
+    (levers.AVERAGE_DECAY)."""
+    import torch
     cat_all, num_all, lab_all = data
     model.train()
     for r in range(0, len(order), a.batch):
@@ -182,6 +190,10 @@ def train_epoch(model, opt, sched, t, data, order, a, device="cpu"):
         clip(model, a.clip)
         opt.step()
         t += 1
+        if average is not None:
+            with torch.no_grad():
+                for m, p in zip(average, model.parameters()):
+                    m.lerp_(p, 1 - levers.AVERAGE_DECAY)
         if not math.isfinite(float(loss)):
             raise RuntimeError(f"reference diverged at step {t}")
     return t
@@ -197,11 +209,25 @@ def set_prior(model, label):
             model.head[3].bias.copy_(torch.tensor([0.0, math.log(pos / neg)]))
 
 
-def train_reference(train, valid, a, seed, encoder_state=None):
-    """Returns (model with the best weights, best validation AUC, epochs)."""
+def swap(model, tensors):
+    """Exchanges the model's parameters with the tensors (the averaged
+    weights and the live ones trade places)."""
     import torch
+    with torch.no_grad():
+        for p, m in zip(model.parameters(), tensors):
+            live = p.detach().clone()
+            p.copy_(m)
+            m.copy_(live)
+
+
+def train_reference(train, valid, a, seed, encoder_state=None, lever=None):
+    """Returns (model with the best weights, best validation AUC, epochs).
+    lever: one of levers.NAMES, or None for the model as it is."""
+    import torch
+    if lever == "quantile":
+        train, valid = levers.quantile_streams(train, valid)
     torch.manual_seed(seed)
-    model = build_model(train, a)
+    model = build_model(train, a, lever)
     model.init_like_tabpipe(seed)
     if encoder_state is not None:
         own = model.state_dict()
@@ -213,17 +239,23 @@ def train_reference(train, valid, a, seed, encoder_state=None):
     sched = Schedule(a.lr, a.warmup, len(train), a.batch, a.epochs)
     rng = np.random.default_rng(seed)
     data = tensors(train)
+    average = [p.detach().clone() for p in model.parameters()] \
+        if lever == "average" else None
     best_auc, best_state, bad, epoch, t = -1.0, None, 0, 0, 0
     while epoch < a.epochs and bad < a.patience:
         epoch += 1
         order = torch.from_numpy(rng.permutation(len(train)))
-        t = train_epoch(model, opt, sched, t, data, order, a)
+        t = train_epoch(model, opt, sched, t, data, order, a, average=average)
+        if average is not None:
+            swap(model, average)  # validate, and keep, the averaged weights
         v = auc(valid.label, predict(model, valid))
         if v > best_auc or best_auc < 0:
             best_auc, bad = v, 0
             best_state = {k: x.detach().clone() for k, x in model.state_dict().items()}
         else:
             bad += 1
+        if average is not None:
+            swap(model, average)
     model.load_state_dict(best_state)
     return model, best_auc, epoch
 
@@ -357,11 +389,12 @@ def cmd_evaluate(a):
                   f"{verdict}", file=sys.stderr)
             with open(a.out + ".check", "a") as f:
                 f.write(f"{a.dataset}\t{a.seed}\t{a.check_valid_auc:.4f}\t{v:.6f}\t{diff:.2e}\t{verdict}\n")
-    if a.torch:
+    for lever in ([None] + a.torch_lever) if a.torch else []:
         t0 = time.perf_counter()
-        model, v, ep = train_reference(train, valid, a, a.seed)
-        emit(a.torch, auc(test.label, predict(model, test)), v, ep,
-             time.perf_counter() - t0)
+        model, v, ep = train_reference(train, valid, a, a.seed, lever=lever)
+        scored = levers.quantile_streams(train, test)[1] if lever == "quantile" else test
+        emit(a.torch + (f"+{lever}" if lever else ""),
+             auc(test.label, predict(model, scored)), v, ep, time.perf_counter() - t0)
     for spec in a.torch_pretrain:
         label, _, corruption = spec.partition("=")
         t0 = time.perf_counter()
@@ -476,6 +509,9 @@ def main():
     e.add_argument("--tabpipe", action="append", default=[], metavar="LABEL=MODEL")
     e.add_argument("--tabpipe-log", action="append", default=[], metavar="LABEL=LOG")
     e.add_argument("--torch", metavar="LABEL")
+    e.add_argument("--torch-lever", action="append", default=[], choices=levers.NAMES,
+                   help="also the reference with this lever of bench/levers.py, "
+                   "as method LABEL+LEVER")
     e.add_argument("--torch-pretrain", action="append", default=[],
                    metavar="LABEL=mask|resample")
     e.add_argument("--pretrain-data")
@@ -495,6 +531,8 @@ def main():
                    metavar=("OURS", "REFERENCE"))
     t.add_argument("results")
     a = p.parse_args()
+    if a.cmd == "evaluate" and a.torch_lever and not a.torch:
+        p.error("--torch-lever needs --torch")
     if a.cmd == "evaluate" and a.torch_pretrain and not a.pretrain_data:
         p.error("--torch-pretrain needs --pretrain-data")
     {"evaluate": cmd_evaluate, "subsample": cmd_subsample, "table": cmd_table}[a.cmd](a)

@@ -1,0 +1,187 @@
+"""Levers that the literature says lift deep tabular models on small data,
+on the PyTorch reference of tabpipe's model, for bench/quality.sh --lever.
+
+A lever is tried here before it costs the C library a layer with its
+backward, gradient check, golden test and CUDA kernel: `reference.py
+evaluate --torch LABEL --torch-lever NAME` trains the reference without and
+with the lever on the same split, and the table gives the paired difference
+LABEL+NAME - LABEL. Only a lever the yardstick keeps moves into lib/.
+
+    ple       numeric tokens from piecewise-linear encodings over quantile
+              bins (Gorishniy, Rubachev, Babenko 2022, "On Embeddings for
+              Numerical Features in Tabular Deep Learning", PLE-Q followed
+              by a linear layer): feature j's value x becomes the vector e
+              of its PLE_BINS bins fitted on the training rows, e_t = 0
+              below bin t, 1 above it, the fraction of it inside it (the
+              first bin open below, the last open above), and its token is
+              e W_j + b_j instead of x w_j + b_j.
+    periodic  numeric tokens from periodic embeddings (same paper, PLR):
+              ReLU(W_j [sin(2 pi c_j x), cos(2 pi c_j x)] + b_j) with
+              PERIODIC_FREQUENCIES trainable frequencies c_j drawn from
+              N(0, PERIODIC_SCALE).
+    quantile  each numeric feature mapped through its empirical quantiles on
+              the training rows to a standard normal (scikit-learn's
+              QuantileTransformer), missing values kept missing.
+    wide      a linear term of the inputs added to the classifier's log-odds
+              (Cheng et al. 2016, "Wide & Deep Learning"): a weight per
+              category of each categorical feature, per numeric feature and
+              per numeric feature's missing flag, starting at zero.
+    average   the weights averaged while they train, an exponential moving
+              average with decay AVERAGE_DECAY per step (Polyak averaging,
+              as SWA and EMA do): validation, early stopping and the model
+              kept all use the averaged weights.
+
+No setting of a lever is tuned to a data set: each has the one value below,
+taken from the papers' defaults for small data.
+"""
+
+import copy
+import math
+
+import numpy as np
+
+PLE_BINS = 16
+PERIODIC_FREQUENCIES = 16
+PERIODIC_SCALE = 0.1
+AVERAGE_DECAY = 0.99
+
+NAMES = ("ple", "periodic", "quantile", "wide", "average")
+
+
+def quantile_streams(train, *others):
+    """Copies of the streams whose numerics are mapped to a standard normal
+    through the training rows' quantiles; NaN stays NaN."""
+    from sklearn.preprocessing import QuantileTransformer
+    qt = QuantileTransformer(n_quantiles=min(1000, len(train)),
+                             output_distribution="normal", subsample=10**9,
+                             random_state=0)
+    qt.fit(train.num)  # scikit-learn ignores NaN when it fits
+    out = []
+    for s in (train,) + others:
+        c = copy.copy(s)
+        c.num = qt.transform(s.num).astype(np.float32)
+        out.append(c)
+    return out
+
+
+def ple_edges(column, bins):
+    """The edges of up to `bins` quantile bins of one training column
+    (repeated quantiles merge, so a feature of few values has fewer)."""
+    x = column[~np.isnan(column)]
+    if len(x) == 0:
+        return np.array([0.0, 1.0])
+    e = np.unique(np.quantile(x, np.linspace(0, 1, bins + 1)))
+    return e if len(e) > 1 else np.array([e[0], e[0] + 1.0])
+
+
+def model_class(name):
+    """The TabTransformer subclass of a model-changing lever (None for the
+    others)."""
+    import torch
+    from torch import nn
+    from tabtransformer import TabTransformer
+
+    class Numeric(TabTransformer):
+        """A TabTransformer whose numeric tokens come from `value`; missing
+        values keep their learnt token."""
+
+        def tokens(self, cat, num):
+            parts = [emb(cat[:, j].long()).unsqueeze(1)
+                     for j, emb in enumerate(self.cat_embeddings)]
+            if self.nnum > 0:
+                missing = torch.isnan(num).unsqueeze(-1)
+                x = torch.where(missing, torch.zeros_like(num.unsqueeze(-1)),
+                                num.unsqueeze(-1))
+                parts.append(torch.where(missing, self.num_missing, self.value(x)))
+            return torch.cat(parts, dim=1)
+
+    class PiecewiseLinear(Numeric):
+        def __init__(self, train, *args, **kw):
+            edges = [ple_edges(train.num[:, j], PLE_BINS)
+                     for j in range(train.num.shape[1])]
+            T = max(len(e) - 1 for e in edges)
+            lo = np.zeros((len(edges), T), np.float32)
+            width = np.ones((len(edges), T), np.float32)
+            used = np.zeros((len(edges), T), np.float32)
+            last = np.zeros((len(edges), T), bool)
+            for j, e in enumerate(edges):
+                n = len(e) - 1
+                lo[j, :n], width[j, :n], used[j, :n] = e[:-1], np.diff(e), 1
+                last[j, n - 1] = True
+            self.bins = T
+            super().__init__(*args, **kw)
+            self.register_buffer("lo", torch.from_numpy(lo))
+            self.register_buffer("width", torch.from_numpy(width))
+            self.register_buffer("used", torch.from_numpy(used))
+            self.register_buffer("first", torch.arange(T) == 0)
+            self.register_buffer("last", torch.from_numpy(last))
+            self.ple_weight = nn.Parameter(torch.empty(self.nnum, T, self.d_model))
+            self.init_like_tabpipe(0)
+
+        def value(self, x):
+            e = (x - self.lo) / self.width                      # (B,NN,T)
+            e = torch.where(self.first, e, e.clamp(min=0))
+            e = torch.where(self.last, e, e.clamp(max=1))
+            e = e * self.used
+            return torch.einsum("bnt,ntc->bnc", e, self.ple_weight) + self.num_bias
+
+    class Periodic(Numeric):
+        def __init__(self, train, *args, **kw):
+            super().__init__(*args, **kw)
+            K, C = PERIODIC_FREQUENCIES, self.d_model
+            self.frequency = nn.Parameter(torch.empty(self.nnum, K))
+            self.periodic_weight = nn.Parameter(torch.empty(self.nnum, 2 * K, C))
+            self.init_like_tabpipe(0)
+
+        def value(self, x):
+            v = 2 * math.pi * self.frequency * x                # (B,NN,K)
+            v = torch.cat([torch.sin(v), torch.cos(v)], dim=-1)
+            return torch.relu(torch.einsum("bnk,nkc->bnc", v, self.periodic_weight)
+                              + self.num_bias)
+
+    class Wide(TabTransformer):
+        def __init__(self, train, *args, **kw):
+            super().__init__(*args, **kw)
+            sizes = [e.num_embeddings for e in self.cat_embeddings]
+            self.register_buffer("offset", torch.tensor(
+                [0] + list(np.cumsum(sizes)[:-1]), dtype=torch.long))
+            self.wide_cat = nn.Parameter(torch.zeros(sum(sizes)))
+            self.wide_num = nn.Parameter(torch.zeros(self.nnum))
+            self.wide_missing = nn.Parameter(torch.zeros(self.nnum))
+            self.init_like_tabpipe(0)
+
+        def logits(self, cat, num):
+            missing = torch.isnan(num)
+            x = torch.where(missing, torch.zeros_like(num), num)
+            linear = (x * self.wide_num + missing * self.wide_missing).sum(1)
+            if self.ncat > 0:
+                linear = linear + self.wide_cat[cat.long() + self.offset].sum(1)
+            deep = super().logits(cat, num)
+            return deep + torch.stack([torch.zeros_like(linear), linear], dim=1)
+
+    def init(cls):
+        """init_like_tabpipe, then the lever's own parameters, once they
+        exist (TabTransformer.__init__ calls it before they do)."""
+        base = cls.init_like_tabpipe
+
+        @torch.no_grad()
+        def init_like_tabpipe(self, seed):
+            base(self, seed)
+            g = torch.Generator().manual_seed(seed + 1)
+            if hasattr(self, "ple_weight"):
+                b = 1 / math.sqrt(self.bins)
+                self.ple_weight.copy_((torch.rand(self.ple_weight.shape, generator=g) * 2 - 1) * b)
+            if hasattr(self, "frequency"):
+                self.frequency.copy_(torch.randn(self.frequency.shape, generator=g)
+                                     * PERIODIC_SCALE)
+                b = 1 / math.sqrt(2 * PERIODIC_FREQUENCIES)
+                self.periodic_weight.copy_(
+                    (torch.rand(self.periodic_weight.shape, generator=g) * 2 - 1) * b)
+            for name in ("wide_cat", "wide_num", "wide_missing"):
+                if hasattr(self, name):
+                    getattr(self, name).zero_()
+        cls.init_like_tabpipe = init_like_tabpipe
+        return cls
+
+    return {"ple": init(PiecewiseLinear), "periodic": init(Periodic),
+            "wide": init(Wide)}.get(name)
