@@ -221,7 +221,7 @@ def swap(model, tensors):
 
 
 def train_reference(train, valid, a, seed, encoder_state=None, lever=None):
-    """Returns (model with the best weights, best validation AUC, epochs).
+    """Returns (model with the best weights, its validation AUC, epochs).
     lever: one of levers.NAMES, or None for the model as it is."""
     import torch
     if lever == "quantile":
@@ -241,16 +241,18 @@ def train_reference(train, valid, a, seed, encoder_state=None, lever=None):
     data = tensors(train)
     average = [p.detach().clone() for p in model.parameters()] \
         if lever == "average" else None
-    best_auc, best_state, bad, epoch, t = -1.0, None, 0, 0, 0
+    best, best_auc, best_state, bad, epoch, t = 0.0, -1.0, None, 0, 0, 0
     while epoch < a.epochs and bad < a.patience:
         epoch += 1
         order = torch.from_numpy(rng.permutation(len(train)))
         t = train_epoch(model, opt, sched, t, data, order, a, average=average)
         if average is not None:
             swap(model, average)  # validate, and keep, the averaged weights
-        v = auc(valid.label, predict(model, valid))
-        if v > best_auc or best_auc < 0:
-            best_auc, bad = v, 0
+        score = predict(model, valid)
+        v = auc(valid.label, score)
+        merit = -levers.log_loss(valid.label, score) if lever == "loss" else v
+        if best_state is None or merit > best:
+            best, best_auc, bad = merit, v, 0
             best_state = {k: x.detach().clone() for k, x in model.state_dict().items()}
         else:
             bad += 1
