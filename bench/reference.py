@@ -28,10 +28,13 @@ AUC after each epoch, the best epoch's weights kept, stopping after
 `patience` epochs without a better AUC. Its random streams
 (initial values, order, dropout, views) are PyTorch's and numpy's, not the
 C library's: the two implementations agree in law, not bit for bit.
+--torch-lever NAME trains it again with a lever of bench/levers.py, as
+method LABEL+NAME.
 
-tabpipe models are scored here, in PyTorch: a model file is loaded into the
-same module with from_model_file and run in eval mode (tabpipe has no
-predict tool yet).
+A tabpipe model given with --tabpipe is scored here, in PyTorch: the file
+is loaded into the same module with from_model_file and run in eval mode,
+so that --check-valid-auc checks the file against the training's own
+figure.
 """
 
 import argparse
