@@ -85,7 +85,11 @@ while [ $# -gt 0 ]; do
 	--quick) splits=2 epochs=5 pepochs=2 ;;
 	--no-semi) semi= ;;
 	--torch) torch=1 ;;
-	--lever) [ $# -gt 1 ] || usage; levers="$levers --torch-lever $2"; shift ;;
+	--lever)
+		[ $# -gt 1 ] || usage
+		case $2 in ple | periodic | quantile | wide | average | loss) ;; *) usage ;; esac
+		levers="$levers --torch-lever $2"
+		shift ;;
 	--out) [ $# -gt 1 ] || usage; out=$2; shift ;;
 	--variant)
 		[ $# -gt 1 ] || usage
