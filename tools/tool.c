@@ -438,8 +438,8 @@ tool_epoch_report(void *ctx, const tp_epoch_report *r)
 		cJSON_AddNumberToObject(m, "seconds", r->seconds);
 		/* Metrics are a record, not the work: a failure to keep one is
 		 * said and the training goes on. */
-		if (tp_db_epoch(p->db, p->run, r->member > 0 ? r->member : 1,
-		    r->epoch, m, &e) != TP_OK)
+		if (tp_db_epoch(p->db, p->run, r->member, r->epoch, m,
+		    &e) != TP_OK)
 			tool_report(&e);
 		cJSON_Delete(m);
 	}

@@ -107,8 +107,7 @@ int tp_db_run_finish(tp_db *db, int64_t run, int ok, const char *error,
 /* One epoch's metrics of a training or pretraining run, of its member
  * (1-based; 1 but in an ensemble's training). */
 int tp_db_epoch(tp_db *db, int64_t run, int member, int epoch,
-    const cJSON *metrics,
-    tp_err *e);
+    const cJSON *metrics, tp_err *e);
 
 /* A data set written by ingest. */
 int tp_db_dataset(tp_db *db, int64_t run, const char *source,

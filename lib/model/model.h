@@ -30,9 +30,8 @@
  * the model holds the first member, and m->member the k - 1 others. It
  * averages log-odds, not probabilities, so that the ensemble's log-odds
  * are the mean of its members' and attributions (lib/model/explain.h)
- * add up exactly as a member's do. A
- * step trains one member: only scoring, copies, plans and files see
- * several.
+ * add up exactly as a member's do. A step trains one member: only
+ * scoring, copies, plans and files see several.
  */
 #ifndef TP_MODEL_H
 #define TP_MODEL_H

@@ -12,8 +12,6 @@ wanted(const tp_param *p, int parts)
 	    (p->part == TP_PART_PROJECTOR && (parts & TP_WITH_PROJECTOR));
 }
 
-/* Why text is not a history (a JSON array of objects, each with a number
- * "epoch"), or NULL when it is one. */
 /* Room for the name of a tensor of a member: "members.", an int, "."
  * and the parameter's name. */
 enum { MEMBER_NAME = sizeof(((tp_param *)0)->name) + 24 };
@@ -30,6 +28,8 @@ member_name(char out[MEMBER_NAME], const char *name, int j)
 		snprintf(out, MEMBER_NAME, "members.%d.%s", j, name);
 }
 
+/* Why text is not a history (a JSON array of objects, each with a number
+ * "epoch"), or NULL when it is one. */
 static const char *
 history_fault(const char *text, cJSON **parsed)
 {

@@ -121,9 +121,7 @@ score_members(tp_scorer *s, const tp_batch *b, float *prob, tp_err *e)
 	}
 	return TP_OK;
 }
-#endif
 
-#ifdef TP_CUDA
 /* Uploads every member of the scorer's model to the GPU. */
 static int
 open_gpu(tp_scorer *s, tp_err *e)

@@ -884,6 +884,7 @@ tp_pretrain_rows(const tp_train_opts *o, const tp_encoding *enc,
 		}
 		double secs = tp_clock() - t0;
 		tp_epoch_report rep = {
+			.member = 1, .members = 1,
 			.epoch = epoch, .epochs = o->epochs,
 			.loss = steps ? sum / (double)steps : NAN, .valid_auc = NAN,
 			.valid_loss = NAN, .rows_per_s = (double)rows / secs,
