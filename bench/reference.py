@@ -225,10 +225,9 @@ def swap(model, tensors):
 
 def train_reference(train, valid, a, seed, encoder_state=None, lever=None):
     """Returns (model with the best weights, its validation AUC, epochs).
-    lever: one of levers.NAMES, or None for the model as it is."""
+    lever: one of levers.NAMES but quantile (which changes the streams,
+    not the training), or None for the model as it is."""
     import torch
-    if lever == "quantile":
-        train, valid = levers.quantile_streams(train, valid)
     torch.manual_seed(seed)
     model = build_model(train, a, lever)
     model.init_like_tabpipe(seed)
@@ -396,10 +395,12 @@ def cmd_evaluate(a):
                 f.write(f"{a.dataset}\t{a.seed}\t{a.check_valid_auc:.4f}\t{v:.6f}\t{diff:.2e}\t{verdict}\n")
     for lever in ([None] + a.torch_lever) if a.torch else []:
         t0 = time.perf_counter()
-        model, v, ep = train_reference(train, valid, a, a.seed, lever=lever)
-        scored = levers.quantile_streams(train, test)[1] if lever == "quantile" else test
+        # The quantile lever changes the data, the others the model.
+        tr, va, te = levers.quantile_streams(train, valid, test) \
+            if lever == "quantile" else (train, valid, test)
+        model, v, ep = train_reference(tr, va, a, a.seed, lever=lever)
         emit(a.torch + (f"+{lever}" if lever else ""),
-             auc(test.label, predict(model, scored)), v, ep, time.perf_counter() - t0)
+             auc(test.label, predict(model, te)), v, ep, time.perf_counter() - t0)
     for spec in a.torch_pretrain:
         label, _, corruption = spec.partition("=")
         t0 = time.perf_counter()
