@@ -174,10 +174,6 @@ const tp_opt tp_classify_options[] = {
 	{OPT(patience), .name = "patience", .arg = "n", .type = TP_OPT_INT,
 	    .min = 1, .max = 1000000, .flags = SIGNED,
 	    .help = "epochs without a better validation AUC before stopping"},
-	{OPT(feature_dropout), .name = "feature-dropout", .arg = "p",
-	    .type = TP_OPT_FLOAT, .min = 0, .max = 0.99f, .flags = SIGNED,
-	    .help = "the chance that a feature of a training row is hidden, "
-	    "as an unknown category or a missing number"},
 	{OPT(class_weight), .name = "class-weight", .arg = "w",
 	    .type = TP_OPT_CUSTOM, .flags = SIGNED, .parse = parse_class_weight,
 	    .json = class_weight_json,
@@ -595,26 +591,6 @@ decision_threshold(const tp_train_opts *o, const float *prob,
 	return tp_best_f1_threshold(prob, valid->label, valid->n, f1, e);
 }
 
-/* Hides each feature of the n rows of mb with chance p: a category
- * becomes the unknown one, a number missing, as a row that lacks it would
- * arrive. Each step then sees a row through a random subset of its
- * features, so that no few features, nor the many levels of one
- * category, carry the fit alone. */
-static void
-hide_features(tp_batch *mb, int n, float p, tp_rng *rng)
-{
-	size_t ncat = mb->ncat, nnum = mb->nnum;
-
-	for (size_t i = 0; i < (size_t)n; i++) {
-		for (size_t j = 0; j < ncat; j++)
-			if (tp_rng_float(rng) < p)
-				mb->cat[i * ncat + j] = 0;
-		for (size_t j = 0; j < nnum; j++)
-			if (tp_rng_float(rng) < p)
-				mb->num[i * nnum + j] = NAN;
-	}
-}
-
 /* Trains member `member` of the run (0 for one model) with the options o
  * of that member. */
 static int
@@ -686,20 +662,13 @@ train_model(const tp_train_opts *o, int member, const tp_encoding *enc,
 		double t0 = tp_clock(), sum = 0;
 		long steps = 0;
 		int epoch = st.epoch + 1;
-		tp_rng hide;
 		if ((rc = tp_rows_epoch(train, o->seed, epoch, e)) != TP_OK)
 			goto out;
-		/* Seeded by the epoch, as the order is, so that a resumed run
-		 * hides what the whole run would have. */
-		tp_rng_seed(&hide, o->seed ^ UINT64_C(0x4f1bbcdcbfa53e0b) ^
-		    ((uint64_t)epoch << 32));
 		for (size_t r = 0; r < rows; r += (size_t)o->batch) {
 			int n = rows - r < (size_t)o->batch ?
 			    (int)(rows - r) : o->batch;
 			if ((rc = next_batch(train, &mb, n, e)) != TP_OK)
 				goto out;
-			if (o->feature_dropout > 0)
-				hide_features(&mb, n, o->feature_dropout, &hide);
 			float loss = engine_classify(&en, &mb, class_weight, n);
 			float norm = engine_update(&en);
 			if (!isfinite(loss) || !isfinite(norm)) {

@@ -74,9 +74,6 @@ typedef struct {
 	int members;           /* models of the ensemble, trained one after
 	                          the other, member j from a seed of its own */
 	int patience;          /* epochs without a better validation AUC */
-	float feature_dropout; /* chance that a feature of a training row is
-	                          hidden, a category as unknown, a number as
-	                          missing */
 	int balanced;          /* class weights n / (2 n_class) */
 	float class_weight[2]; /* used when set (> 0) and not balanced */
 	double threshold;      /* fixed decision threshold; < 0: best F1 */

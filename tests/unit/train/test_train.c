@@ -202,32 +202,6 @@ START_TEST(learns_deterministically)
 }
 END_TEST
 
-/* Hidden features change what is learnt, the same way each run, and the
- * model still learns the fixture's signal through the features left. */
-START_TEST(hides_features)
-{
-	tp_train_opts o;
-	tp_train_result r0, r1, r2;
-	tp_model plain, a, b;
-	data d;
-	tp_err e;
-
-	data_make(&d);
-	small_opts(&o);
-	ck_assert_int_eq(tp_train(&o, &d.enc, &d.train, &d.valid, &plain, &r0, &e), TP_OK);
-	o.feature_dropout = 0.25f;
-	ck_assert_int_eq(tp_train(&o, &d.enc, &d.train, &d.valid, &a, &r1, &e), TP_OK);
-	ck_assert_int_eq(tp_train(&o, &d.enc, &d.train, &d.valid, &b, &r2, &e), TP_OK);
-	ck_assert_int_eq(memcmp(a.params, b.params, a.nfloats * sizeof(float)), 0);
-	ck_assert_int_ne(memcmp(a.params, plain.params, a.nfloats * sizeof(float)), 0);
-	ck_assert_msg(r1.valid_auc > 0.8, "valid AUC %g", r1.valid_auc);
-	tp_model_free(&plain);
-	tp_model_free(&a);
-	tp_model_free(&b);
-	data_free(&d);
-}
-END_TEST
-
 START_TEST(bad_data)
 {
 	tp_train_opts o;
@@ -303,9 +277,8 @@ die_after_two(void *ctx, const tp_epoch_report *r)
 		_exit(0);
 }
 
-/* A run killed after two epochs and resumed, features hidden, ends with
- * the bytes of one never stopped; a checkpoint of other options or data
- * is refused. */
+/* A run killed after two epochs and resumed ends with the bytes of one
+ * never stopped; a checkpoint of other options or data is refused. */
 START_TEST(checkpoints)
 {
 	char path[] = "/tmp/tabpipe-ckpt-XXXXXX";
@@ -322,8 +295,6 @@ START_TEST(checkpoints)
 	data_make(&d);
 	small_opts(&o);
 	o.epochs = 4;
-	/* What is hidden in an epoch must not depend on where the run began. */
-	o.feature_dropout = 0.25f;
 	ck_assert_int_eq(tp_train(&o, &d.enc, &d.train, &d.valid, &whole, &r, &e), TP_OK);
 	o.checkpoint = path;
 	if ((pid = fork()) == 0) {
@@ -391,7 +362,6 @@ train_suite(void)
 	tcase_add_test(tc, custom_options);
 	tcase_add_test(tc, buffer_rows_option);
 	tcase_add_test(tc, learns_deterministically);
-	tcase_add_test(tc, hides_features);
 	tcase_add_test(tc, bad_data);
 	tcase_add_test(tc, divergence);
 	tcase_add_test(tc, checkpoints);
