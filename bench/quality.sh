@@ -71,7 +71,7 @@ torch=
 out=
 variant=
 voptions=
-levers=
+lever_names=
 usage() {
 	sed -n 's/^# usage: //p; s/^#            /           /p' "$0" | head -3 >&2
 	exit 64
@@ -87,8 +87,8 @@ while [ $# -gt 0 ]; do
 	--torch) torch=1 ;;
 	--lever)
 		[ $# -gt 1 ] || usage
-		case $2 in ple | periodic | quantile | wide | average | loss) ;; *) usage ;; esac
-		levers="$levers --torch-lever $2"
+		case $2 in '' | *[!a-z]*) usage ;; esac
+		lever_names="$lever_names $2"
 		shift ;;
 	--out) [ $# -gt 1 ] || usage; out=$2; shift ;;
 	--variant)
@@ -101,7 +101,7 @@ while [ $# -gt 0 ]; do
 	shift
 done
 case $splits in '' | *[!0-9]* | 0) usage ;; esac
-[ -z "$levers" ] || [ -n "$torch" ] || usage
+[ -z "$lever_names" ] || [ -n "$torch" ] || usage
 if [ ! -x "$bin/tabpipe-train" ]; then
 	echo "bench/quality.sh: no tools in $build: run make (or set BUILD)" >&2
 	exit 66
@@ -111,6 +111,14 @@ if ! "$py" -c "$need" 2>/dev/null; then
 	echo "bench/quality.sh: $py cannot $need: run scripts/setup --bench" >&2
 	exit 69
 fi
+# A lever is one of bench/levers.py's, checked before any split runs.
+# shellcheck disable=SC2086 # the names, one word each
+"$py" -c 'import sys; sys.path.insert(0, "bench"); import levers
+sys.exit(not set(sys.argv[1:]) <= set(levers.NAMES))' $lever_names || usage
+levers=
+for lever in $lever_names; do
+	levers="$levers --torch-lever $lever"
+done
 start=$(date +%s)
 load=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown)
 work=$(mktemp -d "${TMPDIR:-/tmp}/tabpipe-quality.XXXXXX")
@@ -231,8 +239,9 @@ set -- \
 	--note "$wall"
 [ -z "$variant" ] ||
 	set -- "$@" --note "$variant: tabpipe-train $voptions ${topt:+$topt }--seed s, with all labels"
-[ -z "$levers" ] ||
-	set -- "$@" --note "levers:$(echo "$levers" | sed 's/ --torch-lever / pytorch+/g'): the PyTorch reference (bench/reference.py) with that lever of bench/levers.py, on the same split and seed as pytorch"
+# shellcheck disable=SC2086 # the names, one word each
+[ -z "$lever_names" ] ||
+	set -- "$@" --note "levers:$(printf ' pytorch+%s' $lever_names): the PyTorch reference (bench/reference.py) with that lever of bench/levers.py, on the same split and seed as pytorch"
 if [ -f "$work/torch.check" ]; then
 	set -- "$@" --note "$(awk -F'\t' '{ n++; if ($6 != "ok") bad++ }
 		END { printf "cross-check of %d tabpipe model files in PyTorch (valid AUC within 1e-4): %d mismatched", n, bad }' "$work/torch.check")"
