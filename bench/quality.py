@@ -5,7 +5,7 @@ the 10 % labels, the baselines, tabpipe's test AUC and the table. Run with
     quality.py datasets README CSV...
     quality.py labels --frac F --seed N STREAM.tps CSV SEMI.csv SMALL.csv
     quality.py baselines --dataset D --setting S --split N --out RESULTS
-        --train T.tps --valid V.tps --test X.tps
+        --train T.tps --valid V.tps --test X.tps [--blend VALID.csv TEST.csv]
     quality.py score --dataset D --setting S --split N --out RESULTS
         --method NAME --predictions P.csv --test X.tps --log LOG [--log LOG]
     quality.py table [--out FILE] [--note TEXT]... RESULTS
@@ -26,6 +26,16 @@ RESULTS: data set, setting, method, split, test AUC, validation AUC,
 epochs or trees, seconds, role (ours, baseline or reference) and the
 choice made on the validation split. reference.py's `evaluate` writes the
 first eight of these columns; its lines count as references.
+
+With --blend, tabpipe's probabilities of the validation and test rows
+(tabpipe-predict's CSV), each grid baseline also gets a blend,
+BASELINE+tabpipe (role blend): the two log-odds mixed w x tabpipe +
+(1 - w) x baseline, w in 0, 0.1, ..., 1 chosen by the validation AUC.
+Its difference from the baseline alone is what tabpipe's scores add to
+that baseline's, the question a validator asks of a challenger model:
+when even the best mix is no better than the baseline, tabpipe finds no
+signal the baseline lacks, and no setting of tabpipe can rise above it by
+more than its noise.
 
 The baselines read the same streams as tabpipe (bench/tps.py): the rows
 tabpipe-ingest --split dealt, the categories as the encoding's indices
@@ -62,7 +72,8 @@ by split: its mean, standard error (sd / sqrt(splits)) and how many splits
 it wins; then the goal of issue 24: tabpipe's mean above the best
 baseline's (the baseline with the highest mean test AUC, a choice made on
 the test set, which favours the baselines) by at least one standard error
-of the paired difference.
+of the paired difference; then each blend's paired difference from its
+baseline.
 """
 
 import argparse
@@ -197,6 +208,14 @@ class Clock:
         return self.t - t
 
 
+def result(method, valid, test, pvalid, ptest, n, choice, clock):
+    """A baseline's line, with the probabilities it gave the validation and
+    test rows (for the blend)."""
+    return {"method": method, "valid": auc(valid.label, pvalid),
+            "test": auc(test.label, ptest), "n": n, "choice": choice,
+            "secs": clock.lap(), "pvalid": pvalid, "ptest": ptest}
+
+
 def grid_report(params):
     return ",".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
                     for k, v in params.items())
@@ -229,16 +248,17 @@ def logreg(train, valid, test, seed):
 
     out = []
     m = fit(1.0)
-    out.append(("logreg", auc(valid.label, m.predict_proba(Xva)[:, 1]),
-                auc(test.label, m.predict_proba(Xte)[:, 1]), 0, "C=1", clock.lap()))
+    out.append(result("logreg", valid, test, m.predict_proba(Xva)[:, 1],
+                      m.predict_proba(Xte)[:, 1], 0, "C=1", clock))
     best = None
     for C in (0.01, 0.1, 1.0, 10.0):
         m = fit(C)
         v = auc(valid.label, m.predict_proba(Xva)[:, 1])
         if best is None or v > best[0]:
             best = (v, m, C)
-    out.append(("logreg-grid", best[0], auc(test.label, best[1].predict_proba(Xte)[:, 1]),
-                0, grid_report({"C": best[2]}), clock.lap()))
+    m = best[1]
+    out.append(result("logreg-grid", valid, test, m.predict_proba(Xva)[:, 1],
+                      m.predict_proba(Xte)[:, 1], 0, grid_report({"C": best[2]}), clock))
     return out
 
 
@@ -257,9 +277,9 @@ def hgb(train, valid, test, seed):
     clock = Clock()
     m = HGB(random_state=seed, categorical_features=cat)
     m.fit(Xtr, train.label)
-    out.append(("hgb", auc(valid.label, m.predict_proba(Xva)[:, 1]),
-                auc(test.label, m.predict_proba(Xte)[:, 1]), m.n_iter_,
-                "learning_rate=0.1,max_leaf_nodes=31,max_iter=100", clock.lap()))
+    out.append(result("hgb", valid, test, m.predict_proba(Xva)[:, 1],
+                      m.predict_proba(Xte)[:, 1], m.n_iter_,
+                      "learning_rate=0.1,max_leaf_nodes=31,max_iter=100", clock))
     best = None
     for lr in (0.03, 0.1):
         for leaves in (7, 15, 31):
@@ -279,12 +299,14 @@ def hgb(train, valid, test, seed):
             if best is None or top > best[0]:
                 best = (top, m, at, lr, leaves)
     top, m, at, lr, leaves = best
-    for i, p in enumerate(m.staged_predict_proba(Xte)):
-        if i + 1 == at:
-            te = auc(test.label, p[:, 1])
-            break
-    out.append(("hgb-grid", top, te, at, grid_report(
-        {"learning_rate": lr, "max_leaf_nodes": leaves, "max_iter": at}), clock.lap()))
+
+    def staged(X):
+        for i, p in enumerate(m.staged_predict_proba(X)):
+            if i + 1 == at:
+                return p[:, 1]
+
+    out.append(result("hgb-grid", valid, test, staged(Xva), staged(Xte), at, grid_report(
+        {"learning_rate": lr, "max_leaf_nodes": leaves, "max_iter": at}), clock))
     return out
 
 
@@ -300,9 +322,9 @@ def xgb(train, valid, test, seed):
     clock = Clock()
     m = xgboost.XGBClassifier(tree_method="hist", n_jobs=1, random_state=seed)
     m.fit(Xtr, train.label)
-    out.append(("xgboost", auc(valid.label, m.predict_proba(Xva)[:, 1]),
-                auc(test.label, m.predict_proba(Xte)[:, 1]), 100,
-                "n_estimators=100,max_depth=6,learning_rate=0.3", clock.lap()))
+    out.append(result("xgboost", valid, test, m.predict_proba(Xva)[:, 1],
+                      m.predict_proba(Xte)[:, 1], 100,
+                      "n_estimators=100,max_depth=6,learning_rate=0.3", clock))
     best = None
     for depth in (2, 4, 6):
         for lr in (0.03, 0.1):
@@ -316,9 +338,11 @@ def xgb(train, valid, test, seed):
             if best is None or v > best[0]:
                 best = (v, m, trees, depth, lr)
     v, m, trees, depth, lr = best
-    te = auc(test.label, m.predict_proba(Xte, iteration_range=(0, trees))[:, 1])
-    out.append(("xgboost-grid", v, te, trees, grid_report(
-        {"max_depth": depth, "learning_rate": lr, "n_estimators": trees}), clock.lap()))
+    out.append(result("xgboost-grid", valid, test,
+                      m.predict_proba(Xva, iteration_range=(0, trees))[:, 1],
+                      m.predict_proba(Xte, iteration_range=(0, trees))[:, 1], trees,
+                      grid_report({"max_depth": depth, "learning_rate": lr,
+                                   "n_estimators": trees}), clock))
     return out
 
 
@@ -330,14 +354,41 @@ def append(a, lines):
         print("quality: " + line.replace("\t", "  "), file=sys.stderr)
 
 
+def log_odds(p):
+    p = np.clip(np.asarray(p, dtype=np.float64), 1e-7, 1 - 1e-7)
+    return np.log(p) - np.log1p(-p)
+
+
+def blend(r, valid, test, ours_valid, ours_test):
+    """The baseline line r's log-odds mixed with tabpipe's, w x tabpipe +
+    (1 - w) x baseline, w in 0, 0.1, ..., 1 chosen by the validation AUC
+    (the lowest w of the best): what tabpipe's scores add to the baseline's.
+    w = 0 is the baseline alone, so a blend below it on the test part says
+    that tabpipe adds nothing the validation part can find."""
+    clock = Clock()
+    bv, bt = log_odds(r["pvalid"]), log_odds(r["ptest"])
+    ov, ot = log_odds(ours_valid), log_odds(ours_test)
+    best = max((auc(valid.label, w * ov + (1 - w) * bv), -w) for w in np.linspace(0, 1, 11))
+    w = -best[1]
+    return {"method": r["method"] + "+tabpipe", "valid": best[0],
+            "test": auc(test.label, w * ot + (1 - w) * bt), "n": 0,
+            "choice": f"w={w:.1f}", "secs": clock.lap()}
+
+
 def cmd_baselines(a):
     train, valid, test = tps.load(a.train), tps.load(a.valid), tps.load(a.test)
     lines = []
     for res in (logreg(train, valid, test, a.split), hgb(train, valid, test, a.split),
                 xgb(train, valid, test, a.split)):
-        for method, v, te, n, choice, secs in res:
-            lines.append(f"{a.dataset}\t{a.setting}\t{method}\t{a.split}\t{te:.6f}\t"
-                         f"{v:.6f}\t{n}\t{secs:.1f}\tbaseline\t{choice}")
+        for r in res:
+            rows = [(r, "baseline")]
+            if a.blend and r["method"].endswith("-grid"):
+                ours = [predictions(p, s) for p, s in zip(a.blend, (valid, test))]
+                rows.append((blend(r, valid, test, *ours), "blend"))
+            for r, role in rows:
+                lines.append(f"{a.dataset}\t{a.setting}\t{r['method']}\t{a.split}\t"
+                             f"{r['test']:.6f}\t{r['valid']:.6f}\t{r['n']}\t"
+                             f"{r['secs']:.1f}\t{role}\t{r['choice']}")
     append(a, lines)
 
 
@@ -366,15 +417,22 @@ def tool_log(paths):
     return valid, epochs, secs
 
 
-def cmd_score(a):
-    test = tps.load(a.test)
+def predictions(path, stream):
+    """tabpipe-predict's probabilities (a CSV of id, probability, ...) in
+    the order of the stream's rows."""
     prob = {}
-    with open(a.predictions, newline="") as f:
+    with open(path, newline="") as f:
         for rec in csv.DictReader(f):
             prob[int(rec["id"])] = float(rec["probability"])
-    if len(prob) != len(test):
-        raise SystemExit(f"score: {a.predictions} has {len(prob)} rows, {a.test} {len(test)}")
-    score = np.array([prob[int(i)] for i in test.id])
+    if len(prob) != len(stream) or any(int(i) not in prob for i in stream.id):
+        raise SystemExit(f"quality.py: {path} has {len(prob)} rows, not the "
+                         f"{len(stream)} of its stream")
+    return np.array([prob[int(i)] for i in stream.id])
+
+
+def cmd_score(a):
+    test = tps.load(a.test)
+    score = predictions(a.predictions, test)
     valid, epochs, secs = tool_log(a.log)
     append(a, [f"{a.dataset}\t{a.setting}\t{a.method}\t{a.split}\t"
                f"{auc(test.label, score):.6f}\t{valid:.6f}\t{epochs}\t{secs:.1f}\tours\t-"])
@@ -443,8 +501,8 @@ def cmd_table(a):
                     mean, se, _, wins, k = paired(test[o], test[m])
                     line += f"   {mean:+9.4f}{se:8.4f}{f'{wins}/{k}':>7}"
                 out.append(line.rstrip())
-            for m in base:
-                if "grid" in m:
+            for m in methods:
+                if m.endswith("-grid") and m in base or methods[m][0]["role"] == "blend":
                     out.append(f"  {m} chose: {choices(methods[m])}")
             if base:
                 best = max(base, key=lambda m: statistics.mean(test[m].values()))
@@ -499,6 +557,7 @@ def main():
         if name == "baselines":
             e.add_argument("--train", required=True)
             e.add_argument("--valid", required=True)
+            e.add_argument("--blend", nargs=2, metavar=("VALID.csv", "TEST.csv"))
         else:
             e.add_argument("--method", required=True)
             e.add_argument("--predictions", required=True)

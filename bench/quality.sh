@@ -23,7 +23,9 @@
 # The table: each method's mean test AUC over the splits, and tabpipe's
 # paired difference against each method (mean, standard error, wins), and
 # whether tabpipe is above the best baseline by one standard error (issue
-# 24's goal). Then the wall time.
+# 24's goal); then what tabpipe's scores add to each grid baseline's: the
+# two blended, the mix chosen on the validation part (bench/quality.py,
+# --blend), against the baseline alone. Then the wall time.
 #
 # usage: sh bench/quality.sh [--datasets "name ..."] [--epochs n]
 #            [--no-semi] [--out file] [--pretrain-epochs n] [--quick]
@@ -144,13 +146,15 @@ run() {
 best_auc() { sed -n 's/.*best epoch .*valid AUC \([0-9.]*\).*/\1/p' "$1" | tail -1; }
 
 # tabpipe: train (train stream, model, log, more options), predict the
-# test part, score. Uses $d, $s, $p, $setting.
+# validation part (for the blends) and the test part, score. Uses $d, $s,
+# $p, $setting.
 tabpipe() {
 	method=$1 train=$2 model=$3 log=$4
 	shift 4
 	# shellcheck disable=SC2086 # $topt is a list of options
 	run "$log" "$bin/tabpipe-train" $topt --seed "$s" --valid "$p.valid.tps" \
 		-o "$model" "$@" "$train"
+	"$bin/tabpipe-predict" -q -m "$model" "$p.valid.tps" >"$model.valid.csv"
 	"$bin/tabpipe-predict" -q -m "$model" "$p.test.tps" >"$model.csv"
 	set --
 	[ "$method" = tabpipe+pretrain ] && set -- --log "$p.pre.log"
@@ -195,7 +199,8 @@ echo "$list" | {
 			fi
 			q baselines --dataset "$d" --setting "$setting" --split "$s" \
 				--out "$results" --train "$p.train.tps" \
-				--valid "$p.valid.tps" --test "$p.test.tps"
+				--valid "$p.valid.tps" --test "$p.test.tps" \
+				--blend "$p.model.valid.csv" "$p.model.csv"
 			torch "$p.train.tps" "$p.model" "$p.log"
 			if [ -n "$semi" ]; then
 				setting="10 % of the labels"
@@ -216,7 +221,8 @@ echo "$list" | {
 					"$p.pre.train.log" --encoder "$p.encoder"
 				q baselines --dataset "$d" --setting "$setting" --split "$s" \
 					--out "$results" --train "$p.small.tps" \
-					--valid "$p.valid.tps" --test "$p.test.tps"
+					--valid "$p.valid.tps" --test "$p.test.tps" \
+					--blend "$p.small.model.valid.csv" "$p.small.model.csv"
 				torch "$p.small.tps" "$p.small.model" "$p.small.log"
 			fi
 			rm -f "$p".*
