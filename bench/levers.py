@@ -33,6 +33,17 @@ LABEL+NAME - LABEL. Only a lever the yardstick keeps moves into lib/.
     loss      the epoch kept, and early stopping, by the validation log-loss
               (lower is better) instead of the validation AUC: a smoother
               measure of few positive rows than a ranking.
+    distil    an ensemble distilled into one model (Bucila, Caruana and
+              Niculescu-Mizil 2006, "Model Compression"; Hinton, Vinyals
+              and Dean 2015, "Distilling the Knowledge in a Neural
+              Network"): DISTIL_MEMBERS models trained as the reference is,
+              member j from seed DISTIL_SEED x seed + j (as tabpipe-train
+              --members trains them), the sigmoid of their mean log-odds of
+              each training row its soft target, and one more model, from
+              the reference's own seed, trained on the cross-entropy
+              against the targets instead of the labels. Only that model
+              is kept: an ensemble's quality, if it carries over, at one
+              model's cost of scoring.
 
 No setting of a lever is tuned to a data set: each has the one value below,
 taken from the papers' defaults for small data.
@@ -47,8 +58,10 @@ PLE_BINS = 16
 PERIODIC_FREQUENCIES = 16
 PERIODIC_SCALE = 0.1
 AVERAGE_DECAY = 0.99
+DISTIL_MEMBERS = 5
+DISTIL_SEED = 1000
 
-NAMES = ("ple", "periodic", "quantile", "wide", "average", "loss")
+NAMES = ("ple", "periodic", "quantile", "wide", "average", "loss", "distil")
 
 
 def log_loss(label, p):

@@ -36,7 +36,7 @@
 #   --no-semi         leave out the 10 % labels case
 #   --lever NAME      with --torch and all labels, also the PyTorch
 #                     reference with this lever of bench/levers.py (ple,
-#                     periodic, quantile, wide, average, loss) as method
+#                     periodic, quantile, wide, average, loss, distil) as method
 #                     pytorch+NAME, and its paired difference against
 #                     pytorch: a lever's figure before it costs lib/ a layer
 #   --out file        also write the table to file, the raw results to

@@ -173,12 +173,14 @@ def tensors(s):
             torch.from_numpy(s.label.astype(np.int64)))
 
 
-def train_epoch(model, opt, sched, t, data, order, a, device="cpu", average=None):
+def train_epoch(model, opt, sched, t, data, order, a, device="cpu", average=None,
+                target=None):
     """One epoch of mini-batches of the rows in order, the last one
     partial, as lib/train/train.c runs them, from step t; returns the step after
     it. Each batch goes to device (the model's) as it is used. average, a
     list of tensors like the parameters, moves toward them after each step
-    (levers.AVERAGE_DECAY)."""
+    (levers.AVERAGE_DECAY). target, a probability of the positive class for
+    each row, replaces the labels in the cross-entropy (the distil lever)."""
     import torch
     cat_all, num_all, lab_all = data
     model.train()
@@ -187,8 +189,14 @@ def train_epoch(model, opt, sched, t, data, order, a, device="cpu", average=None
         for g in opt.param_groups:
             g["lr"] = sched.at(t)
         opt.zero_grad(set_to_none=True)
-        loss = model.classify_loss(cat_all[idx].to(device), num_all[idx].to(device),
-                                   lab_all[idx].to(device))
+        if target is None:
+            loss = model.classify_loss(cat_all[idx].to(device), num_all[idx].to(device),
+                                       lab_all[idx].to(device))
+        else:
+            q = target[idx].to(device)
+            logp = torch.log_softmax(model.logits(cat_all[idx].to(device),
+                                                  num_all[idx].to(device)), dim=1)
+            loss = -(q * logp[:, 1] + (1 - q) * logp[:, 0]).mean()
         loss.backward()
         clip(model, a.clip)
         opt.step()
@@ -223,11 +231,25 @@ def swap(model, tensors):
             m.copy_(live)
 
 
+def distil_targets(train, valid, a, seed):
+    """The distil lever's soft targets: the sigmoid of the mean log-odds of
+    levers.DISTIL_MEMBERS reference models on each training row."""
+    odds = []
+    for j in range(levers.DISTIL_MEMBERS):
+        member, _, _ = train_reference(train, valid, a, levers.DISTIL_SEED * seed + j)
+        p = np.clip(predict(member, train).astype(np.float64), 1e-7, 1 - 1e-7)
+        odds.append(np.log(p) - np.log1p(-p))
+    return 1 / (1 + np.exp(-np.mean(odds, axis=0)))
+
+
 def train_reference(train, valid, a, seed, encoder_state=None, lever=None):
     """Returns (model with the best weights, its validation AUC, epochs).
     lever: one of levers.NAMES but quantile (which changes the streams,
     not the training), or None for the model as it is."""
     import torch
+    target = None
+    if lever == "distil":
+        target = torch.from_numpy(distil_targets(train, valid, a, seed).astype(np.float32))
     torch.manual_seed(seed)
     model = build_model(train, a, lever)
     model.init_like_tabpipe(seed)
@@ -247,7 +269,8 @@ def train_reference(train, valid, a, seed, encoder_state=None, lever=None):
     while epoch < a.epochs and bad < a.patience:
         epoch += 1
         order = torch.from_numpy(rng.permutation(len(train)))
-        t = train_epoch(model, opt, sched, t, data, order, a, average=average)
+        t = train_epoch(model, opt, sched, t, data, order, a, average=average,
+                        target=target)
         if average is not None:
             swap(model, average)  # validate, and keep, the averaged weights
         score = predict(model, valid)
