@@ -502,7 +502,7 @@ def cmd_table(a):
                     line += f"   {mean:+9.4f}{se:8.4f}{f'{wins}/{k}':>7}"
                 out.append(line.rstrip())
             for m in methods:
-                if m.endswith("-grid") and m in base or methods[m][0]["role"] == "blend":
+                if (m in base and m.endswith("-grid")) or methods[m][0]["role"] == "blend":
                     out.append(f"  {m} chose: {choices(methods[m])}")
             if base:
                 best = max(base, key=lambda m: statistics.mean(test[m].values()))

@@ -35,8 +35,8 @@
 #   --epochs n        tabpipe-train's --epochs (its default, 30)
 #   --no-semi         leave out the 10 % labels case
 #   --lever NAME      with --torch and all labels, also the PyTorch
-#                     reference with this lever of bench/levers.py (ple,
-#                     periodic, quantile, wide, average, loss, distil) as method
+#                     reference with this lever of bench/levers.py (its
+#                     NAMES, which its docstring describes) as method
 #                     pytorch+NAME, and its paired difference against
 #                     pytorch: a lever's figure before it costs lib/ a layer
 #   --out file        also write the table to file, the raw results to
@@ -146,15 +146,16 @@ run() {
 best_auc() { sed -n 's/.*best epoch .*valid AUC \([0-9.]*\).*/\1/p' "$1" | tail -1; }
 
 # tabpipe: train (train stream, model, log, more options), predict the
-# validation part (for the blends) and the test part, score. Uses $d, $s,
-# $p, $setting.
+# test part, and the validation part for the blends (method tabpipe
+# alone), score. Uses $d, $s, $p, $setting.
 tabpipe() {
 	method=$1 train=$2 model=$3 log=$4
 	shift 4
 	# shellcheck disable=SC2086 # $topt is a list of options
 	run "$log" "$bin/tabpipe-train" $topt --seed "$s" --valid "$p.valid.tps" \
 		-o "$model" "$@" "$train"
-	"$bin/tabpipe-predict" -q -m "$model" "$p.valid.tps" >"$model.valid.csv"
+	[ "$method" != tabpipe ] ||
+		"$bin/tabpipe-predict" -q -m "$model" "$p.valid.tps" >"$model.valid.csv"
 	"$bin/tabpipe-predict" -q -m "$model" "$p.test.tps" >"$model.csv"
 	set --
 	[ "$method" = tabpipe+pretrain ] && set -- --log "$p.pre.log"
