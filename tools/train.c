@@ -8,13 +8,14 @@
 #include "base/fileio.h"
 #include "data/shard.h"
 #include "data/stream.h"
+#include "model/modelfile.h"
 #include "model/safetensors.h"
 #include "registry/version.h"
 #include "tool.h"
 #include "train/train.h"
 
 typedef struct {
-	const char *db, *encoder, *name, *out, *valid, *reasons;
+	const char *db, *encoder, *name, *out, *valid, *reasons, *teacher;
 	int quiet;
 } settings;
 
@@ -31,6 +32,8 @@ static const tp_opt options[] = {
 	{OPT(reasons), .name = "reasons", .arg = "file", .type = TP_OPT_STRING,
 	    .flags = TP_OPT_RECORD,
 	    .help = "reason-code texts for the model to keep (tabpipe-reasons(5))"},
+	{OPT(teacher), .name = "teacher", .arg = "model", .type = TP_OPT_STRING,
+	    .help = "learn the probabilities of a model file (an ensemble) instead of the labels"},
 	{OPT(valid), .name = "valid", .arg = "file", .type = TP_OPT_STRING,
 	    .flags = TP_OPT_REQUIRED, .help = "the validation stream"},
 	{OPT(out), .name = "output", .letter = 'o', .arg = "model",
@@ -167,10 +170,10 @@ history_open(epochs_progress *p, const tp_train_opts *o, tp_err *e)
 }
 
 /* The run's inputs: the fingerprints of the data, of its encoding and of
- * the encoder's bytes. */
+ * the encoder's and the teacher's bytes. */
 static cJSON *
 inputs(const tp_rows *train, const tp_batch *valid, const tp_encoding *enc,
-    const tp_st_file *encoder, char train_fingerprint[65])
+    const tp_train_opts *o, char train_fingerprint[65])
 {
 	cJSON *j = cJSON_CreateObject();
 	char valid_fingerprint[65];
@@ -182,15 +185,18 @@ inputs(const tp_rows *train, const tp_batch *valid, const tp_encoding *enc,
 	cJSON_AddNumberToObject(j, "train_rows", (double)tp_rows_count(train));
 	cJSON_AddNumberToObject(j, "valid_rows", (double)valid->n);
 	cJSON_AddStringToObject(j, "encoding", enc->fingerprint);
-	if (encoder != NULL)
-		cJSON_AddStringToObject(j, "encoder", encoder->sha256);
+	if (o->encoder != NULL)
+		cJSON_AddStringToObject(j, "encoder", o->encoder->sha256);
+	if (o->teacher != NULL)
+		cJSON_AddStringToObject(j, "teacher", o->teacher_sha256);
 	return j;
 }
 
-/* The streams must be one encoding, and the training one labelled. */
+/* The streams and the teacher must be one encoding, and the training
+ * stream labelled. */
 static int
 check_streams(const settings *s, const char *path, const tp_encoding *enc,
-    const tp_encoding *venc, tp_err *e)
+    const tp_encoding *venc, const tp_encoding *tenc, tp_err *e)
 {
 	if (enc->target_col < 0)
 		return tp_err_set(e, TP_EDATA,
@@ -199,6 +205,10 @@ check_streams(const settings *s, const char *path, const tp_encoding *enc,
 		return tp_err_set(e, TP_EDATA,
 		    "%s: encoded with %.12s..., the training stream with %.12s...: ingest both with one encoding",
 		    s->valid, venc->fingerprint, enc->fingerprint);
+	if (s->teacher != NULL && strcmp(enc->fingerprint, tenc->fingerprint) != 0)
+		return tp_err_set(e, TP_EDATA,
+		    "%s: a model of the encoding %.12s..., the training stream's is %.12s...: the teacher must be trained on streams of the same ingest",
+		    s->teacher, tenc->fingerprint, enc->fingerprint);
 	return TP_OK;
 }
 
@@ -274,8 +284,9 @@ main(int argc, char **argv)
 	tp_rows *train = NULL;
 	tp_batch valid = {0};
 	tp_st_file encoder = {0};
-	tp_model m = {0};
-	tp_model_meta meta = {.parts = TP_WITH_HEAD};
+	tp_model m = {0}, teacher = {0};
+	tp_encoding tenc = {0};
+	tp_model_meta meta = {.parts = TP_WITH_HEAD}, tmeta = {0};
 	epochs_progress progress = {0};
 	cJSON *params = NULL, *in = NULL, *result = NULL;
 	char **files, *path;
@@ -311,17 +322,21 @@ main(int argc, char **argv)
 	    &e)) != TP_OK ||
 	    (rc = tp_stream_load(s.valid, &venc, &valid, &e)) != TP_OK ||
 	    (s.encoder != NULL &&
-	    (rc = tp_st_open(&encoder, s.encoder, &e)) != TP_OK))
+	    (rc = tp_st_open(&encoder, s.encoder, &e)) != TP_OK) ||
+	    (s.teacher != NULL && (rc = tp_model_load(s.teacher, &teacher, &tenc,
+	    &tmeta, TP_WITH_HEAD, o.threads, &e)) != TP_OK))
 		goto fail;
 	o.encoder = s.encoder != NULL ? &encoder : NULL;
+	o.teacher = s.teacher != NULL ? &teacher : NULL;
+	o.teacher_sha256 = tmeta.sha256;
 	enc = tp_rows_encoding(train);
 	params = tool_params();
-	in = inputs(train, &valid, enc, o.encoder, meta.data_fingerprint);
+	in = inputs(train, &valid, enc, &o, meta.data_fingerprint);
 	progress.tool.run = tool_run_start(progress.tool.db, params, in);
 	if (progress.tool.run > 0)
 		snprintf(meta.run_id, sizeof(meta.run_id), "%lld",
 		    (long long)progress.tool.run);
-	if ((rc = check_streams(&s, path, enc, &venc, &e)) != TP_OK ||
+	if ((rc = check_streams(&s, path, enc, &venc, &tenc, &e)) != TP_OK ||
 	    (s.reasons != NULL && (rc = tp_reasons_load(&meta.reasons, s.reasons,
 	    enc, &e)) != TP_OK) ||
 	    (rc = tp_rows_reference(train, enc, &meta.reference, &e)) != TP_OK ||
@@ -359,6 +374,9 @@ done:
 	tp_model_meta_free(&meta);
 	tp_st_close(&encoder);
 	tp_model_free(&m);
+	tp_model_free(&teacher);
+	tp_encoding_free(&tenc);
+	tp_model_meta_free(&tmeta);
 	tp_batch_free(&valid);
 	tp_encoding_free(&venc);
 	tp_rows_close(train);

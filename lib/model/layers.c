@@ -779,9 +779,17 @@ tp_meanpool_backward(float *dinp, const float *dout, int B, int T, int C)
 		}
 }
 
+/* The probability of class 1 that row b is trained toward: its label, or
+ * the soft target that stands for it. */
+static inline float
+crossentropy_target(const int8_t *label, const float *target, int b)
+{
+	return target ? target[b] : (float)label[b];
+}
+
 float
 tp_crossentropy_forward(float *probs, const float *logits,
-    const int8_t *label, const float *weight, int B)
+    const int8_t *label, const float *target, const float *weight, int B)
 {
 	double loss = 0, wsum = 0;
 
@@ -794,8 +802,10 @@ tp_crossentropy_forward(float *probs, const float *logits,
 		if (label[b] < 0)
 			continue;
 		float w = weight ? weight[label[b]] : 1.0f;
+		float q = crossentropy_target(label, target, b);
 		/* log softmax as l - logsumexp, exact for large logits. */
-		loss += w * (mx + logf(s) - l[label[b]]);
+		float lse = mx + logf(s);
+		loss += w * (q * (lse - l[1]) + (1 - q) * (lse - l[0]));
 		wsum += w;
 	}
 	return wsum > 0 ? (float)(loss / wsum) : 0.0f;
@@ -803,7 +813,7 @@ tp_crossentropy_forward(float *probs, const float *logits,
 
 void
 tp_crossentropy_backward(float *dlogits, const float *probs,
-    const int8_t *label, const float *weight, int B)
+    const int8_t *label, const float *target, const float *weight, int B)
 {
 	double wsum = 0;
 
@@ -816,8 +826,9 @@ tp_crossentropy_backward(float *dlogits, const float *probs,
 			continue;
 		}
 		float w = (float)((weight ? weight[label[b]] : 1.0f) / wsum);
-		dlogits[2 * b] = w * (probs[2 * b] - (label[b] == 0));
-		dlogits[2 * b + 1] = w * (probs[2 * b + 1] - (label[b] == 1));
+		float q = crossentropy_target(label, target, b);
+		dlogits[2 * b] = w * (probs[2 * b] - (1 - q));
+		dlogits[2 * b + 1] = w * (probs[2 * b + 1] - q);
 	}
 }
 

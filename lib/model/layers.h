@@ -118,14 +118,20 @@ void tp_meanpool_backward(float *dinp, const float *dout, int B, int T,
 /*
  * Two-class softmax cross-entropy, nn.CrossEntropyLoss with class weights:
  * loss = sum_b w[y_b] * -log softmax(logits_b)[y_b] / sum_b w[y_b]. Rows
- * with label -1 are left out. Returns the loss; probs keeps the softmax.
- * The backward writes (not adds) dlogits.
+ * with label -1 are left out. With target q_b, each row's probability of
+ * class 1 (a teacher's, in distillation: Hinton et al. 2015), the one-hot
+ * label gives way to (1 - q_b, q_b): the row's term is
+ * -(q_b log p_b1 + (1 - q_b) log p_b0); the label still says whether the
+ * row counts and gives its weight w[y_b]. Returns the loss; probs keeps the
+ * softmax. The backward writes (not adds) dlogits.
  */
 float tp_crossentropy_forward(float *probs /* (B,2) */,
     const float *logits /* (B,2) */, const int8_t *label /* (B) */,
-    const float *weight /* (2) or NULL */, int B);
+    const float *target /* (B) or NULL */, const float *weight /* (2) or NULL */,
+    int B);
 void tp_crossentropy_backward(float *dlogits /* (B,2) */,
-    const float *probs, const int8_t *label, const float *weight, int B);
+    const float *probs, const int8_t *label, const float *target,
+    const float *weight, int B);
 
 /*
  * NT-Xent (Chen et al. 2020, SimCLR): z holds 2B projections, rows i and

@@ -814,15 +814,17 @@ run(tp_model *m, enum task task, const int32_t *cat, const float *num,
 
 float
 tp_model_classify_step(tp_model *m, const int32_t *cat, const float *num,
-    const int8_t *label, const float *class_weight, int B, int training)
+    const int8_t *label, const float *target, const float *class_weight,
+    int B, int training)
 {
 	thaw(m);
 	seed_workers(m);
 	zero_grads(m);
 	run(m, CLASSIFY_FORWARD, cat, num, B, training);
-	float loss = tp_crossentropy_forward(m->probs, m->logits, label,
+	float loss = tp_crossentropy_forward(m->probs, m->logits, label, target,
 	    class_weight, B);
-	tp_crossentropy_backward(m->dlogits, m->probs, label, class_weight, B);
+	tp_crossentropy_backward(m->dlogits, m->probs, label, target,
+	    class_weight, B);
 	run(m, CLASSIFY_BACKWARD, cat, num, B, training);
 	reduce_grads(m);
 	return loss;

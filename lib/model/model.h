@@ -150,10 +150,11 @@ int tp_model_copy(tp_model *dst, const tp_model *src, const tp_encoding *enc,
 void tp_model_set_prior(tp_model *m, double prior);
 
 /* One supervised step's forward and backward: zeroes the gradients, fills
- * them, returns the mean loss. training turns dropout on. */
+ * them, returns the mean loss. target, when not NULL, holds soft targets
+ * for the labels (tp_crossentropy_forward). training turns dropout on. */
 float tp_model_classify_step(tp_model *m, const int32_t *cat,
-    const float *num, const int8_t *label, const float *class_weight, int B,
-    int training);
+    const float *num, const int8_t *label, const float *target,
+    const float *class_weight, int B, int training);
 /* Forward only: the probability of the positive class for B rows; of an
  * ensemble, the sigmoid of its members' mean log-odds. */
 void tp_model_predict(tp_model *m, const int32_t *cat, const float *num,

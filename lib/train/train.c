@@ -292,16 +292,16 @@ engine_start(engine *en, int rows, tp_err *e)
 }
 
 static float
-engine_classify(engine *en, const tp_batch *mb, const float *class_weight,
-    int n)
+engine_classify(engine *en, const tp_batch *mb, const float *target,
+    const float *class_weight, int n)
 {
 #ifdef TP_CUDA
 	if (en->gpu)
 		return tp_cuda_model_classify_step(&en->g, &en->cm, mb->cat,
-		    mb->num, mb->label, class_weight, n, 1);
+		    mb->num, mb->label, target, class_weight, n, 1);
 #endif
 	return tp_model_classify_step(en->m, mb->cat, mb->num, mb->label,
-	    class_weight, n, 1);
+	    target, class_weight, n, 1);
 }
 
 static float
@@ -409,8 +409,8 @@ optimiser_config(const tp_train_opts *o, size_t rows, tp_adamw_config *c,
 }
 
 /* What a checkpoint must agree with to be resumed: every signed option
- * (TP_OPT_SIGN), the encoder's bytes and the data's, as compact JSON; NULL
- * without memory. To free. */
+ * (TP_OPT_SIGN), the encoder's and the teacher's bytes and the data's, as
+ * compact JSON; NULL without memory. To free. */
 static char *
 signature(const tp_train_opts *o, const tp_encoding *enc,
     const tp_rows *train, const tp_batch *valid)
@@ -426,6 +426,8 @@ signature(const tp_train_opts *o, const tp_encoding *enc,
 	    tp_opt_json(tp_classify_options, o, TP_OPT_SIGN, j, NULL) == TP_OK &&
 	    (o->encoder == NULL ||
 	    cJSON_AddStringToObject(j, "encoder", o->encoder->sha256) != NULL) &&
+	    (o->teacher == NULL ||
+	    cJSON_AddStringToObject(j, "teacher", o->teacher_sha256) != NULL) &&
 	    cJSON_AddStringToObject(j, "encoding", enc->fingerprint) != NULL &&
 	    cJSON_AddStringToObject(j, "train", ft) != NULL &&
 	    cJSON_AddStringToObject(j, "valid", fv) != NULL)
@@ -601,9 +603,10 @@ train_model(const tp_train_opts *o, int member, const tp_encoding *enc,
 	engine en = {0};
 	tp_adamw_config oc;
 	tp_batch mb = {0};
+	tp_scorer *teacher = NULL;
 	progress_state st = {.best_auc = -1, .threshold = 0.5};
 	size_t rows = (size_t)tp_rows_count(train);
-	float *best = NULL, *prob = NULL, cw[2] = {1, 1};
+	float *best = NULL, *prob = NULL, *soft = NULL, cw[2] = {1, 1};
 	double pos = 0, neg = 0;
 	const float *class_weight = NULL;
 	char *sig = NULL;
@@ -643,10 +646,15 @@ train_model(const tp_train_opts *o, int member, const tp_encoding *enc,
 	    e)) != TP_OK)
 		goto out;
 	if ((best = malloc(m->nfloats * sizeof(float))) == NULL ||
-	    (prob = malloc((valid->n + 1) * sizeof(float))) == NULL) {
+	    (prob = malloc((valid->n + 1) * sizeof(float))) == NULL ||
+	    (o->teacher != NULL &&
+	    (soft = malloc((size_t)o->batch * sizeof(float))) == NULL)) {
 		rc = tp_err_nomem(e, "training");
 		goto out;
 	}
+	if (o->teacher != NULL &&
+	    (rc = tp_scorer_open(&teacher, o->teacher, o->device, e)) != TP_OK)
+		goto out;
 	memcpy(best, m->params, m->nfloats * sizeof(float));
 	if ((sig = signature(o, enc, train, valid)) == NULL) {
 		rc = tp_err_nomem(e, "a checkpoint's signature");
@@ -667,9 +675,12 @@ train_model(const tp_train_opts *o, int member, const tp_encoding *enc,
 		for (size_t r = 0; r < rows; r += (size_t)o->batch) {
 			int n = rows - r < (size_t)o->batch ?
 			    (int)(rows - r) : o->batch;
-			if ((rc = next_batch(train, &mb, n, e)) != TP_OK)
+			if ((rc = next_batch(train, &mb, n, e)) != TP_OK ||
+			    (teacher != NULL &&
+			    (rc = tp_scorer_run(teacher, &mb, soft, e)) != TP_OK))
 				goto out;
-			float loss = engine_classify(&en, &mb, class_weight, n);
+			float loss = engine_classify(&en, &mb, soft, class_weight,
+			    n);
 			float norm = engine_update(&en);
 			if (!isfinite(loss) || !isfinite(norm)) {
 				if ((rc = engine_failure(&en, e)) == TP_OK)
@@ -718,10 +729,12 @@ train_model(const tp_train_opts *o, int member, const tp_encoding *enc,
 	res->epochs_run = st.epoch;
 out:
 	engine_close(&en);
+	tp_scorer_close(teacher);
 	tp_batch_free(&mb);
 	free(sig);
 	free(best);
 	free(prob);
+	free(soft);
 	if (rc != TP_OK)
 		tp_model_free(m);
 	return rc;

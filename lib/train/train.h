@@ -8,7 +8,11 @@
  * after each epoch the validation AUC: the best epoch's weights are kept,
  * training stops after `patience` epochs without a better AUC, and the
  * decision threshold is the one with the best F1 on validation (or a
- * fixed one). A checkpoint after each epoch holds everything the next
+ * fixed one). With a teacher (distillation, Hinton et al. 2015; Bucila,
+ * Caruana and Niculescu-Mizil 2006 for an ensemble), each batch's rows are
+ * scored by the teacher as they come, and its probabilities replace the
+ * labels in the cross-entropy: a student of one model can learn what an
+ * ensemble knows and score at one model's cost. A checkpoint after each epoch holds everything the next
  * epoch depends on, so a resumed run ends with the same bytes as one that
  * was never stopped. A loss that is not finite stops the run; the last
  * checkpoint stays as it was.
@@ -79,6 +83,11 @@ typedef struct {
 	double threshold;      /* fixed decision threshold; < 0: best F1 */
 	const tp_st_file *encoder; /* pretrained encoder to start from (a
 	                          model file as tp_st_open read it), or NULL */
+	tp_model *teacher;     /* a classifier of the training rows' encoding
+	                          (one model or an ensemble) whose
+	                          probabilities are the soft targets, or NULL */
+	const char *teacher_sha256; /* of its file's bytes, which a
+	                          checkpoint is signed with */
 	const char *checkpoint;/* where to checkpoint each epoch, or NULL */
 	int resume;            /* continue from the checkpoint */
 	/* Pretraining only */

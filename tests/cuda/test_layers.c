@@ -280,35 +280,43 @@ START_TEST(meanpool)
 }
 END_TEST
 
-/* _i: 1 with class weights, 0 without. */
+/* _i: bit 0 with class weights, bit 1 with soft targets. */
 START_TEST(crossentropy)
 {
-	NEED_GPU(_i ? "crossentropy with class weights" : "crossentropy");
+	static const char *what[] = {"crossentropy",
+	    "crossentropy with class weights", "crossentropy with soft targets",
+	    "crossentropy with class weights and soft targets"};
+	NEED_GPU(what[_i]);
 	static const float weight[2] = {0.3f, 2.0f};
 	int8_t label[ROWS];
+	float target[ROWS];
 	tp_rng r;
 	tp_rng_seed(&r, 13 + _i);
 	/* Unlabelled rows (-1) are left out of the loss. */
-	for (int b = 0; b < ROWS; b++)
+	for (int b = 0; b < ROWS; b++) {
 		label[b] = (int8_t)tp_rng_below(&r, 3) - 1;
+		target[b] = tp_rng_float(&r);
+	}
+	const float *soft = _i & 2 ? target : NULL;
+	const float *cw = _i & 1 ? weight : NULL;
 	float *logits = host_randn(2 * ROWS, &r, 3);
 	float *probs = host_randn(2 * ROWS, &r, 1);
 	float *dlogits = host_randn(2 * ROWS, &r, 1);
 	float *gprobs = dev(probs, 2 * ROWS);
 	float *gdlogits = dev(dlogits, 2 * ROWS);
 	int8_t *glabel = dev_copy(label, sizeof(label));
-	float *gweight = _i ? dev(weight, 2) : NULL;
+	float *gweight = cw ? dev(weight, 2) : NULL;
+	float *gtarget = soft ? dev(target, ROWS) : NULL;
 
-	float loss = tp_crossentropy_forward(probs, logits, label,
-	    _i ? weight : NULL, ROWS);
+	float loss = tp_crossentropy_forward(probs, logits, label, soft, cw,
+	    ROWS);
 	float gloss = tp_cuda_crossentropy_forward(gpu, gprobs,
-	    dev(logits, 2 * ROWS), glabel, gweight, ROWS);
+	    dev(logits, 2 * ROWS), glabel, gtarget, gweight, ROWS);
 	check_scalar(gloss, loss, TOL, "crossentropy loss");
 	check_close(gprobs, probs, 2 * ROWS, "crossentropy probabilities");
-	tp_crossentropy_backward(dlogits, probs, label, _i ? weight : NULL,
-	    ROWS);
-	tp_cuda_crossentropy_backward(gpu, gdlogits, gprobs, glabel, gweight,
-	    ROWS);
+	tp_crossentropy_backward(dlogits, probs, label, soft, cw, ROWS);
+	tp_cuda_crossentropy_backward(gpu, gdlogits, gprobs, glabel, gtarget,
+	    gweight, ROWS);
 	check_close(gdlogits, dlogits, 2 * ROWS, "crossentropy backward");
 }
 END_TEST
@@ -357,7 +365,7 @@ cuda_layers_suite(void)
 	tcase_add_test(tc, residual);
 	tcase_add_loop_test(tc, dropout, 0, 2);
 	tcase_add_test(tc, meanpool);
-	tcase_add_loop_test(tc, crossentropy, 0, 2);
+	tcase_add_loop_test(tc, crossentropy, 0, 4);
 	tcase_add_test(tc, ntxent);
 	suite_add_tcase(s, tc);
 	return s;

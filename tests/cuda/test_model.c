@@ -98,16 +98,21 @@ check_grads(fixture *f, const char *step)
 	}
 }
 
+/* _i: 1 with soft targets for the labels, 0 without. */
 START_TEST(classify)
 {
-	NEED_GPU("model classify step");
+	NEED_GPU(_i ? "model classify step, soft targets" : "model classify step");
 	static const float weight[2] = {0.6f, 3.0f};
+	float target[ROWS];
 	fixture f;
 	load(&f);
+	for (int b = 0; b < ROWS; b++)
+		target[b] = (float)(b + 1) / (ROWS + 2);
+	const float *soft = _i ? target : NULL;
 	float loss = tp_model_classify_step(&f.cpu, f.cat, f.num, f.label,
-	    weight, ROWS, 1);
+	    soft, weight, ROWS, 1);
 	float gloss = tp_cuda_model_classify_step(gpu, &f.gm, f.cat, f.num,
-	    f.label, weight, ROWS, 1);
+	    f.label, soft, weight, ROWS, 1);
 	check_scalar(gloss, loss, TOL, "classify loss");
 	check_grads(&f, "classify");
 	unload(&f);
@@ -162,9 +167,9 @@ START_TEST(train)
 	    &e) == TP_OK, "%s", e.msg);
 	for (int s = 0; s < STEPS; s++) {
 		float loss = tp_model_classify_step(&f.cpu, f.cat, f.num,
-		    f.label, NULL, ROWS, 1);
+		    f.label, NULL, NULL, ROWS, 1);
 		float gloss = tp_cuda_model_classify_step(gpu, &f.gm, f.cat,
-		    f.num, f.label, NULL, ROWS, 1);
+		    f.num, f.label, NULL, NULL, ROWS, 1);
 		snprintf(what, sizeof(what), "loss at step %d", s);
 		check_scalar(gloss, loss, TOL, what);
 		float norm = tp_adamw_step(&cpu_opt, &f.cpu);
@@ -198,7 +203,7 @@ cuda_model_suite(void)
 	TCase *tc = tcase_create("cuda_model");
 
 	tcase_add_checked_fixture(tc, NULL, release);
-	tcase_add_test(tc, classify);
+	tcase_add_loop_test(tc, classify, 0, 2);
 	tcase_add_test(tc, contrast);
 	tcase_add_test(tc, predict);
 	tcase_add_test(tc, train);

@@ -35,6 +35,7 @@ main(int argc, char **argv)
 	int32_t cat[2 * ROWS * NCAT];
 	float num[2 * ROWS * NNUM], weight[2] = {0.6f, 3.0f}, tau[1] = {0.5f};
 	int8_t label[ROWS];
+	float target[ROWS];
 	char name[32];
 
 	if (argc != 4) {
@@ -91,14 +92,17 @@ main(int argc, char **argv)
 	}
 	for (int i = 0; i < ROWS; i++)
 		label[i] = (int8_t)(i % 3 == 0);
+	for (int i = 0; i < ROWS; i++)
+		target[i] = tp_rng_float(&r);
 	tp_tensor t[] = {
 		{"cat", TP_I32, 2, {2 * ROWS, NCAT}, cat},
 		{"num", TP_F32, 2, {2 * ROWS, NNUM}, num},
 		{"label", TP_I8, 1, {ROWS}, label},
+		{"target", TP_F32, 1, {ROWS}, target},
 		{"class_weight", TP_F32, 1, {2}, weight},
 		{"tau", TP_F32, 1, {1}, tau},
 	};
-	if (tp_st_save(argv[2], t, 5, NULL, &e) != TP_OK) {
+	if (tp_st_save(argv[2], t, sizeof(t) / sizeof(t[0]), NULL, &e) != TP_OK) {
 		fprintf(stderr, "gen: %s\n", e.msg);
 		return 1;
 	}

@@ -5,7 +5,7 @@ usage: /usr/bin/python3 tests/golden/reference.py WEIGHTS INPUTS OUT
 `make golden` runs it after tests/golden/gen.c has written WEIGHTS (a
 tabpipe model file with head and projector, dropout 0) and INPUTS (tensors
 cat (2R, NC) I32, num (2R, NN) F32 with NaN for missing, label (R) I8,
-class_weight (2) F32 and tau (1) F32). It loads the model into the PyTorch
+target (R) F32, class_weight (2) F32 and tau (1) F32). It loads the model into the PyTorch
 TabTransformer of tabtransformer.py, computes in float32 and in train mode
 (as tp_model_classify_step with training=1 and tp_model_contrast_step do):
 
@@ -14,6 +14,9 @@ TabTransformer of tabtransformer.py, computes in float32 and in train mode
   loss                    (1)     class-weighted cross-entropy of those rows
   grad.NAME                       its gradient for each parameter of the
                                   encoder and the head
+  soft_loss               (1)     the same with the soft targets in place
+                                  of the labels (a student's, distilled)
+  soft_grad.NAME                  its gradient, as grad.NAME
   ntxent_loss             (1)     NT-Xent on all 2R rows with temperature tau
   ntxent_grad.NAME                its gradient for each parameter of the
                                   encoder and the projector
@@ -70,6 +73,7 @@ def main(argv):
     cat = torch.from_numpy(x["cat"]).long()
     num = torch.from_numpy(x["num"])
     label = torch.from_numpy(x["label"]).long()
+    target = torch.from_numpy(x["target"])
     class_weight = torch.from_numpy(x["class_weight"])
     tau = float(x["tau"][0])
     rows = label.shape[0]
@@ -87,6 +91,12 @@ def main(argv):
     loss.backward()
     result["loss"] = np.array([loss.item()], dtype=np.float32)
     result.update(gradients(model, "grad.", "projector."))
+    model.zero_grad(set_to_none=True)
+    soft = model.classify_loss(cat[:rows], num[:rows], label, class_weight,
+                               target)
+    soft.backward()
+    result["soft_loss"] = np.array([soft.item()], dtype=np.float32)
+    result.update(gradients(model, "soft_grad.", "projector."))
 
     # Pretraining: NT-Xent over both views, the 2R rows.
     model.zero_grad(set_to_none=True)

@@ -96,14 +96,22 @@ class TabTransformer(nn.Module):
         """The classifier's (B, 2) logits."""
         return self.head(self.pool(cat, num))
 
-    def classify_loss(self, cat, num, label, class_weight=None):
+    def classify_loss(self, cat, num, label, class_weight=None, target=None):
         """nn.CrossEntropyLoss(weight=class_weight) over the rows whose
         label is 0 or 1 (label -1 leaves a row out): the weighted mean
-        sum w[y] * -log p[y] / sum w[y]."""
+        sum w[y] * -log p[y] / sum w[y]. With target, each row's soft
+        probability q of class 1, the row's term is
+        -(q log p[1] + (1 - q) log p[0]), still weighted by w[y]."""
         keep = label >= 0
         logits = self.logits(cat, num)
-        return F.cross_entropy(logits[keep], label[keep].long(),
-                               weight=class_weight)
+        if target is None:
+            return F.cross_entropy(logits[keep], label[keep].long(),
+                                   weight=class_weight)
+        logp = F.log_softmax(logits[keep], dim=1)
+        q = target[keep]
+        w = torch.ones_like(q) if class_weight is None \
+            else class_weight[label[keep].long()]
+        return (w * -(q * logp[:, 1] + (1 - q) * logp[:, 0])).sum() / w.sum()
 
     def ntxent_loss(self, cat, num, tau):
         """NT-Xent (Chen et al. 2020, SimCLR) over 2B rows, rows i and i + B

@@ -747,9 +747,17 @@ tp_cuda_meanpool_backward(tp_cuda *g, float *dinp, const float *dout, int B,
  * scratch; the host adds them in row order, in double, as the CPU does.
  */
 
+/* As lib/model/layers.c's: the label, or the soft target standing for it. */
+static __device__ float
+crossentropy_target(const int8_t *label, const float *target, long b)
+{
+	return target ? target[b] : (float)label[b];
+}
+
 static __global__ void
 crossentropy_forward(float *probs, double *terms /* (B,2) */,
-    const float *logits, const int8_t *label, const float *weight, int B)
+    const float *logits, const int8_t *label, const float *target,
+    const float *weight, int B)
 {
 	long b = tp_gid();
 
@@ -764,8 +772,10 @@ crossentropy_forward(float *probs, double *terms /* (B,2) */,
 	if (label[b] < 0)
 		return;
 	float w = weight ? weight[label[b]] : 1.0f;
+	float q = crossentropy_target(label, target, b);
 	/* log softmax as l - logsumexp, exact for large logits. */
-	terms[2 * b] = w * (mx + logf(s) - l[label[b]]);
+	float lse = mx + logf(s);
+	terms[2 * b] = w * (q * (lse - l[1]) + (1 - q) * (lse - l[0]));
 	terms[2 * b + 1] = w;
 }
 
@@ -774,7 +784,7 @@ enum { CE_THREADS = 1024 };
 /* One block: the sum of the weights, then every row's gradient. */
 static __global__ void
 crossentropy_backward(float *dlogits, const float *probs,
-    const int8_t *label, const float *weight, int B)
+    const int8_t *label, const float *target, const float *weight, int B)
 {
 	__shared__ double shared[CE_THREADS];
 	double wsum = 0;
@@ -789,14 +799,15 @@ crossentropy_backward(float *dlogits, const float *probs,
 			continue;
 		}
 		float w = (float)((weight ? weight[label[b]] : 1.0f) / wsum);
-		dlogits[2 * b] = w * (probs[2 * b] - (label[b] == 0));
-		dlogits[2 * b + 1] = w * (probs[2 * b + 1] - (label[b] == 1));
+		float q = crossentropy_target(label, target, b);
+		dlogits[2 * b] = w * (probs[2 * b] - (1 - q));
+		dlogits[2 * b + 1] = w * (probs[2 * b + 1] - q);
 	}
 }
 
 float
 tp_cuda_crossentropy_forward(tp_cuda *g, float *probs, const float *logits,
-    const int8_t *label, const float *weight, int B)
+    const int8_t *label, const float *target, const float *weight, int B)
 {
 	double loss = 0, wsum = 0;
 
@@ -814,7 +825,7 @@ tp_cuda_crossentropy_forward(tp_cuda *g, float *probs, const float *logits,
 		return NAN;
 	}
 	crossentropy_forward<<<TP_GRID(g, B)>>>(probs, terms, logits, label,
-	    weight, B);
+	    target, weight, B);
 	if (tp_cuda_launched(g, "crossentropy_forward") != TP_OK ||
 	    tp_cuda_fetch(g, host, terms, bytes) != TP_OK) {
 		free(host);
@@ -830,12 +841,12 @@ tp_cuda_crossentropy_forward(tp_cuda *g, float *probs, const float *logits,
 
 void
 tp_cuda_crossentropy_backward(tp_cuda *g, float *dlogits, const float *probs,
-    const int8_t *label, const float *weight, int B)
+    const int8_t *label, const float *target, const float *weight, int B)
 {
 	if (idle(g, B))
 		return;
 	crossentropy_backward<<<1, CE_THREADS, 0, g->stream>>>(dlogits, probs,
-	    label, weight, B);
+	    label, target, weight, B);
 	tp_cuda_launched(g, "crossentropy_backward");
 }
 

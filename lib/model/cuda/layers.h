@@ -120,12 +120,14 @@ void tp_cuda_meanpool_forward(tp_cuda *g, float *out /* (B,C) */,
 void tp_cuda_meanpool_backward(tp_cuda *g, float *dinp, const float *dout,
     int B, int T, int C);
 
-/* label and weight are device memory too. */
+/* label, target and weight are device memory too. */
 float tp_cuda_crossentropy_forward(tp_cuda *g, float *probs /* (B,2) */,
     const float *logits /* (B,2) */, const int8_t *label /* (B) */,
-    const float *weight /* (2) or NULL */, int B);
+    const float *target /* (B) or NULL */, const float *weight /* (2) or NULL */,
+    int B);
 void tp_cuda_crossentropy_backward(tp_cuda *g, float *dlogits /* (B,2) */,
-    const float *probs, const int8_t *label, const float *weight, int B);
+    const float *probs, const int8_t *label, const float *target,
+    const float *weight, int B);
 
 float tp_cuda_ntxent_forward(tp_cuda *g, float *u /* (2B,P) */,
     float *norm /* (2B) */, float *sim /* (2B,2B) */,

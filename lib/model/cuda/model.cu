@@ -89,6 +89,7 @@ tp_cuda_model_free(tp_cuda_model *cm)
 	tp_cuda_free(cm->cat);
 	tp_cuda_free(cm->num);
 	tp_cuda_free(cm->label);
+	tp_cuda_free(cm->target);
 	tp_cuda_free(cm->class_weight);
 	if (cm->acts != NULL)
 		free(cm->acts->acts.layer);
@@ -111,7 +112,8 @@ tp_cuda_model_plan(tp_cuda *g, tp_cuda_model *cm, int rows, tp_err *e)
 	tp_cuda_free(cm->cat);
 	tp_cuda_free(cm->num);
 	tp_cuda_free(cm->label);
-	cm->mem = cm->num = NULL;
+	tp_cuda_free(cm->target);
+	cm->mem = cm->num = cm->target = NULL;
 	cm->cat = NULL;
 	cm->label = NULL;
 	cm->planned = 0;
@@ -125,7 +127,9 @@ tp_cuda_model_plan(tp_cuda *g, tp_cuda_model *cm, int rows, tp_err *e)
 	    (size_t)rows * (m->nnum > 0 ? m->nnum : 1) * sizeof(float),
 	    "the batch", e)) != TP_OK ||
 	    (rc = tp_cuda_alloc(g, (void **)&cm->label, (size_t)rows,
-	    "the batch", e)) != TP_OK)
+	    "the batch", e)) != TP_OK ||
+	    (rc = tp_cuda_alloc(g, (void **)&cm->target,
+	    (size_t)rows * sizeof(float), "the batch", e)) != TP_OK)
 		return rc;
 	layout(m, cm->acts, cm->mem, rows);
 	cm->planned = rows;
@@ -352,7 +356,8 @@ projector_backward(tp_cuda *g, tp_cuda_model *cm, int R)
 /* Sends a batch of B rows; a failure is kept in g. */
 static int
 send_batch(tp_cuda *g, tp_cuda_model *cm, const int32_t *cat,
-    const float *num, const int8_t *label, const float *class_weight, int B)
+    const float *num, const int8_t *label, const float *target,
+    const float *class_weight, int B)
 {
 	const tp_model *m = cm->m;
 	tp_err e = {TP_OK, ""};
@@ -368,6 +373,8 @@ send_batch(tp_cuda *g, tp_cuda_model *cm, const int32_t *cat,
 	    (size_t)B * m->nnum * sizeof(float), &e) != TP_OK) ||
 	    (label != NULL && tp_cuda_upload(g, cm->label, label, (size_t)B,
 	    &e) != TP_OK) ||
+	    (target != NULL && tp_cuda_upload(g, cm->target, target,
+	    (size_t)B * sizeof(float), &e) != TP_OK) ||
 	    (class_weight != NULL && tp_cuda_upload(g, cm->class_weight,
 	    class_weight, 2 * sizeof(float), &e) != TP_OK))
 		return tp_cuda_fail(g, e.code, "%s", e.msg);
@@ -389,21 +396,22 @@ seed_step(tp_cuda_model *cm)
 float
 tp_cuda_model_classify_step(tp_cuda *g, tp_cuda_model *cm,
     const int32_t *cat, const float *num, const int8_t *label,
-    const float *class_weight, int B, int training)
+    const float *target, const float *class_weight, int B, int training)
 {
 	tp_cuda_acts *w = cm->acts;
 
-	if (send_batch(g, cm, cat, num, label, class_weight, B) != TP_OK)
+	if (send_batch(g, cm, cat, num, label, target, class_weight, B) != TP_OK)
 		return NAN;
 	const float *weight = class_weight != NULL ? cm->class_weight : NULL;
+	const float *soft = target != NULL ? cm->target : NULL;
 	seed_step(cm);
 	zero(g, cm->grads, cm->m->nfloats);
 	encode_forward(g, cm, B, training);
 	head_forward(g, cm, B, training);
 	float loss = tp_cuda_crossentropy_forward(g, w->probs, w->logits,
-	    cm->label, weight, B);
+	    cm->label, soft, weight, B);
 	tp_cuda_crossentropy_backward(g, w->dlogits, w->probs, cm->label,
-	    weight, B);
+	    soft, weight, B);
 	head_backward(g, cm, B, training);
 	encode_backward(g, cm, B, training);
 	return g->status == TP_OK ? loss : NAN;
@@ -415,7 +423,7 @@ tp_cuda_model_logodds(tp_cuda *g, tp_cuda_model *cm, const int32_t *cat,
 {
 	int rc;
 
-	send_batch(g, cm, cat, num, NULL, NULL, B);
+	send_batch(g, cm, cat, num, NULL, NULL, NULL, B);
 	encode_forward(g, cm, B, 0);
 	head_forward(g, cm, B, 0);
 	float *logits = (float *)malloc((size_t)B * 2 * sizeof(float));
@@ -453,7 +461,7 @@ tp_cuda_model_contrast_step(tp_cuda *g, tp_cuda_model *cm,
 	tp_cuda_acts *w = cm->acts;
 	int P = cm->m->cfg.proj_dim;
 
-	if (send_batch(g, cm, cat, num, NULL, NULL, 2 * B) != TP_OK)
+	if (send_batch(g, cm, cat, num, NULL, NULL, NULL, 2 * B) != TP_OK)
 		return NAN;
 	seed_step(cm);
 	zero(g, cm->grads, cm->m->nfloats);

@@ -43,6 +43,7 @@ typedef struct {
 	int32_t *cat;         /* (planned, ncat) the batch */
 	float *num;           /* (planned, nnum) */
 	int8_t *label;        /* (planned) */
+	float *target;        /* (planned) soft targets, when a step has them */
 	float *class_weight;  /* (2) */
 	tp_rng rng;           /* dropout, seeded per step as lib/model/model.c */
 } tp_cuda_model;
@@ -60,7 +61,7 @@ int tp_cuda_model_download(tp_cuda *g, tp_cuda_model *cm, tp_err *e);
  * next tp_cuda_sync reports. */
 float tp_cuda_model_classify_step(tp_cuda *g, tp_cuda_model *cm,
     const int32_t *cat, const float *num, const int8_t *label,
-    const float *class_weight, int B, int training);
+    const float *target, const float *class_weight, int B, int training);
 int tp_cuda_model_predict(tp_cuda *g, tp_cuda_model *cm, const int32_t *cat,
     const float *num, int B, float *prob, tp_err *e);
 /* The log-odds of B rows (the difference of their logits): what an

@@ -43,6 +43,7 @@ typedef struct {
 	const int32_t *cat;       /* (2R,NC) */
 	const float *num;         /* (2R,NN) NaN for missing */
 	const int8_t *label;      /* (R) */
+	const float *target;      /* (R) soft targets for the labels */
 	const float *class_weight;/* (2) */
 	float tau;
 } golden;
@@ -96,6 +97,8 @@ golden_open(golden *g, int nthreads)
 	int64_t two[1] = {2}, one[1] = {1};
 	g->cat = tensor(&g->in, "cat", TP_I32, 2, cs).data;
 	g->num = tensor(&g->in, "num", TP_F32, 2, ns).data;
+	int64_t rs[1] = {g->rows};
+	g->target = tensor(&g->in, "target", TP_F32, 1, rs).data;
 	g->class_weight = tensor(&g->in, "class_weight", TP_F32, 1, two).data;
 	g->tau = *(const float *)tensor(&g->in, "tau", TP_F32, 1, one).data;
 	ck_assert_msg(tp_model_plan(&g->m, 2 * g->rows, &e) == TP_OK, "%s",
@@ -197,27 +200,43 @@ verbose(void)
 	return getenv("TP_GOLDEN_VERBOSE") != NULL;
 }
 
-/* _i is the number of threads. */
-START_TEST(test_classify)
+/* The classifier's step on the labels and on soft targets (a student's, in
+ * distillation), with n threads. */
+static void
+classify(int nthreads, int soft)
 {
 	golden g;
 	const char *wname = "";
+	const char *lname = soft ? "soft_loss" : "loss";
 
-	golden_open(&g, _i);
+	golden_open(&g, nthreads);
 	float loss = tp_model_classify_step(&g.m, g.cat, g.num, g.label,
-	    g.class_weight, g.rows, 1);
+	    soft ? g.target : NULL, g.class_weight, g.rows, 1);
 	int64_t ls[2] = {g.rows, 2}, one[1] = {1};
-	tp_tensor want_loss = tensor(&g.ref, "loss", TP_F32, 1, one);
+	tp_tensor want_loss = tensor(&g.ref, lname, TP_F32, 1, one);
 	tp_tensor want_logits = tensor(&g.ref, "logits", TP_F32, 2, ls);
-	double eloss = compare("loss", &loss, &want_loss, 1, OUT_TOL, OUT_FLOOR);
+	double eloss = compare(lname, &loss, &want_loss, 1, OUT_TOL, OUT_FLOOR);
 	double elogits = compare("logits", g.m.logits, &want_logits,
 	    (size_t)g.rows * 2, OUT_TOL, OUT_FLOOR);
-	double egrad = compare_grads(&g, "grad.", TP_PART_PROJECTOR, &wname);
+	double egrad = compare_grads(&g, soft ? "soft_grad." : "grad.",
+	    TP_PART_PROJECTOR, &wname);
 	if (verbose())
-		fprintf(stderr, "golden classify, %d thread(s): loss C %.9g PyTorch %.9g; largest errors: loss %.3g, logits %.3g, gradients %.3g (%s)\n",
-		    _i, (double)loss, (double)scalar(&g, "loss"), eloss, elogits,
-		    egrad, wname);
+		fprintf(stderr, "golden classify%s, %d thread(s): loss C %.9g PyTorch %.9g; largest errors: loss %.3g, logits %.3g, gradients %.3g (%s)\n",
+		    soft ? " on soft targets" : "", nthreads, (double)loss,
+		    (double)scalar(&g, lname), eloss, elogits, egrad, wname);
 	golden_close(&g);
+}
+
+/* _i is the number of threads. */
+START_TEST(test_classify)
+{
+	classify(_i, 0);
+}
+END_TEST
+
+START_TEST(test_classify_soft)
+{
+	classify(_i, 1);
 }
 END_TEST
 
@@ -325,6 +344,7 @@ golden_suite(void)
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_loop_test(tc, test_classify, 1, 3);
+	tcase_add_loop_test(tc, test_classify_soft, 1, 3);
 	tcase_add_loop_test(tc, test_predict, 1, 3);
 	tcase_add_loop_test(tc, test_contrast, 1, 3);
 	tcase_add_loop_test(tc, test_ensemble, 1, 3);

@@ -433,36 +433,56 @@ START_TEST(meanpool)
 }
 END_TEST
 
-/* Cross-entropy with class weights and an unlabelled row. */
-typedef struct { float *probs, *logits; int8_t *label; const float *w; int n; } ce_ctx;
+/* Cross-entropy with class weights and an unlabelled row, on the labels or
+ * on soft targets. */
+typedef struct {
+	float *probs, *logits;
+	int8_t *label;
+	const float *target, *w;
+	int n;
+} ce_ctx;
 
 static double
 ce_loss(void *v)
 {
 	ce_ctx *c = v;
-	return tp_crossentropy_forward(c->probs, c->logits, c->label, c->w, c->n);
+	return tp_crossentropy_forward(c->probs, c->logits, c->label, c->target,
+	    c->w, c->n);
 }
 
+/* _i: 1 with soft targets, 0 with the labels. */
 START_TEST(crossentropy)
 {
 	tp_rng r;
 	tp_rng_seed(&r, 9);
 	int8_t label[6] = {0, 1, 1, -1, 0, 1};
 	float weight[2] = {0.3f, 2.5f};
+	float target[6] = {0.1f, 0.8f, 0.55f, 0.4f, 0, 1};
 	ce_ctx c = {.probs = zeros(12), .logits = randn(12, &r, 2), .label = label,
-	    .w = weight, .n = 6};
+	    .target = _i ? target : NULL, .w = weight, .n = 6};
 	float *dl = zeros(12);
 	ce_loss(&c);
-	tp_crossentropy_backward(dl, c.probs, label, weight, 6);
-	CHECK_GRAD(ce_loss, &c, c.logits, 12, dl, "cross-entropy");
+	tp_crossentropy_backward(dl, c.probs, label, c.target, weight, 6);
+	CHECK_GRAD(ce_loss, &c, c.logits, 12, dl, _i ? "cross-entropy, soft targets" : "cross-entropy");
 	ck_assert_float_eq(dl[6], 0);
 	ck_assert_float_eq(dl[7], 0);
-	/* Against a value worked by hand: logits (0, 0) and label 1 give
-	 * log 2 without weights. */
-	float zl[2] = {0, 0}, pr[2];
+	/* Against values worked by hand: logits (0, 0) give log 2 whatever
+	 * the target; logits (0, log 3), p = (1/4, 3/4), with target 1/2 give
+	 * -(log 1/4 + log 3/4) / 2. */
+	float zl[2] = {0, 0}, pr[2], half = 0.5f;
 	int8_t one = 1;
-	ck_assert_float_eq_tol(tp_crossentropy_forward(pr, zl, &one, NULL, 1),
-	    logf(2), 1e-7f);
+	ck_assert_float_eq_tol(tp_crossentropy_forward(pr, zl, &one, NULL, NULL,
+	    1), logf(2), 1e-7f);
+	ck_assert_float_eq_tol(tp_crossentropy_forward(pr, zl, &one, &half, NULL,
+	    1), logf(2), 1e-7f);
+	zl[1] = logf(3);
+	ck_assert_float_eq_tol(tp_crossentropy_forward(pr, zl, &one, &half, NULL,
+	    1), -(logf(0.25f) + logf(0.75f)) / 2, 1e-6f);
+	/* A one-hot target is the label. */
+	float hot[6] = {0, 1, 1, 0, 0, 1};
+	ck_assert_float_eq(tp_crossentropy_forward(c.probs, c.logits, label,
+	    hot, weight, 6), tp_crossentropy_forward(c.probs, c.logits, label,
+	    NULL, weight, 6));
 	free(c.probs); free(c.logits); free(dl);
 }
 END_TEST
@@ -551,7 +571,7 @@ layers_suite(void)
 	tcase_add_test(tc, elementwise);
 	tcase_add_test(tc, tokens);
 	tcase_add_test(tc, meanpool);
-	tcase_add_test(tc, crossentropy);
+	tcase_add_loop_test(tc, crossentropy, 0, 2);
 	tcase_add_test(tc, ntxent);
 	tcase_add_test(tc, dropout_mask);
 	suite_add_tcase(s, tc);

@@ -37,7 +37,8 @@ model_loss(void *v)
 	loss_ctx *c = v;
 	if (c->contrast)
 		return tp_model_contrast_step(c->m, cat, num, ROWS, 0.7f);
-	return tp_model_classify_step(c->m, cat, num, label, class_weight, ROWS, 1);
+	return tp_model_classify_step(c->m, cat, num, label, NULL, class_weight,
+	    ROWS, 1);
 }
 
 static void
@@ -100,8 +101,8 @@ START_TEST(threads_agree)
 	ck_assert_int_eq(tp_model_init(&b, &small, &enc, 7, 2, &e), TP_OK);
 	tp_model_plan(&a, ROWS, &e);
 	tp_model_plan(&b, ROWS, &e);
-	float la = tp_model_classify_step(&a, cat, num, label, NULL, ROWS, 0);
-	float lb = tp_model_classify_step(&b, cat, num, label, NULL, ROWS, 0);
+	float la = tp_model_classify_step(&a, cat, num, label, NULL, NULL, ROWS, 0);
+	float lb = tp_model_classify_step(&b, cat, num, label, NULL, NULL, ROWS, 0);
 	ck_assert_float_eq_tol(la, lb, 1e-6f);
 	for (size_t i = 0; i < a.nfloats; i++)
 		ck_assert_float_eq_tol(a.grads[i], b.grads[i], 1e-5f);
@@ -146,7 +147,8 @@ START_TEST(predict_in_chunks)
 	}
 	ck_assert_mem_eq(p[0], p[1], sizeof(p[0]));
 	ck_assert_mem_eq(p[0], p[2], sizeof(p[0]));
-	tp_model_classify_step(&m[0], many_cat, many_num, labels, NULL, N, 0);
+	tp_model_classify_step(&m[0], many_cat, many_num, labels, NULL, NULL,
+	    N, 0);
 	for (int i = 0; i < N; i++)
 		ck_assert_float_eq_tol(p[0][i], m[0].probs[2 * i + 1], 1e-6f);
 
@@ -157,7 +159,8 @@ START_TEST(predict_in_chunks)
 	tp_model_predict(&m[1], many_cat, many_num, N, p[1]);
 	for (int i = 0; i < N; i++)
 		ck_assert_float_eq_tol(p[1][i], p[0][i], 1e-6f);
-	tp_model_classify_step(&m[1], many_cat, many_num, labels, NULL, N, 0);
+	tp_model_classify_step(&m[1], many_cat, many_num, labels, NULL, NULL,
+	    N, 0);
 	ck_assert_ptr_null(m[1].weight_t);
 	tp_model_predict(&m[1], many_cat, many_num, N, p[1]);
 	ck_assert_mem_eq(p[1], p[0], sizeof(p[0]));
@@ -180,7 +183,7 @@ START_TEST(copy_scores_alike)
 	fixture_model_encoding(&enc);
 	ck_assert_int_eq(tp_model_init(&m, &small, &enc, 3, 2, &e), TP_OK);
 	tp_model_plan(&m, ROWS, &e);
-	tp_model_classify_step(&m, cat, num, label, NULL, ROWS, 1);
+	tp_model_classify_step(&m, cat, num, label, NULL, NULL, ROWS, 1);
 	for (size_t i = 0; i < m.nfloats; i++)
 		m.params[i] -= 0.1f * m.grads[i];
 	ck_assert_int_eq(tp_model_copy(&c, &m, &enc, 1, &e), TP_OK);
