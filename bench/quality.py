@@ -514,7 +514,7 @@ def cmd_table(a):
                                f"{mean:+.4f}, SE {se:.4f}: {verdict}")
             # A variant against the defaults, and a lever (METHOD+NAME)
             # against the method it changes.
-            pairs = [(ours[1], ours[0])] if len(ours) > 1 else []
+            pairs = [(o, ours[0]) for o in ours[1:]]
             pairs += [(m, m.rpartition("+")[0]) for m in methods
                       if m not in ours and m.rpartition("+")[0] in methods]
             for m, other in pairs:

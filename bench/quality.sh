@@ -53,7 +53,10 @@
 #                     added to the defaults, as method NAME, compared
 #                     with the baselines and with the defaults on the
 #                     same splits (a lever's figure before it becomes a
-#                     default)
+#                     default); may be given again, and a word @NAME of
+#                     OPTIONS names the model file of an earlier variant
+#                     of the same split: --variant ens5='--members 5'
+#                     --variant distil='--teacher @ens5' 
 #
 # Ten splits took 32 minutes on 2 cores that other jobs shared (a load
 # average of 3 to 8), --quick 2 minutes. BUILD names the build folder
@@ -71,8 +74,7 @@ splits=10
 semi=1
 torch=
 out=
-variant=
-voptions=
+variants=
 lever_names=
 usage() {
 	sed -n 's/^# usage: //p; s/^#            /           /p' "$0" | head -3 >&2
@@ -95,8 +97,16 @@ while [ $# -gt 0 ]; do
 	--out) [ $# -gt 1 ] || usage; out=$2; shift ;;
 	--variant)
 		[ $# -gt 1 ] || usage
-		variant=${2%%=*} voptions=${2#*=}
+		variant=${2%%=*}
 		case $variant in '' | "$2" | tabpipe | tabpipe+pretrain | *[!A-Za-z0-9_.+-]*) usage ;; esac
+		for word in ${2#*=}; do
+			case $word in
+			@*) printf '%s\n' "$variants" | grep -q "^${word#@}=" || usage ;;
+			esac
+		done
+		printf '%s\n' "$variants" | grep -q "^$variant=" && usage
+		variants="$variants${variants:+
+}$2"
 		shift ;;
 	*) usage ;;
 	esac
@@ -193,11 +203,18 @@ echo "$list" | {
 				--positive "$positive" --fit "$p.enc.json" \
 				--split 70/15/15 --seed "$s" --out "$p" "$csv"
 			tabpipe tabpipe "$p.train.tps" "$p.model" "$p.log"
-			if [ -n "$variant" ]; then
-				# shellcheck disable=SC2086 # $voptions is a list of options
-				tabpipe "$variant" "$p.train.tps" "$p.variant.model" \
-					"$p.variant.log" $voptions
-			fi
+			[ -z "$variants" ] || printf '%s\n' "$variants" | while IFS= read -r v; do
+				name=${v%%=*}
+				set --
+				for word in ${v#*=}; do
+					case $word in
+					@*) set -- "$@" "$p.${word#@}.variant.model" ;;
+					*) set -- "$@" "$word" ;;
+					esac
+				done
+				tabpipe "$name" "$p.train.tps" "$p.$name.variant.model" \
+					"$p.$name.variant.log" "$@"
+			done
 			q baselines --dataset "$d" --setting "$setting" --split "$s" \
 				--out "$results" --train "$p.train.tps" \
 				--valid "$p.valid.tps" --test "$p.test.tps" \
@@ -244,8 +261,12 @@ wall="wall time: $((secs / 60)) min $((secs % 60)) s on $(nproc 2>/dev/null || e
 set -- \
 	--note "splits: tabpipe-ingest --fit --split 70/15/15 --seed s, s = 1..$splits; tabpipe-train ${topt:+$topt }--seed s (defaults otherwise); tabpipe-pretrain ${popt:+$popt }--seed s on all training rows; 10 %: a stratified 10 % of the training labels (seed s)" \
 	--note "$wall"
-[ -z "$variant" ] ||
-	set -- "$@" --note "$variant: tabpipe-train $voptions ${topt:+$topt }--seed s, with all labels"
+while IFS= read -r v; do
+	[ -z "$v" ] ||
+		set -- "$@" --note "${v%%=*}: tabpipe-train ${v#*=} ${topt:+$topt }--seed s, with all labels"
+done <<EOF
+$variants
+EOF
 # shellcheck disable=SC2086 # the names, one word each
 [ -z "$lever_names" ] ||
 	set -- "$@" --note "levers:$(printf ' pytorch+%s' $lever_names): the PyTorch reference (bench/reference.py) with that lever of bench/levers.py, on the same split and seed as pytorch"
