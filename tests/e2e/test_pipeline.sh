@@ -54,6 +54,8 @@ SQL
 
 run_status "the first pipeline run promotes" 0 sh "$scripts/pipeline"
 err_has "it logs the promotion" "to Production"
+err_has "it trained an ensemble of 5 to teach the model" "teacher: tabpipe-train --members 5"
+yes_that "and registered their student" grep -q "^tabpipe-train --name .* --teacher $TABPIPE_HOME/runs/.*/teacher.safetensors" "$T/argv"
 if [ "$(production)" = 1 ]; then ok "version 1 is in Production"; else not_ok "version 1 is in Production (got '$(production)')"; fi
 # Every series has the model's label (its name needs no escaping).
 prom=$TABPIPE_HOME/metrics/tabpipe_pipeline.prom
@@ -74,8 +76,15 @@ yes_that "the monitor wrote its metrics" grep -qxF "tabpipe_monitor_retrained{$l
 yes_that "with the 7-day average" grep -qF "tabpipe_monitor_metric_7d{$label,metric=\"auc\"} 0." "$prom"
 yes_that "and PSI per feature" grep -qF "tabpipe_monitor_psi{$label,feature=\"Income\"} " "$prom"
 
-MODEL_OPTS="$MODEL_OPTS --lr 1e30" run_status "a pipeline whose training diverges fails" 65 sh "$scripts/pipeline"
-err_has "it names the step" "train failed (exit 65); stopped"
+TEACHER_MEMBERS=five run_status "a pipeline with TEACHER_MEMBERS not a number exits 64" 64 sh "$scripts/pipeline"
+err_has "saying so" "TEACHER_MEMBERS is five"
+PRETRAIN_EPOCHS=0 TEACHER_MEMBERS=1 MODEL_OPTS="$MODEL_OPTS --lr 1e30" \
+	run_status "a pipeline whose training diverges fails" 65 sh "$scripts/pipeline"
+err_has "it names the step" "pipeline: train failed (exit 65); stopped"
+MODEL_OPTS="$MODEL_OPTS --lr 1e30" run_status "so does one whose pretraining diverges" 65 sh "$scripts/pipeline"
+err_has "naming it" "pipeline: pretrain failed (exit 65); stopped"
+PRETRAIN_EPOCHS=0 MODEL_OPTS="$MODEL_OPTS --lr 1e30" run_status "and one whose teacher diverges" 65 sh "$scripts/pipeline"
+err_has "naming it too" "pipeline: teacher failed (exit 65); stopped"
 if [ "$(production)" = 1 ]; then ok "Production is as it was"; else not_ok "Production is as it was (got '$(production)')"; fi
 yes_that "the metrics say it failed" grep -qxF "tabpipe_pipeline_status{$label} 65" "$TABPIPE_HOME/metrics/tabpipe_pipeline.prom"
 
