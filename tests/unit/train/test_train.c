@@ -1,6 +1,7 @@
-/* The training loops: defaults and option tables, determinism, learning,
- * the errors of bad data and divergence, and checkpoints that resume to
- * the same model and refuse another run's. */
+/* The training loops: defaults and option tables, determinism, learning
+ * from the labels and from a teacher, the errors of bad data and
+ * divergence, and checkpoints that resume to the same model and refuse
+ * another run's. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -202,6 +203,63 @@ START_TEST(learns_deterministically)
 }
 END_TEST
 
+/* The mean probability of the rows of b. */
+static double
+mean_prob(tp_model *m, const tp_batch *b)
+{
+	float *prob = malloc(b->n * sizeof(float));
+	double sum = 0;
+	tp_err e;
+
+	ck_assert_int_eq(tp_score(m, b, prob, &e), TP_OK);
+	for (size_t i = 0; i < b->n; i++)
+		sum += prob[i];
+	free(prob);
+	return sum / (double)b->n;
+}
+
+/* A student learns its teacher's probabilities, not the labels: a teacher
+ * that says about 0.9 of every row (an untrained model, its prior set)
+ * makes a student that says about as much, where the labels' model says
+ * about their base rate. */
+START_TEST(learns_from_teacher)
+{
+	tp_train_opts o;
+	tp_train_result r;
+	tp_model teacher, student, labels;
+	data d;
+	tp_err e;
+
+	data_make(&d);
+	small_opts(&o);
+	ck_assert_int_eq(tp_model_init(&teacher, &small, &d.enc, 5, 1, &e), TP_OK);
+	tp_model_set_prior(&teacher, 0.9);
+	double taught = mean_prob(&teacher, &d.valid);
+	ck_assert_msg(fabs(taught - 0.9) < 0.05, "the teacher says %g", taught);
+	ck_assert_int_eq(tp_train(&o, &d.enc, &d.train, &d.valid, &labels, &r,
+	    &e), TP_OK);
+	o.teacher = &teacher;
+	o.teacher_sha256 = "a teacher";
+	ck_assert_int_eq(tp_train(&o, &d.enc, &d.train, &d.valid, &student, &r,
+	    &e), TP_OK);
+	double base = 0;
+	for (size_t i = 0; i < d.train.n; i++)
+		base += d.train.label[i] == 1;
+	base /= (double)d.train.n;
+	double said = mean_prob(&student, &d.valid);
+	double learnt = mean_prob(&labels, &d.valid);
+	ck_assert_msg(fabs(said - taught) < 0.1,
+	    "the student says %g on average, its teacher %g", said, taught);
+	ck_assert_msg(fabs(learnt - base) < 0.15,
+	    "the labels' model says %g on average, their base rate is %g",
+	    learnt, base);
+	tp_model_free(&teacher);
+	tp_model_free(&student);
+	tp_model_free(&labels);
+	data_free(&d);
+}
+END_TEST
+
 START_TEST(bad_data)
 {
 	tp_train_opts o;
@@ -362,6 +420,7 @@ train_suite(void)
 	tcase_add_test(tc, custom_options);
 	tcase_add_test(tc, buffer_rows_option);
 	tcase_add_test(tc, learns_deterministically);
+	tcase_add_test(tc, learns_from_teacher);
 	tcase_add_test(tc, bad_data);
 	tcase_add_test(tc, divergence);
 	tcase_add_test(tc, checkpoints);
