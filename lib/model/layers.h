@@ -121,9 +121,11 @@ void tp_meanpool_backward(float *dinp, const float *dout, int B, int T,
  * with label -1 are left out. With target q_b, each row's probability of
  * class 1 (a teacher's, in distillation: Hinton et al. 2015), the one-hot
  * label gives way to (1 - q_b, q_b): the row's term is
- * -(q_b log p_b1 + (1 - q_b) log p_b0); the label still says whether the
- * row counts and gives its weight w[y_b]. Returns the loss; probs keeps the
- * softmax. The backward writes (not adds) dlogits.
+ * -(q_b log p_b1 + (1 - q_b) log p_b0), weighted by w[y_b]; a row without
+ * a label counts too, with the weight its target expects,
+ * q_b w[1] + (1 - q_b) w[0] (1 without class weights): a teacher labels
+ * the rows that have none. Returns the loss; probs keeps the softmax. The
+ * backward writes (not adds) dlogits.
  */
 float tp_crossentropy_forward(float *probs /* (B,2) */,
     const float *logits /* (B,2) */, const int8_t *label /* (B) */,

@@ -101,16 +101,21 @@ class TabTransformer(nn.Module):
         label is 0 or 1 (label -1 leaves a row out): the weighted mean
         sum w[y] * -log p[y] / sum w[y]. With target, each row's soft
         probability q of class 1, the row's term is
-        -(q log p[1] + (1 - q) log p[0]), still weighted by w[y]."""
-        keep = label >= 0
+        -(q log p[1] + (1 - q) log p[0]), still weighted by w[y], and a row
+        without a label counts too, weighted q w[1] + (1 - q) w[0]."""
         logits = self.logits(cat, num)
         if target is None:
+            keep = label >= 0
             return F.cross_entropy(logits[keep], label[keep].long(),
                                    weight=class_weight)
-        logp = F.log_softmax(logits[keep], dim=1)
-        q = target[keep]
-        w = torch.ones_like(q) if class_weight is None \
-            else class_weight[label[keep].long()]
+        logp = F.log_softmax(logits, dim=1)
+        q = target
+        if class_weight is None:
+            w = torch.ones_like(q)
+        else:
+            expected = q * class_weight[1] + (1 - q) * class_weight[0]
+            w = torch.where(label >= 0, class_weight[label.clamp(min=0).long()],
+                            expected)
         return (w * -(q * logp[:, 1] + (1 - q) * logp[:, 0])).sum() / w.sum()
 
     def ntxent_loss(self, cat, num, tau):

@@ -221,7 +221,7 @@ mean_prob(tp_model *m, const tp_batch *b)
 /* A student learns its teacher's probabilities, not the labels: a teacher
  * that says about 0.9 of every row (an untrained model, its prior set)
  * makes a student that says about as much, where the labels' model says
- * about their base rate. */
+ * about their base rate; and so it does from rows without labels. */
 START_TEST(learns_from_teacher)
 {
 	tp_train_opts o;
@@ -253,6 +253,17 @@ START_TEST(learns_from_teacher)
 	ck_assert_msg(fabs(learnt - base) < 0.15,
 	    "the labels' model says %g on average, their base rate is %g",
 	    learnt, base);
+	/* Rows without a label learn from the teacher too: with none
+	 * labelled, the student still says what its teacher says. */
+	for (size_t i = 0; i < d.train.n; i++)
+		d.train.label[i] = -1;
+	tp_model_free(&student);
+	ck_assert_int_eq(tp_train(&o, &d.enc, &d.train, &d.valid, &student, &r,
+	    &e), TP_OK);
+	said = mean_prob(&student, &d.valid);
+	ck_assert_msg(fabs(said - taught) < 0.1,
+	    "unlabelled, the student says %g on average, its teacher %g", said,
+	    taught);
 	tp_model_free(&teacher);
 	tp_model_free(&student);
 	tp_model_free(&labels);
