@@ -28,7 +28,7 @@
 # --blend), against the baseline alone. Then the wall time.
 #
 # usage: sh bench/quality.sh [--datasets "name ..."] [--epochs n]
-#            [--no-semi] [--out file] [--pretrain-epochs n] [--quick]
+#            [--no-semi] [--out file] [--pretrain-epochs n] [--quick] [--semi-distil]
 #            [--splits n] [--torch [--lever NAME]...] [--variant NAME=OPTIONS]
 #
 #   --datasets        only these data sets (names of data/NAME.csv)
@@ -44,6 +44,10 @@
 #   --pretrain-epochs tabpipe-pretrain's --epochs (its default, 10)
 #   --quick           a look in minutes: 2 splits, 5 epochs, 2 of
 #                     pretraining
+#   --semi-distil     with 10 % of the labels, also an ensemble of 5 of
+#                     the labelled rows (tabpipe+ens5) and its student of
+#                     all the training rows, the unlabelled ones taught by
+#                     it (tabpipe+distil: tabpipe-train --teacher)
 #   --splits n        splits 1 to n (10)
 #   --torch           add the same model in PyTorch (bench/reference.py,
 #                     no pretraining) and check that each tabpipe model
@@ -72,6 +76,7 @@ epochs=
 pepochs=
 splits=10
 semi=1
+semi_distil=
 torch=
 out=
 variants=
@@ -88,6 +93,7 @@ while [ $# -gt 0 ]; do
 	--splits) [ $# -gt 1 ] || usage; splits=$2; shift ;;
 	--quick) splits=2 epochs=5 pepochs=2 ;;
 	--no-semi) semi= ;;
+	--semi-distil) semi_distil=1 ;;
 	--torch) torch=1 ;;
 	--lever)
 		[ $# -gt 1 ] || usage
@@ -113,6 +119,7 @@ while [ $# -gt 0 ]; do
 	shift
 done
 case $splits in '' | *[!0-9]* | 0) usage ;; esac
+[ -z "$semi_distil" ] || [ -n "$semi" ] || usage
 [ -z "$lever_names" ] || [ -n "$torch" ] || usage
 if [ ! -x "$bin/tabpipe-train" ]; then
 	echo "bench/quality.sh: no tools in $build: run make (or set BUILD)" >&2
@@ -237,6 +244,12 @@ echo "$list" | {
 				tabpipe tabpipe "$p.small.tps" "$p.small.model" "$p.small.log"
 				tabpipe tabpipe+pretrain "$p.small.tps" "$p.pre.model" \
 					"$p.pre.train.log" --encoder "$p.encoder"
+				if [ -n "$semi_distil" ]; then
+					tabpipe tabpipe+ens5 "$p.small.tps" "$p.ens5.model" \
+						"$p.ens5.log" --members 5
+					tabpipe tabpipe+distil "$p.semi.tps" "$p.distil.model" \
+						"$p.distil.log" --teacher "$p.ens5.model"
+				fi
 				q baselines --dataset "$d" --setting "$setting" --split "$s" \
 					--out "$results" --train "$p.small.tps" \
 					--valid "$p.valid.tps" --test "$p.test.tps" \
@@ -261,6 +274,8 @@ wall="wall time: $((secs / 60)) min $((secs % 60)) s on $(nproc 2>/dev/null || e
 set -- \
 	--note "splits: tabpipe-ingest --fit --split 70/15/15 --seed s, s = 1..$splits; tabpipe-train ${topt:+$topt }--seed s (defaults otherwise); tabpipe-pretrain ${popt:+$popt }--seed s on all training rows; 10 %: a stratified 10 % of the training labels (seed s)" \
 	--note "$wall"
+[ -z "$semi_distil" ] ||
+	set -- "$@" --note "10 %: tabpipe+ens5: tabpipe-train --members 5 on the labelled rows; tabpipe+distil: tabpipe-train --teacher (that ensemble) on all the training rows"
 while IFS= read -r v; do
 	[ -z "$v" ] ||
 		set -- "$@" --note "${v%%=*}: tabpipe-train ${v#*=} ${topt:+$topt }--seed s, with all labels"
