@@ -3,7 +3,8 @@
 # the probabilities that MODEL (an ensemble here) gives each training row,
 # in place of the labels. The student is one model, scored at one model's
 # cost; it learns the teacher's scores, so it comes nearer to them than the
-# model of the same seed trained on the labels; the teacher's bytes are an
+# model of the same seed trained on the labels, and it learns from rows
+# that have no label, which the labels' model cannot; the teacher's bytes are an
 # input of the run, recorded and signed into a checkpoint; a teacher of
 # another encoding, or that is no classifier, is refused.
 . ./lib.sh
@@ -46,6 +47,27 @@ yes_that "on the training rows it is nearer the teacher ($to_student) than the m
 	awk -v a="$to_student" -v b="$to_labels" 'BEGIN { exit !(a < b / 2) }'
 student "$T/again.safetensors" 2>/dev/null
 same "training it again gives the same file" "$T/student.safetensors" "$T/again.safetensors"
+
+# The training rows with nine labels in ten taken away: the labels' model
+# has a tenth of the rows to learn from, the student all of them, taught.
+tabpipe-cat -q "$T/cd.train.tps" | awk -F, -v OFS=, '
+	NR == 1 { for (i = 1; i <= NF; i++) if ($i == "Status") t = i; print; next }
+	NR % 10 != 0 { $t = "" } { print }' >"$T/few.csv"
+tabpipe-ingest -q --encoding "$T/enc.json" -o "$T/few.tps" "$T/few.csv"
+# shellcheck disable=SC2086
+env -u TABPIPE_DB tabpipe-train -q $small --epochs 10 --seed 11 --valid "$T/cd.valid.tps" \
+	-o "$T/few.labels.safetensors" "$T/few.tps"
+# shellcheck disable=SC2086
+run_status "a student of a stream with few labels" 0 env -u TABPIPE_DB tabpipe-train $small \
+	--epochs 10 --seed 11 --teacher "$T/teacher.safetensors" --valid "$T/cd.valid.tps" \
+	-o "$T/few.student.safetensors" "$T/few.tps"
+for m in few.labels few.student; do
+	tabpipe-predict -q -m "$T/$m.safetensors" "$T/cd.train.tps" |
+		tail -n +2 | cut -d, -f2 >"$T/p.$m"
+done
+to_student=$(gap teacher few.student) to_labels=$(gap teacher few.labels)
+yes_that "learns from the unlabelled rows: nearer the teacher ($to_student) than the model of the few labels ($to_labels)" \
+	awk -v a="$to_student" -v b="$to_labels" 'BEGIN { exit !(a < b / 2) }'
 
 # shellcheck disable=SC2086
 run_status "a tracked run" 0 tabpipe-train -q $small --seed 11 \
