@@ -4,9 +4,9 @@
 # in place of the labels. The student is one model, scored at one model's
 # cost; it learns the teacher's scores, so it comes nearer to them than the
 # model of the same seed trained on the labels, and it learns from rows
-# that have no label, which the labels' model cannot; the teacher's bytes are an
-# input of the run, recorded and signed into a checkpoint; a teacher of
-# another encoding, or that is no classifier, is refused.
+# that have no label, which the labels' model cannot; the teacher's bytes
+# are an input of the run, recorded and signed into a checkpoint; a
+# teacher of another encoding, or that is no classifier, is refused.
 . ./lib.sh
 
 small="--layers 1 --d-model 8 --heads 2 --d-ff 16 --head-hidden 8 --batch 128 --epochs 4"
