@@ -28,8 +28,9 @@
 # --blend), against the baseline alone. Then the wall time.
 #
 # usage: sh bench/quality.sh [--datasets "name ..."] [--epochs n]
-#            [--no-semi] [--out file] [--pretrain-epochs n] [--quick] [--semi-distil]
-#            [--splits n] [--torch [--lever NAME]...] [--variant NAME=OPTIONS]
+#            [--no-semi | --semi-distil] [--out file] [--pretrain-epochs n]
+#            [--quick] [--splits n] [--torch [--lever NAME]...]
+#            [--variant NAME=OPTIONS]...
 #
 #   --datasets        only these data sets (names of data/NAME.csv)
 #   --epochs n        tabpipe-train's --epochs (its default, 30)
@@ -60,7 +61,7 @@
 #                     default); may be given again, and a word @NAME of
 #                     OPTIONS names the model file of an earlier variant
 #                     of the same split: --variant ens5='--members 5'
-#                     --variant distil='--teacher @ens5' 
+#                     --variant distil='--teacher @ens5'
 #
 # Ten splits took 32 minutes on 2 cores that other jobs shared (a load
 # average of 3 to 8), --quick 2 minutes. BUILD names the build folder
@@ -82,8 +83,12 @@ out=
 variants=
 lever_names=
 usage() {
-	sed -n 's/^# usage: //p; s/^#            /           /p' "$0" | head -3 >&2
+	sed -n 's/^# usage: //p; s/^#            /           /p' "$0" | head -4 >&2
 	exit 64
+}
+# known_variant NAME: whether a --variant NAME came before.
+known_variant() {
+	printf '%s\n' "$variants" | awk -F= -v name="$1" '$1 == name { found = 1 } END { exit !found }'
 }
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -107,10 +112,10 @@ while [ $# -gt 0 ]; do
 		case $variant in '' | "$2" | tabpipe | tabpipe+pretrain | *[!A-Za-z0-9_.+-]*) usage ;; esac
 		for word in ${2#*=}; do
 			case $word in
-			@*) printf '%s\n' "$variants" | grep -q "^${word#@}=" || usage ;;
+			@*) known_variant "${word#@}" || usage ;;
 			esac
 		done
-		printf '%s\n' "$variants" | grep -q "^$variant=" && usage
+		known_variant "$variant" && usage
 		variants="$variants${variants:+
 }$2"
 		shift ;;
