@@ -3,6 +3,7 @@
 
 #include "model/layers.h"
 #include "model/mat.h"
+#include "model/softtarget.h"
 
 /*
  * The build targets the x86-64 baseline (SSE2, 4 floats a vector). The
@@ -779,28 +780,6 @@ tp_meanpool_backward(float *dinp, const float *dout, int B, int T, int C)
 		}
 }
 
-/* The probability of class 1 that row b is trained toward: its label, or
- * the soft target that stands for it. */
-static inline float
-crossentropy_target(const int8_t *label, const float *target, int b)
-{
-	return target ? target[b] : (float)label[b];
-}
-
-/* Row b's weight in the loss: its class's, the mean of the two that its
- * target expects when it has no label, 0 when it has neither. */
-static inline float
-crossentropy_weight(const int8_t *label, const float *target,
-    const float *weight, int b)
-{
-	if (label[b] >= 0)
-		return weight ? weight[label[b]] : 1.0f;
-	if (target == NULL)
-		return 0;
-	return weight ? target[b] * weight[1] + (1 - target[b]) * weight[0] :
-	    1.0f;
-}
-
 float
 tp_crossentropy_forward(float *probs, const float *logits,
     const int8_t *label, const float *target, const float *weight, int B)
@@ -813,10 +792,10 @@ tp_crossentropy_forward(float *probs, const float *logits,
 		float e0 = expf(l[0] - mx), e1 = expf(l[1] - mx), s = e0 + e1;
 		probs[2 * b] = e0 / s;
 		probs[2 * b + 1] = e1 / s;
-		float w = crossentropy_weight(label, target, weight, b);
+		float w = tp_soft_weight(label, target, weight, b);
 		if (w == 0)
 			continue;
-		float q = crossentropy_target(label, target, b);
+		float q = tp_soft_target(label, target, b);
 		/* log softmax as l - logsumexp, exact for large logits. */
 		float lse = mx + logf(s);
 		loss += w * (q * (lse - l[1]) + (1 - q) * (lse - l[0]));
@@ -832,15 +811,15 @@ tp_crossentropy_backward(float *dlogits, const float *probs,
 	double wsum = 0;
 
 	for (int b = 0; b < B; b++)
-		wsum += crossentropy_weight(label, target, weight, b);
+		wsum += tp_soft_weight(label, target, weight, b);
 	for (int b = 0; b < B; b++) {
-		float w = crossentropy_weight(label, target, weight, b);
+		float w = tp_soft_weight(label, target, weight, b);
 		if (w == 0 || wsum == 0) {
 			dlogits[2 * b] = dlogits[2 * b + 1] = 0;
 			continue;
 		}
 		w = (float)(w / wsum);
-		float q = crossentropy_target(label, target, b);
+		float q = tp_soft_target(label, target, b);
 		dlogits[2 * b] = w * (probs[2 * b] - (1 - q));
 		dlogits[2 * b + 1] = w * (probs[2 * b + 1] - q);
 	}

@@ -5,6 +5,7 @@
 
 #include "model/cuda/kernel.cuh"
 #include "model/cuda/layers.h"
+#include "model/softtarget.h"
 
 /*
  * Sums over the rows of a (rows, cols) function, added into out (cols):
@@ -747,26 +748,6 @@ tp_cuda_meanpool_backward(tp_cuda *g, float *dinp, const float *dout, int B,
  * scratch; the host adds them in row order, in double, as the CPU does.
  */
 
-/* As lib/model/layers.c's: the label, or the soft target standing for it;
- * the row's weight, 0 when it counts not. */
-static __device__ float
-crossentropy_target(const int8_t *label, const float *target, long b)
-{
-	return target ? target[b] : (float)label[b];
-}
-
-static __device__ float
-crossentropy_weight(const int8_t *label, const float *target,
-    const float *weight, long b)
-{
-	if (label[b] >= 0)
-		return weight ? weight[label[b]] : 1.0f;
-	if (target == NULL)
-		return 0;
-	return weight ? target[b] * weight[1] + (1 - target[b]) * weight[0] :
-	    1.0f;
-}
-
 static __global__ void
 crossentropy_forward(float *probs, double *terms /* (B,2) */,
     const float *logits, const int8_t *label, const float *target,
@@ -782,10 +763,10 @@ crossentropy_forward(float *probs, double *terms /* (B,2) */,
 	probs[2 * b] = e0 / s;
 	probs[2 * b + 1] = e1 / s;
 	terms[2 * b] = terms[2 * b + 1] = 0;
-	float w = crossentropy_weight(label, target, weight, b);
+	float w = tp_soft_weight(label, target, weight, b);
 	if (w == 0)
 		return;
-	float q = crossentropy_target(label, target, b);
+	float q = tp_soft_target(label, target, b);
 	/* log softmax as l - logsumexp, exact for large logits. */
 	float lse = mx + logf(s);
 	terms[2 * b] = w * (q * (lse - l[1]) + (1 - q) * (lse - l[0]));
@@ -803,16 +784,16 @@ crossentropy_backward(float *dlogits, const float *probs,
 	double wsum = 0;
 
 	for (int b = threadIdx.x; b < B; b += blockDim.x)
-		wsum += crossentropy_weight(label, target, weight, b);
+		wsum += tp_soft_weight(label, target, weight, b);
 	wsum = tp_block_sum(wsum, shared);
 	for (int b = threadIdx.x; b < B; b += blockDim.x) {
-		float w = crossentropy_weight(label, target, weight, b);
+		float w = tp_soft_weight(label, target, weight, b);
 		if (w == 0 || wsum == 0) {
 			dlogits[2 * b] = dlogits[2 * b + 1] = 0;
 			continue;
 		}
 		w = (float)(w / wsum);
-		float q = crossentropy_target(label, target, b);
+		float q = tp_soft_target(label, target, b);
 		dlogits[2 * b] = w * (probs[2 * b] - (1 - q));
 		dlogits[2 * b + 1] = w * (probs[2 * b + 1] - q);
 	}
