@@ -13,10 +13,23 @@ vg="valgrind -q --error-exitcode=99 --leak-check=full --show-leak-kinds=definite
 work=$(mktemp -d "${TMPDIR:-/tmp}/tabpipe-valgrind.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
-echo "valgrind: unit tests" >&2
-# Memcheck runs the code some 30 times slower: Check's timeouts grow too.
-TP_TESTDATA=tests/data TP_DATA=data CK_TIMEOUT_MULTIPLIER=30 \
-	$vg "$build/tests/unit-tests"
+# The unit tests a suite at a time, as many suites at once as there are
+# cores: memcheck runs a program's threads one at a time. Memcheck runs the
+# code some 30 times slower: Check's timeouts grow too. A suite's output is
+# shown when it fails.
+jobs=$(nproc 2>/dev/null || echo 2)
+echo "valgrind: unit tests, $jobs suites at a time" >&2
+export TP_TESTDATA=tests/data TP_DATA=data CK_TIMEOUT_MULTIPLIER=30
+# shellcheck disable=SC2016 # expanded by the inner shell
+sed -n 's/^SUITE(\(.*\))$/\1/p' "$build/tests/unit/suites.inc" |
+	xargs -P "$jobs" -n 1 sh -c '
+		if CK_RUN_SUITE=$3 $1 "$0" >"$2/suite.$3" 2>&1; then
+			echo "valgrind: unit suite $3: no errors" >&2
+		else
+			echo "valgrind: unit suite $3 failed:" >&2
+			cat "$2/suite.$3" >&2
+			exit 1
+		fi' "$build/tests/unit-tests" "$vg" "$work"
 
 # Each tool on 600 rows of credit_data; a status other than the tool's own
 # (99 is memcheck's) fails the script through set -e.
