@@ -13,6 +13,7 @@ struct tp_rows {
 	tp_encoding enc;        /* its encoding, then */
 	size_t *order;          /* (data->n) the epoch's order */
 	size_t given;           /* rows of the epoch given so far */
+	size_t last;            /* where in order the last call's rows start */
 	/* Through a shuffle buffer */
 	tp_shard_reader *in;
 	tp_shard_block *index;  /* (nblocks) the input's blocks */
@@ -317,7 +318,7 @@ tp_rows_epoch(tp_rows *s, uint64_t seed, int epoch, tp_err *e)
 	if (s->data != NULL) {
 		tp_rng_seed(&r, x);
 		shuffle(s->order, s->data->n, &r);
-		s->given = 0;
+		s->given = s->last = 0;
 		return TP_OK;
 	}
 	/* Another stream of draws than the in-memory order's. */
@@ -365,6 +366,7 @@ tp_rows_next(tp_rows *s, tp_batch *out, size_t n, tp_err *e)
 		m = s->data->n - s->given < n ? s->data->n - s->given : n;
 		for (size_t i = 0; i < m; i++)
 			copy_row(out, i, s->data, s->order[s->given + i]);
+		s->last = s->given;
 		s->given += m;
 		out->n = m;
 		return (long)m;
@@ -391,4 +393,10 @@ const tp_batch *
 tp_rows_pool(const tp_rows *s)
 {
 	return s->data != NULL ? s->data : &s->buf;
+}
+
+const size_t *
+tp_rows_positions(const tp_rows *s)
+{
+	return s->data != NULL ? s->order + s->last : NULL;
 }

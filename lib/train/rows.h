@@ -81,5 +81,10 @@ long tp_rows_next(tp_rows *s, tp_batch *out, size_t n, tp_err *e);
  * the next call): every row in memory; else the buffer's rows as the last
  * call found them, its own rows among them. */
 const tp_batch *tp_rows_pool(const tp_rows *s);
+/* In memory, where the rows the last tp_rows_next gave are in the pool,
+ * in their order (valid until the next call): what is known of each row
+ * of the data, once, is then known of a batch's rows. NULL when buffered,
+ * where a buffer's rows come and go. */
+const size_t *tp_rows_positions(const tp_rows *s);
 
 #endif

@@ -570,6 +570,24 @@ next_batch(tp_rows *rows, tp_batch *mb, int n, tp_err *e)
 	return TP_OK;
 }
 
+/* The teacher's probabilities of the batch's rows into soft: looked up in
+ * taught, its probability of each row held in memory, or else scored now
+ * (a buffer's rows are not known before they come). */
+static int
+teach(tp_scorer *teacher, const tp_rows *train, const float *taught,
+    const tp_batch *mb, float *soft, tp_err *e)
+{
+	const size_t *at = tp_rows_positions(train);
+
+	if (teacher == NULL)
+		return TP_OK;
+	if (taught == NULL || at == NULL)
+		return tp_scorer_run(teacher, mb, soft, e);
+	for (size_t i = 0; i < mb->n; i++)
+		soft[i] = taught[at[i]];
+	return TP_OK;
+}
+
 static int
 not_finite(float loss, float norm, int epoch, long step, const char *ckpt,
     tp_err *e)
@@ -606,7 +624,8 @@ train_model(const tp_train_opts *o, int member, const tp_encoding *enc,
 	tp_scorer *teacher = NULL;
 	progress_state st = {.best_auc = -1, .threshold = 0.5};
 	size_t rows = (size_t)tp_rows_count(train);
-	float *best = NULL, *prob = NULL, *soft = NULL, cw[2] = {1, 1};
+	float *best = NULL, *prob = NULL, *soft = NULL, *taught = NULL;
+	float cw[2] = {1, 1};
 	double pos = 0, neg = 0;
 	const float *class_weight = NULL;
 	char *sig = NULL;
@@ -655,6 +674,17 @@ train_model(const tp_train_opts *o, int member, const tp_encoding *enc,
 	if (o->teacher != NULL &&
 	    (rc = tp_scorer_open(&teacher, o->teacher, o->device, e)) != TP_OK)
 		goto out;
+	/* Rows in memory are scored by the teacher once, not once an epoch:
+	 * it has no dropout, so its probabilities do not change. */
+	if (teacher != NULL && tp_rows_positions(train) != NULL) {
+		if ((taught = malloc((rows + 1) * sizeof(float))) == NULL) {
+			rc = tp_err_nomem(e, "the teacher's probabilities");
+			goto out;
+		}
+		if ((rc = tp_scorer_run(teacher, tp_rows_pool(train), taught,
+		    e)) != TP_OK)
+			goto out;
+	}
 	memcpy(best, m->params, m->nfloats * sizeof(float));
 	if ((sig = signature(o, enc, train, valid)) == NULL) {
 		rc = tp_err_nomem(e, "a checkpoint's signature");
@@ -676,8 +706,8 @@ train_model(const tp_train_opts *o, int member, const tp_encoding *enc,
 			int n = rows - r < (size_t)o->batch ?
 			    (int)(rows - r) : o->batch;
 			if ((rc = next_batch(train, &mb, n, e)) != TP_OK ||
-			    (teacher != NULL &&
-			    (rc = tp_scorer_run(teacher, &mb, soft, e)) != TP_OK))
+			    (rc = teach(teacher, train, taught, &mb, soft,
+			    e)) != TP_OK)
 				goto out;
 			float loss = engine_classify(&en, &mb, soft, class_weight,
 			    n);
@@ -735,6 +765,7 @@ out:
 	free(best);
 	free(prob);
 	free(soft);
+	free(taught);
 	if (rc != TP_OK)
 		tp_model_free(m);
 	return rc;

@@ -9,12 +9,13 @@
  * training stops after `patience` epochs without a better AUC, and the
  * decision threshold is the one with the best F1 on validation (or a
  * fixed one). With a teacher (distillation, Hinton et al. 2015; Bucila,
- * Caruana and Niculescu-Mizil 2006 for an ensemble), each batch's rows are
- * scored by the teacher as they come, and its probabilities replace the
- * labels in the cross-entropy: a student of one model can learn what an
- * ensemble knows and score at one model's cost. A checkpoint after each epoch holds everything the next
- * epoch depends on, so a resumed run ends with the same bytes as one that
- * was never stopped. A loss that is not finite stops the run; the last
+ * Caruana and Niculescu-Mizil 2006 for an ensemble), the teacher's
+ * probabilities of the rows replace the labels in the cross-entropy (rows
+ * in memory are scored once, a buffer's as they come): a student of one
+ * model can learn what an ensemble knows and score at one model's cost.
+ * A checkpoint after each epoch holds everything the next epoch depends
+ * on, so a resumed run ends with the same bytes as one that was never
+ * stopped. A loss that is not finite stops the run; the last
  * checkpoint stays as it was.
  *
  * Pretraining: each row of a batch gives two views, each feature corrupted

@@ -47,6 +47,14 @@ yes_that "on the training rows it is nearer the teacher ($to_student) than the m
 	awk -v a="$to_student" -v b="$to_labels" 'BEGIN { exit !(a < b / 2) }'
 student "$T/again.safetensors" 2>/dev/null
 same "training it again gives the same file" "$T/student.safetensors" "$T/again.safetensors"
+# Through a shuffle buffer, where the rows are not known before they come,
+# the teacher scores each batch as it comes instead of each row once.
+run_status "a student through a shuffle buffer" 0 student "$T/buffered.safetensors" --buffer-rows 512
+tabpipe-predict -q -m "$T/buffered.safetensors" "$T/cd.train.tps" |
+	tail -n +2 | cut -d, -f2 >"$T/p.buffered"
+to_buffered=$(gap teacher buffered)
+yes_that "is as near the teacher ($to_buffered)" \
+	awk -v a="$to_buffered" -v b="$to_labels" 'BEGIN { exit !(a < b / 2) }'
 
 # The training rows with nine labels in ten taken away: the labels' model
 # has a tenth of the rows to learn from, the student all of them, taught.

@@ -113,8 +113,12 @@ run_epoch(tp_rows *s, const input *in, uint64_t seed, int epoch, size_t k,
 	while ((got = tp_rows_next(s, &out, k, &e)) > 0) {
 		ck_assert_uint_le(given + (size_t)got, n);
 		ck_assert(got == (long)k || given + (size_t)got == n);
+		const size_t *at = tp_rows_positions(s);
 		for (size_t i = 0; i < (size_t)got; i++) {
 			ids[given + i] = out.id[i];
+			if (at != NULL)
+				ck_assert_int_eq(out.id[i],
+				    tp_rows_pool(s)->id[at[i]]);
 			if (in != NULL) {
 				row_is_its_own(in, &out, i);
 				size_t b = block_of(in, out.id[i]);
@@ -165,6 +169,7 @@ START_TEST(in_memory)
 	ck_assert_uint_eq(tp_rows_buffer(s), 0);
 	ck_assert_ptr_null(tp_rows_encoding(s));
 	ck_assert_ptr_eq(tp_rows_pool(s), &all);
+	ck_assert_ptr_nonnull(tp_rows_positions(s));
 	run_epoch(s, NULL, 7, 1, 64, a, NULL);
 	run_epoch(s, NULL, 7, 1, 100, b, NULL);
 	run_epoch(s, NULL, 7, 2, 64, c, NULL);
@@ -203,6 +208,7 @@ START_TEST(buffered_epochs)
 	ck_assert_uint_eq(tp_rows_count(s), n);
 	ck_assert_uint_eq(tp_rows_buffer(s), 1000);
 	ck_assert_str_eq(tp_rows_encoding(s)->fingerprint, in.enc.fingerprint);
+	ck_assert_ptr_null(tp_rows_positions(s));
 	run_epoch(s, &in, 9, 1, 64, a, &near);
 	each_once(a, n);
 	run_epoch(s, &in, 9, 2, 64, c, NULL);
