@@ -48,7 +48,10 @@
 #   --semi-distil     with 10 % of the labels, also an ensemble of 5 of
 #                     the labelled rows (tabpipe+ens5) and its student of
 #                     all the training rows, the unlabelled ones taught by
-#                     it (tabpipe+distil: tabpipe-train --teacher)
+#                     it (tabpipe+distil: tabpipe-train --teacher); and the
+#                     two again, each member and the student starting from
+#                     the pretrained encoder (tabpipe+pre-ens5,
+#                     tabpipe+pre-distil)
 #   --splits n        splits 1 to n (10)
 #   --torch           add the same model in PyTorch (bench/reference.py,
 #                     no pretraining) and check that each tabpipe model
@@ -254,6 +257,12 @@ echo "$list" | {
 						"$p.ens5.log" --members 5
 					tabpipe tabpipe+distil "$p.semi.tps" "$p.distil.model" \
 						"$p.distil.log" --teacher "$p.ens5.model"
+					tabpipe tabpipe+pre-ens5 "$p.small.tps" \
+						"$p.pre-ens5.model" "$p.pre-ens5.log" \
+						--members 5 --encoder "$p.encoder"
+					tabpipe tabpipe+pre-distil "$p.semi.tps" \
+						"$p.pre-distil.model" "$p.pre-distil.log" \
+						--teacher "$p.pre-ens5.model" --encoder "$p.encoder"
 				fi
 				q baselines --dataset "$d" --setting "$setting" --split "$s" \
 					--out "$results" --train "$p.small.tps" \
@@ -280,7 +289,7 @@ set -- \
 	--note "splits: tabpipe-ingest --fit --split 70/15/15 --seed s, s = 1..$splits; tabpipe-train ${topt:+$topt }--seed s (defaults otherwise); tabpipe-pretrain ${popt:+$popt }--seed s on all training rows; 10 %: a stratified 10 % of the training labels (seed s)" \
 	--note "$wall"
 [ -z "$semi_distil" ] ||
-	set -- "$@" --note "10 %: tabpipe+ens5: tabpipe-train --members 5 on the labelled rows; tabpipe+distil: tabpipe-train --teacher (that ensemble) on all the training rows"
+	set -- "$@" --note "10 %: tabpipe+ens5: tabpipe-train --members 5 on the labelled rows; tabpipe+distil: tabpipe-train --teacher (that ensemble) on all the training rows; tabpipe+pre-ens5 and tabpipe+pre-distil: the same, each with --encoder (tabpipe+pretrain's; the s column leaves out its pretraining)"
 while IFS= read -r v; do
 	[ -z "$v" ] ||
 		set -- "$@" --note "${v%%=*}: tabpipe-train ${v#*=} ${topt:+$topt }--seed s, with all labels"
