@@ -60,6 +60,9 @@ run "$bin/tabpipe-train" -q --epochs 1 --layers 1 --members 2 --seed 1 \
 	--valid "$work/d.valid.tps" -o "$work/ensemble.st" "$work/d.train.tps"
 run "$bin/tabpipe-predict" -q --explain 2 --steps 4 --format jsonl \
 	-m "$work/ensemble.st" "$work/d.test.tps" >/dev/null
+# Its student, the rows in memory scored by it once.
+run "$bin/tabpipe-train" -q --epochs 1 --layers 1 --teacher "$work/ensemble.st" \
+	--seed 1 --valid "$work/d.valid.tps" -o "$work/student.st" "$work/d.train.tps"
 # Drift may find some between two splits of 600 rows: exit 1 is an answer.
 status=0
 run "$bin/tabpipe-drift" -q -m "$work/model.st" \

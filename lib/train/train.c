@@ -570,21 +570,56 @@ next_batch(tp_rows *rows, tp_batch *mb, int n, tp_err *e)
 	return TP_OK;
 }
 
-/* The teacher's probabilities of the batch's rows into soft: looked up in
- * taught, its probability of each row held in memory, or else scored now
- * (a buffer's rows are not known before they come). */
+/* The run's teacher (o->teacher) open on its device, and its probability
+ * of each training row held in memory, scored once for all the members
+ * and epochs: it has no dropout, so its probabilities do not change. A
+ * buffer's rows are not known before they come: taught is NULL then. */
+typedef struct {
+	tp_scorer *scorer;
+	float *taught;
+} teaching;
+
 static int
-teach(tp_scorer *teacher, const tp_rows *train, const float *taught,
-    const tp_batch *mb, float *soft, tp_err *e)
+teaching_open(teaching *t, const tp_train_opts *o, const tp_rows *train,
+    tp_err *e)
+{
+	int rc;
+
+	memset(t, 0, sizeof(*t));
+	if (o->teacher == NULL)
+		return TP_OK;
+	if ((rc = tp_scorer_open(&t->scorer, o->teacher, o->device, e)) !=
+	    TP_OK)
+		return rc;
+	if (tp_rows_positions(train) == NULL)
+		return TP_OK;
+	if ((t->taught = malloc((tp_rows_count(train) + 1) *
+	    sizeof(float))) == NULL)
+		return tp_err_nomem(e, "the teacher's probabilities");
+	return tp_scorer_run(t->scorer, tp_rows_pool(train), t->taught, e);
+}
+
+static void
+teaching_close(teaching *t)
+{
+	tp_scorer_close(t->scorer);
+	free(t->taught);
+}
+
+/* The teacher's probabilities of the batch's rows into soft: looked up
+ * when the rows are in memory, else scored now. */
+static int
+teach(const teaching *t, const tp_rows *train, const tp_batch *mb,
+    float *soft, tp_err *e)
 {
 	const size_t *at = tp_rows_positions(train);
 
-	if (teacher == NULL)
+	if (t->scorer == NULL)
 		return TP_OK;
-	if (taught == NULL || at == NULL)
-		return tp_scorer_run(teacher, mb, soft, e);
+	if (t->taught == NULL || at == NULL)
+		return tp_scorer_run(t->scorer, mb, soft, e);
 	for (size_t i = 0; i < mb->n; i++)
-		soft[i] = taught[at[i]];
+		soft[i] = t->taught[at[i]];
 	return TP_OK;
 }
 
@@ -612,20 +647,18 @@ decision_threshold(const tp_train_opts *o, const float *prob,
 }
 
 /* Trains member `member` of the run (0 for one model) with the options o
- * of that member. */
+ * of that member, and the run's teacher. */
 static int
 train_model(const tp_train_opts *o, int member, const tp_encoding *enc,
-    tp_rows *train, const tp_batch *valid, tp_model *m,
-    tp_train_result *res, tp_err *e)
+    tp_rows *train, const tp_batch *valid, const teaching *teacher,
+    tp_model *m, tp_train_result *res, tp_err *e)
 {
 	engine en = {0};
 	tp_adamw_config oc;
 	tp_batch mb = {0};
-	tp_scorer *teacher = NULL;
 	progress_state st = {.best_auc = -1, .threshold = 0.5};
 	size_t rows = (size_t)tp_rows_count(train);
-	float *best = NULL, *prob = NULL, *soft = NULL, *taught = NULL;
-	float cw[2] = {1, 1};
+	float *best = NULL, *prob = NULL, *soft = NULL, cw[2] = {1, 1};
 	double pos = 0, neg = 0;
 	const float *class_weight = NULL;
 	char *sig = NULL;
@@ -671,20 +704,6 @@ train_model(const tp_train_opts *o, int member, const tp_encoding *enc,
 		rc = tp_err_nomem(e, "training");
 		goto out;
 	}
-	if (o->teacher != NULL &&
-	    (rc = tp_scorer_open(&teacher, o->teacher, o->device, e)) != TP_OK)
-		goto out;
-	/* Rows in memory are scored by the teacher once, not once an epoch:
-	 * it has no dropout, so its probabilities do not change. */
-	if (teacher != NULL && tp_rows_positions(train) != NULL) {
-		if ((taught = malloc((rows + 1) * sizeof(float))) == NULL) {
-			rc = tp_err_nomem(e, "the teacher's probabilities");
-			goto out;
-		}
-		if ((rc = tp_scorer_run(teacher, tp_rows_pool(train), taught,
-		    e)) != TP_OK)
-			goto out;
-	}
 	memcpy(best, m->params, m->nfloats * sizeof(float));
 	if ((sig = signature(o, enc, train, valid)) == NULL) {
 		rc = tp_err_nomem(e, "a checkpoint's signature");
@@ -706,8 +725,7 @@ train_model(const tp_train_opts *o, int member, const tp_encoding *enc,
 			int n = rows - r < (size_t)o->batch ?
 			    (int)(rows - r) : o->batch;
 			if ((rc = next_batch(train, &mb, n, e)) != TP_OK ||
-			    (rc = teach(teacher, train, taught, &mb, soft,
-			    e)) != TP_OK)
+			    (rc = teach(teacher, train, &mb, soft, e)) != TP_OK)
 				goto out;
 			float loss = engine_classify(&en, &mb, soft, class_weight,
 			    n);
@@ -759,13 +777,11 @@ train_model(const tp_train_opts *o, int member, const tp_encoding *enc,
 	res->epochs_run = st.epoch;
 out:
 	engine_close(&en);
-	tp_scorer_close(teacher);
 	tp_batch_free(&mb);
 	free(sig);
 	free(best);
 	free(prob);
 	free(soft);
-	free(taught);
 	if (rc != TP_OK)
 		tp_model_free(m);
 	return rc;
@@ -802,18 +818,23 @@ tp_train_rows(const tp_train_opts *o, const tp_encoding *enc,
 {
 	tp_model more[TP_MAX_MEMBERS - 1];
 	tp_train_opts mo = *o;
+	teaching teacher;
 	int k = o->members > 1 ? o->members : 1, n = 0, rc;
 
-	if ((rc = train_model(o, 0, enc, train, valid, m, res, e)) != TP_OK)
+	if ((rc = teaching_open(&teacher, o, train, e)) != TP_OK ||
+	    (rc = train_model(o, 0, enc, train, valid, &teacher, m, res,
+	    e)) != TP_OK) {
+		teaching_close(&teacher);
 		return rc;
+	}
 	res->members = k;
 	res->member[0] = (tp_member_result){res->valid_auc, res->best_epoch,
 	    res->epochs_run};
 	for (; n < k - 1; n++) {
 		tp_train_result r;
 		mo.seed = tp_member_seed(o->seed, n + 1);
-		if ((rc = train_model(&mo, n + 1, enc, train, valid, &more[n], &r,
-		    e)) != TP_OK)
+		if ((rc = train_model(&mo, n + 1, enc, train, valid, &teacher,
+		    &more[n], &r, e)) != TP_OK)
 			goto out;
 		res->member[n + 1] = (tp_member_result){r.valid_auc,
 		    r.best_epoch, r.epochs_run};
@@ -821,8 +842,10 @@ tp_train_rows(const tp_train_opts *o, const tp_encoding *enc,
 	if (k > 1 && ((rc = tp_model_join(m, more, k - 1, e)) != TP_OK ||
 	    (rc = ensemble_result(o, m, valid, res, e)) != TP_OK))
 		goto out;
+	teaching_close(&teacher);
 	return TP_OK;
 out:
+	teaching_close(&teacher);
 	for (int j = 0; j < n; j++)
 		tp_model_free(&more[j]);
 	tp_model_free(m);

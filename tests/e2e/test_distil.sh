@@ -55,6 +55,14 @@ tabpipe-predict -q -m "$T/buffered.safetensors" "$T/cd.train.tps" |
 to_buffered=$(gap teacher buffered)
 yes_that "is as near the teacher ($to_buffered)" \
 	awk -v a="$to_buffered" -v b="$to_labels" 'BEGIN { exit !(a < b / 2) }'
+# Students of one teacher as the members of an ensemble.
+run_status "an ensemble of students" 0 student "$T/students.safetensors" --members 2
+yes_that "holds 2 members" test "$(members "$T/students.safetensors")" = 2
+tabpipe-predict -q -m "$T/students.safetensors" "$T/cd.train.tps" |
+	tail -n +2 | cut -d, -f2 >"$T/p.students"
+to_students=$(gap teacher students)
+yes_that "as near the teacher ($to_students)" \
+	awk -v a="$to_students" -v b="$to_labels" 'BEGIN { exit !(a < b / 2) }'
 
 # The training rows with nine labels in ten taken away: the labels' model
 # has a tenth of the rows to learn from, the student all of them, taught.
