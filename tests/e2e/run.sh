@@ -18,19 +18,28 @@ trap 'rm -rf "$outs"' EXIT
 # shellcheck disable=SC2016 # expanded by the inner shell
 printf '%s\n' test_*.sh | xargs -P "$jobs" -n 1 sh -c \
 	'sh "$1" >"$0/$1.out" 2>&1; echo $? >"$0/$1.status"' "$outs" &
+runner=$!
 pass=0 fail=0 skipped=0 skips=
 for t in test_*.sh; do
-	while [ ! -f "$outs/$t.status" ]; do sleep 0.2; done
+	# A file whose shell was killed leaves no status: once the runner is
+	# gone, it counts as failed rather than waited for.
+	while [ ! -f "$outs/$t.status" ] && kill -0 "$runner" 2>/dev/null; do
+		sleep 0.2
+	done
 	echo "# $t"
-	out=$(cat "$outs/$t.out")
-	status=$(cat "$outs/$t.status")
+	out=$(cat "$outs/$t.out" 2>/dev/null)
+	[ -n "$out" ] || out="# (no output)"
+	status=$(cat "$outs/$t.status" 2>/dev/null || echo killed)
 	printf '%s\n' "$out"
 	s=$(printf '%s\n' "$out" | grep -c '^ok .* # SKIP ')
 	p=$(($(printf '%s\n' "$out" | grep -c '^ok ') - s))
 	f=$(printf '%s\n' "$out" | grep -c '^not ok ')
 	skips="$skips
 $(printf '%s\n' "$out" | sed -n "s|^ok - \(.*\) # SKIP \(.*\)|#   $t: \1 (\2)|p")"
-	if [ "$status" -ne 0 ] && [ "$f" -eq 0 ]; then
+	if [ "$status" = killed ]; then
+		echo "not ok - $t left no exit status: killed, or never started"
+		f=$((f + 1))
+	elif [ "$status" -ne 0 ] && [ "$f" -eq 0 ]; then
 		echo "not ok - $t exited with $status"
 		f=1
 	fi
