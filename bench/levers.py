@@ -44,6 +44,17 @@ LABEL+NAME - LABEL. Only a lever the yardstick keeps moves into lib/.
               against the targets instead of the labels. Only that model
               is kept: an ensemble's quality, if it carries over, at one
               model's cost of scoring.
+    tabm      an ensemble that shares its weights, TabM-mini (Gorishniy,
+              Kotelnikov, Babenko 2024, "TabM: Advancing Tabular Deep
+              Learning with Parameter-Efficient Ensembling"): TABM_MEMBERS
+              members share every weight but two of their own, a scale of
+              each input token (its d_model values, started at random
+              signs) and the classifier's output layer. Each row goes
+              through the encoder once a member, scaled by that member;
+              the loss is the mean of the members' losses, and the
+              model's log-odds the mean of theirs, as --members averages.
+              Its scoring costs TABM_MEMBERS times the encoder's, as many
+              members from seeds do, with one model's weights.
 
 No setting of a lever is tuned to a data set: each has the one value below,
 taken from the papers' defaults for small data.
@@ -60,8 +71,10 @@ PERIODIC_SCALE = 0.1
 AVERAGE_DECAY = 0.99
 DISTIL_MEMBERS = 5
 DISTIL_SEED = 1000
+TABM_MEMBERS = 8  # the paper's default is 32; 8 keeps a run to the hour
 
-NAMES = ("ple", "periodic", "quantile", "wide", "average", "loss", "distil")
+NAMES = ("ple", "periodic", "quantile", "wide", "average", "loss", "distil",
+         "tabm")
 
 
 def log_loss(label, p):
@@ -181,6 +194,47 @@ def model_class(name):
             deep = super().logits(cat, num)
             return deep + torch.stack([torch.zeros_like(linear), linear], dim=1)
 
+    class MemberLinear(nn.Module):
+        """TABM_MEMBERS linear layers side by side, over rows laid out as
+        (rows, member, features) and flattened to (rows x member, ...)."""
+
+        def __init__(self, fan_in, out):
+            super().__init__()
+            self.weight = nn.Parameter(torch.empty(TABM_MEMBERS, fan_in, out))
+            self.bias = nn.Parameter(torch.empty(TABM_MEMBERS, out))
+
+        def forward(self, x):
+            x = x.view(-1, TABM_MEMBERS, x.shape[-1])
+            y = torch.einsum("bkh,kho->bko", x, self.weight) + self.bias
+            return y.flatten(0, 1)
+
+    class TabMMini(TabTransformer):
+        def __init__(self, train, *args, **kw):
+            super().__init__(*args, **kw)
+            # The output biases stay head[3]'s, so that the prior is set on
+            # every member's (set_prior's copy broadcasts).
+            self.head[3] = MemberLinear(self.head[0].out_features, 2)
+            self.tabm_scale = nn.Parameter(
+                torch.empty(TABM_MEMBERS, self.ncat + self.nnum, self.d_model))
+            self.init_like_tabpipe(0)
+
+        def member_logits(self, cat, num):
+            """The (B, TABM_MEMBERS, 2) logits of each member."""
+            t = self.tokens(cat, num).unsqueeze(1) * self.tabm_scale
+            pooled = self.encoder(t.flatten(0, 1)).mean(dim=1)
+            return self.head(pooled).view(-1, TABM_MEMBERS, 2)
+
+        def logits(self, cat, num):
+            return self.member_logits(cat, num).mean(dim=1)
+
+        def classify_loss(self, cat, num, label, class_weight=None, target=None):
+            # Every member sees every row, so the mean over the repeated
+            # rows is the mean of the members' own losses.
+            def each(v):
+                return None if v is None else v.repeat_interleave(TABM_MEMBERS)
+            return self.loss_of_logits(self.member_logits(cat, num).flatten(0, 1),
+                                       each(label), class_weight, each(target))
+
     def init(cls):
         """init_like_tabpipe, then the lever's own parameters, once they
         exist (TabTransformer.__init__ calls it before they do)."""
@@ -199,6 +253,9 @@ def model_class(name):
                 b = 1 / math.sqrt(2 * PERIODIC_FREQUENCIES)
                 self.periodic_weight.copy_(
                     (torch.rand(self.periodic_weight.shape, generator=g) * 2 - 1) * b)
+            if hasattr(self, "tabm_scale"):
+                self.tabm_scale.copy_(
+                    torch.randint(0, 2, self.tabm_scale.shape, generator=g) * 2.0 - 1)
             for name in ("wide_cat", "wide_num", "wide_missing"):
                 if hasattr(self, name):
                     getattr(self, name).zero_()
@@ -206,4 +263,4 @@ def model_class(name):
         return cls
 
     return {"ple": init(PiecewiseLinear), "periodic": init(Periodic),
-            "wide": init(Wide)}.get(name)
+            "wide": init(Wide), "tabm": init(TabMMini)}.get(name)

@@ -103,7 +103,11 @@ class TabTransformer(nn.Module):
         probability q of class 1, the row's term is
         -(q log p[1] + (1 - q) log p[0]), still weighted by w[y], and a row
         without a label counts too, weighted q w[1] + (1 - q) w[0]."""
-        logits = self.logits(cat, num)
+        return self.loss_of_logits(self.logits(cat, num), label, class_weight, target)
+
+    @staticmethod
+    def loss_of_logits(logits, label, class_weight=None, target=None):
+        """classify_loss of the (B, 2) logits of B rows."""
         if target is None:
             keep = label >= 0
             return F.cross_entropy(logits[keep], label[keep].long(),
@@ -149,8 +153,11 @@ class TabTransformer(nn.Module):
           LayerNorm weight / bias          1 / 0
         """
         g = torch.Generator().manual_seed(seed)
+        # A (k, in, out) weight is k linear layers side by side, and its
+        # (k, out) bias theirs (a lever's).
         fan_in = {name.rpartition(".")[0]: p.shape[1]
-                  for name, p in self.named_parameters() if p.dim() == 2}
+                  for name, p in self.named_parameters()
+                  if p.dim() >= 2 and name.endswith("weight")}
         for name, p in self.named_parameters():
             module, _, leaf = name.rpartition(".")
             if module == "" or name.startswith("cat_embeddings."):
