@@ -4,20 +4,7 @@
 #include "model/layers.h"
 #include "model/mat.h"
 #include "model/softtarget.h"
-
-/*
- * The build targets the x86-64 baseline (SSE2, 4 floats a vector). The
- * functions with element-wise loops also get an AVX2 version (8 floats),
- * chosen when the program loads (a GNU ifunc) on a CPU that has it: about
- * twice as fast on GELU, layer norm and the attention's softmax. AVX2
- * without FMA rounds every operation as SSE2 does, and every reduction
- * sums in an order the code fixes, so both versions give the same bits.
- */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define WIDE __attribute__((target_clones("avx2", "default")))
-#else
-#define WIDE
-#endif
+#include "model/wide.h"
 
 void
 tp_embedding_forward(float *out, const int32_t *idx, const float *table,
@@ -83,12 +70,11 @@ tp_numeric_backward(float *dw, float *db, float *dmiss, const float *dout,
 		}
 }
 
-/* out = inp W^T + b from W as stored (OC,IC), or from W^T (IC,OC) with
- * transposed. The bias goes into each row by a loop, not memcpy: a call
- * per row of a few hundred bytes costs more than the copy. */
-static inline void
-linear_forward(float *out, const float *inp, const float *weight,
-    int transposed, const float *bias, int N, int IC, int OC)
+/* The bias goes into each row by a loop, not memcpy: a call per row of a
+ * few hundred bytes costs more than the copy. */
+WIDE void
+tp_linear_forward(float *out, const float *inp, const float *weight,
+    const float *bias, int N, int IC, int OC)
 {
 	if (bias != NULL)
 		for (int n = 0; n < N; n++) {
@@ -96,22 +82,15 @@ linear_forward(float *out, const float *inp, const float *weight,
 			for (int o = 0; o < OC; o++)
 				row[o] = bias[o];
 		}
-	tp_gemm(0, !transposed, N, OC, IC, 1.0f, inp, IC, weight,
-	    transposed ? OC : IC, bias != NULL ? 1.0f : 0.0f, out, OC);
-}
-
-WIDE void
-tp_linear_forward(float *out, const float *inp, const float *weight,
-    const float *bias, int N, int IC, int OC)
-{
-	linear_forward(out, inp, weight, 0, bias, N, IC, OC);
+	tp_gemm(0, 1, N, OC, IC, 1.0f, inp, IC, weight, IC,
+	    bias != NULL ? 1.0f : 0.0f, out, OC);
 }
 
 WIDE void
 tp_linear_forward_t(float *out, const float *inp, const float *weight_t,
     const float *bias, int N, int IC, int OC)
 {
-	linear_forward(out, inp, weight_t, 1, bias, N, IC, OC);
+	tp_gemm_rows(N, OC, IC, inp, IC, weight_t, OC, bias, 0, out, OC);
 }
 
 WIDE void
@@ -120,7 +99,7 @@ tp_linear_backward(float *dinp, float *dweight, float *dbias,
     int OC)
 {
 	if (dinp != NULL)
-		tp_gemm(0, 0, N, IC, OC, 1.0f, dout, OC, weight, IC, 1.0f, dinp, IC);
+		tp_gemm_rows(N, IC, OC, dout, OC, weight, IC, NULL, 1, dinp, IC);
 	if (dweight != NULL)
 		tp_gemm(1, 0, OC, IC, N, 1.0f, dout, OC, inp, IC, 1.0f, dweight,
 		    IC);

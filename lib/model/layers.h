@@ -42,15 +42,18 @@ void tp_numeric_backward(float *dw, float *db, float *dmiss,
 void tp_linear_forward(float *out /* (N,OC) */, const float *inp /* (N,IC) */,
     const float *weight /* (OC,IC) */, const float *bias /* (OC) or NULL */,
     int N, int IC, int OC);
-/* The same from the weight stored transposed, (IC,OC): OpenBLAS takes the
- * product of a row's few dozen tokens by it in its small-matrix kernel,
- * about twice as fast as by the weight as stored, which it packs first. */
+/* The same from the weight stored transposed, (IC,OC), by tp_gemm_rows: a
+ * row's output is the same bits whatever the other rows, so a row scores
+ * alike alone, in a batch or in a shard. The model's forward goes this
+ * way; the projector, which pretraining alone runs, the other. */
 void tp_linear_forward_t(float *out, const float *inp,
     const float *weight_t /* (IC,OC) */, const float *bias, int N, int IC,
     int OC);
 /* Adds the gradients into dinp, dweight and dbias; a NULL one is not
  * computed (the gradient of the input alone, for attributions, takes half
- * the products). */
+ * the products). dinp's rows, like the forward's, are each computed on
+ * their own (tp_gemm_rows): a row's attributions do not depend on the
+ * rows explained with it. */
 void tp_linear_backward(float *dinp, float *dweight, float *dbias,
     const float *dout, const float *inp, const float *weight, int N, int IC,
     int OC);

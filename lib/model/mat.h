@@ -2,7 +2,9 @@
  * mat: the matrix products of the CPU layers.
  *
  * Row-major single-precision GEMM, C = alpha * op(A) * op(B) + beta * C,
- * plain and strided-batched, on OpenBLAS's cblas_sgemm. The GPU layers do
+ * plain and strided-batched, on OpenBLAS's cblas_sgemm; and the product
+ * that scores go through, whose rows do not depend on each other (see
+ * tp_gemm_rows). The GPU layers do
  * not come through here: they call tp_cuda_gemm and tp_cuda_gemm_batched
  * (lib/model/cuda/device.h), which take the same arguments on device
  * pointers and a stream.
@@ -20,6 +22,19 @@ void tp_gemm(int ta, int tb, int m, int n, int k, float alpha,
 void tp_gemm_batched(int ta, int tb, int m, int n, int k, float alpha,
     const float *a, int lda, long stride_a, const float *b, int ldb,
     long stride_b, float beta, float *c, int ldc, long stride_c, int count);
+
+/*
+ * C = A B + bias, (m,k) by (k,n), bias (n) or NULL; with add, C += A B
+ * (and no bias). In an order fixed by n and k alone: a row of C is the
+ * same bits whatever the rows beside it and however many there are. OpenBLAS chooses its kernels and blocking
+ * by the shape and the processor, and on some processors (its Haswell and
+ * Zen kernels) a row's last bits change with m: a row scored alone, in a
+ * shard or in a served batch would get three different probabilities, and
+ * its attributions, which take the gradient of the input back through the
+ * same layers, three different sets.
+ */
+void tp_gemm_rows(int m, int n, int k, const float *a, int lda,
+    const float *b, int ldb, const float *bias, int add, float *c, int ldc);
 
 /* How many threads one product may use. The model runs its own threads,
  * one per slice of the batch, and asks for 1 from inside them. */

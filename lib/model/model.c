@@ -147,6 +147,60 @@ init_params(tp_model *m, uint64_t seed)
 
 /* The floats of a worker's buffers for R rows (base NULL), or their layout
  * in base. The attention backward goes one row at a time. */
+/* A transformer layer's linear layers. */
+enum { IN_PROJ, OUT_PROJ, LINEAR1, LINEAR2, LINEARS };
+
+/* The weight and bias parameters of linear layer `which` of layer l. */
+static void
+linear_params(const tp_model *m, int l, int which, int *weight, int *bias)
+{
+	const tp_layer_index *li = &m->ix.layer[l];
+	const int w[LINEARS] = {li->in_w, li->out_w, li->lin1_w, li->lin2_w};
+	const int b[LINEARS] = {li->in_b, li->out_b, li->lin1_b, li->lin2_b};
+
+	*weight = w[which];
+	*bias = b[which];
+}
+
+/*
+ * The weights the forward multiplies by through tp_gemm_rows, kept
+ * transposed in weight_t at their tp_param.t_offset: every linear layer's
+ * but the projector's, which pretraining alone runs. Weight i of them, of
+ * transposed_count(m).
+ */
+static int
+transposed_count(const tp_model *m)
+{
+	return m->cfg.layers * LINEARS + 2;
+}
+
+static int
+transposed_weight(const tp_model *m, int i)
+{
+	int w, b;
+
+	if (i == m->cfg.layers * LINEARS)
+		return m->ix.head0_w;
+	if (i == m->cfg.layers * LINEARS + 1)
+		return m->ix.head3_w;
+	linear_params(m, i / LINEARS, i % LINEARS, &w, &b);
+	return w;
+}
+
+/* Where weight_t is allocated: the offsets of the weights in it. */
+static size_t
+plan_transposed(tp_model *m)
+{
+	size_t n = 0;
+
+	for (int i = 0; i < transposed_count(m); i++) {
+		tp_param *p = &m->param[transposed_weight(m, i)];
+		p->t_offset = n;
+		n += p->numel;
+	}
+	return n;
+}
+
 static size_t
 layout(const tp_model *m, tp_worker *w, float *base, int R)
 {
@@ -175,6 +229,7 @@ tp_model_init(tp_model *m, const tp_config *cfg, const tp_encoding *enc,
 	    (m->ix.layer = calloc((size_t)cfg->layers, sizeof(tp_layer_index))) == NULL ||
 	    build_table(m, enc) < 0 ||
 	    (m->params = malloc(m->nfloats * sizeof(float))) == NULL ||
+	    (m->weight_t = malloc(plan_transposed(m) * sizeof(float))) == NULL ||
 	    (m->grads = calloc(m->nfloats, sizeof(float))) == NULL ||
 	    (m->workers = calloc((size_t)m->nthreads, sizeof(tp_worker))) == NULL) {
 		tp_model_free(m);
@@ -330,70 +385,34 @@ tp_model_plan(tp_model *m, int rows, tp_err *e)
 	return TP_OK;
 }
 
-/* A transformer layer's linear layers, in the order a frozen model keeps
- * their weights transposed: layer by layer, these four one after the other. */
-enum { IN_PROJ, OUT_PROJ, LINEAR1, LINEAR2, LINEARS };
-
-/* The weight and bias parameters of linear layer `which` of layer l. */
+/* Brings weight_t up to the parameters, unless they are frozen: a few
+ * dozen thousand floats, against a forward of even one row that reads
+ * them all. */
 static void
-linear_params(const tp_model *m, int l, int which, int *weight, int *bias)
+transpose_weights(tp_model *m)
 {
-	const tp_layer_index *li = &m->ix.layer[l];
-	const int w[LINEARS] = {li->in_w, li->out_w, li->lin1_w, li->lin2_w};
-	const int b[LINEARS] = {li->in_b, li->out_b, li->lin1_b, li->lin2_b};
-
-	*weight = w[which];
-	*bias = b[which];
-}
-
-/* Where a frozen model keeps linear layer `which` of layer l's weight
- * transposed. Every layer has the same shapes. */
-static float *
-weight_t(const tp_model *m, int l, int which)
-{
-	size_t per_layer = 0, at = 0;
-
-	for (int k = 0; k < LINEARS; k++) {
-		int w, b;
-		linear_params(m, 0, k, &w, &b);
-		if (k < which)
-			at += m->param[w].numel;
-		per_layer += m->param[w].numel;
+	if (m->frozen)
+		return;
+	for (int i = 0; i < transposed_count(m); i++) {
+		const tp_param *p = &m->param[transposed_weight(m, i)];
+		const float *src = m->params + p->offset;
+		float *t = m->weight_t + p->t_offset;
+		int rows = p->shape[0], cols = p->shape[1];
+		for (int r = 0; r < rows; r++)
+			for (int c = 0; c < cols; c++)
+				t[(size_t)c * rows + r] = src[(size_t)r * cols + c];
 	}
-	return m->weight_t + (size_t)l * per_layer + at;
 }
 
-int
-tp_model_freeze(tp_model *m, tp_err *e)
+void
+tp_model_freeze(tp_model *m)
 {
-	size_t n = 0;
-	int rc;
-
-	for (int j = 1; j < m->nmembers; j++)
-		if ((rc = tp_model_freeze(tp_model_member(m, j), e)) != TP_OK)
-			return rc;
-	for (int l = 0; l < m->cfg.layers; l++)
-		for (int k = 0; k < LINEARS; k++) {
-			int w, b;
-			linear_params(m, l, k, &w, &b);
-			n += m->param[w].numel;
-		}
-	free(m->weight_t);
-	if ((m->weight_t = malloc(n * sizeof(float))) == NULL)
-		return tp_err_nomem(e, "the transposed weights");
-	for (int l = 0; l < m->cfg.layers; l++)
-		for (int k = 0; k < LINEARS; k++) {
-			int w, b;
-			linear_params(m, l, k, &w, &b);
-			const tp_param *p = &m->param[w];
-			const float *src = m->params + p->offset;
-			float *t = weight_t(m, l, k);
-			int rows = p->shape[0], cols = p->shape[1];
-			for (int r = 0; r < rows; r++)
-				for (int c = 0; c < cols; c++)
-					t[(size_t)c * rows + r] = src[(size_t)r * cols + c];
-		}
-	return TP_OK;
+	for (int j = 0; j < m->nmembers; j++) {
+		tp_model *mj = tp_model_member(m, j);
+		mj->frozen = 0;
+		transpose_weights(mj);
+		mj->frozen = 1;
+	}
 }
 
 int
@@ -429,17 +448,17 @@ tp_model_copy(tp_model *dst, const tp_model *src, const tp_encoding *enc,
 		tp_model_free(dst);
 		return rc;
 	}
-	if ((rc = tp_model_freeze(dst, e)) != TP_OK)
-		tp_model_free(dst);
-	return rc;
+	tp_model_freeze(dst);
+	return TP_OK;
 }
 
-/* A step is followed by new parameters: a frozen model's copy goes. */
+/* A step is followed by new parameters: the model is no longer frozen,
+ * and its forward reads the parameters as they are now. */
 static void
 thaw(tp_model *m)
 {
-	free(m->weight_t);
-	m->weight_t = NULL;
+	m->frozen = 0;
+	transpose_weights(m);
 }
 
 const tp_param *
@@ -452,6 +471,7 @@ tp_model_param(const tp_model *m, const char *name)
 }
 
 #define PW(m, i) ((m)->params + (m)->param[(i)].offset)
+#define PT(m, i) ((m)->weight_t + (m)->param[(i)].t_offset)
 #define GW(w, m, i) ((w)->grads + (m)->param[(i)].offset)
 /* A parameter's gradient in a backward that may compute none (params). */
 #define G(i) (params ? GW(w, m, (i)) : NULL)
@@ -476,20 +496,26 @@ drop(float *out, float *mask, const float *inp, float p, tp_rng *rng, long n)
 	return out;
 }
 
-/* out = inp W^T + b for N tokens through linear layer `which` of layer
- * l, from W^T where the model keeps it. */
+/* out = inp W^T + b for N rows through the linear layer of weight w and
+ * bias b, from W^T: a row's result does not depend on the other rows. */
 static void
-linear(tp_model *m, int l, int which, float *out, const float *inp, int N)
+linear(const tp_model *m, int w, int b, float *out, const float *inp, int N)
+{
+	const tp_param *p = &m->param[w];
+
+	tp_linear_forward_t(out, inp, PT(m, w), PW(m, b), N, p->shape[1],
+	    p->shape[0]);
+}
+
+/* The same through linear layer `which` of layer l. */
+static void
+layer_linear(const tp_model *m, int l, int which, float *out,
+    const float *inp, int N)
 {
 	int w, b;
-	linear_params(m, l, which, &w, &b);
-	int OC = m->param[w].shape[0], IC = m->param[w].shape[1];
 
-	if (m->weight_t != NULL)
-		tp_linear_forward_t(out, inp, weight_t(m, l, which), PW(m, b), N,
-		    IC, OC);
-	else
-		tp_linear_forward(out, inp, PW(m, w), PW(m, b), N, IC, OC);
+	linear_params(m, l, which, &w, &b);
+	linear(m, w, b, out, inp, N);
 }
 
 /* The tokens of R rows, (R,T,C), into x0. */
@@ -526,21 +552,21 @@ layers_forward(tp_model *m, tp_worker *w, int R, int training, int keep)
 		const tp_layer_index *li = &ix->layer[l];
 		tp_layernorm_forward(a->ln1, a->ln1_mean, a->ln1_rstd, x,
 		    PW(m, li->norm1_w), PW(m, li->norm1_b), N, C);
-		linear(m, l, IN_PROJ, a->qkv, a->ln1, N);
+		layer_linear(m, l, IN_PROJ, a->qkv, a->ln1, N);
 		tp_attention_forward(a->atty, keep ? a->att : NULL,
 		    p > 0 ? a->att_mask : NULL, a->qkv, p, &w->rng, R, T, C,
 		    c->heads);
-		linear(m, l, OUT_PROJ, a->ao, a->atty, N);
+		layer_linear(m, l, OUT_PROJ, a->ao, a->atty, N);
 		tp_residual_forward(a->x2, x, drop(a->ao_d, a->ao_mask, a->ao, p,
 		    &w->rng, (long)N * C), (long)N * C);
 		tp_layernorm_forward(a->ln2, a->ln2_mean, a->ln2_rstd, a->x2,
 		    PW(m, li->norm2_w), PW(m, li->norm2_b), N, C);
-		linear(m, l, LINEAR1, a->h, a->ln2, N);
+		layer_linear(m, l, LINEAR1, a->h, a->ln2, N);
 		if (c->activation == TP_GELU)
 			tp_gelu_forward(a->ha, a->h, (long)N * F);
 		else
 			tp_relu_forward(a->ha, a->h, (long)N * F);
-		linear(m, l, LINEAR2, a->f, drop(a->ha_d, a->ha_mask, a->ha, p,
+		layer_linear(m, l, LINEAR2, a->f, drop(a->ha_d, a->ha_mask, a->ha, p,
 		    &w->rng, (long)N * F), N);
 		tp_residual_forward(a->out, a->x2, drop(a->f_d, a->f_mask, a->f, p,
 		    &w->rng, (long)N * C), (long)N * C);
@@ -654,15 +680,13 @@ static void
 head_forward(tp_model *m, tp_worker *w, float *logits, int R, int training)
 {
 	const tp_model_index *ix = &m->ix;
-	int C = m->cfg.d_model, H = m->cfg.head_hidden;
+	int H = m->cfg.head_hidden;
 
-	tp_linear_forward(w->acts.h1, w->acts.pooled, PW(m, ix->head0_w),
-	    PW(m, ix->head0_b), R, C, H);
+	linear(m, ix->head0_w, ix->head0_b, w->acts.h1, w->acts.pooled, R);
 	tp_relu_forward(w->acts.r1, w->acts.h1, (long)R * H);
 	tp_dropout_forward(w->acts.r1_d, w->acts.r1_mask, w->acts.r1,
 	    training ? m->cfg.dropout : 0.0f, &w->rng, (long)R * H);
-	tp_linear_forward(logits, w->acts.r1_d, PW(m, ix->head3_w),
-	    PW(m, ix->head3_b), R, H, 2);
+	linear(m, ix->head3_w, ix->head3_b, logits, w->acts.r1_d, R);
 }
 
 static void
@@ -752,10 +776,10 @@ zero_grads(tp_model *m)
 		zero(m->workers[t].grads, m->nfloats);
 }
 
-/* Thread t's logits of a batch of B rows, a chunk at a time. The batch
- * is cut into chunks of equal size whatever the number of threads, and a
- * chunk goes whole to one thread, so that the scores do not depend on the
- * number of threads: a product's last bits can depend on its rows. */
+/* Thread t's logits of a batch of B rows, a chunk at a time: the batch is
+ * cut into chunks of equal size, shared among the threads. A row's logits
+ * do not depend on its chunk or thread: every product of the forward
+ * computes a row on its own (tp_gemm_rows). */
 static void
 predict_slice(tp_model *m, int t, const int32_t *cat, const float *num,
     int B)
@@ -843,8 +867,10 @@ void
 tp_model_predict(tp_model *m, const int32_t *cat, const float *num, int B,
     float *prob)
 {
-	for (int j = 0; j < m->nmembers; j++)
+	for (int j = 0; j < m->nmembers; j++) {
+		transpose_weights(tp_model_member(m, j));
 		logits_forward(tp_model_member(m, j), cat, num, B);
+	}
 	for (int b = 0; b < B; b++) {
 		const float *l = m->logits + 2 * b;
 		if (m->nmembers == 1) {
@@ -895,6 +921,7 @@ void
 tp_model_token_gradient(tp_model *m, const float *tokens, int B,
     float *logodds, float *grad)
 {
+	transpose_weights(m);
 #pragma omp parallel for num_threads(m->nthreads) schedule(static, 1)
 	for (int t = 0; t < m->nthreads; t++) {
 		int r0, R;

@@ -61,6 +61,7 @@ typedef struct {
 	int ndim;
 	int shape[2];
 	size_t offset;      /* in floats, into params and grads */
+	size_t t_offset;    /* into weight_t, of a weight kept transposed */
 	size_t numel;
 	enum tp_init init;
 	enum tp_part part;
@@ -97,8 +98,10 @@ typedef struct tp_model {
 	int nparam;
 	size_t nfloats;         /* total parameters */
 	float *params;          /* (nfloats) */
-	float *weight_t;        /* the encoder's linear weights transposed,
-	                           or NULL: see tp_model_freeze */
+	float *weight_t;        /* the weights of the linear layers of the
+	                           forward, transposed (tp_param.t_offset) */
+	int frozen;             /* weight_t holds the parameters, which will
+	                           not change: see tp_model_freeze */
 	float *grads;           /* (nfloats) */
 	int nthreads;
 	tp_worker *workers;     /* (nthreads) */
@@ -130,13 +133,13 @@ int tp_model_plan(tp_model *m, int rows, tp_err *e);
 
 const tp_param *tp_model_param(const tp_model *m, const char *name);
 
-/* For a model that only predicts from now on (a scoring tool's): keeps the
- * encoder's linear weights transposed too, which a single row's products
- * take about twice as fast (tp_linear_forward_t): single-row scoring on
- * lending_club went from 84-109 µs to 69-98 (the host's two states). A
- * training step drops the copy; nothing else may change the parameters of
- * a frozen model. */
-int tp_model_freeze(tp_model *m, tp_err *e);
+/* The forward multiplies by the linear layers' weights transposed
+ * (tp_linear_forward_t), which it transposes at each step or prediction.
+ * For a model that only predicts from now on (a scoring tool's), this
+ * keeps them, with every member's: a prediction then writes nothing of
+ * the model but its activations. A training step thaws it; nothing else
+ * may change the parameters of a frozen model. */
+void tp_model_freeze(tp_model *m);
 
 /* A frozen copy of src (trained on the encoding enc) for scoring on
  * nthreads threads of its own: a server's threads each score with their

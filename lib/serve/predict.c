@@ -17,11 +17,11 @@ tp_predictor_open(tp_predictor *p, tp_db *db, const char *ref, int nthreads,
 
 	memset(p, 0, sizeof(*p));
 	if ((rc = tp_version_load(&p->vm, db, ref, TP_WITH_HEAD |
-	    (why != NULL ? TP_WITH_EXPLAIN : 0), nthreads, e)) != TP_OK ||
-	    (rc = tp_model_freeze(&p->vm.model, e)) != TP_OK) {
+	    (why != NULL ? TP_WITH_EXPLAIN : 0), nthreads, e)) != TP_OK) {
 		tp_predictor_free(p);
 		return rc;
 	}
+	tp_model_freeze(&p->vm.model);
 	if (explain && (rc = tp_why_open(&p->why, &p->vm.model, &p->vm.meta,
 	    &p->vm.enc, why, e)) != TP_OK) {
 		/* Which model lacks its reference; a reasons file names itself. */

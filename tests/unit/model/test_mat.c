@@ -1,8 +1,10 @@
 /* The matrix products against a plain double-precision product, for
  * every transposition, on the sizes the layers use: one attention head,
- * one row of the classifier head, and a slice of a batch. */
+ * one row of the classifier head, and a slice of a batch; and the rows of
+ * tp_gemm_rows the same bits in a product of any number of rows. */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "base/rng.h"
 #include "model/mat.h"
@@ -12,6 +14,23 @@ static float
 op(const float *x, int ld, int trans, int r, int c)
 {
 	return trans ? x[(size_t)c * ld + r] : x[(size_t)r * ld + c];
+}
+
+/* Element (i,j) of op(A) op(B) in double precision, and in *mag the sum
+ * of its terms' magnitudes, which bounds float32's rounding. */
+static double
+reference(const float *a, int lda, int ta, const float *b, int ldb, int tb,
+    int i, int j, int k, double *mag)
+{
+	double s = 0;
+
+	*mag = 0;
+	for (int p = 0; p < k; p++) {
+		double t = (double)op(a, lda, ta, i, p) * op(b, ldb, tb, p, j);
+		s += t;
+		*mag += fabs(t);
+	}
+	return s;
 }
 
 /* Checks tp_gemm on (m,n,k) for every transposition, beta 0 over a C
@@ -45,13 +64,8 @@ check_gemm(int m, int n, int k)
 				    c, ldc);
 				for (int i = 0; i < m; i++)
 					for (int j = 0; j < n; j++) {
-						double s = 0, mag = 0;
-						for (int p = 0; p < k; p++) {
-							double t = (double)op(a, lda, ta, i, p) *
-							    op(b, ldb, tb, p, j);
-							s += t;
-							mag += fabs(t);
-						}
+						double mag, s = reference(a, lda, ta, b,
+						    ldb, tb, i, j, k, &mag);
 						double want = alpha * s +
 						    (with_beta ? beta * c0[(size_t)i * ldc + j] : 0);
 						double got = c[(size_t)i * ldc + j];
@@ -102,6 +116,131 @@ START_TEST(batched)
 }
 END_TEST
 
+/* Checks tp_gemm_rows on (m,n,k) in its three ways (no bias, a bias,
+ * adding to C), leading dimensions wider than the rows: against the
+ * double product, and C's columns beyond n left as they were. */
+static void
+check_rows(int m, int n, int k)
+{
+	tp_rng r;
+	int pad = 3, lda = k + pad, ldb = n + pad, ldc = n + pad;
+	size_t csize = (size_t)m * ldc;
+	float *a = malloc(((size_t)m * lda + 1) * sizeof(float));
+	float *b = malloc(((size_t)k * ldb + 1) * sizeof(float));
+	float *bias = malloc(((size_t)n + 1) * sizeof(float));
+	float *c = malloc(csize * sizeof(float)), *c0 = malloc(csize * sizeof(float));
+
+	ck_assert(a && b && bias && c && c0);
+	tp_rng_seed(&r, (uint64_t)(m * 10007 + n * 101 + k));
+	for (size_t i = 0; i < (size_t)m * lda; i++)
+		a[i] = (float)tp_rng_normal(&r);
+	for (size_t i = 0; i < (size_t)k * ldb; i++)
+		b[i] = (float)tp_rng_normal(&r);
+	for (int j = 0; j < n; j++)
+		bias[j] = (float)tp_rng_normal(&r);
+	for (size_t i = 0; i < csize; i++)
+		c0[i] = (float)tp_rng_normal(&r);
+	for (int way = 0; way < 3; way++) {
+		int with_bias = way == 1, add = way == 2;
+		for (size_t i = 0; i < csize; i++)
+			c[i] = add ? c0[i] : NAN;
+		tp_gemm_rows(m, n, k, a, lda, b, ldb, with_bias ? bias : NULL, add,
+		    c, ldc);
+		for (int i = 0; i < m; i++) {
+			for (int j = 0; j < n; j++) {
+				double start = with_bias ? bias[j] :
+				    add ? c0[(size_t)i * ldc + j] : 0, mag;
+				double s = start + reference(a, lda, 0, b, ldb, 0, i, j,
+				    k, &mag);
+				mag += fabs(start);
+				double got = c[(size_t)i * ldc + j];
+				ck_assert_msg(fabs(got - s) <= 1e-5 * (mag + 1),
+				    "rows %dx%dx%d way %d: C[%d,%d] = %g, want %g",
+				    m, n, k, way, i, j, got, s);
+			}
+			for (int j = n; j < ldc; j++) {
+				float was = add ? c0[(size_t)i * ldc + j] : NAN;
+				ck_assert_mem_eq(&c[(size_t)i * ldc + j], &was,
+				    sizeof(was));
+			}
+		}
+	}
+	free(a);
+	free(b);
+	free(bias);
+	free(c);
+	free(c0);
+}
+
+START_TEST(rows_small_and_large)
+{
+	/* The model's in-projection of a 22-token row, the classifier's
+	 * last layer, widths around the tiles of 8 and 16, a slice, no
+	 * terms (the bias alone). */
+	check_rows(22, 96, 32);
+	check_rows(1, 2, 64);
+	check_rows(7, 13, 5);
+	check_rows(5, 24, 3);
+	check_rows(9, 31, 17);
+	check_rows(300, 64, 64);
+	check_rows(3, 40, 0);
+}
+END_TEST
+
+enum { ALONE_ROWS = 70, ALONE_K = 32 };
+
+/* Products of 1 to 70 rows of a by b, n wide, against each row alone. */
+static void
+check_alone(const float *a, const float *b, const float *bias, int add,
+    const float *c0, int n)
+{
+	static float c[ALONE_ROWS * 96], one[96];
+
+	for (int m = 1; m <= ALONE_ROWS; m++) {
+		memcpy(c, c0, (size_t)m * n * sizeof(float));
+		tp_gemm_rows(m, n, ALONE_K, a, ALONE_K, b, n, bias, add, c, n);
+		for (int i = 0; i < m; i++) {
+			memcpy(one, c0 + i * n, (size_t)n * sizeof(float));
+			tp_gemm_rows(1, n, ALONE_K, a + i * ALONE_K, ALONE_K, b, n,
+			    bias, add, one, n);
+			ck_assert_msg(memcmp(c + i * n, one,
+			    (size_t)n * sizeof(float)) == 0,
+			    "width %d, add %d: row %d of %d is not the row alone",
+			    n, add, i, m);
+		}
+	}
+}
+
+/*
+ * What a row of tp_gemm_rows is does not depend on the rows with it: each
+ * row of products of 1 to 70 rows is the same bits as that row alone, for
+ * widths that take every path (tiles of 16 and 8, single columns), with a
+ * bias and adding to what C holds (the last block's repeated row must not
+ * add twice). An optimised GEMM fails this on some processors (OpenBLAS
+ * 0.3.21's Haswell and Zen kernels, for most rows from 4 on).
+ */
+START_TEST(rows_alone)
+{
+	static const int widths[] = {96, 2, 13, 24, 64};
+	static float a[ALONE_ROWS * ALONE_K], b[ALONE_K * 96], bias[96],
+	    c0[ALONE_ROWS * 96];
+	tp_rng r;
+
+	tp_rng_seed(&r, 3);
+	for (int i = 0; i < ALONE_ROWS * ALONE_K; i++)
+		a[i] = (float)tp_rng_normal(&r);
+	for (int i = 0; i < ALONE_K * 96; i++)
+		b[i] = (float)tp_rng_normal(&r);
+	for (int i = 0; i < 96; i++)
+		bias[i] = (float)tp_rng_normal(&r);
+	for (int i = 0; i < ALONE_ROWS * 96; i++)
+		c0[i] = (float)tp_rng_normal(&r);
+	for (int add = 0; add < 2; add++)
+		for (size_t w = 0; w < sizeof(widths) / sizeof(widths[0]); w++)
+			check_alone(a, b, add ? NULL : bias, add, c0, widths[w]);
+}
+END_TEST
+
 Suite *
 mat_suite(void)
 {
@@ -110,6 +249,8 @@ mat_suite(void)
 
 	tcase_add_test(tc, small_and_large);
 	tcase_add_test(tc, batched);
+	tcase_add_test(tc, rows_small_and_large);
+	tcase_add_test(tc, rows_alone);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -72,12 +72,12 @@ START_TEST(device_check)
 END_TEST
 
 /*
- * tp_score against tp_model_predict of each row alone: rows of a chunk
- * go through the model together, so the products sum in another order
- * than a single row's, and the probabilities agree to float32 rounding
- * (1e-6); rows mixed up or left out of the last, partial chunk would be
- * off by far more (and a row left out stays NaN). _i chooses the chunk:
- * the rows planned (16), or 256 when none were.
+ * tp_score against tp_model_predict of each row alone: rows of a chunk go
+ * through the model together, and each row's probability is the same bits
+ * as alone (the forward's products are tp_gemm_rows'); rows mixed up or
+ * left out of the last, partial chunk would differ (and a row left out
+ * stays NaN). _i chooses the chunk: the rows planned (16), or 256 when
+ * none were.
  */
 START_TEST(score_rows)
 {
@@ -103,7 +103,7 @@ START_TEST(score_rows)
 	double lo = 1, hi = 0;
 	for (size_t i = 0; i < n; i++) {
 		tp_model_predict(&m, b.cat + 2 * i, b.num + 2 * i, 1, &one);
-		ck_assert_msg(fabsf(prob[i] - one) <= 1e-6f,
+		ck_assert_msg(memcmp(&prob[i], &one, sizeof(one)) == 0,
 		    "row %zu of %zu: tp_score %.9g, alone %.9g", i, n,
 		    (double)prob[i], (double)one);
 		lo = fmin(lo, prob[i]);
