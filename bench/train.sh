@@ -49,12 +49,16 @@ trap 'rm -rf "$work"' EXIT
 
 pkgs="libcjson zlib openblas libpq"
 # link BUILD NAME: bench/speed.c against the library of BUILD, as
-# $work/NAME.
+# $work/NAME. A build inside a source tree (a clean export of another
+# commit, built in its build/) gets that tree's speed.c and headers: the
+# library's structs and functions are its commit's.
 link() {
+	src=$(dirname "$1")
+	[ -f "$src/bench/speed.c" ] && [ -d "$src/lib" ] || src=.
 	# shellcheck disable=SC2046,SC2086 # the package list and flags are words
-	cc -O2 -std=gnu11 -fopenmp -Ilib -Ibench $(pkg-config --cflags $pkgs) \
-		-o "$work/$2" bench/speed.c "$1/libtabpipe.a" \
-		$(pkg-config --libs $pkgs) -lm -pthread
+	cc -O2 -std=gnu11 -fopenmp -I"$src/lib" -I"$src/bench" \
+		$(pkg-config --cflags $pkgs) -o "$work/$2" "$src/bench/speed.c" \
+		"$1/libtabpipe.a" $(pkg-config --libs $pkgs) -lm -pthread
 }
 link "$build" speed
 [ -z "$base" ] || link "$base" base-speed

@@ -67,8 +67,9 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	cfg.head_hidden = 8;
 	if (tp_ingest_fit(&o, &in, 1, &model.vm.enc, &e) != TP_OK ||
 	    tp_model_init(&model.vm.model, &cfg, &model.vm.enc, 1, 1, &e) !=
-	    TP_OK || tp_model_freeze(&model.vm.model, &e) != TP_OK)
+	    TP_OK)
 		fuzz_fail("the model of the requests: %s", e.msg);
+	tp_model_freeze(&model.vm.model);
 	fclose(in.f);
 	model.vm.meta.threshold = 0.5;
 	if ((model.vm.path = strdup("fuzz_request")) == NULL)
