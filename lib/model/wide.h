@@ -7,7 +7,7 @@
  * that has it: about twice as fast on GELU, layer norm and the attention's
  * softmax. AVX2 without FMA rounds every operation as SSE2 does, and every
  * reduction sums in an order the code fixes, so both versions give the
- * same bits: a model scores alike on every x86-64 processor.
+ * same bits.
  */
 #ifndef TP_WIDE_H
 #define TP_WIDE_H
