@@ -4,7 +4,6 @@
 #include "model/layers.h"
 #include "model/mat.h"
 #include "model/softtarget.h"
-#include "model/wide.h"
 
 void
 tp_embedding_forward(float *out, const int32_t *idx, const float *table,

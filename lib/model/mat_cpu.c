@@ -3,7 +3,6 @@
 #include <cblas.h>
 
 #include "model/mat.h"
-#include "model/wide.h"
 
 void
 tp_gemm(int ta, int tb, int m, int n, int k, float alpha, const float *a,
