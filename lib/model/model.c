@@ -145,8 +145,6 @@ init_params(tp_model *m, uint64_t seed)
 	}
 }
 
-/* The floats of a worker's buffers for R rows (base NULL), or their layout
- * in base. The attention backward goes one row at a time. */
 /* A transformer layer's linear layers. */
 enum { IN_PROJ, OUT_PROJ, LINEAR1, LINEAR2, LINEARS };
 
@@ -201,6 +199,8 @@ plan_transposed(tp_model *m)
 	return n;
 }
 
+/* The floats of a worker's buffers for R rows (base NULL), or their layout
+ * in base. The attention backward goes one row at a time. */
 static size_t
 layout(const tp_model *m, tp_worker *w, float *base, int R)
 {
