@@ -26,11 +26,11 @@ tp_gemm_batched(int ta, int tb, int m, int n, int k, float alpha,
 /*
  * tp_gemm_rows. Every element is start + a[0] b[0][j] + a[1] b[1][j] +
  * ... in that order (start being bias[j], 0 or what C held), whatever the
- * tile it falls in: the tiles only decide
- * which elements share the loads. Rows go four at a time; the last block
- * repeats its last row where fewer are left, so no row takes another path.
- * A column takes the path of its place in n alone: in a tile of 16 or 8
- * as wide vectors, or after them one at a time.
+ * tile it falls in: the tiles only decide which elements share the loads.
+ * Rows go four at a time; the last block repeats its last row where fewer
+ * are left, so no row takes another path. A column takes the path of its
+ * place in n alone: in a tile of 16 or 8 as wide vectors, or after them
+ * one at a time.
  */
 typedef float vec8 __attribute__((vector_size(32)));
 
@@ -78,7 +78,7 @@ tp_gemm_rows(int m, int n, int k, const float *a, int lda, const float *b,
 {
 	int j = 0;
 
-	for (; j + 8 <= n; ) {
+	while (j + 8 <= n) {
 		int nvec = j + 16 <= n ? 2 : 1;
 		for (int i = 0; i < m; i += BLOCK_ROWS) {
 			const float *arow[BLOCK_ROWS];
