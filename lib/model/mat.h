@@ -42,12 +42,13 @@ void tp_gemm_batched(int ta, int tb, int m, int n, int k, float alpha,
 /*
  * C = A B + bias, (m,k) by (k,n), bias (n) or NULL; with add, C += A B
  * (and no bias). In an order fixed by n and k alone: a row of C is the
- * same bits whatever the rows beside it and however many there are. OpenBLAS chooses its kernels and blocking
- * by the shape and the processor, and on some processors (its Haswell and
- * Zen kernels) a row's last bits change with m: a row scored alone, in a
- * shard or in a served batch would get three different probabilities, and
- * its attributions, which take the gradient of the input back through the
- * same layers, three different sets.
+ * same bits whatever the rows beside it and however many there are.
+ * OpenBLAS chooses its kernels and blocking by the shape and the
+ * processor, and on some processors (its Haswell and Zen kernels) a row's
+ * last bits change with m: a row scored alone, in a shard or in a served
+ * batch would get three different probabilities, and its attributions,
+ * which take the gradient of the input back through the same layers,
+ * three different sets.
  */
 void tp_gemm_rows(int m, int n, int k, const float *a, int lda,
     const float *b, int ldb, const float *bias, int add, float *c, int ldc);

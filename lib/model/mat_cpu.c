@@ -88,11 +88,12 @@ tp_gemm_rows(int m, int n, int k, const float *a, int lda, const float *b,
 				arow[r] = a + (size_t)row * lda;
 				crow[r] = c + (size_t)row * ldc + j;
 			}
-			const float *bias_j = bias != NULL ? bias + j : NULL;
+			const float *bj = bias != NULL ? bias + j : NULL;
+			/* A constant nvec, for each inlined copy. */
 			if (nvec == 2)
-				rows_tile(2, k, arow, b + j, ldb, bias_j, add, crow);
+				rows_tile(2, k, arow, b + j, ldb, bj, add, crow);
 			else
-				rows_tile(1, k, arow, b + j, ldb, bias_j, add, crow);
+				rows_tile(1, k, arow, b + j, ldb, bj, add, crow);
 		}
 		j += 8 * nvec;
 	}

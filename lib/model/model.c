@@ -397,10 +397,10 @@ transpose_weights(tp_model *m)
 		const tp_param *p = &m->param[transposed_weight(m, i)];
 		const float *src = m->params + p->offset;
 		float *t = m->weight_t + p->t_offset;
-		int rows = p->shape[0], cols = p->shape[1];
-		for (int r = 0; r < rows; r++)
-			for (int c = 0; c < cols; c++)
-				t[(size_t)c * rows + r] = src[(size_t)r * cols + c];
+		size_t rows = (size_t)p->shape[0], cols = (size_t)p->shape[1];
+		for (size_t r = 0; r < rows; r++)
+			for (size_t c = 0; c < cols; c++)
+				t[c * rows + r] = src[r * cols + c];
 	}
 }
 
@@ -566,8 +566,8 @@ layers_forward(tp_model *m, tp_worker *w, int R, int training, int keep)
 			tp_gelu_forward(a->ha, a->h, (long)N * F);
 		else
 			tp_relu_forward(a->ha, a->h, (long)N * F);
-		layer_linear(m, l, LINEAR2, a->f, drop(a->ha_d, a->ha_mask, a->ha, p,
-		    &w->rng, (long)N * F), N);
+		layer_linear(m, l, LINEAR2, a->f, drop(a->ha_d, a->ha_mask, a->ha,
+		    p, &w->rng, (long)N * F), N);
 		tp_residual_forward(a->out, a->x2, drop(a->f_d, a->f_mask, a->f, p,
 		    &w->rng, (long)N * C), (long)N * C);
 		x = a->out;

@@ -80,7 +80,6 @@ check_gemm(int m, int n, int k)
 	free(c0);
 }
 
-
 START_TEST(batched)
 {
 	enum { M = 5, N = 6, K = 7, COUNT = 3 };
@@ -115,7 +114,8 @@ check_rows(int m, int n, int k)
 	float *a = malloc(((size_t)m * lda + 1) * sizeof(float));
 	float *b = malloc(((size_t)k * ldb + 1) * sizeof(float));
 	float *bias = malloc(((size_t)n + 1) * sizeof(float));
-	float *c = malloc(csize * sizeof(float)), *c0 = malloc(csize * sizeof(float));
+	float *c = malloc(csize * sizeof(float));
+	float *c0 = malloc(csize * sizeof(float));
 
 	ck_assert(a && b && bias && c && c0);
 	tp_rng_seed(&r, (uint64_t)(m * 10007 + n * 101 + k));
