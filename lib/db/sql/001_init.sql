@@ -132,18 +132,22 @@ CREATE TABLE drift_reports (
 
 -- Roles: a reader, a trainer that records runs and registers versions, and
 -- a promoter that alone changes stages. Roles belong to the whole server,
--- so they are made only where missing.
+-- and the advisory lock that serialises migrations to one database: the
+-- migration of another database may create a role between a check and a
+-- CREATE here (which then waits for it and fails with unique_violation).
+-- So a role that is there, or comes to be, is no error.
 DO $$
+DECLARE
+	role text;
 BEGIN
-	IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'tabpipe_reader') THEN
-		CREATE ROLE tabpipe_reader NOLOGIN;
-	END IF;
-	IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'tabpipe_trainer') THEN
-		CREATE ROLE tabpipe_trainer NOLOGIN;
-	END IF;
-	IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'tabpipe_promoter') THEN
-		CREATE ROLE tabpipe_promoter NOLOGIN;
-	END IF;
+	FOREACH role IN ARRAY
+	    ARRAY['tabpipe_reader', 'tabpipe_trainer', 'tabpipe_promoter'] LOOP
+		BEGIN
+			EXECUTE format('CREATE ROLE %I NOLOGIN', role);
+		EXCEPTION WHEN duplicate_object OR unique_violation THEN
+			NULL;
+		END;
+	END LOOP;
 END $$;
 
 GRANT USAGE ON SCHEMA public TO tabpipe_reader, tabpipe_trainer, tabpipe_promoter;
