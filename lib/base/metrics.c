@@ -65,6 +65,17 @@ tp_roc_auc(const float *score, size_t stride, const int8_t *label, size_t n,
 	return auc;
 }
 
+int
+tp_labels_of_both_classes(const int8_t *label, size_t n)
+{
+	int seen[2] = {0, 0};
+
+	for (size_t i = 0; i < n; i++)
+		if (label[i] == 0 || label[i] == 1)
+			seen[label[i]] = 1;
+	return seen[0] && seen[1];
+}
+
 double
 tp_roc_auc_grouped(const double *rank, const uint64_t *pos,
     const uint64_t *neg, size_t ngroups, tp_err *e)

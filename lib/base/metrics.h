@@ -21,6 +21,10 @@ double tp_roc_auc(const float *score, size_t stride, const int8_t *label,
 double tp_roc_auc_grouped(const double *rank, const uint64_t *pos,
     const uint64_t *neg, size_t ngroups, tp_err *e);
 
+/* Whether the rows labelled 0 or 1 (-1 is left out) hold both classes,
+ * as the AUC needs. */
+int tp_labels_of_both_classes(const int8_t *label, size_t n);
+
 
 /* The threshold t that maximises F1 when rows with score >= t are called
  * positive; the F1 reached goes to *f1. Rows labelled -1 are left out.

@@ -675,6 +675,15 @@ train_model(const tp_train_opts *o, int member, const tp_encoding *enc,
 	    (rc = tp_model_load_encoder(o->encoder, m, enc, e)) != TP_OK)
 		goto out;
 	tp_rows_labels(train, &neg, &pos);
+	/* A teacher gives every row its target; labels alone must show
+	 * both classes, or the model learns a constant and early stopping
+	 * keeps whichever epoch came first. */
+	if (o->teacher == NULL && (pos == 0 || neg == 0)) {
+		rc = tp_err_set(e, TP_EDATA,
+		    "the training rows' labels are of one class (%.0f of 0, %.0f of 1): a model needs both to learn from",
+		    neg, pos);
+		goto out;
+	}
 	if (o->balanced) {
 		if (pos == 0 || neg == 0) {
 			rc = tp_err_set(e, TP_EDATA, "balanced class weights need both classes in the training rows");
@@ -744,6 +753,10 @@ train_model(const tp_train_opts *o, int member, const tp_encoding *enc,
 		    (rc = engine_fetch(&en, o->checkpoint != NULL, e)) != TP_OK)
 			goto out;
 		double auc = tp_roc_auc(prob, 1, valid->label, valid->n, e);
+		if (auc < 0) {
+			rc = e->code;
+			goto out;
+		}
 		tp_epoch_report rep = {
 			.member = member + 1, .members = o->members,
 			.epoch = epoch, .epochs = o->epochs, .loss = sum / (double)steps,
@@ -771,7 +784,8 @@ train_model(const tp_train_opts *o, int member, const tp_encoding *enc,
 	}
 	memcpy(m->params, best, m->nfloats * sizeof(float));
 	res->threshold = st.threshold;
-	res->valid_auc = st.best_auc;
+	res->valid_auc = tp_labels_of_both_classes(valid->label, valid->n) ?
+	    st.best_auc : NAN;
 	res->valid_f1 = st.f1;
 	res->best_epoch = st.best_epoch;
 	res->epochs_run = st.epoch;
@@ -800,11 +814,13 @@ ensemble_result(const tp_train_opts *o, tp_model *m, const tp_batch *valid,
 		return tp_err_nomem(e, "the validation scores");
 	if ((rc = tp_scorer_open(&sc, m, o->device, e)) == TP_OK &&
 	    (rc = tp_scorer_run(sc, valid, prob, e)) == TP_OK) {
-		double auc = tp_roc_auc(prob, 1, valid->label, valid->n, e);
-		res->valid_auc = isnan(auc) ? 0 : auc;
+		res->valid_auc = tp_roc_auc(prob, 1, valid->label, valid->n, e);
 		res->valid_f1 = 0;
-		res->threshold = decision_threshold(o, prob, valid,
-		    &res->valid_f1, e);
+		if (res->valid_auc < 0)
+			rc = e->code;
+		else
+			res->threshold = decision_threshold(o, prob, valid,
+			    &res->valid_f1, e);
 	}
 	tp_scorer_close(sc);
 	free(prob);

@@ -115,7 +115,8 @@ extern const tp_opt tp_classify_options[];
 extern const tp_opt tp_pretrain_options[];
 
 typedef struct {
-	double valid_auc;      /* of the best epoch */
+	double valid_auc;      /* of the best epoch; NaN when the
+	                          validation rows are of one class */
 	int best_epoch;
 	int epochs_run;
 } tp_member_result;

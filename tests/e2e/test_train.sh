@@ -129,6 +129,22 @@ run_status "a validation stream of another encoding exits 65" 65 tabpipe-train $
 	--valid "$T/other.test.tps" -o "$T/x.safetensors" "$T/cd.train.tps"
 err_has "it says so" "ingest both with one encoding"
 
+# Labels of one class teach nothing; validation rows of one class give no
+# AUC to stop on, which is said, and the summary says none, not 0.
+{ head -n 1 "$DATA/credit_data.csv"; grep '^"good"' "$DATA/credit_data.csv" | head -n 300; } >"$T/good.csv"
+tabpipe-ingest -q --encoding "$T/enc.json" -o "$T/good.tps" "$T/good.csv"
+# shellcheck disable=SC2086
+run_status "training rows of one class exit 65" 65 tabpipe-train $small \
+	--valid "$T/cd.valid.tps" -o "$T/one.safetensors" "$T/good.tps"
+err_has "it says why" "the training rows' labels are of one class (300 of 0, 0 of 1)"
+yes_that "no model is written" test ! -e "$T/one.safetensors"
+# shellcheck disable=SC2086
+run_status "validation rows of one class train" 0 tabpipe-train $small --epochs 3 --patience 1 \
+	--valid "$T/good.tps" -o "$T/one.safetensors" "$T/cd.train.tps"
+err_has "saying so" "good.tps: the validation rows are of one class: there is no AUC to stop early on"
+err_has "the summary has no AUC" "best epoch 1 of 2: valid AUC none (one class)"
+yes_that "nor the history" test "$(meta "$T/one.safetensors" history | jq -c 'map(.valid_auc)')" = "[null,null]"
+
 run_status "pretrain --help exits 0" 0 tabpipe-pretrain --help
 # shellcheck disable=SC2086
 run_status "pretrain an encoder" 0 tabpipe-pretrain $small --epochs 1 --corruption resample \

@@ -288,12 +288,46 @@ START_TEST(bad_data)
 	d.valid.n = n;
 	for (size_t i = 0; i < d.train.n; i++)
 		d.train.label[i] = 0;
-	o.balanced = 1;
+	size_t neg = d.train.n;
+	d.train.label[1] = -1;
 	ck_assert_int_eq(tp_train(&o, &d.enc, &d.train, &d.valid, &m, &r, &e), TP_EDATA);
-	ck_assert(strstr(e.msg, "need both classes") != NULL);
+	char want[128];
+	snprintf(want, sizeof(want), "are of one class (%zu of 0, 0 of 1)", neg - 1);
+	ck_assert_msg(strstr(e.msg, want) != NULL, "%s", e.msg);
 	d.train.n = 1;
 	ck_assert_int_eq(tp_pretrain(&o, &d.enc, &d.train, &m, &e), TP_EDATA);
 	ck_assert(strstr(e.msg, "at least 2 rows") != NULL);
+	data_free(&d);
+}
+END_TEST
+
+/* Validation rows of one class have no AUC: the first epoch is kept, and
+ * the result says there was no AUC rather than a number. */
+START_TEST(one_class_validation)
+{
+	tp_train_opts o;
+	tp_train_result r;
+	tp_model m;
+	data d;
+	tp_err e;
+
+	data_make(&d);
+	small_opts(&o);
+	o.epochs = 4;
+	o.patience = 2;
+	for (size_t i = 0; i < d.valid.n; i++)
+		d.valid.label[i] = i % 3 == 0 ? -1 : 1;
+	ck_assert_int_eq(tp_train(&o, &d.enc, &d.train, &d.valid, &m, &r, &e), TP_OK);
+	ck_assert_msg(isnan(r.valid_auc), "valid AUC %g", r.valid_auc);
+	ck_assert_int_eq(r.best_epoch, 1);
+	ck_assert_int_eq(r.epochs_run, 3);
+	tp_model_free(&m);
+	o.members = 2;
+	ck_assert_int_eq(tp_train(&o, &d.enc, &d.train, &d.valid, &m, &r, &e), TP_OK);
+	ck_assert_msg(isnan(r.valid_auc), "the ensemble's valid AUC %g", r.valid_auc);
+	ck_assert_msg(isnan(r.member[1].valid_auc), "member 2's valid AUC %g",
+	    r.member[1].valid_auc);
+	tp_model_free(&m);
 	data_free(&d);
 }
 END_TEST
@@ -433,6 +467,7 @@ train_suite(void)
 	tcase_add_test(tc, learns_deterministically);
 	tcase_add_test(tc, learns_from_teacher);
 	tcase_add_test(tc, bad_data);
+	tcase_add_test(tc, one_class_validation);
 	tcase_add_test(tc, divergence);
 	tcase_add_test(tc, checkpoints);
 	tcase_add_test(tc, pretrains);
