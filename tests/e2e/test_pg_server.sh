@@ -1,7 +1,8 @@
 #!/bin/sh
 # scripts/pg-server: a second start in a folder where the server already
 # runs says where it is, as the first did (eval "$(make -s db-start)"
-# twice), and a stopped server starts again.
+# twice), and a stopped server starts again; on that server, whose roles
+# no tool has made yet, two databases' first migrations race for them.
 . ./lib.sh
 
 pg_server=$(cd ../../scripts && pwd)/pg-server
@@ -33,4 +34,28 @@ start third
 yes_that "a stopped server starts again" test $? -eq 0
 same "with the same environment" "$T/first.out" "$T/third.out"
 yes_that "and answers" test "$(psql "$db" -XAtc 'SELECT 1' 2>/dev/null)" = 1
+
+# Roles belong to the server, the lock that serialises migrations to one
+# database: a migration that creates tabpipe's roles while another
+# database's first migration holds one of them, not yet committed, waits
+# for it and then takes the role as there. This server has run no tool, so
+# no role exists yet.
+psql "$db" -Xq -c "CREATE DATABASE race_a" -c "CREATE DATABASE race_b"
+db_a=$(printf '%s\n' "$db" | sed 's/dbname=[^ ]*/dbname=race_a/')
+db_b=$(printf '%s\n' "$db" | sed 's/dbname=[^ ]*/dbname=race_b/')
+printf 'BEGIN;\nCREATE ROLE tabpipe_reader NOLOGIN;\nSELECT pg_sleep(2);\nCOMMIT;\n' |
+	psql "$db_a" -Xq >/dev/null 2>&1 &
+holder=$!
+tries=0
+until [ "$(psql "$db" -XAtc "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep%'")" = 1 ] ||
+	[ $tries -ge 50 ]; do
+	sleep 0.1
+	tries=$((tries + 1))
+done
+TABPIPE_DB=$db_b run_status "a migration beside another database's holding a new role exits 0" 0 \
+	tabpipe-registry models
+wait "$holder"
+migrations=$(find ../../lib/db/sql -name '[0-9]*.sql' | wc -l)
+yes_that "that database's schema is whole" test "$(psql "$db_b" -XAtc \
+	"SELECT max(version) FROM schema_version")" -eq "$migrations"
 run_status "stop exits 0 again" 0 sh "$pg_server" stop "$T/pg"
