@@ -110,6 +110,17 @@ summary(const tp_ingest_opts *o, const tp_ingest_counts *counts, int nout)
 	fputs(nout > 1 ? ")\n" : "\n", stderr);
 }
 
+/* The categorical columns fitted with about a value a training row. */
+static void
+warn_row_names(const tp_encoding *enc, uint64_t rows)
+{
+	for (int j = 0; j < enc->ncols; j++)
+		if (tp_column_names_rows(&enc->cols[j], rows))
+			tool_warn("column %d (%s): %zu categories in %llu training rows: about a value a row, as an identifier or free text has, which a model learns by heart; ignore the column (--schema) or keep its frequent values (--min-count)",
+			    j + 1, enc->cols[j].name, enc->cols[j].vocab.n,
+			    (unsigned long long)rows);
+}
+
 /* The run's parameters: the options, where the rows came from, and
  * whether the encoding was fitted or applied. */
 static cJSON *
@@ -182,8 +193,11 @@ main(int argc, char **argv)
 	cJSON_AddNumberToObject(result, "read", (double)counts.read);
 	cJSON_AddNumberToObject(result, "rejected", (double)counts.rejected);
 	cJSON_AddStringToObject(result, "encoding", enc.fingerprint);
-	if (!s.quiet)
+	if (!s.quiet) {
 		summary(&o, &counts, out.n);
+		if (s.encoding == NULL)
+			warn_row_names(&enc, counts.written[0]);
+	}
 	goto done;
 fail:
 	rc = tool_report(&e);

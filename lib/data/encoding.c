@@ -17,6 +17,13 @@ static const char *const kind_names[] = {
 	[TP_KIND_TARGET] = "target",
 };
 
+int
+tp_column_names_rows(const tp_column *c, uint64_t rows)
+{
+	return c->kind == TP_KIND_CATEGORICAL && c->vocab.n >= TP_ROW_NAMES_MIN &&
+	    2 * (uint64_t)c->vocab.n > rows;
+}
+
 const char *
 tp_kind_name(enum tp_kind kind)
 {

@@ -66,6 +66,14 @@ typedef struct {
 } tp_row;
 
 void tp_encoding_free(tp_encoding *enc); /* accepts NULL and zeroed */
+
+/* Whether categorical column c, fitted on `rows` training rows, has about
+ * a value for each row, as an identifier or free text has: more
+ * categories than half the rows, and at least TP_ROW_NAMES_MIN. Its
+ * values tell the training rows apart, which a model learns by heart and
+ * which says nothing of new rows. */
+#define TP_ROW_NAMES_MIN 50
+int tp_column_names_rows(const tp_column *c, uint64_t rows);
 const char *tp_kind_name(enum tp_kind kind);
 int tp_kind_parse(const char *s, enum tp_kind *kind);
 

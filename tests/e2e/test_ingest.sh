@@ -30,6 +30,18 @@ err_has "it says the encoding holds the vocabularies" "--encoding already holds 
 run_status "ingest lending_club with a split" 0 tabpipe-ingest --target Class --positive bad --fit "$T/enc.json" --split 70/15/15 --seed 7 --out "$T/lc" "$DATA/lending_club.csv"
 err_has "counts on stderr" "9857 rows read, 0 rejected, 9857 written (train"
 yes_that "three streams written" test -s "$T/lc.train.tps" -a -s "$T/lc.valid.tps" -a -s "$T/lc.test.tps"
+yes_that "and no column is said to name rows" sh -c '! grep -q "about a value a row" "$T/err"'
+
+# A column of about a value a row (a customer's reference, free text) is
+# said, with its count against the training part's rows.
+awk 'NR == 1 { print $0 ",\"ref\""; next } { print $0 ",\"c" NR "\"" }' \
+	"$DATA/credit_data.csv" >"$T/ref.csv"
+run_status "a column of a value a row is ingested" 0 tabpipe-ingest --target Status --positive bad \
+	--split 70/15/15 --out "$T/ref" "$T/ref.csv"
+err_has "and said" "column 15 (ref): 3119 categories in 3119 training rows: about a value a row"
+run_status "--min-count 2 keeps none of its values" 0 tabpipe-ingest --target Status --positive bad \
+	--min-count 2 -o "$T/ref.tps" "$T/ref.csv"
+yes_that "and says nothing of it" sh -c '! grep -q "about a value a row" "$T/err"'
 yes_that "no temporary file left" sh -c '! ls "$T" | grep -q tmp'
 tabpipe-ingest -q --target Class --positive bad --split 70/15/15 --seed 7 --out "$T/again" "$DATA/lending_club.csv"
 same "the same seed gives the same bytes" "$T/lc.train.tps" "$T/again.train.tps"

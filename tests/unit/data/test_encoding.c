@@ -910,6 +910,29 @@ START_TEST(test_kinds)
 }
 END_TEST
 
+/* A column of about a value a row is an identifier's or free text's; a
+ * numeric column, or one of few categories, is not, however few rows. */
+START_TEST(test_row_names)
+{
+	tp_column c = {.kind = TP_KIND_CATEGORICAL};
+	char value[16];
+	tp_err e;
+
+	for (int i = 0; i < TP_ROW_NAMES_MIN - 1; i++) {
+		int n = snprintf(value, sizeof(value), "v%d", i);
+		ck_assert_int_ge(tp_strmap_add(&c.vocab, value, (size_t)n, &e), 0);
+	}
+	ck_assert(!tp_column_names_rows(&c, TP_ROW_NAMES_MIN - 1));
+	ck_assert_int_ge(tp_strmap_add(&c.vocab, "last", 4, &e), 0);
+	ck_assert(tp_column_names_rows(&c, TP_ROW_NAMES_MIN));
+	ck_assert(tp_column_names_rows(&c, 2 * TP_ROW_NAMES_MIN - 1));
+	ck_assert(!tp_column_names_rows(&c, 2 * TP_ROW_NAMES_MIN));
+	c.kind = TP_KIND_NUMERIC;
+	ck_assert(!tp_column_names_rows(&c, TP_ROW_NAMES_MIN));
+	tp_strmap_free(&c.vocab);
+}
+END_TEST
+
 Suite *
 encoding_suite(void)
 {
@@ -935,6 +958,7 @@ encoding_suite(void)
 	tcase_add_test(tc, test_write_extremes);
 	tcase_add_test(tc, test_decode);
 	tcase_add_test(tc, test_kinds);
+	tcase_add_test(tc, test_row_names);
 	suite_add_tcase(s, tc);
 	return s;
 }
