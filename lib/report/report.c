@@ -65,6 +65,7 @@ typedef struct {
 	size_t nallocs;
 	tp_err *e;
 	int failed;            /* a status already in e */
+	int subject;           /* the evaluation of the document's model */
 } doc;
 
 /* Memory that lives until the document is made; NULL (and failed) when
@@ -897,7 +898,7 @@ curves(doc *d, const char *cname, const char *key, const char *kx,
 	}
 	if (ns == 0 || (c->name = chart_name(d, cname)) == NULL)
 		return;
-	data_note(d->in->evaluation[0].json, note, sizeof(note));
+	data_note(d->in->evaluation[d->subject].json, note, sizeof(note));
 	if (d->in->nevaluations == 2)
 		snprintf(note, sizeof(note), "champion and challenger on the same "
 		    "axes");
@@ -1056,7 +1057,7 @@ gains_charts(doc *d)
 		return;
 	char note[200], *name;
 	tp_svg_buf b = {0};
-	data_note(d->in->evaluation[0].json, note, sizeof(note));
+	data_note(d->in->evaluation[d->subject].json, note, sizeof(note));
 	if ((name = chart_name(d, "gains")) == NULL)
 		return;
 	tp_svg_chart c = {.name = name, .title = "Cumulative gains",
@@ -1523,8 +1524,8 @@ fairness(doc *d, const cJSON *ev, const char *src)
 static void
 section_performance(doc *d)
 {
-	const cJSON *ev = d->in->evaluation[0].json;
-	const char *src = d->in->evaluation[0].source;
+	const cJSON *ev = d->in->evaluation[d->subject].json;
+	const char *src = d->in->evaluation[d->subject].source;
 	const cJSON *model = get(ev, "model");
 	char note[200];
 
@@ -1547,10 +1548,15 @@ section_performance(doc *d)
 		put_code(d, str(ev, "data_fingerprint"));
 	}
 	S(".");
-	if (d->in->nevaluations == 2)
-		S(" The curves show the champion and the challenger on the same "
-		    "axes; the histogram, the KS curve and the confusion matrix are "
-		    "the champion's.");
+	if (d->in->nevaluations == 2) {
+		S(" The measures are the ");
+		S(d->subject ? "challenger" : "champion");
+		S("'s, this document's model; the curves show the champion and "
+		    "the challenger on the same axes; the histogram, the KS curve "
+		    "and the confusion matrix are the ");
+		S(d->subject ? "challenger" : "champion");
+		S("'s.");
+	}
 	S("</p>\n<table class=\"metrics\">\n");
 	for (size_t i = 0; i < sizeof(measures) / sizeof(measures[0]); i++) {
 		row_head(d, measures[i].name);
@@ -2124,8 +2130,8 @@ static const struct {
 static void
 summary(doc *d)
 {
-	const cJSON *ev = d->in->evaluation[0].json, *dr = d->in->drift.json,
-	    *va = d->in->validation.json;
+	const cJSON *ev = d->in->evaluation[d->subject].json,
+	    *dr = d->in->drift.json, *va = d->in->validation.json;
 	const cJSON *reg = get(d->in->registry, "version");
 
 	if (ev == NULL && dr == NULL && va == NULL && reg == NULL)
@@ -2153,6 +2159,21 @@ summary(doc *d)
 	S("</div>\n");
 }
 
+/* The evaluation that measured the model of SHA-256 sha (the card's):
+ * the challenger when a report of the challenger, promoted, also shows
+ * the champion it replaced; else the first. */
+static int
+subject_of(const tp_report_input *in, const char *sha)
+{
+	for (int i = 0; sha != NULL && i < in->nevaluations; i++) {
+		const char *measured = str(get(in->evaluation[i].json, "model"),
+		    "sha256");
+		if (measured != NULL && strcmp(measured, sha) == 0)
+			return i;
+	}
+	return 0;
+}
+
 /* One more of the footer's sources, after a comma when there is one
  * before it. */
 static void
@@ -2176,6 +2197,7 @@ tp_report_make(tp_report *r, const tp_report_input *in, tp_err *e)
 		if (tp_report_kind(in->evaluation[i].json) != TP_REPORT_EVALUATION)
 			return tp_err_set(e, TP_EDATA, "%s: not a report of "
 			    "tabpipe-evaluate", in->evaluation[i].source);
+	d->subject = subject_of(in, str_or(card, "sha256", str(reg, "sha256")));
 	if (in->validation.json && tp_report_kind(in->validation.json) !=
 	    TP_REPORT_VALIDATION)
 		return tp_err_set(e, TP_EDATA, "%s: not a report of "

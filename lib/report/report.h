@@ -10,13 +10,15 @@
  * everywhere. Every text that came from input is escaped, and the
  * document is well-formed XML as well as HTML.
  *
+ * The subject evaluation is the one that measured the card's model, or
+ * else the first: the figures at the top and the measures are its own.
  * The charts, by their data-chart names: roc, pr, calibration, gains and
  * lift (a series per evaluation), score-histogram and ks (negatives and
- * positives of the first evaluation), confusion (its cells, one series),
- * importance (the AUC each feature's shuffling costs, one series) and
- * fairness (approval and true positive rates by group) of the first
- * evaluation when it has them, training (loss, validation loss and AUC by epoch, those the history
- * has), drift-score and drift-FEATURE (reference and current shares per
+ * positives of the subject evaluation), confusion (its cells, one
+ * series), importance (the AUC each feature's shuffling costs, one
+ * series) and fairness (approval and true positive rates by group) of the
+ * subject evaluation when it has them, training (loss, validation loss
+ * and AUC by epoch, those the history has), drift-score and drift-FEATURE (reference and current shares per
  * bin; FEATURE with every byte but [A-Za-z0-9._-] made '_', and "-2",
  * "-3" ... added when two names meet), registry-auc (evaluation and
  * validation AUC by version). A chart is drawn only when its data is

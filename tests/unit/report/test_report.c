@@ -474,6 +474,24 @@ START_TEST(test_champion)
 	 * registered one by its version. */
 	ck_assert_ptr_nonnull(strstr(x.r.html, "champion: model aaaaaaaaaaaa"));
 	ck_assert_ptr_nonnull(strstr(x.r.html, "challenger: version 2"));
+	/* The measures are the champion's, the model of no card... */
+	ck_assert_ptr_nonnull(strstr(x.r.html, "ROC AUC</th><td class=\"n\">0.8352</td>"));
+	ck_assert_ptr_nonnull(strstr(x.r.html, "The measures are the champion's"));
+	tp_report_free(&x.r);
+	/* ...and the challenger's in the report of the challenger (promoted,
+	 * beside the champion it replaced): the figures at the top, the
+	 * measures and the charts of one model are the card's model's. */
+	cJSON_ReplaceItemInObject(x.card, "sha256", cJSON_CreateString(
+	    "cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc"));
+	make(&x.r, &x.in);
+	ck_assert_ptr_nonnull(strstr(x.r.html, "ROC AUC</th><td class=\"n\">0.7852</td>"));
+	ck_assert_ptr_null(strstr(x.r.html, "ROC AUC</th><td class=\"n\">0.8352</td>"));
+	ck_assert_ptr_nonnull(strstr(x.r.html, "The measures are the challenger's"));
+	const char *top = strstr(x.r.html, "<div class=\"summary\">");
+	ck_assert_ptr_nonnull(top);
+	ck_assert_ptr_nonnull(strstr(top, "ROC AUC<b>0.785</b>"));
+	ck_assert_ptr_null(strstr(x.r.html, "data-chart=\"score-histogram\""));
+	chart_is(&x.r, "roc", 2);
 	inputs_free(&x);
 }
 END_TEST
