@@ -32,6 +32,18 @@ reg=
 for section in card performance champion drift quality registry; do
 	yes_that "the report has its $section section" grep -q "<section id=\"$section\"" "$T/report.html"
 done
+# Its measures are the Production model's (the card's): the retraining's
+# challenger, when promoted, not the champion it replaced, whose
+# evaluation comes first.
+last=$(ls -d "$T/demo/runs"/*/ | tail -n 1)
+ev=${last}champion.json
+card=$(sed -n 's|.*<th>SHA-256</th><td><code>\([0-9a-f]*\)</code>.*|\1|p' "$T/report.html")
+[ "$(jq -r .model.sha256 "${last}evaluation.json")" = "$card" ] && ev=${last}evaluation.json
+auc=$(printf '%.4f' "$(jq .auc "$ev")")
+yes_that "the measures are the card's model's (AUC $auc)" \
+	grep -q "ROC AUC</th><td class=\"n\">$auc</td>" "$T/report.html"
+yes_that "the demo says serving and predicting agree digit for digit" \
+	grep -q "the probabilities of tabpipe-predict, digit for digit" "$T/out"
 
 # Nothing from outside: no remote source, style or font, no script.
 yes_that "the document loads nothing from elsewhere" sh -c \
