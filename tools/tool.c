@@ -429,7 +429,7 @@ tool_epoch_report(void *ctx, const tp_epoch_report *r)
 		cJSON *m = cJSON_CreateObject();
 		tp_err e = {0};
 		cJSON_AddNumberToObject(m, "loss", r->loss);
-		if (!isnan(r->valid_auc)) {
+		if (!isnan(r->valid_loss)) {
 			cJSON_AddNumberToObject(m, "valid_auc", r->valid_auc);
 			cJSON_AddNumberToObject(m, "valid_log_loss", r->valid_loss);
 			cJSON_AddBoolToObject(m, "best", r->best);
@@ -445,7 +445,12 @@ tool_epoch_report(void *ctx, const tp_epoch_report *r)
 	}
 	if (p->quiet)
 		return;
-	if (!isnan(r->valid_auc))
+	if (isnan(r->valid_loss))
+		;
+	else if (isnan(r->valid_auc))
+		snprintf(valid, sizeof(valid), ", no valid AUC, log loss %.4f%s",
+		    r->valid_loss, r->best ? " (best)" : "");
+	else
 		snprintf(valid, sizeof(valid), ", valid AUC %.4f, log loss %.4f%s",
 		    r->valid_auc, r->valid_loss, r->best ? " (best)" : "");
 	/* Of an ensemble, the members to come run at most as many epochs. */

@@ -52,8 +52,9 @@ typedef struct {
 	                          number (1 for one model) */
 	int epoch, epochs;     /* 1-based epoch just finished, and the limit */
 	double loss;           /* mean training loss of the epoch */
-	double valid_auc;      /* NaN for pretraining */
-	double valid_loss;
+	double valid_auc;      /* NaN for pretraining, and for validation
+	                          rows of one class */
+	double valid_loss;     /* NaN for pretraining */
 	int best;              /* this epoch is the best so far */
 	double rows_per_s;     /* training rows a second in the epoch */
 	double seconds;        /* the epoch's time */
