@@ -104,6 +104,15 @@ START_TEST(test_one_class)
 	ck_assert(isnan(auc(s, neg, N(s))));
 	ck_assert(isnan(auc(s, none, N(s))));
 	ck_assert(isnan(auc(s, pos, 0)));
+	/* Exactly where the AUC is not defined, both classes are not there. */
+	static const int8_t both[] = {-1, 0, 1};
+	ck_assert(!tp_labels_of_both_classes(pos, N(s)));
+	ck_assert(!tp_labels_of_both_classes(neg, N(s)));
+	ck_assert(!tp_labels_of_both_classes(none, N(s)));
+	ck_assert(!tp_labels_of_both_classes(both, 0));
+	ck_assert(!tp_labels_of_both_classes(both, 2));
+	ck_assert(tp_labels_of_both_classes(both, N(s)));
+	ck_assert(!isnan(auc(s, both, N(s))));
 	{
 		static const double rank[] = {1, 2};
 		static const uint64_t p[] = {3, 4}, n[] = {0, 0};
