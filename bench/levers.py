@@ -55,6 +55,21 @@ LABEL+NAME - LABEL. Only a lever the yardstick keeps moves into lib/.
               model's log-odds the mean of theirs, as --members averages.
               Its scoring costs TABM_MEMBERS times the encoder's, as many
               members from seeds do, with one model's weights.
+    shrink    each categorical level's token shrunk toward its column's
+              mean token as a random effect's estimate is (empirical Bayes,
+              the one-way random-effects model of the level's default
+              rate; Efron and Morris 1975, and Micci-Barreca 2001 for
+              categories): the token of level v of column c is
+              mean_c + B_v (E_v - mean_c), mean_c the training rows'
+              mean of the column's tokens, B_v = n_v / (n_v + m_c), n_v
+              the labelled training rows of level v, m_c = s2 / tau2_c
+              with s2 = p (1 - p) the rate's binomial variance and tau2_c
+              the method-of-moments variance of the levels' true rates
+              (0, so B_v = 0, when the levels' rates vary no more than
+              noise; 1, nothing shrunk, without labelled rows of both
+              classes). A column whose levels carry no default rate of
+              their own becomes a constant token; one whose levels differ
+              keeps them, its rare levels drawn to the mean.
 
 No setting of a lever is tuned to a data set: each has the one value below,
 taken from the papers' defaults for small data.
@@ -74,7 +89,7 @@ DISTIL_SEED = 1000
 TABM_MEMBERS = 8  # the paper's default is 32; 8 keeps a run to the hour
 
 NAMES = ("ple", "periodic", "quantile", "wide", "average", "loss", "distil",
-         "tabm")
+         "tabm", "shrink")
 
 
 def log_loss(label, p):
@@ -96,6 +111,34 @@ def quantile_streams(train, *others):
         c = copy.copy(s)
         c.num = qt.transform(s.num).astype(np.float32)
         out.append(c)
+    return out
+
+
+def shrink_factors(train, vocab_sizes):
+    """For each categorical column, B_v of each index v (0, missing or
+    unseen, a level too) and the weight of v in the column's mean token,
+    from the labelled training rows (the shrink lever)."""
+    keep = train.label >= 0
+    y = train.label[keep].astype(np.float64)
+    out = []
+    for j, k in enumerate(vocab_sizes):
+        x = train.cat[keep, j].astype(np.int64)
+        n = np.bincount(x, minlength=k + 1).astype(np.float64)
+        pos = np.bincount(x, weights=y, minlength=k + 1)
+        total = n.sum()
+        p = pos.sum() / total if total > 0 else 0.0
+        s2 = p * (1 - p)
+        if s2 == 0:
+            out.append((np.ones(k + 1, np.float32),
+                        np.full(k + 1, 1 / (k + 1), np.float32)))
+            continue
+        seen = n > 0
+        rate = np.where(seen, pos / np.maximum(n, 1), p)
+        between = (n * (rate - p) ** 2).sum()
+        tau2 = max(0.0, (between - (seen.sum() - 1) * s2) /
+                   (total - (n ** 2).sum() / total))
+        b = n * tau2 / (n * tau2 + s2)
+        out.append((b.astype(np.float32), (n / total).astype(np.float32)))
     return out
 
 
@@ -235,6 +278,23 @@ def model_class(name):
             return self.loss_of_logits(self.member_logits(cat, num).flatten(0, 1),
                                        each(label), class_weight, each(target))
 
+    class Shrunk(TabTransformer):
+        def __init__(self, train, *args, **kw):
+            super().__init__(*args, **kw)
+            for j, (b, w) in enumerate(shrink_factors(train, args[0])):
+                self.register_buffer(f"shrink_b{j}", torch.from_numpy(b))
+                self.register_buffer(f"shrink_w{j}", torch.from_numpy(w))
+
+        def tokens(self, cat, num):
+            t = super().tokens(cat, num)
+            parts = []
+            for j, emb in enumerate(self.cat_embeddings):
+                b = getattr(self, f"shrink_b{j}")
+                mean = getattr(self, f"shrink_w{j}") @ emb.weight    # (C,)
+                idx = cat[:, j].long()
+                parts.append((mean + b[idx, None] * (emb(idx) - mean)).unsqueeze(1))
+            return torch.cat(parts + [t[:, self.ncat:]], dim=1)
+
     def init(cls):
         """init_like_tabpipe, then the lever's own parameters, once they
         exist (TabTransformer.__init__ calls it before they do)."""
@@ -263,4 +323,5 @@ def model_class(name):
         return cls
 
     return {"ple": init(PiecewiseLinear), "periodic": init(Periodic),
-            "wide": init(Wide), "tabm": init(TabMMini)}.get(name)
+            "wide": init(Wide), "tabm": init(TabMMini),
+            "shrink": init(Shrunk)}.get(name)
