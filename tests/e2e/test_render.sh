@@ -22,6 +22,8 @@ EPOCHS=2 PRETRAIN_EPOCHS=1 TEACHER_MEMBERS=2 DEMO_HOME=$T/demo sh "$root/scripts
 	>"$T/out" 2>"$T/err"
 status=$?
 yes_that "the demo runs" test "$status" -eq 0
+# Where it stopped: the end of what it said.
+[ "$status" -eq 0 ] || tail -n 25 "$T/err" | sed 's/^/#   demo: /'
 yes_that "and says where its report is" grep -q "the report (open it in a browser): $T/demo/report.html" "$T/out"
 cp "$T/demo/report.html" "$T/report.html" 2>/dev/null
 reg=
