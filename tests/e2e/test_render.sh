@@ -37,7 +37,7 @@ done
 # Its measures are the Production model's (the card's): the retraining's
 # challenger, when promoted, not the champion it replaced, whose
 # evaluation comes first.
-last=$(ls -d "$T/demo/runs"/*/ | tail -n 1)
+for last in "$T/demo/runs"/*/; do :; done
 ev=${last}champion.json
 card=$(sed -n 's|.*<th>SHA-256</th><td><code>\([0-9a-f]*\)</code>.*|\1|p' "$T/report.html")
 [ "$(jq -r .model.sha256 "${last}evaluation.json")" = "$card" ] && ev=${last}evaluation.json
