@@ -419,11 +419,20 @@ tool_device(enum tp_device d)
 		tool_die(rc, "--device %s: %s", tp_device_name(d), e.msg);
 }
 
+const char *
+tool_auc_text(double auc, char text[16])
+{
+	if (isnan(auc))
+		return "none (one class)";
+	snprintf(text, 16, "%.4f", auc);
+	return text;
+}
+
 void
 tool_epoch_report(void *ctx, const tp_epoch_report *r)
 {
 	tool_progress *p = ctx;
-	char valid[96] = "";
+	char valid[96] = "", auc[16];
 
 	if (p->db != NULL) {
 		cJSON *m = cJSON_CreateObject();
@@ -445,14 +454,11 @@ tool_epoch_report(void *ctx, const tp_epoch_report *r)
 	}
 	if (p->quiet)
 		return;
-	if (isnan(r->valid_loss))
-		;
-	else if (isnan(r->valid_auc))
-		snprintf(valid, sizeof(valid), ", no valid AUC, log loss %.4f%s",
-		    r->valid_loss, r->best ? " (best)" : "");
-	else
-		snprintf(valid, sizeof(valid), ", valid AUC %.4f, log loss %.4f%s",
-		    r->valid_auc, r->valid_loss, r->best ? " (best)" : "");
+	/* Pretraining has no validation; rows of one class, no AUC. */
+	if (!isnan(r->valid_loss))
+		snprintf(valid, sizeof(valid), ", valid AUC %s, log loss %.4f%s",
+		    tool_auc_text(r->valid_auc, auc), r->valid_loss,
+		    r->best ? " (best)" : "");
 	/* Of an ensemble, the members to come run at most as many epochs. */
 	int members_left = r->members > 1 ? r->members - r->member : 0;
 	double eta = r->seconds * (r->epochs - r->epoch +

@@ -137,4 +137,8 @@ typedef struct {
 
 void tool_epoch_report(void *ctx, const tp_epoch_report *r);
 
+/* A validation AUC as the progress and summaries print it, in text:
+ * "none (one class)" where it is not defined (NaN). */
+const char *tool_auc_text(double auc, char text[16]);
+
 #endif

@@ -1,5 +1,4 @@
 /* tabpipe-train: a classifier from a labelled stream. */
-#include <math.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -214,16 +213,6 @@ check_streams(const settings *s, const char *path, const tp_encoding *enc,
 	return TP_OK;
 }
 
-/* An AUC as the summary prints it: none where it is not defined. */
-static const char *
-auc_text(double auc, char text[16])
-{
-	if (isnan(auc))
-		return "none (one class)";
-	snprintf(text, 16, "%.4f", auc);
-	return text;
-}
-
 /* The run's result; with --name, the model registered as a version. */
 static int
 finish(const settings *s, tool_progress *p, const tp_train_result *res,
@@ -269,14 +258,14 @@ finish(const settings *s, tool_progress *p, const tp_train_result *res,
 			fprintf(stderr, "%s: member %d: best epoch %d of %d: valid AUC %s\n",
 			    tool_name(), j + 1, res->member[j].best_epoch,
 			    res->member[j].epochs_run,
-			    auc_text(res->member[j].valid_auc, text));
+			    tool_auc_text(res->member[j].valid_auc, text));
 		fprintf(stderr, "%s: the ensemble of %d: valid AUC %s, threshold %.4f (valid F1 %.4f); model in %s\n",
-		    tool_name(), res->members, auc_text(res->valid_auc, text),
+		    tool_name(), res->members, tool_auc_text(res->valid_auc, text),
 		    res->threshold, res->valid_f1, s->out);
 	} else
 		fprintf(stderr, "%s: best epoch %d of %d: valid AUC %s, threshold %.4f (valid F1 %.4f); model in %s\n",
 		    tool_name(), res->best_epoch, res->epochs_run,
-		    auc_text(res->valid_auc, text), res->threshold,
+		    tool_auc_text(res->valid_auc, text), res->threshold,
 		    res->valid_f1, s->out);
 	return TP_OK;
 }
@@ -350,11 +339,12 @@ main(int argc, char **argv)
 	if (progress.tool.run > 0)
 		snprintf(meta.run_id, sizeof(meta.run_id), "%lld",
 		    (long long)progress.tool.run);
+	if ((rc = check_streams(&s, path, enc, &venc, &tenc, &e)) != TP_OK)
+		goto fail;
 	if (!s.quiet && !tp_labels_of_both_classes(valid.label, valid.n))
 		tool_warn("%s: the validation rows are of one class: there is no AUC to stop early on, so the first epoch's weights are kept",
 		    s.valid);
-	if ((rc = check_streams(&s, path, enc, &venc, &tenc, &e)) != TP_OK ||
-	    (s.reasons != NULL && (rc = tp_reasons_load(&meta.reasons, s.reasons,
+	if ((s.reasons != NULL && (rc = tp_reasons_load(&meta.reasons, s.reasons,
 	    enc, &e)) != TP_OK) ||
 	    (rc = tp_rows_reference(train, enc, &meta.reference, &e)) != TP_OK ||
 	    (rc = tp_train_rows(&o, enc, train, &valid, &m, &res, &e)) != TP_OK)

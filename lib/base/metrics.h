@@ -25,7 +25,6 @@ double tp_roc_auc_grouped(const double *rank, const uint64_t *pos,
  * as the AUC needs. */
 int tp_labels_of_both_classes(const int8_t *label, size_t n);
 
-
 /* The threshold t that maximises F1 when rows with score >= t are called
  * positive; the F1 reached goes to *f1. Rows labelled -1 are left out.
  * Returns 0.5 with *f1 = 0 when there is no positive row. */

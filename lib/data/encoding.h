@@ -74,6 +74,7 @@ void tp_encoding_free(tp_encoding *enc); /* accepts NULL and zeroed */
  * which says nothing of new rows. */
 #define TP_ROW_NAMES_MIN 50
 int tp_column_names_rows(const tp_column *c, uint64_t rows);
+
 const char *tp_kind_name(enum tp_kind kind);
 int tp_kind_parse(const char *s, enum tp_kind *kind);
 

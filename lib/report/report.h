@@ -18,9 +18,10 @@
  * series), importance (the AUC each feature's shuffling costs, one
  * series) and fairness (approval and true positive rates by group) of the
  * subject evaluation when it has them, training (loss, validation loss
- * and AUC by epoch, those the history has), drift-score and drift-FEATURE (reference and current shares per
- * bin; FEATURE with every byte but [A-Za-z0-9._-] made '_', and "-2",
- * "-3" ... added when two names meet), registry-auc (evaluation and
+ * and AUC by epoch, those the history has), drift-score and drift-FEATURE
+ * (reference and current shares per bin; FEATURE with every byte but
+ * [A-Za-z0-9._-] made '_', and "-2", "-3" ... added when two names
+ * meet), registry-auc (evaluation and
  * validation AUC by version). A chart is drawn only when its data is
  * there: a report of an older tool without "gains" has no gains chart,
  * and says nothing of it.

@@ -52,6 +52,7 @@ until [ "$(psql "$db" -XAtc "SELECT count(*) FROM pg_stat_activity WHERE query L
 	sleep 0.1
 	tries=$((tries + 1))
 done
+yes_that "the other database holds the new role" test "$tries" -lt 50
 TABPIPE_DB=$db_b run_status "a migration beside another database's holding a new role exits 0" 0 \
 	tabpipe-registry models
 wait "$holder"

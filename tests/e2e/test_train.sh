@@ -142,7 +142,7 @@ yes_that "no model is written" test ! -e "$T/one.safetensors"
 run_status "validation rows of one class train" 0 tabpipe-train $small --epochs 3 --patience 1 \
 	--valid "$T/good.tps" -o "$T/one.safetensors" "$T/cd.train.tps"
 err_has "saying so" "good.tps: the validation rows are of one class: there is no AUC to stop early on"
-err_has "each epoch has its log loss but no AUC" ", no valid AUC, log loss "
+err_has "each epoch has its log loss but no AUC" ", valid AUC none (one class), log loss "
 err_has "the summary has no AUC" "best epoch 1 of 2: valid AUC none (one class)"
 yes_that "nor the history" test "$(meta "$T/one.safetensors" history | jq -c 'map(.valid_auc)')" = "[null,null]"
 
