@@ -14,16 +14,18 @@ q() { psql "$db" -qAtc "$1"; }
 # Untracked unless a test says --db, so that the files stay plain files.
 unset TABPIPE_DB
 
-# wait_until CMD...: waits up to 20 s for CMD to succeed.
+# wait_until CMD...: waits up to $wait_tenths tenths of a second (20 s)
+# for CMD to succeed.
+wait_tenths=200
 wait_until() {
 	i=0
-	while [ $i -lt 200 ] && ! "$@" >/dev/null 2>&1; do
+	while [ $i -lt "$wait_tenths" ] && ! "$@" >/dev/null 2>&1; do
 		sleep 0.1
 		i=$((i + 1))
 	done
 }
 
-# wait_for FILE TEXT: waits up to 20 s for FILE to hold TEXT.
+# wait_for FILE TEXT: waits as long for FILE to hold TEXT.
 wait_for() { wait_until grep -qF -- "$2" "$1"; }
 
 # wait_lines FILE N: waits up to 20 s for FILE to have N lines.
@@ -454,7 +456,12 @@ wait_lines "$T/answers" 1
 pg_stop
 wait_for "$T/serve.err" "connection lost"
 pg_start
+# The connection is made again by the log's next try, whose backoff
+# doubled while the database was away, up to TP_PREDLOG_BACKOFF (60 s) on
+# a slow machine.
+wait_tenths=700
 wait_for "$T/serve.err" "listening for promotions again"
+wait_tenths=200
 yes_that "a server of a reference listens again once reconnected" grep -q "listening for promotions again" "$T/serve.err"
 q2 "BEGIN; UPDATE model_versions SET stage = 'Archived' WHERE version = 1; UPDATE model_versions SET stage = 'Production' WHERE version = 2; COMMIT" >/dev/null
 wait_for "$T/serve.err" "a new Production version: reloaded"
