@@ -71,8 +71,7 @@ on_hup(int sig)
 static void
 on_stop(int sig)
 {
-	(void)sig;
-	stop = 1;
+	stop = sig;
 }
 
 /* Serves requests from standard input until its end, or SIGTERM or SIGINT;

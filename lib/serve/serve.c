@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <math.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -234,8 +235,13 @@ tp_serve(const tp_serve_opts *o, tp_predictor *p, tp_serve_counts *c,
 	if ((rc = tp_follow_start(&s.follow, p, e)) != TP_OK)
 		goto out;
 	while (rc == TP_OK) {
-		if (o->stop != NULL && *o->stop)
+		if (o->stop != NULL && *o->stop) {
+			/* Said, for the log to tell a stop from the end of the
+			 * input. */
+			relay(&s, 0, *o->stop == SIGINT ? "SIGINT: stopping" :
+			    "SIGTERM: stopping");
 			break;
+		}
 		if (o->reload != NULL && *o->reload) {
 			*o->reload = 0;
 			tp_err re = {0};

@@ -44,7 +44,8 @@ typedef struct {
 	const tp_why_opts *why;        /* the reasons to give, or NULL */
 	tp_predlog *log;               /* where predictions go, or NULL */
 	volatile sig_atomic_t *reload; /* set asynchronously: reload the model */
-	volatile sig_atomic_t *stop;   /* set asynchronously: end as at EOF */
+	volatile sig_atomic_t *stop;   /* set asynchronously to the signal
+	                                * that ends it, as EOF does */
 	const sigset_t *wait_mask;     /* signal mask while waiting, or NULL */
 	size_t max_line;               /* longest request, in bytes */
 	/* Told what happened: a reload, a failed one, a send of the log

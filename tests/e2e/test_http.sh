@@ -24,12 +24,15 @@ pg=$T/pg
 
 # The servers and clients started here, ended by the trap whatever
 # happens; the database server of the test's own stopped.
-pids=
 cleanup() {
 	: >"$T/stop"
-	for p in $pids; do
-		kill -9 "$p" 2>/dev/null
-	done
+	# Only the jobs still running: the number of one that ended may now
+	# be another process's.
+	jobs -l >"$T/jobs"
+	awk '{ for (i = 2; i <= NF; i++) if ($i == "Running") print $(i - 1) }' "$T/jobs" |
+		while read -r p; do
+			kill -9 "$p" 2>/dev/null
+		done
 	[ -d "$pg/data" ] && sh "$pgserver" stop "$pg" >/dev/null 2>&1
 	rm -rf "$T"
 }
@@ -71,7 +74,6 @@ start() {
 	shift
 	tabpipe-serve --listen 127.0.0.1:0 "$@" 2>"$T/$sname.err" &
 	spid=$!
-	pids="$pids $spid"
 	port=
 	wait_until 60 listening
 	url=http://127.0.0.1:$port
@@ -562,7 +564,6 @@ start_load() {
 	while [ "$c" -le "$nload" ]; do
 		load "$1" "$c" &
 		loads="$loads $!"
-		pids="$pids $!"
 		c=$((c + 1))
 	done
 }
@@ -809,7 +810,6 @@ for i in 1 2 3 4; do
 		-H 'Content-Type: application/json' --data-binary "@$T/batch1000.json" \
 		"$url/v1/predict" >"$T/drain.$i.code" &
 	dpids="$dpids $!"
-	pids="$pids $!"
 done
 conns() {
 	curl -s --max-time 10 "$url/metrics" >"$T/m.conn" &&
@@ -891,7 +891,6 @@ if command -v systemd-socket-activate >/dev/null 2>&1; then
 	systemd-socket-activate -l "127.0.0.1:$port" \
 		tabpipe-serve -m "$a" 2>"$T/act.err" &
 	spid=$!
-	pids="$pids $spid"
 	sname=act
 	# The activator starts the server at the first connection.
 	wait_until 30 curl -s "http://127.0.0.1:$port/health/live"

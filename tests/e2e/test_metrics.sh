@@ -91,7 +91,8 @@ yes_that "and the last success as it was" test "$(value "$pipeline" tabpipe_pipe
 # log's metrics too.
 tabpipe-serve --listen 127.0.0.1:0 -m "$TABPIPE_MODEL@production" 2>"$T/serve.err" &
 spid=$!
-trap 'kill "$spid" 2>/dev/null; [ -z "${ne_pid:-}" ] || kill "$ne_pid" 2>/dev/null; rm -rf "$T"' EXIT
+# A process waited for is no longer killed: its number may be another's.
+trap '[ -z "$spid" ] || kill "$spid" 2>/dev/null; [ -z "${ne_pid:-}" ] || kill "$ne_pid" 2>/dev/null; rm -rf "$T"' EXIT
 n=600
 port=
 while [ "$n" -gt 0 ] && [ -z "$port" ] && kill -0 "$spid" 2>/dev/null; do
@@ -107,6 +108,7 @@ else
 fi
 kill "$spid" 2>/dev/null
 wait "$spid" 2>/dev/null
+spid=
 # The server's names, from its answer and, should a metric be left out of
 # it, from the source.
 {

@@ -300,7 +300,8 @@ for s in 5 6; do
 		--valid "$T/cd.valid.tps" -o "$T/reg$s.safetensors" "$T/cd.train.tps"
 done
 q "UPDATE model_versions SET stage = 'Production' WHERE version = 1" >/dev/null
-rm -f "$T/answers"
+: >"$T/answers"
+: >"$T/serve.err"
 tabpipe-predict --db "$db" --serve -m loans@production <"$T/pipe" >"$T/answers" 2>"$T/serve.err" &
 pid=$!
 exec 3>"$T/pipe"
@@ -365,7 +366,10 @@ trap '' PIPE
 q2() { psql "$db2" -qAtc "$1"; }
 pg_stop() { sh "$pgserver" stop "$pg" 2>/dev/null; }
 # The database server must not hold the requests' pipe open.
-pg_start() { sh "$pgserver" start "$pg" >/dev/null 2>&1 3>&-; }
+pg_start() {
+	sh "$pgserver" start "$pg" >/dev/null 2>"$T/pg.err" 3>&- ||
+		sed 's/^/# pg-server start failed: /' "$T/pg.err"
+}
 logged() { [ "$(q2 "SELECT count(*) FROM predictions")" -ge "$1" ]; }
 spool=$T/spool
 spool_empty() { [ -d "$spool" ] && [ -z "$(find "$spool" -type f)" ]; }
@@ -375,6 +379,11 @@ spool_empty() { [ -d "$spool" ] && [ -z "$(find "$spool" -type f)" ]; }
 serve_from() {
 	m=$1
 	shift
+	# Emptied here: the server's own shell opens them only once the pipe
+	# is open at both ends, and what a former server wrote there must not
+	# pass for this one's answers or words.
+	: >"$T/answers"
+	: >"$T/serve.err"
 	tabpipe-predict --db "$db2" --serve -m "$m" "$@" <"$T/pipe" \
 		>"$T/answers" 2>"$T/serve.err" &
 	pid=$!
@@ -462,6 +471,9 @@ pg_start
 wait_tenths=700
 wait_for "$T/serve.err" "listening for promotions again"
 wait_tenths=200
+# What the server said, for the failures below to show.
+server_said() { tail -n 10 "$T/serve.err" >"$T/err"; }
+server_said
 yes_that "a server of a reference listens again once reconnected" grep -q "listening for promotions again" "$T/serve.err"
 q2 "BEGIN; UPDATE model_versions SET stage = 'Archived' WHERE version = 1; UPDATE model_versions SET stage = 'Production' WHERE version = 2; COMMIT" >/dev/null
 wait_for "$T/serve.err" "a new Production version: reloaded"
@@ -469,4 +481,5 @@ send 42 42
 wait_lines "$T/answers" 2
 yes_that "and a promotion then reloads it" test "$(sed -n 2p "$T/answers" | sed 's/.*"version"://')" = "2}"
 end_server "it ends with 0"
+server_said
 yes_that "both answers are logged" test "$(q2 "SELECT count(*) FROM predictions WHERE row_id IN (41, 42)")" = 2

@@ -2,9 +2,10 @@
  * test_serve: the serving loop on a pipe: answers in the order of the
  * requests with the probability that scoring the row as a batch gives,
  * errors and blank lines that do not stop it, a request too long, a reload
- * asked by the flag, and a failed reload that keeps the model; inputs with
- * no request at all (the empty one first: the sanitizers' build runs the
- * loop's first look at a buffer not yet read).
+ * asked by the flag, and a failed reload that keeps the model; a stop asked
+ * by a signal's flag, said; inputs with no request at all (the empty one
+ * first: the sanitizers' build runs the loop's first look at a buffer not
+ * yet read).
  */
 #include <signal.h>
 #include <stdio.h>
@@ -178,6 +179,40 @@ START_TEST(test_serve_nothing)
 }
 END_TEST
 
+START_TEST(test_serve_stop)
+{
+	char path[] = "/tmp/tabpipe-serve-XXXXXX";
+	tp_encoding enc = {0};
+	tp_predictor p;
+	tp_serve_counts c;
+	notes n = {0};
+	volatile sig_atomic_t stop = SIGTERM;
+	int fds[2];
+	tp_err e = {0};
+
+	model_open(path, &enc, &p);
+	/* A signal ends the loop with the input still open, and is said. */
+	ck_assert_int_eq(pipe(fds), 0);
+	ck_assert_int_eq(write(fds[1], "{}\n", 3), 3);
+	tp_serve_opts o = {.in = fds[0], .out = stdout, .ref = path,
+	    .nthreads = 1, .stop = &stop, .max_line = 64, .note = on_note,
+	    .ctx = &n};
+	ck_assert_msg(tp_serve(&o, &p, &c, &e) == TP_OK, "%s", e.msg);
+	ck_assert_uint_eq(c.requests, 0);
+	ck_assert_int_eq(n.notes, 1);
+	ck_assert_int_eq(n.failures, 0);
+	ck_assert_str_eq(n.last, "SIGTERM: stopping");
+	stop = SIGINT;
+	ck_assert_msg(tp_serve(&o, &p, &c, &e) == TP_OK, "%s", e.msg);
+	ck_assert_str_eq(n.last, "SIGINT: stopping");
+	close(fds[0]);
+	close(fds[1]);
+	unlink(path);
+	tp_predictor_free(&p);
+	tp_encoding_free(&enc);
+}
+END_TEST
+
 /* The fixture's features, each missing. */
 #define NULLS "\"home\":null,\"age\":null"
 
@@ -221,6 +256,7 @@ serve_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_serve_loop);
 	tcase_add_test(tc, test_serve_nothing);
+	tcase_add_test(tc, test_serve_stop);
 	tcase_add_test(tc, test_serve_ids);
 	suite_add_tcase(s, tc);
 	return s;
