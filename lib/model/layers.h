@@ -29,6 +29,19 @@ void tp_embedding_forward(float *out /* (B,T,C) tokens 0..NC-1 */,
 void tp_embedding_backward(float *dtable, const float *dout,
     const int32_t *idx, const int *offset, int B, int T, int NC, int C);
 
+/* The categorical tables shrunk toward their means, as a random effect's
+ * estimate is shrunk (lib/train/shrink.h): row v of feature j's table
+ * becomes mean_j + b[v] (E[v] - mean_j), where mean_j is the sum over the
+ * table's rows u of w[u] E[u]. Training's forward reads the shrunk tables
+ * in place of the tables. Feature j's rows are offset[j] to offset[j+1]
+ * (rows for the last). */
+void tp_shrink_forward(float *out /* (rows,C) */,
+    const float *table /* (rows,C) */, const float *b /* (rows) */,
+    const float *w /* (rows) */, const int *offset /* (NC) */, int NC,
+    int rows, int C);
+void tp_shrink_backward(float *dtable, const float *dout, const float *b,
+    const float *w, const int *offset, int NC, int rows, int C);
+
 /* Numeric tokens: token NC+j is x * w[j] + b[j], or miss[j] when x is
  * missing (NaN): a learned token says "missing", not a made-up value. */
 void tp_numeric_forward(float *out /* (B,T,C) tokens NC..T-1 */,

@@ -285,6 +285,9 @@ tp_model_free(tp_model *m)
 	free(m->dz);
 	free(m->znorm);
 	free(m->sim);
+	free(m->shrink);
+	free(m->shrunk);
+	free(m->dshrunk);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -393,6 +396,11 @@ transpose_weights(tp_model *m)
 {
 	if (m->frozen)
 		return;
+	if (m->shrink != NULL)
+		tp_shrink_forward(m->shrunk, m->params +
+		    m->param[m->ix.emb].offset, m->shrink, m->shrink +
+		    m->vocab_rows, m->vocab_offset, m->ncat, m->vocab_rows,
+		    m->cfg.d_model);
 	for (int i = 0; i < transposed_count(m); i++) {
 		const tp_param *p = &m->param[transposed_weight(m, i)];
 		const float *src = m->params + p->offset;
@@ -401,6 +409,52 @@ transpose_weights(tp_model *m)
 		for (size_t r = 0; r < rows; r++)
 			for (size_t c = 0; c < cols; c++)
 				t[c * rows + r] = src[r * cols + c];
+	}
+}
+
+int
+tp_model_shrink(tp_model *m, const float *b, const float *w, tp_err *e)
+{
+	for (int j = 0; j < m->nmembers; j++) {
+		tp_model *mj = tp_model_member(m, j);
+		size_t rows = (size_t)mj->vocab_rows;
+		size_t n = rows * (size_t)mj->cfg.d_model;
+		if (mj->ncat == 0)
+			continue;
+		if ((mj->shrink == NULL &&
+		    (mj->shrink = malloc(2 * rows * sizeof(float))) == NULL) ||
+		    (mj->shrunk == NULL &&
+		    (mj->shrunk = malloc(n * sizeof(float))) == NULL) ||
+		    (mj->dshrunk == NULL &&
+		    (mj->dshrunk = malloc(n * sizeof(float))) == NULL)) {
+			free(mj->shrink);
+			free(mj->shrunk);
+			free(mj->dshrunk);
+			mj->shrink = mj->shrunk = mj->dshrunk = NULL;
+			return tp_err_nomem(e, "the shrunk tables");
+		}
+		memcpy(mj->shrink, b, rows * sizeof(float));
+		memcpy(mj->shrink + rows, w, rows * sizeof(float));
+		mj->frozen = 0;
+	}
+	return TP_OK;
+}
+
+void
+tp_model_fold(tp_model *m)
+{
+	for (int j = 0; j < m->nmembers; j++) {
+		tp_model *mj = tp_model_member(m, j);
+		if (mj->shrink == NULL)
+			continue;
+		mj->frozen = 0;
+		transpose_weights(mj);
+		memcpy(mj->params + mj->param[mj->ix.emb].offset, mj->shrunk,
+		    (size_t)mj->vocab_rows * mj->cfg.d_model * sizeof(float));
+		free(mj->shrink);
+		free(mj->shrunk);
+		free(mj->dshrunk);
+		mj->shrink = mj->shrunk = mj->dshrunk = NULL;
 	}
 }
 
@@ -527,8 +581,8 @@ tokens_forward(const tp_model *m, float *x0, const int32_t *cat,
 	int T = m->T, C = m->cfg.d_model;
 
 	if (m->ncat > 0)
-		tp_embedding_forward(x0, cat, PW(m, ix->emb), m->vocab_offset, R,
-		    T, m->ncat, C);
+		tp_embedding_forward(x0, cat, m->shrunk != NULL ? m->shrunk :
+		    PW(m, ix->emb), m->vocab_offset, R, T, m->ncat, C);
 	if (m->nnum > 0)
 		tp_numeric_forward(x0, num, PW(m, ix->num_w), PW(m, ix->num_b),
 		    PW(m, ix->num_miss), R, T, m->ncat, m->nnum, C);
@@ -769,6 +823,22 @@ reduce_grads(tp_model *m)
 	}
 }
 
+/* The gradients reduced so far are the shrunk tables': the tables' are
+ * made of them. */
+static void
+shrink_grads(tp_model *m)
+{
+	size_t n = (size_t)m->vocab_rows * m->cfg.d_model;
+	float *g = m->grads + m->param[m->ix.emb].offset;
+
+	if (m->shrink == NULL)
+		return;
+	memcpy(m->dshrunk, g, n * sizeof(float));
+	zero(g, n);
+	tp_shrink_backward(g, m->dshrunk, m->shrink, m->shrink + m->vocab_rows,
+	    m->vocab_offset, m->ncat, m->vocab_rows, m->cfg.d_model);
+}
+
 static void
 zero_grads(tp_model *m)
 {
@@ -851,6 +921,7 @@ tp_model_classify_step(tp_model *m, const int32_t *cat, const float *num,
 	    class_weight, B);
 	run(m, CLASSIFY_BACKWARD, cat, num, B, training);
 	reduce_grads(m);
+	shrink_grads(m);
 	return loss;
 }
 
@@ -946,5 +1017,6 @@ tp_model_contrast_step(tp_model *m, const int32_t *cat, const float *num,
 	tp_ntxent_backward(m->dz, m->du, m->u, m->znorm, m->sim, tau, B, P);
 	run(m, CONTRAST_BACKWARD, cat, num, 2 * B, 1);
 	reduce_grads(m);
+	shrink_grads(m);
 	return loss;
 }

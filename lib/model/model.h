@@ -110,6 +110,12 @@ typedef struct tp_model {
 	float *logits, *probs, *dlogits;   /* (planned,2) */
 	float *z, *u, *du, *dz, *znorm;    /* (planned,P), (planned) */
 	float *sim;                        /* (planned, planned) */
+	/* Training's shrinkage of the categorical tables (tp_model_shrink):
+	 * each table row's factor, then its weight in its table's mean
+	 * (2 x vocab_rows); the shrunk tables that the forward reads, and
+	 * room for their gradient. NULL while the tables are read as they
+	 * are. */
+	float *shrink, *shrunk, *dshrunk;
 	uint64_t seed;          /* of dropout */
 	uint64_t step;          /* steps taken, for dropout's streams */
 	int nmembers;           /* of an ensemble; 1 for one model */
@@ -132,6 +138,16 @@ int tp_model_join(tp_model *m, tp_model *more, int n, tp_err *e);
 int tp_model_plan(tp_model *m, int rows, tp_err *e);
 
 const tp_param *tp_model_param(const tp_model *m, const char *name);
+
+/* Makes the forward read each categorical table shrunk toward its mean
+ * (tp_shrink_forward), with factors b and weights w per table row
+ * (vocab_rows of each), for every member. The parameters stay the tables
+ * as they were, and their gradients are the tables', so that the
+ * optimiser, checkpoints and the gradient check see what they saw;
+ * tp_model_fold makes the shrunk tables the parameters, as a model file
+ * keeps them, and ends the shrinkage. */
+int tp_model_shrink(tp_model *m, const float *b, const float *w, tp_err *e);
+void tp_model_fold(tp_model *m);
 
 /* The forward multiplies by the linear layers' weights transposed
  * (tp_linear_forward_t), which it transposes at each step or prediction.

@@ -10,6 +10,7 @@
 #include "model/modelfile.h"
 #include "model/optim.h"
 #include "model/safetensors.h"
+#include "train/shrink.h"
 #include "train/train.h"
 #ifdef TP_CUDA
 #include "model/cuda/adamw.h"
@@ -167,6 +168,8 @@ threshold_json(const void *settings)
 	return o->threshold >= 0 ? cJSON_CreateNumber(o->threshold) : NULL;
 }
 
+static const char *const shrinkages[] = {"none", "bayes", NULL};
+
 const tp_opt tp_classify_options[] = {
 	{OPT(members), .name = "members", .arg = "k", .type = TP_OPT_INT,
 	    .min = 1, .max = TP_MAX_MEMBERS, .flags = TP_OPT_RECORD,
@@ -182,6 +185,9 @@ const tp_opt tp_classify_options[] = {
 	    .type = TP_OPT_CUSTOM, .flags = SIGNED, .parse = parse_threshold,
 	    .json = threshold_json,
 	    .help = "the decision threshold: the best F1's, or x"},
+	{OPT(shrink), .name = "shrink", .type = TP_OPT_CHOICE,
+	    .choices = shrinkages, .flags = SIGNED,
+	    .help = "categorical tokens as they are, or shrunk toward their columns' means"},
 	{OPT(checkpoint), .name = "checkpoint", .arg = "file",
 	    .type = TP_OPT_STRING, .flags = TP_OPT_RECORD,
 	    .usage = "[--checkpoint file [--resume]]",
@@ -635,6 +641,23 @@ not_finite(float loss, float norm, int epoch, long step, const char *ckpt,
 	    ckpt ? " is kept" : "");
 }
 
+/* Makes m's forward read its categorical tables shrunk by the factors
+ * that train's labels give (train/shrink.h). */
+static int
+shrink_tables(tp_rows *train, tp_model *m, tp_err *e)
+{
+	float *b = malloc(2 * (size_t)m->vocab_rows * sizeof(float));
+	int rc;
+
+	if (b == NULL)
+		return tp_err_nomem(e, "the shrinkage factors");
+	if ((rc = tp_shrink_factors(train, m, b, b + m->vocab_rows, e)) ==
+	    TP_OK)
+		rc = tp_model_shrink(m, b, b + m->vocab_rows, e);
+	free(b);
+	return rc;
+}
+
 /* The threshold of validation scores prob: the one given, or the best
  * F1's (its F1 into *f1). */
 static double
@@ -673,6 +696,9 @@ train_model(const tp_train_opts *o, int member, const tp_encoding *enc,
 		return rc;
 	if (o->encoder != NULL &&
 	    (rc = tp_model_load_encoder(o->encoder, m, enc, e)) != TP_OK)
+		goto out;
+	if (o->shrink == TP_SHRINK_BAYES && m->ncat > 0 &&
+	    (rc = shrink_tables(train, m, e)) != TP_OK)
 		goto out;
 	tp_rows_labels(train, &neg, &pos);
 	/* A teacher gives every row its target; labels alone must show
@@ -783,6 +809,8 @@ train_model(const tp_train_opts *o, int member, const tp_encoding *enc,
 			o->progress(o->ctx, &rep);
 	}
 	memcpy(m->params, best, m->nfloats * sizeof(float));
+	/* The file keeps the tables that the best epoch read. */
+	tp_model_fold(m);
 	res->threshold = st.threshold;
 	res->valid_auc = tp_labels_of_both_classes(valid->label, valid->n) ?
 	    st.best_auc : NAN;

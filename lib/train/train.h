@@ -63,6 +63,9 @@ typedef struct {
 typedef void (*tp_progress_fn)(void *ctx, const tp_epoch_report *r);
 
 enum tp_corruption { TP_CORRUPT_MASK, TP_CORRUPT_RESAMPLE };
+/* How training reads the categorical tokens: as they are, or shrunk toward
+ * their columns' means by the labels' empirical Bayes (train/shrink.h). */
+enum tp_shrinkage { TP_SHRINK_NONE, TP_SHRINK_BAYES };
 
 typedef struct {
 	tp_config model;
@@ -90,6 +93,7 @@ typedef struct {
 	                          probabilities are the soft targets, or NULL */
 	const char *teacher_sha256; /* of its file's bytes, which a
 	                          checkpoint is signed with */
+	enum tp_shrinkage shrink;
 	const char *checkpoint;/* where to checkpoint each epoch, or NULL */
 	int resume;            /* continue from the checkpoint */
 	/* Pretraining only */

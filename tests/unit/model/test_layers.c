@@ -409,6 +409,44 @@ START_TEST(tokens)
 }
 END_TEST
 
+/* Shrunk tables: two features of 3 and 4 rows, the first row's factor 0
+ * (all mean), one 1 (itself), the others between. */
+typedef struct { float *out, *table, *b, *w, *g; int off[NC]; } shrink_ctx;
+
+static double
+shrink_loss(void *v)
+{
+	shrink_ctx *c = v;
+	tp_shrink_forward(c->out, c->table, c->b, c->w, c->off, NC, 7, C);
+	return dot(c->out, c->g, 7 * C);
+}
+
+START_TEST(shrink)
+{
+	tp_rng r;
+	tp_rng_seed(&r, 8);
+	float b[7] = {0, 1, 0.5f, 0.25f, 0.9f, 0.1f, 0.6f},
+	    w[7] = {0.5f, 0.3f, 0.2f, 0.1f, 0.4f, 0.4f, 0.1f};
+	shrink_ctx c = {.out = zeros(7 * C), .table = randn(7 * C, &r, 1),
+	    .b = b, .w = w, .g = randn(7 * C, &r, 1), .off = {0, 3}};
+	float *dt = zeros(7 * C);
+
+	tp_shrink_forward(c.out, c.table, b, w, c.off, NC, 7, C);
+	for (int k = 0; k < C; k++) {
+		/* Row 0 is feature 0's mean, row 1 its own, row 2 halfway. */
+		float mean = 0.5f * c.table[k] + 0.3f * c.table[C + k] +
+		    0.2f * c.table[2 * C + k];
+		ck_assert_float_eq_tol(c.out[k], mean, 1e-6f);
+		ck_assert_float_eq_tol(c.out[C + k], c.table[C + k], 1e-6f);
+		ck_assert_float_eq_tol(c.out[2 * C + k],
+		    0.5f * (mean + c.table[2 * C + k]), 1e-6f);
+	}
+	tp_shrink_backward(dt, c.g, b, w, c.off, NC, 7, C);
+	CHECK_GRAD(shrink_loss, &c, c.table, 7 * C, dt, "shrink");
+	free(c.out); free(c.table); free(c.g); free(dt);
+}
+END_TEST
+
 /* Mean pooling */
 typedef struct { float *out, *inp, *g; } pool_ctx;
 
@@ -582,6 +620,7 @@ layers_suite(void)
 	tcase_add_test(tc, gelu_values);
 	tcase_add_test(tc, elementwise);
 	tcase_add_test(tc, tokens);
+	tcase_add_test(tc, shrink);
 	tcase_add_test(tc, meanpool);
 	tcase_add_loop_test(tc, crossentropy, 0, 2);
 	tcase_add_test(tc, ntxent);

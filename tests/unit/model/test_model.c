@@ -41,18 +41,39 @@ model_loss(void *v)
 	    ROWS, 1);
 }
 
+/* Factors and weights of shrunk tables for a model's table rows: every
+ * kind of factor, 0 (all mean) to 1 (itself), and weights that sum to 1
+ * per table. */
 static void
-check_model(int nthreads, int contrast, enum tp_activation act)
+shrink_factors(const tp_model *m, float *b, float *w)
+{
+	for (int j = 0; j < m->ncat; j++) {
+		int end = j + 1 < m->ncat ? m->vocab_offset[j + 1] : m->vocab_rows;
+		int n = end - m->vocab_offset[j];
+		for (int v = m->vocab_offset[j]; v < end; v++) {
+			b[v] = (float)((v * 3) % 5) / 4;
+			w[v] = 1.0f / (float)n;
+		}
+	}
+}
+
+static void
+check_model(int nthreads, int contrast, enum tp_activation act, int shrink)
 {
 	tp_encoding enc;
 	tp_model m;
 	tp_err e;
 	tp_config cfg = small;
+	float b[16], w[16];
 
 	cfg.activation = act;
 	fixture_model_encoding(&enc);
 	ck_assert_int_eq(tp_model_init(&m, &cfg, &enc, 42, nthreads, &e), TP_OK);
 	ck_assert_int_eq(tp_model_plan(&m, 2 * ROWS, &e), TP_OK);
+	ck_assert_int_le(m.vocab_rows, 16);
+	shrink_factors(&m, b, w);
+	if (shrink)
+		ck_assert_int_eq(tp_model_shrink(&m, b, w, &e), TP_OK);
 	loss_ctx c = {&m, contrast};
 	model_loss(&c);
 	float *analytic = malloc(m.nfloats * sizeof(float));
@@ -66,9 +87,9 @@ check_model(int nthreads, int contrast, enum tp_activation act)
 		double err = gradcheck(model_loss, &c, m.params + p->offset,
 		    p->numel, analytic + p->offset, &where);
 		ck_assert_msg(err <= GRADCHECK_TOL,
-		    "%s loss, %d threads: %s: gradient error %g at %zu",
-		    contrast ? "NT-Xent" : "classifier", nthreads, p->name, err,
-		    where);
+		    "%s loss, %d threads%s: %s: gradient error %g at %zu",
+		    contrast ? "NT-Xent" : "classifier", nthreads,
+		    shrink ? ", shrunk tables" : "", p->name, err, where);
 	}
 	free(analytic);
 	tp_model_free(&m);
@@ -77,15 +98,53 @@ check_model(int nthreads, int contrast, enum tp_activation act)
 
 START_TEST(classifier_gradients)
 {
-	check_model(1, 0, TP_GELU);
-	check_model(2, 0, TP_GELU);
+	check_model(1, 0, TP_GELU, 0);
+	check_model(2, 0, TP_GELU, 0);
+	check_model(2, 0, TP_GELU, 1);
 }
 END_TEST
 
 START_TEST(contrastive_gradients)
 {
-	check_model(1, 1, TP_GELU);
-	check_model(2, 1, TP_GELU);
+	check_model(1, 1, TP_GELU, 0);
+	check_model(2, 1, TP_GELU, 0);
+	check_model(1, 1, TP_GELU, 1);
+}
+END_TEST
+
+/* A model of shrunk tables predicts as the same model folded, whose tables
+ * are the shrunk ones; factors of 1 shrink nothing. */
+START_TEST(shrink_folds)
+{
+	tp_encoding enc;
+	tp_model m;
+	tp_err e;
+	float b[16], w[16], ones[16], plain[ROWS], same[ROWS], shrunk[ROWS],
+	    folded[ROWS];
+
+	fixture_model_encoding(&enc);
+	ck_assert_int_eq(tp_model_init(&m, &small, &enc, 5, 2, &e), TP_OK);
+	ck_assert_int_eq(tp_model_plan(&m, ROWS, &e), TP_OK);
+	shrink_factors(&m, b, w);
+	for (int i = 0; i < 16; i++)
+		ones[i] = 1;
+	tp_model_predict(&m, cat, num, ROWS, plain);
+	ck_assert_int_eq(tp_model_shrink(&m, ones, w, &e), TP_OK);
+	tp_model_predict(&m, cat, num, ROWS, same);
+	ck_assert_int_eq(tp_model_shrink(&m, b, w, &e), TP_OK);
+	tp_model_predict(&m, cat, num, ROWS, shrunk);
+	tp_model_fold(&m);
+	ck_assert_ptr_null(m.shrink);
+	tp_model_predict(&m, cat, num, ROWS, folded);
+	int differ = 0;
+	for (int i = 0; i < ROWS; i++) {
+		ck_assert_float_eq_tol(same[i], plain[i], 1e-6f);
+		ck_assert_float_eq(folded[i], shrunk[i]);
+		differ |= fabsf(shrunk[i] - plain[i]) > 1e-4f;
+	}
+	ck_assert_msg(differ, "shrinking changed no prediction");
+	tp_model_free(&m);
+	tp_encoding_free(&enc);
 }
 END_TEST
 
@@ -302,6 +361,7 @@ model_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, classifier_gradients);
 	tcase_add_test(tc, contrastive_gradients);
+	tcase_add_test(tc, shrink_folds);
 	tcase_add_test(tc, threads_agree);
 	tcase_add_test(tc, predict_in_chunks);
 	tcase_add_test(tc, copy_scores_alike);
