@@ -51,6 +51,35 @@ START_TEST(embedding)
 }
 END_TEST
 
+START_TEST(shrink)
+{
+	NEED_GPU("shrink");
+	static const int offset[NC] = {0, 4, 10};
+	enum { ROWS_T = 13, TABLE = 13 * C };
+	tp_rng r;
+	tp_rng_seed(&r, 9);
+	float b[ROWS_T], w[ROWS_T];
+	for (int v = 0; v < ROWS_T; v++) {
+		b[v] = tp_rng_float(&r);
+		w[v] = tp_rng_float(&r);
+	}
+	float *table = host_randn(TABLE, &r, 1), *out = host_randn(TABLE, &r, 1);
+	float *dout = host_randn(TABLE, &r, 1), *dtable = host_randn(TABLE, &r, 1);
+	float *gb = dev(b, ROWS_T), *gw = dev(w, ROWS_T);
+	float *gout = dev(out, TABLE), *gdtable = dev(dtable, TABLE);
+	int *goffset = dev_copy(offset, sizeof(offset));
+
+	tp_shrink_forward(out, table, b, w, offset, NC, ROWS_T, C);
+	tp_cuda_shrink_forward(gpu, gout, dev(table, TABLE), gb, gw, goffset,
+	    NC, ROWS_T, C);
+	check_close(gout, out, TABLE, "shrink forward");
+	tp_shrink_backward(dtable, dout, b, w, offset, NC, ROWS_T, C);
+	tp_cuda_shrink_backward(gpu, gdtable, dev(dout, TABLE), gb, gw, goffset,
+	    NC, ROWS_T, C);
+	check_close(gdtable, dtable, TABLE, "shrink backward");
+}
+END_TEST
+
 START_TEST(numeric)
 {
 	NEED_GPU("numeric");
@@ -357,6 +386,7 @@ cuda_layers_suite(void)
 
 	tcase_add_checked_fixture(tc, NULL, release);
 	tcase_add_test(tc, embedding);
+	tcase_add_test(tc, shrink);
 	tcase_add_test(tc, numeric);
 	tcase_add_loop_test(tc, linear, 0, 2);
 	tcase_add_test(tc, layernorm);

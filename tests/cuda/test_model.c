@@ -28,8 +28,33 @@ typedef struct {
 	int8_t label[ROWS];
 } fixture;
 
+/* Makes both models read their tables shrunk, with factors of every size
+ * and each table's rows weighed alike. */
 static void
-load(fixture *f)
+shrink(fixture *f)
+{
+	const tp_model *m = &f->cpu;
+	float *b = malloc(2 * (size_t)m->vocab_rows * sizeof(float));
+	float *w = b + m->vocab_rows;
+	tp_err e = {0};
+
+	ck_assert_ptr_nonnull(b);
+	for (int j = 0; j < m->ncat; j++) {
+		int end = j + 1 < m->ncat ? m->vocab_offset[j + 1] : m->vocab_rows;
+		for (int v = m->vocab_offset[j]; v < end; v++) {
+			b[v] = (float)(v % 5) / 4;
+			w[v] = 1.0f / (float)(end - m->vocab_offset[j]);
+		}
+	}
+	ck_assert_int_eq(tp_model_shrink(&f->cpu, b, w, &e), TP_OK);
+	ck_assert_int_eq(tp_model_shrink(&f->host, b, w, &e), TP_OK);
+	free(b);
+}
+
+/* The fixture, with both models' tables shrunk (tp_model_shrink) when
+ * shrunk is set. */
+static void
+load_shrunk(fixture *f, int shrunk)
 {
 	const char *dir = getenv("TP_TESTDATA");
 	char path[4096];
@@ -52,6 +77,8 @@ load(fixture *f)
 	f->cpu.cfg.dropout = f->host.cfg.dropout = 0.1f;
 	ck_assert_msg(tp_model_plan(&f->cpu, 2 * ROWS, &e) == TP_OK, "%s",
 	    e.msg);
+	if (shrunk)
+		shrink(f);
 	ck_assert_msg(tp_cuda_model_init(gpu, &f->gm, &f->host, &e) == TP_OK,
 	    "%s", e.msg);
 	ck_assert_msg(tp_cuda_model_plan(gpu, &f->gm, 2 * ROWS, &e) == TP_OK,
@@ -72,6 +99,12 @@ load(fixture *f)
 	}
 	for (int b = 0; b < ROWS; b++)
 		f->label[b] = (int8_t)tp_rng_below(&r, 2);
+}
+
+static void
+load(fixture *f)
+{
+	load_shrunk(f, 0);
 }
 
 static void
@@ -98,17 +131,21 @@ check_grads(fixture *f, const char *step)
 	}
 }
 
-/* _i: 1 with soft targets for the labels, 0 without. */
+/* _i: 1 with soft targets for the labels, 0 without, 2 without and with
+ * the tables shrunk. */
 START_TEST(classify)
 {
-	NEED_GPU(_i ? "model classify step, soft targets" : "model classify step");
+	static const char *const what[] = {"model classify step",
+	    "model classify step, soft targets",
+	    "model classify step, shrunk tables"};
+	NEED_GPU(what[_i]);
 	static const float weight[2] = {0.6f, 3.0f};
 	float target[ROWS];
 	fixture f;
-	load(&f);
+	load_shrunk(&f, _i == 2);
 	for (int b = 0; b < ROWS; b++)
 		target[b] = (float)(b + 1) / (ROWS + 2);
-	const float *soft = _i ? target : NULL;
+	const float *soft = _i == 1 ? target : NULL;
 	float loss = tp_model_classify_step(&f.cpu, f.cat, f.num, f.label,
 	    soft, weight, ROWS, 1);
 	float gloss = tp_cuda_model_classify_step(gpu, &f.gm, f.cat, f.num,
@@ -203,7 +240,7 @@ cuda_model_suite(void)
 	TCase *tc = tcase_create("cuda_model");
 
 	tcase_add_checked_fixture(tc, NULL, release);
-	tcase_add_loop_test(tc, classify, 0, 2);
+	tcase_add_loop_test(tc, classify, 0, 3);
 	tcase_add_test(tc, contrast);
 	tcase_add_test(tc, predict);
 	tcase_add_test(tc, train);

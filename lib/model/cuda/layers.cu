@@ -141,6 +141,75 @@ tp_cuda_embedding_backward(tp_cuda *g, float *dtable, const float *dout,
 	tp_cuda_launched(g, "embedding_backward");
 }
 
+/* Shrunk tables: a thread per feature and channel, which sums over the
+ * feature's rows in their order in double, as lib/model/layers.c does. */
+
+static __global__ void
+shrink_forward(float *out, const float *table, const float *b,
+    const float *w, const int *offset, int NC, int rows, int C)
+{
+	long i = tp_gid();
+
+	if (i >= (long)NC * C)
+		return;
+	int c = i % C, j = i / C;
+	int end = j + 1 < NC ? offset[j + 1] : rows;
+	double mean = 0;
+	for (int v = offset[j]; v < end; v++)
+		mean += (double)w[v] * table[(size_t)v * C + c];
+	for (int v = offset[j]; v < end; v++) {
+		size_t k = (size_t)v * C + c;
+		out[k] = (float)mean + b[v] * (table[k] - (float)mean);
+	}
+}
+
+static __global__ void
+shrink_backward(float *dtable, const float *dout, const float *b,
+    const float *w, const int *offset, int NC, int rows, int C)
+{
+	long i = tp_gid();
+
+	if (i >= (long)NC * C)
+		return;
+	int c = i % C, j = i / C;
+	int end = j + 1 < NC ? offset[j + 1] : rows;
+	double dmean = 0;
+	for (int v = offset[j]; v < end; v++)
+		dmean += (1.0 - b[v]) * dout[(size_t)v * C + c];
+	for (int v = offset[j]; v < end; v++) {
+		size_t k = (size_t)v * C + c;
+		dtable[k] += b[v] * dout[k] + w[v] * (float)dmean;
+	}
+}
+
+void
+tp_cuda_shrink_forward(tp_cuda *g, float *out, const float *table,
+    const float *b, const float *w, const int *offset, int NC, int rows,
+    int C)
+{
+	long n = (long)NC * C;
+
+	if (idle(g, n))
+		return;
+	shrink_forward<<<TP_GRID(g, n)>>>(out, table, b, w, offset, NC, rows,
+	    C);
+	tp_cuda_launched(g, "shrink_forward");
+}
+
+void
+tp_cuda_shrink_backward(tp_cuda *g, float *dtable, const float *dout,
+    const float *b, const float *w, const int *offset, int NC, int rows,
+    int C)
+{
+	long n = (long)NC * C;
+
+	if (idle(g, n))
+		return;
+	shrink_backward<<<TP_GRID(g, n)>>>(dtable, dout, b, w, offset, NC, rows,
+	    C);
+	tp_cuda_launched(g, "shrink_backward");
+}
+
 /* Numeric tokens */
 
 static __global__ void

@@ -64,6 +64,14 @@ void tp_cuda_embedding_backward(tp_cuda *g, float *dtable,
     const float *dout, const int32_t *idx, const int *offset, int B, int T,
     int NC, int C);
 
+void tp_cuda_shrink_forward(tp_cuda *g, float *out /* (rows,C) */,
+    const float *table /* (rows,C) */, const float *b /* (rows) */,
+    const float *w /* (rows) */, const int *offset /* (NC) */, int NC,
+    int rows, int C);
+void tp_cuda_shrink_backward(tp_cuda *g, float *dtable, const float *dout,
+    const float *b, const float *w, const int *offset, int NC, int rows,
+    int C);
+
 void tp_cuda_numeric_forward(tp_cuda *g, float *out /* (B,T,C) */,
     const float *x /* (B,NN) */, const float *w /* (NN,C) */,
     const float *b /* (NN,C) */, const float *miss /* (NN,C) */, int B,

@@ -73,6 +73,22 @@ tp_cuda_model_init(tp_cuda *g, tp_cuda_model *cm, tp_model *m, tp_err *e)
 		tp_cuda_model_free(cm);
 		return rc;
 	}
+	if (m->shrink != NULL) {
+		size_t rows = (size_t)m->vocab_rows;
+		size_t table = rows * m->cfg.d_model * sizeof(float);
+		if ((rc = tp_cuda_alloc(g, (void **)&cm->shrink,
+		    2 * rows * sizeof(float), "the shrinkage factors", e)) !=
+		    TP_OK ||
+		    (rc = tp_cuda_alloc(g, (void **)&cm->shrunk, table,
+		    "the shrunk tables", e)) != TP_OK ||
+		    (rc = tp_cuda_alloc(g, (void **)&cm->dshrunk, table,
+		    "the shrunk tables' gradient", e)) != TP_OK ||
+		    (rc = tp_cuda_upload(g, cm->shrink, m->shrink,
+		    2 * rows * sizeof(float), e)) != TP_OK) {
+			tp_cuda_model_free(cm);
+			return rc;
+		}
+	}
 	tp_cuda_zero(g, cm->grads, bytes);
 	return tp_cuda_sync(g, e);
 }
@@ -85,6 +101,9 @@ tp_cuda_model_free(tp_cuda_model *cm)
 	tp_cuda_free(cm->params);
 	tp_cuda_free(cm->grads);
 	tp_cuda_free(cm->vocab_offset);
+	tp_cuda_free(cm->shrink);
+	tp_cuda_free(cm->shrunk);
+	tp_cuda_free(cm->dshrunk);
 	tp_cuda_free(cm->mem);
 	tp_cuda_free(cm->cat);
 	tp_cuda_free(cm->num);
@@ -163,9 +182,19 @@ encode_forward(tp_cuda *g, tp_cuda_model *cm, int R, int training)
 	float p = training ? c->dropout : 0.0f;
 	const tp_model_index *ix = &m->ix;
 
-	if (m->ncat > 0)
-		tp_cuda_embedding_forward(g, w->acts.x0, cm->cat, PW(cm, ix->emb),
+	if (m->ncat > 0) {
+		const float *table = PW(cm, ix->emb);
+		/* The tables as the parameters are now: a step or a
+		 * prediction follows every change of them. */
+		if (cm->shrink != NULL) {
+			tp_cuda_shrink_forward(g, cm->shrunk, table, cm->shrink,
+			    cm->shrink + m->vocab_rows, cm->vocab_offset,
+			    m->ncat, m->vocab_rows, C);
+			table = cm->shrunk;
+		}
+		tp_cuda_embedding_forward(g, w->acts.x0, cm->cat, table,
 		    cm->vocab_offset, R, T, m->ncat, C);
+	}
 	if (m->nnum > 0)
 		tp_cuda_numeric_forward(g, w->acts.x0, cm->num, PW(cm, ix->num_w),
 		    PW(cm, ix->num_b), PW(cm, ix->num_miss), R, T, m->ncat,
@@ -272,7 +301,14 @@ encode_backward(tp_cuda *g, tp_cuda_model *cm, int R, int training)
 		    GW(cm, li->norm1_b), w->acts.da, x, a->ln1_mean, a->ln1_rstd,
 		    PW(cm, li->norm1_w), N, C);
 	}
-	if (m->ncat > 0)
+	if (m->ncat > 0 && cm->shrink != NULL) {
+		zero(g, cm->dshrunk, (size_t)m->vocab_rows * C);
+		tp_cuda_embedding_backward(g, cm->dshrunk, w->acts.dres, cm->cat,
+		    cm->vocab_offset, R, T, m->ncat, C);
+		tp_cuda_shrink_backward(g, GW(cm, ix->emb), cm->dshrunk,
+		    cm->shrink, cm->shrink + m->vocab_rows, cm->vocab_offset,
+		    m->ncat, m->vocab_rows, C);
+	} else if (m->ncat > 0)
 		tp_cuda_embedding_backward(g, GW(cm, ix->emb), w->acts.dres, cm->cat,
 		    cm->vocab_offset, R, T, m->ncat, C);
 	if (m->nnum > 0)

@@ -37,6 +37,10 @@ typedef struct {
 	float *params;        /* (nfloats) device */
 	float *grads;         /* (nfloats) device */
 	int *vocab_offset;    /* (ncat) device */
+	/* The host model's shrinkage of its tables (tp_model_shrink), when
+	 * it has one: its factors and weights, the shrunk tables and their
+	 * gradient, on the device; NULL without. */
+	float *shrink, *shrunk, *dshrunk;
 	int planned;          /* rows the buffers below hold */
 	tp_cuda_acts *acts;   /* the activations and gradient scratch */
 	float *mem;           /* device memory behind acts */
