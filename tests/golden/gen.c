@@ -7,7 +7,8 @@
  * The model has the default sizes with dropout 0, over 3 categorical and
  * 4 numeric features; the inputs are ROWS rows, then ROWS more as the second
  * view for the contrastive loss, with missing numerics and unseen
- * categories (index 0). The ensemble is that model and MEMBERS - 1 more of
+ * categories (index 0), and shrinkage factors and weights for its tables
+ * (tp_model_shrink). The ensemble is that model and MEMBERS - 1 more of
  * other seeds, for tests/golden/ensemble_reference.py.
  */
 #include <math.h>
@@ -36,6 +37,9 @@ main(int argc, char **argv)
 	float num[2 * ROWS * NNUM], weight[2] = {0.6f, 3.0f}, tau[1] = {0.5f};
 	int8_t label[ROWS];
 	float target[ROWS];
+	/* Shrinkage factors and weights (tp_model_shrink) of the table rows:
+	 * each table's weights sum to 1. */
+	float shrink_b[NCAT + 2 + 5 + 9], shrink_w[NCAT + 2 + 5 + 9];
 	char name[32];
 
 	if (argc != 4) {
@@ -96,6 +100,16 @@ main(int argc, char **argv)
 		label[i] = (int8_t)(i % 7 == 3 ? -1 : i % 3 == 0);
 	for (int i = 0; i < ROWS; i++)
 		target[i] = tp_rng_float(&r);
+	for (int j = 0, v = 0; j < NCAT; j++) {
+		int first = v;
+		float sum = 0;
+		for (; v < first + vocab[j] + 1; v++) {
+			shrink_b[v] = tp_rng_float(&r);
+			sum += shrink_w[v] = 0.1f + tp_rng_float(&r);
+		}
+		for (int u = first; u < v; u++)
+			shrink_w[u] /= sum;
+	}
 	tp_tensor t[] = {
 		{"cat", TP_I32, 2, {2 * ROWS, NCAT}, cat},
 		{"num", TP_F32, 2, {2 * ROWS, NNUM}, num},
@@ -103,6 +117,8 @@ main(int argc, char **argv)
 		{"target", TP_F32, 1, {ROWS}, target},
 		{"class_weight", TP_F32, 1, {2}, weight},
 		{"tau", TP_F32, 1, {1}, tau},
+		{"shrink_b", TP_F32, 1, {m.vocab_rows}, shrink_b},
+		{"shrink_w", TP_F32, 1, {m.vocab_rows}, shrink_w},
 	};
 	if (tp_st_save(argv[2], t, sizeof(t) / sizeof(t[0]), NULL, &e) != TP_OK) {
 		fprintf(stderr, "gen: %s\n", e.msg);

@@ -17,6 +17,11 @@ TabTransformer of tabtransformer.py, computes in float32 and in train mode
   soft_loss               (1)     the same with the soft targets in place
                                   of the labels (a student's, distilled)
   soft_grad.NAME                  its gradient, as grad.NAME
+  shrink_loss             (1)     the classifier's loss with each categorical
+                                  table shrunk toward its mean by the
+                                  inputs' shrink_b and shrink_w (as
+                                  tp_model_shrink makes the C model read it)
+  shrink_grad.NAME                its gradient, as grad.NAME
   ntxent_loss             (1)     NT-Xent on all 2R rows with temperature tau
   ntxent_grad.NAME                its gradient for each parameter of the
                                   encoder and the projector
@@ -53,6 +58,27 @@ def gradients(model, prefix, skip):
             raise RuntimeError(f"{name}: no gradient reached it")
         out[prefix + name] = grad.detach().numpy().copy()
     return out
+
+
+def shrink_tables(model, b, w):
+    """Makes model read each categorical table as mean + b (E - mean),
+    mean the table's rows weighed by w (b and w laid over the tables one
+    after the other, as the C model's table rows are), until `del
+    model.tokens`."""
+    plain = model.tokens
+
+    def tokens(cat, num):
+        parts, first = [], 0
+        for j, emb in enumerate(model.cat_embeddings):
+            k = emb.weight.shape[0]
+            bj, wj = b[first:first + k], w[first:first + k]
+            first += k
+            mean = wj @ emb.weight
+            table = mean + bj[:, None] * (emb.weight - mean)
+            parts.append(table[cat[:, j]].unsqueeze(1))
+        return torch.cat(parts + [plain(cat, num)[:, model.ncat:]], dim=1)
+
+    model.tokens = tokens
 
 
 def main(argv):
@@ -97,6 +123,16 @@ def main(argv):
     soft.backward()
     result["soft_loss"] = np.array([soft.item()], dtype=np.float32)
     result.update(gradients(model, "soft_grad.", "projector."))
+
+    # The classifier on the labels, its tables shrunk.
+    model.zero_grad(set_to_none=True)
+    shrink_tables(model, torch.from_numpy(x["shrink_b"]),
+                  torch.from_numpy(x["shrink_w"]))
+    shrunk = model.classify_loss(cat[:rows], num[:rows], label, class_weight)
+    shrunk.backward()
+    del model.tokens
+    result["shrink_loss"] = np.array([shrunk.item()], dtype=np.float32)
+    result.update(gradients(model, "shrink_grad.", "projector."))
 
     # Pretraining: NT-Xent over both views, the 2R rows.
     model.zero_grad(set_to_none=True)

@@ -4,7 +4,8 @@
  * tests/golden/gen.c wrote a model file (default sizes, dropout 0, head and
  * projector) and its inputs; tests/golden/reference.py ran them through
  * tests/golden/tabtransformer.py and wrote the logits, the probabilities,
- * both losses and every gradient. `make golden` makes the three files,
+ * the losses (on labels, on soft targets, with the categorical tables
+ * shrunk, and NT-Xent) and every gradient. `make golden` makes the three files,
  * which are committed under $TP_TESTDATA/golden, so this needs no Python;
  * and an ensemble of three, with tests/golden/ensemble_reference.py's
  * probabilities.
@@ -227,6 +228,34 @@ classify(int nthreads, int soft)
 	golden_close(&g);
 }
 
+/* The classifier's step on the labels with the tables shrunk by the
+ * inputs' factors (tp_model_shrink), with n threads. */
+START_TEST(test_classify_shrunk)
+{
+	golden g;
+	const char *wname = "";
+	tp_err e = {0};
+
+	golden_open(&g, _i);
+	int64_t rs[1] = {g.m.vocab_rows}, one[1] = {1};
+	const float *b = tensor(&g.in, "shrink_b", TP_F32, 1, rs).data;
+	const float *w = tensor(&g.in, "shrink_w", TP_F32, 1, rs).data;
+	ck_assert_msg(tp_model_shrink(&g.m, b, w, &e) == TP_OK, "%s", e.msg);
+	float loss = tp_model_classify_step(&g.m, g.cat, g.num, g.label, NULL,
+	    g.class_weight, g.rows, 1);
+	tp_tensor want = tensor(&g.ref, "shrink_loss", TP_F32, 1, one);
+	double eloss = compare("shrink_loss", &loss, &want, 1, OUT_TOL,
+	    OUT_FLOOR);
+	double egrad = compare_grads(&g, "shrink_grad.", TP_PART_PROJECTOR,
+	    &wname);
+	if (verbose())
+		fprintf(stderr, "golden classify, tables shrunk, %d thread(s): loss C %.9g PyTorch %.9g; largest errors: loss %.3g, gradients %.3g (%s)\n",
+		    _i, (double)loss, (double)scalar(&g, "shrink_loss"), eloss,
+		    egrad, wname);
+	golden_close(&g);
+}
+END_TEST
+
 /* _i is the number of threads. */
 START_TEST(test_classify)
 {
@@ -345,6 +374,7 @@ golden_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_loop_test(tc, test_classify, 1, 3);
 	tcase_add_loop_test(tc, test_classify_soft, 1, 3);
+	tcase_add_loop_test(tc, test_classify_shrunk, 1, 3);
 	tcase_add_loop_test(tc, test_predict, 1, 3);
 	tcase_add_loop_test(tc, test_contrast, 1, 3);
 	tcase_add_loop_test(tc, test_ensemble, 1, 3);
