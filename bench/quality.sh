@@ -54,7 +54,8 @@
 #                     tabpipe+pre-distil)
 #   --splits n        splits 1 to n (10)
 #   --torch           add the same model in PyTorch (bench/reference.py,
-#                     no pretraining) and check that each tabpipe model
+#                     no pretraining, its tables not shrunk: tabpipe's
+#                     --shrink is its shrink lever) and check that each tabpipe model
 #                     file scores its validation AUC there (slow)
 #   --variant NAME=OPTIONS
 #                     with all labels, also tabpipe-train with OPTIONS

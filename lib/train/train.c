@@ -33,6 +33,7 @@ tp_train_defaults(tp_train_opts *o)
 	o->members = 1;
 	o->patience = 5;
 	o->threshold = -1;
+	o->shrink = TP_SHRINK_BAYES;
 	o->corruption = TP_CORRUPT_MASK;
 	o->rate = 0.3f;
 	o->tau = 0.5f;
