@@ -829,10 +829,13 @@ static void
 shrink_grads(tp_model *m)
 {
 	size_t n = (size_t)m->vocab_rows * m->cfg.d_model;
-	float *g = m->grads + m->param[m->ix.emb].offset;
+	float *g;
 
+	/* Without categorical features there is no table (ix.emb is -1),
+	 * and nothing to shrink. */
 	if (m->shrink == NULL)
 		return;
+	g = m->grads + m->param[m->ix.emb].offset;
 	memcpy(m->dshrunk, g, n * sizeof(float));
 	zero(g, n);
 	tp_shrink_backward(g, m->dshrunk, m->shrink, m->shrink + m->vocab_rows,
