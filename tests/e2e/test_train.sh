@@ -60,6 +60,13 @@ run_status "which predicts as any model does" 0 tabpipe-predict -m "$T/none.safe
 tabpipe-train -q $small --epochs 2 --seed 5 --shrink bayes --valid "$T/cd.valid.tps" \
 	-o "$T/shrunk.safetensors" "$T/cd.train.tps"
 same "--shrink bayes is the default" "$T/a.safetensors" "$T/shrunk.safetensors"
+# Data without a categorical column: no table to shrink.
+awk -F, -v OFS=, '{ print $1, $2, $4 }' "$DATA/credit_data.csv" | head -n 400 >"$T/num.csv"
+tabpipe-ingest -q --target Status --positive bad --split 70/30 --seed 3 --out "$T/num" \
+	"$T/num.csv"
+# shellcheck disable=SC2086
+run_status "a model of numeric features alone trains" 0 tabpipe-train -q $small --epochs 1 \
+	--valid "$T/num.test.tps" -o "$T/num.safetensors" "$T/num.train.tps"
 run_status "--shrink of another kind exits 64" 64 tabpipe-train --shrink more \
 	--valid "$T/cd.valid.tps" -o "$T/x.safetensors" "$T/cd.train.tps"
 err_has "naming the kinds" "none"
