@@ -144,20 +144,33 @@ tp_cuda_embedding_backward(tp_cuda *g, float *dtable, const float *dout,
 /* Shrunk tables: a thread per feature and channel, which sums over the
  * feature's rows in their order in double, as lib/model/layers.c does. */
 
+/* Thread i's channel c of feature j, whose rows are [*start, *end);
+ * 0 for a thread past the last. */
+static __device__ int
+feature_channel(long i, const int *offset, int NC, int rows, int C, int *c,
+    int *start, int *end)
+{
+	if (i >= (long)NC * C)
+		return 0;
+	int j = i / C;
+	*c = i % C;
+	*start = offset[j];
+	*end = j + 1 < NC ? offset[j + 1] : rows;
+	return 1;
+}
+
 static __global__ void
 shrink_forward(float *out, const float *table, const float *b,
     const float *w, const int *offset, int NC, int rows, int C)
 {
-	long i = tp_gid();
+	int c, start, end;
 
-	if (i >= (long)NC * C)
+	if (!feature_channel(tp_gid(), offset, NC, rows, C, &c, &start, &end))
 		return;
-	int c = i % C, j = i / C;
-	int end = j + 1 < NC ? offset[j + 1] : rows;
 	double mean = 0;
-	for (int v = offset[j]; v < end; v++)
+	for (int v = start; v < end; v++)
 		mean += (double)w[v] * table[(size_t)v * C + c];
-	for (int v = offset[j]; v < end; v++) {
+	for (int v = start; v < end; v++) {
 		size_t k = (size_t)v * C + c;
 		out[k] = (float)mean + b[v] * (table[k] - (float)mean);
 	}
@@ -167,16 +180,14 @@ static __global__ void
 shrink_backward(float *dtable, const float *dout, const float *b,
     const float *w, const int *offset, int NC, int rows, int C)
 {
-	long i = tp_gid();
+	int c, start, end;
 
-	if (i >= (long)NC * C)
+	if (!feature_channel(tp_gid(), offset, NC, rows, C, &c, &start, &end))
 		return;
-	int c = i % C, j = i / C;
-	int end = j + 1 < NC ? offset[j + 1] : rows;
 	double dmean = 0;
-	for (int v = offset[j]; v < end; v++)
+	for (int v = start; v < end; v++)
 		dmean += (1.0 - b[v]) * dout[(size_t)v * C + c];
-	for (int v = offset[j]; v < end; v++) {
+	for (int v = start; v < end; v++) {
 		size_t k = (size_t)v * C + c;
 		dtable[k] += b[v] * dout[k] + w[v] * (float)dmean;
 	}
