@@ -30,19 +30,12 @@ tp_embedding_backward(float *dtable, const float *dout, const int32_t *idx,
 		}
 }
 
-/* The end of feature j's rows in the concatenated tables. */
-static int
-table_end(const int *offset, int j, int NC, int rows)
-{
-	return j + 1 < NC ? offset[j + 1] : rows;
-}
-
 void
 tp_shrink_forward(float *out, const float *table, const float *b,
     const float *w, const int *offset, int NC, int rows, int C)
 {
 	for (int j = 0; j < NC; j++) {
-		int end = table_end(offset, j, NC, rows);
+		int end = tp_table_end(offset, j, NC, rows);
 		for (int c = 0; c < C; c++) {
 			double mean = 0;
 			for (int v = offset[j]; v < end; v++)
@@ -60,7 +53,7 @@ tp_shrink_backward(float *dtable, const float *dout, const float *b,
     const float *w, const int *offset, int NC, int rows, int C)
 {
 	for (int j = 0; j < NC; j++) {
-		int end = table_end(offset, j, NC, rows);
+		int end = tp_table_end(offset, j, NC, rows);
 		for (int c = 0; c < C; c++) {
 			/* What reaches the mean: the share 1 - b[v] of each
 			 * row's gradient. */

@@ -35,6 +35,12 @@ void tp_embedding_backward(float *dtable, const float *dout,
  * table's rows u of w[u] E[u]. Training's forward reads the shrunk tables
  * in place of the tables. Feature j's rows are offset[j] to offset[j+1]
  * (rows for the last). */
+/* The end of feature j's rows in the concatenated tables. */
+static inline int
+tp_table_end(const int *offset, int j, int NC, int rows)
+{
+	return j + 1 < NC ? offset[j + 1] : rows;
+}
 void tp_shrink_forward(float *out /* (rows,C) */,
     const float *table /* (rows,C) */, const float *b /* (rows) */,
     const float *w /* (rows) */, const int *offset /* (NC) */, int NC,

@@ -1,5 +1,6 @@
 #include <stdlib.h>
 
+#include "model/layers.h"
 #include "train/shrink.h"
 
 /* b and w of one column's K table rows from their counts n and positive
@@ -74,8 +75,8 @@ tp_shrink_factors(tp_rows *train, const tp_model *m, float *b, float *w,
 	if (rc == TP_OK)
 		for (int j = 0; j < m->ncat; j++) {
 			int start = m->vocab_offset[j];
-			int end = j + 1 < m->ncat ? m->vocab_offset[j + 1] :
-			    m->vocab_rows;
+			int end = tp_table_end(m->vocab_offset, j, m->ncat,
+			    m->vocab_rows);
 			column_factors(n + start, pos + start, end - start,
 			    b + start, w + start);
 		}

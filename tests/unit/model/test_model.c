@@ -6,6 +6,7 @@
 
 #include "fixture.h"
 #include "gradcheck.h"
+#include "model/layers.h"
 #include "model/model.h"
 #include "model/modelfile.h"
 #include "suites.h"
@@ -48,7 +49,8 @@ static void
 shrink_factors(const tp_model *m, float *b, float *w)
 {
 	for (int j = 0; j < m->ncat; j++) {
-		int end = j + 1 < m->ncat ? m->vocab_offset[j + 1] : m->vocab_rows;
+		int end = tp_table_end(m->vocab_offset, j, m->ncat,
+		    m->vocab_rows);
 		int n = end - m->vocab_offset[j];
 		for (int v = m->vocab_offset[j]; v < end; v++) {
 			b[v] = (float)((v * 3) % 5) / 4;
