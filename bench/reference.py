@@ -258,7 +258,8 @@ def train_reference(train, valid, a, seed, encoder_state=None, lever=None):
         own.update({k: v for k, v in encoder_state.items()
                     if not k.startswith(("head.", "projector."))})
         model.load_state_dict(own)
-    set_prior(model, train.label)
+    if lever != "glm":  # the regression carries the prior
+        set_prior(model, train.label)
     opt = optimiser(model, a)
     sched = Schedule(a.lr, a.warmup, len(train), a.batch, a.epochs)
     rng = np.random.default_rng(seed)
@@ -266,6 +267,9 @@ def train_reference(train, valid, a, seed, encoder_state=None, lever=None):
     average = [p.detach().clone() for p in model.parameters()] \
         if lever == "average" else None
     best, best_auc, best_state, bad, epoch, t = 0.0, -1.0, None, 0, 0, 0
+    if lever == "glm":  # the regression alone is a candidate
+        best = best_auc = auc(valid.label, predict(model, valid))
+        best_state = {k: x.detach().clone() for k, x in model.state_dict().items()}
     while epoch < a.epochs and bad < a.patience:
         epoch += 1
         order = torch.from_numpy(rng.permutation(len(train)))
