@@ -162,28 +162,18 @@ def shrink_factors(train, vocab_sizes):
 def glm_offset(train):
     """The glm lever's frozen regression of the training rows: a function
     of (cat, num) arrays to its log-odds."""
-    import warnings
     from sklearn.linear_model import LogisticRegressionCV
     from sklearn.model_selection import StratifiedKFold
-    from sklearn.preprocessing import OneHotEncoder, SplineTransformer
-    oh = OneHotEncoder(categories=[np.arange(v + 1) for v in train.vocab_sizes()],
-                       handle_unknown="ignore").fit(train.cat)
-    with warnings.catch_warnings():  # a column of NaN alone has median NaN
-        warnings.simplefilter("ignore", RuntimeWarning)
-        median = np.nanmedian(train.num, axis=0)
-    median = np.where(np.isnan(median), 0.0, median)
-    flags = np.isnan(train.num).any(axis=0)
-    filled = np.where(np.isnan(train.num), median, train.num)
-    mu, sd = filled.mean(axis=0), filled.std(axis=0)
-    sd = np.where(sd > 0, sd, 1.0)
+    from sklearn.preprocessing import SplineTransformer
+    from quality import onehot, standardised
+    oh = onehot(train)
+    numeric = standardised(train)
     spline = SplineTransformer(n_knots=GLM_KNOTS, degree=3, knots="quantile",
-                               extrapolation="linear").fit((filled - mu) / sd)
+                               extrapolation="linear").fit(numeric(train.num)[0])
 
     def design(cat, num):
-        miss = np.isnan(num)
-        z = (np.where(miss, median, num) - mu) / sd
-        return np.hstack([oh.transform(cat).toarray(), z, miss[:, flags],
-                          spline.transform(z)])
+        z, miss = numeric(num)
+        return np.hstack([oh.transform(cat), z, miss, spline.transform(z)])
 
     folds = StratifiedKFold(GLM_FOLDS, shuffle=True, random_state=0)
     m = LogisticRegressionCV(Cs=list(GLM_PENALTIES), cv=folds, scoring="neg_log_loss",

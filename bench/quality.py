@@ -221,10 +221,11 @@ def grid_report(params):
                     for k, v in params.items())
 
 
-def logreg(train, valid, test, seed):
-    from sklearn.linear_model import LogisticRegression
-    oh = onehot(train)
-    clock = Clock()
+def standardised(train):
+    """A function of a numeric array to (its values with a missing one at
+    the training median, standardised by the training rows; the missing
+    flags of the columns with a missing training value), for a linear
+    model."""
     with warnings.catch_warnings():  # a column of NaN alone has median NaN
         warnings.simplefilter("ignore", RuntimeWarning)
         median = np.nanmedian(train.num, axis=0)
@@ -234,10 +235,21 @@ def logreg(train, valid, test, seed):
     mu, sd = filled.mean(axis=0), filled.std(axis=0)
     sd = np.where(sd > 0, sd, 1.0)
 
+    def f(num):
+        miss = np.isnan(num)
+        return (np.where(miss, median, num) - mu) / sd, miss[:, flags]
+    return f
+
+
+def logreg(train, valid, test, seed):
+    from sklearn.linear_model import LogisticRegression
+    oh = onehot(train)
+    clock = Clock()
+    numeric = standardised(train)
+
     def X(s):
-        miss = np.isnan(s.num)
-        num = (np.where(miss, median, s.num) - mu) / sd
-        return np.hstack([oh.transform(s.cat), num, miss[:, flags]])
+        num, miss = numeric(s.num)
+        return np.hstack([oh.transform(s.cat), num, miss])
 
     Xtr, Xva, Xte = X(train), X(valid), X(test)
 
