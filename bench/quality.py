@@ -525,10 +525,14 @@ def cmd_table(a):
                                f"{statistics.mean(test[best].values()):.4f}) by one SE: "
                                f"{mean:+.4f}, SE {se:.4f}: {verdict}")
             # A variant against the defaults, and a lever (METHOD+NAME)
-            # against the method it changes.
+            # against the method it changes, and against NAME where the
+            # reference gives that as a model of its own (glm).
             pairs = [(o, ours[0]) for o in ours[1:]]
             pairs += [(m, m.rpartition("+")[0]) for m in methods
                       if m not in ours and m.rpartition("+")[0] in methods]
+            pairs += [(m, m.rpartition("+")[2]) for m in methods
+                      if "+" in m and methods[m][0]["role"] == "reference"
+                      and m.rpartition("+")[2] in methods]
             for m, other in pairs:
                 mean, se, sd, wins, k = paired(test[m], test[other])
                 out.append(f"  {m} - {other}: {mean:+.4f}, SE {se:.4f}, "

@@ -39,7 +39,9 @@
 #                     reference with this lever of bench/levers.py (its
 #                     NAMES, which its docstring describes) as method
 #                     pytorch+NAME, and its paired difference against
-#                     pytorch: a lever's figure before it costs lib/ a layer
+#                     pytorch: a lever's figure before it costs lib/ a
+#                     layer (glm also gives its regression alone, as
+#                     method glm, and pytorch+glm's difference against it)
 #   --out file        also write the table to file, the raw results to
 #                     file.tsv
 #   --pretrain-epochs tabpipe-pretrain's --epochs (its default, 10)

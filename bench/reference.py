@@ -428,6 +428,9 @@ def cmd_evaluate(a):
         model, v, ep = train_reference(tr, va, a, a.seed, lever=lever)
         emit(a.torch + (f"+{lever}" if lever else ""),
              auc(test.label, predict(model, te)), v, ep, time.perf_counter() - t0)
+        if lever == "glm":  # its regression alone, what the transformer adds to
+            emit("glm", auc(te.label, model.glm(te.cat, te.num)),
+                 auc(va.label, model.glm(va.cat, va.num)), 0, 0)
     for spec in a.torch_pretrain:
         label, _, corruption = spec.partition("=")
         t0 = time.perf_counter()
