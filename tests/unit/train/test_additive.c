@@ -1,0 +1,193 @@
+/*
+ * test_additive: the penalised additive regression. At the weights fitted,
+ * the penalised log-loss's gradient is zero, each part of it worked out
+ * here from the log-odds alone (so a wrong sign, column or penalty in the
+ * fit shows); the penalty is one of the grid; the knots are the training
+ * values' quantiles; a missing value counts through its flag alone; rows
+ * without a label change nothing; one class alone is an error.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "base/rng.h"
+#include "fixture.h"
+#include "train/additive.h"
+#include "suites.h"
+
+enum { ROWS = 600, NCAT = 2, NNUM = 2 };
+static const int vocab_offset[NCAT] = {0, 4};  /* 4 and 3 table rows */
+
+/* ROWS labelled rows whose log-odds are additive in their features, with
+ * a curve in numeric 0 (a hinge at 0.5), numeric 1 missing on every 7th
+ * row; then `unlabelled` rows of label -1. */
+static void
+rows_of(tp_batch *b, int unlabelled)
+{
+	static const double level_effect[2][4] = {{0, -1, 0.5, 1.5},
+	    {0, 0.8, -0.8, 0}};
+	tp_err e = {0};
+	tp_rng rng;
+
+	tp_rng_seed(&rng, 7);
+	ck_assert_int_eq(tp_batch_init(b, NCAT, NNUM,
+	    ROWS + (size_t)unlabelled, &e), TP_OK);
+	for (size_t r = 0; r < ROWS + (size_t)unlabelled; r++) {
+		int32_t *c = b->cat + r * NCAT;
+		float *x = b->num + r * NNUM;
+		double eta;
+
+		b->id[r] = (int64_t)r + 1;
+		c[0] = (int32_t)tp_rng_below(&rng, 4);
+		c[1] = 1 + (int32_t)tp_rng_below(&rng, 2);
+		x[0] = (float)tp_rng_normal(&rng);
+		x[1] = r % 7 == 0 ? NAN : (float)tp_rng_normal(&rng);
+		eta = -1 + level_effect[0][c[0]] + level_effect[1][c[1]] +
+		    0.5 * x[0] + 1.5 * (x[0] > 0.5 ? x[0] - 0.5 : 0) +
+		    (isnan(x[1]) ? 1 : -0.7 * x[1]);
+		b->label[r] = r >= ROWS ? -1 :
+		    tp_rng_float(&rng) < 1 / (1 + exp(-eta));
+	}
+	b->n = ROWS + (size_t)unlabelled;
+}
+
+static void
+fit(tp_additive *a, int unlabelled)
+{
+	tp_batch b = {0};
+	tp_err e = {0};
+
+	rows_of(&b, unlabelled);
+	ck_assert_msg(tp_additive_fit(a, &b, vocab_offset, 7, &e) == TP_OK,
+	    "%s", e.msg);
+	tp_batch_free(&b);
+}
+
+START_TEST(test_additive_stationary)
+{
+	enum { K = TP_ADDITIVE_KNOTS, P = 1 + 7 + NNUM * (2 + K) };
+	tp_additive a;
+	tp_batch b = {0};
+	double grad[P] = {0}, scale = 0;
+	int on_grid = 0;
+
+	fit(&a, 0);
+	rows_of(&b, 0);
+	for (int i = 0; i < TP_ADDITIVE_PENALTIES; i++)
+		on_grid |= a.penalty == tp_additive_penalty(i);
+	ck_assert_msg(on_grid, "penalty %g is not on the grid", a.penalty);
+	/* The gradient of the summed log-loss, column by column. */
+	for (size_t r = 0; r < b.n; r++) {
+		const int32_t *c = b.cat + r * NCAT;
+		const float *x = b.num + r * NNUM;
+		double d = 1 / (1 + exp(-tp_additive_logit(&a, c, x))) -
+		    b.label[r];
+
+		grad[0] += d;
+		for (int j = 0; j < NCAT; j++)
+			grad[1 + vocab_offset[j] + c[j]] += d;
+		for (int k = 0; k < NNUM; k++) {
+			double *g = grad + 8 + k * (2 + K);
+			if (isnan(x[k])) {
+				g[1] += d;
+				continue;
+			}
+			g[0] += d * x[k];
+			for (int t = 0; t < K; t++)
+				if (x[k] > a.knot[k * K + t])
+					g[2 + t] += d * (x[k] - a.knot[k * K + t]);
+		}
+		scale += fabs(d);
+	}
+	for (int j = 0; j < P; j++) {
+		double g = grad[j] + (j > 0 ? a.penalty * a.weight[j] : 0);
+		ck_assert_msg(fabs(g) < 1e-6 * scale, "column %d: gradient %g "
+		    "(of rows' |p - y| %g)", j, g, scale);
+	}
+	/* The weights the rows ask for: level 3 of c0 above level 1, the
+	 * missing flag of numeric 1 above its present values' mean. */
+	ck_assert(a.weight[1 + 3] > a.weight[1 + 1]);
+	ck_assert(a.weight[8 + (2 + K) + 1] > 0);
+	tp_batch_free(&b);
+	tp_additive_free(&a);
+}
+END_TEST
+
+START_TEST(test_additive_knots_and_missing)
+{
+	enum { K = TP_ADDITIVE_KNOTS };
+	tp_additive a = {0};
+	tp_batch b = {0};
+	tp_err e = {0};
+	int32_t cat[NCAT] = {0, 0};
+	float present[NNUM] = {0, 0.25f}, missing[NNUM] = {0, NAN};
+	double *col;
+
+	/* Numeric 0 takes the values 1 to 100 (1 and 2 twice): its knots
+	 * are numpy's linear quantiles at 1/6 to 5/6. */
+	ck_assert_int_eq(tp_batch_init(&b, NCAT, NNUM, 102, &e), TP_OK);
+	for (size_t r = 0; r < 102; r++) {
+		b.cat[r * NCAT] = (int32_t)(r % 4);
+		b.cat[r * NCAT + 1] = 1;
+		b.num[r * NNUM] = (float)(r < 100 ? r + 1 : r - 99);
+		b.num[r * NNUM + 1] = r % 3 ? (float)r / 100 : NAN;
+		b.label[r] = r % 5 == 0;
+		b.id[r] = (int64_t)r;
+	}
+	b.n = 102;
+	ck_assert_msg(tp_additive_fit(&a, &b, vocab_offset, 7, &e) == TP_OK,
+	    "%s", e.msg);
+	/* Sorted: 1 1 2 2 3 ... 100, so value i is i - 1 from i = 3 on;
+	 * the knot at position (t + 1) / 6 * 101 lies between values
+	 * 16 and 85. */
+	for (int t = 0; t < K; t++) {
+		double at = (t + 1) / 6.0 * 101, lo = floor(at);
+		ck_assert_float_eq_tol(a.knot[t], lo - 1 + (at - lo), 1e-4);
+	}
+	/* Missing: the flag's weight in place of the value's terms (at 0,
+	 * below every knot of numeric 1, only its linear term, 0). */
+	col = a.weight + 8 + (2 + K);
+	ck_assert_double_eq_tol(tp_additive_logit(&a, cat, missing) -
+	    tp_additive_logit(&a, cat, (float[]){0, 0}), col[1], 1e-12);
+	ck_assert(tp_additive_logit(&a, cat, present) !=
+	    tp_additive_logit(&a, cat, missing));
+	tp_batch_free(&b);
+	tp_additive_free(&a);
+}
+END_TEST
+
+START_TEST(test_additive_unlabelled_and_one_class)
+{
+	enum { P = 1 + 7 + NNUM * (2 + TP_ADDITIVE_KNOTS) };
+	tp_additive a, with;
+	tp_batch b = {0};
+	tp_err e = {0};
+
+	fit(&a, 0);
+	fit(&with, 40);
+	ck_assert_double_eq(with.penalty, a.penalty);
+	ck_assert_mem_eq(with.weight, a.weight, P * sizeof(double));
+	tp_additive_free(&a);
+	tp_additive_free(&with);
+
+	rows_of(&b, 0);
+	for (size_t r = 0; r < b.n; r++)
+		b.label[r] = 0;
+	ck_assert_int_eq(tp_additive_fit(&a, &b, vocab_offset, 7, &e),
+	    TP_EDATA);
+	ck_assert_msg(strstr(e.msg, "both classes") != NULL, "%s", e.msg);
+	tp_batch_free(&b);
+}
+END_TEST
+
+Suite *
+additive_suite(void)
+{
+	Suite *s = suite_create("additive");
+	TCase *tc = tcase_create("additive");
+
+	tcase_add_test(tc, test_additive_stationary);
+	tcase_add_test(tc, test_additive_knots_and_missing);
+	tcase_add_test(tc, test_additive_unlabelled_and_one_class);
+	suite_add_tcase(s, tc);
+	return s;
+}
