@@ -1,5 +1,5 @@
 /*
- * test_additive: the penalised additive regression. At the weights fitted,
+ * test_regression: the penalised additive regression. At the weights fitted,
  * the penalised log-loss's gradient is zero, each part of it worked out
  * here from the log-odds alone (so a wrong sign, column or penalty in the
  * fit shows); the penalty is one of the grid; the knots are the training
@@ -11,7 +11,7 @@
 
 #include "base/rng.h"
 #include "fixture.h"
-#include "train/additive.h"
+#include "train/regression.h"
 #include "suites.h"
 
 enum { ROWS = 600, NCAT = 2, NNUM = 2 };
@@ -57,12 +57,12 @@ fit(tp_additive *a, int unlabelled)
 	tp_err e = {0};
 
 	rows_of(&b, unlabelled);
-	ck_assert_msg(tp_additive_fit(a, &b, vocab_offset, 7, &e) == TP_OK,
+	ck_assert_msg(tp_regression_fit(a, &b, vocab_offset, 7, &e) == TP_OK,
 	    "%s", e.msg);
 	tp_batch_free(&b);
 }
 
-START_TEST(test_additive_stationary)
+START_TEST(test_regression_stationary)
 {
 	enum { K = TP_ADDITIVE_KNOTS, P = 1 + 7 + NNUM * (2 + K) };
 	tp_additive a;
@@ -72,8 +72,8 @@ START_TEST(test_additive_stationary)
 
 	fit(&a, 0);
 	rows_of(&b, 0);
-	for (int i = 0; i < TP_ADDITIVE_PENALTIES; i++)
-		on_grid |= a.penalty == tp_additive_penalty(i);
+	for (int i = 0; i < TP_REGRESSION_PENALTIES; i++)
+		on_grid |= a.penalty == tp_regression_penalty(i);
 	ck_assert_msg(on_grid, "penalty %g is not on the grid", a.penalty);
 	/* The gradient of the summed log-loss, column by column. */
 	for (size_t r = 0; r < b.n; r++) {
@@ -112,7 +112,7 @@ START_TEST(test_additive_stationary)
 }
 END_TEST
 
-START_TEST(test_additive_knots_and_missing)
+START_TEST(test_regression_knots_and_missing)
 {
 	enum { K = TP_ADDITIVE_KNOTS };
 	tp_additive a = {0};
@@ -134,7 +134,7 @@ START_TEST(test_additive_knots_and_missing)
 		b.id[r] = (int64_t)r;
 	}
 	b.n = 102;
-	ck_assert_msg(tp_additive_fit(&a, &b, vocab_offset, 7, &e) == TP_OK,
+	ck_assert_msg(tp_regression_fit(&a, &b, vocab_offset, 7, &e) == TP_OK,
 	    "%s", e.msg);
 	/* Sorted: 1 1 2 2 3 ... 100, so value i is i - 1 from i = 3 on;
 	 * the knot at position (t + 1) / 6 * 101 lies between values
@@ -155,7 +155,7 @@ START_TEST(test_additive_knots_and_missing)
 }
 END_TEST
 
-START_TEST(test_additive_unlabelled_and_one_class)
+START_TEST(test_regression_unlabelled_and_one_class)
 {
 	enum { P = 1 + 7 + NNUM * (2 + TP_ADDITIVE_KNOTS) };
 	tp_additive a, with;
@@ -172,7 +172,7 @@ START_TEST(test_additive_unlabelled_and_one_class)
 	rows_of(&b, 0);
 	for (size_t r = 0; r < b.n; r++)
 		b.label[r] = 0;
-	ck_assert_int_eq(tp_additive_fit(&a, &b, vocab_offset, 7, &e),
+	ck_assert_int_eq(tp_regression_fit(&a, &b, vocab_offset, 7, &e),
 	    TP_EDATA);
 	ck_assert_msg(strstr(e.msg, "both classes") != NULL, "%s", e.msg);
 	tp_batch_free(&b);
@@ -180,14 +180,14 @@ START_TEST(test_additive_unlabelled_and_one_class)
 END_TEST
 
 Suite *
-additive_suite(void)
+regression_suite(void)
 {
-	Suite *s = suite_create("additive");
-	TCase *tc = tcase_create("additive");
+	Suite *s = suite_create("regression");
+	TCase *tc = tcase_create("regression");
 
-	tcase_add_test(tc, test_additive_stationary);
-	tcase_add_test(tc, test_additive_knots_and_missing);
-	tcase_add_test(tc, test_additive_unlabelled_and_one_class);
+	tcase_add_test(tc, test_regression_stationary);
+	tcase_add_test(tc, test_regression_knots_and_missing);
+	tcase_add_test(tc, test_regression_unlabelled_and_one_class);
 	suite_add_tcase(s, tc);
 	return s;
 }

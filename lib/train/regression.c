@@ -5,7 +5,7 @@
 #include <cblas.h>
 
 #include "base/rng.h"
-#include "train/additive.h"
+#include "train/regression.h"
 
 enum {
 	CHUNK = 256,       /* rows of the design held at once */
@@ -34,67 +34,9 @@ typedef struct {
 } workspace;
 
 double
-tp_additive_penalty(int i)
+tp_regression_penalty(int i)
 {
 	return pow(10.0, 3.5 - 0.25 * i);
-}
-
-static int
-width(const tp_additive *a)
-{
-	return 1 + a->vocab_rows + a->nnum * (2 + TP_ADDITIVE_KNOTS);
-}
-
-/* Row x (width(a) columns) of one row's features. */
-static void
-design_row(const tp_additive *a, const int32_t *cat, const float *num,
-    double *x)
-{
-	int p = width(a), base = 1 + a->vocab_rows;
-
-	memset(x, 0, (size_t)p * sizeof(double));
-	x[0] = 1;
-	for (int j = 0; j < a->ncat; j++)
-		x[1 + a->vocab_offset[j] + cat[j]] = 1;
-	for (int k = 0; k < a->nnum; k++) {
-		double *col = x + base + k * (2 + TP_ADDITIVE_KNOTS);
-		const float *q = a->knot + (size_t)k * TP_ADDITIVE_KNOTS;
-		double z = num[k];
-
-		if (isnan(z)) {
-			col[1] = 1;
-			continue;
-		}
-		col[0] = z;
-		for (int t = 0; t < TP_ADDITIVE_KNOTS; t++)
-			col[2 + t] = z > q[t] ? z - q[t] : 0;
-	}
-}
-
-double
-tp_additive_logit(const tp_additive *a, const int32_t *cat, const float *num)
-{
-	const double *w = a->weight;
-	double s = w[0];
-	int base = 1 + a->vocab_rows;
-
-	for (int j = 0; j < a->ncat; j++)
-		s += w[1 + a->vocab_offset[j] + cat[j]];
-	for (int k = 0; k < a->nnum; k++) {
-		const double *col = w + base + k * (2 + TP_ADDITIVE_KNOTS);
-		const float *q = a->knot + (size_t)k * TP_ADDITIVE_KNOTS;
-		double z = num[k];
-
-		if (isnan(z)) {
-			s += col[1];
-			continue;
-		}
-		s += col[0] * z;
-		for (int t = 0; t < TP_ADDITIVE_KNOTS; t++)
-			if (z > q[t])
-				s += col[2 + t] * (z - q[t]);
-	}
-	return s;
 }
 
 /* -log P(y | eta), without overflow. */
@@ -210,7 +152,7 @@ pass(const tp_additive *a, const labelled *L, int out, double lambda,
 			size_t row = L->row[i];
 			if (L->fold[i] == out)
 				continue;
-			design_row(a, L->b->cat + row * (size_t)a->ncat,
+			tp_additive_design(a, L->b->cat + row * (size_t)a->ncat,
 			    L->b->num + row * (size_t)a->nnum,
 			    ws->x + (size_t)r * p);
 			ws->label[r] = L->b->label[row];
@@ -294,7 +236,7 @@ held_out(const tp_additive *a, const labelled *L, int f, workspace *ws)
 		size_t row = L->row[i];
 		if (L->fold[i] != f)
 			continue;
-		design_row(a, L->b->cat + row * (size_t)a->ncat,
+		tp_additive_design(a, L->b->cat + row * (size_t)a->ncat,
 		    L->b->num + row * (size_t)a->nnum, ws->x);
 		loss += log_loss(cblas_ddot(ws->p, ws->x, 1, a->weight, 1),
 		    L->b->label[row]);
@@ -306,7 +248,7 @@ held_out(const tp_additive *a, const labelled *L, int f, workspace *ws)
 static void
 start(tp_additive *a, double pos, double neg)
 {
-	memset(a->weight, 0, (size_t)width(a) * sizeof(double));
+	memset(a->weight, 0, (size_t)tp_additive_width(a) * sizeof(double));
 	a->weight[0] = log(pos / neg);
 }
 
@@ -336,7 +278,7 @@ gather(labelled *L, const tp_batch *b, double *pos, double *neg, tp_err *e)
 		    "labelled rows of both classes (%.0f positive, %.0f "
 		    "negative)", *pos, *neg);
 	for (size_t i = 0; i < L->n; i++)
-		L->fold[i] = (int)(i % TP_ADDITIVE_FOLDS);
+		L->fold[i] = (int)(i % TP_REGRESSION_FOLDS);
 	tp_rng_seed(&rng, 0);
 	for (size_t i = L->n - 1; i > 0; i--) {
 		size_t j = (size_t)tp_rng_below(&rng, i + 1);
@@ -348,19 +290,19 @@ gather(labelled *L, const tp_batch *b, double *pos, double *neg, tp_err *e)
 }
 
 int
-tp_additive_fit(tp_additive *a, const tp_batch *b, const int *vocab_offset,
+tp_regression_fit(tp_additive *a, const tp_batch *b, const int *vocab_offset,
     int vocab_rows, tp_err *e)
 {
 	labelled L = {0};
 	workspace ws = {0};
-	double pos, neg, loss[TP_ADDITIVE_PENALTIES] = {0};
+	double pos, neg, loss[TP_REGRESSION_PENALTIES] = {0};
 	int rc, best = 0;
 
 	memset(a, 0, sizeof(*a));
 	a->ncat = b->ncat;
 	a->nnum = b->nnum;
 	a->vocab_rows = vocab_rows;
-	ws.p = width(a);
+	ws.p = tp_additive_width(a);
 	a->vocab_offset = malloc(((size_t)a->ncat + 1) * sizeof(int));
 	a->knot = malloc(((size_t)a->nnum * TP_ADDITIVE_KNOTS + 1) *
 	    sizeof(float));
@@ -383,22 +325,22 @@ tp_additive_fit(tp_additive *a, const tp_batch *b, const int *vocab_offset,
 		goto done;
 	/* Each fold's path from the strongest penalty down, each fit
 	 * starting from the one before. */
-	for (int f = 0; f < TP_ADDITIVE_FOLDS; f++) {
+	for (int f = 0; f < TP_REGRESSION_FOLDS; f++) {
 		start(a, pos, neg);
-		for (int i = 0; i < TP_ADDITIVE_PENALTIES; i++) {
-			if ((rc = newton(a, &L, f, tp_additive_penalty(i), &ws,
+		for (int i = 0; i < TP_REGRESSION_PENALTIES; i++) {
+			if ((rc = newton(a, &L, f, tp_regression_penalty(i), &ws,
 			    e)) != TP_OK)
 				goto done;
 			loss[i] += held_out(a, &L, f, &ws);
 		}
 	}
-	for (int i = 1; i < TP_ADDITIVE_PENALTIES; i++)
+	for (int i = 1; i < TP_REGRESSION_PENALTIES; i++)
 		if (loss[i] < loss[best])
 			best = i;
-	a->penalty = tp_additive_penalty(best);
+	a->penalty = tp_regression_penalty(best);
 	start(a, pos, neg);
 	for (int i = 0; i <= best && rc == TP_OK; i++)
-		rc = newton(a, &L, -1, tp_additive_penalty(i), &ws, e);
+		rc = newton(a, &L, -1, tp_regression_penalty(i), &ws, e);
 done:
 	free(L.row);
 	free(L.fold);
@@ -411,13 +353,4 @@ done:
 	if (rc != TP_OK)
 		tp_additive_free(a);
 	return rc;
-}
-
-void
-tp_additive_free(tp_additive *a)
-{
-	free(a->vocab_offset);
-	free(a->knot);
-	free(a->weight);
-	memset(a, 0, sizeof(*a));
 }

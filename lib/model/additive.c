@@ -1,0 +1,71 @@
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/additive.h"
+
+int
+tp_additive_width(const tp_additive *a)
+{
+	return 1 + a->vocab_rows + a->nnum * (2 + TP_ADDITIVE_KNOTS);
+}
+
+void
+tp_additive_design(const tp_additive *a, const int32_t *cat, const float *num,
+    double *x)
+{
+	int p = tp_additive_width(a), base = 1 + a->vocab_rows;
+
+	memset(x, 0, (size_t)p * sizeof(double));
+	x[0] = 1;
+	for (int j = 0; j < a->ncat; j++)
+		x[1 + a->vocab_offset[j] + cat[j]] = 1;
+	for (int k = 0; k < a->nnum; k++) {
+		double *col = x + base + k * (2 + TP_ADDITIVE_KNOTS);
+		const float *q = a->knot + (size_t)k * TP_ADDITIVE_KNOTS;
+		double z = num[k];
+
+		if (isnan(z)) {
+			col[1] = 1;
+			continue;
+		}
+		col[0] = z;
+		for (int t = 0; t < TP_ADDITIVE_KNOTS; t++)
+			col[2 + t] = z > q[t] ? z - q[t] : 0;
+	}
+}
+
+double
+tp_additive_logit(const tp_additive *a, const int32_t *cat, const float *num)
+{
+	const double *w = a->weight;
+	double s = w[0];
+	int base = 1 + a->vocab_rows;
+
+	for (int j = 0; j < a->ncat; j++)
+		s += w[1 + a->vocab_offset[j] + cat[j]];
+	for (int k = 0; k < a->nnum; k++) {
+		const double *col = w + base + k * (2 + TP_ADDITIVE_KNOTS);
+		const float *q = a->knot + (size_t)k * TP_ADDITIVE_KNOTS;
+		double z = num[k];
+
+		if (isnan(z)) {
+			s += col[1];
+			continue;
+		}
+		s += col[0] * z;
+		for (int t = 0; t < TP_ADDITIVE_KNOTS; t++)
+			if (z > q[t])
+				s += col[2 + t] * (z - q[t]);
+	}
+	return s;
+}
+
+void
+tp_additive_free(tp_additive *a)
+{
+	free(a->vocab_offset);
+	free(a->knot);
+	free(a->weight);
+	memset(a, 0, sizeof(*a));
+}
