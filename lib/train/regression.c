@@ -12,7 +12,7 @@ enum {
 	MAX_NEWTON = 50,
 	MAX_HALVINGS = 30,
 };
-#define STEP_TOLERANCE 1e-8
+#define STEP_TOLERANCE 1e-6
 
 /* The fit's rows: the labelled ones of the batch, each with its fold. */
 typedef struct {
