@@ -1,5 +1,4 @@
 #include <math.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "model/additive.h"
@@ -38,14 +37,14 @@ tp_additive_design(const tp_additive *a, const int32_t *cat, const float *num,
 double
 tp_additive_logit(const tp_additive *a, const int32_t *cat, const float *num)
 {
-	const double *w = a->weight;
+	const float *w = a->weight;
 	double s = w[0];
 	int base = 1 + a->vocab_rows;
 
 	for (int j = 0; j < a->ncat; j++)
 		s += w[1 + a->vocab_offset[j] + cat[j]];
 	for (int k = 0; k < a->nnum; k++) {
-		const double *col = w + base + k * (2 + TP_ADDITIVE_KNOTS);
+		const float *col = w + base + k * (2 + TP_ADDITIVE_KNOTS);
 		const float *q = a->knot + (size_t)k * TP_ADDITIVE_KNOTS;
 		double z = num[k];
 
@@ -59,13 +58,4 @@ tp_additive_logit(const tp_additive *a, const int32_t *cat, const float *num)
 				s += col[2 + t] * (z - q[t]);
 	}
 	return s;
-}
-
-void
-tp_additive_free(tp_additive *a)
-{
-	free(a->vocab_offset);
-	free(a->knot);
-	free(a->weight);
-	memset(a, 0, sizeof(*a));
 }

@@ -24,14 +24,15 @@
 
 enum { TP_ADDITIVE_KNOTS = 5 };
 
+/* A view of the part's numbers, which its owner holds (a model, in its
+ * parameters). */
 typedef struct {
 	int ncat, nnum;
 	int vocab_rows;
-	int *vocab_offset;  /* (ncat) first table row of feature j */
+	const int *vocab_offset; /* (ncat) first table row of feature j */
+	float *weight;      /* (tp_additive_width) the bias, c, then a_k, m_k
+	                       and h_k. of each numeric in turn */
 	float *knot;        /* (nnum, KNOTS) q_kt */
-	double *weight;     /* (tp_additive_width) the bias, c, then a_k,
-	                       m_k and h_k. of each numeric in turn */
-	double penalty;     /* the L2 penalty it was fitted under */
 } tp_additive;
 
 /* Its weights: 1 + vocab_rows + nnum (2 + KNOTS). */
@@ -45,6 +46,5 @@ double tp_additive_logit(const tp_additive *a, const int32_t *cat,
  * weights. */
 void tp_additive_design(const tp_additive *a, const int32_t *cat,
     const float *num, double *x);
-void tp_additive_free(tp_additive *a); /* accepts a zeroed a */
 
 #endif

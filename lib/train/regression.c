@@ -31,6 +31,7 @@ typedef struct {
 	double *grad;     /* (p) */
 	double *step;     /* (p) */
 	double *last;     /* (p) the weights before the step */
+	double *w;        /* (p) the weights, fitted in double */
 } workspace;
 
 double
@@ -163,7 +164,7 @@ pass(const tp_additive *a, const labelled *L, int out, double lambda,
 		for (int k = 0; k < r; k++) {
 			const double *x = ws->x + (size_t)k * p;
 			int y = (int)ws->label[k];
-			double eta = cblas_ddot(p, x, 1, a->weight, 1);
+			double eta = cblas_ddot(p, x, 1, ws->w, 1);
 			double prob = 1 / (1 + exp(-eta));
 
 			obj += log_loss(eta, y);
@@ -180,9 +181,9 @@ pass(const tp_additive *a, const labelled *L, int out, double lambda,
 			    1.0, ws->x, p, 1.0, ws->hess, p);
 	}
 	for (int j = 1; j < p; j++) {
-		obj += 0.5 * lambda * a->weight[j] * a->weight[j];
+		obj += 0.5 * lambda * ws->w[j] * ws->w[j];
 		if (newton) {
-			ws->grad[j] += lambda * a->weight[j];
+			ws->grad[j] += lambda * ws->w[j];
 			ws->hess[(size_t)j * p + j] += lambda;
 		}
 	}
@@ -192,7 +193,7 @@ pass(const tp_additive *a, const labelled *L, int out, double lambda,
 /* Fits a's weights (started where they are) to the rows not in fold out
  * under penalty lambda. */
 static int
-newton(tp_additive *a, const labelled *L, int out, double lambda,
+newton(const tp_additive *a, const labelled *L, int out, double lambda,
     workspace *ws, tp_err *e)
 {
 	int p = ws->p;
@@ -205,10 +206,10 @@ newton(tp_additive *a, const labelled *L, int out, double lambda,
 			return tp_err_set(e, TP_EINTERNAL, "the additive "
 			    "regression: its Hessian is not positive definite "
 			    "(penalty %g)", lambda);
-		memcpy(ws->last, a->weight, (size_t)p * sizeof(double));
+		memcpy(ws->last, ws->w, (size_t)p * sizeof(double));
 		for (int h = 0;; h++) {
 			for (int j = 0; j < p; j++)
-				a->weight[j] = ws->last[j] - scale * ws->step[j];
+				ws->w[j] = ws->last[j] - scale * ws->step[j];
 			after = pass(a, L, out, lambda, ws, 0);
 			if (after <= before || h == MAX_HALVINGS)
 				break;
@@ -217,7 +218,7 @@ newton(tp_additive *a, const labelled *L, int out, double lambda,
 		for (int j = 0; j < p; j++)
 			largest = fmax(largest, fabs(scale * ws->step[j]));
 		if (after > before) {  /* no step lowers it: at the minimum */
-			memcpy(a->weight, ws->last, (size_t)p * sizeof(double));
+			memcpy(ws->w, ws->last, (size_t)p * sizeof(double));
 			return TP_OK;
 		}
 		if (largest < STEP_TOLERANCE)
@@ -238,7 +239,7 @@ held_out(const tp_additive *a, const labelled *L, int f, workspace *ws)
 			continue;
 		tp_additive_design(a, L->b->cat + row * (size_t)a->ncat,
 		    L->b->num + row * (size_t)a->nnum, ws->x);
-		loss += log_loss(cblas_ddot(ws->p, ws->x, 1, a->weight, 1),
+		loss += log_loss(cblas_ddot(ws->p, ws->x, 1, ws->w, 1),
 		    L->b->label[row]);
 	}
 	return loss;
@@ -246,10 +247,10 @@ held_out(const tp_additive *a, const labelled *L, int f, workspace *ws)
 
 /* The weights at the start of a path: 0, the bias at the rows' log-odds. */
 static void
-start(tp_additive *a, double pos, double neg)
+start(workspace *ws, double pos, double neg)
 {
-	memset(a->weight, 0, (size_t)tp_additive_width(a) * sizeof(double));
-	a->weight[0] = log(pos / neg);
+	memset(ws->w, 0, (size_t)ws->p * sizeof(double));
+	ws->w[0] = log(pos / neg);
 }
 
 /* The labelled rows of b, folds drawn from a fixed stream so that a fit
@@ -290,43 +291,35 @@ gather(labelled *L, const tp_batch *b, double *pos, double *neg, tp_err *e)
 }
 
 int
-tp_regression_fit(tp_additive *a, const tp_batch *b, const int *vocab_offset,
-    int vocab_rows, tp_err *e)
+tp_regression_fit(tp_additive *a, const tp_batch *b, double *penalty,
+    tp_err *e)
 {
 	labelled L = {0};
 	workspace ws = {0};
 	double pos, neg, loss[TP_REGRESSION_PENALTIES] = {0};
 	int rc, best = 0;
 
-	memset(a, 0, sizeof(*a));
-	a->ncat = b->ncat;
-	a->nnum = b->nnum;
-	a->vocab_rows = vocab_rows;
 	ws.p = tp_additive_width(a);
-	a->vocab_offset = malloc(((size_t)a->ncat + 1) * sizeof(int));
-	a->knot = malloc(((size_t)a->nnum * TP_ADDITIVE_KNOTS + 1) *
-	    sizeof(float));
-	a->weight = malloc((size_t)ws.p * sizeof(double));
 	ws.x = malloc((size_t)CHUNK * ws.p * sizeof(double));
 	ws.label = malloc(CHUNK * sizeof(double));
 	ws.hess = malloc((size_t)ws.p * ws.p * sizeof(double));
 	ws.grad = malloc((size_t)ws.p * sizeof(double));
 	ws.step = malloc((size_t)ws.p * sizeof(double));
 	ws.last = malloc((size_t)ws.p * sizeof(double));
-	if (a->vocab_offset == NULL || a->knot == NULL || a->weight == NULL ||
-	    ws.x == NULL || ws.label == NULL || ws.hess == NULL ||
-	    ws.grad == NULL || ws.step == NULL || ws.last == NULL) {
+	ws.w = malloc((size_t)ws.p * sizeof(double));
+	if (ws.x == NULL || ws.label == NULL || ws.hess == NULL ||
+	    ws.grad == NULL || ws.step == NULL || ws.last == NULL ||
+	    ws.w == NULL) {
 		rc = tp_err_nomem(e, "the additive regression");
 		goto done;
 	}
-	memcpy(a->vocab_offset, vocab_offset, (size_t)a->ncat * sizeof(int));
 	if ((rc = gather(&L, b, &pos, &neg, e)) != TP_OK ||
 	    (rc = fit_knots(a, &L, e)) != TP_OK)
 		goto done;
 	/* Each fold's path from the strongest penalty down, each fit
 	 * starting from the one before. */
 	for (int f = 0; f < TP_REGRESSION_FOLDS; f++) {
-		start(a, pos, neg);
+		start(&ws, pos, neg);
 		for (int i = 0; i < TP_REGRESSION_PENALTIES; i++) {
 			if ((rc = newton(a, &L, f, tp_regression_penalty(i), &ws,
 			    e)) != TP_OK)
@@ -337,10 +330,12 @@ tp_regression_fit(tp_additive *a, const tp_batch *b, const int *vocab_offset,
 	for (int i = 1; i < TP_REGRESSION_PENALTIES; i++)
 		if (loss[i] < loss[best])
 			best = i;
-	a->penalty = tp_regression_penalty(best);
-	start(a, pos, neg);
+	*penalty = tp_regression_penalty(best);
+	start(&ws, pos, neg);
 	for (int i = 0; i <= best && rc == TP_OK; i++)
 		rc = newton(a, &L, -1, tp_regression_penalty(i), &ws, e);
+	for (int j = 0; j < ws.p; j++)
+		a->weight[j] = (float)ws.w[j];
 done:
 	free(L.row);
 	free(L.fold);
@@ -350,7 +345,6 @@ done:
 	free(ws.grad);
 	free(ws.step);
 	free(ws.last);
-	if (rc != TP_OK)
-		tp_additive_free(a);
+	free(ws.w);
 	return rc;
 }

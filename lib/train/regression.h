@@ -32,10 +32,10 @@ enum {
 	TP_REGRESSION_PENALTIES = 19,
 };
 
-/* Fits a to the labelled rows of b, whose categories index tables that
- * start at vocab_offset (ncat of them, vocab_rows rows in all). */
-int tp_regression_fit(tp_additive *a, const tp_batch *b,
-    const int *vocab_offset, int vocab_rows, tp_err *e);
+/* Fits a's knots and weights (of a's sizes, b's features) to the
+ * labelled rows of b; *penalty is the one chosen. */
+int tp_regression_fit(tp_additive *a, const tp_batch *b, double *penalty,
+    tp_err *e);
 /* The penalty of index i of the grid, 0 to TP_REGRESSION_PENALTIES - 1. */
 double tp_regression_penalty(int i);
 

@@ -14,8 +14,25 @@
 #include "train/regression.h"
 #include "suites.h"
 
-enum { ROWS = 600, NCAT = 2, NNUM = 2 };
+enum { ROWS = 600, NCAT = 2, NNUM = 2, K = TP_ADDITIVE_KNOTS,
+	P = 1 + 7 + NNUM * (2 + K) };
 static const int vocab_offset[NCAT] = {0, 4};  /* 4 and 3 table rows */
+
+/* The part's numbers, which a model would hold. */
+typedef struct {
+	tp_additive a;
+	float weight[P], knot[NNUM * K];
+	double penalty;
+} part;
+
+static void
+part_init(part *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->a = (tp_additive){.ncat = NCAT, .nnum = NNUM, .vocab_rows = 7,
+	    .vocab_offset = vocab_offset, .weight = p->weight,
+	    .knot = p->knot};
+}
 
 /* ROWS labelled rows whose log-odds are additive in their features, with
  * a curve in numeric 0 (a hinge at 0.5), numeric 1 missing on every 7th
@@ -51,30 +68,33 @@ rows_of(tp_batch *b, int unlabelled)
 }
 
 static void
-fit(tp_additive *a, int unlabelled)
+fit(part *p, int unlabelled)
 {
 	tp_batch b = {0};
 	tp_err e = {0};
 
+	part_init(p);
 	rows_of(&b, unlabelled);
-	ck_assert_msg(tp_regression_fit(a, &b, vocab_offset, 7, &e) == TP_OK,
+	ck_assert_msg(tp_regression_fit(&p->a, &b, &p->penalty, &e) == TP_OK,
 	    "%s", e.msg);
 	tp_batch_free(&b);
 }
 
 START_TEST(test_regression_stationary)
 {
-	enum { K = TP_ADDITIVE_KNOTS, P = 1 + 7 + NNUM * (2 + K) };
+	part fitted;
 	tp_additive a;
 	tp_batch b = {0};
 	double grad[P] = {0}, scale = 0;
 	int on_grid = 0;
 
-	fit(&a, 0);
+	fit(&fitted, 0);
+	a = fitted.a;
 	rows_of(&b, 0);
 	for (int i = 0; i < TP_REGRESSION_PENALTIES; i++)
-		on_grid |= a.penalty == tp_regression_penalty(i);
-	ck_assert_msg(on_grid, "penalty %g is not on the grid", a.penalty);
+		on_grid |= fitted.penalty == tp_regression_penalty(i);
+	ck_assert_msg(on_grid, "penalty %g is not on the grid",
+	    fitted.penalty);
 	/* The gradient of the summed log-loss, column by column. */
 	for (size_t r = 0; r < b.n; r++) {
 		const int32_t *c = b.cat + r * NCAT;
@@ -99,7 +119,7 @@ START_TEST(test_regression_stationary)
 		scale += fabs(d);
 	}
 	for (int j = 0; j < P; j++) {
-		double g = grad[j] + (j > 0 ? a.penalty * a.weight[j] : 0);
+		double g = grad[j] + (j > 0 ? fitted.penalty * a.weight[j] : 0);
 		ck_assert_msg(fabs(g) < 1e-6 * scale, "column %d: gradient %g "
 		    "(of rows' |p - y| %g)", j, g, scale);
 	}
@@ -108,19 +128,18 @@ START_TEST(test_regression_stationary)
 	ck_assert(a.weight[1 + 3] > a.weight[1 + 1]);
 	ck_assert(a.weight[8 + (2 + K) + 1] > 0);
 	tp_batch_free(&b);
-	tp_additive_free(&a);
 }
 END_TEST
 
 START_TEST(test_regression_knots_and_missing)
 {
-	enum { K = TP_ADDITIVE_KNOTS };
-	tp_additive a = {0};
+	part fitted;
+	tp_additive a;
 	tp_batch b = {0};
 	tp_err e = {0};
 	int32_t cat[NCAT] = {0, 0};
 	float present[NNUM] = {0, 0.25f}, missing[NNUM] = {0, NAN};
-	double *col;
+	const float *col;
 
 	/* Numeric 0 takes the values 1 to 100 (1 and 2 twice): its knots
 	 * are numpy's linear quantiles at 1/6 to 5/6. */
@@ -134,7 +153,9 @@ START_TEST(test_regression_knots_and_missing)
 		b.id[r] = (int64_t)r;
 	}
 	b.n = 102;
-	ck_assert_msg(tp_regression_fit(&a, &b, vocab_offset, 7, &e) == TP_OK,
+	part_init(&fitted);
+	a = fitted.a;
+	ck_assert_msg(tp_regression_fit(&a, &b, &fitted.penalty, &e) == TP_OK,
 	    "%s", e.msg);
 	/* Sorted: 1 1 2 2 3 ... 100, so value i is i - 1 from i = 3 on;
 	 * the knot at position (t + 1) / 6 * 101 lies between values
@@ -151,28 +172,24 @@ START_TEST(test_regression_knots_and_missing)
 	ck_assert(tp_additive_logit(&a, cat, present) !=
 	    tp_additive_logit(&a, cat, missing));
 	tp_batch_free(&b);
-	tp_additive_free(&a);
 }
 END_TEST
 
 START_TEST(test_regression_unlabelled_and_one_class)
 {
-	enum { P = 1 + 7 + NNUM * (2 + TP_ADDITIVE_KNOTS) };
-	tp_additive a, with;
+	part alone, with;
 	tp_batch b = {0};
 	tp_err e = {0};
 
-	fit(&a, 0);
+	fit(&alone, 0);
 	fit(&with, 40);
-	ck_assert_double_eq(with.penalty, a.penalty);
-	ck_assert_mem_eq(with.weight, a.weight, P * sizeof(double));
-	tp_additive_free(&a);
-	tp_additive_free(&with);
+	ck_assert_double_eq(with.penalty, alone.penalty);
+	ck_assert_mem_eq(with.weight, alone.weight, sizeof(alone.weight));
 
 	rows_of(&b, 0);
 	for (size_t r = 0; r < b.n; r++)
 		b.label[r] = 0;
-	ck_assert_int_eq(tp_regression_fit(&a, &b, vocab_offset, 7, &e),
+	ck_assert_int_eq(tp_regression_fit(&alone.a, &b, &alone.penalty, &e),
 	    TP_EDATA);
 	ck_assert_msg(strstr(e.msg, "both classes") != NULL, "%s", e.msg);
 	tp_batch_free(&b);
