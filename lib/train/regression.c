@@ -348,3 +348,55 @@ done:
 	free(ws.w);
 	return rc;
 }
+
+/* Copies row i of b into row j of out. */
+static void
+copy_row(tp_batch *out, size_t j, const tp_batch *b, size_t i)
+{
+	out->id[j] = b->id[i];
+	memcpy(out->cat + j * (size_t)b->ncat, b->cat + i * (size_t)b->ncat,
+	    (size_t)b->ncat * sizeof(int32_t));
+	memcpy(out->num + j * (size_t)b->nnum, b->num + i * (size_t)b->nnum,
+	    (size_t)b->nnum * sizeof(float));
+	out->label[j] = b->label[i];
+}
+
+int
+tp_regression_rows(tp_rows *train, int ncat, int nnum, size_t most,
+    tp_batch *out, tp_err *e)
+{
+	size_t chunk = 4096, seen = 0;
+	tp_batch batch = {0};
+	tp_rng rng;
+	long got = 0;
+	int rc;
+
+	if (tp_rows_buffer(train) > 0 && tp_rows_buffer(train) < chunk)
+		chunk = tp_rows_buffer(train);
+	tp_rng_seed(&rng, 0);
+	memset(out, 0, sizeof(*out));
+	if ((rc = tp_batch_init(out, ncat, nnum, most, e)) != TP_OK ||
+	    (rc = tp_batch_init(&batch, ncat, nnum, chunk, e)) != TP_OK ||
+	    (rc = tp_rows_epoch(train, 0, 1, e)) != TP_OK)
+		goto done;
+	while ((got = tp_rows_next(train, &batch, chunk, e)) > 0)
+		for (long r = 0; r < got; r++) {
+			if (batch.label[r] != 0 && batch.label[r] != 1)
+				continue;
+			if (out->n < most)
+				copy_row(out, out->n++, &batch, (size_t)r);
+			else {
+				size_t j = (size_t)tp_rng_below(&rng, seen + 1);
+				if (j < most)
+					copy_row(out, j, &batch, (size_t)r);
+			}
+			seen++;
+		}
+	if (got < 0)
+		rc = e->code;
+done:
+	tp_batch_free(&batch);
+	if (rc != TP_OK)
+		tp_batch_free(out);
+	return rc;
+}

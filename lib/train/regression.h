@@ -23,9 +23,12 @@
 #ifndef TP_REGRESSION_H
 #define TP_REGRESSION_H
 
+#include <stddef.h>
+
 #include "base/err.h"
 #include "data/stream.h"
 #include "model/additive.h"
+#include "train/rows.h"
 
 enum {
 	TP_REGRESSION_FOLDS = 5,
@@ -36,6 +39,14 @@ enum {
  * labelled rows of b; *penalty is the one chosen. */
 int tp_regression_fit(tp_additive *a, const tp_batch *b, double *penalty,
     tp_err *e);
+/* The labelled rows of train (of ncat and nnum features) that a fit
+ * reads, into out (initialised here, the caller's to free): all of them, or a uniform sample of `most`
+ * of them when there are more (reservoir sampling), from one pass over
+ * train, which starts an epoch of its own (the next tp_rows_epoch starts
+ * the training's). A few hundred thousand rows fix the weights of a
+ * design this size as well as more would, and bound what a fit holds. */
+int tp_regression_rows(tp_rows *train, int ncat, int nnum, size_t most,
+    tp_batch *out, tp_err *e);
 /* The penalty of index i of the grid, 0 to TP_REGRESSION_PENALTIES - 1. */
 double tp_regression_penalty(int i);
 

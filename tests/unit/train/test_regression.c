@@ -4,14 +4,17 @@
  * here from the log-odds alone (so a wrong sign, column or penalty in the
  * fit shows); the penalty is one of the grid; the knots are the training
  * values' quantiles; a missing value counts through its flag alone; rows
- * without a label change nothing; one class alone is an error.
+ * without a label change nothing; one class alone is an error; the rows a
+ * fit reads are the labelled ones, all or a sample from all over.
  */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/rng.h"
 #include "fixture.h"
 #include "train/regression.h"
+#include "train/rows.h"
 #include "suites.h"
 
 enum { ROWS = 600, NCAT = 2, NNUM = 2, K = TP_ADDITIVE_KNOTS,
@@ -196,6 +199,57 @@ START_TEST(test_regression_unlabelled_and_one_class)
 }
 END_TEST
 
+START_TEST(test_regression_rows_sampled)
+{
+	tp_batch b = {0}, all = {0}, some = {0};
+	tp_encoding enc;
+	tp_rows *src;
+	tp_err e = {0};
+	char dir[256], *path;
+	int seen[ROWS + 40] = {0}, late = 0;
+
+	rows_of(&b, 40);
+	ck_assert_int_eq(tp_rows_memory(&src, &b, &e), TP_OK);
+	/* Room for all: every labelled row once, no other. */
+	ck_assert_msg(tp_regression_rows(src, NCAT, NNUM, 1000, &all, &e) ==
+	    TP_OK, "%s", e.msg);
+	tp_rows_close(src);
+	ck_assert_uint_eq(all.n, ROWS);
+	for (size_t i = 0; i < all.n; i++) {
+		int64_t id = all.id[i];
+		ck_assert(id <= ROWS);
+		ck_assert_int_eq(seen[id - 1]++, 0);
+		ck_assert_int_eq(all.label[i], b.label[id - 1]);
+		ck_assert_float_eq(all.num[i * NNUM], b.num[(id - 1) * NNUM]);
+	}
+	/* Room for 100, through a shuffle buffer of 50 rows, whose first
+	 * hundred rows come from the file's first blocks: still 100
+	 * labelled rows, each once, from all over the file. */
+	fixture_folder(dir);
+	fixture_model_encoding(&enc);
+	path = fixture_stream_file(dir, "rows.tps", &enc, &b, 0, b.n);
+	ck_assert_int_eq(tp_rows_open(&src, &path, 1, NULL, 50, &e), TP_OK);
+	memset(seen, 0, sizeof(seen));
+	ck_assert_msg(tp_regression_rows(src, NCAT, NNUM, 100, &some, &e) ==
+	    TP_OK, "%s", e.msg);
+	ck_assert_uint_eq(some.n, 100);
+	for (size_t i = 0; i < some.n; i++) {
+		ck_assert(some.id[i] <= ROWS);
+		ck_assert_int_eq(seen[some.id[i] - 1]++, 0);
+		late += some.id[i] > ROWS / 2;
+	}
+	ck_assert_msg(late > 25 && late < 75, "%d of 100 from the second half",
+	    late);
+	tp_rows_close(src);
+	free(path);
+	fixture_folder_remove(dir);
+	tp_encoding_free(&enc);
+	tp_batch_free(&all);
+	tp_batch_free(&some);
+	tp_batch_free(&b);
+}
+END_TEST
+
 Suite *
 regression_suite(void)
 {
@@ -205,6 +259,7 @@ regression_suite(void)
 	tcase_add_test(tc, test_regression_stationary);
 	tcase_add_test(tc, test_regression_knots_and_missing);
 	tcase_add_test(tc, test_regression_unlabelled_and_one_class);
+	tcase_add_test(tc, test_regression_rows_sampled);
 	suite_add_tcase(s, tc);
 	return s;
 }
