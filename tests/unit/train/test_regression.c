@@ -205,7 +205,7 @@ START_TEST(test_regression_rows_sampled)
 	tp_encoding enc;
 	tp_rows *src;
 	tp_err e = {0};
-	char dir[256], *path;
+	char dir[] = "/tmp/tp_regressionXXXXXX", *path;
 	int seen[ROWS + 40] = {0}, late = 0;
 
 	rows_of(&b, 40);
