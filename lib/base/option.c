@@ -213,6 +213,15 @@ tp_opt_from_json(const tp_opt *table, void *settings, int flags,
 				    what, o->key, o->min, o->max);
 			*FIELD(int, settings, o) = (int)x;
 			continue;
+		case TP_OPT_FLAG:
+			/* Absent is off, so that settings recorded before the
+			 * flag existed read as they were meant. */
+			if (v != NULL && !cJSON_IsBool(v))
+				return tp_err_set(e, TP_EDATA,
+				    "%s: \"%s\" must be true or false", what,
+				    o->key);
+			*FIELD(int, settings, o) = cJSON_IsTrue(v);
+			continue;
 		case TP_OPT_FLOAT:
 			if (!(x >= (float)o->min && x <= (float)o->max))
 				return tp_err_set(e, TP_EDATA,

@@ -81,7 +81,7 @@ int tp_opt_json(const tp_opt *table, const void *settings, int flags,
 
 /* Reads table's fields from obj, each key that must be there (every one
  * with flags among its flags) checked and in range: TP_EDATA naming the
- * first that is not, after "what: ". */
+ * first that is not, after "what: ". A flag may be absent: it is off. */
 int tp_opt_from_json(const tp_opt *table, void *settings, int flags,
     const cJSON *obj, const char *what, tp_err *e);
 

@@ -22,6 +22,8 @@ typedef struct {
 	int proj_dim;       /* P, projector output */
 	float dropout;      /* rate of every dropout */
 	enum tp_activation activation; /* of the feed-forward */
+	int additive;       /* the classifier's log-odds are added to an
+	                       additive regression's (model/additive.h) */
 } tp_config;
 
 extern const tp_config tp_default_config;

@@ -101,6 +101,15 @@ build_table(tp_model *m, const tp_encoding *enc)
 	ADD(ix->head0_b, "head.0.bias", H, 0, TP_INIT_FANIN, TP_PART_HEAD, 0);
 	ADD(ix->head3_w, "head.3.weight", 2, H, TP_INIT_FANIN, TP_PART_HEAD, 1);
 	ADD(ix->head3_b, "head.3.bias", 2, 0, TP_INIT_FANIN, TP_PART_HEAD, 0);
+	ix->additive_w = ix->additive_knot = -1;
+	if (c->additive) {
+		ADD(ix->additive_w, "additive.weight", 1 + m->vocab_rows +
+		    m->nnum * (2 + TP_ADDITIVE_KNOTS), 0, TP_INIT_ZERO,
+		    TP_PART_HEAD, 0);
+		if (m->nnum > 0)
+			ADD(ix->additive_knot, "additive.knot", m->nnum,
+			    TP_ADDITIVE_KNOTS, TP_INIT_ZERO, TP_PART_HEAD, 0);
+	}
 	ADD(ix->proj0_w, "projector.0.weight", H, C, TP_INIT_FANIN, TP_PART_PROJECTOR, 1);
 	ADD(ix->proj0_b, "projector.0.bias", H, 0, TP_INIT_FANIN, TP_PART_PROJECTOR, 0);
 	ADD(ix->proj2_w, "projector.2.weight", c->proj_dim, H, TP_INIT_FANIN, TP_PART_PROJECTOR, 1);
@@ -306,6 +315,35 @@ static int
 predict_rows(const tp_model *m)
 {
 	return PREDICT_TOKENS / m->T > 1 ? PREDICT_TOKENS / m->T : 1;
+}
+
+tp_additive
+tp_model_additive(tp_model *m)
+{
+	const tp_model_index *ix = &m->ix;
+
+	return (tp_additive){.ncat = m->ncat, .nnum = m->nnum,
+	    .vocab_rows = m->vocab_rows, .vocab_offset = m->vocab_offset,
+	    .weight = ix->additive_w < 0 ? NULL :
+	    m->params + m->param[ix->additive_w].offset,
+	    .knot = ix->additive_knot < 0 ? NULL :
+	    m->params + m->param[ix->additive_knot].offset};
+}
+
+/* Adds the additive part's log-odds of R rows to their logits of the
+ * positive class. */
+static void
+additive_forward(tp_model *m, const int32_t *cat, const float *num,
+    float *logits, int R)
+{
+	tp_additive a;
+
+	if (m->ix.additive_w < 0)
+		return;
+	a = tp_model_additive(m);
+	for (int r = 0; r < R; r++)
+		logits[2 * r + 1] += (float)tp_additive_logit(&a,
+		    cat + (size_t)r * m->ncat, num + (size_t)r * m->nnum);
 }
 
 tp_model *
@@ -867,6 +905,8 @@ predict_slice(tp_model *m, int t, const int32_t *cat, const float *num,
 		encode_forward(m, w, cat + (size_t)r * m->ncat,
 		    num + (size_t)r * m->nnum, n, 0, 0);
 		head_forward(m, w, m->logits + 2 * (size_t)r, n, 0);
+		additive_forward(m, cat + (size_t)r * m->ncat,
+		    num + (size_t)r * m->nnum, m->logits + 2 * (size_t)r, n);
 	}
 }
 
@@ -891,6 +931,7 @@ run(tp_model *m, enum task task, const int32_t *cat, const float *num,
 		case CLASSIFY_FORWARD:
 			encode_forward(m, w, c, x, R, training, 1);
 			head_forward(m, w, m->logits + 2 * (size_t)r0, R, training);
+			additive_forward(m, c, x, m->logits + 2 * (size_t)r0, R);
 			break;
 		case CLASSIFY_BACKWARD:
 			head_backward(m, w, m->dlogits + 2 * (size_t)r0, R, training,

@@ -44,6 +44,7 @@
 #include "base/err.h"
 #include "base/rng.h"
 #include "data/encoding.h"
+#include "model/additive.h"
 #include "model/config.h"
 
 /* Which part of the model a parameter belongs to. */
@@ -83,6 +84,7 @@ typedef struct {
 	tp_layer_index *layer;  /* (layers) */
 	int norm_w, norm_b;
 	int head0_w, head0_b, head3_w, head3_b;
+	int additive_w, additive_knot; /* cfg.additive's (model/additive.h) */
 	int proj0_w, proj0_b, proj2_w, proj2_b;
 } tp_model_index;
 
@@ -127,6 +129,11 @@ typedef struct tp_model {
 int tp_model_init(tp_model *m, const tp_config *cfg, const tp_encoding *enc,
     uint64_t seed, int nthreads, tp_err *e);
 void tp_model_free(tp_model *m); /* with its members */
+/* The additive part of a model of cfg.additive, a view of its
+ * parameters "additive.weight" and "additive.knot" (head parameters,
+ * which no step changes: their gradients stay zero, so that AdamW leaves
+ * them where train/regression.h fitted them). */
+tp_additive tp_model_additive(tp_model *m);
 /* Member j (0 to nmembers - 1) of an ensemble; member 0 is m itself. */
 tp_model *tp_model_member(tp_model *m, int j);
 /* Makes an ensemble of m and the n models of more, all of m's config,

@@ -10,6 +10,7 @@
 #include "model/modelfile.h"
 #include "model/optim.h"
 #include "model/safetensors.h"
+#include "train/regression.h"
 #include "train/shrink.h"
 #include "train/train.h"
 #ifdef TP_CUDA
@@ -670,6 +671,34 @@ decision_threshold(const tp_train_opts *o, const float *prob,
 	return tp_best_f1_threshold(prob, valid->label, valid->n, f1, e);
 }
 
+/* Rows the additive regression is fitted to at most: a sample of more
+ * (train/regression.h). */
+#define ADDITIVE_ROWS 200000
+
+/* Fits m's additive part to the labelled rows of train, and starts the
+ * classifier's output at zero, so that training starts from the
+ * regression and learns what it leaves. */
+static int
+fit_additive(tp_rows *train, tp_model *m, tp_err *e)
+{
+	tp_additive a = tp_model_additive(m);
+	tp_batch rows = {0};
+	const tp_param *w = &m->param[m->ix.head3_w];
+	const tp_param *b = &m->param[m->ix.head3_b];
+	double penalty;
+	int rc;
+
+	if ((rc = tp_regression_rows(train, m->ncat, m->nnum, ADDITIVE_ROWS,
+	    &rows, e)) == TP_OK)
+		rc = tp_regression_fit(&a, &rows, &penalty, e);
+	tp_batch_free(&rows);
+	if (rc != TP_OK)
+		return rc;
+	memset(m->params + w->offset, 0, w->numel * sizeof(float));
+	memset(m->params + b->offset, 0, b->numel * sizeof(float));
+	return TP_OK;
+}
+
 /* Trains member `member` of the run (0 for one model) with the options o
  * of that member, and the run's teacher. */
 static int
@@ -702,6 +731,13 @@ train_model(const tp_train_opts *o, int member, const tp_encoding *enc,
 	    (rc = shrink_tables(train, m, e)) != TP_OK)
 		goto out;
 	tp_rows_labels(train, &neg, &pos);
+	if (m->cfg.additive && o->device != TP_DEVICE_CPU) {
+		rc = tp_err_set(e, TP_EUSAGE, "--additive runs on the CPU only, "
+		    "for now");
+		goto out;
+	}
+	if (m->cfg.additive && (rc = fit_additive(train, m, e)) != TP_OK)
+		goto out;
 	/* A teacher gives every row its target; labels alone must show
 	 * both classes, or the model learns a constant and early stopping
 	 * keeps whichever epoch came first. */
@@ -727,7 +763,7 @@ train_model(const tp_train_opts *o, int member, const tp_encoding *enc,
 	 * it, the first epochs of a small or unbalanced data set go to
 	 * learning the base rate, and the validation AUC sinks meanwhile
 	 * (early stopping then keeps an epoch before any real learning). */
-	if (pos > 0 && neg > 0)
+	if (pos > 0 && neg > 0 && !m->cfg.additive)
 		tp_model_set_prior(m, cw[1] * pos / (cw[1] * pos + cw[0] * neg));
 	if ((rc = engine_open(&en, o, m, &oc, o->batch, e)) != TP_OK ||
 	    (rc = tp_batch_init(&mb, enc->ncat, enc->nnum, (size_t)o->batch,
@@ -750,6 +786,19 @@ train_model(const tp_train_opts *o, int member, const tp_encoding *enc,
 		goto out;
 	if ((rc = engine_start(&en, o->batch, e)) != TP_OK)
 		goto out;
+	/* The regression alone is a candidate: the model kept is never the
+	 * regression made worse on the validation rows. */
+	if (m->cfg.additive && st.epoch == 0) {
+		double auc;
+		if ((rc = engine_score(&en, valid, prob, e)) != TP_OK)
+			goto out;
+		if ((auc = tp_roc_auc(prob, 1, valid->label, valid->n, e)) < 0) {
+			rc = e->code;
+			goto out;
+		}
+		st.best_auc = isnan(auc) ? 0 : auc;
+		st.threshold = decision_threshold(o, prob, valid, &st.f1, e);
+	}
 
 	while (st.epoch < o->epochs && st.bad_epochs < o->patience) {
 		double t0 = tp_clock(), sum = 0;
