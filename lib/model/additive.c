@@ -35,27 +35,40 @@ tp_additive_design(const tp_additive *a, const int32_t *cat, const float *num,
 }
 
 double
+tp_additive_numeric_term(const tp_additive *a, int k, double z)
+{
+	const float *col = a->weight + 1 + a->vocab_rows +
+	    k * (2 + TP_ADDITIVE_KNOTS);
+	const float *q = a->knot + (size_t)k * TP_ADDITIVE_KNOTS;
+	double s;
+
+	if (isnan(z))
+		return col[1];
+	s = col[0] * z;
+	for (int t = 0; t < TP_ADDITIVE_KNOTS; t++)
+		if (z > q[t])
+			s += col[2 + t] * (z - q[t]);
+	return s;
+}
+
+double
 tp_additive_logit(const tp_additive *a, const int32_t *cat, const float *num)
 {
-	const float *w = a->weight;
-	double s = w[0];
-	int base = 1 + a->vocab_rows;
+	double s = a->weight[0];
 
 	for (int j = 0; j < a->ncat; j++)
-		s += w[1 + a->vocab_offset[j] + cat[j]];
-	for (int k = 0; k < a->nnum; k++) {
-		const float *col = w + base + k * (2 + TP_ADDITIVE_KNOTS);
-		const float *q = a->knot + (size_t)k * TP_ADDITIVE_KNOTS;
-		double z = num[k];
-
-		if (isnan(z)) {
-			s += col[1];
-			continue;
-		}
-		s += col[0] * z;
-		for (int t = 0; t < TP_ADDITIVE_KNOTS; t++)
-			if (z > q[t])
-				s += col[2 + t] * (z - q[t]);
-	}
+		s += a->weight[1 + a->vocab_offset[j] + cat[j]];
+	for (int k = 0; k < a->nnum; k++)
+		s += tp_additive_numeric_term(a, k, num[k]);
 	return s;
+}
+
+void
+tp_additive_terms(const tp_additive *a, const int32_t *cat, const float *num,
+    double *term)
+{
+	for (int j = 0; j < a->ncat; j++)
+		term[j] = a->weight[1 + a->vocab_offset[j] + cat[j]];
+	for (int k = 0; k < a->nnum; k++)
+		term[a->ncat + k] = tp_additive_numeric_term(a, k, num[k]);
 }

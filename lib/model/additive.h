@@ -41,6 +41,13 @@ int tp_additive_width(const tp_additive *a);
  * table, nnum standardised values, NaN when missing). */
 double tp_additive_logit(const tp_additive *a, const int32_t *cat,
     const float *num);
+/* Each feature's term of the log-odds of one row, the categorical
+ * features' then the numeric ones' (ncat + nnum): the log-odds is the
+ * bias plus their sum. */
+void tp_additive_terms(const tp_additive *a, const int32_t *cat,
+    const float *num, double *term);
+/* Numeric k's term at z, NaN for missing. */
+double tp_additive_numeric_term(const tp_additive *a, int k, double z);
 /* The row of the design, the value of each weight's column for one row
  * (tp_additive_width of them): the log-odds is its dot product with the
  * weights. */

@@ -258,6 +258,8 @@ tp_explainer_free(tp_explainer *x)
 	free(x->path);
 	free(x->logodds);
 	free(x->attr);
+	free(x->additive_base);
+	free(x->terms);
 	memset(x, 0, sizeof(*x));
 }
 
@@ -269,6 +271,32 @@ tp_explainer_free(tp_explainer *x)
  * CPU for 1479 rows, and 256 points 8.7 s.
  */
 enum { PASS_POINTS_PER_THREAD = 64 };
+
+/* m's additive terms of the reference into term (T), and its log-odds
+ * there. */
+static double
+additive_reference(tp_model *m, const tp_reference *r, double *term)
+{
+	tp_additive a = tp_model_additive(m);
+	double sum = a.weight[0];
+
+	for (int j = 0; j < m->ncat; j++) {
+		int V = r->offset[j + 1] - r->offset[j];
+		term[j] = 0;
+		for (int v = 0; v < V; v++)
+			term[j] += r->share[r->offset[j] + v] *
+			    a.weight[1 + m->vocab_offset[j] + v];
+		sum += term[j];
+	}
+	for (int k = 0; k < m->nnum; k++) {
+		double miss = r->missing[k];
+		term[m->ncat + k] = (1 - miss) *
+		    tp_additive_numeric_term(&a, k, r->mean[k]) +
+		    miss * tp_additive_numeric_term(&a, k, NAN);
+		sum += term[m->ncat + k];
+	}
+	return sum;
+}
 
 int
 tp_explainer_open(tp_explainer *x, tp_model *m, const tp_reference *r,
@@ -306,6 +334,13 @@ tp_explainer_open(tp_explainer *x, tp_model *m, const tp_reference *r,
 		tp_explainer_free(x);
 		return tp_err_nomem(e, "the explainer");
 	}
+	if (m->cfg.additive &&
+	    ((x->additive_base = malloc((size_t)m->nmembers * m->T *
+	    sizeof(double))) == NULL ||
+	    (x->terms = malloc((size_t)m->T * sizeof(double))) == NULL)) {
+		tp_explainer_free(x);
+		return tp_err_nomem(e, "the explainer");
+	}
 	if ((rc = tp_model_plan(m, x->chunk * points, e)) != TP_OK) {
 		tp_explainer_free(x);
 		return rc;
@@ -319,17 +354,41 @@ tp_explainer_open(tp_explainer *x, tp_model *m, const tp_reference *r,
 		memcpy(x->path, x->base + TC * j, TC * sizeof(float));
 		tp_model_token_gradient(mj, x->path, 1, x->logodds, x->path + TC);
 		base += x->logodds[0];
+		if (x->additive_base != NULL)
+			base += additive_reference(mj, r,
+			    x->additive_base + (size_t)j * m->T);
 	}
-	x->base_logodds = m->nmembers == 1 ? x->logodds[0] :
-	    (float)(base / m->nmembers);
+	x->base_logodds = (float)(base / m->nmembers);
 	return TP_OK;
 }
 
+/* Adds m's additive terms of n rows, less the reference's (base), to
+ * their attributions, and their log-odds to logodds. */
+static void
+additive_attributions(tp_explainer *x, tp_model *m, const double *base,
+    const int32_t *cat, const float *num, int n, float *attr, float *logodds)
+{
+	tp_additive a = tp_model_additive(m);
+	int T = m->T;
+
+	for (int b = 0; b < n; b++) {
+		double sum = a.weight[0];
+		tp_additive_terms(&a, cat + (size_t)b * m->ncat,
+		    num + (size_t)b * m->nnum, x->terms);
+		for (int t = 0; t < T; t++) {
+			attr[(size_t)b * T + t] += (float)(x->terms[t] - base[t]);
+			sum += x->terms[t];
+		}
+		logodds[b] += (float)sum;
+	}
+}
+
 /* The attributions of n <= chunk rows by member j, whose reference
- * tokens are base. */
+ * tokens are base and additive terms additive_base. */
 static void
 explain_member(tp_explainer *x, tp_model *m, const float *base,
-    const int32_t *cat, const float *num, int n, float *attr, float *logodds)
+    const double *additive_base, const int32_t *cat, const float *num, int n,
+    float *attr, float *logodds)
 {
 	int S = x->steps, points = S + 1, T = m->T, C = m->cfg.d_model;
 	size_t TC = (size_t)T * C;
@@ -362,6 +421,9 @@ explain_member(tp_explainer *x, tp_model *m, const float *base,
 		}
 		logodds[b] = x->logodds[(size_t)b * points + S];
 	}
+	if (additive_base != NULL)
+		additive_attributions(x, m, additive_base, cat, num, n, attr,
+		    logodds);
 }
 
 /* The attributions of n <= chunk rows: of one model its own, of an
@@ -375,15 +437,18 @@ explain_chunk(tp_explainer *x, const int32_t *cat, const float *num, int n,
 	size_t TC = (size_t)T * m->cfg.d_model;
 
 	if (k == 1) {
-		explain_member(x, m, x->base, cat, num, n, attr, logodds);
+		explain_member(x, m, x->base, x->additive_base, cat, num, n, attr,
+		    logodds);
 		return;
 	}
 	memset(attr, 0, (size_t)n * T * sizeof(float));
 	memset(logodds, 0, (size_t)n * sizeof(float));
 	float *member_logodds = x->attr + (size_t)x->chunk * T;
 	for (int j = 0; j < k; j++) {
-		explain_member(x, tp_model_member(m, j), x->base + TC * j, cat,
-		    num, n, x->attr, member_logodds);
+		explain_member(x, tp_model_member(m, j), x->base + TC * j,
+		    x->additive_base == NULL ? NULL :
+		    x->additive_base + (size_t)j * T, cat, num, n, x->attr,
+		    member_logodds);
 		for (size_t i = 0; i < (size_t)n * T; i++)
 			attr[i] += x->attr[i] / k;
 		for (int b = 0; b < n; b++)

@@ -29,6 +29,14 @@
  * keeps its missing token at its random start), and the average of each
  * token is a point the model was trained around.
  *
+ * A model with an additive part (model/additive.h) adds each feature's
+ * term to that feature's attribution, less its term at the reference:
+ * exact, since the part is a sum of one term a feature. Its reference
+ * term of a categorical feature is the mean of its levels' weights over
+ * the shares, and of a numeric one (1 - m) g(mu) + m g(missing), the
+ * curve at the reference's mean mixed with the missing weight, as the
+ * reference token mixes them.
+ *
  * Of an ensemble (lib/model/model.h), whose log-odds are its members' mean,
  * a feature's attribution is the mean of its attributions in each member,
  * each along its own path from its own reference tokens: they add up to
@@ -96,6 +104,9 @@ typedef struct {
 	float *logodds;       /* (chunk (steps + 1)) */
 	float *attr;          /* (chunk,T) a member's attributions, then
 	                         (chunk) its log-odds, of an ensemble */
+	double *additive_base;/* (members,T) each member's additive terms
+	                         of the reference, NULL without them */
+	double *terms;        /* (T) a row's additive terms */
 } tp_explainer;
 
 /* An explainer of m (which it plans for its passes) from reference r with

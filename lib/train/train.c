@@ -731,11 +731,6 @@ train_model(const tp_train_opts *o, int member, const tp_encoding *enc,
 	    (rc = shrink_tables(train, m, e)) != TP_OK)
 		goto out;
 	tp_rows_labels(train, &neg, &pos);
-	if (m->cfg.additive && o->device != TP_DEVICE_CPU) {
-		rc = tp_err_set(e, TP_EUSAGE, "--additive runs on the CPU only, "
-		    "for now");
-		goto out;
-	}
 	if (m->cfg.additive && (rc = fit_additive(train, m, e)) != TP_OK)
 		goto out;
 	/* A teacher gives every row its target; labels alone must show

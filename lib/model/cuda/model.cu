@@ -51,6 +51,9 @@ tp_cuda_model_init(tp_cuda *g, tp_cuda_model *cm, tp_model *m, tp_err *e)
 
 	memset(cm, 0, sizeof(*cm));
 	cm->m = m;
+	if (m->cfg.additive)
+		return tp_err_set(e, TP_EUSAGE, "a model with an additive part "
+		    "(--additive) runs on the CPU only, for now");
 	if ((cm->acts = (tp_cuda_acts *)calloc(1, sizeof(*cm->acts))) == NULL ||
 	    (cm->acts->acts.layer = (tp_layer_acts *)calloc(
 	    (size_t)m->cfg.layers, sizeof(tp_layer_acts))) == NULL) {

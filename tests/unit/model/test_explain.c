@@ -17,6 +17,7 @@
 #include "fixture.h"
 #include "gradcheck.h"
 #include "model/explain.h"
+#include "base/rng.h"
 #include "model/modelfile.h"
 #include "model/safetensors.h"
 #include "suites.h"
@@ -366,6 +367,62 @@ START_TEST(test_top)
 }
 END_TEST
 
+/* A model with an additive part, its transformer's output at zero so
+ * that its log-odds is the part's alone (plus the output bias): each
+ * attribution is its feature's term less the reference's, exactly, and
+ * they add up to the change of log-odds; the log-odds is the forward's. */
+START_TEST(test_additive_terms)
+{
+	tp_encoding enc;
+	tp_model m;
+	tp_batch b;
+	tp_reference r;
+	tp_explainer x;
+	tp_err e = {0};
+	tp_config cfg = small;
+	tp_rng rng;
+	enum { B = 20 };
+	float attr[B * 4], logodds[B], prob[B];
+
+	fixture_model_encoding(&enc);
+	fixture_rows(&b, B, 3);
+	cfg.additive = 1;
+	ck_assert_int_eq(tp_model_init(&m, &cfg, &enc, 1, 1, &e), TP_OK);
+	tp_additive a = tp_model_additive(&m);
+	const tp_param *w = tp_model_param(&m, "head.3.weight");
+	memset(m.params + w->offset, 0, w->numel * sizeof(float));
+	tp_rng_seed(&rng, 5);
+	for (int i = 0; i < tp_additive_width(&a); i++)
+		a.weight[i] = (float)tp_rng_normal(&rng);
+	for (int k = 0; k < m.nnum; k++)
+		for (int t = 0; t < TP_ADDITIVE_KNOTS; t++)
+			a.knot[k * TP_ADDITIVE_KNOTS + t] = -1.0f + 0.5f * t;
+	ck_assert_int_eq(tp_reference_fit(&r, &enc, &b, &e), TP_OK);
+	ck_assert_int_eq(tp_explainer_open(&x, &m, &r, 8, &e), TP_OK);
+	tp_explain(&x, b.cat, b.num, B, attr, logodds);
+	ck_assert_int_eq(tp_model_plan(&m, B, &e), TP_OK);
+	tp_model_predict(&m, b.cat, b.num, B, prob);
+	for (int i = 0; i < B; i++) {
+		double term[4], sum = 0;
+		tp_additive_terms(&a, b.cat + i * m.ncat, b.num + i * m.nnum,
+		    term);
+		for (int t = 0; t < m.T; t++) {
+			sum += attr[i * m.T + t];
+			ck_assert_double_eq_tol(attr[i * m.T + t],
+			    term[t] - x.additive_base[t], 1e-4);
+		}
+		ck_assert_double_eq_tol(sum, logodds[i] - x.base_logodds, 1e-4);
+		ck_assert_double_eq_tol(logodds[i],
+		    log(prob[i]) - log1p(-prob[i]), 1e-4);
+	}
+	tp_explainer_free(&x);
+	tp_reference_free(&r);
+	tp_model_free(&m);
+	tp_batch_free(&b);
+	tp_encoding_free(&enc);
+}
+END_TEST
+
 START_TEST(test_bad_steps)
 {
 	tp_encoding enc;
@@ -402,6 +459,7 @@ explain_suite(void)
 	tcase_add_test(tc, test_rows_alone);
 	tcase_add_test(tc, test_reference_json);
 	tcase_add_test(tc, test_top);
+	tcase_add_test(tc, test_additive_terms);
 	tcase_add_test(tc, test_bad_steps);
 	suite_add_tcase(s, tc);
 	return s;
