@@ -251,7 +251,7 @@ golden: $(LIB)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $(BUILD)/tests/gen tests/golden/gen.c \
 		$(LIB) $(LDLIBS)
 	$(BUILD)/tests/gen $(GOLDEN)/weights.safetensors $(GOLDEN)/inputs.safetensors \
-		$(GOLDEN)/ensemble.safetensors
+		$(GOLDEN)/ensemble.safetensors $(GOLDEN)/additive.safetensors
 	/usr/bin/python3 tests/golden/reference.py $(GOLDEN)/weights.safetensors \
 		$(GOLDEN)/inputs.safetensors $(GOLDEN)/reference.safetensors
 	/usr/bin/python3 tests/golden/ig_reference.py $(GOLDEN)/weights.safetensors \
@@ -259,5 +259,8 @@ golden: $(LIB)
 	/usr/bin/python3 tests/golden/ensemble_reference.py \
 		$(GOLDEN)/ensemble.safetensors $(GOLDEN)/inputs.safetensors \
 		$(GOLDEN)/ensemble_reference.safetensors
+	/usr/bin/python3 tests/golden/ensemble_reference.py \
+		$(GOLDEN)/additive.safetensors $(GOLDEN)/inputs.safetensors \
+		$(GOLDEN)/additive_reference.safetensors
 
 .PHONY: golden

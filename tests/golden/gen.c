@@ -3,13 +3,16 @@
  * tests/golden/reference.py then runs through the PyTorch model.
  *
  * usage: gen weights.safetensors inputs.safetensors ensemble.safetensors
+ *     additive.safetensors
  *
  * The model has the default sizes with dropout 0, over 3 categorical and
  * 4 numeric features; the inputs are ROWS rows, then ROWS more as the second
  * view for the contrastive loss, with missing numerics and unseen
  * categories (index 0), and shrinkage factors and weights for its tables
  * (tp_model_shrink). The ensemble is that model and MEMBERS - 1 more of
- * other seeds, for tests/golden/ensemble_reference.py.
+ * other seeds, and the additive model one of another seed with an
+ * additive part (model/additive.h) of random weights and knots among the
+ * inputs' values, both for tests/golden/ensemble_reference.py.
  */
 #include <math.h>
 #include <stdio.h>
@@ -42,8 +45,8 @@ main(int argc, char **argv)
 	float shrink_b[NCAT + 2 + 5 + 9], shrink_w[NCAT + 2 + 5 + 9];
 	char name[32];
 
-	if (argc != 4) {
-		fputs("usage: gen weights.safetensors inputs.safetensors ensemble.safetensors\n",
+	if (argc != 5) {
+		fputs("usage: gen weights.safetensors inputs.safetensors ensemble.safetensors additive.safetensors\n",
 		    stderr);
 		return 64;
 	}
@@ -86,6 +89,26 @@ main(int argc, char **argv)
 		fprintf(stderr, "gen: %s\n", e.msg);
 		return 1;
 	}
+	tp_model add;
+	tp_config add_cfg = cfg;
+	add_cfg.additive = 1;
+	if (tp_model_init(&add, &add_cfg, &enc, 2026, 1, &e) != TP_OK) {
+		fprintf(stderr, "gen: %s\n", e.msg);
+		return 1;
+	}
+	tp_additive a = tp_model_additive(&add);
+	tp_rng_seed(&r, 78);
+	for (int i = 0; i < tp_additive_width(&a); i++)
+		a.weight[i] = (float)(0.5 * tp_rng_normal(&r));
+	for (int k = 0; k < NNUM; k++)
+		for (int t = 0; t < TP_ADDITIVE_KNOTS; t++)
+			a.knot[k * TP_ADDITIVE_KNOTS + t] = -1.0f + 0.5f * (float)t +
+			    0.2f * tp_rng_float(&r);
+	if (tp_model_save(argv[4], &add, &enc, &meta, &e) != TP_OK) {
+		fprintf(stderr, "gen: %s\n", e.msg);
+		return 1;
+	}
+	tp_model_free(&add);
 	tp_rng_seed(&r, 77);
 	for (int i = 0; i < 2 * ROWS; i++) {
 		for (int j = 0; j < NCAT; j++)

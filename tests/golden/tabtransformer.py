@@ -38,13 +38,51 @@ from torch import nn
 import safetensors_io
 
 
+KNOTS = 5  # model/additive.h's TP_ADDITIVE_KNOTS
+
+
+class Additive(nn.Module):
+    """lib/model/additive.h: a logistic regression's log-odds, a weight per
+    table row of each categorical feature and, per numeric feature, a
+    weight of its value, one of its being missing and one of each hinge
+    max(0, z - knot). Its numbers are buffers: no step trains them."""
+
+    def __init__(self, vocab_sizes, nnum):
+        super().__init__()
+        self.offsets = [0]
+        for v in vocab_sizes:
+            self.offsets.append(self.offsets[-1] + v + 1)
+        self.nnum = nnum
+        self.register_buffer("weight", torch.zeros(1 + self.offsets[-1] +
+                                                   nnum * (2 + KNOTS)))
+        if nnum > 0:
+            self.register_buffer("knot", torch.zeros(nnum, KNOTS))
+
+    def forward(self, cat, num):
+        w = self.weight
+        s = w[0].expand(cat.shape[0])
+        for j in range(len(self.offsets) - 1):
+            s = s + w[1 + self.offsets[j] + cat[:, j].long()]
+        base = 1 + self.offsets[-1]
+        for k in range(self.nnum):
+            col = w[base + k * (2 + KNOTS):base + (k + 1) * (2 + KNOTS)]
+            z = num[:, k]
+            missing = torch.isnan(z)
+            z = torch.where(missing, torch.zeros_like(z), z)
+            term = col[0] * z + (col[2:] * torch.relu(
+                z.unsqueeze(1) - self.knot[k])).sum(dim=1)
+            s = s + torch.where(missing, col[1].expand_as(z), term)
+        return s
+
+
 class TabTransformer(nn.Module):
     """The TabTransformer over `vocab_sizes` categorical features (each with
-    that many known categories) and `nnum` numeric features."""
+    that many known categories) and `nnum` numeric features; with
+    additive, its log-odds added to an Additive's."""
 
     def __init__(self, vocab_sizes, nnum, layers=6, d_model=32, heads=4,
                  d_ff=64, head_hidden=64, proj_dim=32, dropout=0.1,
-                 activation="gelu"):
+                 activation="gelu", additive=False):
         super().__init__()
         if activation not in ("gelu", "relu"):
             raise ValueError(f"activation {activation!r}: gelu or relu")
@@ -70,6 +108,7 @@ class TabTransformer(nn.Module):
             nn.Linear(C, H), nn.ReLU(), nn.Dropout(dropout), nn.Linear(H, 2))
         self.projector = nn.Sequential(
             nn.Linear(C, H), nn.ReLU(), nn.Linear(H, proj_dim))
+        self.additive = Additive(vocab_sizes, nnum) if additive else None
         self.init_like_tabpipe(0)
 
     def tokens(self, cat, num):
@@ -94,7 +133,11 @@ class TabTransformer(nn.Module):
 
     def logits(self, cat, num):
         """The classifier's (B, 2) logits."""
-        return self.head(self.pool(cat, num))
+        logits = self.head(self.pool(cat, num))
+        if self.additive is None:
+            return logits
+        a = self.additive(cat, num)
+        return logits + torch.stack([torch.zeros_like(a), a], dim=1)
 
     def classify_loss(self, cat, num, label, class_weight=None, target=None):
         """nn.CrossEntropyLoss(weight=class_weight) over the rows whose
@@ -237,9 +280,9 @@ def member_from_tensors(path, tensors, meta):
         vocab, nnum, layers=cfg["layers"], d_model=cfg["d_model"],
         heads=cfg["heads"], d_ff=cfg["d_ff"], head_hidden=cfg["head_hidden"],
         proj_dim=cfg["proj_dim"], dropout=cfg["dropout"],
-        activation=cfg["activation"])
+        activation=cfg["activation"], additive=cfg.get("additive", False))
     state = model.state_dict()
-    optional = ("head.", "projector.")
+    optional = ("head.", "projector.", "additive.")
     missing = [n for n in state if n not in tensors and not n.startswith(optional)]
     unexpected = [n for n in tensors if n not in state]
     if missing or unexpected:

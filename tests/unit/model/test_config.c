@@ -177,6 +177,7 @@ same_config(const tp_config *a, const tp_config *b)
 	ck_assert_msg(a->dropout == b->dropout, "dropout %.9g, back %.9g",
 	    (double)a->dropout, (double)b->dropout);
 	ck_assert_int_eq(a->activation, b->activation);
+	ck_assert_int_eq(a->additive, b->additive);
 }
 
 /* Through JSON text and back, as a model file keeps it: the defaults, a
@@ -186,7 +187,7 @@ START_TEST(json_round_trip)
 	static const tp_config other = {
 		.layers = 3, .d_model = 24, .heads = 6, .d_ff = 40,
 		.head_hidden = 17, .proj_dim = 9, .dropout = 0.3f,
-		.activation = TP_RELU,
+		.activation = TP_RELU, .additive = 1,
 	};
 	static const tp_config large = {
 		.layers = 64, .d_model = 4096, .heads = 64, .d_ff = 65536,
@@ -289,6 +290,20 @@ START_TEST(json_refused)
 	cJSON_Delete(j);
 	j = edited("dropout", "1");
 	ck_assert_int_ne(tp_config_from_json(&c, j, &e), TP_OK);
+	cJSON_Delete(j);
+	/* The additive flag: true or false, or absent as in files written
+	 * before it, which is off; nothing else. */
+	refused("additive", "1", TP_EDATA);
+	refused("additive", "\"true\"", TP_EDATA);
+	refused("additive", "null", TP_EDATA);
+	j = edited("additive", "true");
+	ck_assert_msg(tp_config_from_json(&c, j, &e) == TP_OK, "%s", e.msg);
+	ck_assert_int_eq(c.additive, 1);
+	cJSON_Delete(j);
+	j = edited("additive", NULL);
+	c.additive = 1;
+	ck_assert_msg(tp_config_from_json(&c, j, &e) == TP_OK, "%s", e.msg);
+	ck_assert_int_eq(c.additive, 0);
 	cJSON_Delete(j);
 	/* And the other activation is read. */
 	j = edited("activation", "\"relu\"");

@@ -345,6 +345,47 @@ START_TEST(test_ensemble)
 }
 END_TEST
 
+/* A model with an additive part of random weights and knots
+ * (tests/golden/gen.c) against tests/golden/ensemble_reference.py: the
+ * transformer's logits plus the part's log-odds, in PyTorch. */
+START_TEST(test_additive)
+{
+	golden g;
+	tp_model add;
+	tp_encoding enc;
+	tp_model_meta meta;
+	tp_st_file ref;
+	char path[4096];
+	tp_err e = {0};
+
+	golden_open(&g, 1);
+	golden_path(path, sizeof(path), "additive.safetensors");
+	ck_assert_msg(tp_model_load(path, &add, &enc, &meta, TP_WITH_HEAD, _i,
+	    &e) == TP_OK, "%s", e.msg);
+	ck_assert_int_eq(add.cfg.additive, 1);
+	golden_path(path, sizeof(path), "additive_reference.safetensors");
+	ck_assert_msg(tp_st_open(&ref, path, &e) == TP_OK,
+	    "%s (`make golden` writes the golden files)", e.msg);
+	ck_assert_int_eq(tp_model_plan(&add, g.rows, &e), TP_OK);
+	float *prob = malloc((size_t)g.rows * sizeof(float));
+	ck_assert_ptr_nonnull(prob);
+	tp_model_predict(&add, g.cat, g.num, g.rows, prob);
+	int64_t ps[1] = {g.rows};
+	tp_tensor want = tensor(&ref, "prob", TP_F32, 1, ps);
+	double err = compare("prob", prob, &want, (size_t)g.rows, OUT_TOL,
+	    OUT_FLOOR);
+	if (verbose())
+		fprintf(stderr, "golden additive, %d thread(s): largest error of prob %.3g\n",
+		    _i, err);
+	free(prob);
+	tp_st_close(&ref);
+	tp_model_free(&add);
+	tp_encoding_free(&enc);
+	tp_model_meta_free(&meta);
+	golden_close(&g);
+}
+END_TEST
+
 START_TEST(test_contrast)
 {
 	golden g;
@@ -378,6 +419,7 @@ golden_suite(void)
 	tcase_add_loop_test(tc, test_predict, 1, 3);
 	tcase_add_loop_test(tc, test_contrast, 1, 3);
 	tcase_add_loop_test(tc, test_ensemble, 1, 3);
+	tcase_add_loop_test(tc, test_additive, 1, 3);
 	suite_add_tcase(s, tc);
 	return s;
 }
