@@ -14,6 +14,8 @@
 #include "fixture.h"
 #include "model/score.h"
 #include "suites.h"
+#include "train/regression.h"
+#include "train/rows.h"
 #include "train/train.h"
 
 static const tp_config small = {
@@ -199,6 +201,64 @@ START_TEST(learns_deterministically)
 	free(prob);
 	tp_model_free(&a);
 	tp_model_free(&b);
+	data_free(&d);
+}
+END_TEST
+
+/* --additive: the model's additive part is the regression of the
+ * training rows, as train/regression.h fits it alone, and no step moves
+ * it; the model kept is at least as good on the validation rows as the
+ * regression alone (its first candidate), and scores as it says. */
+START_TEST(learns_the_residual)
+{
+	tp_train_opts o;
+	tp_train_result r;
+	tp_model m;
+	tp_rows *src;
+	tp_batch rows;
+	data d;
+	float *prob;
+	double penalty;
+	tp_err e;
+
+	data_make(&d);
+	small_opts(&o);
+	o.model.additive = 1;
+	ck_assert_msg(tp_train(&o, &d.enc, &d.train, &d.valid, &m, &r, &e) ==
+	    TP_OK, "%s", e.msg);
+	/* The same fit, apart. */
+	tp_additive fitted = tp_model_additive(&m);
+	int P = tp_additive_width(&fitted);
+	float *weight = malloc((size_t)P * sizeof(float));
+	float *knot = malloc((size_t)m.nnum * TP_ADDITIVE_KNOTS * sizeof(float));
+	tp_additive alone = fitted;
+	alone.weight = weight;
+	alone.knot = knot;
+	ck_assert_int_eq(tp_rows_memory(&src, &d.train, &e), TP_OK);
+	ck_assert_int_eq(tp_regression_rows(src, m.ncat, m.nnum, 200000, &rows,
+	    &e), TP_OK);
+	ck_assert_msg(tp_regression_fit(&alone, &rows, &penalty, &e) == TP_OK,
+	    "%s", e.msg);
+	ck_assert_mem_eq(weight, fitted.weight, (size_t)P * sizeof(float));
+	ck_assert_mem_eq(knot, fitted.knot,
+	    (size_t)m.nnum * TP_ADDITIVE_KNOTS * sizeof(float));
+	/* The regression alone on the validation rows. */
+	prob = malloc(d.valid.n * sizeof(float));
+	for (size_t i = 0; i < d.valid.n; i++)
+		prob[i] = (float)(1 / (1 + exp(-tp_additive_logit(&alone,
+		    d.valid.cat + i * m.ncat, d.valid.num + i * m.nnum))));
+	double alone_auc = tp_roc_auc(prob, 1, d.valid.label, d.valid.n, &e);
+	ck_assert_msg(r.valid_auc >= alone_auc, "valid AUC %g, the regression "
+	    "alone %g", r.valid_auc, alone_auc);
+	ck_assert_int_eq(tp_score(&m, &d.valid, prob, &e), TP_OK);
+	ck_assert(fabs(tp_roc_auc(prob, 1, d.valid.label, d.valid.n, &e) -
+	    r.valid_auc) < 1e-9);
+	free(prob);
+	free(weight);
+	free(knot);
+	tp_batch_free(&rows);
+	tp_rows_close(src);
+	tp_model_free(&m);
 	data_free(&d);
 }
 END_TEST
@@ -465,6 +525,7 @@ train_suite(void)
 	tcase_add_test(tc, custom_options);
 	tcase_add_test(tc, buffer_rows_option);
 	tcase_add_test(tc, learns_deterministically);
+	tcase_add_test(tc, learns_the_residual);
 	tcase_add_test(tc, learns_from_teacher);
 	tcase_add_test(tc, bad_data);
 	tcase_add_test(tc, one_class_validation);
