@@ -71,6 +71,27 @@ run_status "--shrink of another kind exits 64" 64 tabpipe-train --shrink more \
 	--valid "$T/cd.valid.tps" -o "$T/x.safetensors" "$T/cd.train.tps"
 err_has "naming the kinds" "none"
 
+# The residual of an additive regression: its tensors in the file, its
+# config flag set, the same model for the same seed, and every reader
+# scores and explains it; the explanations add up.
+# shellcheck disable=SC2086
+run_status "--additive trains" 0 tabpipe-train -q $small --epochs 2 --seed 5 --additive \
+	--valid "$T/cd.valid.tps" -o "$T/add.safetensors" "$T/cd.train.tps"
+yes_that "its config says so" test "$(meta "$T/add.safetensors" config | jq .additive)" = true
+yes_that "and a model without one says not" \
+	test "$(meta "$T/a.safetensors" config | jq .additive)" = false
+# shellcheck disable=SC2086
+tabpipe-train -q $small --epochs 2 --seed 5 --additive --valid "$T/cd.valid.tps" \
+	-o "$T/add2.safetensors" "$T/cd.train.tps"
+same "the same seed gives the same additive model" "$T/add.safetensors" "$T/add2.safetensors"
+run_status "it predicts" 0 tabpipe-predict -m "$T/add.safetensors" "$T/cd.valid.tps"
+run_status "and explains" 0 tabpipe-predict --explain 3 --format jsonl \
+	-m "$T/add.safetensors" "$T/cd.valid.tps"
+run_status "and evaluates, its attributions adding up" 0 tabpipe-evaluate -q --json \
+	--importance -m "$T/add.safetensors" -o "$T/add.json" "$T/cd.test.tps"
+yes_that "within a hundredth of the change of log-odds" \
+	jq -e '.importance.attribution.gap_mean < 0.01 * .importance.attribution.mean_change' "$T/add.json"
+
 # The head starts at the class prior of the weighted loss: a model that
 # has not moved (learning rate 0) predicts about the positive share of the
 # training rows on average, or about 1/2 with balanced class weights.
