@@ -136,6 +136,17 @@ tp_batch_fingerprint(const tp_batch *b, char out[65])
 	tp_sha256_hex(d, out);
 }
 
+void
+tp_batch_copy_row(tp_batch *dst, size_t di, const tp_batch *src, size_t si)
+{
+	dst->id[di] = src->id[si];
+	memcpy(dst->cat + di * (size_t)dst->ncat, src->cat + si * (size_t)src->ncat,
+	    (size_t)src->ncat * sizeof(int32_t));
+	memcpy(dst->num + di * (size_t)dst->nnum, src->num + si * (size_t)src->nnum,
+	    (size_t)src->nnum * sizeof(float));
+	dst->label[di] = src->label[si];
+}
+
 tp_row
 tp_batch_row(const tp_batch *b, size_t i)
 {

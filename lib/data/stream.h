@@ -50,6 +50,10 @@ int tp_batch_init(tp_batch *b, int ncat, int nnum, size_t cap, tp_err *e);
 int tp_batch_reserve(tp_batch *b, size_t cap, tp_err *e);
 void tp_batch_free(tp_batch *b); /* accepts a zeroed b */
 tp_row tp_batch_row(const tp_batch *b, size_t i);
+/* Copies row si of src into row di of dst (of src's features), which has
+ * room for it. */
+void tp_batch_copy_row(tp_batch *dst, size_t di, const tp_batch *src,
+    size_t si);
 /* The fingerprint of a data set: the SHA-256 of its rows, each as its id
  * (int64), categories (int32), numerics (float32) and label (int8) in the
  * stream's little-endian bytes. */

@@ -349,18 +349,6 @@ done:
 	return rc;
 }
 
-/* Copies row i of b into row j of out. */
-static void
-copy_row(tp_batch *out, size_t j, const tp_batch *b, size_t i)
-{
-	out->id[j] = b->id[i];
-	memcpy(out->cat + j * (size_t)b->ncat, b->cat + i * (size_t)b->ncat,
-	    (size_t)b->ncat * sizeof(int32_t));
-	memcpy(out->num + j * (size_t)b->nnum, b->num + i * (size_t)b->nnum,
-	    (size_t)b->nnum * sizeof(float));
-	out->label[j] = b->label[i];
-}
-
 int
 tp_regression_rows(tp_rows *train, int ncat, int nnum, size_t most,
     tp_batch *out, tp_err *e)
@@ -384,11 +372,11 @@ tp_regression_rows(tp_rows *train, int ncat, int nnum, size_t most,
 			if (batch.label[r] != 0 && batch.label[r] != 1)
 				continue;
 			if (out->n < most)
-				copy_row(out, out->n++, &batch, (size_t)r);
+				tp_batch_copy_row(out, out->n++, &batch, (size_t)r);
 			else {
 				size_t j = (size_t)tp_rng_below(&rng, seen + 1);
 				if (j < most)
-					copy_row(out, j, &batch, (size_t)r);
+					tp_batch_copy_row(out, j, &batch, (size_t)r);
 			}
 			seen++;
 		}

@@ -35,18 +35,6 @@ struct tp_rows {
 	tp_reference ref;       /* the reference profile */
 };
 
-/* Row si of src into slot di of dst, which has room for it. */
-static void
-copy_row(tp_batch *dst, size_t di, const tp_batch *src, size_t si)
-{
-	dst->id[di] = src->id[si];
-	memcpy(dst->cat + di * (size_t)dst->ncat, src->cat + si * (size_t)src->ncat,
-	    (size_t)src->ncat * sizeof(int32_t));
-	memcpy(dst->num + di * (size_t)dst->nnum, src->num + si * (size_t)src->nnum,
-	    (size_t)src->nnum * sizeof(float));
-	dst->label[di] = src->label[si];
-}
-
 static void
 count_labels(tp_rows *s, const tp_batch *b)
 {
@@ -346,7 +334,7 @@ refill(tp_rows *s, tp_err *e)
 				return rc;
 			continue;
 		}
-		copy_row(&s->buf, i++, &s->block, s->block_pos++);
+		tp_batch_copy_row(&s->buf, i++, &s->block, s->block_pos++);
 	}
 	s->buf.n = s->avail = i;
 	return TP_OK;
@@ -365,7 +353,7 @@ tp_rows_next(tp_rows *s, tp_batch *out, size_t n, tp_err *e)
 	if (s->data != NULL) {
 		m = s->data->n - s->given < n ? s->data->n - s->given : n;
 		for (size_t i = 0; i < m; i++)
-			copy_row(out, i, s->data, s->order[s->given + i]);
+			tp_batch_copy_row(out, i, s->data, s->order[s->given + i]);
 		s->last = s->given;
 		s->given += m;
 		out->n = m;
@@ -378,11 +366,11 @@ tp_rows_next(tp_rows *s, tp_batch *out, size_t n, tp_err *e)
 	 * the buffer still holds it (tp_rows_pool) until the next call. */
 	for (size_t i = 0; i < m; i++) {
 		size_t j = (size_t)tp_rng_below(&s->rng, s->avail);
-		copy_row(out, i, &s->buf, j);
+		tp_batch_copy_row(out, i, &s->buf, j);
 		s->avail--;
 		if (j != s->avail) {
-			copy_row(&s->buf, j, &s->buf, s->avail);
-			copy_row(&s->buf, s->avail, out, i);
+			tp_batch_copy_row(&s->buf, j, &s->buf, s->avail);
+			tp_batch_copy_row(&s->buf, s->avail, out, i);
 		}
 	}
 	out->n = m;

@@ -289,6 +289,38 @@ START_TEST(test_predict)
 }
 END_TEST
 
+/* The golden model file `name` loaded into *m (with *enc and *meta, the
+ * caller's to free) on threads threads, its probabilities of the golden
+ * rows compared with those of the reference file `reference`; the
+ * largest error, and the probabilities in *prob (to free). */
+static double
+scores_as_reference(golden *g, const char *name, const char *reference,
+    int threads, tp_model *m, tp_encoding *enc, tp_model_meta *meta,
+    float **prob)
+{
+	tp_st_file ref;
+	char path[4096];
+	tp_err e = {0};
+	int64_t ps[1] = {g->rows};
+	double err;
+
+	golden_path(path, sizeof(path), name);
+	ck_assert_msg(tp_model_load(path, m, enc, meta, TP_WITH_HEAD, threads,
+	    &e) == TP_OK, "%s", e.msg);
+	golden_path(path, sizeof(path), reference);
+	ck_assert_msg(tp_st_open(&ref, path, &e) == TP_OK,
+	    "%s (`make golden` writes the golden files)", e.msg);
+	ck_assert_int_eq(tp_model_plan(m, g->rows, &e), TP_OK);
+	*prob = malloc((size_t)g->rows * sizeof(float));
+	ck_assert_ptr_nonnull(*prob);
+	tp_model_predict(m, g->cat, g->num, g->rows, *prob);
+	tp_tensor want = tensor(&ref, "prob", TP_F32, 1, ps);
+	err = compare("prob", *prob, &want, (size_t)g->rows, OUT_TOL,
+	    OUT_FLOOR);
+	tp_st_close(&ref);
+	return err;
+}
+
 /* An ensemble of three (tests/golden/gen.c) against
  * tests/golden/ensemble_reference.py: PyTorch's mean of the members'
  * logits. And what its members' own log-odds say it is. */
@@ -298,26 +330,12 @@ START_TEST(test_ensemble)
 	tp_model ens;
 	tp_encoding enc;
 	tp_model_meta meta;
-	tp_st_file ref;
-	char path[4096];
-	tp_err e = {0};
+	float *prob;
 
 	golden_open(&g, 1);
-	golden_path(path, sizeof(path), "ensemble.safetensors");
-	ck_assert_msg(tp_model_load(path, &ens, &enc, &meta, TP_WITH_HEAD, _i,
-	    &e) == TP_OK, "%s", e.msg);
+	double err = scores_as_reference(&g, "ensemble.safetensors",
+	    "ensemble_reference.safetensors", _i, &ens, &enc, &meta, &prob);
 	ck_assert_int_eq(ens.nmembers, 3);
-	golden_path(path, sizeof(path), "ensemble_reference.safetensors");
-	ck_assert_msg(tp_st_open(&ref, path, &e) == TP_OK,
-	    "%s (`make golden` writes the golden files)", e.msg);
-	ck_assert_int_eq(tp_model_plan(&ens, g.rows, &e), TP_OK);
-	float *prob = malloc((size_t)g.rows * sizeof(float));
-	ck_assert_ptr_nonnull(prob);
-	tp_model_predict(&ens, g.cat, g.num, g.rows, prob);
-	int64_t ps[1] = {g.rows};
-	tp_tensor want = tensor(&ref, "prob", TP_F32, 1, ps);
-	double err = compare("prob", prob, &want, (size_t)g.rows, OUT_TOL,
-	    OUT_FLOOR);
 	/* The first member is the golden model, whose tensors it shares; it
 	 * scores alone as that model (the ensemble itself is member 0). */
 	ck_assert_int_eq(memcmp(ens.params, g.m.params,
@@ -337,7 +355,6 @@ START_TEST(test_ensemble)
 		fprintf(stderr, "golden ensemble, %d thread(s): largest error of prob %.3g\n",
 		    _i, err);
 	free(prob);
-	tp_st_close(&ref);
 	tp_model_free(&ens);
 	tp_encoding_free(&enc);
 	tp_model_meta_free(&meta);
@@ -354,31 +371,16 @@ START_TEST(test_additive)
 	tp_model add;
 	tp_encoding enc;
 	tp_model_meta meta;
-	tp_st_file ref;
-	char path[4096];
-	tp_err e = {0};
+	float *prob;
 
 	golden_open(&g, 1);
-	golden_path(path, sizeof(path), "additive.safetensors");
-	ck_assert_msg(tp_model_load(path, &add, &enc, &meta, TP_WITH_HEAD, _i,
-	    &e) == TP_OK, "%s", e.msg);
+	double err = scores_as_reference(&g, "additive.safetensors",
+	    "additive_reference.safetensors", _i, &add, &enc, &meta, &prob);
 	ck_assert_int_eq(add.cfg.additive, 1);
-	golden_path(path, sizeof(path), "additive_reference.safetensors");
-	ck_assert_msg(tp_st_open(&ref, path, &e) == TP_OK,
-	    "%s (`make golden` writes the golden files)", e.msg);
-	ck_assert_int_eq(tp_model_plan(&add, g.rows, &e), TP_OK);
-	float *prob = malloc((size_t)g.rows * sizeof(float));
-	ck_assert_ptr_nonnull(prob);
-	tp_model_predict(&add, g.cat, g.num, g.rows, prob);
-	int64_t ps[1] = {g.rows};
-	tp_tensor want = tensor(&ref, "prob", TP_F32, 1, ps);
-	double err = compare("prob", prob, &want, (size_t)g.rows, OUT_TOL,
-	    OUT_FLOOR);
 	if (verbose())
 		fprintf(stderr, "golden additive, %d thread(s): largest error of prob %.3g\n",
 		    _i, err);
 	free(prob);
-	tp_st_close(&ref);
 	tp_model_free(&add);
 	tp_encoding_free(&enc);
 	tp_model_meta_free(&meta);
