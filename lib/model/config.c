@@ -36,11 +36,11 @@ const tp_opt tp_config_options[] = {
 	    .offset = offsetof(tp_config, activation), .choices = activations,
 	    .flags = TP_OPT_RECORD | TP_OPT_SIGN,
 	    .help = "the feed-forward's activation"},
-	{.key = "additive", .name = "additive", .type = TP_OPT_FLAG,
+	/* Its option is tabpipe-train's (tp_classify_options): an encoder
+	 * has no classifier to add it to. */
+	{.key = "additive", .type = TP_OPT_FLAG,
 	    .offset = offsetof(tp_config, additive),
-	    .flags = TP_OPT_RECORD | TP_OPT_SIGN,
-	    .help = "learn the residual of an additive regression of the "
-	    "labelled rows"},
+	    .flags = TP_OPT_RECORD | TP_OPT_SIGN},
 	{0},
 };
 

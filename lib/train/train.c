@@ -187,6 +187,10 @@ const tp_opt tp_classify_options[] = {
 	    .type = TP_OPT_CUSTOM, .flags = SIGNED, .parse = parse_threshold,
 	    .json = threshold_json,
 	    .help = "the decision threshold: the best F1's, or x"},
+	/* The model's config records it (model/config.h). */
+	{.key = "additive", .name = "additive", .type = TP_OPT_FLAG,
+	    .offset = offsetof(tp_train_opts, model.additive),
+	    .help = "learn the residual of an additive regression of the labelled rows"},
 	{OPT(shrink), .name = "shrink", .type = TP_OPT_CHOICE,
 	    .choices = shrinkages, .flags = SIGNED,
 	    .help = "categorical tokens as they are, or shrunk toward their columns' means"},
