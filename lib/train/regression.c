@@ -361,6 +361,8 @@ tp_regression_rows(tp_rows *train, int ncat, int nnum, size_t most,
 
 	if (tp_rows_buffer(train) > 0 && tp_rows_buffer(train) < chunk)
 		chunk = tp_rows_buffer(train);
+	if (most > tp_rows_count(train))  /* room for the rows there are */
+		most = tp_rows_count(train) > 0 ? tp_rows_count(train) : 1;
 	tp_rng_seed(&rng, 0);
 	memset(out, 0, sizeof(*out));
 	if ((rc = tp_batch_init(out, ncat, nnum, most, e)) != TP_OK ||

@@ -44,7 +44,8 @@ int tp_regression_fit(tp_additive *a, const tp_batch *b, double *penalty,
  * of them when there are more (reservoir sampling), from one pass over
  * train, which starts an epoch of its own (the next tp_rows_epoch starts
  * the training's). A few hundred thousand rows fix the weights of a
- * design this size as well as more would, and bound what a fit holds. */
+ * design this size as well as more would, and bound what a fit holds;
+ * out holds no more room than the rows need. */
 int tp_regression_rows(tp_rows *train, int ncat, int nnum, size_t most,
     tp_batch *out, tp_err *e);
 /* The penalty of index i of the grid, 0 to TP_REGRESSION_PENALTIES - 1. */
