@@ -34,33 +34,13 @@ tp_additive_design(const tp_additive *a, const int32_t *cat, const float *num,
 	}
 }
 
-double
-tp_additive_numeric_term(const tp_additive *a, int k, double z)
+void
+tp_additive_forward(const tp_additive *a, const int32_t *cat,
+    const float *num, float *logits, int B)
 {
-	const float *col = a->weight + 1 + a->vocab_rows +
-	    k * (2 + TP_ADDITIVE_KNOTS);
-	const float *q = a->knot + (size_t)k * TP_ADDITIVE_KNOTS;
-	double s;
-
-	if (isnan(z))
-		return col[1];
-	s = col[0] * z;
-	for (int t = 0; t < TP_ADDITIVE_KNOTS; t++)
-		if (z > q[t])
-			s += col[2 + t] * (z - q[t]);
-	return s;
-}
-
-double
-tp_additive_logit(const tp_additive *a, const int32_t *cat, const float *num)
-{
-	double s = a->weight[0];
-
-	for (int j = 0; j < a->ncat; j++)
-		s += a->weight[1 + a->vocab_offset[j] + cat[j]];
-	for (int k = 0; k < a->nnum; k++)
-		s += tp_additive_numeric_term(a, k, num[k]);
-	return s;
+	for (int r = 0; r < B; r++)
+		logits[2 * r + 1] += (float)tp_additive_logit(a,
+		    cat + (size_t)r * a->ncat, num + (size_t)r * a->nnum);
 }
 
 void

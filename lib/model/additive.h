@@ -20,6 +20,8 @@
 #ifndef TP_ADDITIVE_H
 #define TP_ADDITIVE_H
 
+#include <math.h>
+#include <stddef.h>
 #include <stdint.h>
 
 enum { TP_ADDITIVE_KNOTS = 5 };
@@ -35,19 +37,60 @@ typedef struct {
 	float *knot;        /* (nnum, KNOTS) q_kt */
 } tp_additive;
 
+/* The CUDA backend computes the log-odds with the same two functions as
+ * the CPU, so that both add the same doubles in the same order. */
+#ifdef __CUDACC__
+#define TP_ADDITIVE_FN static inline __host__ __device__
+#else
+#define TP_ADDITIVE_FN static inline
+#endif
+
 /* Its weights: 1 + vocab_rows + nnum (2 + KNOTS). */
 int tp_additive_width(const tp_additive *a);
+
+/* Numeric k's term at z, NaN for missing. */
+TP_ADDITIVE_FN double
+tp_additive_numeric_term(const tp_additive *a, int k, double z)
+{
+	const float *col = a->weight + 1 + a->vocab_rows +
+	    k * (2 + TP_ADDITIVE_KNOTS);
+	const float *q = a->knot + (size_t)k * TP_ADDITIVE_KNOTS;
+	double s;
+
+	if (isnan(z))
+		return col[1];
+	s = col[0] * z;
+	for (int t = 0; t < TP_ADDITIVE_KNOTS; t++)
+		if (z > q[t])
+			s += col[2 + t] * (z - q[t]);
+	return s;
+}
+
 /* The log-odds of one row (ncat table indices within each feature's
  * table, nnum standardised values, NaN when missing). */
-double tp_additive_logit(const tp_additive *a, const int32_t *cat,
-    const float *num);
+TP_ADDITIVE_FN double
+tp_additive_logit(const tp_additive *a, const int32_t *cat, const float *num)
+{
+	double s = a->weight[0];
+
+	for (int j = 0; j < a->ncat; j++)
+		s += a->weight[1 + a->vocab_offset[j] + cat[j]];
+	for (int k = 0; k < a->nnum; k++)
+		s += tp_additive_numeric_term(a, k, num[k]);
+	return s;
+}
+
+/* Adds the log-odds of B rows (B x ncat indices, B x nnum values) to
+ * their logits of the positive class, logits (B,2); the CUDA backend's
+ * tp_cuda_additive_forward does it on the device. The part has no
+ * backward: training leaves it as its fit made it. */
+void tp_additive_forward(const tp_additive *a, const int32_t *cat,
+    const float *num, float *logits, int B);
 /* Each feature's term of the log-odds of one row, the categorical
  * features' then the numeric ones' (ncat + nnum): the log-odds is the
  * bias plus their sum. */
 void tp_additive_terms(const tp_additive *a, const int32_t *cat,
     const float *num, double *term);
-/* Numeric k's term at z, NaN for missing. */
-double tp_additive_numeric_term(const tp_additive *a, int k, double z);
 /* The row of the design, the value of each weight's column for one row
  * (tp_additive_width of them): the log-odds is its dot product with the
  * weights. */

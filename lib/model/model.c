@@ -341,9 +341,7 @@ additive_forward(tp_model *m, const int32_t *cat, const float *num,
 	if (m->ix.additive_w < 0)
 		return;
 	a = tp_model_additive(m);
-	for (int r = 0; r < R; r++)
-		logits[2 * r + 1] += (float)tp_additive_logit(&a,
-		    cat + (size_t)r * m->ncat, num + (size_t)r * m->nnum);
+	tp_additive_forward(&a, cat, num, logits, R);
 }
 
 tp_model *

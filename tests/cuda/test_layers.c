@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cuda_test.h"
+#include "model/additive.h"
 #include "model/cuda/layers.h"
 #include "model/layers.h"
 
@@ -108,6 +109,51 @@ START_TEST(numeric)
 	check_close(gdw, dw, NN * C, "numeric backward dw");
 	check_close(gdb, db, NN * C, "numeric backward db");
 	check_close(gdm, dm, NN * C, "numeric backward dmiss");
+}
+END_TEST
+
+/* Bit for bit: the kernel adds the CPU's doubles in the CPU's order. */
+START_TEST(additive)
+{
+	NEED_GPU("additive");
+	static const int offset[NC] = {0, 4, 10}, vocab[NC] = {4, 6, 3};
+	enum { ROWS_VOCAB = 13, W = 1 + ROWS_VOCAB + NN * (2 + TP_ADDITIVE_KNOTS) };
+	int32_t cat[ROWS * NC];
+	tp_err e = {0};
+	tp_rng r;
+	tp_rng_seed(&r, 9);
+	for (int i = 0; i < ROWS * NC; i++)
+		cat[i] = (int32_t)tp_rng_below(&r, (uint64_t)vocab[i % NC]);
+	float *num = host_randn(ROWS * NN, &r, 1.5f);
+	for (int i = 0; i < ROWS * NN; i++)
+		if (tp_rng_float(&r) < 0.2f)
+			num[i] = NAN;
+	float *weight = host_randn(W, &r, 1), *knot = host_randn(NN *
+	    TP_ADDITIVE_KNOTS, &r, 1);
+	for (int k = 0; k < NN; k++)  /* each numeric's knots in order */
+		for (int t = 1; t < TP_ADDITIVE_KNOTS; t++)
+			knot[k * TP_ADDITIVE_KNOTS + t] = knot[k *
+			    TP_ADDITIVE_KNOTS + t - 1] + fabsf(knot[k *
+			    TP_ADDITIVE_KNOTS + t]);
+	float *logits = host_randn(ROWS * 2, &r, 1);
+	float *glogits = dev(logits, ROWS * 2), *back = host_randn(ROWS * 2, &r,
+	    1);
+	tp_additive a = {.ncat = NC, .nnum = NN, .vocab_rows = ROWS_VOCAB,
+	    .vocab_offset = offset, .weight = weight, .knot = knot};
+	tp_additive ga = a;
+	ga.vocab_offset = dev_copy(offset, sizeof(offset));
+	ga.weight = dev(weight, W);
+	ga.knot = dev(knot, NN * TP_ADDITIVE_KNOTS);
+
+	tp_additive_forward(&a, cat, num, logits, ROWS);
+	tp_cuda_additive_forward(gpu, &ga, dev_copy(cat, sizeof(cat)),
+	    dev(num, ROWS * NN), glogits, ROWS);
+	ck_assert_msg(tp_cuda_download(gpu, back, glogits, F(ROWS * 2), &e) ==
+	    TP_OK, "%s", e.msg);
+	for (int i = 0; i < ROWS * 2; i++)
+		ck_assert_msg(memcmp(&back[i], &logits[i], sizeof(float)) == 0,
+		    "additive forward: logit %d is %.9g on the GPU, %.9g on "
+		    "the CPU", i, back[i], logits[i]);
 }
 END_TEST
 
@@ -388,6 +434,7 @@ cuda_layers_suite(void)
 	tcase_add_test(tc, embedding);
 	tcase_add_test(tc, shrink);
 	tcase_add_test(tc, numeric);
+	tcase_add_test(tc, additive);
 	tcase_add_loop_test(tc, linear, 0, 2);
 	tcase_add_test(tc, layernorm);
 	tcase_add_loop_test(tc, attention, 0, 2);

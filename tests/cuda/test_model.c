@@ -1,6 +1,6 @@
 /* The whole model on the GPU against lib/model/model.c on one thread, from the
- * golden test's model file (default sizes, 3 categorical and 4 numeric
- * features) with dropout turned on: the supervised and contrastive steps'
+ * golden test's model files (default sizes, 3 categorical and 4 numeric
+ * features; one of them with an additive part) with dropout turned on: the supervised and contrastive steps'
  * losses and every tensor's gradient, predictions, a few AdamW steps'
  * loss curve, and the trained weights brought back into the host model. */
 #include <math.h>
@@ -51,10 +51,10 @@ shrink(fixture *f)
 	free(b);
 }
 
-/* The fixture, with both models' tables shrunk (tp_model_shrink) when
- * shrunk is set. */
+/* The fixture, of the golden model file `file`, with both models' tables
+ * shrunk (tp_model_shrink) when shrunk is set. */
 static void
-load_shrunk(fixture *f, int shrunk)
+load_file(fixture *f, const char *file, int shrunk)
 {
 	const char *dir = getenv("TP_TESTDATA");
 	char path[4096];
@@ -65,7 +65,7 @@ load_shrunk(fixture *f, int shrunk)
 
 	ck_assert_msg(dir != NULL, "TP_TESTDATA is not set: run with "
 	    "TP_TESTDATA=tests/data");
-	snprintf(path, sizeof(path), "%s/golden/weights.safetensors", dir);
+	snprintf(path, sizeof(path), "%s/golden/%s", dir, file);
 	memset(f, 0, sizeof(*f));
 	memset(&enc2, 0, sizeof(enc2));
 	ck_assert_msg(tp_model_load(path, &f->cpu, &f->enc, &meta,
@@ -104,7 +104,7 @@ load_shrunk(fixture *f, int shrunk)
 static void
 load(fixture *f)
 {
-	load_shrunk(f, 0);
+	load_file(f, "weights.safetensors", 0);
 }
 
 static void
@@ -132,17 +132,19 @@ check_grads(fixture *f, const char *step)
 }
 
 /* _i: 1 with soft targets for the labels, 0 without, 2 without and with
- * the tables shrunk. */
+ * the tables shrunk, 3 without and of the model with an additive part. */
 START_TEST(classify)
 {
 	static const char *const what[] = {"model classify step",
 	    "model classify step, soft targets",
-	    "model classify step, shrunk tables"};
+	    "model classify step, shrunk tables",
+	    "model classify step, additive part"};
 	NEED_GPU(what[_i]);
 	static const float weight[2] = {0.6f, 3.0f};
 	float target[ROWS];
 	fixture f;
-	load_shrunk(&f, _i == 2);
+	load_file(&f, _i == 3 ? "additive.safetensors" : "weights.safetensors",
+	    _i == 2);
 	for (int b = 0; b < ROWS; b++)
 		target[b] = (float)(b + 1) / (ROWS + 2);
 	const float *soft = _i == 1 ? target : NULL;
@@ -170,13 +172,14 @@ START_TEST(contrast)
 }
 END_TEST
 
+/* _i: 1 of the model with an additive part, 0 of the one without. */
 START_TEST(predict)
 {
-	NEED_GPU("model predict");
+	NEED_GPU(_i ? "model predict, additive part" : "model predict");
 	float prob[ROWS], gprob[ROWS];
 	tp_err e = {0};
 	fixture f;
-	load(&f);
+	load_file(&f, _i ? "additive.safetensors" : "weights.safetensors", 0);
 	tp_model_predict(&f.cpu, f.cat, f.num, ROWS, prob);
 	ck_assert_msg(tp_cuda_model_predict(gpu, &f.gm, f.cat, f.num, ROWS,
 	    gprob, &e) == TP_OK, "%s", e.msg);
@@ -240,9 +243,9 @@ cuda_model_suite(void)
 	TCase *tc = tcase_create("cuda_model");
 
 	tcase_add_checked_fixture(tc, NULL, release);
-	tcase_add_loop_test(tc, classify, 0, 3);
+	tcase_add_loop_test(tc, classify, 0, 4);
 	tcase_add_test(tc, contrast);
-	tcase_add_test(tc, predict);
+	tcase_add_loop_test(tc, predict, 0, 2);
 	tcase_add_test(tc, train);
 	suite_add_tcase(s, tc);
 	return s;

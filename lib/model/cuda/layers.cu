@@ -282,6 +282,29 @@ tp_cuda_numeric_backward(tp_cuda *g, float *dw, float *db, float *dmiss,
 	colsum(g, dmiss, f, B, NN * C, "numeric_backward");
 }
 
+/* Additive */
+
+static __global__ void
+additive_forward(tp_additive a, const int32_t *cat, const float *num,
+    float *logits, int B)
+{
+	long r = tp_gid();
+
+	if (r < B)
+		logits[2 * r + 1] += (float)tp_additive_logit(&a,
+		    cat + (size_t)r * a.ncat, num + (size_t)r * a.nnum);
+}
+
+void
+tp_cuda_additive_forward(tp_cuda *g, const tp_additive *a,
+    const int32_t *cat, const float *num, float *logits, int B)
+{
+	if (idle(g, B))
+		return;
+	additive_forward<<<TP_GRID(g, B)>>>(*a, cat, num, logits, B);
+	tp_cuda_launched(g, "additive_forward");
+}
+
 /* Linear */
 
 static __global__ void

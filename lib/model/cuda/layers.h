@@ -54,6 +54,7 @@ extern "C" {
 #endif
 
 #include "base/rng.h"
+#include "model/additive.h"
 #include "model/cuda/device.h"
 #include "model/layers.h"
 
@@ -79,6 +80,12 @@ void tp_cuda_numeric_forward(tp_cuda *g, float *out /* (B,T,C) */,
 void tp_cuda_numeric_backward(tp_cuda *g, float *dw, float *db,
     float *dmiss, const float *dout, const float *x, int B, int T, int NC,
     int NN, int C);
+
+/* model/additive.h's tp_additive_forward, a's vocab_offset, weight and
+ * knot in device memory; one thread a row, in the CPU's doubles and order
+ * (the same inline functions), so the logits agree bit for bit. */
+void tp_cuda_additive_forward(tp_cuda *g, const tp_additive *a,
+    const int32_t *cat, const float *num, float *logits, int B);
 
 void tp_cuda_linear_forward(tp_cuda *g, float *out /* (N,OC) */,
     const float *inp /* (N,IC) */, const float *weight /* (OC,IC) */,

@@ -51,9 +51,6 @@ tp_cuda_model_init(tp_cuda *g, tp_cuda_model *cm, tp_model *m, tp_err *e)
 
 	memset(cm, 0, sizeof(*cm));
 	cm->m = m;
-	if (m->cfg.additive)
-		return tp_err_set(e, TP_EUSAGE, "a model with an additive part "
-		    "(--additive) runs on the CPU only, for now");
 	if ((cm->acts = (tp_cuda_acts *)calloc(1, sizeof(*cm->acts))) == NULL ||
 	    (cm->acts->acts.layer = (tp_layer_acts *)calloc(
 	    (size_t)m->cfg.layers, sizeof(tp_layer_acts))) == NULL) {
@@ -334,6 +331,17 @@ head_forward(tp_cuda *g, tp_cuda_model *cm, int R, int training)
 	    training ? cm->m->cfg.dropout : 0.0f, &cm->rng, (long)R * H);
 	tp_cuda_linear_forward(g, w->logits, w->acts.r1_d, PW(cm, ix->head3_w),
 	    PW(cm, ix->head3_b), R, H, 2);
+	if (ix->additive_w >= 0) {
+		tp_additive a;
+		a.ncat = cm->m->ncat;
+		a.nnum = cm->m->nnum;
+		a.vocab_rows = cm->m->vocab_rows;
+		a.vocab_offset = cm->vocab_offset;
+		a.weight = PW(cm, ix->additive_w);
+		a.knot = ix->additive_knot < 0 ? NULL :
+		    PW(cm, ix->additive_knot);
+		tp_cuda_additive_forward(g, &a, cm->cat, cm->num, w->logits, R);
+	}
 }
 
 static void
