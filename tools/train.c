@@ -1,4 +1,5 @@
 /* tabpipe-train: a classifier from a labelled stream. */
+#include <math.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -227,6 +228,11 @@ finish(const settings *s, tool_progress *p, const tp_train_result *res,
 	cJSON_AddNumberToObject(*result, "threshold", res->threshold);
 	cJSON_AddNumberToObject(*result, "best_epoch", res->best_epoch);
 	cJSON_AddNumberToObject(*result, "epochs", res->epochs_run);
+	if (!isnan(res->additive_penalty)) {
+		cJSON *a = cJSON_AddObjectToObject(*result, "additive");
+		cJSON_AddNumberToObject(a, "penalty", res->additive_penalty);
+		cJSON_AddNumberToObject(a, "valid_auc", res->additive_auc);
+	}
 	if (res->members > 1) {
 		cJSON *members = cJSON_AddArrayToObject(*result, "members");
 		for (int j = 0; j < res->members; j++) {
@@ -253,6 +259,14 @@ finish(const settings *s, tool_progress *p, const tp_train_result *res,
 	}
 	if (s->quiet)
 		return TP_OK;
+	if (!isnan(res->additive_penalty)) {
+		char alone[48] = "";
+		if (!isnan(res->additive_auc))
+			snprintf(alone, sizeof(alone), ", valid AUC alone %.4f",
+			    res->additive_auc);
+		fprintf(stderr, "%s: the additive regression: L2 penalty %g%s\n",
+		    tool_name(), res->additive_penalty, alone);
+	}
 	if (res->members > 1) {
 		for (int j = 0; j < res->members; j++)
 			fprintf(stderr, "%s: member %d: best epoch %d of %d: valid AUC %s\n",

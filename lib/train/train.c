@@ -679,36 +679,49 @@ decision_threshold(const tp_train_opts *o, const float *prob,
  * (train/regression.h). */
 #define ADDITIVE_ROWS 200000
 
-/* Fits m's additive part to the labelled rows of train, and starts the
- * classifier's output at zero, so that training starts from the
- * regression and learns what it leaves. */
+/* Fits m's additive part to the labelled rows of train, its L2 penalty
+ * into *penalty, and starts the classifier's output at zero, so that
+ * training starts from the regression and learns what it leaves. The
+ * members of an ensemble after the first copy the first's fit: the rows
+ * and the fit draw nothing from a member's seed, so fitting again would
+ * give the same weights. */
 static int
-fit_additive(tp_rows *train, tp_model *m, tp_err *e)
+fit_additive(tp_rows *train, const tp_model *first, tp_model *m,
+    double *penalty, tp_err *e)
 {
-	tp_additive a = tp_model_additive(m);
-	tp_batch rows = {0};
+	const int part[] = {m->ix.additive_w, m->ix.additive_knot};
 	const tp_param *w = &m->param[m->ix.head3_w];
 	const tp_param *b = &m->param[m->ix.head3_b];
-	double penalty;
-	int rc;
 
-	if ((rc = tp_regression_rows(train, m->ncat, m->nnum, ADDITIVE_ROWS,
-	    &rows, e)) == TP_OK)
-		rc = tp_regression_fit(&a, &rows, &penalty, e);
-	tp_batch_free(&rows);
-	if (rc != TP_OK)
-		return rc;
+	if (first == NULL) {
+		tp_additive a = tp_model_additive(m);
+		tp_batch rows = {0};
+		int rc;
+
+		if ((rc = tp_regression_rows(train, m->ncat, m->nnum,
+		    ADDITIVE_ROWS, &rows, e)) == TP_OK)
+			rc = tp_regression_fit(&a, &rows, penalty, e);
+		tp_batch_free(&rows);
+		if (rc != TP_OK)
+			return rc;
+	} else
+		for (size_t i = 0; i < sizeof(part) / sizeof(part[0]); i++)
+			if (part[i] >= 0)
+				memcpy(m->params + m->param[part[i]].offset,
+				    first->params + first->param[part[i]].offset,
+				    m->param[part[i]].numel * sizeof(float));
 	memset(m->params + w->offset, 0, w->numel * sizeof(float));
 	memset(m->params + b->offset, 0, b->numel * sizeof(float));
 	return TP_OK;
 }
 
 /* Trains member `member` of the run (0 for one model) with the options o
- * of that member, and the run's teacher. */
+ * of that member, and the run's teacher; first is the run's first member,
+ * NULL for it. */
 static int
 train_model(const tp_train_opts *o, int member, const tp_encoding *enc,
     tp_rows *train, const tp_batch *valid, const teaching *teacher,
-    tp_model *m, tp_train_result *res, tp_err *e)
+    const tp_model *first, tp_model *m, tp_train_result *res, tp_err *e)
 {
 	engine en = {0};
 	tp_adamw_config oc;
@@ -722,6 +735,7 @@ train_model(const tp_train_opts *o, int member, const tp_encoding *enc,
 	int rc;
 
 	memset(res, 0, sizeof(*res));
+	res->additive_penalty = res->additive_auc = NAN;
 	if (valid->n == 0)
 		return tp_err_set(e, TP_EDATA, "the validation stream has no rows");
 	if ((rc = check_source(o, train, e)) != TP_OK ||
@@ -735,7 +749,8 @@ train_model(const tp_train_opts *o, int member, const tp_encoding *enc,
 	    (rc = shrink_tables(train, m, e)) != TP_OK)
 		goto out;
 	tp_rows_labels(train, &neg, &pos);
-	if (m->cfg.additive && (rc = fit_additive(train, m, e)) != TP_OK)
+	if (m->cfg.additive && (rc = fit_additive(train, first, m,
+	    &res->additive_penalty, e)) != TP_OK)
 		goto out;
 	/* A teacher gives every row its target; labels alone must show
 	 * both classes, or the model learns a constant and early stopping
@@ -797,6 +812,7 @@ train_model(const tp_train_opts *o, int member, const tp_encoding *enc,
 		}
 		st.best_auc = isnan(auc) ? 0 : auc;
 		st.threshold = decision_threshold(o, prob, valid, &st.f1, e);
+		res->additive_auc = auc;
 	}
 
 	while (st.epoch < o->epochs && st.bad_epochs < o->patience) {
@@ -915,7 +931,7 @@ tp_train_rows(const tp_train_opts *o, const tp_encoding *enc,
 	int k = o->members > 1 ? o->members : 1, n = 0, rc;
 
 	if ((rc = teaching_open(&teacher, o, train, e)) != TP_OK ||
-	    (rc = train_model(o, 0, enc, train, valid, &teacher, m, res,
+	    (rc = train_model(o, 0, enc, train, valid, &teacher, NULL, m, res,
 	    e)) != TP_OK) {
 		teaching_close(&teacher);
 		return rc;
@@ -927,7 +943,7 @@ tp_train_rows(const tp_train_opts *o, const tp_encoding *enc,
 		tp_train_result r;
 		mo.seed = tp_member_seed(o->seed, n + 1);
 		if ((rc = train_model(&mo, n + 1, enc, train, valid, &teacher,
-		    &more[n], &r, e)) != TP_OK)
+		    m, &more[n], &r, e)) != TP_OK)
 			goto out;
 		res->member[n + 1] = (tp_member_result){r.valid_auc,
 		    r.best_epoch, r.epochs_run};

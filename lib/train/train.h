@@ -136,6 +136,12 @@ typedef struct {
 	int epochs_run;
 	int members;
 	tp_member_result member[TP_MAX_MEMBERS];
+	/* A model of cfg.additive's: the L2 penalty its regression's fit
+	 * chose (train/regression.h), and the regression's validation AUC
+	 * alone, before the first epoch (NaN when resumed after it); both
+	 * NaN without the part. */
+	double additive_penalty;
+	double additive_auc;
 } tp_train_result;
 
 /* Member j's seed: the run's for the first (so that one member is the

@@ -84,6 +84,11 @@ yes_that "and a model without one says not" \
 tabpipe-train -q $small --epochs 2 --seed 5 --additive --valid "$T/cd.valid.tps" \
 	-o "$T/add2.safetensors" "$T/cd.train.tps"
 same "the same seed gives the same additive model" "$T/add.safetensors" "$T/add2.safetensors"
+# shellcheck disable=SC2086
+run_status "--additive --members 2 trains" 0 tabpipe-train $small --epochs 1 --seed 5 \
+	--additive --members 2 --valid "$T/cd.valid.tps" -o "$T/add-ens.safetensors" "$T/cd.train.tps"
+yes_that "the summary gives the regression's penalty and AUC" grep -q \
+	"the additive regression: L2 penalty [0-9.e+-]*, valid AUC alone 0\.[0-9]" "$T/err"
 run_status "it predicts" 0 tabpipe-predict -m "$T/add.safetensors" "$T/cd.valid.tps"
 run_status "and explains" 0 tabpipe-predict --explain 3 --format jsonl \
 	-m "$T/add.safetensors" "$T/cd.valid.tps"

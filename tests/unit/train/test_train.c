@@ -208,7 +208,9 @@ END_TEST
 /* --additive: the model's additive part is the regression of the
  * training rows, as train/regression.h fits it alone, and no step moves
  * it; the model kept is at least as good on the validation rows as the
- * regression alone (its first candidate), and scores as it says. */
+ * regression alone (its first candidate), and scores as it says; the
+ * result gives the fit's penalty and the regression's AUC alone. _i: 1
+ * for an ensemble of two, whose members hold the same part. */
 START_TEST(learns_the_residual)
 {
 	tp_train_opts o;
@@ -224,6 +226,7 @@ START_TEST(learns_the_residual)
 	data_make(&d);
 	small_opts(&o);
 	o.model.additive = 1;
+	o.members = 1 + _i;
 	ck_assert_msg(tp_train(&o, &d.enc, &d.train, &d.valid, &m, &r, &e) ==
 	    TP_OK, "%s", e.msg);
 	/* The same fit, apart. */
@@ -248,8 +251,19 @@ START_TEST(learns_the_residual)
 		prob[i] = (float)(1 / (1 + exp(-tp_additive_logit(&alone,
 		    d.valid.cat + i * m.ncat, d.valid.num + i * m.nnum))));
 	double alone_auc = tp_roc_auc(prob, 1, d.valid.label, d.valid.n, &e);
-	ck_assert_msg(r.valid_auc >= alone_auc, "valid AUC %g, the regression "
-	    "alone %g", r.valid_auc, alone_auc);
+	ck_assert(r.additive_penalty == penalty);
+	ck_assert_msg(fabs(r.additive_auc - alone_auc) < 1e-6, "the result's "
+	    "AUC of the regression %g, alone %g", r.additive_auc, alone_auc);
+	if (_i) {
+		tp_additive second = tp_model_additive(tp_model_member(&m, 1));
+		ck_assert_mem_eq(second.weight, fitted.weight,
+		    (size_t)P * sizeof(float));
+		ck_assert_mem_eq(second.knot, fitted.knot,
+		    (size_t)m.nnum * TP_ADDITIVE_KNOTS * sizeof(float));
+		ck_assert(r.member[1].valid_auc >= alone_auc);
+	}
+	ck_assert_msg(r.member[0].valid_auc >= alone_auc, "valid AUC %g, the "
+	    "regression alone %g", r.member[0].valid_auc, alone_auc);
 	ck_assert_int_eq(tp_score(&m, &d.valid, prob, &e), TP_OK);
 	ck_assert(fabs(tp_roc_auc(prob, 1, d.valid.label, d.valid.n, &e) -
 	    r.valid_auc) < 1e-9);
@@ -525,7 +539,7 @@ train_suite(void)
 	tcase_add_test(tc, custom_options);
 	tcase_add_test(tc, buffer_rows_option);
 	tcase_add_test(tc, learns_deterministically);
-	tcase_add_test(tc, learns_the_residual);
+	tcase_add_loop_test(tc, learns_the_residual, 0, 2);
 	tcase_add_test(tc, learns_from_teacher);
 	tcase_add_test(tc, bad_data);
 	tcase_add_test(tc, one_class_validation);
