@@ -9,29 +9,43 @@ tp_additive_width(const tp_additive *a)
 	return 1 + a->vocab_rows + a->nnum * (2 + TP_ADDITIVE_KNOTS);
 }
 
-void
-tp_additive_design(const tp_additive *a, const int32_t *cat, const float *num,
-    double *x)
+int
+tp_additive_row_most(const tp_additive *a)
 {
-	int p = tp_additive_width(a), base = 1 + a->vocab_rows;
+	return 1 + a->ncat + a->nnum * (1 + TP_ADDITIVE_KNOTS);
+}
 
-	memset(x, 0, (size_t)p * sizeof(double));
-	x[0] = 1;
-	for (int j = 0; j < a->ncat; j++)
-		x[1 + a->vocab_offset[j] + cat[j]] = 1;
+int
+tp_additive_design(const tp_additive *a, const int32_t *cat, const float *num,
+    int *col, double *val)
+{
+	int n = 0, base = 1 + a->vocab_rows;
+
+	col[n] = 0;
+	val[n++] = 1;
+	for (int j = 0; j < a->ncat; j++) {
+		col[n] = 1 + a->vocab_offset[j] + cat[j];
+		val[n++] = 1;
+	}
 	for (int k = 0; k < a->nnum; k++) {
-		double *col = x + base + k * (2 + TP_ADDITIVE_KNOTS);
+		int first = base + k * (2 + TP_ADDITIVE_KNOTS);
 		const float *q = a->knot + (size_t)k * TP_ADDITIVE_KNOTS;
 		double z = num[k];
 
 		if (isnan(z)) {
-			col[1] = 1;
+			col[n] = first + 1;
+			val[n++] = 1;
 			continue;
 		}
-		col[0] = z;
+		col[n] = first;
+		val[n++] = z;
 		for (int t = 0; t < TP_ADDITIVE_KNOTS; t++)
-			col[2 + t] = z > q[t] ? z - q[t] : 0;
+			if (z > q[t]) {
+				col[n] = first + 2 + t;
+				val[n++] = z - q[t];
+			}
 	}
+	return n;
 }
 
 void

@@ -91,10 +91,13 @@ void tp_additive_forward(const tp_additive *a, const int32_t *cat,
  * bias plus their sum. */
 void tp_additive_terms(const tp_additive *a, const int32_t *cat,
     const float *num, double *term);
-/* The row of the design, the value of each weight's column for one row
- * (tp_additive_width of them): the log-odds is its dot product with the
- * weights. */
-void tp_additive_design(const tp_additive *a, const int32_t *cat,
-    const float *num, double *x);
+/* The row of the design for one row, sparse: the columns of its nonzero
+ * values, in increasing order, into col and the values into val, their
+ * count returned (at most tp_additive_row_most): the log-odds is the sum
+ * of val[i] times weight[col[i]]. */
+int tp_additive_design(const tp_additive *a, const int32_t *cat,
+    const float *num, int *col, double *val);
+/* The count of a row's design at most: 1 + ncat + nnum (1 + KNOTS). */
+int tp_additive_row_most(const tp_additive *a);
 
 #endif

@@ -8,11 +8,23 @@
 #include "train/regression.h"
 
 enum {
-	CHUNK = 256,       /* rows of the design held at once */
 	MAX_NEWTON = 50,
 	MAX_HALVINGS = 30,
+	MAX_CG = 500,
 };
+enum { BLOCK = 2 + TP_ADDITIVE_KNOTS };  /* a numeric's columns */
+/* Columns up to which a Newton step factors the whole Hessian: its
+ * factors cost p^3 / 3 and a pass that builds it n nz^2 / 2, against n nz
+ * for each of conjugate gradients' tens of iterations, so the whole
+ * Hessian is the faster up to a few hundred columns, and beyond (a
+ * feature of thousands of levels) only conjugate gradients stay
+ * affordable. */
+enum { DENSE_MOST = 1024 };
 #define STEP_TOLERANCE 1e-6
+/* A Newton step is solved until its residual is this share of the
+ * gradient: an inexact step still lowers the objective, and the steps
+ * shrink to STEP_TOLERANCE all the same. */
+#define CG_TOLERANCE 1e-2
 
 /* The fit's rows: the labelled ones of the batch, each with its fold. */
 typedef struct {
@@ -22,14 +34,29 @@ typedef struct {
 	size_t n;
 } labelled;
 
-/* What one Newton step needs, allocated once for every fit. */
+/* What one Newton step needs, allocated once for every fit. The design
+ * is never held: a pass makes each row's sparse row again, so a fit's
+ * memory and a pass's time grow with the rows' nonzero values, not with
+ * the columns (a categorical feature of thousands of levels). */
 typedef struct {
 	int p;            /* columns of the design */
-	double *x;        /* (CHUNK, p) */
-	double *label;    /* (CHUNK) each row's */
-	double *hess;     /* (p, p) */
+	int *col;         /* (tp_additive_row_most) a row's columns */
+	double *val;      /* and their values */
+	double *curv;     /* (n) each row's p (1 - p) at the weights */
 	double *grad;     /* (p) */
+	/* CG's preconditioner, the Hessian's blocks: a column's own
+	 * diagonal element for the bias and the tables' levels (a
+	 * feature's levels are never on one row together), and each
+	 * numeric's block of its value, missing flag and hinges, whose
+	 * columns move together, factored (U^T U). */
+	int base;         /* the first numeric column */
+	double *diag;     /* (p) */
+	double *block;    /* (nnum, BLOCK, BLOCK) */
+	double *hess;     /* (p, p) the whole Hessian, lower triangle, when
+	                     p <= DENSE_MOST; else NULL */
 	double *step;     /* (p) */
+	double *res, *pre, *dir, *hdir; /* (p) CG's residual, preconditioned
+	                     residual, direction and the Hessian times it */
 	double *last;     /* (p) the weights before the step */
 	double *w;        /* (p) the weights, fitted in double */
 } workspace;
@@ -89,105 +116,244 @@ fit_knots(tp_additive *a, const labelled *L, tp_err *e)
 	return TP_OK;
 }
 
-/* Solves h s = g for s by Cholesky (h symmetric positive definite, its
- * upper triangle given; h is overwritten). 0, or -1 when h is not
- * positive definite. */
+/* Row i's design into ws->col and ws->val; its count. */
 static int
-cholesky_solve(double *h, const double *g, double *s, int p)
+design(const tp_additive *a, const labelled *L, size_t i, workspace *ws)
 {
-	for (int j = 0; j < p; j++) {
-		double d = h[(size_t)j * p + j];
+	size_t row = L->row[i];
 
-		for (int k = 0; k < j; k++)
-			d -= h[(size_t)k * p + j] * h[(size_t)k * p + j];
-		if (!(d > 0))
-			return -1;
-		d = sqrt(d);
-		h[(size_t)j * p + j] = d;
-		for (int i = j + 1; i < p; i++) {
-			double v = h[(size_t)j * p + i];
-
-			for (int k = 0; k < j; k++)
-				v -= h[(size_t)k * p + j] * h[(size_t)k * p + i];
-			h[(size_t)j * p + i] = v / d;
-		}
-	}
-	/* h's upper triangle is now U with U^T U = h: solve U^T y = g,
-	 * then U s = y. */
-	for (int i = 0; i < p; i++) {
-		double v = g[i];
-
-		for (int k = 0; k < i; k++)
-			v -= h[(size_t)k * p + i] * s[k];
-		s[i] = v / h[(size_t)i * p + i];
-	}
-	for (int i = p - 1; i >= 0; i--) {
-		double v = s[i];
-
-		for (int k = i + 1; k < p; k++)
-			v -= h[(size_t)i * p + k] * s[k];
-		s[i] = v / h[(size_t)i * p + i];
-	}
-	return 0;
+	return tp_additive_design(a, L->b->cat + row * (size_t)a->ncat,
+	    L->b->num + row * (size_t)a->nnum, ws->col, ws->val);
 }
 
-/* One pass over the rows not in fold `out` (-1: all): the penalised
- * objective at a's weights, and, when ws->hess is to be filled (newton
- * set), its gradient and Hessian (upper triangle). */
+/* The product of a sparse row with v. */
+static double
+row_dot(const workspace *ws, int nz, const double *v)
+{
+	double s = 0;
+
+	for (int k = 0; k < nz; k++)
+		s += ws->val[k] * v[ws->col[k]];
+	return s;
+}
+
+/* LAPACK's Cholesky factors and solve, in the OpenBLAS that the library
+ * links (its headers declare BLAS alone). A Fortran routine takes the
+ * length of a character argument after the others. The Hessian is kept
+ * by rows, lower triangle: for LAPACK, by columns, the upper one. */
+void dpotrf_(const char *uplo, const blasint *n, double *a,
+    const blasint *lda, blasint *info, size_t uplo_len);
+void dpotrs_(const char *uplo, const blasint *n, const blasint *nrhs,
+    const double *a, const blasint *lda, double *b, const blasint *ldb,
+    blasint *info, size_t uplo_len);
+
+/* Factors h (p by p, symmetric positive definite, its lower triangle
+ * given, by rows) in place; -1 when h is not positive definite. */
+static int
+cholesky(double *h, int p)
+{
+	blasint n = p, info;
+
+	dpotrf_("U", &n, h, &n, &info, 1);
+	return info == 0 ? 0 : -1;
+}
+
+/* Solves h s = g for s, h factored by cholesky. */
+static void
+cholesky_solve(const double *h, const double *g, double *s, int p)
+{
+	blasint n = p, one = 1, info;
+
+	memcpy(s, g, (size_t)p * sizeof(double));
+	dpotrs_("U", &n, &one, h, &n, s, &n, &info, 1);
+}
+
+/* Adds a row of curvature c to the whole Hessian when there is one, else
+ * to the preconditioner's blocks. The row's columns are in order, so each
+ * pair falls in the lower triangle, a row of it at a time. */
+static void
+add_curvature(workspace *ws, int nz, double c)
+{
+	if (ws->hess != NULL) {
+		for (int l = 0; l < nz; l++) {
+			double *h = ws->hess + (size_t)ws->col[l] * ws->p;
+			double cv = c * ws->val[l];
+
+			for (int k = 0; k <= l; k++)
+				h[ws->col[k]] += cv * ws->val[k];
+		}
+		return;
+	}
+	for (int k = 0; k < nz; k++) {
+		int at = ws->col[k] - ws->base;
+
+		if (at < 0) {
+			ws->diag[ws->col[k]] += c * ws->val[k] * ws->val[k];
+			continue;
+		}
+		double *b = ws->block + (size_t)(at / BLOCK) * BLOCK * BLOCK;
+		for (int l = k; l < nz && (ws->col[l] - ws->base) / BLOCK ==
+		    at / BLOCK; l++)
+			b[(ws->col[l] - ws->base) % BLOCK * BLOCK + at % BLOCK] +=
+			    c * ws->val[k] * ws->val[l];
+	}
+}
+
+/* The penalty on the preconditioner's blocks, and their factors. A block
+ * that is not positive definite (only rounding could make one) leaves
+ * its columns to their diagonal elements. */
+static void
+factor_blocks(workspace *ws, int nnum, double lambda)
+{
+	for (int j = 1; j < ws->base; j++)
+		ws->diag[j] += lambda;
+	for (int k = 0; k < nnum; k++) {
+		double *b = ws->block + (size_t)k * BLOCK * BLOCK;
+		double keep[BLOCK];
+
+		for (int i = 0; i < BLOCK; i++)
+			keep[i] = b[i * BLOCK + i] += lambda;
+		if (cholesky(b, BLOCK) == 0)
+			continue;
+		memset(b, 0, BLOCK * BLOCK * sizeof(double));
+		for (int i = 0; i < BLOCK; i++)
+			b[i * BLOCK + i] = sqrt(keep[i]);
+	}
+}
+
+/* pre = the preconditioner's inverse times res. */
+static void
+precondition(const workspace *ws, int nnum, const double *res, double *pre)
+{
+	for (int j = 0; j < ws->base; j++)
+		pre[j] = res[j] / ws->diag[j];
+	for (int k = 0; k < nnum; k++)
+		cholesky_solve(ws->block + (size_t)k * BLOCK * BLOCK,
+		    res + ws->base + k * BLOCK, pre + ws->base + k * BLOCK,
+		    BLOCK);
+}
+
+/* The penalised objective at the weights over the rows not in fold `out`
+ * (-1: all); with derivatives set, also its gradient, each row's
+ * curvature and the preconditioner. */
 static double
 pass(const tp_additive *a, const labelled *L, int out, double lambda,
-    workspace *ws, int newton)
+    workspace *ws, int derivatives)
 {
 	int p = ws->p;
 	double obj = 0;
-	size_t i = 0;
 
-	if (newton) {
-		memset(ws->hess, 0, (size_t)p * p * sizeof(double));
+	if (derivatives) {
 		memset(ws->grad, 0, (size_t)p * sizeof(double));
+		memset(ws->diag, 0, (size_t)ws->base * sizeof(double));
+		memset(ws->block, 0, (size_t)a->nnum * BLOCK * BLOCK *
+		    sizeof(double));
+		if (ws->hess != NULL)
+			memset(ws->hess, 0, (size_t)p * p * sizeof(double));
 	}
-	while (i < L->n) {
-		int r = 0;
+	for (size_t i = 0; i < L->n; i++) {
+		int y = L->b->label[L->row[i]], nz;
+		double eta, prob;
 
-		for (; i < L->n && r < CHUNK; i++) {
-			size_t row = L->row[i];
-			if (L->fold[i] == out)
-				continue;
-			tp_additive_design(a, L->b->cat + row * (size_t)a->ncat,
-			    L->b->num + row * (size_t)a->nnum,
-			    ws->x + (size_t)r * p);
-			ws->label[r] = L->b->label[row];
-			r++;
-		}
-		if (r == 0)
+		if (L->fold[i] == out)
 			continue;
-		for (int k = 0; k < r; k++) {
-			const double *x = ws->x + (size_t)k * p;
-			int y = (int)ws->label[k];
-			double eta = cblas_ddot(p, x, 1, ws->w, 1);
-			double prob = 1 / (1 + exp(-eta));
-
-			obj += log_loss(eta, y);
-			if (!newton)
-				continue;
-			cblas_daxpy(p, prob - y, x, 1, ws->grad, 1);
-			/* The row scaled by the root of its weight, for the
-			 * rank-r update below. */
-			cblas_dscal(p, sqrt(prob * (1 - prob)),
-			    ws->x + (size_t)k * p, 1);
-		}
-		if (newton)
-			cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, p, r,
-			    1.0, ws->x, p, 1.0, ws->hess, p);
+		nz = design(a, L, i, ws);
+		eta = row_dot(ws, nz, ws->w);
+		obj += log_loss(eta, y);
+		if (!derivatives)
+			continue;
+		prob = 1 / (1 + exp(-eta));
+		ws->curv[i] = prob * (1 - prob);
+		for (int k = 0; k < nz; k++)
+			ws->grad[ws->col[k]] += (prob - y) * ws->val[k];
+		add_curvature(ws, nz, ws->curv[i]);
 	}
 	for (int j = 1; j < p; j++) {
 		obj += 0.5 * lambda * ws->w[j] * ws->w[j];
-		if (newton) {
+		if (derivatives)
 			ws->grad[j] += lambda * ws->w[j];
-			ws->hess[(size_t)j * p + j] += lambda;
-		}
 	}
+	if (derivatives && ws->hess == NULL)
+		factor_blocks(ws, a->nnum, lambda);
 	return obj;
+}
+
+/* hv = the Hessian of the last pass times v. */
+static void
+hessian_times(const tp_additive *a, const labelled *L, int out,
+    double lambda, workspace *ws, const double *v, double *hv)
+{
+	memset(hv, 0, (size_t)ws->p * sizeof(double));
+	for (size_t i = 0; i < L->n; i++) {
+		int nz;
+		double u;
+
+		if (L->fold[i] == out)
+			continue;
+		nz = design(a, L, i, ws);
+		u = ws->curv[i] * row_dot(ws, nz, v);
+		for (int k = 0; k < nz; k++)
+			hv[ws->col[k]] += u * ws->val[k];
+	}
+	for (int j = 1; j < ws->p; j++)
+		hv[j] += lambda * v[j];
+}
+
+static double
+dot(const double *x, const double *y, int p)
+{
+	double s = 0;
+
+	for (int j = 0; j < p; j++)
+		s += x[j] * y[j];
+	return s;
+}
+
+/* The Newton step, H step = grad: from H's Cholesky factors when the
+ * pass made the whole of H, else by conjugate gradients preconditioned by
+ * H's blocks, from zero, until the residual is CG_TOLERANCE of the
+ * gradient. Every iterate from zero lowers the quadratic model, so a step
+ * cut short is still a direction of descent. */
+static int
+newton_step(const tp_additive *a, const labelled *L, int out, double lambda,
+    workspace *ws, tp_err *e)
+{
+	int p = ws->p;
+	double rz, goal = CG_TOLERANCE * CG_TOLERANCE *
+	    dot(ws->grad, ws->grad, p);
+
+	if (ws->hess != NULL) {
+		for (int j = 1; j < p; j++)
+			ws->hess[(size_t)j * p + j] += lambda;
+		if (cholesky(ws->hess, p) != 0)
+			return tp_err_set(e, TP_EINTERNAL, "the additive "
+			    "regression: its Hessian is not positive definite "
+			    "(penalty %g)", lambda);
+		cholesky_solve(ws->hess, ws->grad, ws->step, p);
+		return TP_OK;
+	}
+	memset(ws->step, 0, (size_t)p * sizeof(double));
+	memcpy(ws->res, ws->grad, (size_t)p * sizeof(double));
+	precondition(ws, a->nnum, ws->res, ws->pre);
+	memcpy(ws->dir, ws->pre, (size_t)p * sizeof(double));
+	rz = dot(ws->res, ws->pre, p);
+	for (int it = 0; it < MAX_CG && dot(ws->res, ws->res, p) > goal;
+	    it++) {
+		double alpha, rz_next;
+
+		hessian_times(a, L, out, lambda, ws, ws->dir, ws->hdir);
+		alpha = rz / dot(ws->dir, ws->hdir, p);
+		for (int j = 0; j < p; j++) {
+			ws->step[j] += alpha * ws->dir[j];
+			ws->res[j] -= alpha * ws->hdir[j];
+		}
+		precondition(ws, a->nnum, ws->res, ws->pre);
+		rz_next = dot(ws->res, ws->pre, p);
+		for (int j = 0; j < p; j++)
+			ws->dir[j] = ws->pre[j] + rz_next / rz * ws->dir[j];
+		rz = rz_next;
+	}
+	return TP_OK;
 }
 
 /* Fits a's weights (started where they are) to the rows not in fold out
@@ -202,10 +368,8 @@ newton(const tp_additive *a, const labelled *L, int out, double lambda,
 		double before = pass(a, L, out, lambda, ws, 1), after, largest = 0;
 		double scale = 1;
 
-		if (cholesky_solve(ws->hess, ws->grad, ws->step, p) != 0)
-			return tp_err_set(e, TP_EINTERNAL, "the additive "
-			    "regression: its Hessian is not positive definite "
-			    "(penalty %g)", lambda);
+		if (newton_step(a, L, out, lambda, ws, e) != TP_OK)
+			return e->code;
 		memcpy(ws->last, ws->w, (size_t)p * sizeof(double));
 		for (int h = 0;; h++) {
 			for (int j = 0; j < p; j++)
@@ -233,15 +397,10 @@ held_out(const tp_additive *a, const labelled *L, int f, workspace *ws)
 {
 	double loss = 0;
 
-	for (size_t i = 0; i < L->n; i++) {
-		size_t row = L->row[i];
-		if (L->fold[i] != f)
-			continue;
-		tp_additive_design(a, L->b->cat + row * (size_t)a->ncat,
-		    L->b->num + row * (size_t)a->nnum, ws->x);
-		loss += log_loss(cblas_ddot(ws->p, ws->x, 1, ws->w, 1),
-		    L->b->label[row]);
-	}
+	for (size_t i = 0; i < L->n; i++)
+		if (L->fold[i] == f)
+			loss += log_loss(row_dot(ws, design(a, L, i, ws), ws->w),
+			    L->b->label[L->row[i]]);
 	return loss;
 }
 
@@ -296,25 +455,35 @@ tp_regression_fit(tp_additive *a, const tp_batch *b, double *penalty,
 {
 	labelled L = {0};
 	workspace ws = {0};
-	double pos, neg, loss[TP_REGRESSION_PENALTIES] = {0};
+	double pos, neg, loss[TP_REGRESSION_PENALTIES] = {0}, *block = NULL;
+	double **vec[] = {&ws.grad, &ws.diag, &ws.step, &ws.res, &ws.pre,
+	    &ws.dir, &ws.hdir, &ws.last, &ws.w};
+	size_t nvec = sizeof(vec) / sizeof(vec[0]);
 	int rc, best = 0;
 
+	if ((rc = gather(&L, b, &pos, &neg, e)) != TP_OK)
+		goto done;
 	ws.p = tp_additive_width(a);
-	ws.x = malloc((size_t)CHUNK * ws.p * sizeof(double));
-	ws.label = malloc(CHUNK * sizeof(double));
-	ws.hess = malloc((size_t)ws.p * ws.p * sizeof(double));
-	ws.grad = malloc((size_t)ws.p * sizeof(double));
-	ws.step = malloc((size_t)ws.p * sizeof(double));
-	ws.last = malloc((size_t)ws.p * sizeof(double));
-	ws.w = malloc((size_t)ws.p * sizeof(double));
-	if (ws.x == NULL || ws.label == NULL || ws.hess == NULL ||
-	    ws.grad == NULL || ws.step == NULL || ws.last == NULL ||
-	    ws.w == NULL) {
+	ws.base = 1 + a->vocab_rows;
+	ws.block = malloc(((size_t)a->nnum * BLOCK * BLOCK + 1) *
+	    sizeof(double));
+	if (ws.p <= DENSE_MOST &&
+	    (ws.hess = malloc((size_t)ws.p * ws.p * sizeof(double))) == NULL) {
 		rc = tp_err_nomem(e, "the additive regression");
 		goto done;
 	}
-	if ((rc = gather(&L, b, &pos, &neg, e)) != TP_OK ||
-	    (rc = fit_knots(a, &L, e)) != TP_OK)
+	ws.col = malloc((size_t)tp_additive_row_most(a) * sizeof(int));
+	ws.val = malloc((size_t)tp_additive_row_most(a) * sizeof(double));
+	ws.curv = malloc(L.n * sizeof(double));
+	block = malloc(nvec * (size_t)ws.p * sizeof(double));
+	if (ws.col == NULL || ws.val == NULL || ws.curv == NULL ||
+	    ws.block == NULL || block == NULL) {
+		rc = tp_err_nomem(e, "the additive regression");
+		goto done;
+	}
+	for (size_t v = 0; v < nvec; v++)
+		*vec[v] = block + v * (size_t)ws.p;
+	if ((rc = fit_knots(a, &L, e)) != TP_OK)
 		goto done;
 	/* Each fold's path from the strongest penalty down, each fit
 	 * starting from the one before. */
@@ -339,13 +508,12 @@ tp_regression_fit(tp_additive *a, const tp_batch *b, double *penalty,
 done:
 	free(L.row);
 	free(L.fold);
-	free(ws.x);
-	free(ws.label);
+	free(ws.col);
+	free(ws.val);
+	free(ws.curv);
+	free(ws.block);
 	free(ws.hess);
-	free(ws.grad);
-	free(ws.step);
-	free(ws.last);
-	free(ws.w);
+	free(block);
 	return rc;
 }
 

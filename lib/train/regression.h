@@ -9,7 +9,15 @@
  *
  * Every weight but the bias carries the L2 penalty lambda / 2 |w|^2, and
  * the fit minimises the rows' summed log-loss plus it, by Newton's method
- * (the design is small: one column a table row, 2 + KNOTS a numeric).
+ * with step halving. The design has a column a table row and 2 + KNOTS a
+ * numeric, but a row has a value in at most 1 + ncat + nnum (1 + KNOTS)
+ * of them, so it is never held: each pass over the rows makes them again,
+ * sparse. Up to 1024 columns a step solves with the whole Hessian's
+ * Cholesky factors (LAPACK's, in OpenBLAS); beyond, where those would
+ * cost the cube of the columns (a feature of thousands of levels), by
+ * conjugate gradients on Hessian-vector products, preconditioned by each
+ * numeric's block and the other columns' diagonal, whose passes cost the
+ * rows' values alone.
  * lambda is the one of TP_REGRESSION_PENALTIES, 10^(-1) to 10^(3.5) a
  * quarter of a decade apart, whose TP_REGRESSION_FOLDS-fold
  * cross-validated log-loss over the training rows is least: the

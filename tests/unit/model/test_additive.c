@@ -1,8 +1,8 @@
 /*
  * test_additive: the additive part's three forms of one log-odds agree:
  * the sum over a row's features (the forward's), the bias plus each
- * feature's term (the explanations'), and the design row's product with
- * the weights (the fit's); and a numeric term by hand, below, between and
+ * feature's term (the explanations'), and the sparse design row's product
+ * with the weights (the fit's), its columns in order; and a numeric term by hand, below, between and
  * above the knots, and missing.
  */
 #include <math.h>
@@ -41,12 +41,15 @@ START_TEST(test_additive_forms_agree)
 
 	ck_assert_int_eq(tp_additive_width(&a), P);
 	for (int r = 0; r < ROWS; r++) {
-		double x[P], term[NCAT + NNUM], dot = 0, sum = a.weight[0];
+		double val[P], term[NCAT + NNUM], dot = 0, sum = a.weight[0];
 		double logit = tp_additive_logit(&a, cat[r], num[r]);
+		int col[P], nz = tp_additive_design(&a, cat[r], num[r], col, val);
 
-		tp_additive_design(&a, cat[r], num[r], x);
-		for (int i = 0; i < P; i++)
-			dot += x[i] * a.weight[i];
+		ck_assert_int_le(nz, tp_additive_row_most(&a));
+		for (int i = 0; i < nz; i++) {
+			ck_assert(i == 0 || col[i] > col[i - 1]);
+			dot += val[i] * a.weight[col[i]];
+		}
 		tp_additive_terms(&a, cat[r], num[r], term);
 		for (int j = 0; j < NCAT + NNUM; j++)
 			sum += term[j];

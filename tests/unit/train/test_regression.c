@@ -134,6 +134,64 @@ START_TEST(test_regression_stationary)
 }
 END_TEST
 
+/* A feature of more levels than the whole Hessian is made for: the fit
+ * goes by conjugate gradients, to the same stationary point, and the
+ * levels' weights follow their effects. */
+START_TEST(test_regression_many_levels)
+{
+	enum { LEVELS = 1500, N = 4000, W = 1 + LEVELS + 2 + K };
+	static const int offset[1] = {0};
+	static float weight[W], knot[K];
+	static double effect[LEVELS], grad[W];
+	tp_additive a = {.ncat = 1, .nnum = 1, .vocab_rows = LEVELS,
+	    .vocab_offset = offset, .weight = weight, .knot = knot};
+	tp_batch b = {0};
+	tp_err e = {0};
+	tp_rng rng;
+	double penalty, scale = 0, val[1 + 1 + 1 + K], sxy = 0, sxx = 0;
+	int col[1 + 1 + 1 + K];
+
+	ck_assert_int_gt(W, 1024);
+	tp_rng_seed(&rng, 11);
+	for (int v = 0; v < LEVELS; v++)
+		effect[v] = 0.8 * tp_rng_normal(&rng);
+	ck_assert_int_eq(tp_batch_init(&b, 1, 1, N, &e), TP_OK);
+	for (size_t r = 0; r < N; r++) {
+		int32_t v = (int32_t)tp_rng_below(&rng, LEVELS);
+		float x = (float)tp_rng_normal(&rng);
+		b.cat[r] = v;
+		b.num[r] = x;
+		b.label[r] = tp_rng_float(&rng) < 1 / (1 + exp(-(-1 +
+		    effect[v] + 0.8 * x)));
+		b.id[r] = (int64_t)r;
+	}
+	b.n = N;
+	ck_assert_msg(tp_regression_fit(&a, &b, &penalty, &e) == TP_OK, "%s",
+	    e.msg);
+	memset(grad, 0, sizeof(grad));
+	for (size_t r = 0; r < N; r++) {
+		double d = 1 / (1 + exp(-tp_additive_logit(&a, b.cat + r,
+		    b.num + r))) - b.label[r];
+		int nz = tp_additive_design(&a, b.cat + r, b.num + r, col, val);
+		for (int i = 0; i < nz; i++)
+			grad[col[i]] += d * val[i];
+		scale += fabs(d);
+	}
+	for (int j = 0; j < W; j++) {
+		double g = grad[j] + (j > 0 ? penalty * weight[j] : 0);
+		ck_assert_msg(fabs(g) < 1e-6 * scale, "column %d: gradient %g "
+		    "(of rows' |p - y| %g)", j, g, scale);
+	}
+	for (int v = 0; v < LEVELS; v++) {
+		sxy += effect[v] * weight[1 + v];
+		sxx += effect[v] * effect[v];
+	}
+	ck_assert_msg(sxy / sxx > 0.1, "the levels' weights against their "
+	    "effects: slope %g", sxy / sxx);
+	tp_batch_free(&b);
+}
+END_TEST
+
 START_TEST(test_regression_knots_and_missing)
 {
 	part fitted;
@@ -257,6 +315,7 @@ regression_suite(void)
 	TCase *tc = tcase_create("regression");
 
 	tcase_add_test(tc, test_regression_stationary);
+	tcase_add_test(tc, test_regression_many_levels);
 	tcase_add_test(tc, test_regression_knots_and_missing);
 	tcase_add_test(tc, test_regression_unlabelled_and_one_class);
 	tcase_add_test(tc, test_regression_rows_sampled);
