@@ -40,6 +40,7 @@ typedef struct {
  * the columns (a categorical feature of thousands of levels). */
 typedef struct {
 	int p;            /* columns of the design */
+	double cw[2];     /* the classes' weights in the loss */
 	int *col;         /* (tp_additive_row_most) a row's columns */
 	double *val;      /* and their values */
 	double *curv;     /* (n) each row's p (1 - p) at the weights */
@@ -259,13 +260,14 @@ pass(const tp_additive *a, const labelled *L, int out, double lambda,
 			continue;
 		nz = design(a, L, i, ws);
 		eta = row_dot(ws, nz, ws->w);
-		obj += log_loss(eta, y);
+		obj += ws->cw[y] * log_loss(eta, y);
 		if (!derivatives)
 			continue;
 		prob = 1 / (1 + exp(-eta));
-		ws->curv[i] = prob * (1 - prob);
+		ws->curv[i] = ws->cw[y] * prob * (1 - prob);
 		for (int k = 0; k < nz; k++)
-			ws->grad[ws->col[k]] += (prob - y) * ws->val[k];
+			ws->grad[ws->col[k]] += ws->cw[y] * (prob - y) *
+			    ws->val[k];
 		add_curvature(ws, nz, ws->curv[i]);
 	}
 	for (int j = 1; j < p; j++) {
@@ -397,19 +399,22 @@ held_out(const tp_additive *a, const labelled *L, int f, workspace *ws)
 {
 	double loss = 0;
 
-	for (size_t i = 0; i < L->n; i++)
+	for (size_t i = 0; i < L->n; i++) {
+		int y = L->b->label[L->row[i]];
 		if (L->fold[i] == f)
-			loss += log_loss(row_dot(ws, design(a, L, i, ws), ws->w),
-			    L->b->label[L->row[i]]);
+			loss += ws->cw[y] * log_loss(row_dot(ws, design(a, L,
+			    i, ws), ws->w), y);
+	}
 	return loss;
 }
 
-/* The weights at the start of a path: 0, the bias at the rows' log-odds. */
+/* The weights at the start of a path: 0, the bias at the rows' weighted
+ * log-odds. */
 static void
 start(workspace *ws, double pos, double neg)
 {
 	memset(ws->w, 0, (size_t)ws->p * sizeof(double));
-	ws->w[0] = log(pos / neg);
+	ws->w[0] = log(ws->cw[1] * pos / (ws->cw[0] * neg));
 }
 
 /* The labelled rows of b, folds drawn from a fixed stream so that a fit
@@ -450,8 +455,8 @@ gather(labelled *L, const tp_batch *b, double *pos, double *neg, tp_err *e)
 }
 
 int
-tp_regression_fit(tp_additive *a, const tp_batch *b, double *penalty,
-    tp_err *e)
+tp_regression_fit(tp_additive *a, const tp_batch *b,
+    const float *class_weight, double *penalty, tp_err *e)
 {
 	labelled L = {0};
 	workspace ws = {0};
@@ -464,6 +469,8 @@ tp_regression_fit(tp_additive *a, const tp_batch *b, double *penalty,
 	if ((rc = gather(&L, b, &pos, &neg, e)) != TP_OK)
 		goto done;
 	ws.p = tp_additive_width(a);
+	ws.cw[0] = class_weight != NULL ? class_weight[0] : 1;
+	ws.cw[1] = class_weight != NULL ? class_weight[1] : 1;
 	ws.base = 1 + a->vocab_rows;
 	ws.block = malloc(((size_t)a->nnum * BLOCK * BLOCK + 1) *
 	    sizeof(double));

@@ -44,9 +44,10 @@ enum {
 };
 
 /* Fits a's knots and weights (of a's sizes, b's features) to the
- * labelled rows of b; *penalty is the one chosen. */
-int tp_regression_fit(tp_additive *a, const tp_batch *b, double *penalty,
-    tp_err *e);
+ * labelled rows of b, each row's loss weighted by its class's weight in
+ * class_weight (2), or by 1 when it is NULL; *penalty is the one chosen. */
+int tp_regression_fit(tp_additive *a, const tp_batch *b,
+    const float *class_weight, double *penalty, tp_err *e);
 /* The labelled rows of train (of ncat and nnum features) that a fit
  * reads, into out (initialised here, the caller's to free): all of them, or a uniform sample of `most`
  * of them when there are more (reservoir sampling), from one pass over

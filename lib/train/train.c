@@ -35,6 +35,7 @@ tp_train_defaults(tp_train_opts *o)
 	o->patience = 5;
 	o->threshold = -1;
 	o->shrink = TP_SHRINK_BAYES;
+	o->model.additive = 1;
 	o->corruption = TP_CORRUPT_MASK;
 	o->rate = 0.3f;
 	o->tau = 0.5f;
@@ -45,6 +46,7 @@ tp_pretrain_defaults(tp_train_opts *o)
 {
 	tp_train_defaults(o);
 	o->epochs = 10;
+	o->model.additive = 0;  /* an encoder has no classifier to add to */
 }
 
 #define OPT(field) .key = #field, .offset = offsetof(tp_train_opts, field)
@@ -171,6 +173,8 @@ threshold_json(const void *settings)
 }
 
 static const char *const shrinkages[] = {"none", "bayes", NULL};
+/* The index is the config's flag: none 0, regression 1. */
+static const char *const additives[] = {"none", "regression", NULL};
 
 const tp_opt tp_classify_options[] = {
 	{OPT(members), .name = "members", .arg = "k", .type = TP_OPT_INT,
@@ -188,9 +192,10 @@ const tp_opt tp_classify_options[] = {
 	    .json = threshold_json,
 	    .help = "the decision threshold: the best F1's, or x"},
 	/* The model's config records it (model/config.h). */
-	{.key = "additive", .name = "additive", .type = TP_OPT_FLAG,
+	{.key = "additive", .name = "additive", .type = TP_OPT_CHOICE,
 	    .offset = offsetof(tp_train_opts, model.additive),
-	    .help = "learn the residual of an additive regression of the labelled rows"},
+	    .choices = additives,
+	    .help = "learn the residual of an additive regression of the labelled rows, or no such part"},
 	{OPT(shrink), .name = "shrink", .type = TP_OPT_CHOICE,
 	    .choices = shrinkages, .flags = SIGNED,
 	    .help = "categorical tokens as they are, or shrunk toward their columns' means"},
@@ -679,15 +684,16 @@ decision_threshold(const tp_train_opts *o, const float *prob,
  * (train/regression.h). */
 #define ADDITIVE_ROWS 200000
 
-/* Fits m's additive part to the labelled rows of train, its L2 penalty
+/* Fits m's additive part to the labelled rows of train, weighted by
+ * class_weight (NULL: alike) as the training's loss is, its L2 penalty
  * into *penalty, and starts the classifier's output at zero, so that
  * training starts from the regression and learns what it leaves. The
  * members of an ensemble after the first copy the first's fit: the rows
  * and the fit draw nothing from a member's seed, so fitting again would
  * give the same weights. */
 static int
-fit_additive(tp_rows *train, const tp_model *first, tp_model *m,
-    double *penalty, tp_err *e)
+fit_additive(tp_rows *train, const float *class_weight,
+    const tp_model *first, tp_model *m, double *penalty, tp_err *e)
 {
 	const int part[] = {m->ix.additive_w, m->ix.additive_knot};
 	const tp_param *w = &m->param[m->ix.head3_w];
@@ -700,7 +706,8 @@ fit_additive(tp_rows *train, const tp_model *first, tp_model *m,
 
 		if ((rc = tp_regression_rows(train, m->ncat, m->nnum,
 		    ADDITIVE_ROWS, &rows, e)) == TP_OK)
-			rc = tp_regression_fit(&a, &rows, penalty, e);
+			rc = tp_regression_fit(&a, &rows, class_weight,
+			    penalty, e);
 		tp_batch_free(&rows);
 		if (rc != TP_OK)
 			return rc;
@@ -749,9 +756,6 @@ train_model(const tp_train_opts *o, int member, const tp_encoding *enc,
 	    (rc = shrink_tables(train, m, e)) != TP_OK)
 		goto out;
 	tp_rows_labels(train, &neg, &pos);
-	if (m->cfg.additive && (rc = fit_additive(train, first, m,
-	    &res->additive_penalty, e)) != TP_OK)
-		goto out;
 	/* A teacher gives every row its target; labels alone must show
 	 * both classes, or the model learns a constant and early stopping
 	 * keeps whichever epoch came first. */
@@ -773,6 +777,15 @@ train_model(const tp_train_opts *o, int member, const tp_encoding *enc,
 		memcpy(cw, o->class_weight, sizeof(cw));
 		class_weight = cw;
 	}
+	if (m->cfg.additive && (pos == 0 || neg == 0)) {
+		rc = tp_err_set(e, TP_EDATA,
+		    "the additive regression is fitted to the labelled training rows, here of one class (%.0f of 0, %.0f of 1): train without it (--additive none)",
+		    neg, pos);
+		goto out;
+	}
+	if (m->cfg.additive && (rc = fit_additive(train, class_weight, first,
+	    m, &res->additive_penalty, e)) != TP_OK)
+		goto out;
 	/* The head starts at the class prior the weighted loss sees; without
 	 * it, the first epochs of a small or unbalanced data set go to
 	 * learning the base rate, and the validation AUC sinks meanwhile

@@ -106,9 +106,10 @@ typedef struct {
 
 /* Defaults: every size in tp_default_config, 30 epochs of 256 rows,
  * lr 1e-3, weight decay 1e-2, clip 1, warm-up 5 %, patience 5, best-F1
- * threshold, categorical tokens shrunk by empirical Bayes; pretraining
- * masks 30 % of the features, tau 0.5. Pretraining's are the same but for
- * 10 epochs. */
+ * threshold, categorical tokens shrunk by empirical Bayes, the
+ * transformer learning the residual of an additive regression
+ * (model.additive); pretraining masks 30 % of the features, tau 0.5.
+ * Pretraining's are the same but for 10 epochs and no additive part. */
 void tp_train_defaults(tp_train_opts *o);
 void tp_pretrain_defaults(tp_train_opts *o);
 

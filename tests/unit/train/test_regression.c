@@ -1,6 +1,7 @@
 /*
  * test_regression: the penalised additive regression. At the weights fitted,
- * the penalised log-loss's gradient is zero, each part of it worked out
+ * the penalised log-loss's gradient is zero (the classes' losses weighted
+ * alike or not), each part of it worked out
  * here from the log-odds alone (so a wrong sign, column or penalty in the
  * fit shows); the penalty is one of the grid; the knots are the training
  * values' quantiles; a missing value counts through its flag alone; rows
@@ -70,28 +71,40 @@ rows_of(tp_batch *b, int unlabelled)
 	b->n = ROWS + (size_t)unlabelled;
 }
 
+/* Fits p to the rows, the classes' losses weighted by class_weight (2)
+ * or, NULL, alike. */
 static void
-fit(part *p, int unlabelled)
+fit_weighted(part *p, int unlabelled, const float *class_weight)
 {
 	tp_batch b = {0};
 	tp_err e = {0};
 
 	part_init(p);
 	rows_of(&b, unlabelled);
-	ck_assert_msg(tp_regression_fit(&p->a, &b, &p->penalty, &e) == TP_OK,
-	    "%s", e.msg);
+	ck_assert_msg(tp_regression_fit(&p->a, &b, class_weight, &p->penalty,
+	    &e) == TP_OK, "%s", e.msg);
 	tp_batch_free(&b);
 }
 
+static void
+fit(part *p, int unlabelled)
+{
+	fit_weighted(p, unlabelled, NULL);
+}
+
+/* _i: 1 with the positive class weighed 5 times the negative, 0 without
+ * weights. */
 START_TEST(test_regression_stationary)
 {
+	static const float weighed[2] = {0.6f, 3.0f}, alike[2] = {1, 1};
+	const float *cw = _i ? weighed : alike;
 	part fitted;
 	tp_additive a;
 	tp_batch b = {0};
 	double grad[P] = {0}, scale = 0;
 	int on_grid = 0;
 
-	fit(&fitted, 0);
+	fit_weighted(&fitted, 0, _i ? weighed : NULL);
 	a = fitted.a;
 	rows_of(&b, 0);
 	for (int i = 0; i < TP_REGRESSION_PENALTIES; i++)
@@ -102,8 +115,8 @@ START_TEST(test_regression_stationary)
 	for (size_t r = 0; r < b.n; r++) {
 		const int32_t *c = b.cat + r * NCAT;
 		const float *x = b.num + r * NNUM;
-		double d = 1 / (1 + exp(-tp_additive_logit(&a, c, x))) -
-		    b.label[r];
+		double d = cw[b.label[r]] * (1 / (1 + exp(-tp_additive_logit(&a,
+		    c, x))) - b.label[r]);
 
 		grad[0] += d;
 		for (int j = 0; j < NCAT; j++)
@@ -166,8 +179,8 @@ START_TEST(test_regression_many_levels)
 		b.id[r] = (int64_t)r;
 	}
 	b.n = N;
-	ck_assert_msg(tp_regression_fit(&a, &b, &penalty, &e) == TP_OK, "%s",
-	    e.msg);
+	ck_assert_msg(tp_regression_fit(&a, &b, NULL, &penalty, &e) == TP_OK,
+	    "%s", e.msg);
 	memset(grad, 0, sizeof(grad));
 	for (size_t r = 0; r < N; r++) {
 		double d = 1 / (1 + exp(-tp_additive_logit(&a, b.cat + r,
@@ -216,8 +229,8 @@ START_TEST(test_regression_knots_and_missing)
 	b.n = 102;
 	part_init(&fitted);
 	a = fitted.a;
-	ck_assert_msg(tp_regression_fit(&a, &b, &fitted.penalty, &e) == TP_OK,
-	    "%s", e.msg);
+	ck_assert_msg(tp_regression_fit(&a, &b, NULL, &fitted.penalty, &e) ==
+	    TP_OK, "%s", e.msg);
 	/* Sorted: 1 1 2 2 3 ... 100, so value i is i - 1 from i = 3 on;
 	 * the knot at position (t + 1) / 6 * 101 lies between values
 	 * 16 and 85. */
@@ -250,8 +263,8 @@ START_TEST(test_regression_unlabelled_and_one_class)
 	rows_of(&b, 0);
 	for (size_t r = 0; r < b.n; r++)
 		b.label[r] = 0;
-	ck_assert_int_eq(tp_regression_fit(&alone.a, &b, &alone.penalty, &e),
-	    TP_EDATA);
+	ck_assert_int_eq(tp_regression_fit(&alone.a, &b, NULL, &alone.penalty,
+	    &e), TP_EDATA);
 	ck_assert_msg(strstr(e.msg, "both classes") != NULL, "%s", e.msg);
 	tp_batch_free(&b);
 }
@@ -314,7 +327,7 @@ regression_suite(void)
 	Suite *s = suite_create("regression");
 	TCase *tc = tcase_create("regression");
 
-	tcase_add_test(tc, test_regression_stationary);
+	tcase_add_loop_test(tc, test_regression_stationary, 0, 2);
 	tcase_add_test(tc, test_regression_many_levels);
 	tcase_add_test(tc, test_regression_knots_and_missing);
 	tcase_add_test(tc, test_regression_unlabelled_and_one_class);

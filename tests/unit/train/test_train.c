@@ -66,9 +66,15 @@ START_TEST(defaults)
 	ck_assert_int_eq(o.patience, 5);
 	ck_assert(o.threshold < 0);
 	ck_assert_int_eq(o.device, TP_DEVICE_CPU);
+	/* The default sizes, an additive part beneath the transformer. */
+	ck_assert_int_eq(o.model.additive, 1);
+	o.model.additive = 0;
 	ck_assert_int_eq(memcmp(&o.model, &tp_default_config, sizeof(o.model)), 0);
+	/* Pretraining's: fewer epochs, and an encoder has no classifier to
+	 * add the part to. */
 	tp_pretrain_defaults(&p);
 	ck_assert_int_eq(p.epochs, 10);
+	ck_assert_int_eq(p.model.additive, 0);
 	p.epochs = o.epochs;
 	ck_assert_int_eq(memcmp(&o, &p, sizeof(o)), 0);
 }
@@ -240,8 +246,8 @@ START_TEST(learns_the_residual)
 	ck_assert_int_eq(tp_rows_memory(&src, &d.train, &e), TP_OK);
 	ck_assert_int_eq(tp_regression_rows(src, m.ncat, m.nnum, 200000, &rows,
 	    &e), TP_OK);
-	ck_assert_msg(tp_regression_fit(&alone, &rows, &penalty, &e) == TP_OK,
-	    "%s", e.msg);
+	ck_assert_msg(tp_regression_fit(&alone, &rows, NULL, &penalty, &e) ==
+	    TP_OK, "%s", e.msg);
 	ck_assert_mem_eq(weight, fitted.weight, (size_t)P * sizeof(float));
 	ck_assert_mem_eq(knot, fitted.knot,
 	    (size_t)m.nnum * TP_ADDITIVE_KNOTS * sizeof(float));
