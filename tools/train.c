@@ -356,8 +356,9 @@ main(int argc, char **argv)
 	if ((rc = check_streams(&s, path, enc, &venc, &tenc, &e)) != TP_OK)
 		goto fail;
 	if (!s.quiet && !tp_labels_of_both_classes(valid.label, valid.n))
-		tool_warn("%s: the validation rows are of one class: there is no AUC to stop early on, so the first epoch's weights are kept",
-		    s.valid);
+		tool_warn("%s: the validation rows are of one class: there is no AUC to stop early on, so %s kept",
+		    s.valid, o.model.additive ? "the additive regression alone is" :
+		    "the first epoch's weights are");
 	if ((s.reasons != NULL && (rc = tp_reasons_load(&meta.reasons, s.reasons,
 	    enc, &e)) != TP_OK) ||
 	    (rc = tp_rows_reference(train, enc, &meta.reference, &e)) != TP_OK ||

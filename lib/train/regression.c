@@ -5,6 +5,7 @@
 #include <cblas.h>
 
 #include "base/rng.h"
+#include "model/softtarget.h"
 #include "train/regression.h"
 
 enum {
@@ -26,10 +27,13 @@ enum { DENSE_MOST = 1024 };
  * shrink to STEP_TOLERANCE all the same. */
 #define CG_TOLERANCE 1e-2
 
-/* The fit's rows: the labelled ones of the batch, each with its fold. */
+/* The fit's rows: those of the batch with a label or a soft target, each
+ * with what it is fitted toward, its weight in the loss and its fold. */
 typedef struct {
 	const tp_batch *b;
 	size_t *row;      /* (n) index into b */
+	double *target;   /* (n) the probability of class 1 it is fitted to */
+	double *weight;   /* (n) */
 	int *fold;        /* (n) */
 	size_t n;
 } labelled;
@@ -40,7 +44,6 @@ typedef struct {
  * the columns (a categorical feature of thousands of levels). */
 typedef struct {
 	int p;            /* columns of the design */
-	double cw[2];     /* the classes' weights in the loss */
 	int *col;         /* (tp_additive_row_most) a row's columns */
 	double *val;      /* and their values */
 	double *curv;     /* (n) each row's p (1 - p) at the weights */
@@ -68,11 +71,12 @@ tp_regression_penalty(int i)
 	return pow(10.0, 3.5 - 0.25 * i);
 }
 
-/* -log P(y | eta), without overflow. */
+/* The cross-entropy of a log-odds eta against the target probability t,
+ * without overflow. */
 static double
-log_loss(double eta, int y)
+log_loss(double eta, double t)
 {
-	return fmax(eta, 0) + log1p(exp(-fabs(eta))) - y * eta;
+	return fmax(eta, 0) + log1p(exp(-fabs(eta))) - t * eta;
 }
 
 static int
@@ -253,21 +257,20 @@ pass(const tp_additive *a, const labelled *L, int out, double lambda,
 			memset(ws->hess, 0, (size_t)p * p * sizeof(double));
 	}
 	for (size_t i = 0; i < L->n; i++) {
-		int y = L->b->label[L->row[i]], nz;
-		double eta, prob;
+		double t = L->target[i], w = L->weight[i], eta, prob;
+		int nz;
 
 		if (L->fold[i] == out)
 			continue;
 		nz = design(a, L, i, ws);
 		eta = row_dot(ws, nz, ws->w);
-		obj += ws->cw[y] * log_loss(eta, y);
+		obj += w * log_loss(eta, t);
 		if (!derivatives)
 			continue;
 		prob = 1 / (1 + exp(-eta));
-		ws->curv[i] = ws->cw[y] * prob * (1 - prob);
+		ws->curv[i] = w * prob * (1 - prob);
 		for (int k = 0; k < nz; k++)
-			ws->grad[ws->col[k]] += ws->cw[y] * (prob - y) *
-			    ws->val[k];
+			ws->grad[ws->col[k]] += w * (prob - t) * ws->val[k];
 		add_curvature(ws, nz, ws->curv[i]);
 	}
 	for (int j = 1; j < p; j++) {
@@ -399,12 +402,10 @@ held_out(const tp_additive *a, const labelled *L, int f, workspace *ws)
 {
 	double loss = 0;
 
-	for (size_t i = 0; i < L->n; i++) {
-		int y = L->b->label[L->row[i]];
+	for (size_t i = 0; i < L->n; i++)
 		if (L->fold[i] == f)
-			loss += ws->cw[y] * log_loss(row_dot(ws, design(a, L,
-			    i, ws), ws->w), y);
-	}
+			loss += L->weight[i] * log_loss(row_dot(ws, design(a, L,
+			    i, ws), ws->w), L->target[i]);
 	return loss;
 }
 
@@ -414,33 +415,46 @@ static void
 start(workspace *ws, double pos, double neg)
 {
 	memset(ws->w, 0, (size_t)ws->p * sizeof(double));
-	ws->w[0] = log(ws->cw[1] * pos / (ws->cw[0] * neg));
+	ws->w[0] = log(pos / neg);
 }
 
-/* The labelled rows of b, folds drawn from a fixed stream so that a fit
- * depends on its rows alone: each fold holds every FOLDS-th row of a
- * shuffle, so the folds are as even as the rows allow. */
+/* The rows of b that have a label (or all, with soft targets), what each
+ * is fitted toward and weighs as the training's loss has it
+ * (model/softtarget.h), and the weighted sums of the two classes; folds
+ * drawn from a fixed stream so that a fit depends on its rows alone: each
+ * fold holds every FOLDS-th row of a shuffle, so the folds are as even
+ * as the rows allow. */
 static int
-gather(labelled *L, const tp_batch *b, double *pos, double *neg, tp_err *e)
+gather(labelled *L, const tp_batch *b, const float *target,
+    const float *class_weight, double *pos, double *neg, tp_err *e)
 {
+	size_t most = b->n ? b->n : 1;
 	tp_rng rng;
 
 	L->b = b;
 	L->n = 0;
 	*pos = *neg = 0;
-	L->row = malloc((b->n ? b->n : 1) * sizeof(size_t));
-	L->fold = malloc((b->n ? b->n : 1) * sizeof(int));
-	if (L->row == NULL || L->fold == NULL)
+	L->row = malloc(most * sizeof(size_t));
+	L->target = malloc(most * sizeof(double));
+	L->weight = malloc(most * sizeof(double));
+	L->fold = malloc(most * sizeof(int));
+	if (L->row == NULL || L->target == NULL || L->weight == NULL ||
+	    L->fold == NULL)
 		return tp_err_nomem(e, "the additive regression's rows");
-	for (size_t i = 0; i < b->n; i++)
-		if (b->label[i] == 0 || b->label[i] == 1) {
-			L->row[L->n++] = i;
-			*pos += b->label[i];
-			*neg += 1 - b->label[i];
-		}
-	if (*pos == 0 || *neg == 0)
+	for (size_t i = 0; i < b->n; i++) {
+		double w = tp_soft_weight(b->label, target, class_weight,
+		    (long)i), t = tp_soft_target(b->label, target, (long)i);
+		if (target == NULL && b->label[i] != 0 && b->label[i] != 1)
+			continue;
+		L->row[L->n] = i;
+		L->target[L->n] = t;
+		L->weight[L->n++] = w;
+		*pos += w * t;
+		*neg += w * (1 - t);
+	}
+	if (!(*pos > 0 && *neg > 0))
 		return tp_err_set(e, TP_EDATA, "the additive regression needs "
-		    "labelled rows of both classes (%.0f positive, %.0f "
+		    "rows of both classes (weighing %g positive, %g "
 		    "negative)", *pos, *neg);
 	for (size_t i = 0; i < L->n; i++)
 		L->fold[i] = (int)(i % TP_REGRESSION_FOLDS);
@@ -455,7 +469,7 @@ gather(labelled *L, const tp_batch *b, double *pos, double *neg, tp_err *e)
 }
 
 int
-tp_regression_fit(tp_additive *a, const tp_batch *b,
+tp_regression_fit(tp_additive *a, const tp_batch *b, const float *target,
     const float *class_weight, double *penalty, tp_err *e)
 {
 	labelled L = {0};
@@ -466,11 +480,10 @@ tp_regression_fit(tp_additive *a, const tp_batch *b,
 	size_t nvec = sizeof(vec) / sizeof(vec[0]);
 	int rc, best = 0;
 
-	if ((rc = gather(&L, b, &pos, &neg, e)) != TP_OK)
+	if ((rc = gather(&L, b, target, class_weight, &pos, &neg, e)) !=
+	    TP_OK)
 		goto done;
 	ws.p = tp_additive_width(a);
-	ws.cw[0] = class_weight != NULL ? class_weight[0] : 1;
-	ws.cw[1] = class_weight != NULL ? class_weight[1] : 1;
 	ws.base = 1 + a->vocab_rows;
 	ws.block = malloc(((size_t)a->nnum * BLOCK * BLOCK + 1) *
 	    sizeof(double));
@@ -514,6 +527,8 @@ tp_regression_fit(tp_additive *a, const tp_batch *b,
 		a->weight[j] = (float)ws.w[j];
 done:
 	free(L.row);
+	free(L.target);
+	free(L.weight);
 	free(L.fold);
 	free(ws.col);
 	free(ws.val);
@@ -526,7 +541,7 @@ done:
 
 int
 tp_regression_rows(tp_rows *train, int ncat, int nnum, size_t most,
-    tp_batch *out, tp_err *e)
+    int unlabelled, tp_batch *out, tp_err *e)
 {
 	size_t chunk = 4096, seen = 0;
 	tp_batch batch = {0};
@@ -546,7 +561,8 @@ tp_regression_rows(tp_rows *train, int ncat, int nnum, size_t most,
 		goto done;
 	while ((got = tp_rows_next(train, &batch, chunk, e)) > 0)
 		for (long r = 0; r < got; r++) {
-			if (batch.label[r] != 0 && batch.label[r] != 1)
+			if (!unlabelled && batch.label[r] != 0 &&
+			    batch.label[r] != 1)
 				continue;
 			if (out->n < most)
 				tp_batch_copy_row(out, out->n++, &batch, (size_t)r);

@@ -25,8 +25,9 @@
  * lending_club its 77 defaults chose a worse penalty than
  * cross-validation did (-0.0026 of test AUC).
  *
- * Rows without a label 0 or 1 are left out. Without labelled rows of both
- * classes there is nothing to fit (TP_EDATA).
+ * Rows without a label 0 or 1 are left out, unless soft targets are
+ * given. Without rows of both classes (or targets of neither 0 nor 1)
+ * there is nothing to fit (TP_EDATA).
  */
 #ifndef TP_REGRESSION_H
 #define TP_REGRESSION_H
@@ -44,19 +45,23 @@ enum {
 };
 
 /* Fits a's knots and weights (of a's sizes, b's features) to the
- * labelled rows of b, each row's loss weighted by its class's weight in
- * class_weight (2), or by 1 when it is NULL; *penalty is the one chosen. */
-int tp_regression_fit(tp_additive *a, const tp_batch *b,
+ * labelled rows of b, or with target (b->n soft targets, a teacher's
+ * probabilities of class 1) to every row of b toward its target; each
+ * row's loss weighted as training weighs it (model/softtarget.h) by
+ * class_weight (2), or by 1 when that is NULL. *penalty is the one
+ * chosen. */
+int tp_regression_fit(tp_additive *a, const tp_batch *b, const float *target,
     const float *class_weight, double *penalty, tp_err *e);
-/* The labelled rows of train (of ncat and nnum features) that a fit
- * reads, into out (initialised here, the caller's to free): all of them, or a uniform sample of `most`
- * of them when there are more (reservoir sampling), from one pass over
+/* The labelled rows of train (of ncat and nnum features), or with
+ * unlabelled set every row, that a fit reads, into out (initialised here,
+ * the caller's to free): all of them, or a uniform sample of `most` of
+ * them when there are more (reservoir sampling), from one pass over
  * train, which starts an epoch of its own (the next tp_rows_epoch starts
  * the training's). A few hundred thousand rows fix the weights of a
  * design this size as well as more would, and bound what a fit holds;
  * out holds no more room than the rows need. */
 int tp_regression_rows(tp_rows *train, int ncat, int nnum, size_t most,
-    tp_batch *out, tp_err *e);
+    int unlabelled, tp_batch *out, tp_err *e);
 /* The penalty of index i of the grid, 0 to TP_REGRESSION_PENALTIES - 1. */
 double tp_regression_penalty(int i);
 

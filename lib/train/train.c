@@ -684,16 +684,18 @@ decision_threshold(const tp_train_opts *o, const float *prob,
  * (train/regression.h). */
 #define ADDITIVE_ROWS 200000
 
-/* Fits m's additive part to the labelled rows of train, weighted by
- * class_weight (NULL: alike) as the training's loss is, its L2 penalty
- * into *penalty, and starts the classifier's output at zero, so that
- * training starts from the regression and learns what it leaves. The
- * members of an ensemble after the first copy the first's fit: the rows
- * and the fit draw nothing from a member's seed, so fitting again would
- * give the same weights. */
+/* Fits m's additive part to the labelled rows of train, or with a
+ * teacher to every row toward the teacher's probability, the rows
+ * weighted by class_weight (NULL: alike) as the training's loss weighs
+ * them, its L2 penalty into *penalty; and starts the classifier's output
+ * at zero, so that training starts from the regression and learns what
+ * it leaves. The members of an ensemble after the first copy the first's
+ * fit: the rows and the fit draw nothing from a member's seed, so
+ * fitting again would give the same weights. */
 static int
-fit_additive(tp_rows *train, const float *class_weight,
-    const tp_model *first, tp_model *m, double *penalty, tp_err *e)
+fit_additive(tp_rows *train, const teaching *teacher,
+    const float *class_weight, const tp_model *first, tp_model *m,
+    double *penalty, tp_err *e)
 {
 	const int part[] = {m->ix.additive_w, m->ix.additive_knot};
 	const tp_param *w = &m->param[m->ix.head3_w];
@@ -702,12 +704,19 @@ fit_additive(tp_rows *train, const float *class_weight,
 	if (first == NULL) {
 		tp_additive a = tp_model_additive(m);
 		tp_batch rows = {0};
-		int rc;
+		float *target = NULL;
+		int rc, taught = teacher->scorer != NULL;
 
 		if ((rc = tp_regression_rows(train, m->ncat, m->nnum,
-		    ADDITIVE_ROWS, &rows, e)) == TP_OK)
-			rc = tp_regression_fit(&a, &rows, class_weight,
+		    ADDITIVE_ROWS, taught, &rows, e)) == TP_OK && taught &&
+		    (target = malloc((rows.n + 1) * sizeof(float))) == NULL)
+			rc = tp_err_nomem(e, "the teacher's probabilities");
+		if (rc == TP_OK && taught)
+			rc = tp_scorer_run(teacher->scorer, &rows, target, e);
+		if (rc == TP_OK)
+			rc = tp_regression_fit(&a, &rows, target, class_weight,
 			    penalty, e);
+		free(target);
 		tp_batch_free(&rows);
 		if (rc != TP_OK)
 			return rc;
@@ -777,14 +786,8 @@ train_model(const tp_train_opts *o, int member, const tp_encoding *enc,
 		memcpy(cw, o->class_weight, sizeof(cw));
 		class_weight = cw;
 	}
-	if (m->cfg.additive && (pos == 0 || neg == 0)) {
-		rc = tp_err_set(e, TP_EDATA,
-		    "the additive regression is fitted to the labelled training rows, here of one class (%.0f of 0, %.0f of 1): train without it (--additive none)",
-		    neg, pos);
-		goto out;
-	}
-	if (m->cfg.additive && (rc = fit_additive(train, class_weight, first,
-	    m, &res->additive_penalty, e)) != TP_OK)
+	if (m->cfg.additive && (rc = fit_additive(train, teacher, class_weight,
+	    first, m, &res->additive_penalty, e)) != TP_OK)
 		goto out;
 	/* The head starts at the class prior the weighted loss sees; without
 	 * it, the first epochs of a small or unbalanced data set go to

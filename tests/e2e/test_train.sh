@@ -71,22 +71,27 @@ run_status "--shrink of another kind exits 64" 64 tabpipe-train --shrink more \
 	--valid "$T/cd.valid.tps" -o "$T/x.safetensors" "$T/cd.train.tps"
 err_has "naming the kinds" "none"
 
-# The residual of an additive regression: its tensors in the file, its
-# config flag set, the same model for the same seed, and every reader
-# scores and explains it; the explanations add up.
+# The residual of an additive regression, the default: its config flag
+# set, the same model for the same seed, and every reader scores and
+# explains it; the explanations add up. --additive none trains the
+# transformer alone.
+yes_that "a model has an additive part by default" \
+	test "$(meta "$T/a.safetensors" config | jq .additive)" = true
 # shellcheck disable=SC2086
-run_status "--additive trains" 0 tabpipe-train -q $small --epochs 2 --seed 5 --additive \
-	--valid "$T/cd.valid.tps" -o "$T/add.safetensors" "$T/cd.train.tps"
-yes_that "its config says so" test "$(meta "$T/add.safetensors" config | jq .additive)" = true
-yes_that "and a model without one says not" \
-	test "$(meta "$T/a.safetensors" config | jq .additive)" = false
+run_status "--additive regression trains" 0 tabpipe-train -q $small --epochs 2 --seed 5 \
+	--additive regression --valid "$T/cd.valid.tps" -o "$T/add.safetensors" "$T/cd.train.tps"
+same "which is the default" "$T/a.safetensors" "$T/add.safetensors"
 # shellcheck disable=SC2086
-tabpipe-train -q $small --epochs 2 --seed 5 --additive --valid "$T/cd.valid.tps" \
-	-o "$T/add2.safetensors" "$T/cd.train.tps"
-same "the same seed gives the same additive model" "$T/add.safetensors" "$T/add2.safetensors"
+run_status "--additive none trains" 0 tabpipe-train -q $small --epochs 2 --seed 5 \
+	--additive none --valid "$T/cd.valid.tps" -o "$T/plain.safetensors" "$T/cd.train.tps"
+yes_that "and its config says it has no part" \
+	test "$(meta "$T/plain.safetensors" config | jq .additive)" = false
+run_status "--additive of another kind exits 64" 64 tabpipe-train --additive yes \
+	--valid "$T/cd.valid.tps" -o "$T/x.safetensors" "$T/cd.train.tps"
+err_has "naming the kinds" "none"
 # shellcheck disable=SC2086
-run_status "--additive --members 2 trains" 0 tabpipe-train $small --epochs 1 --seed 5 \
-	--additive --members 2 --valid "$T/cd.valid.tps" -o "$T/add-ens.safetensors" "$T/cd.train.tps"
+run_status "an ensemble of 2 trains" 0 tabpipe-train $small --epochs 1 --seed 5 \
+	--members 2 --valid "$T/cd.valid.tps" -o "$T/add-ens.safetensors" "$T/cd.train.tps"
 yes_that "the summary gives the regression's penalty and AUC" grep -q \
 	"the additive regression: L2 penalty [0-9.e+-]*, valid AUC alone 0\.[0-9]" "$T/err"
 run_status "it predicts" 0 tabpipe-predict -m "$T/add.safetensors" "$T/cd.valid.tps"
@@ -99,23 +104,40 @@ yes_that "within a hundredth of the change of log-odds" \
 
 # The head starts at the class prior of the weighted loss: a model that
 # has not moved (learning rate 0) predicts about the positive share of the
-# training rows on average, or about 1/2 with balanced class weights.
-# near_mean X MODEL: the mean probability over the training rows is
-# within 0.06 of X.
+# training rows on average, or about 1/2 with balanced class weights; so
+# does one with an additive part, from the regression, which the same
+# class weights weigh (the weighted mean, then, is 1/2).
+# near_mean X MODEL [W0 W1]: the mean probability over the training rows,
+# weighted by their classes' W0 and W1 (1 and 1), is within 0.06 of X.
+tabpipe-cat "$T/cd.train.tps" | awk -F, 'NR > 1 { print $1 == "bad" }' >"$T/labels"
 near_mean() {
-	tabpipe-predict -m "$2" "$T/cd.train.tps" 2>/dev/null |
-		awk -F, -v x="$1" 'NR > 1 { s += $2; n++ }
+	tabpipe-predict -m "$2" "$T/cd.train.tps" 2>/dev/null | tail -n +2 | cut -d, -f2 |
+		paste -d, "$T/labels" - |
+		awk -F, -v x="$1" -v w0="${3:-1}" -v w1="${4:-1}" '
+			{ w = $1 ? w1 : w0; s += w * $2; n += w }
 			END { d = s / n - x; exit !(n > 0 && d < 0.06 && d > -0.06) }'
 }
-share=$(tabpipe-cat "$T/cd.train.tps" | awk -F, 'NR > 1 { n++; p += $1 == "bad" } END { print p / n }')
+share=$(awk '{ n++; p += $1 } END { print p / n }' "$T/labels")
+balanced=$(awk '{ n++; p += $1 } END { print n / (2 * (n - p)), n / (2 * p) }' "$T/labels")
 # shellcheck disable=SC2086
-tabpipe-train -q $small --epochs 1 --lr 0 --seed 5 --valid "$T/cd.valid.tps" \
+tabpipe-train -q $small --epochs 1 --lr 0 --seed 5 --additive none --valid "$T/cd.valid.tps" \
 	-o "$T/prior.safetensors" "$T/cd.train.tps"
 yes_that "an untrained head predicts the positive share ($share)" near_mean "$share" "$T/prior.safetensors"
 # shellcheck disable=SC2086
-tabpipe-train -q $small --epochs 1 --lr 0 --seed 5 --class-weight balanced \
+tabpipe-train -q $small --epochs 1 --lr 0 --seed 5 --additive none --class-weight balanced \
 	--valid "$T/cd.valid.tps" -o "$T/prior.safetensors" "$T/cd.train.tps"
 yes_that "and 1/2 with balanced class weights" near_mean 0.5 "$T/prior.safetensors"
+# shellcheck disable=SC2086
+tabpipe-train -q $small --epochs 1 --lr 0 --seed 5 --valid "$T/cd.valid.tps" \
+	-o "$T/prior.safetensors" "$T/cd.train.tps"
+yes_that "the regression alone predicts the positive share" near_mean "$share" "$T/prior.safetensors"
+# shellcheck disable=SC2086
+tabpipe-train -q $small --epochs 1 --lr 0 --seed 5 --class-weight balanced \
+	--valid "$T/cd.valid.tps" -o "$T/prior.safetensors" "$T/cd.train.tps"
+# shellcheck disable=SC2086 # two weights
+yes_that "and 1/2 weighted, with balanced class weights" near_mean 0.5 "$T/prior.safetensors" $balanced
+far_mean() { ! near_mean "$@"; }
+yes_that "which unweighted it is not" far_mean 0.5 "$T/prior.safetensors"
 
 # A killed run resumes to the same bytes as one never stopped.
 # shellcheck disable=SC2086
@@ -192,11 +214,16 @@ err_has "it says why" "the training rows' labels are of one class (300 of 0, 0 o
 yes_that "no model is written" test ! -e "$T/one.safetensors"
 # shellcheck disable=SC2086
 run_status "validation rows of one class train" 0 tabpipe-train $small --epochs 3 --patience 1 \
-	--valid "$T/good.tps" -o "$T/one.safetensors" "$T/cd.train.tps"
+	--additive none --valid "$T/good.tps" -o "$T/one.safetensors" "$T/cd.train.tps"
 err_has "saying so" "good.tps: the validation rows are of one class: there is no AUC to stop early on"
 err_has "each epoch has its log loss but no AUC" ", valid AUC none (one class), log loss "
 err_has "the summary has no AUC" "best epoch 1 of 2: valid AUC none (one class)"
 yes_that "nor the history" test "$(meta "$T/one.safetensors" history | jq -c 'map(.valid_auc)')" = "[null,null]"
+# shellcheck disable=SC2086
+run_status "and with an additive part" 0 tabpipe-train $small --epochs 3 --patience 1 \
+	--valid "$T/good.tps" -o "$T/one.safetensors" "$T/cd.train.tps"
+err_has "which keeps the regression alone" "so the additive regression alone is kept"
+err_has "its first candidate" "best epoch 0 of 1: valid AUC none (one class)"
 
 run_status "pretrain --help exits 0" 0 tabpipe-pretrain --help
 # shellcheck disable=SC2086

@@ -71,42 +71,61 @@ rows_of(tp_batch *b, int unlabelled)
 	b->n = ROWS + (size_t)unlabelled;
 }
 
-/* Fits p to the rows, the classes' losses weighted by class_weight (2)
- * or, NULL, alike. */
+/* A teacher's probabilities of the rows of b: a step in numeric 0, which
+ * no curve of the part fits exactly, whatever the labels. */
+static float *
+targets_of(const tp_batch *b)
+{
+	float *t = malloc(b->n * sizeof(float));
+
+	ck_assert_ptr_nonnull(t);
+	for (size_t r = 0; r < b->n; r++)
+		t[r] = b->num[r * NNUM] > 0.3f ? 0.7f : 0.15f;
+	return t;
+}
+
+/* Fits p to the rows, toward their labels or (taught) a teacher's
+ * targets, the losses weighted by class_weight (2) or, NULL, alike. */
 static void
-fit_weighted(part *p, int unlabelled, const float *class_weight)
+fit_weighted(part *p, int unlabelled, int taught, const float *class_weight)
 {
 	tp_batch b = {0};
 	tp_err e = {0};
+	float *target;
 
 	part_init(p);
 	rows_of(&b, unlabelled);
-	ck_assert_msg(tp_regression_fit(&p->a, &b, class_weight, &p->penalty,
-	    &e) == TP_OK, "%s", e.msg);
+	target = taught ? targets_of(&b) : NULL;
+	ck_assert_msg(tp_regression_fit(&p->a, &b, target, class_weight,
+	    &p->penalty, &e) == TP_OK, "%s", e.msg);
+	free(target);
 	tp_batch_free(&b);
 }
 
 static void
 fit(part *p, int unlabelled)
 {
-	fit_weighted(p, unlabelled, NULL);
+	fit_weighted(p, unlabelled, 0, NULL);
 }
 
-/* _i: 1 with the positive class weighed 5 times the negative, 0 without
- * weights. */
+/* _i: 0 toward the labels, 1 with the positive class weighed 5 times
+ * the negative, 2 toward a teacher's targets, 40 rows unlabelled, with
+ * the same weights (an unlabelled row weighs as its target expects). */
 START_TEST(test_regression_stationary)
 {
-	static const float weighed[2] = {0.6f, 3.0f}, alike[2] = {1, 1};
-	const float *cw = _i ? weighed : alike;
+	static const float weighed[2] = {0.6f, 3.0f};
+	const float *cw = _i ? weighed : NULL;
 	part fitted;
 	tp_additive a;
 	tp_batch b = {0};
 	double grad[P] = {0}, scale = 0;
-	int on_grid = 0;
+	int on_grid = 0, unlabelled = _i == 2 ? 40 : 0;
+	float *target;
 
-	fit_weighted(&fitted, 0, _i ? weighed : NULL);
+	fit_weighted(&fitted, unlabelled, _i == 2, cw);
 	a = fitted.a;
-	rows_of(&b, 0);
+	rows_of(&b, unlabelled);
+	target = _i == 2 ? targets_of(&b) : NULL;
 	for (int i = 0; i < TP_REGRESSION_PENALTIES; i++)
 		on_grid |= fitted.penalty == tp_regression_penalty(i);
 	ck_assert_msg(on_grid, "penalty %g is not on the grid",
@@ -115,8 +134,10 @@ START_TEST(test_regression_stationary)
 	for (size_t r = 0; r < b.n; r++) {
 		const int32_t *c = b.cat + r * NCAT;
 		const float *x = b.num + r * NNUM;
-		double d = cw[b.label[r]] * (1 / (1 + exp(-tp_additive_logit(&a,
-		    c, x))) - b.label[r]);
+		double y = target ? target[r] : b.label[r];
+		double w = !cw ? 1 : b.label[r] >= 0 ? cw[b.label[r]] :
+		    y * cw[1] + (1 - y) * cw[0];
+		double d = w * (1 / (1 + exp(-tp_additive_logit(&a, c, x))) - y);
 
 		grad[0] += d;
 		for (int j = 0; j < NCAT; j++)
@@ -140,9 +161,15 @@ START_TEST(test_regression_stationary)
 		    "(of rows' |p - y| %g)", j, g, scale);
 	}
 	/* The weights the rows ask for: level 3 of c0 above level 1, the
-	 * missing flag of numeric 1 above its present values' mean. */
-	ck_assert(a.weight[1 + 3] > a.weight[1 + 1]);
-	ck_assert(a.weight[8 + (2 + K) + 1] > 0);
+	 * missing flag of numeric 1 above its present values' mean; the
+	 * teacher's, a curve of numeric 0 that rises. */
+	if (target == NULL) {
+		ck_assert(a.weight[1 + 3] > a.weight[1 + 1]);
+		ck_assert(a.weight[8 + (2 + K) + 1] > 0);
+	} else
+		ck_assert(tp_additive_numeric_term(&a, 0, 1) >
+		    tp_additive_numeric_term(&a, 0, -1) + 1);
+	free(target);
 	tp_batch_free(&b);
 }
 END_TEST
@@ -179,8 +206,8 @@ START_TEST(test_regression_many_levels)
 		b.id[r] = (int64_t)r;
 	}
 	b.n = N;
-	ck_assert_msg(tp_regression_fit(&a, &b, NULL, &penalty, &e) == TP_OK,
-	    "%s", e.msg);
+	ck_assert_msg(tp_regression_fit(&a, &b, NULL, NULL, &penalty, &e) ==
+	    TP_OK, "%s", e.msg);
 	memset(grad, 0, sizeof(grad));
 	for (size_t r = 0; r < N; r++) {
 		double d = 1 / (1 + exp(-tp_additive_logit(&a, b.cat + r,
@@ -229,8 +256,8 @@ START_TEST(test_regression_knots_and_missing)
 	b.n = 102;
 	part_init(&fitted);
 	a = fitted.a;
-	ck_assert_msg(tp_regression_fit(&a, &b, NULL, &fitted.penalty, &e) ==
-	    TP_OK, "%s", e.msg);
+	ck_assert_msg(tp_regression_fit(&a, &b, NULL, NULL, &fitted.penalty,
+	    &e) == TP_OK, "%s", e.msg);
 	/* Sorted: 1 1 2 2 3 ... 100, so value i is i - 1 from i = 3 on;
 	 * the knot at position (t + 1) / 6 * 101 lies between values
 	 * 16 and 85. */
@@ -263,8 +290,8 @@ START_TEST(test_regression_unlabelled_and_one_class)
 	rows_of(&b, 0);
 	for (size_t r = 0; r < b.n; r++)
 		b.label[r] = 0;
-	ck_assert_int_eq(tp_regression_fit(&alone.a, &b, NULL, &alone.penalty,
-	    &e), TP_EDATA);
+	ck_assert_int_eq(tp_regression_fit(&alone.a, &b, NULL, NULL,
+	    &alone.penalty, &e), TP_EDATA);
 	ck_assert_msg(strstr(e.msg, "both classes") != NULL, "%s", e.msg);
 	tp_batch_free(&b);
 }
@@ -281,8 +308,13 @@ START_TEST(test_regression_rows_sampled)
 
 	rows_of(&b, 40);
 	ck_assert_int_eq(tp_rows_memory(&src, &b, &e), TP_OK);
-	/* Room for all: every labelled row once, no other. */
-	ck_assert_msg(tp_regression_rows(src, NCAT, NNUM, 1000, &all, &e) ==
+	/* Room for all: every row with its label, for a teacher's fit;
+	 * then every labelled row once, no other. */
+	ck_assert_msg(tp_regression_rows(src, NCAT, NNUM, 1000, 1, &all, &e) ==
+	    TP_OK, "%s", e.msg);
+	ck_assert_uint_eq(all.n, ROWS + 40);
+	tp_batch_free(&all);
+	ck_assert_msg(tp_regression_rows(src, NCAT, NNUM, 1000, 0, &all, &e) ==
 	    TP_OK, "%s", e.msg);
 	tp_rows_close(src);
 	ck_assert_uint_eq(all.n, ROWS);
@@ -301,7 +333,7 @@ START_TEST(test_regression_rows_sampled)
 	path = fixture_stream_file(dir, "rows.tps", &enc, &b, 0, b.n);
 	ck_assert_int_eq(tp_rows_open(&src, &path, 1, NULL, 50, &e), TP_OK);
 	memset(seen, 0, sizeof(seen));
-	ck_assert_msg(tp_regression_rows(src, NCAT, NNUM, 100, &some, &e) ==
+	ck_assert_msg(tp_regression_rows(src, NCAT, NNUM, 100, 0, &some, &e) ==
 	    TP_OK, "%s", e.msg);
 	ck_assert_uint_eq(some.n, 100);
 	for (size_t i = 0; i < some.n; i++) {
@@ -327,7 +359,7 @@ regression_suite(void)
 	Suite *s = suite_create("regression");
 	TCase *tc = tcase_create("regression");
 
-	tcase_add_loop_test(tc, test_regression_stationary, 0, 2);
+	tcase_add_loop_test(tc, test_regression_stationary, 0, 3);
 	tcase_add_test(tc, test_regression_many_levels);
 	tcase_add_test(tc, test_regression_knots_and_missing);
 	tcase_add_test(tc, test_regression_unlabelled_and_one_class);

@@ -244,10 +244,10 @@ START_TEST(learns_the_residual)
 	alone.weight = weight;
 	alone.knot = knot;
 	ck_assert_int_eq(tp_rows_memory(&src, &d.train, &e), TP_OK);
-	ck_assert_int_eq(tp_regression_rows(src, m.ncat, m.nnum, 200000, &rows,
-	    &e), TP_OK);
-	ck_assert_msg(tp_regression_fit(&alone, &rows, NULL, &penalty, &e) ==
-	    TP_OK, "%s", e.msg);
+	ck_assert_int_eq(tp_regression_rows(src, m.ncat, m.nnum, 200000, 0,
+	    &rows, &e), TP_OK);
+	ck_assert_msg(tp_regression_fit(&alone, &rows, NULL, NULL, &penalty,
+	    &e) == TP_OK, "%s", e.msg);
 	ck_assert_mem_eq(weight, fitted.weight, (size_t)P * sizeof(float));
 	ck_assert_mem_eq(knot, fitted.knot,
 	    (size_t)m.nnum * TP_ADDITIVE_KNOTS * sizeof(float));
