@@ -359,6 +359,11 @@ main(int argc, char **argv)
 		tool_warn("%s: the validation rows are of one class: there is no AUC to stop early on, so %s kept",
 		    s.valid, o.model.additive ? "the additive regression alone is" :
 		    "the first epoch's weights are");
+	/* The fit takes seconds, minutes on hundreds of thousands of rows,
+	 * before the first epoch's line. */
+	if (!s.quiet && o.model.additive)
+		fprintf(stderr, "%s: fitting the additive regression first, its penalty by 5-fold cross-validation\n",
+		    tool_name());
 	if ((s.reasons != NULL && (rc = tp_reasons_load(&meta.reasons, s.reasons,
 	    enc, &e)) != TP_OK) ||
 	    (rc = tp_rows_reference(train, enc, &meta.reference, &e)) != TP_OK ||

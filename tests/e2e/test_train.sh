@@ -92,6 +92,7 @@ err_has "naming the kinds" "none"
 # shellcheck disable=SC2086
 run_status "an ensemble of 2 trains" 0 tabpipe-train $small --epochs 1 --seed 5 \
 	--members 2 --valid "$T/cd.valid.tps" -o "$T/add-ens.safetensors" "$T/cd.train.tps"
+err_has "saying first that it fits the regression" "fitting the additive regression first"
 yes_that "the summary gives the regression's penalty and AUC" grep -q \
 	"the additive regression: L2 penalty [0-9.e+-]*, valid AUC alone 0\.[0-9]" "$T/err"
 run_status "it predicts" 0 tabpipe-predict -m "$T/add.safetensors" "$T/cd.valid.tps"
