@@ -14,6 +14,9 @@ enum {
 	MAX_CG = 500,
 };
 enum { BLOCK = 2 + TP_ADDITIVE_KNOTS };  /* a numeric's columns */
+/* The fold of a row that the cross-validation leaves out: a fit of fold
+ * out >= 0 skips it, the fit of all the rows (out -1) reads it. */
+enum { LEFT_OUT = TP_REGRESSION_FOLDS };
 /* Columns up to which a Newton step factors the whole Hessian: its
  * factors cost p^3 / 3 and a pass that builds it n nz^2 / 2, against n nz
  * for each of conjugate gradients' tens of iterations, so the whole
@@ -119,6 +122,13 @@ fit_knots(tp_additive *a, const labelled *L, tp_err *e)
 	}
 	free(v);
 	return TP_OK;
+}
+
+/* Whether the fit of all but fold out (-1: of all) skips row i. */
+static int
+skipped(const labelled *L, size_t i, int out)
+{
+	return L->fold[i] == out || (out >= 0 && L->fold[i] == LEFT_OUT);
 }
 
 /* Row i's design into ws->col and ws->val; its count. */
@@ -260,7 +270,7 @@ pass(const tp_additive *a, const labelled *L, int out, double lambda,
 		double t = L->target[i], w = L->weight[i], eta, prob;
 		int nz;
 
-		if (L->fold[i] == out)
+		if (skipped(L, i, out))
 			continue;
 		nz = design(a, L, i, ws);
 		eta = row_dot(ws, nz, ws->w);
@@ -293,7 +303,7 @@ hessian_times(const tp_additive *a, const labelled *L, int out,
 		int nz;
 		double u;
 
-		if (L->fold[i] == out)
+		if (skipped(L, i, out))
 			continue;
 		nz = design(a, L, i, ws);
 		u = ws->curv[i] * row_dot(ws, nz, v);
@@ -423,7 +433,8 @@ start(workspace *ws, double pos, double neg)
  * (model/softtarget.h), and the weighted sums of the two classes; folds
  * drawn from a fixed stream so that a fit depends on its rows alone: each
  * fold holds every FOLDS-th row of a shuffle, so the folds are as even
- * as the rows allow. */
+ * as the rows allow, and the rows of the shuffle after the first CV_ROWS
+ * are left out of the cross-validation. */
 static int
 gather(labelled *L, const tp_batch *b, const float *target,
     const float *class_weight, double *pos, double *neg, tp_err *e)
@@ -457,7 +468,8 @@ gather(labelled *L, const tp_batch *b, const float *target,
 		    "rows of both classes (weighing %g positive, %g "
 		    "negative)", *pos, *neg);
 	for (size_t i = 0; i < L->n; i++)
-		L->fold[i] = (int)(i % TP_REGRESSION_FOLDS);
+		L->fold[i] = i < TP_REGRESSION_CV_ROWS ?
+		    (int)(i % TP_REGRESSION_FOLDS) : LEFT_OUT;
 	tp_rng_seed(&rng, 0);
 	for (size_t i = L->n - 1; i > 0; i--) {
 		size_t j = (size_t)tp_rng_below(&rng, i + 1);

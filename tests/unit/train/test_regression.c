@@ -38,11 +38,11 @@ part_init(part *p)
 	    .knot = p->knot};
 }
 
-/* ROWS labelled rows whose log-odds are additive in their features, with
- * a curve in numeric 0 (a hinge at 0.5), numeric 1 missing on every 7th
+/* n labelled rows whose log-odds are additive in their features, with a
+ * curve in numeric 0 (a hinge at 0.5), numeric 1 missing on every 7th
  * row; then `unlabelled` rows of label -1. */
 static void
-rows_of(tp_batch *b, int unlabelled)
+rows_n(tp_batch *b, size_t n, int unlabelled)
 {
 	static const double level_effect[2][4] = {{0, -1, 0.5, 1.5},
 	    {0, 0.8, -0.8, 0}};
@@ -50,9 +50,9 @@ rows_of(tp_batch *b, int unlabelled)
 	tp_rng rng;
 
 	tp_rng_seed(&rng, 7);
-	ck_assert_int_eq(tp_batch_init(b, NCAT, NNUM,
-	    ROWS + (size_t)unlabelled, &e), TP_OK);
-	for (size_t r = 0; r < ROWS + (size_t)unlabelled; r++) {
+	ck_assert_int_eq(tp_batch_init(b, NCAT, NNUM, n + (size_t)unlabelled,
+	    &e), TP_OK);
+	for (size_t r = 0; r < n + (size_t)unlabelled; r++) {
 		int32_t *c = b->cat + r * NCAT;
 		float *x = b->num + r * NNUM;
 		double eta;
@@ -65,10 +65,16 @@ rows_of(tp_batch *b, int unlabelled)
 		eta = -1 + level_effect[0][c[0]] + level_effect[1][c[1]] +
 		    0.5 * x[0] + 1.5 * (x[0] > 0.5 ? x[0] - 0.5 : 0) +
 		    (isnan(x[1]) ? 1 : -0.7 * x[1]);
-		b->label[r] = r >= ROWS ? -1 :
+		b->label[r] = r >= n ? -1 :
 		    tp_rng_float(&rng) < 1 / (1 + exp(-eta));
 	}
-	b->n = ROWS + (size_t)unlabelled;
+	b->n = n + (size_t)unlabelled;
+}
+
+static void
+rows_of(tp_batch *b, int unlabelled)
+{
+	rows_n(b, ROWS, unlabelled);
 }
 
 /* A teacher's probabilities of the rows of b: a step in numeric 0, which
@@ -87,14 +93,15 @@ targets_of(const tp_batch *b)
 /* Fits p to the rows, toward their labels or (taught) a teacher's
  * targets, the losses weighted by class_weight (2) or, NULL, alike. */
 static void
-fit_weighted(part *p, int unlabelled, int taught, const float *class_weight)
+fit_weighted(part *p, size_t n, int unlabelled, int taught,
+    const float *class_weight)
 {
 	tp_batch b = {0};
 	tp_err e = {0};
 	float *target;
 
 	part_init(p);
-	rows_of(&b, unlabelled);
+	rows_n(&b, n, unlabelled);
 	target = taught ? targets_of(&b) : NULL;
 	ck_assert_msg(tp_regression_fit(&p->a, &b, target, class_weight,
 	    &p->penalty, &e) == TP_OK, "%s", e.msg);
@@ -105,16 +112,19 @@ fit_weighted(part *p, int unlabelled, int taught, const float *class_weight)
 static void
 fit(part *p, int unlabelled)
 {
-	fit_weighted(p, unlabelled, 0, NULL);
+	fit_weighted(p, ROWS, unlabelled, 0, NULL);
 }
 
 /* _i: 0 toward the labels, 1 with the positive class weighed 5 times
  * the negative, 2 toward a teacher's targets, 40 rows unlabelled, with
- * the same weights (an unlabelled row weighs as its target expects). */
+ * the same weights (an unlabelled row weighs as its target expects); 3
+ * toward the labels of more rows than the cross-validation reads, whose
+ * weights are still those of all the rows. */
 START_TEST(test_regression_stationary)
 {
 	static const float weighed[2] = {0.6f, 3.0f};
-	const float *cw = _i ? weighed : NULL;
+	const float *cw = _i == 1 || _i == 2 ? weighed : NULL;
+	size_t n = _i == 3 ? TP_REGRESSION_CV_ROWS + 5000 : ROWS;
 	part fitted;
 	tp_additive a;
 	tp_batch b = {0};
@@ -122,9 +132,9 @@ START_TEST(test_regression_stationary)
 	int on_grid = 0, unlabelled = _i == 2 ? 40 : 0;
 	float *target;
 
-	fit_weighted(&fitted, unlabelled, _i == 2, cw);
+	fit_weighted(&fitted, n, unlabelled, _i == 2, cw);
 	a = fitted.a;
-	rows_of(&b, unlabelled);
+	rows_n(&b, n, unlabelled);
 	target = _i == 2 ? targets_of(&b) : NULL;
 	for (int i = 0; i < TP_REGRESSION_PENALTIES; i++)
 		on_grid |= fitted.penalty == tp_regression_penalty(i);
@@ -359,7 +369,7 @@ regression_suite(void)
 	Suite *s = suite_create("regression");
 	TCase *tc = tcase_create("regression");
 
-	tcase_add_loop_test(tc, test_regression_stationary, 0, 3);
+	tcase_add_loop_test(tc, test_regression_stationary, 0, 4);
 	tcase_add_test(tc, test_regression_many_levels);
 	tcase_add_test(tc, test_regression_knots_and_missing);
 	tcase_add_test(tc, test_regression_unlabelled_and_one_class);
