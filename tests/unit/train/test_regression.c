@@ -369,6 +369,8 @@ regression_suite(void)
 	Suite *s = suite_create("regression");
 	TCase *tc = tcase_create("regression");
 
+	/* 25,000 rows' fits, slow under the sanitizers and valgrind. */
+	tcase_set_timeout(tc, 60);
 	tcase_add_loop_test(tc, test_regression_stationary, 0, 4);
 	tcase_add_test(tc, test_regression_many_levels);
 	tcase_add_test(tc, test_regression_knots_and_missing);
