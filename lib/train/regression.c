@@ -24,11 +24,21 @@ enum { LEFT_OUT = TP_REGRESSION_FOLDS };
  * feature of thousands of levels) only conjugate gradients stay
  * affordable. */
 enum { DENSE_MOST = 1024 };
-#define STEP_TOLERANCE 1e-6
+/* A fit ends with the Newton step whose decrement, grad . step, is below
+ * this share of the objective: the decrement halved is what the step is
+ * expected to gain, and the step taken leaves a gain of about its square,
+ * far below a float weight's rounding. Waiting for steps smaller still
+ * cost one more pass of the Hessian a penalty, and the line search of a
+ * step lost in rounding. */
+#define DECREMENT_TOLERANCE 1e-8
 /* A Newton step is solved until its residual is this share of the
- * gradient: an inexact step still lowers the objective, and the steps
- * shrink to STEP_TOLERANCE all the same. */
+ * gradient: an inexact step still lowers the objective, and the
+ * decrements shrink all the same. */
 #define CG_TOLERANCE 1e-2
+/* The cross-validation's path stops this many penalties (a decade) past
+ * the one of least loss so far: the weaker penalties beyond only fit the
+ * folds' noise more closely, and they cost the most Newton steps. */
+enum { PATIENCE = 4 };
 
 /* The fit's rows: those of the batch with a label or a soft target, each
  * with what it is fitted toward, its weight in the loss and its fold. */
@@ -380,27 +390,27 @@ newton(const tp_additive *a, const labelled *L, int out, double lambda,
 	int p = ws->p;
 
 	for (int it = 0; it < MAX_NEWTON; it++) {
-		double before = pass(a, L, out, lambda, ws, 1), after, largest = 0;
-		double scale = 1;
+		double before = pass(a, L, out, lambda, ws, 1), after, scale = 1;
+		int last;
 
 		if (newton_step(a, L, out, lambda, ws, e) != TP_OK)
 			return e->code;
+		last = 0.5 * dot(ws->grad, ws->step, p) <
+		    DECREMENT_TOLERANCE * before;
 		memcpy(ws->last, ws->w, (size_t)p * sizeof(double));
 		for (int h = 0;; h++) {
 			for (int j = 0; j < p; j++)
 				ws->w[j] = ws->last[j] - scale * ws->step[j];
 			after = pass(a, L, out, lambda, ws, 0);
-			if (after <= before || h == MAX_HALVINGS)
+			if (after <= before || h == MAX_HALVINGS || last)
 				break;
 			scale /= 2;
 		}
-		for (int j = 0; j < p; j++)
-			largest = fmax(largest, fabs(scale * ws->step[j]));
 		if (after > before) {  /* no step lowers it: at the minimum */
 			memcpy(ws->w, ws->last, (size_t)p * sizeof(double));
 			return TP_OK;
 		}
-		if (largest < STEP_TOLERANCE)
+		if (last)
 			return TP_OK;
 	}
 	return TP_OK;
@@ -487,6 +497,7 @@ tp_regression_fit(tp_additive *a, const tp_batch *b, const float *target,
 	labelled L = {0};
 	workspace ws = {0};
 	double pos, neg, loss[TP_REGRESSION_PENALTIES] = {0}, *block = NULL;
+	double *fold_w;   /* (FOLDS, p) each fold's weights on its path */
 	double **vec[] = {&ws.grad, &ws.diag, &ws.step, &ws.res, &ws.pre,
 	    &ws.dir, &ws.hdir, &ws.last, &ws.w};
 	size_t nvec = sizeof(vec) / sizeof(vec[0]);
@@ -507,7 +518,8 @@ tp_regression_fit(tp_additive *a, const tp_batch *b, const float *target,
 	ws.col = malloc((size_t)tp_additive_row_most(a) * sizeof(int));
 	ws.val = malloc((size_t)tp_additive_row_most(a) * sizeof(double));
 	ws.curv = malloc(L.n * sizeof(double));
-	block = malloc(nvec * (size_t)ws.p * sizeof(double));
+	block = malloc((nvec + TP_REGRESSION_FOLDS) * (size_t)ws.p *
+	    sizeof(double));
 	if (ws.col == NULL || ws.val == NULL || ws.curv == NULL ||
 	    ws.block == NULL || block == NULL) {
 		rc = tp_err_nomem(e, "the additive regression");
@@ -515,22 +527,30 @@ tp_regression_fit(tp_additive *a, const tp_batch *b, const float *target,
 	}
 	for (size_t v = 0; v < nvec; v++)
 		*vec[v] = block + v * (size_t)ws.p;
+	fold_w = block + nvec * (size_t)ws.p;
 	if ((rc = fit_knots(a, &L, e)) != TP_OK)
 		goto done;
-	/* Each fold's path from the strongest penalty down, each fit
-	 * starting from the one before. */
-	for (int f = 0; f < TP_REGRESSION_FOLDS; f++) {
-		start(&ws, pos, neg);
-		for (int i = 0; i < TP_REGRESSION_PENALTIES; i++) {
+	/* The folds' paths from the strongest penalty down, side by side,
+	 * each fit starting from its fold's one before. */
+	start(&ws, pos, neg);
+	for (int f = 0; f < TP_REGRESSION_FOLDS; f++)
+		memcpy(fold_w + (size_t)f * ws.p, ws.w, (size_t)ws.p *
+		    sizeof(double));
+	for (int i = 0; i < TP_REGRESSION_PENALTIES && i - best <= PATIENCE;
+	    i++) {
+		for (int f = 0; f < TP_REGRESSION_FOLDS; f++) {
+			double *w = fold_w + (size_t)f * ws.p;
+
+			memcpy(ws.w, w, (size_t)ws.p * sizeof(double));
 			if ((rc = newton(a, &L, f, tp_regression_penalty(i), &ws,
 			    e)) != TP_OK)
 				goto done;
 			loss[i] += held_out(a, &L, f, &ws);
+			memcpy(w, ws.w, (size_t)ws.p * sizeof(double));
 		}
-	}
-	for (int i = 1; i < TP_REGRESSION_PENALTIES; i++)
 		if (loss[i] < loss[best])
 			best = i;
+	}
 	*penalty = tp_regression_penalty(best);
 	start(&ws, pos, neg);
 	for (int i = 0; i <= best && rc == TP_OK; i++)

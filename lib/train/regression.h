@@ -18,11 +18,12 @@
  * conjugate gradients on Hessian-vector products, preconditioned by each
  * numeric's block and the other columns' diagonal, whose passes cost the
  * rows' values alone.
- * lambda is the one of TP_REGRESSION_PENALTIES, 10^(-1) to 10^(3.5) a
- * quarter of a decade apart, whose TP_REGRESSION_FOLDS-fold
+ * lambda is the one of TP_REGRESSION_PENALTIES, 10^(3.5) down to 10^(-1)
+ * a quarter of a decade apart, whose TP_REGRESSION_FOLDS-fold
  * cross-validated log-loss over the training rows (at most
- * TP_REGRESSION_CV_ROWS of them, a sample) is least, and the weights are
- * those of all the rows at that penalty. The validation part is left to
+ * TP_REGRESSION_CV_ROWS of them, a sample) is least, the grid walked
+ * down until a decade past the least so far, and the weights are those
+ * of all the rows at that penalty. The validation part is left to
  * the training that follows: on lending_club its 77 defaults chose a
  * worse penalty than cross-validation did (-0.0026 of test AUC).
  *
@@ -44,8 +45,9 @@ enum {
 	TP_REGRESSION_FOLDS = 5,
 	TP_REGRESSION_PENALTIES = 19,
 	/* Rows the cross-validation reads at most, a uniform sample of the
-	 * fit's: its 95 fits are what a fit costs, and tens of thousands
-	 * of rows tell the penalties apart as well as more would. */
+	 * fit's: its fits, 5 a penalty, are what a fit costs, and tens of
+	 * thousands of rows tell the penalties apart as well as more
+	 * would. */
 	TP_REGRESSION_CV_ROWS = 20000,
 };
 
