@@ -48,9 +48,9 @@ static const tp_opt options[] = {
  * the epochs' history that the model file keeps. With a checkpoint the
  * history is kept beside it too (CHECKPOINT.history), since a resumed run
  * reports only the epochs it runs and the checkpoint, lib/train's, has no
- * room for it: the file is written after each checkpoint, so that it holds
- * the checkpoint's epochs, but for one when the run was killed between
- * the two. */
+ * room for it: the file is written before each checkpoint, so that it
+ * holds the checkpoint's epochs and, when the run was killed between the
+ * two, one more, which a resumed run runs again and drops. */
 typedef struct {
 	tool_progress tool;
 	cJSON *history;      /* the epochs so far, in order */
@@ -231,6 +231,7 @@ finish(const settings *s, tool_progress *p, const tp_train_result *res,
 	if (!isnan(res->additive_penalty)) {
 		cJSON *a = cJSON_AddObjectToObject(*result, "additive");
 		cJSON_AddNumberToObject(a, "penalty", res->additive_penalty);
+		cJSON_AddNumberToObject(a, "seconds", res->additive_seconds);
 		cJSON_AddNumberToObject(a, "valid_auc", res->additive_auc);
 	}
 	if (res->members > 1) {
@@ -264,8 +265,9 @@ finish(const settings *s, tool_progress *p, const tp_train_result *res,
 		if (!isnan(res->additive_auc))
 			snprintf(alone, sizeof(alone), ", valid AUC alone %.4f",
 			    res->additive_auc);
-		fprintf(stderr, "%s: the additive regression: L2 penalty %g%s\n",
-		    tool_name(), res->additive_penalty, alone);
+		fprintf(stderr, "%s: the additive regression: L2 penalty %g%s, fitted in %.1f s\n",
+		    tool_name(), res->additive_penalty, alone,
+		    res->additive_seconds);
 	}
 	if (res->members > 1) {
 		for (int j = 0; j < res->members; j++)
@@ -377,10 +379,13 @@ main(int argc, char **argv)
 		snprintf(meta.threshold_rule, sizeof(meta.threshold_rule),
 		    "best F1 on the validation rows");
 	/* A run resumed from its last epoch reports none: its history is the
-	 * checkpoint's, as far as the checkpoint went. (An ensemble has no
-	 * checkpoint, and its members' epochs repeat numbers.) */
+	 * checkpoint's, as far as the checkpoint went, and so is the one kept
+	 * beside it from now on. (An ensemble has no checkpoint, and its
+	 * members' epochs repeat numbers.) */
 	if (res.members == 1)
 		history_cut(progress.history, res.epochs_run + 1);
+	if (progress.kept != NULL)
+		history_keep(&progress);
 	if ((meta.history = cJSON_PrintUnformatted(progress.history)) == NULL) {
 		rc = tp_err_nomem(&e, "the history");
 		goto fail;

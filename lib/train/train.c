@@ -687,7 +687,8 @@ decision_threshold(const tp_train_opts *o, const float *prob,
 /* Fits m's additive part to the labelled rows of train, or with a
  * teacher to every row toward the teacher's probability, the rows
  * weighted by class_weight (NULL: alike) as the training's loss weighs
- * them, its L2 penalty into *penalty; and starts the classifier's output
+ * them, its L2 penalty into *penalty and its seconds into *seconds; and
+ * starts the classifier's output
  * at zero, so that training starts from the regression and learns what
  * it leaves. The members of an ensemble after the first copy the first's
  * fit: the rows and the fit draw nothing from a member's seed, so
@@ -695,7 +696,7 @@ decision_threshold(const tp_train_opts *o, const float *prob,
 static int
 fit_additive(tp_rows *train, const teaching *teacher,
     const float *class_weight, const tp_model *first, tp_model *m,
-    double *penalty, tp_err *e)
+    double *penalty, double *seconds, tp_err *e)
 {
 	const int part[] = {m->ix.additive_w, m->ix.additive_knot};
 	const tp_param *w = &m->param[m->ix.head3_w];
@@ -705,6 +706,7 @@ fit_additive(tp_rows *train, const teaching *teacher,
 		tp_additive a = tp_model_additive(m);
 		tp_batch rows = {0};
 		float *target = NULL;
+		double t0 = tp_clock();
 		int rc, taught = teacher->scorer != NULL;
 
 		if ((rc = tp_regression_rows(train, m->ncat, m->nnum,
@@ -720,6 +722,7 @@ fit_additive(tp_rows *train, const teaching *teacher,
 		tp_batch_free(&rows);
 		if (rc != TP_OK)
 			return rc;
+		*seconds = tp_clock() - t0;
 	} else
 		for (size_t i = 0; i < sizeof(part) / sizeof(part[0]); i++)
 			if (part[i] >= 0)
@@ -751,7 +754,8 @@ train_model(const tp_train_opts *o, int member, const tp_encoding *enc,
 	int rc;
 
 	memset(res, 0, sizeof(*res));
-	res->additive_penalty = res->additive_auc = NAN;
+	res->additive_penalty = res->additive_seconds = res->additive_auc =
+	    NAN;
 	if (valid->n == 0)
 		return tp_err_set(e, TP_EDATA, "the validation stream has no rows");
 	if ((rc = check_source(o, train, e)) != TP_OK ||
@@ -787,7 +791,8 @@ train_model(const tp_train_opts *o, int member, const tp_encoding *enc,
 		class_weight = cw;
 	}
 	if (m->cfg.additive && (rc = fit_additive(train, teacher, class_weight,
-	    first, m, &res->additive_penalty, e)) != TP_OK)
+	    first, m, &res->additive_penalty, &res->additive_seconds, e)) !=
+	    TP_OK)
 		goto out;
 	/* The head starts at the class prior the weighted loss sees; without
 	 * it, the first epochs of a small or unbalanced data set go to
@@ -882,12 +887,16 @@ train_model(const tp_train_opts *o, int member, const tp_encoding *enc,
 		} else
 			st.bad_epochs++;
 		st.epoch = epoch;
+		/* The report before the checkpoint: what the callback keeps of
+		 * the epoch (the tool's history) then always holds the
+		 * checkpoint's epochs, whenever the run is killed, and a
+		 * resumed run drops the ones past it. */
+		if (o->progress != NULL)
+			o->progress(o->ctx, &rep);
 		if (o->checkpoint != NULL &&
 		    (rc = save_checkpoint(o->checkpoint, m, &en.opt, best, &st,
 		    sig, e)) != TP_OK)
 			goto out;
-		if (o->progress != NULL)
-			o->progress(o->ctx, &rep);
 	}
 	memcpy(m->params, best, m->nfloats * sizeof(float));
 	/* The file keeps the tables that the best epoch read. */

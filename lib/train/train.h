@@ -60,6 +60,7 @@ typedef struct {
 	double seconds;        /* the epoch's time */
 } tp_epoch_report;
 
+/* Called after each epoch, before its checkpoint is written. */
 typedef void (*tp_progress_fn)(void *ctx, const tp_epoch_report *r);
 
 enum tp_corruption { TP_CORRUPT_MASK, TP_CORRUPT_RESAMPLE };
@@ -138,10 +139,12 @@ typedef struct {
 	int members;
 	tp_member_result member[TP_MAX_MEMBERS];
 	/* A model of cfg.additive's: the L2 penalty its regression's fit
-	 * chose (train/regression.h), and the regression's validation AUC
-	 * alone, before the first epoch (NaN when resumed after it); both
-	 * NaN without the part. */
+	 * chose (train/regression.h), the fit's seconds (the sample of rows
+	 * it reads included), and the regression's validation AUC alone,
+	 * before the first epoch (NaN when resumed after it); all NaN
+	 * without the part. */
 	double additive_penalty;
+	double additive_seconds;
 	double additive_auc;
 } tp_train_result;
 

@@ -97,6 +97,8 @@ else
 		"$(q "SELECT string_agg(member || ':' || n, ' ' ORDER BY member) FROM (SELECT member, count(*) AS n FROM epochs e JOIN model_versions v ON v.run_id = e.run_id GROUP BY member) t")" = "1:3 2:3"
 	yes_that "and the run's result lists the members" test \
 		"$(q "SELECT jsonb_array_length(r.result -> 'members') FROM runs r JOIN model_versions v ON v.run_id = r.id")" = 2
+	yes_that "and the additive regression's penalty, fit's seconds and AUC alone" test \
+		"$(q "SELECT string_agg(jsonb_typeof(r.result -> 'additive' -> k), ' ') FROM runs r JOIN model_versions v ON v.run_id = r.id, unnest(ARRAY['penalty', 'seconds', 'valid_auc']) k")" = "number number number"
 	run_status "tabpipe-registry epochs lists them" 0 tabpipe-registry epochs ens@latest
 	yes_that "under a MEMBER column, member by member" test \
 		"$(awk 'NR == 1 { printf "%s", $1; next } { printf " %s.%s", $1, $2 }' "$T/out")" = \

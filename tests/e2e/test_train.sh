@@ -93,8 +93,8 @@ err_has "naming the kinds" "none"
 run_status "an ensemble of 2 trains" 0 tabpipe-train $small --epochs 1 --seed 5 \
 	--members 2 --valid "$T/cd.valid.tps" -o "$T/add-ens.safetensors" "$T/cd.train.tps"
 err_has "saying first that it fits the regression" "fitting the additive regression first"
-yes_that "the summary gives the regression's penalty and AUC" grep -q \
-	"the additive regression: L2 penalty [0-9.e+-]*, valid AUC alone 0\.[0-9]" "$T/err"
+yes_that "the summary gives the regression's penalty, AUC and time" grep -q \
+	"the additive regression: L2 penalty [0-9.e+-]*, valid AUC alone 0\.[0-9]*, fitted in [0-9]*\.[0-9] s" "$T/err"
 run_status "it predicts" 0 tabpipe-predict -m "$T/add.safetensors" "$T/cd.valid.tps"
 run_status "and explains" 0 tabpipe-predict --explain 3 --format jsonl \
 	-m "$T/add.safetensors" "$T/cd.valid.tps"
@@ -149,13 +149,18 @@ tabpipe-train $small --epochs 4 --seed 5 --dropout 0.2 --checkpoint "$T/cut.ckpt
 	--valid "$T/cd.valid.tps" -o "$T/cut.safetensors" "$T/cd.train.tps" 2>"$T/cut.err" &
 pid=$!
 i=0
-while [ $i -lt 600 ] && ! grep -q "epoch 1/4" "$T/cut.err" 2>/dev/null; do
+# An epoch is reported before its checkpoint is written.
+while [ $i -lt 600 ] && ! { grep -q "epoch 1/4" "$T/cut.err" && test -s "$T/cut.ckpt"; } 2>/dev/null; do
 	sleep 0.1
 	i=$((i + 1))
 done
 kill -9 "$pid" 2>/dev/null
 wait "$pid" 2>/dev/null
 yes_that "the killed run left a checkpoint" test -s "$T/cut.ckpt"
+# A run killed between an epoch's history and its checkpoint leaves the
+# history an epoch past the checkpoint: the resumed run runs it again.
+jq -c '. + [{epoch: (map(.epoch) | max + 1), loss: 0, valid_auc: 0, valid_loss: 0, best: false}]' \
+	"$T/cut.ckpt.history" >"$T/history" && mv "$T/history" "$T/cut.ckpt.history"
 # shellcheck disable=SC2086
 run_status "--resume continues it" 0 tabpipe-train $small --epochs 4 --seed 5 --dropout 0.2 \
 	--checkpoint "$T/cut.ckpt" --resume --valid "$T/cd.valid.tps" \

@@ -258,6 +258,8 @@ START_TEST(learns_the_residual)
 		    d.valid.cat + i * m.ncat, d.valid.num + i * m.nnum))));
 	double alone_auc = tp_roc_auc(prob, 1, d.valid.label, d.valid.n, &e);
 	ck_assert(r.additive_penalty == penalty);
+	ck_assert_msg(r.additive_seconds > 0 && isfinite(r.additive_seconds),
+	    "the fit's seconds: %g", r.additive_seconds);
 	ck_assert_msg(fabs(r.additive_auc - alone_auc) < 1e-6, "the result's "
 	    "AUC of the regression %g, alone %g", r.additive_auc, alone_auc);
 	if (_i) {
