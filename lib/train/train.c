@@ -790,9 +790,10 @@ train_model(const tp_train_opts *o, int member, const tp_encoding *enc,
 		memcpy(cw, o->class_weight, sizeof(cw));
 		class_weight = cw;
 	}
-	if (m->cfg.additive && (rc = fit_additive(train, teacher, class_weight,
-	    first, m, &res->additive_penalty, &res->additive_seconds, e)) !=
-	    TP_OK)
+	/* A resumed run's checkpoint holds the fit. */
+	if (m->cfg.additive && !o->resume && (rc = fit_additive(train, teacher,
+	    class_weight, first, m, &res->additive_penalty,
+	    &res->additive_seconds, e)) != TP_OK)
 		goto out;
 	/* The head starts at the class prior the weighted loss sees; without
 	 * it, the first epochs of a small or unbalanced data set go to

@@ -141,8 +141,8 @@ typedef struct {
 	/* A model of cfg.additive's: the L2 penalty its regression's fit
 	 * chose (train/regression.h), the fit's seconds (the sample of rows
 	 * it reads included), and the regression's validation AUC alone,
-	 * before the first epoch (NaN when resumed after it); all NaN
-	 * without the part. */
+	 * before the first epoch; all NaN without the part, and after
+	 * --resume, whose checkpoint holds the fit. */
 	double additive_penalty;
 	double additive_seconds;
 	double additive_auc;

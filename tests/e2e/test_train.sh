@@ -166,6 +166,8 @@ run_status "--resume continues it" 0 tabpipe-train $small --epochs 4 --seed 5 --
 	--checkpoint "$T/cut.ckpt" --resume --valid "$T/cd.valid.tps" \
 	-o "$T/cut.safetensors" "$T/cd.train.tps"
 same "resumed and uninterrupted runs give the same bytes" "$T/full.safetensors" "$T/cut.safetensors"
+yes_that "the checkpoint held the regression's fit: it is not fitted again" \
+	sh -c '! grep -q "additive regression" "$1"' sh "$T/err"
 yes_that "the resumed model's history holds every epoch once" \
 	test "$(meta "$T/cut.safetensors" history | jq -c 'map(.epoch)')" = "[1,2,3,4]"
 yes_that "the history is kept beside the checkpoint" \
