@@ -688,11 +688,11 @@ decision_threshold(const tp_train_opts *o, const float *prob,
  * teacher to every row toward the teacher's probability, the rows
  * weighted by class_weight (NULL: alike) as the training's loss weighs
  * them, its L2 penalty into *penalty and its seconds into *seconds; and
- * starts the classifier's output
- * at zero, so that training starts from the regression and learns what
- * it leaves. The members of an ensemble after the first copy the first's
- * fit: the rows and the fit draw nothing from a member's seed, so
- * fitting again would give the same weights. */
+ * starts the classifier's output at zero, so that training starts from
+ * the regression and learns what it leaves. The members of an ensemble
+ * after the first copy the first's fit: the rows and the fit draw
+ * nothing from a member's seed, so fitting again would give the same
+ * weights. */
 static int
 fit_additive(tp_rows *train, const teaching *teacher,
     const float *class_weight, const tp_model *first, tp_model *m,
