@@ -39,11 +39,15 @@ tp_additive_design(const tp_additive *a, const int32_t *cat, const float *num,
 		}
 		col[n] = first;
 		val[n++] = z;
-		for (int t = 0; t < TP_ADDITIVE_KNOTS; t++)
-			if (z > q[t]) {
-				col[n] = first + 2 + t;
-				val[n++] = z - q[t];
-			}
+		/* Each hinge is written and kept only where z is past its
+		 * knot: no branch, which z's place among the knots would make
+		 * a guess; there is room, a row's count being at most
+		 * tp_additive_row_most. */
+		for (int t = 0; t < TP_ADDITIVE_KNOTS; t++) {
+			col[n] = first + 2 + t;
+			val[n] = z - q[t];
+			n += z > q[t];
+		}
 	}
 	return n;
 }

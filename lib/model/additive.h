@@ -93,8 +93,9 @@ void tp_additive_terms(const tp_additive *a, const int32_t *cat,
     const float *num, double *term);
 /* The row of the design for one row, sparse: the columns of its nonzero
  * values, in increasing order, into col and the values into val, their
- * count returned (at most tp_additive_row_most): the log-odds is the sum
- * of val[i] times weight[col[i]]. */
+ * count returned: the log-odds is the sum of val[i] times
+ * weight[col[i]]. Both hold tp_additive_row_most entries; those past the
+ * count are scratch. */
 int tp_additive_design(const tp_additive *a, const int32_t *cat,
     const float *num, int *col, double *val);
 /* The count of a row's design at most: 1 + ncat + nnum (1 + KNOTS). */

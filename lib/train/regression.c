@@ -24,13 +24,20 @@ enum { LEFT_OUT = TP_REGRESSION_FOLDS };
  * feature of thousands of levels) only conjugate gradients stay
  * affordable. */
 enum { DENSE_MOST = 1024 };
+/* Rows whose numeric columns go to the Hessian at once: one product of
+ * BLAS (dsyrk) does what a row at a time would scatter, their columns
+ * being dense (a value and its hinges, or a missing flag, of every
+ * numeric). */
+enum { CHUNK = 256 };
 /* A fit ends with the Newton step whose decrement, grad . step, is below
  * this share of the objective: the decrement halved is what the step is
  * expected to gain, and the step taken leaves a gain of about its square,
- * far below a float weight's rounding. Waiting for steps smaller still
- * cost one more pass of the Hessian a penalty, and the line search of a
- * step lost in rounding. */
-#define DECREMENT_TOLERANCE 1e-8
+ * far below a float weight's rounding. The step is taken unchecked: a
+ * pass to check a change of the objective that small would only see its
+ * rounding. Waiting for steps smaller still cost one more pass of the
+ * Hessian a penalty. */
+#define CV_TOLERANCE 1e-8
+#define FIT_TOLERANCE 1e-10
 /* A Newton step is solved until its residual is this share of the
  * gradient: an inexact step still lowers the objective, and the
  * decrements shrink all the same. */
@@ -71,6 +78,9 @@ typedef struct {
 	double *block;    /* (nnum, BLOCK, BLOCK) */
 	double *hess;     /* (p, p) the whole Hessian, lower triangle, when
 	                     p <= DENSE_MOST; else NULL */
+	double *dense;    /* (CHUNK, p - base) the numeric columns of the
+	                     pass's last rows, each times sqrt(curvature) */
+	int chunk;        /* rows in dense */
 	double *step;     /* (p) */
 	double *res, *pre, *dir, *hdir; /* (p) CG's residual, preconditioned
 	                     residual, direction and the Hessian times it */
@@ -193,19 +203,50 @@ cholesky_solve(const double *h, const double *g, double *s, int p)
 	dpotrs_("U", &n, &one, h, &n, s, &n, &info, 1);
 }
 
+/* The whole Hessian's numeric-by-numeric block gains the rows kept in
+ * ws->dense. */
+static void
+flush_dense(workspace *ws)
+{
+	int m = ws->p - ws->base;
+
+	if (ws->chunk > 0 && m > 0)
+		cblas_dsyrk(CblasRowMajor, CblasLower, CblasTrans, m,
+		    ws->chunk, 1, ws->dense, m, 1,
+		    ws->hess + (size_t)ws->base * ws->p + ws->base, ws->p);
+	ws->chunk = 0;
+}
+
 /* Adds a row of curvature c to the whole Hessian when there is one, else
- * to the preconditioner's blocks. The row's columns are in order, so each
- * pair falls in the lower triangle, a row of it at a time. */
+ * to the preconditioner's blocks. The row's columns are in order: first
+ * the bias and its levels (below base), then its numerics' columns.
+ * Pairs of the first go to the lower triangle at once; the numerics'
+ * columns go to ws->dense, for flush_dense; their products with the
+ * levels, to the upper triangle, by rows, for fold_cross to move. */
 static void
 add_curvature(workspace *ws, int nz, double c)
 {
 	if (ws->hess != NULL) {
-		for (int l = 0; l < nz; l++) {
+		int m = ws->p - ws->base, levels = 0;
+		double root = sqrt(c), *row;
+
+		if (ws->chunk == CHUNK)
+			flush_dense(ws);
+		row = ws->dense + (size_t)ws->chunk++ * m;
+		memset(row, 0, (size_t)m * sizeof(double));
+		while (levels < nz && ws->col[levels] < ws->base)
+			levels++;
+		for (int k = levels; k < nz; k++)
+			row[ws->col[k] - ws->base] = root * ws->val[k];
+		for (int l = 0; l < levels; l++) {
 			double *h = ws->hess + (size_t)ws->col[l] * ws->p;
 			double cv = c * ws->val[l];
 
 			for (int k = 0; k <= l; k++)
 				h[ws->col[k]] += cv * ws->val[k];
+			if (m > 0)
+				cblas_daxpy(m, root * ws->val[l], row, 1,
+				    h + ws->base, 1);
 		}
 		return;
 	}
@@ -222,6 +263,21 @@ add_curvature(workspace *ws, int nz, double c)
 			b[(ws->col[l] - ws->base) % BLOCK * BLOCK + at % BLOCK] +=
 			    c * ws->val[k] * ws->val[l];
 	}
+}
+
+/* Ends a pass's whole Hessian: the rows left in ws->dense, and the
+ * levels-by-numerics products, gathered in the upper triangle where each
+ * level's are contiguous, moved to the lower one, which is all that the
+ * Cholesky factors read. */
+static void
+fold_cross(workspace *ws)
+{
+	int p = ws->p;
+
+	flush_dense(ws);
+	for (int j = 0; j < ws->base; j++)
+		for (int i = ws->base; i < p; i++)
+			ws->hess[(size_t)i * p + j] = ws->hess[(size_t)j * p + i];
 }
 
 /* The penalty on the preconditioner's blocks, and their factors. A block
@@ -298,6 +354,8 @@ pass(const tp_additive *a, const labelled *L, int out, double lambda,
 		if (derivatives)
 			ws->grad[j] += lambda * ws->w[j];
 	}
+	if (derivatives && ws->hess != NULL)
+		fold_cross(ws);
 	if (derivatives && ws->hess == NULL)
 		factor_blocks(ws, a->nnum, lambda);
 	return obj;
@@ -382,36 +440,42 @@ newton_step(const tp_additive *a, const labelled *L, int out, double lambda,
 }
 
 /* Fits a's weights (started where they are) to the rows not in fold out
- * under penalty lambda. */
+ * under penalty lambda. The pass that tries a full step also makes the
+ * derivatives there, which the next step needs: Newton's full step is
+ * nearly always taken, so a step costs one pass, not two. */
 static int
 newton(const tp_additive *a, const labelled *L, int out, double lambda,
-    workspace *ws, tp_err *e)
+    double tolerance, workspace *ws, tp_err *e)
 {
 	int p = ws->p;
+	double before = pass(a, L, out, lambda, ws, 1);
 
 	for (int it = 0; it < MAX_NEWTON; it++) {
-		double before = pass(a, L, out, lambda, ws, 1), after, scale = 1;
-		int last;
+		double after, scale = 1;
+		int derived = 1;
 
 		if (newton_step(a, L, out, lambda, ws, e) != TP_OK)
 			return e->code;
-		last = 0.5 * dot(ws->grad, ws->step, p) <
-		    DECREMENT_TOLERANCE * before;
+		if (0.5 * dot(ws->grad, ws->step, p) < tolerance * before) {
+			for (int j = 0; j < p; j++)
+				ws->w[j] -= ws->step[j];
+			return TP_OK;
+		}
 		memcpy(ws->last, ws->w, (size_t)p * sizeof(double));
 		for (int h = 0;; h++) {
 			for (int j = 0; j < p; j++)
 				ws->w[j] = ws->last[j] - scale * ws->step[j];
-			after = pass(a, L, out, lambda, ws, 0);
-			if (after <= before || h == MAX_HALVINGS || last)
+			after = pass(a, L, out, lambda, ws, derived);
+			if (after <= before || h == MAX_HALVINGS)
 				break;
 			scale /= 2;
+			derived = 0;
 		}
 		if (after > before) {  /* no step lowers it: at the minimum */
 			memcpy(ws->w, ws->last, (size_t)p * sizeof(double));
 			return TP_OK;
 		}
-		if (last)
-			return TP_OK;
+		before = derived ? after : pass(a, L, out, lambda, ws, 1);
 	}
 	return TP_OK;
 }
@@ -498,6 +562,7 @@ tp_regression_fit(tp_additive *a, const tp_batch *b, const float *target,
 	workspace ws = {0};
 	double pos, neg, loss[TP_REGRESSION_PENALTIES] = {0}, *block = NULL;
 	double *fold_w;   /* (FOLDS, p) each fold's weights on its path */
+	double *best_w;   /* (p) the folds' mean weights at the best penalty */
 	double **vec[] = {&ws.grad, &ws.diag, &ws.step, &ws.res, &ws.pre,
 	    &ws.dir, &ws.hdir, &ws.last, &ws.w};
 	size_t nvec = sizeof(vec) / sizeof(vec[0]);
@@ -511,14 +576,16 @@ tp_regression_fit(tp_additive *a, const tp_batch *b, const float *target,
 	ws.block = malloc(((size_t)a->nnum * BLOCK * BLOCK + 1) *
 	    sizeof(double));
 	if (ws.p <= DENSE_MOST &&
-	    (ws.hess = malloc((size_t)ws.p * ws.p * sizeof(double))) == NULL) {
+	    ((ws.hess = malloc((size_t)ws.p * ws.p * sizeof(double))) == NULL ||
+	    (ws.dense = malloc(((size_t)CHUNK * (ws.p - ws.base) + 1) *
+	    sizeof(double))) == NULL)) {
 		rc = tp_err_nomem(e, "the additive regression");
 		goto done;
 	}
 	ws.col = malloc((size_t)tp_additive_row_most(a) * sizeof(int));
 	ws.val = malloc((size_t)tp_additive_row_most(a) * sizeof(double));
 	ws.curv = malloc(L.n * sizeof(double));
-	block = malloc((nvec + TP_REGRESSION_FOLDS) * (size_t)ws.p *
+	block = malloc((nvec + TP_REGRESSION_FOLDS + 1) * (size_t)ws.p *
 	    sizeof(double));
 	if (ws.col == NULL || ws.val == NULL || ws.curv == NULL ||
 	    ws.block == NULL || block == NULL) {
@@ -528,6 +595,7 @@ tp_regression_fit(tp_additive *a, const tp_batch *b, const float *target,
 	for (size_t v = 0; v < nvec; v++)
 		*vec[v] = block + v * (size_t)ws.p;
 	fold_w = block + nvec * (size_t)ws.p;
+	best_w = fold_w + TP_REGRESSION_FOLDS * (size_t)ws.p;
 	if ((rc = fit_knots(a, &L, e)) != TP_OK)
 		goto done;
 	/* The folds' paths from the strongest penalty down, side by side,
@@ -542,19 +610,28 @@ tp_regression_fit(tp_additive *a, const tp_batch *b, const float *target,
 			double *w = fold_w + (size_t)f * ws.p;
 
 			memcpy(ws.w, w, (size_t)ws.p * sizeof(double));
-			if ((rc = newton(a, &L, f, tp_regression_penalty(i), &ws,
-			    e)) != TP_OK)
+			if ((rc = newton(a, &L, f, tp_regression_penalty(i),
+			    CV_TOLERANCE, &ws, e)) != TP_OK)
 				goto done;
 			loss[i] += held_out(a, &L, f, &ws);
 			memcpy(w, ws.w, (size_t)ws.p * sizeof(double));
 		}
-		if (loss[i] < loss[best])
-			best = i;
+		if (i > 0 && !(loss[i] < loss[best]))
+			continue;
+		best = i;
+		memset(best_w, 0, (size_t)ws.p * sizeof(double));
+		for (int f = 0; f < TP_REGRESSION_FOLDS; f++)
+			cblas_daxpy(ws.p, 1.0 / TP_REGRESSION_FOLDS,
+			    fold_w + (size_t)f * ws.p, 1, best_w, 1);
 	}
+	/* All the rows' fit starts from the folds' mean weights at its
+	 * penalty, near its own: one Newton's fit of all the rows, where
+	 * the path's would be one a penalty. */
 	*penalty = tp_regression_penalty(best);
-	start(&ws, pos, neg);
-	for (int i = 0; i <= best && rc == TP_OK; i++)
-		rc = newton(a, &L, -1, tp_regression_penalty(i), &ws, e);
+	memcpy(ws.w, best_w, (size_t)ws.p * sizeof(double));
+	if ((rc = newton(a, &L, -1, *penalty, FIT_TOLERANCE, &ws, e)) !=
+	    TP_OK)
+		goto done;
 	for (int j = 0; j < ws.p; j++)
 		a->weight[j] = (float)ws.w[j];
 done:
@@ -567,6 +644,7 @@ done:
 	free(ws.curv);
 	free(ws.block);
 	free(ws.hess);
+	free(ws.dense);
 	free(block);
 	return rc;
 }

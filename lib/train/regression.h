@@ -23,9 +23,10 @@
  * cross-validated log-loss over the training rows (at most
  * TP_REGRESSION_CV_ROWS of them, a sample) is least, the grid walked
  * down until a decade past the least so far, and the weights are those
- * of all the rows at that penalty. The validation part is left to
- * the training that follows: on lending_club its 77 defaults chose a
- * worse penalty than cross-validation did (-0.0026 of test AUC).
+ * of all the rows at that penalty, fitted from the folds' mean weights
+ * there. The validation part is left to the training that follows: on
+ * lending_club its 77 defaults chose a worse penalty than
+ * cross-validation did (-0.0026 of test AUC).
  *
  * Rows without a label 0 or 1 are left out, unless soft targets are
  * given. Without rows of both classes (or targets of neither 0 nor 1)
