@@ -7,17 +7,34 @@
 # The files run E2E_JOBS at a time, twice the cores by default: each has
 # its own scratch folder and database, and a file spends much of its time
 # on one core or waiting for a server (PostgreSQL, Slurm, Chromium). Their
-# outputs are printed whole, in the files' order, as each is reached.
+# outputs are printed whole, in the files' order, as each is reached, each
+# with its wall time.
+#
+# The longest files (as the times printed show them, under ASan too) start
+# first: one started last would keep the others waiting at the end.
+longest='test_train.sh
+test_shards.sh
+test_tune.sh
+test_fanout.sh
+test_render.sh
+test_distil.sh
+test_http.sh'
 set -u
 cd "$(dirname "$0")" || exit 70
 jobs=${E2E_JOBS:-$((2 * $(nproc 2>/dev/null || echo 1)))}
 outs=$(mktemp -d "${TMPDIR:-/tmp}/tabpipe-e2e-run.XXXXXX") || exit 70
 trap 'rm -rf "$outs"' EXIT
-# Each file writes its output, then its status: the status file is the
-# sign that the output is whole.
+# Each file writes its output, then its status and its wall time in
+# seconds: the status file, moved into place whole, is the sign that the
+# output is whole.
 # shellcheck disable=SC2016 # expanded by the inner shell
-printf '%s\n' test_*.sh | xargs -P "$jobs" -n 1 sh -c \
-	'sh "$1" >"$0/$1.out" 2>&1; echo $? >"$0/$1.status"' "$outs" &
+{
+	printf '%s\n' "$longest" | grep -xF "$(printf '%s\n' test_*.sh)"
+	printf '%s\n' test_*.sh | grep -vxF "$longest"
+} | xargs -P "$jobs" -n 1 sh -c \
+	'start=$(date +%s); sh "$1" >"$0/$1.out" 2>&1; status=$?
+	echo "$status $(($(date +%s) - start))" >"$0/$1.st" &&
+	mv "$0/$1.st" "$0/$1.status"' "$outs" &
 runner=$!
 pass=0 fail=0 skipped=0 skips=
 for t in test_*.sh; do
@@ -26,10 +43,11 @@ for t in test_*.sh; do
 	while [ ! -f "$outs/$t.status" ] && kill -0 "$runner" 2>/dev/null; do
 		sleep 0.2
 	done
-	echo "# $t"
 	out=$(cat "$outs/$t.out" 2>/dev/null)
 	[ -n "$out" ] || out="# (no output)"
-	status=$(cat "$outs/$t.status" 2>/dev/null || echo killed)
+	seconds=
+	read -r status seconds <"$outs/$t.status" 2>/dev/null || status=killed
+	echo "# $t${seconds:+ ($seconds s)}"
 	printf '%s\n' "$out"
 	s=$(printf '%s\n' "$out" | grep -c '^ok .* # SKIP ')
 	p=$(($(printf '%s\n' "$out" | grep -c '^ok ') - s))
