@@ -72,3 +72,9 @@ yes_that() {
 	shift
 	if "$@" >/dev/null 2>&1; then ok "$name"; else not_ok "$name"; fi
 }
+
+# meta FILE KEY: the member KEY of a model file's __metadata__, raw.
+meta() {
+	n=$(od -A n -t u8 -N 8 "$1" | tr -d ' ')
+	tail -c +9 "$1" | head -c "$n" | jq -r ".__metadata__.$2"
+}

@@ -13,6 +13,7 @@
 # The longest files (as the times printed show them, under ASan too) start
 # first: one started last would keep the others waiting at the end.
 longest='test_train.sh
+test_buffer.sh
 test_shards.sh
 test_tune.sh
 test_fanout.sh
