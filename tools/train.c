@@ -14,6 +14,7 @@
 #include "model/safetensors.h"
 #include "registry/version.h"
 #include "tool.h"
+#include "train/regression.h"
 #include "train/train.h"
 
 typedef struct {
@@ -361,11 +362,11 @@ main(int argc, char **argv)
 		tool_warn("%s: the validation rows are of one class: there is no AUC to stop early on, so %s kept",
 		    s.valid, o.model.additive ? "the additive regression alone is" :
 		    "the first epoch's weights are");
-	/* The fit takes seconds, some 25 on 200,000 rows (the most it reads),
+	/* The fit takes seconds, some 7 on 200,000 rows (the most it reads),
 	 * before the first epoch's line; a resumed run's checkpoint holds it. */
 	if (!s.quiet && o.model.additive && !o.resume)
-		fprintf(stderr, "%s: fitting the additive regression first, its penalty by 5-fold cross-validation\n",
-		    tool_name());
+		fprintf(stderr, "%s: fitting the additive regression first, its penalty by %d-fold cross-validation\n",
+		    tool_name(), TP_REGRESSION_FOLDS);
 	if ((s.reasons != NULL && (rc = tp_reasons_load(&meta.reasons, s.reasons,
 	    enc, &e)) != TP_OK) ||
 	    (rc = tp_rows_reference(train, enc, &meta.reference, &e)) != TP_OK ||
