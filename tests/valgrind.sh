@@ -11,12 +11,14 @@ bin=$build/bin
 vg="valgrind -q --error-exitcode=99 --leak-check=full --show-leak-kinds=definite
 --errors-for-leak-kinds=definite"
 work=$(mktemp -d "${TMPDIR:-/tmp}/tabpipe-valgrind.XXXXXX")
-trap 'rm -rf "$work"' EXIT
+units=
+trap 'if [ -n "$units" ]; then wait "$units" || :; fi; rm -rf "$work"' EXIT
 
 # The unit tests a suite at a time, as many suites at once as there are
-# cores: memcheck runs a program's threads one at a time. Memcheck runs the
-# code some 30 times slower: Check's timeouts grow too. A suite's output is
-# shown when it fails.
+# cores, and beside them the tools one at a time: memcheck runs a
+# program's threads one at a time, and the tools alone would leave the
+# other cores idle. Memcheck runs the code some 30 times slower: Check's
+# timeouts grow too. A suite's output is shown when it fails.
 #
 # OpenMP's threads wait at a barrier by sleeping, not spinning: under
 # memcheck a spinning thread holds the one core that the thread it waits
@@ -34,7 +36,8 @@ sed -n 's/^SUITE(\(.*\))$/\1/p' "$build/tests/unit/suites.inc" |
 			echo "valgrind: unit suite $3 failed:" >&2
 			cat "$2/suite.$3" >&2
 			exit 1
-		fi' "$build/tests/unit-tests" "$vg" "$work"
+		fi' "$build/tests/unit-tests" "$vg" "$work" &
+units=$!
 
 # Each tool on 600 rows of credit_data; a status other than the tool's own
 # (99 is memcheck's) fails the script through set -e.
@@ -96,4 +99,11 @@ for path in /v1/model /metrics /health/ready /nowhere; do
 done
 kill -TERM "$pid"
 wait "$pid"
+echo "valgrind: the tools: no errors" >&2
+if ! wait "$units"; then
+	units=
+	echo "valgrind: a unit suite failed" >&2
+	exit 1
+fi
+units=
 echo "valgrind: no errors" >&2
