@@ -115,6 +115,46 @@ fit(part *p, int unlabelled)
 	fit_weighted(p, ROWS, unlabelled, 0, NULL);
 }
 
+/* The penalised log-loss's gradient at a's weights over the rows of b,
+ * column by column, toward target (NULL: the labels), the classes
+ * weighed by cw (NULL: alike), is zero to 1e-6 of the rows' |p - y|. */
+static void
+assert_stationary(const tp_additive *a, double penalty, const tp_batch *b,
+    const float *target, const float *cw)
+{
+	double grad[P] = {0}, scale = 0;
+
+	for (size_t r = 0; r < b->n; r++) {
+		const int32_t *c = b->cat + r * NCAT;
+		const float *x = b->num + r * NNUM;
+		double y = target ? target[r] : b->label[r];
+		double w = !cw ? 1 : b->label[r] >= 0 ? cw[b->label[r]] :
+		    y * cw[1] + (1 - y) * cw[0];
+		double d = w * (1 / (1 + exp(-tp_additive_logit(a, c, x))) - y);
+
+		grad[0] += d;
+		for (int j = 0; j < NCAT; j++)
+			grad[1 + vocab_offset[j] + c[j]] += d;
+		for (int k = 0; k < NNUM; k++) {
+			double *g = grad + 8 + k * (2 + K);
+			if (isnan(x[k])) {
+				g[1] += d;
+				continue;
+			}
+			g[0] += d * x[k];
+			for (int t = 0; t < K; t++)
+				if (x[k] > a->knot[k * K + t])
+					g[2 + t] += d * (x[k] - a->knot[k * K + t]);
+		}
+		scale += fabs(d);
+	}
+	for (int j = 0; j < P; j++) {
+		double g = grad[j] + (j > 0 ? penalty * a->weight[j] : 0);
+		ck_assert_msg(fabs(g) < 1e-6 * scale, "column %d: gradient %g "
+		    "(of rows' |p - y| %g)", j, g, scale);
+	}
+}
+
 /* _i: 0 toward the labels, 1 with the positive class weighed 5 times
  * the negative, 2 toward a teacher's targets, 40 rows unlabelled, with
  * the same weights (an unlabelled row weighs as its target expects); 3
@@ -128,7 +168,6 @@ START_TEST(test_regression_stationary)
 	part fitted;
 	tp_additive a;
 	tp_batch b = {0};
-	double grad[P] = {0}, scale = 0;
 	int on_grid = 0, unlabelled = _i == 2 ? 40 : 0;
 	float *target;
 
@@ -140,36 +179,7 @@ START_TEST(test_regression_stationary)
 		on_grid |= fitted.penalty == tp_regression_penalty(i);
 	ck_assert_msg(on_grid, "penalty %g is not on the grid",
 	    fitted.penalty);
-	/* The gradient of the summed log-loss, column by column. */
-	for (size_t r = 0; r < b.n; r++) {
-		const int32_t *c = b.cat + r * NCAT;
-		const float *x = b.num + r * NNUM;
-		double y = target ? target[r] : b.label[r];
-		double w = !cw ? 1 : b.label[r] >= 0 ? cw[b.label[r]] :
-		    y * cw[1] + (1 - y) * cw[0];
-		double d = w * (1 / (1 + exp(-tp_additive_logit(&a, c, x))) - y);
-
-		grad[0] += d;
-		for (int j = 0; j < NCAT; j++)
-			grad[1 + vocab_offset[j] + c[j]] += d;
-		for (int k = 0; k < NNUM; k++) {
-			double *g = grad + 8 + k * (2 + K);
-			if (isnan(x[k])) {
-				g[1] += d;
-				continue;
-			}
-			g[0] += d * x[k];
-			for (int t = 0; t < K; t++)
-				if (x[k] > a.knot[k * K + t])
-					g[2 + t] += d * (x[k] - a.knot[k * K + t]);
-		}
-		scale += fabs(d);
-	}
-	for (int j = 0; j < P; j++) {
-		double g = grad[j] + (j > 0 ? fitted.penalty * a.weight[j] : 0);
-		ck_assert_msg(fabs(g) < 1e-6 * scale, "column %d: gradient %g "
-		    "(of rows' |p - y| %g)", j, g, scale);
-	}
+	assert_stationary(&a, fitted.penalty, &b, target, cw);
 	/* The weights the rows ask for: level 3 of c0 above level 1, the
 	 * missing flag of numeric 1 above its present values' mean; the
 	 * teacher's, a curve of numeric 0 that rises. */
@@ -363,6 +373,38 @@ START_TEST(test_regression_rows_sampled)
 }
 END_TEST
 
+/* Labels that are nearly a step in numeric 0 (1 % of them flipped): the
+ * curve's weights grow large, full Newton steps overshoot and are
+ * halved, and the fit still ends stationary. */
+START_TEST(test_regression_sharp)
+{
+	part fitted;
+	tp_batch b = {0};
+	tp_err e = {0};
+	tp_rng rng;
+
+	tp_rng_seed(&rng, 5);
+	ck_assert_int_eq(tp_batch_init(&b, NCAT, NNUM, 800, &e), TP_OK);
+	for (size_t r = 0; r < 800; r++) {
+		int32_t *c = b.cat + r * NCAT;
+		float *x = b.num + r * NNUM;
+
+		b.id[r] = (int64_t)r + 1;
+		c[0] = (int32_t)tp_rng_below(&rng, 4);
+		c[1] = 1 + (int32_t)tp_rng_below(&rng, 2);
+		x[0] = (float)tp_rng_normal(&rng);
+		x[1] = (float)tp_rng_normal(&rng);
+		b.label[r] = (x[0] > 0) != (tp_rng_float(&rng) < 0.01);
+	}
+	b.n = 800;
+	part_init(&fitted);
+	ck_assert_msg(tp_regression_fit(&fitted.a, &b, NULL, NULL,
+	    &fitted.penalty, &e) == TP_OK, "%s", e.msg);
+	assert_stationary(&fitted.a, fitted.penalty, &b, NULL, NULL);
+	tp_batch_free(&b);
+}
+END_TEST
+
 Suite *
 regression_suite(void)
 {
@@ -373,6 +415,7 @@ regression_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_loop_test(tc, test_regression_stationary, 0, 4);
 	tcase_add_test(tc, test_regression_many_levels);
+	tcase_add_test(tc, test_regression_sharp);
 	tcase_add_test(tc, test_regression_knots_and_missing);
 	tcase_add_test(tc, test_regression_unlabelled_and_one_class);
 	tcase_add_test(tc, test_regression_rows_sampled);
