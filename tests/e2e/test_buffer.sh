@@ -96,8 +96,8 @@ peak_kb() {
 	echo "$hwm"
 }
 # The transformer alone: the additive regression holds a sample of its
-# own, bounded by 200,000 rows whatever the input (test_regression), and
-# fitting it to so many rows would take minutes under the sanitizers.
+# own, up to 200,000 rows whatever the input (test_regression), which the
+# peaks would measure instead of the buffer.
 tiny="--layers 1 --d-model 4 --heads 1 --d-ff 4 --head-hidden 4 --batch 4096 --epochs 1 -q --additive none"
 # shellcheck disable=SC2086
 base_kb=$(peak_kb tabpipe-train $tiny --valid "$T/lc.valid.tps" -o "$T/m.safetensors" "$T/lc.train.tps")
